@@ -1,0 +1,72 @@
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { isElexError } from '../core/index.js';
+import { register as benchFederation } from './bench/federation.js';
+import { register as benchGossip } from './bench/gossip.js';
+import { register as benchRaft } from './bench/raft.js';
+import { register as benchSim } from './bench/sim.js';
+import { register as catalog } from './catalog/command.js';
+import { register as simBasic } from './simulate/basic.js';
+import { register as simFederation } from './simulate/federation.js';
+import { register as simGossip } from './simulate/gossip.js';
+import { register as simRaft } from './simulate/raft.js';
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('elex')
+    .description(
+      'ELEX Swarm: 593 RAN-feature agents and 14 coordinators on Raft, gossip and federated Q-learning.\n' +
+        'Every protocol core is pure; `simulate` runs them in a deterministic simulator (same seed, same report).',
+    )
+    .version(version(), '-V, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+
+  const simulate = program
+    .command('simulate')
+    .description('run a scenario in the deterministic simulator (default: the richest scenario built)');
+  simBasic(simulate);
+  simRaft(simulate);
+  simGossip(simulate);
+  simFederation(simulate);
+
+  const bench = program.command('bench').description('benchmarks; each prints one JSON object');
+  benchSim(bench);
+  benchRaft(bench);
+  benchGossip(bench);
+  benchFederation(bench);
+
+  catalog(program);
+
+  for (const c of [program, simulate, bench, ...simulate.commands, ...bench.commands, ...program.commands]) {
+    c.exitOverride();
+  }
+  return program;
+}
+
+/** Entry point: returns the exit code. Errors become one line on stderr, never a stack trace. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // Help and version exit 0; usage errors were already printed by commander.
+      return e.exitCode === 0 || e.code === 'commander.helpDisplayed' || e.code === 'commander.version'
+        ? 0
+        : 2;
+    }
+    if (isElexError(e)) {
+      process.stderr.write(`elex: ${e.message} [${e.code}]\n`);
+      return 1;
+    }
+    throw e;
+  }
+}

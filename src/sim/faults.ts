@@ -1,0 +1,181 @@
+import { ElexError, type Rng, shuffle } from '../core/index.js';
+import type { Simulator } from './simulator.js';
+
+/** The fault kinds a schedule can draw. Each lasts `durationMs` and is then undone. */
+export const FAULT_KINDS = [
+  'crash',
+  'partition-symmetric',
+  'partition-asymmetric',
+  'partition-partial',
+  'loss',
+  'duplicate',
+  'reorder',
+  'spike',
+  'pause',
+  'clock-skew',
+  'disk-stall',
+] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
+export interface Fault {
+  atMs: number;
+  kind: FaultKind;
+  durationMs: number;
+  /** Nodes affected (crash/pause/skew/stall: the victims; partitions: one side or the cut's source). */
+  nodes: number[];
+  /** Second side for partitions (asymmetric: the cut's destination; partial: excludes bridges). */
+  others: number[];
+  /** Loss/duplicate/reorder/spike probability, or skew in ms for clock-skew. */
+  amount: number;
+}
+
+export function parseFaultKinds(spec: string): FaultKind[] {
+  if (spec === 'none') return [];
+  if (spec === 'all') return [...FAULT_KINDS];
+  const kinds = spec.split(',').map((s) => s.trim());
+  for (const k of kinds) {
+    if (!(FAULT_KINDS as readonly string[]).includes(k)) {
+      throw new ElexError(
+        'E_CONFIG',
+        `unknown fault kind '${k}' (expected none, all, or ${FAULT_KINDS.join(', ')})`,
+      );
+    }
+  }
+  return kinds as FaultKind[];
+}
+
+export interface ScheduleOptions {
+  nodes: number;
+  durationMs: number;
+  kinds: readonly FaultKind[];
+  /** Mean gap between fault starts. */
+  meanGapMs: number;
+  /** Mean fault duration. */
+  meanDurationMs: number;
+  /** Most nodes one crash/pause fault may take at once (keep a quorum alive if you want liveness). */
+  maxVictims?: number;
+  /** Upper bound for loss probability draws (default 0.3). */
+  maxLoss?: number;
+}
+
+/** Draws a fault schedule from `rng`: a pure function of the stream and the options. */
+export function randomSchedule(rng: Rng, o: ScheduleOptions): Fault[] {
+  const faults: Fault[] = [];
+  if (o.kinds.length === 0 || o.nodes < 2) return faults;
+  const maxVictims = Math.max(1, o.maxVictims ?? Math.floor((o.nodes - 1) / 2));
+  let t = o.meanGapMs * rng.next();
+  while (t < o.durationMs) {
+    const kind = o.kinds[rng.int(o.kinds.length)];
+    const durationMs = Math.max(1, Math.round(o.meanDurationMs * (0.25 + 1.5 * rng.next())));
+    const ids = shuffle(rng, [...Array(o.nodes).keys()]);
+    const victims = ids.slice(0, 1 + rng.int(maxVictims));
+    const split = 1 + rng.int(o.nodes - 1);
+    let nodes = victims;
+    let others: number[] = [];
+    let amount = 0;
+    switch (kind) {
+      case 'partition-symmetric':
+      case 'partition-asymmetric':
+        nodes = ids.slice(0, split);
+        others = ids.slice(split);
+        break;
+      case 'partition-partial': {
+        // one bridge sees both sides
+        const rest = ids.slice(1);
+        const s = Math.max(1, Math.min(rest.length - 1, split));
+        nodes = rest.slice(0, s);
+        others = rest.slice(s);
+        amount = ids[0];
+        break;
+      }
+      case 'loss':
+        amount = (o.maxLoss ?? 0.3) * rng.next();
+        break;
+      case 'duplicate':
+      case 'reorder':
+      case 'spike':
+        amount = 0.05 + 0.25 * rng.next();
+        break;
+      case 'clock-skew':
+        amount = Math.round((rng.next() - 0.5) * 2000);
+        break;
+      default:
+        break;
+    }
+    faults.push({ atMs: Math.round(t), kind, durationMs, nodes, others, amount });
+    t += o.meanGapMs * (0.5 + rng.next());
+  }
+  return faults;
+}
+
+/** Hooks a scenario can pass to react to faults (e.g. to record a crash time). */
+export interface FaultHooks {
+  onStart?(f: Fault): void;
+  onEnd?(f: Fault): void;
+  /** Map schedule node indexes to simulator ids (default: identity). */
+  nodeId?(i: number): number;
+}
+
+/**
+ * Schedules every fault on the simulator: starts at `atMs`, undone after `durationMs`.
+ * Link-level faults change the default link and restore the previous value when they end.
+ */
+export function installSchedule(sim: Simulator, faults: readonly Fault[], hooks: FaultHooks = {}): void {
+  const id = hooks.nodeId ?? ((i: number) => i);
+  for (const f of faults) {
+    sim.after(Math.max(0, f.atMs - sim.now), () => {
+      hooks.onStart?.(f);
+      const undo = applyFault(sim, f, id);
+      sim.after(f.durationMs, () => {
+        undo();
+        hooks.onEnd?.(f);
+      });
+    });
+  }
+}
+
+const LINK_FIELD = { loss: 'loss', duplicate: 'duplicate', reorder: 'reorder', spike: 'spikeProb' } as const;
+
+function applyFault(sim: Simulator, f: Fault, id: (i: number) => number): () => void {
+  const nodes = f.nodes.map(id);
+  const others = f.others.map(id);
+  switch (f.kind) {
+    case 'crash':
+      for (const n of nodes) sim.crash(n);
+      return () => {
+        for (const n of nodes) sim.restart(n);
+      };
+    case 'pause':
+      for (const n of nodes) sim.pause(n, f.durationMs);
+      return () => {};
+    case 'clock-skew':
+      for (const n of nodes) sim.setClock(n, f.amount, f.amount / 1e6);
+      return () => {
+        for (const n of nodes) sim.setClock(n, 0, 0);
+      };
+    case 'disk-stall':
+      for (const n of nodes) sim.disk(n).stall(f.durationMs);
+      return () => {};
+    case 'partition-symmetric': {
+      const p = sim.partition({ kind: 'symmetric', sides: [nodes, others] });
+      return () => sim.heal(p);
+    }
+    case 'partition-asymmetric': {
+      const p = sim.partition({ kind: 'asymmetric', from: nodes, to: others });
+      return () => sim.heal(p);
+    }
+    case 'partition-partial': {
+      const p = sim.partition({ kind: 'partial', sides: [nodes, others], bridges: [id(f.amount)] });
+      return () => sim.heal(p);
+    }
+    case 'loss':
+    case 'duplicate':
+    case 'reorder':
+    case 'spike': {
+      const field = LINK_FIELD[f.kind];
+      const before = sim.link[field];
+      sim.setDefaultLink({ [field]: f.amount });
+      return () => sim.setDefaultLink({ [field]: before });
+    }
+  }
+}

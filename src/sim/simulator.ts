@@ -1,0 +1,475 @@
+import { assert, ElexError, hashString, type Rng, SeededRng, TraceHasher } from '../core/index.js';
+import { Accounting } from './accounting.js';
+import { SimDisk } from './disk.js';
+import { EventQueue, type SimEvent } from './event-queue.js';
+import {
+  cutPairs,
+  DEFAULT_LINK,
+  type LinkModel,
+  type PartitionSpec,
+  sampleLatency,
+  validateLink,
+} from './network.js';
+
+/** What the simulator calls on a node. Nodes are addressed by dense integer ids in `addNode` order. */
+export interface SimNodeHandler {
+  /** A message arrived. `payload` is the object passed to `send` (never copied: treat it as immutable). */
+  deliver(from: number, payload: unknown, type: string, bytes: number): void;
+  /** The node crashed: drop all volatile state. Its disk has already been rolled back. */
+  crash?(): void;
+  /** The node restarts: rebuild from `sim.disk(id)`. */
+  restart?(): void;
+}
+
+export interface SimOptions {
+  seed: number;
+  link?: Partial<LinkModel>;
+  /** Keep a human-readable event log (costly; for debugging and scripted tests). */
+  trace?: boolean;
+  /** Disk sync latency in ms (default 1). */
+  syncLatencyMs?: number;
+  /** Count per-link traffic (default true; the pure-speed bench turns it off). */
+  perLinkAccounting?: boolean;
+}
+
+export type NodeStatus = 'up' | 'crashed' | 'paused';
+
+interface NodeState {
+  name: string;
+  handler: SimNodeHandler;
+  /** Incremented on crash and restart; events scheduled under an older epoch are dropped. */
+  epoch: number;
+  up: boolean;
+  pausedUntil: number;
+  skewMs: number;
+  drift: number;
+  disk: SimDisk;
+  rng: Rng;
+}
+
+const KIND_CALL = 0;
+const KIND_NODE_CALL = 1;
+const KIND_DELIVER = 2;
+
+/**
+ * A whole distributed system in one thread: virtual time, a seeded network with faults, node crashes,
+ * pauses and clock skew, and disks that lose unsynced writes. Every run is a pure function of the seed and
+ * the calls made on it; `traceHash()` fingerprints everything that happened.
+ */
+export class Simulator {
+  readonly seed: number;
+  private readonly queue = new EventQueue();
+  private readonly nodes: NodeState[] = [];
+  private readonly root: SeededRng;
+  private readonly netRng: Rng;
+  private readonly streams = new Map<string, Rng>();
+  private defaultLink: LinkModel;
+  private readonly linkOverrides = new Map<number, LinkModel>();
+  /** n×n count of partitions cutting from→to (a pair can be cut by several overlapping partitions). */
+  private cut = new Uint16Array(0);
+  /** Last scheduled delivery time per directed link, to keep links FIFO unless a message is reordered. */
+  private fifo = new Float64Array(0);
+  private capacity = 0;
+  private readonly partitions = new Map<number, Array<[number, number]>>();
+  private nextPartitionId = 1;
+  private readonly hasher = new TraceHasher();
+  private readonly log: string[] | null;
+  private readonly syncLatencyMs: number;
+  readonly accounting = new Accounting();
+  private clock = 0;
+  private running = false;
+  eventsProcessed = 0;
+
+  constructor(opts: SimOptions) {
+    if (!Number.isInteger(opts.seed))
+      throw new ElexError('E_CONFIG', `seed must be an integer, got ${opts.seed}`);
+    this.seed = opts.seed;
+    this.root = new SeededRng(opts.seed);
+    this.netRng = this.root.fork('network');
+    this.defaultLink = validateLink({ ...DEFAULT_LINK, ...opts.link });
+    this.log = opts.trace ? [] : null;
+    this.syncLatencyMs = opts.syncLatencyMs ?? 1;
+    this.accounting.perLink = opts.perLinkAccounting ?? true;
+  }
+
+  /** Virtual time in ms since the start of the run. */
+  get now(): number {
+    return this.clock;
+  }
+
+  get nodeCount(): number {
+    return this.nodes.length;
+  }
+
+  /** A named, independent random stream (same name → same stream within a run). */
+  rng(name: string): Rng {
+    let r = this.streams.get(name);
+    if (r === undefined) {
+      r = this.root.fork(name);
+      this.streams.set(name, r);
+    }
+    return r;
+  }
+
+  addNode(name: string, handler: SimNodeHandler): number {
+    const id = this.nodes.length;
+    this.nodes.push({
+      name,
+      handler,
+      epoch: 0,
+      up: true,
+      pausedUntil: 0,
+      skewMs: 0,
+      drift: 0,
+      disk: new SimDisk(
+        { nodeTimer: (n, d, fn) => this.setTimer(n, d, fn), now: () => this.clock },
+        id,
+        this.syncLatencyMs,
+      ),
+      rng: this.root.fork(`node/${name}`),
+    });
+    if (id >= this.capacity) {
+      this.grow(Math.max(16, this.capacity * 2, id + 1));
+      this.accounting.grow(this.capacity);
+    }
+    this.traceEvent('add', id, -1, name);
+    return id;
+  }
+
+  private grow(cap: number): void {
+    const cut = new Uint16Array(cap * cap);
+    const fifo = new Float64Array(cap * cap);
+    for (let a = 0; a < this.capacity; a++) {
+      cut.set(this.cut.subarray(a * this.capacity, (a + 1) * this.capacity), a * cap);
+      fifo.set(this.fifo.subarray(a * this.capacity, (a + 1) * this.capacity), a * cap);
+    }
+    this.cut = cut;
+    this.fifo = fifo;
+    this.capacity = cap;
+  }
+
+  name(node: number): string {
+    return this.node(node).name;
+  }
+
+  /** The node's own random stream. */
+  nodeRng(node: number): Rng {
+    return this.node(node).rng;
+  }
+
+  disk(node: number): SimDisk {
+    return this.node(node).disk;
+  }
+
+  status(node: number): NodeStatus {
+    const n = this.node(node);
+    if (!n.up) return 'crashed';
+    return n.pausedUntil > this.clock ? 'paused' : 'up';
+  }
+
+  isUp(node: number): boolean {
+    return this.node(node).up;
+  }
+
+  /** The node's local clock: skewed and drifting relative to virtual time. */
+  localTime(node: number): number {
+    const n = this.node(node);
+    return n.skewMs + this.clock * (1 + n.drift);
+  }
+
+  private node(id: number): NodeState {
+    const n = this.nodes[id];
+    if (n === undefined) throw new ElexError('E_NO_NODE', `no node ${id}`);
+    return n;
+  }
+
+  // ---- scheduling ---------------------------------------------------------------------------------
+
+  /** Recycled event objects: the hot loop allocates nothing per message once warm. */
+  private pool: SimEvent[] = [];
+
+  private ev(t: number, kind: number, node: number, epoch: number): SimEvent {
+    const e = this.pool.pop();
+    if (e === undefined)
+      return { t, seq: 0, kind, node, epoch, from: -1, bytes: 0, type: '', payload: null, fn: null };
+    e.t = t;
+    e.kind = kind;
+    e.node = node;
+    e.epoch = epoch;
+    return e;
+  }
+
+  private release(e: SimEvent): void {
+    e.payload = null;
+    e.fn = null;
+    if (this.pool.length < 65536) this.pool.push(e);
+  }
+
+  /** Runs `fn` after `delayMs` of virtual time, whatever happens to the nodes (fault scripts, clients). */
+  after(delayMs: number, fn: () => void): void {
+    assert(delayMs >= 0 && Number.isFinite(delayMs), 'delay must be finite and >= 0', { delayMs });
+    const e = this.ev(this.clock + delayMs, KIND_CALL, -1, 0);
+    e.fn = fn;
+    this.queue.push(e);
+  }
+
+  /**
+   * Runs `fn` on `node` after `delayMs` of the node's local time (drift applies). Dropped if the node crashes
+   * before then; deferred while it is paused.
+   */
+  setTimer(node: number, delayMs: number, fn: () => void): void {
+    const n = this.node(node);
+    assert(delayMs >= 0 && Number.isFinite(delayMs), 'timer delay must be finite and >= 0', { delayMs });
+    const e = this.ev(this.clock + delayMs / (1 + n.drift), KIND_NODE_CALL, node, n.epoch);
+    e.fn = fn;
+    this.queue.push(e);
+  }
+
+  /** Sends a message. Loss, duplication, partitions, latency and reordering are applied here. */
+  send(from: number, to: number, payload: unknown, type: string, bytes: number): void {
+    const src = this.nodes[from];
+    const dst = this.nodes[to];
+    if (src === undefined || dst === undefined) throw new ElexError('E_NO_NODE', `no link ${from}→${to}`);
+    this.accounting.sent(from, to, type, bytes);
+    const link = this.linkOverrides.size
+      ? (this.linkOverrides.get(from * 1048576 + to) ?? this.defaultLink)
+      : this.defaultLink;
+    const idx = from * this.capacity + to;
+    if (this.cut[idx] > 0) {
+      this.accounting.dropped.partition++;
+      return;
+    }
+    const rng = this.netRng;
+    if (link.loss > 0 && rng.next() < link.loss) {
+      this.accounting.dropped.loss++;
+      return;
+    }
+    const copies = link.duplicate > 0 && rng.next() < link.duplicate ? 2 : 1;
+    if (copies === 2) this.accounting.duplicated++;
+    for (let c = 0; c < copies; c++) {
+      let t = this.clock + sampleLatency(rng, link);
+      if (link.reorder > 0 && rng.next() < link.reorder) {
+        t += rng.next() * 5 * (link.spikeMs > 0 ? Math.min(link.spikeMs, 50) : 5);
+      } else {
+        // FIFO per link: never overtake an earlier in-order message.
+        if (t < this.fifo[idx]) t = this.fifo[idx];
+        this.fifo[idx] = t;
+      }
+      const e = this.ev(t, KIND_DELIVER, to, 0);
+      e.from = from;
+      e.payload = payload;
+      e.type = type;
+      e.bytes = bytes;
+      this.queue.push(e);
+    }
+  }
+
+  // ---- running ------------------------------------------------------------------------------------
+
+  /** Processes one event. Returns false when the queue is empty. */
+  step(): boolean {
+    const e = this.queue.pop();
+    if (e === undefined) return false;
+    this.dispatch(e);
+    return true;
+  }
+
+  private dispatch(e: SimEvent): void {
+    if (this.handle(e)) this.release(e);
+  }
+
+  /** Runs one event; returns false if the event was re-queued (deferred by a pause) and must not be recycled. */
+  private handle(e: SimEvent): boolean {
+    this.clock = e.t;
+    this.eventsProcessed++;
+    const kind = e.kind;
+    if (kind === KIND_CALL) {
+      this.hasher.event(kind, e.seq);
+      e.fn!();
+      return true;
+    }
+    const n = this.nodes[e.node];
+    if (kind === KIND_NODE_CALL) {
+      if (e.epoch !== n.epoch || !n.up) return true;
+      if (n.pausedUntil > e.t) return this.defer(e, n.pausedUntil);
+      this.hasher.event(kind, e.node, e.seq);
+      e.fn!();
+      return true;
+    }
+    // KIND_DELIVER
+    if (!n.up) {
+      this.accounting.dropped.down++;
+      return true;
+    }
+    if (n.pausedUntil > e.t) return this.defer(e, n.pausedUntil);
+    this.accounting.received(e.node, e.bytes);
+    this.hasher.event(e.from, e.node, e.bytes);
+    if (this.log) this.log.push(`${e.t.toFixed(3)} deliver ${e.type} ${this.nodes[e.from].name}→${n.name}`);
+    n.handler.deliver(e.from, e.payload, e.type, e.bytes);
+    return true;
+  }
+
+  private defer(e: SimEvent, until: number): false {
+    e.t = until;
+    this.queue.push(e);
+    return false;
+  }
+
+  /** Runs until virtual time `untilMs` (events at exactly that time included) or the queue empties. */
+  runUntil(untilMs: number): void {
+    assert(!this.running, 'simulator is not re-entrant');
+    this.running = true;
+    try {
+      const q = this.queue;
+      while (q.size > 0 && q.peekTime() <= untilMs) this.dispatch(q.pop()!);
+      if (this.clock < untilMs) this.clock = untilMs;
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /** Runs for `ms` more of virtual time. */
+  runFor(ms: number): void {
+    this.runUntil(this.clock + ms);
+  }
+
+  /** Runs until `done()` holds (checked after each event) or `limitMs` passes. Returns whether it held. */
+  runUntilTrue(done: () => boolean, limitMs: number): boolean {
+    const end = this.clock + limitMs;
+    const q = this.queue;
+    while (!done()) {
+      if (q.size === 0 || q.peekTime() > end) {
+        this.clock = Math.max(this.clock, end);
+        return done();
+      }
+      this.dispatch(q.pop()!);
+    }
+    return true;
+  }
+
+  get pendingEvents(): number {
+    return this.queue.size;
+  }
+
+  // ---- faults -------------------------------------------------------------------------------------
+
+  /** Crash: volatile state lost, unsynced disk writes lost, pending timers dropped, inbound traffic dropped. */
+  crash(node: number): void {
+    const n = this.node(node);
+    if (!n.up) return;
+    n.up = false;
+    n.epoch++;
+    n.pausedUntil = 0;
+    n.disk.crash();
+    this.traceEvent('crash', node);
+    n.handler.crash?.();
+  }
+
+  /** Restart from durable storage. */
+  restart(node: number): void {
+    const n = this.node(node);
+    if (n.up) return;
+    n.up = true;
+    n.epoch++;
+    this.traceEvent('restart', node);
+    n.handler.restart?.();
+  }
+
+  /** No processing for `ms` (GC pause, SIGSTOP): its timers and inbound messages wait, in order. */
+  pause(node: number, ms: number): void {
+    const n = this.node(node);
+    if (!n.up) return;
+    n.pausedUntil = Math.max(n.pausedUntil, this.clock + ms);
+    this.traceEvent('pause', node, ms);
+  }
+
+  /** Clock skew (ms added to local time) and drift (fractional rate error, e.g. 0.001 = 1 ms/s fast). */
+  setClock(node: number, skewMs: number, drift: number): void {
+    assert(drift > -0.5 && drift < 0.5, 'drift must be within ±0.5', { drift });
+    const n = this.node(node);
+    n.skewMs = skewMs;
+    n.drift = drift;
+    this.traceEvent('clock', node, skewMs);
+  }
+
+  /** Cuts links as the spec says until `heal(id)`. Returns the partition id. */
+  partition(spec: PartitionSpec): number {
+    const pairs = cutPairs(spec);
+    for (const [a, b] of pairs) {
+      this.node(a);
+      this.node(b);
+      this.cut[a * this.capacity + b]++;
+    }
+    const id = this.nextPartitionId++;
+    this.partitions.set(id, pairs);
+    this.traceEvent('partition', id, pairs.length);
+    return id;
+  }
+
+  /** Heals one partition, or all of them. */
+  heal(id?: number): void {
+    const ids = id === undefined ? [...this.partitions.keys()] : [id];
+    for (const pid of ids) {
+      const pairs = this.partitions.get(pid);
+      if (pairs === undefined) continue;
+      for (const [a, b] of pairs) this.cut[a * this.capacity + b]--;
+      this.partitions.delete(pid);
+      this.traceEvent('heal', pid);
+    }
+  }
+
+  /** Whether `from` → `to` is currently cut by a partition. */
+  isCut(from: number, to: number): boolean {
+    return this.cut[from * this.capacity + to] > 0;
+  }
+
+  get activePartitions(): number {
+    return this.partitions.size;
+  }
+
+  /** Changes the default link model (all links without an override). */
+  setDefaultLink(model: Partial<LinkModel>): void {
+    this.defaultLink = validateLink({ ...this.defaultLink, ...model });
+    this.traceEvent('link', -1);
+  }
+
+  get link(): Readonly<LinkModel> {
+    return this.defaultLink;
+  }
+
+  /** Overrides the model of one directed link; `null` removes the override. */
+  setLink(from: number, to: number, model: Partial<LinkModel> | null): void {
+    const key = from * 1048576 + to;
+    if (model === null) this.linkOverrides.delete(key);
+    else this.linkOverrides.set(key, validateLink({ ...this.defaultLink, ...model }));
+    this.traceEvent('link', from, to);
+  }
+
+  // ---- trace --------------------------------------------------------------------------------------
+
+  private traceEvent(what: string, a: number, b = 0, s = ''): void {
+    this.hasher.event(hashString(what), a, b);
+    if (s) this.hasher.str(s);
+    this.hasher.float(this.clock);
+    if (this.log) this.log.push(`${this.clock.toFixed(3)} ${what} ${a} ${b} ${s}`.trimEnd());
+  }
+
+  /** Adds a caller-defined fact to the trace (scenarios record client operations this way). */
+  note(what: string, ...words: number[]): void {
+    this.traceEvent(what, words[0] ?? 0, words[1] ?? 0);
+  }
+
+  /** Fingerprint of every event so far: equal seeds and calls give equal hashes. */
+  traceHash(): string {
+    return this.hasher.digest();
+  }
+
+  get traceEvents(): number {
+    return this.hasher.count;
+  }
+
+  /** The event log (only with `trace: true`). */
+  traceLog(): readonly string[] {
+    return this.log ?? [];
+  }
+}
