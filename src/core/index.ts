@@ -5,3 +5,4 @@ export { hashString, TraceHasher } from './hash.js';
 export { CounterMetrics, type Metrics, noMetrics } from './metrics.js';
 export { deriveSeed, exponential, normal, type Rng, SeededRng, shuffle } from './rng.js';
 export { mean, percentile, type Summary, summarize } from './stats.js';
+export type { StateMachine } from './state-machine.js';
