@@ -4,5 +4,5 @@ export { assert, ElexError, isElexError } from './errors.js';
 export { hashString, TraceHasher } from './hash.js';
 export { CounterMetrics, type Metrics, noMetrics } from './metrics.js';
 export { deriveSeed, exponential, normal, type Rng, SeededRng, shuffle } from './rng.js';
-export { mean, percentile, type Summary, summarize } from './stats.js';
 export type { StateMachine } from './state-machine.js';
+export { mean, percentile, type Summary, summarize } from './stats.js';
