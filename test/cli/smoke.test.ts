@@ -1,0 +1,80 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const ELEX = join(import.meta.dirname, '..', '..', 'bin', 'elex.js');
+
+function elex(...args: string[]) {
+  const r = spawnSync(process.execPath, [ELEX, ...args], { encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('the elex CLI (spawned for real)', () => {
+  it('--version prints the package version', () => {
+    const pkg = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'package.json'), 'utf8'));
+    const r = elex('--version');
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe(pkg.version);
+  });
+
+  it('--help lists the commands', () => {
+    const r = elex('--help');
+    expect(r.code).toBe(0);
+    for (const c of ['simulate', 'bench', 'catalog']) expect(r.stdout).toContain(c);
+  });
+
+  it('every subcommand has --help', () => {
+    for (const args of [['simulate'], ['simulate', 'basic'], ['bench'], ['bench', 'sim'], ['catalog']]) {
+      const r = elex(...args, '--help');
+      expect(r.code, args.join(' ')).toBe(0);
+      expect(r.stdout).toMatch(/Usage: elex/);
+    }
+  });
+
+  it('bad arguments exit non-zero with a one-line reason', () => {
+    const r = elex('simulate', 'basic', '--seed', 'banana');
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/expected an integer, got 'banana'/);
+    const u = elex('frobnicate');
+    expect(u.code).not.toBe(0);
+    expect(u.stderr).toMatch(/unknown command/);
+    const f = elex('simulate', 'basic', '--faults', 'meteor', '--duration', '1s', '--nodes', '3');
+    expect(f.code).toBe(1);
+    expect(f.stderr.trim().split('\n').at(-1)).toMatch(/unknown fault kind 'meteor'.*\[E_CONFIG\]/);
+  });
+
+  it('simulate --json prints one JSON report with perf kept apart, deterministic across processes', () => {
+    const args = ['simulate', 'basic', '--nodes', '20', '--duration', '5s', '--seed', '3', '--json'];
+    const a = elex(...args);
+    const b = elex(...args);
+    expect(a.code).toBe(0);
+    const ra = JSON.parse(a.stdout);
+    const rb = JSON.parse(b.stdout);
+    expect(ra.perf.wall_ms).toBeGreaterThanOrEqual(0);
+    delete ra.perf;
+    delete rb.perf;
+    expect(JSON.stringify(ra)).toBe(JSON.stringify(rb));
+    expect(ra.network.delivered).toBeGreaterThan(0);
+    // progress goes to stderr, never into the JSON on stdout
+    expect(a.stderr).toMatch(/simulate basic/);
+  });
+
+  it('simulate --out writes report.json and report.html', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'elex-'));
+    const r = elex('simulate', 'basic', '--nodes', '5', '--duration', '2s', '--out', dir);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8'));
+    expect(report.scenario).toBe('basic');
+    expect(readFileSync(join(dir, 'report.html'), 'utf8')).toMatch(/<html|<!doctype html>/i);
+  });
+
+  it('bench sim --json prints events_per_s', () => {
+    const r = elex('bench', 'sim', '--json', '--events', '200000', '--repeat', '1');
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.events_per_s).toBeGreaterThan(0);
+    expect(j.nodes).toBe(600);
+  });
+});
