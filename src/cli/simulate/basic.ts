@@ -47,7 +47,24 @@ export function register(simulate: Command): void {
           const paths = writeReport(o.out, report, html);
           process.stderr.write(`wrote ${paths.join(', ')}\n`);
         }
-        if (o.json || !o.out) printJson(report);
+        if (o.json) printJson(report);
+        else {
+          const n = report.network;
+          const faults = Object.entries(report.faults_injected)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', ');
+          process.stdout.write(
+            [
+              `basic scenario: ${report.nodes} nodes, ${report.duration_ms / 1000} s simulated, seed ${report.seed}`,
+              `  messages ${n.messages} sent, ${n.delivered} delivered, ${n.duplicated} duplicated; dropped: loss ${n.dropped.loss}, partition ${n.dropped.partition}, down ${n.dropped.down}`,
+              `  faults: ${faults || 'none'}`,
+              `  trace ${report.trace_hash}; ${report.events} events in ${report.perf.wall_ms} ms (${report.perf.sim_speedup}x real time)`,
+              o.out ? '' : '  (--json for the full report, --out DIR for report.json and report.html)',
+            ]
+              .filter(Boolean)
+              .join('\n') + '\n',
+          );
+        }
       },
     );
 }
