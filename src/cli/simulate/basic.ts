@@ -2,8 +2,9 @@ import type { Command } from 'commander';
 import { parseFaultKinds } from '../../sim/index.js';
 import { runBasic } from '../../sim/scenarios/basic.js';
 import { durationOption, intOption } from '../options.js';
-import { printJson, toJson, writeReport } from '../output.js';
+import { printJson, writeReport } from '../output.js';
 import { progress } from '../progress.js';
+import { renderHtml } from '../report/html.js';
 
 /**
  * `elex simulate basic`: nodes exchanging messages under a seeded fault schedule, with full accounting.
@@ -43,7 +44,7 @@ export function register(simulate: Command): void {
         );
         bar.stop();
         if (o.out) {
-          const html = `<!doctype html><meta charset="utf-8"><title>elex simulate basic</title><h1>Basic scenario, seed ${report.seed}</h1><pre>${toJson(report).replace(/</g, '&lt;')}</pre>`;
+          const html = basicHtml(report);
           const paths = writeReport(o.out, report, html);
           process.stderr.write(`wrote ${paths.join(', ')}\n`);
         }
@@ -67,4 +68,47 @@ export function register(simulate: Command): void {
         }
       },
     );
+}
+
+function basicHtml(r: ReturnType<typeof runBasic>): string {
+  const tl = r.timeline;
+  const pts = (ys: number[]) => ys.map((y, i) => [tl.t_s[i], y] as const);
+  return renderHtml({
+    title: `elex simulate basic, seed ${r.seed}`,
+    summary: [
+      ['nodes', r.nodes],
+      ['simulated', `${r.duration_ms / 1000} s`],
+      ['messages sent / delivered', `${r.network.messages} / ${r.network.delivered}`],
+      [
+        'dropped (loss / partition / down)',
+        `${r.network.dropped.loss} / ${r.network.dropped.partition} / ${r.network.dropped.down}`,
+      ],
+      [
+        'faults injected',
+        Object.entries(r.faults_injected)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ') || 'none',
+      ],
+      ['trace hash', r.trace_hash],
+    ],
+    charts: [
+      {
+        title: 'Messages delivered per simulated second',
+        xLabel: 'time (s)',
+        yLabel: 'messages/s',
+        series: [{ name: 'delivered', points: pts(tl.delivered_per_s) }],
+      },
+      {
+        title: 'Nodes up and active partitions',
+        xLabel: 'time (s)',
+        yLabel: 'count',
+        kind: 'step',
+        series: [
+          { name: 'nodes up', points: pts(tl.nodes_up) },
+          { name: 'partitions', points: pts(tl.partitions) },
+        ],
+      },
+    ],
+    report: r,
+  });
 }

@@ -58,11 +58,28 @@ export function runBasic(o: BasicOptions, onProgress?: (doneMs: number, totalMs:
       counts[f.kind] = (counts[f.kind] ?? 0) + 1;
     },
   });
+  // One sample per simulated second: what the HTML report plots.
+  const timeline = {
+    t_s: [] as number[],
+    delivered_per_s: [] as number[],
+    nodes_up: [] as number[],
+    partitions: [] as number[],
+  };
+  let lastDelivered = 0;
+  const sample = () => {
+    let up = 0;
+    for (let i = 0; i < o.nodes; i++) if (sim.status(i) === 'up') up++;
+    timeline.t_s.push(Math.round(sim.now / 1000));
+    timeline.delivered_per_s.push(sim.accounting.delivered - lastDelivered);
+    timeline.nodes_up.push(up);
+    timeline.partitions.push(sim.activePartitions);
+    lastDelivered = sim.accounting.delivered;
+  };
   const wallStart = performance.now();
-  const slice = Math.max(1, Math.floor(o.durationMs / 100));
   for (let t = 0; t < o.durationMs; ) {
-    t = Math.min(o.durationMs, t + slice);
+    t = Math.min(o.durationMs, t + 1000);
     sim.runUntil(t);
+    sample();
     onProgress?.(t, o.durationMs);
   }
   const wallMs = performance.now() - wallStart;
@@ -78,6 +95,7 @@ export function runBasic(o: BasicOptions, onProgress?: (doneMs: number, totalMs:
     app: { sent: sum(sent), received: sum(received), acked: sum(acked) },
     network: sim.accounting.summary(),
     events: sim.eventsProcessed,
+    timeline,
     trace_hash: sim.traceHash(),
     perf: {
       wall_ms: Math.round(wallMs),
