@@ -1,0 +1,59 @@
+/**
+ * Signed control messages of the per-category aggregator election and acknowledgements.
+ *
+ *   u16 magic 0x4351 ('QC'), u8 format (1), u8 type, str from, varint term, varint value, 64-byte signature
+ *
+ * type 1 vote request (value = 0), 2 vote granted (value = 1) or refused (0), 3 ack (value = the acked
+ * version of the receiver's table). Envelope byte 0 on the network distinguishes deltas (1) from controls (2).
+ */
+import { ByteReader, ByteWriter, ElexError } from '../core/index.js';
+import { type Identity, type Keyring, SIGNATURE_BYTES, signBytes, verifyBytes } from './identity.js';
+
+export const CONTROL_MAGIC = 0x4351;
+export type ControlType = 'vote-request' | 'vote' | 'ack';
+const TYPES: readonly ControlType[] = ['vote-request', 'vote', 'ack'];
+
+export interface Control {
+  type: ControlType;
+  from: string;
+  term: number;
+  value: number;
+}
+
+export function encodeControl(c: Control, signer: Identity): Uint8Array {
+  if (c.from !== signer.id)
+    throw new ElexError('E_ENCODE', `identity ${signer.id} cannot sign for ${c.from}`);
+  const w = new ByteWriter(96);
+  w.u16(CONTROL_MAGIC)
+    .u8(1)
+    .u8(TYPES.indexOf(c.type) + 1)
+    .str(c.from)
+    .varint(c.term)
+    .varint(c.value);
+  const unsigned = w.finish();
+  const out = new Uint8Array(unsigned.length + SIGNATURE_BYTES);
+  out.set(unsigned);
+  out.set(signBytes(signer, unsigned), unsigned.length);
+  return out;
+}
+
+export function decodeControl(bytes: Uint8Array, keys: Keyring): Control {
+  if (bytes.length > 1024) throw new ElexError('E_OVERSIZE', `control message of ${bytes.length} bytes`);
+  if (bytes.length < 6 + SIGNATURE_BYTES) throw new ElexError('E_DECODE', 'truncated control message');
+  const signed = bytes.subarray(0, bytes.length - SIGNATURE_BYTES);
+  const r = new ByteReader(signed);
+  if (r.u16() !== CONTROL_MAGIC) throw new ElexError('E_DECODE', 'bad magic: not a control message');
+  if (r.u8() !== 1) throw new ElexError('E_DECODE', 'unsupported control format');
+  const t = r.u8();
+  if (t < 1 || t > TYPES.length) throw new ElexError('E_DECODE', `unknown control type ${t}`);
+  const from = r.str(64);
+  const term = r.varint();
+  const value = r.varint();
+  r.end();
+  const key = keys.publicKey(from);
+  if (!key) throw new ElexError('E_SIGNATURE', `unknown origin '${from}'`);
+  if (!verifyBytes(key, signed, bytes.subarray(bytes.length - SIGNATURE_BYTES))) {
+    throw new ElexError('E_SIGNATURE', `bad signature for origin '${from}'`);
+  }
+  return { type: TYPES[t - 1], from, term, value };
+}

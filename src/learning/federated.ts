@@ -1,0 +1,383 @@
+/**
+ * ADR-115's FederatedQTable: a local table, peers, consensus state (Follower / Candidate / Leader{term}),
+ * pending updates and a sync interval, over a byte-message `FederationNetwork`.
+ *
+ * - Sync every `sync_interval_ms` (jittered ±25 %) or after `sync_after_interactions` (10) interactions.
+ * - Per category an aggregator is elected with terms by a majority of the category's live members. The
+ *   aggregator merges a round once `min_peers_for_consensus` members (itself included) contributed and
+ *   broadcasts the result as a signed aggregate stamped (term, round); members refuse aggregates from an
+ *   older term or a (term, round) they have already passed, so a deposed aggregator's output is fenced.
+ * - Without an aggregator agents merge peer-to-peer with the robust rule, sending to `gossip_fanout` peers;
+ *   when an aggregator returns they send to it again and adopt its rounds.
+ * - Every delta and control message is Ed25519-signed; every delta is validated before any rule sees it.
+ */
+import { type Clock, ElexError, isElexError, ManualClock, type Rng, SeededRng } from '../core/index.js';
+import { decodeControl, encodeControl } from './control.js';
+import { type Delta, decodeDelta, encodeDelta } from './delta-codec.js';
+import { type LearningConfig, QLearner } from './engine.js';
+import { type Identity, identityFromRng, type Keyring, MapKeyring } from './identity.js';
+import { DEFAULT_RULE, type RuleName, ruleByName } from './merge/index.js';
+import { type FederationNetwork, InMemoryNetwork } from './network.js';
+import { QTable } from './q-table.js';
+import { deltaSince, MergeWorkspace, mergeDeltasIntoTable, type Weighting } from './table-merge.js';
+import { checkDelta } from './validate.js';
+
+export type ConsensusState =
+  | { kind: 'Follower' }
+  | { kind: 'Candidate'; term: number }
+  | { kind: 'Leader'; term: number };
+
+export interface FederationConfig {
+  sync_interval_ms?: number;
+  min_peers_for_consensus?: number;
+  byzantine_threshold?: number;
+  gossip_fanout?: number;
+  /** This member's id (default 'agent-0'). */
+  id?: string;
+  /** The other members of this member's category. */
+  peers?: readonly string[];
+  network?: FederationNetwork;
+  /** Public keys of the members; this member's key is added to it. */
+  keyring?: MapKeyring;
+  /** Seed for this member's key and random draws (deterministic in simulation). */
+  seed?: number;
+  identity?: Identity;
+  clock?: Clock;
+  rule?: RuleName;
+  learning?: Partial<LearningConfig>;
+  sync_after_interactions?: number;
+  /** Most interactions a peer may claim in one delta (plausibility). */
+  max_interactions_per_delta?: number;
+  /** Cap on one peer's weight for one entry, in fresh visits. */
+  weight_cap?: number;
+  /** Reports differing by more than this (Q units) count as a conflict. */
+  conflict_tolerance?: number;
+}
+
+export interface SyncResult {
+  updates_sent: number;
+  updates_received: number;
+  conflicts_resolved: number;
+  sync_time_ms: number;
+  refused: number;
+}
+
+const ENVELOPE_DELTA = 1;
+const ENVELOPE_CONTROL = 2;
+
+function envelope(kind: number, body: Uint8Array): Uint8Array {
+  const out = new Uint8Array(body.length + 1);
+  out[0] = kind;
+  out.set(body, 1);
+  return out;
+}
+
+export class FederatedQTable {
+  readonly id: string;
+  readonly local_qtable: QTable;
+  readonly learner: QLearner;
+  readonly peers: readonly string[];
+  consensus_state: ConsensusState = { kind: 'Follower' };
+  /** Peer deltas waiting for the aggregator's next round. */
+  pending_updates: Delta[] = [];
+  readonly sync_interval_ms: number;
+  readonly config: Required<
+    Pick<
+      FederationConfig,
+      | 'min_peers_for_consensus'
+      | 'byzantine_threshold'
+      | 'gossip_fanout'
+      | 'sync_after_interactions'
+      | 'max_interactions_per_delta'
+      | 'weight_cap'
+      | 'conflict_tolerance'
+    >
+  > & { rule: RuleName };
+  term = 0;
+  votedFor: string | null = null;
+  leader: string | null = null;
+  /** (term, round) of the last aggregate applied here; the aggregator's own round counter when leading. */
+  lastAggregate = { term: 0, round: 0 };
+  readonly refusals = new Map<string, number>();
+
+  private readonly network: FederationNetwork;
+  private readonly keyring: Keyring;
+  private readonly identity: Identity;
+  private readonly clock: Clock;
+  private readonly rng: Rng;
+  private readonly acked = new Map<string, number>();
+  private votes = new Set<string>();
+  private interactionsAtSync = 0;
+  private lastSyncAt: number;
+  private nextSyncAt: number;
+  private leaderSeenAt = 0;
+  private electionAt: number;
+  private broadcastVersion = 0;
+  private readonly ws = new MergeWorkspace();
+
+  constructor(config: FederationConfig = {}) {
+    this.id = config.id ?? 'agent-0';
+    this.peers = (config.peers ?? []).filter((p) => p !== this.id);
+    this.sync_interval_ms = config.sync_interval_ms ?? 60_000;
+    if (!(this.sync_interval_ms > 0)) throw new ElexError('E_CONFIG', 'sync_interval_ms must be positive');
+    const threshold = config.byzantine_threshold ?? 0.33;
+    if (!(threshold >= 0 && threshold < 0.5))
+      throw new ElexError('E_CONFIG', 'byzantine_threshold must be in [0, 0.5)');
+    this.config = {
+      min_peers_for_consensus: config.min_peers_for_consensus ?? 3,
+      byzantine_threshold: threshold,
+      gossip_fanout: config.gossip_fanout ?? 3,
+      sync_after_interactions: config.sync_after_interactions ?? 10,
+      max_interactions_per_delta: config.max_interactions_per_delta ?? 10_000,
+      weight_cap: config.weight_cap ?? 10,
+      conflict_tolerance: config.conflict_tolerance ?? 0.05,
+      rule: config.rule ?? DEFAULT_RULE,
+    };
+    ruleByName(this.config.rule);
+    const root = new SeededRng(config.seed ?? 1).fork(this.id);
+    this.rng = root.fork('draws');
+    this.identity = config.identity ?? identityFromRng(this.id, root.fork('key'));
+    if (this.identity.id !== this.id)
+      throw new ElexError('E_CONFIG', 'identity id differs from the member id');
+    const keyring = config.keyring ?? new MapKeyring();
+    keyring.add(this.id, this.identity.publicKey);
+    this.keyring = keyring;
+    this.network = config.network ?? new InMemoryNetwork();
+    this.clock = config.clock ?? new ManualClock(0);
+    this.local_qtable = new QTable();
+    this.learner = new QLearner(this.local_qtable, this.rng.fork('learner'), config.learning);
+    this.lastSyncAt = this.clock.now();
+    this.nextSyncAt = this.jittered(this.lastSyncAt);
+    this.electionAt = this.lastSyncAt + this.electionTimeout();
+  }
+
+  private jittered(from: number): number {
+    return from + this.sync_interval_ms * (0.75 + 0.5 * this.rng.next());
+  }
+
+  private electionTimeout(): number {
+    return this.sync_interval_ms * (2 + 2 * this.rng.next());
+  }
+
+  /** Members of the category, this one included. */
+  get members(): number {
+    return this.peers.length + 1;
+  }
+
+  /** Sync is due: the (jittered) interval has passed or enough interactions accumulated. */
+  syncDue(): boolean {
+    return (
+      this.clock.now() >= this.nextSyncAt ||
+      this.learner.interactions - this.interactionsAtSync >= this.config.sync_after_interactions
+    );
+  }
+
+  private refuse(code: string): void {
+    this.refusals.set(code, (this.refusals.get(code) ?? 0) + 1);
+  }
+
+  private sendControl(to: string, type: 'vote-request' | 'vote' | 'ack', value: number): void {
+    const msg = encodeControl({ type, from: this.id, term: this.term, value }, this.identity);
+    this.network.send(this.id, to, envelope(ENVELOPE_CONTROL, msg));
+  }
+
+  private stepDown(term: number): void {
+    if (term > this.term) {
+      this.term = term;
+      this.votedFor = null;
+      this.leader = null;
+    }
+    this.consensus_state = { kind: 'Follower' };
+  }
+
+  private weighting(): Weighting {
+    return this.config.rule === 'visit-weighted'
+      ? { kind: 'claimed' }
+      : { kind: 'fresh', cap: this.config.weight_cap, anchor: this.config.weight_cap };
+  }
+
+  private merge(deltas: Delta[]): number {
+    if (deltas.length === 0) return 0;
+    const learning = this.learner.config;
+    const res = mergeDeltasIntoTable(
+      this.local_qtable,
+      deltas,
+      {
+        rule: ruleByName(this.config.rule),
+        params: {
+          beta: this.config.byzantine_threshold,
+          f: Math.floor(this.config.byzantine_threshold * (deltas.length + 1)),
+          clipRadius: learning.alpha * (this.learner.bounds.max - this.learner.bounds.min) * 0.05,
+          bounds: this.learner.bounds,
+        },
+        weighting: this.weighting(),
+        tolerance: this.config.conflict_tolerance,
+      },
+      this.ws,
+    );
+    return res.conflicts;
+  }
+
+  private applyAggregate(d: Delta): boolean {
+    if (d.term < this.term) {
+      this.refuse('E_FENCED');
+      return false;
+    }
+    if (d.term === this.lastAggregate.term && d.round <= this.lastAggregate.round) {
+      this.refuse('E_STALE');
+      return false;
+    }
+    this.stepDown(d.term);
+    this.leader = d.origin;
+    this.leaderSeenAt = this.clock.now();
+    this.lastAggregate = { term: d.term, round: d.round };
+    const t = this.local_qtable;
+    for (let i = 0; i < d.count; i++) {
+      const e = t.slot(d.hi[i], d.lo[i], d.action[i]);
+      const q = Math.max(this.learner.bounds.min, Math.min(this.learner.bounds.max, d.q[i]));
+      t.write(e, q, Math.max(t.visits[e], d.visits[i]));
+    }
+    // Adopted values are the aggregator's; do not echo them back as this member's changes.
+    this.acked.set(d.origin, t.clock);
+    return true;
+  }
+
+  private sendDelta(
+    to: string,
+    kind: 'peer' | 'aggregate',
+    fresh: ReadonlyMap<number, number>,
+    interactions: number,
+  ): number {
+    const since = kind === 'aggregate' ? this.broadcastVersion : (this.acked.get(to) ?? 0);
+    const d = deltaSince(this.local_qtable, since, fresh, { origin: this.id, kind });
+    if (d.count === 0) return 0;
+    d.term = this.term;
+    d.round = kind === 'aggregate' ? this.lastAggregate.round : this.local_qtable.clock;
+    d.interactions = interactions;
+    this.network.send(this.id, to, envelope(ENVELOPE_DELTA, encodeDelta(d, this.identity)));
+    return d.count;
+  }
+
+  /** One synchronisation step. */
+  async sync(): Promise<SyncResult> {
+    const t0 = this.clock.now();
+    const result: SyncResult = {
+      updates_sent: 0,
+      updates_received: 0,
+      conflicts_resolved: 0,
+      sync_time_ms: 0,
+      refused: 0,
+    };
+    const peerDeltas: Delta[] = [];
+    const limits = { bounds: this.learner.bounds, maxInteractions: this.config.max_interactions_per_delta };
+    for (const msg of this.network.drain(this.id)) {
+      try {
+        if (msg.length < 1) throw new ElexError('E_DECODE', 'empty message');
+        const body = msg.subarray(1);
+        if (msg[0] === ENVELOPE_DELTA) {
+          const d = decodeDelta(body, this.keyring, { actions: this.learner.config.actions });
+          if (d.origin === this.id) throw new ElexError('E_DECODE', 'a delta from myself');
+          const v = checkDelta(d, limits);
+          if (!v.ok) throw new ElexError(v.code, v.reason);
+          result.updates_received += d.count;
+          if (d.kind === 'aggregate') {
+            if (!this.applyAggregate(d)) result.refused++;
+            continue;
+          }
+          if (d.term > this.term) this.stepDown(d.term);
+          this.sendControl(d.origin, 'ack', d.round);
+          if (this.consensus_state.kind === 'Leader') this.pending_updates.push(d);
+          else peerDeltas.push(d);
+        } else if (msg[0] === ENVELOPE_CONTROL) {
+          this.onControl(decodeControl(body, this.keyring));
+        } else {
+          throw new ElexError('E_DECODE', `unknown envelope ${msg[0]}`);
+        }
+      } catch (e) {
+        if (!isElexError(e)) throw e;
+        result.refused++;
+        this.refuse(e.code);
+      }
+    }
+    const now = this.clock.now();
+    const fresh = this.learner.takeOwnVisits();
+    const interactions = this.learner.interactions - this.interactionsAtSync;
+    this.interactionsAtSync = this.learner.interactions;
+    // Peer-to-peer merges (no aggregator, or members that have not heard of it yet).
+    result.conflicts_resolved += this.merge(peerDeltas);
+
+    const leaderAlive =
+      this.leader !== null && this.leader !== this.id && now - this.leaderSeenAt <= 3 * this.sync_interval_ms;
+    if (this.consensus_state.kind === 'Leader') {
+      const contributors = new Set(this.pending_updates.map((d) => d.origin));
+      if (contributors.size + 1 >= this.config.min_peers_for_consensus) {
+        result.conflicts_resolved += this.merge(this.pending_updates);
+        this.pending_updates = [];
+        this.lastAggregate = { term: this.term, round: this.lastAggregate.round + 1 };
+        for (const p of this.peers)
+          result.updates_sent += this.sendDelta(p, 'aggregate', fresh, interactions);
+        this.broadcastVersion = this.local_qtable.clock;
+      }
+    } else if (leaderAlive && this.leader !== null) {
+      result.updates_sent += this.sendDelta(this.leader, 'peer', fresh, interactions);
+    } else {
+      if (this.leader !== null && !leaderAlive) this.leader = null;
+      const targets = [...this.peers];
+      for (let i = targets.length - 1; i > 0; i--) {
+        const j = this.rng.int(i + 1);
+        [targets[i], targets[j]] = [targets[j], targets[i]];
+      }
+      for (const p of targets.slice(0, this.config.gossip_fanout)) {
+        result.updates_sent += this.sendDelta(p, 'peer', fresh, interactions);
+      }
+      this.maybeStartElection(now);
+    }
+    this.lastSyncAt = now;
+    this.nextSyncAt = this.jittered(now);
+    result.sync_time_ms = this.clock.now() - t0;
+    return result;
+  }
+
+  private maybeStartElection(now: number): void {
+    if (this.peers.length === 0 || now < this.electionAt) return;
+    this.term++;
+    this.consensus_state = { kind: 'Candidate', term: this.term };
+    this.votedFor = this.id;
+    this.votes = new Set([this.id]);
+    this.electionAt = now + this.electionTimeout();
+    for (const p of this.peers) this.sendControl(p, 'vote-request', 0);
+  }
+
+  private onControl(c: { type: string; from: string; term: number; value: number }): void {
+    if (c.type === 'ack') {
+      this.acked.set(c.from, Math.max(this.acked.get(c.from) ?? 0, c.value));
+      return;
+    }
+    if (c.term > this.term) this.stepDown(c.term);
+    if (c.type === 'vote-request') {
+      const grant = c.term === this.term && (this.votedFor === null || this.votedFor === c.from);
+      if (grant) this.votedFor = c.from;
+      this.sendControl(c.from, 'vote', grant ? 1 : 0);
+      return;
+    }
+    if (this.consensus_state.kind === 'Candidate' && c.term === this.term && c.value === 1) {
+      this.votes.add(c.from);
+      if (this.votes.size >= Math.floor(this.members / 2) + 1) {
+        this.consensus_state = { kind: 'Leader', term: this.term };
+        this.leader = this.id;
+        this.lastAggregate = { term: this.term, round: 0 };
+        this.broadcastVersion = 0;
+      }
+    }
+  }
+}
+
+/** ADR-115's `create_federated_qtable`. */
+export async function createFederatedQTable(config: FederationConfig = {}): Promise<FederatedQTable> {
+  return new FederatedQTable(config);
+}
+
+/** ADR-115's `federated_sync`: one synchronisation step of `fqt`. */
+export async function federatedSync(fqt: FederatedQTable): Promise<SyncResult> {
+  return fqt.sync();
+}

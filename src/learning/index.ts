@@ -1,0 +1,57 @@
+/** Federated Q-learning: the engine, the typed-array QTable, merge rules, the signed delta codec, federation. */
+export { type Control, type ControlType, decodeControl, encodeControl } from './control.js';
+export {
+  type DecodeOptions,
+  type Delta,
+  type DeltaKind,
+  decodeDelta,
+  emptyDelta,
+  encodeDelta,
+  encodeDeltaUnchecked,
+  MAX_DELTA_BYTES,
+  MAX_DELTA_ENTRIES,
+} from './delta-codec.js';
+export {
+  DEFAULT_LEARNING,
+  epsilonAt,
+  epsilonGreedy,
+  fullMask,
+  greedyAction,
+  type LearningConfig,
+  maxAvailable,
+  QLearner,
+  randomAvailable,
+  tdStep,
+} from './engine.js';
+export {
+  type ConsensusState,
+  createFederatedQTable,
+  FederatedQTable,
+  type FederationConfig,
+  federatedSync,
+  type SyncResult,
+} from './federated.js';
+export {
+  type Identity,
+  identityFromRng,
+  identityFromSeed,
+  type Keyring,
+  MapKeyring,
+  signBytes,
+  verifyBytes,
+} from './identity.js';
+export * from './merge/index.js';
+export { type FederationNetwork, InMemoryNetwork } from './network.js';
+export { QTable } from './q-table.js';
+export { type Outcome, type QBounds, qBounds, REWARD_MAX, REWARD_MIN, reward } from './reward.js';
+export * from './state.js';
+export {
+  deltaSince,
+  MergeWorkspace,
+  mergeDeltasIntoTable,
+  mergeVisitWeightedInto,
+  type TableMergeOptions,
+  type TableMergeResult,
+  type Weighting,
+} from './table-merge.js';
+export { checkDelta, type ValidationLimits, type Verdict, validateDelta } from './validate.js';

@@ -1,0 +1,191 @@
+/**
+ * Applies a merge rule to a `QTable` from validated deltas. Builds the columnar report set (row 0 = the local
+ * table), runs the rule, clamps to the Q bounds and writes back. Two weightings:
+ *
+ * - `claimed`: ADR-115 exactly. Weights are the visit counts as claimed (local and peers); n = Σ n.
+ * - `fresh`:   a peer's weight is its fresh visits (own interactions since its previous sync), capped at
+ *              `cap`; the local row weighs `anchor` when the entry exists locally. Lifetime totals are
+ *              never trusted: n = n_local + Σ accepted fresh visits.
+ */
+import type { Delta } from './delta-codec.js';
+import { countConflicts, type MergeParams, type MergeRule, type ReportSet } from './merge/index.js';
+import type { QTable } from './q-table.js';
+
+const U32_MAX = 0xffffffff;
+
+export type Weighting = { kind: 'claimed' } | { kind: 'fresh'; cap: number; anchor: number };
+
+export interface TableMergeOptions {
+  rule: MergeRule;
+  params: MergeParams;
+  weighting: Weighting;
+  /** Reports further apart than this count as a conflict the rule decided. */
+  tolerance: number;
+}
+
+export interface TableMergeResult {
+  entries: number;
+  changed: number;
+  conflicts: number;
+}
+
+/** Reusable scratch so repeated merges do not allocate per call beyond growth. */
+export class MergeWorkspace {
+  mark = new Int32Array(0);
+  cols = new Int32Array(0);
+  q = new Float64Array(0);
+  w = new Float64Array(0);
+  outQ = new Float64Array(0);
+  outW = new Float64Array(0);
+
+  ensure(tableSize: number, cells: number, entries: number): void {
+    if (this.mark.length < tableSize) {
+      const m = new Int32Array(Math.max(tableSize, this.mark.length * 2)).fill(-1);
+      this.mark = m;
+    }
+    if (this.q.length < cells) {
+      this.q = new Float64Array(Math.max(cells, this.q.length * 2));
+      this.w = new Float64Array(this.q.length);
+    }
+    if (this.cols.length < entries) {
+      this.cols = new Int32Array(Math.max(entries, this.cols.length * 2));
+      this.outQ = new Float64Array(this.cols.length);
+      this.outW = new Float64Array(this.cols.length);
+    }
+  }
+}
+
+export function mergeDeltasIntoTable(
+  table: QTable,
+  deltas: readonly Delta[],
+  opts: TableMergeOptions,
+  ws = new MergeWorkspace(),
+): TableMergeResult {
+  const R = deltas.length + 1;
+  let upper = 0;
+  for (const d of deltas) upper += d.count;
+  // Pass 1: map every reported key to a table entry (inserting) and to a column.
+  const rows: Int32Array[] = [];
+  const before = table.size;
+  for (const d of deltas) {
+    const ix = new Int32Array(d.count);
+    for (let i = 0; i < d.count; i++) ix[i] = table.slot(d.hi[i], d.lo[i], d.action[i]);
+    rows.push(ix);
+  }
+  ws.ensure(table.size, upper * R, upper);
+  const { mark, cols } = ws;
+  let K = 0;
+  for (const ix of rows) {
+    for (let i = 0; i < ix.length; i++) {
+      const e = ix[i];
+      if (mark[e] < 0) {
+        mark[e] = K;
+        cols[K++] = e;
+      }
+    }
+  }
+  const q = ws.q.subarray(0, K * R);
+  const w = ws.w.subarray(0, K * R);
+  w.fill(0);
+  const claimed = opts.weighting.kind === 'claimed';
+  const cap = opts.weighting.kind === 'fresh' ? opts.weighting.cap : 0;
+  const anchor = opts.weighting.kind === 'fresh' ? opts.weighting.anchor : 0;
+  for (let k = 0; k < K; k++) {
+    const e = cols[k];
+    q[k * R] = table.q[e];
+    const exists = e < before && (table.visits[e] > 0 || table.version[e] > 0);
+    w[k * R] = claimed ? table.visits[e] : exists ? anchor : 0;
+  }
+  for (let r = 1; r < R; r++) {
+    const d = deltas[r - 1];
+    const ix = rows[r - 1];
+    for (let i = 0; i < d.count; i++) {
+      const cell = mark[ix[i]] * R + r;
+      q[cell] = d.q[i];
+      w[cell] = claimed ? d.visits[i] : Math.min(cap, d.fresh[i]);
+    }
+  }
+  const set: ReportSet = { entries: K, reporters: R, q, w, self: 0 };
+  const out = { q: ws.outQ.subarray(0, K), w: ws.outW.subarray(0, K) };
+  opts.rule(set, opts.params, out);
+  const conflicts = countConflicts(set, opts.tolerance);
+  const { min, max } = opts.params.bounds;
+  let changed = 0;
+  for (let k = 0; k < K; k++) {
+    const e = cols[k];
+    mark[e] = -1;
+    const v = out.q[k];
+    if (!(out.w[k] > 0) || !Number.isFinite(v)) continue;
+    let n: number;
+    if (claimed) {
+      n = 0;
+      for (let r = 0; r < R; r++) n += w[k * R + r];
+    } else {
+      n = table.visits[e];
+      for (let r = 1; r < R; r++) n += w[k * R + r];
+    }
+    const clamped = v < min ? min : Math.min(v, max);
+    if (clamped !== table.q[e] || n !== table.visits[e]) changed++;
+    table.write(e, clamped, Math.min(n, U32_MAX));
+  }
+  return { entries: K, changed, conflicts };
+}
+
+/**
+ * ADR-115's merge of one peer delta, on the hot path without the report-set machinery:
+ * q = (q_l·n_l + q_p·n_p)/(n_l + n_p), n = n_l + n_p (saturating at 2³²−1).
+ */
+export function mergeVisitWeightedInto(table: QTable, d: Delta): number {
+  let changed = 0;
+  for (let i = 0; i < d.count; i++) {
+    const e = table.slot(d.hi[i], d.lo[i], d.action[i]);
+    const nl = table.visits[e];
+    const np = d.visits[i];
+    const n = nl + np;
+    if (n === 0) continue;
+    const v = (table.q[e] * nl + d.q[i] * np) / n;
+    if (!Number.isFinite(v)) continue;
+    table.q[e] = v;
+    table.visits[e] = Math.min(n, U32_MAX);
+    table.version[e] = ++table.clock;
+    changed++;
+  }
+  return changed;
+}
+
+/** The entries changed after `sinceVersion` as a delta (fresh visits from `fresh`, entry index → count). */
+export function deltaSince(
+  table: QTable,
+  sinceVersion: number,
+  fresh: ReadonlyMap<number, number>,
+  into: { origin: string; kind: 'peer' | 'aggregate' },
+): Delta {
+  let n = 0;
+  for (let e = 0; e < table.size; e++) if (table.version[e] > sinceVersion) n++;
+  const d: Delta = {
+    kind: into.kind,
+    origin: into.origin,
+    term: 0,
+    round: 0,
+    interactions: 0,
+    count: n,
+    hi: new Uint32Array(n),
+    lo: new Uint32Array(n),
+    action: new Uint8Array(n),
+    q: new Float32Array(n),
+    visits: new Uint32Array(n),
+    fresh: new Uint32Array(n),
+  };
+  let i = 0;
+  for (let e = 0; e < table.size; e++) {
+    if (table.version[e] <= sinceVersion) continue;
+    d.hi[i] = table.hi[e];
+    d.lo[i] = table.lo[e];
+    d.action[i] = table.action[e];
+    d.q[i] = table.q[e];
+    d.visits[i] = table.visits[e];
+    d.fresh[i] = fresh.get(e) ?? 0;
+    i++;
+  }
+  return d;
+}

@@ -1,0 +1,57 @@
+/**
+ * Content checks run on every decoded delta before any merge rule sees it: every value finite and within the
+ * Q bounds, fresh visits plausible for the interactions the delta covers, and those interactions plausible
+ * for the time elapsed since the sender's previous delta. A delta failing any check is refused whole: an
+ * agent that sends one bad entry is not trusted for the others.
+ */
+import { ElexError } from '../core/index.js';
+import type { Delta } from './delta-codec.js';
+import type { QBounds } from './reward.js';
+
+export interface ValidationLimits {
+  bounds: QBounds;
+  /** The most interactions a sender can plausibly have had since its previous delta. */
+  maxInteractions: number;
+}
+
+export type Verdict = { ok: true } | { ok: false; code: string; reason: string };
+
+export function checkDelta(d: Delta, limits: ValidationLimits): Verdict {
+  // f32 rounding of a value on the bound must not refuse it.
+  const slack = 1e-5 * (limits.bounds.max - limits.bounds.min);
+  const min = limits.bounds.min - slack;
+  const max = limits.bounds.max + slack;
+  if (d.interactions > limits.maxInteractions) {
+    return {
+      ok: false,
+      code: 'E_IMPLAUSIBLE',
+      reason: `${d.interactions} interactions claimed, at most ${limits.maxInteractions} plausible`,
+    };
+  }
+  let fresh = 0;
+  for (let i = 0; i < d.count; i++) {
+    const q = d.q[i];
+    if (!Number.isFinite(q)) return { ok: false, code: 'E_NON_FINITE', reason: `entry ${i} has q = ${q}` };
+    if (q < min || q > max) {
+      return {
+        ok: false,
+        code: 'E_OUT_OF_BOUNDS',
+        reason: `entry ${i} has q = ${q} outside [${min}, ${max}]`,
+      };
+    }
+    fresh += d.fresh[i];
+  }
+  if (d.kind === 'peer' && fresh > d.interactions) {
+    return {
+      ok: false,
+      code: 'E_IMPLAUSIBLE',
+      reason: `${fresh} fresh visits reported for ${d.interactions} interactions`,
+    };
+  }
+  return { ok: true };
+}
+
+export function validateDelta(d: Delta, limits: ValidationLimits): void {
+  const v = checkDelta(d, limits);
+  if (!v.ok) throw new ElexError(v.code, v.reason);
+}

@@ -1,0 +1,53 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { QTable } from '../../src/learning/index.js';
+
+describe('QTable', () => {
+  it('behaves like a map keyed by (state hi, state lo, action)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.nat(3), fc.nat(50), fc.nat(4), fc.float({ min: -10, max: 10, noNaN: true })), {
+          maxLength: 300,
+        }),
+        (ops) => {
+          const t = new QTable(4);
+          const model = new Map<string, number>();
+          for (const [hi, lo, a, q] of ops) {
+            t.write(t.slot(hi, lo, a), q, 1);
+            model.set(`${hi}:${lo}:${a}`, Math.fround(q));
+          }
+          expect(t.size).toBe(model.size);
+          for (const [k, v] of model) {
+            const [hi, lo, a] = k.split(':').map(Number);
+            expect(t.getQ(hi, lo, a)).toBe(v);
+          }
+          expect(t.find(99, 99, 0)).toBe(-1);
+        },
+      ),
+    );
+  });
+
+  it('stamps a new version on each write and refuses non-finite values', () => {
+    const t = new QTable();
+    const e = t.slot(1, 2, 3);
+    t.write(e, 0.5, 1);
+    const v = t.version[e];
+    t.write(e, 0.6, 2);
+    expect(t.version[e]).toBeGreaterThan(v);
+    expect(() => t.write(e, Number.NaN, 1)).toThrow(/q = NaN/);
+    expect(() => t.write(e, Number.POSITIVE_INFINITY, 1)).toThrow();
+    expect(() => t.write(e, 1e39, 1)).toThrow(/f32/);
+    expect(t.q[e]).toBeCloseTo(0.6, 6);
+  });
+
+  it('holds 1,000,000 entries in at most 32 MB', () => {
+    const t = new QTable(1_000_000);
+    for (let i = 0; i < 1_000_000; i++) {
+      const e = t.slot(i * 2654435761, i, i % 5);
+      t.q[e] = i;
+    }
+    expect(t.size).toBe(1_000_000);
+    expect(t.bytesInMemory()).toBeLessThanOrEqual(32 * 1024 * 1024);
+    expect(t.getQ(777 * 2654435761, 777, 777 % 5)).toBe(777);
+  });
+});
