@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/core/index.js';
+import {
+  createFederatedQTable,
+  encodeState,
+  type FederatedQTable,
+  federatedSync,
+  InMemoryNetwork,
+  MapKeyring,
+} from '../../src/learning/index.js';
+
+async function trio(clock: ManualClock, network = new InMemoryNetwork()) {
+  const keyring = new MapKeyring();
+  const ids = ['a', 'b', 'c'];
+  const tables: FederatedQTable[] = [];
+  for (const id of ids) {
+    tables.push(
+      await createFederatedQTable({
+        id,
+        peers: ids,
+        network,
+        keyring,
+        clock,
+        seed: 42,
+        sync_interval_ms: 1000,
+        min_peers_for_consensus: 2,
+      }),
+    );
+  }
+  return { tables, network };
+}
+
+const s = (i: number) => encodeState({ queryType: 'kpi', complexity: 'moderate', confidence: 0.5, contextHash: BigInt(i) });
+
+describe('FederatedQTable', () => {
+  it('is due for a sync after 10 interactions or the interval', async () => {
+    const clock = new ManualClock(0);
+    const { tables } = await trio(clock);
+    const a = tables[0];
+    expect(a.syncDue()).toBe(false);
+    for (let i = 0; i < 10; i++) a.learner.learn(s(i), 0, 1, null);
+    expect(a.syncDue()).toBe(true);
+    await federatedSync(a);
+    expect(a.syncDue()).toBe(false);
+    clock.advance(1300);
+    expect(a.syncDue()).toBe(true);
+  });
+
+  it('elects one aggregator per term, aggregates rounds, and fences a deposed aggregator', async () => {
+    const clock = new ManualClock(0);
+    const { tables, network } = await trio(clock);
+    for (let step = 0; step < 40; step++) {
+      clock.advance(500);
+      for (const t of tables) {
+        t.learner.learn(s(step % 7), step % 5, 0.5, null);
+        await federatedSync(t);
+      }
+    }
+    const leaders = tables.filter((t) => t.consensus_state.kind === 'Leader');
+    expect(leaders.length).toBe(1);
+    const leader = leaders[0];
+    const followers = tables.filter((t) => t !== leader);
+    for (const f of followers) {
+      expect(f.leader).toBe(leader.id);
+      expect(f.lastAggregate.term).toBe(leader.term);
+      expect(f.lastAggregate.round).toBeGreaterThan(0);
+    }
+    // Depose the leader: isolate it, let the others elect a new one at a higher term.
+    network.isolated.add(leader.id);
+    for (let step = 0; step < 40; step++) {
+      clock.advance(500);
+      for (const f of followers) await federatedSync(f);
+    }
+    const newLeader = followers.find((t) => t.consensus_state.kind === 'Leader');
+    expect(newLeader).toBeDefined();
+    expect(newLeader!.term).toBeGreaterThan(leader.term);
+    // The old leader returns and broadcasts an aggregate of its old term: it must be refused.
+    network.isolated.delete(leader.id);
+    const victim = followers.find((t) => t !== newLeader)!;
+    const fencedBefore = victim.refusals.get('E_FENCED') ?? 0;
+    expect(leader.consensus_state).toEqual({ kind: 'Leader', term: leader.term });
+    expect(leader.term).toBeLessThan(newLeader!.term);
+    // The stale aggregator learns something and, believing it still leads, broadcasts a round on its own.
+    (leader.config as { min_peers_for_consensus: number }).min_peers_for_consensus = 1;
+    leader.learner.learn(s(99), 1, 1, null);
+    const r = await federatedSync(leader);
+    expect(r.updates_sent).toBeGreaterThan(0);
+    const key = Number(s(99) & 0xffffffffn);
+    await federatedSync(victim);
+    expect(victim.refusals.get('E_FENCED') ?? 0).toBe(fencedBefore + 1);
+    expect(victim.local_qtable.find(0, key, 1)).toBe(-1);
+    expect(victim.leader).toBe(newLeader!.id);
+  });
+
+  it('refuses hostile bytes without changing state', async () => {
+    const clock = new ManualClock(0);
+    const { tables, network } = await trio(clock);
+    const b = tables[1];
+    const before = b.local_qtable.size;
+    network.inject('b', new Uint8Array([1, 2, 3]));
+    network.inject('b', new Uint8Array([2, 0x51, 0x43, 1, 1]));
+    network.inject('b', new Uint8Array(0));
+    const r = await federatedSync(b);
+    expect(r.refused).toBe(3);
+    expect(b.local_qtable.size).toBe(before);
+    expect([...b.refusals.keys()].every((k) => k === 'E_DECODE')).toBe(true);
+  });
+});
