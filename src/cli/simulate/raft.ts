@@ -1,12 +1,68 @@
 import type { Command } from 'commander';
-import { ElexError } from '../../core/index.js';
+import { runCampaign } from '../../sim/raft/campaign.js';
+import { runFlapping } from '../../sim/raft/flapping.js';
+import { MUTATIONS, type Mutation, parseMutation } from '../../sim/raft/mutations.js';
+import { durationOption, intOption } from '../options.js';
+import { printJson } from '../output.js';
+import { progress } from '../progress.js';
 
-/** `elex simulate raft`: owned by the raft work; replaced when that campaign lands. */
+/**
+ * `elex simulate raft`: the randomized safety campaign (faults + client load + invariant checks +
+ * linearizability), a planted-bug mode (`--mutation`), and the flapping-member scenario.
+ */
 export function register(simulate: Command): void {
   simulate
     .command('raft')
-    .description('the raft campaign (not built yet)')
-    .action(() => {
-      throw new ElexError('E_NOT_BUILT', 'the raft campaign is not built yet');
-    });
+    .description(
+      'Raft campaign: random faults, membership changes and transfers under client load; checks safety',
+    )
+    .option('--runs <n>', 'runs (each with its own derived seed)', intOption(1, 1_000_000), 100)
+    .option('--seed <n>', 'root seed', intOption(0, 2 ** 31 - 1), 1)
+    .option('--nodes <n>', 'Raft voters', intOption(1, 64), 3)
+    .option('--duration <d>', 'faulty period of each run (then heal and check)', durationOption, 3000)
+    .option('--clients <n>', 'concurrent clients', intOption(1, 64), 3)
+    .option('--mutation <name>', `plant a bug: ${MUTATIONS.join(', ')}`, parseMutation)
+    .option('--run-seed <n>', 'replay one run by its run_seed', intOption(0, 2 ** 31 - 1))
+    .option('--scenario <name>', "'campaign' (default) or 'flapping'", 'campaign')
+    .option('--no-pre-vote', 'flapping scenario: disable PreVote and CheckQuorum (for contrast)')
+    .option('--json', 'print the report as one JSON object on stdout')
+    .option('--quiet', 'no progress on stderr')
+    .action(
+      (o: {
+        runs: number;
+        seed: number;
+        nodes: number;
+        duration: number;
+        clients: number;
+        mutation?: Mutation;
+        runSeed?: number;
+        scenario: string;
+        preVote: boolean;
+        json?: boolean;
+        quiet?: boolean;
+      }) => {
+        const started = performance.now();
+        if (o.scenario === 'flapping') {
+          const r = runFlapping({ seed: o.seed, nodes: Math.max(3, o.nodes), preVote: o.preVote });
+          printJson({ ...r, perf: { wall_ms: Math.round(performance.now() - started) } });
+          return;
+        }
+        const bar = progress(`simulate raft${o.mutation ? ` --mutation ${o.mutation}` : ''}`, o.quiet);
+        const report = runCampaign(
+          {
+            runs: o.runs,
+            seed: o.seed,
+            nodes: o.nodes,
+            durationMs: o.duration,
+            clients: o.clients,
+            mutation: o.mutation,
+            stopOnCatch: o.mutation !== undefined,
+            runSeed: o.runSeed,
+          },
+          (done, total) => bar.update(done, total, 'runs'),
+        );
+        bar.stop();
+        printJson({ ...report, perf: { wall_ms: Math.round(performance.now() - started) } });
+      },
+    );
 }

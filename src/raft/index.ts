@@ -1,0 +1,17 @@
+/** Public face of the Raft core: RawNode, storage, the KV state machine and the wire types. */
+export { applyToConf, decodeConfChange, encodeConfChange, validateConfChange } from './conf-change.js';
+export { decodeKv, encodeKv, type KvCommand, KvOp, type KvResult, KvStateMachine } from './kv.js';
+export { RaftLog } from './log.js';
+export { Inflights, PROGRESS_NAMES, Progress, ProgressState } from './progress.js';
+export { CONTEXT_TRANSFER, Raft, type RaftBoot, type RaftConfig } from './raft.js';
+export { RawNode, type Ready, type Status } from './raw-node.js';
+export {
+  type Disk,
+  DiskStorage,
+  type LogStore,
+  MemoryDisk,
+  type RaftStorage,
+  type SnapshotStore,
+  type StableStore,
+} from './storage.js';
+export * from './types.js';

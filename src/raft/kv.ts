@@ -1,0 +1,185 @@
+import { ByteReader, ByteWriter, ElexError, type StateMachine } from '../core/index.js';
+
+/**
+ * The replicated key-value machine: put, delete, compare-and-set and (log) get, with client sessions so a
+ * retried command executes at most once (thesis §6.3): each command carries (client, seq); a replica that
+ * already executed `seq` for that client answers with the remembered result instead of executing again.
+ */
+export const KvOp = { Put: 1, Delete: 2, Cas: 3, Get: 4 } as const;
+export type KvOp = (typeof KvOp)[keyof typeof KvOp];
+
+export type KvCommand =
+  | { op: typeof KvOp.Put; client: number; seq: number; key: string; value: string }
+  | { op: typeof KvOp.Delete; client: number; seq: number; key: string }
+  | { op: typeof KvOp.Cas; client: number; seq: number; key: string; expected: string | null; value: string }
+  | { op: typeof KvOp.Get; client: number; seq: number; key: string };
+
+export interface KvResult {
+  /** false: a failed CAS, or a refused command (`error` says why). */
+  ok: boolean;
+  /** The value before the command (put, delete, cas) or the value read (get). */
+  value: string | null;
+  error?: string;
+}
+
+const MAX_KEY = 1024;
+const MAX_VALUE = 1 << 20;
+
+export function encodeKv(c: KvCommand): Uint8Array {
+  const w = new ByteWriter(32 + c.key.length + ('value' in c ? c.value.length : 0));
+  w.u8(c.op).varint(c.client).varint(c.seq).str(c.key);
+  if (c.op === KvOp.Put) w.str(c.value);
+  else if (c.op === KvOp.Cas) {
+    w.u8(c.expected === null ? 0 : 1);
+    if (c.expected !== null) w.str(c.expected);
+    w.str(c.value);
+  }
+  return w.finish();
+}
+
+/** Strict decoder: unknown ops, oversize fields and trailing bytes are errors (E_DECODE). */
+export function decodeKv(data: Uint8Array): KvCommand {
+  const r = new ByteReader(data);
+  const op = r.u8();
+  const client = r.varint();
+  const seq = r.varint();
+  const key = r.str(MAX_KEY);
+  let c: KvCommand;
+  switch (op) {
+    case KvOp.Put:
+      c = { op, client, seq, key, value: r.str(MAX_VALUE) };
+      break;
+    case KvOp.Delete:
+    case KvOp.Get:
+      c = { op, client, seq, key };
+      break;
+    case KvOp.Cas: {
+      const has = r.u8();
+      if (has > 1) throw new ElexError('E_DECODE', `bad CAS flag ${has}`);
+      const expected = has === 1 ? r.str(MAX_VALUE) : null;
+      c = { op, client, seq, key, expected, value: r.str(MAX_VALUE) };
+      break;
+    }
+    default:
+      throw new ElexError('E_DECODE', `unknown kv op ${op}`);
+  }
+  r.end();
+  return c;
+}
+
+interface Session {
+  seq: number;
+  result: KvResult;
+}
+
+export class KvStateMachine implements StateMachine {
+  private data = new Map<string, string>();
+  private sessions = new Map<number, Session>();
+  appliedIndex = 0;
+
+  /** `onExecute` observes every command that actually executes (not deduplicated): for the campaign's oracle. */
+  constructor(private readonly onExecute?: (client: number, seq: number, index: number) => void) {}
+
+  get(key: string): string | null {
+    return this.data.get(key) ?? null;
+  }
+
+  get size(): number {
+    return this.data.size;
+  }
+
+  /** Highest seq executed for `client` (0 if none). */
+  sessionSeq(client: number): number {
+    return this.sessions.get(client)?.seq ?? 0;
+  }
+
+  apply(index: number, command: Uint8Array): KvResult {
+    this.appliedIndex = index;
+    if (command.length === 0) return { ok: true, value: null }; // leader no-ops
+    let c: KvCommand;
+    try {
+      c = decodeKv(command);
+    } catch (e) {
+      return { ok: false, value: null, error: e instanceof ElexError ? e.code : 'E_DECODE' };
+    }
+    if (c.client !== 0) {
+      const s = this.sessions.get(c.client);
+      if (s !== undefined && c.seq <= s.seq) {
+        return c.seq === s.seq ? s.result : { ok: false, value: null, error: 'E_STALE_SEQ' };
+      }
+    }
+    const prev = this.data.get(c.key) ?? null;
+    let result: KvResult;
+    switch (c.op) {
+      case KvOp.Put:
+        this.data.set(c.key, c.value);
+        result = { ok: true, value: prev };
+        break;
+      case KvOp.Delete:
+        this.data.delete(c.key);
+        result = { ok: true, value: prev };
+        break;
+      case KvOp.Cas:
+        if (prev === c.expected) {
+          this.data.set(c.key, c.value);
+          result = { ok: true, value: prev };
+        } else result = { ok: false, value: prev };
+        break;
+      case KvOp.Get:
+        result = { ok: true, value: prev };
+        break;
+    }
+    if (c.client !== 0) this.sessions.set(c.client, { seq: c.seq, result });
+    this.onExecute?.(c.client, c.seq, index);
+    return result;
+  }
+
+  snapshot(): Uint8Array {
+    const w = new ByteWriter(256);
+    w.varint(this.appliedIndex);
+    const keys = [...this.data.keys()].sort();
+    w.varint(keys.length);
+    for (const k of keys) w.str(k).str(this.data.get(k)!);
+    const clients = [...this.sessions.keys()].sort((a, b) => a - b);
+    w.varint(clients.length);
+    for (const c of clients) {
+      const s = this.sessions.get(c)!;
+      w.varint(c)
+        .varint(s.seq)
+        .u8((s.result.ok ? 1 : 0) | (s.result.value === null ? 0 : 2));
+      if (s.result.value !== null) w.str(s.result.value);
+      w.str(s.result.error ?? '');
+    }
+    return w.finish();
+  }
+
+  restore(snapshot: Uint8Array, index: number): void {
+    const r = new ByteReader(snapshot);
+    const at = r.varint();
+    if (at !== index) throw new ElexError('E_DECODE', `snapshot taken at ${at}, restored as ${index}`);
+    const data = new Map<string, string>();
+    const nk = r.varint();
+    for (let i = 0; i < nk; i++) {
+      const k = r.str(MAX_KEY);
+      data.set(k, r.str(MAX_VALUE));
+    }
+    const sessions = new Map<number, Session>();
+    const ns = r.varint();
+    for (let i = 0; i < ns; i++) {
+      const c = r.varint();
+      const seq = r.varint();
+      const flags = r.u8();
+      if (flags > 3) throw new ElexError('E_DECODE', `bad session flags ${flags}`);
+      const value = flags & 2 ? r.str(MAX_VALUE) : null;
+      const err = r.str(256);
+      sessions.set(c, {
+        seq,
+        result: err ? { ok: (flags & 1) === 1, value, error: err } : { ok: (flags & 1) === 1, value },
+      });
+    }
+    r.end();
+    this.data = data;
+    this.sessions = sessions;
+    this.appliedIndex = index;
+  }
+}

@@ -1,0 +1,196 @@
+import { isElexError } from '../../core/index.js';
+import type { Entry, Ready, Snapshot } from '../../raft/index.js';
+import { Role } from '../../raft/index.js';
+import type { Simulator } from '../simulator.js';
+import type { NodeObserver, RaftSimNode } from './node.js';
+
+export interface Violation {
+  run_seed: number;
+  invariant: string;
+  /** Simulator events processed when it was detected (replay the seed to that point). */
+  step: number;
+  detail: string;
+}
+
+function sameEntry(a: Entry, b: Entry): boolean {
+  if (a === b) return true;
+  if (a.index !== b.index || a.term !== b.term || a.type !== b.type || a.data.length !== b.data.length)
+    return false;
+  for (let i = 0; i < a.data.length; i++) if (a.data[i] !== b.data[i]) return false;
+  return true;
+}
+
+/**
+ * The safety checks, run on every Ready (before it takes effect) and every applied entry:
+ * Election Safety, Log Matching, Leader Completeness, State Machine Safety, committed entries durable on a
+ * quorum, monotonic term/commit/applied, and at-most-once execution of client commands.
+ */
+export class InvariantChecker implements NodeObserver {
+  readonly violations: Violation[] = [];
+  private readonly leaders = new Map<number, number>();
+  /** (index,term) → the entry and the term of its predecessor, as first persisted anywhere. */
+  private readonly logIndex = new Map<string, { e: Entry; prev: number }>();
+  /** index → the entry applied there (the committed log, as far as anyone applied it). */
+  readonly committed = new Map<number, Entry>();
+  maxCommitted = 0;
+  private lastTerm: number[];
+  private persistedTerm: number[];
+  private lastCommit: number[];
+  private lastApplied: number[];
+  private lastLeaderCommit: number[];
+  private executed: Set<string>[];
+  onLeader: ((node: RaftSimNode, term: number) => void) | null = null;
+  private readonly maxViolations = 20;
+
+  constructor(
+    private readonly sim: Simulator,
+    readonly runSeed: number,
+    n: number,
+  ) {
+    this.lastTerm = new Array(n).fill(0);
+    this.persistedTerm = new Array(n).fill(0);
+    this.lastCommit = new Array(n).fill(0);
+    this.lastApplied = new Array(n).fill(0);
+    this.lastLeaderCommit = new Array(n).fill(0);
+    this.executed = Array.from({ length: n }, () => new Set<string>());
+  }
+
+  violate(invariant: string, detail: string): void {
+    if (this.violations.length >= this.maxViolations) return;
+    this.violations.push({ run_seed: this.runSeed, invariant, step: this.sim.eventsProcessed, detail });
+  }
+
+  onPersisted(node: RaftSimNode, rd: Ready): void {
+    if (rd.hardState !== null && rd.hardState.term > this.persistedTerm[node.id])
+      this.persistedTerm[node.id] = rd.hardState.term;
+  }
+
+  onRestart(node: RaftSimNode): void {
+    const r = node.raft!;
+    // Across a crash only what was persisted (and so possibly told to others) must survive.
+    if (r.term < this.persistedTerm[node.id])
+      this.violate(
+        'monotonic-term',
+        `node ${node.id} restarted at term ${r.term} < ${this.persistedTerm[node.id]}`,
+      );
+    this.lastTerm[node.id] = r.term;
+    this.lastCommit[node.id] = r.log.committed;
+    this.lastApplied[node.id] = r.log.applied;
+    this.lastLeaderCommit[node.id] = 0;
+    this.executed[node.id] = new Set();
+  }
+
+  onError(node: RaftSimNode, e: unknown): void {
+    const msg = isElexError(e) ? `${e.code}: ${e.message}` : String(e);
+    this.violate('assertion', `node ${node.id}: ${msg}`);
+  }
+
+  onReady(node: RaftSimNode, rd: Ready): void {
+    const r = node.raft!;
+    const id = node.id;
+    if (r.term < this.lastTerm[id])
+      this.violate('monotonic-term', `node ${id}: ${this.lastTerm[id]} → ${r.term}`);
+    this.lastTerm[id] = r.term;
+    if (r.log.committed < this.lastCommit[id])
+      this.violate('monotonic-commit', `node ${id}: ${this.lastCommit[id]} → ${r.log.committed}`);
+    this.lastCommit[id] = r.log.committed;
+
+    if (rd.role === Role.Leader) {
+      const prev = this.leaders.get(r.term);
+      if (prev === undefined) {
+        this.leaders.set(r.term, id);
+        // Only commits this leader makes are checked against its configuration (earlier ones were made
+        // under the configuration of their time, which may have had other members).
+        this.lastLeaderCommit[id] = r.log.committed;
+        this.checkLeaderCompleteness(node);
+        this.onLeader?.(node, r.term);
+      } else if (prev !== id) this.violate('election-safety', `term ${r.term}: leaders ${prev} and ${id}`);
+    }
+
+    for (let k = 0; k < rd.entries.length; k++) {
+      const e = rd.entries[k];
+      const prevTerm = k > 0 ? rd.entries[k - 1].term : r.log.term(e.index - 1);
+      const key = `${e.index}:${e.term}`;
+      const seen = this.logIndex.get(key);
+      if (seen === undefined) this.logIndex.set(key, { e, prev: prevTerm });
+      else if (!sameEntry(seen.e, e) || (prevTerm >= 0 && seen.prev >= 0 && seen.prev !== prevTerm))
+        this.violate('log-matching', `node ${id}: entry (${e.index},${e.term}) differs from another log's`);
+    }
+
+    if (rd.role === Role.Leader && r.log.committed > this.lastLeaderCommit[id]) {
+      this.lastLeaderCommit[id] = r.log.committed;
+      this.checkDurableQuorum(node, r.log.committed, r.log.term(r.log.committed), r.conf.voters);
+    }
+  }
+
+  onApplied(node: RaftSimNode, e: Entry): void {
+    const id = node.id;
+    if (e.index <= this.lastApplied[id])
+      this.violate('monotonic-applied', `node ${id}: applied ${e.index} after ${this.lastApplied[id]}`);
+    this.lastApplied[id] = e.index;
+    const c = this.committed.get(e.index);
+    if (c === undefined) {
+      this.committed.set(e.index, e);
+      if (e.index > this.maxCommitted) this.maxCommitted = e.index;
+    } else if (!sameEntry(c, e))
+      this.violate(
+        'state-machine-safety',
+        `node ${id} applied (${e.index},${e.term}), another (${c.index},${c.term})`,
+      );
+  }
+
+  onExecute(node: RaftSimNode, client: number, seq: number, _index: number): void {
+    if (client === 0) return;
+    const key = `${client}:${seq}`;
+    const set = this.executed[node.id];
+    if (set.has(key))
+      this.violate('exactly-once', `node ${node.id} executed client ${client} seq ${seq} twice`);
+    set.add(key);
+  }
+
+  private checkLeaderCompleteness(node: RaftSimNode): void {
+    const r = node.raft!;
+    const m = this.maxCommitted;
+    if (m <= r.log.offset) return;
+    const want = this.committed.get(m)!;
+    if (r.log.term(m) !== want.term)
+      this.violate(
+        'leader-completeness',
+        `node ${node.id} leads term ${r.term} without committed entry (${m},${want.term}) (has term ${r.log.term(m)})`,
+      );
+  }
+
+  /** A committed entry must be on the durable disks of a quorum of voters (what a crash cannot take). */
+  private checkDurableQuorum(
+    node: RaftSimNode,
+    index: number,
+    term: number,
+    voters: readonly number[],
+  ): void {
+    let holders = 0;
+    const who: string[] = [];
+    for (const v of voters) {
+      const ok = durablyHolds(this.sim, v, index, term);
+      if (ok) holders++;
+      who.push(`${v}:${ok ? 'yes' : 'no'}(match ${node.raft!.prs.get(v)?.match ?? '-'})`);
+    }
+    const q = (voters.length >> 1) + 1;
+    if (holders < q)
+      this.violate(
+        'durable-quorum',
+        `leader ${node.id} committed (${index},${term}) but only ${holders}/${voters.length} voters hold it durably [${who.join(' ')}]`,
+      );
+  }
+}
+
+/** Whether node `v`'s durable disk content (what survives a crash) contains entry (index, term). */
+export function durablyHolds(sim: Simulator, v: number, index: number, term: number): boolean {
+  const disk = sim.disk(v);
+  const snap = disk.readDurable('raft/snap') as Snapshot | undefined;
+  if (snap !== undefined && snap.meta.index >= index) return true;
+  const first = (disk.readDurable('raft/first') as number | undefined) ?? 1;
+  const last = (disk.readDurable('raft/last') as number | undefined) ?? first - 1;
+  if (index < first || index > last) return false;
+  const e = disk.readDurable(`raft/e/${index}`) as Entry | undefined;
+  return e !== undefined && e.term === term;
+}
