@@ -10,6 +10,7 @@ import { register as simBasic } from './simulate/basic.js';
 import { register as simFederation } from './simulate/federation.js';
 import { register as simGossip } from './simulate/gossip.js';
 import { register as simRaft } from './simulate/raft.js';
+import { register as simSwarm } from './simulate/swarm.js';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   const simulate = program
     .command('simulate')
     .description('run a scenario in the deterministic simulator (default: the richest scenario built)');
+  simSwarm(simulate);
   simBasic(simulate);
   simRaft(simulate);
   simGossip(simulate);
