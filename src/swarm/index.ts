@@ -17,5 +17,6 @@ export {
   coordinatorOf,
   isCategoryId,
 } from './categories.js';
+export * from './coordinator/index.js';
 export { activationOrder, findCycle, prerequisiteClosure } from './graph.js';
 export { type FeatureReference, ReferenceFinder, type ReferenceKind } from './references.js';

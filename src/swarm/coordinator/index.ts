@@ -1,0 +1,26 @@
+export {
+  type ActivateCommand,
+  type Command,
+  type CommandOp,
+  commandSchema,
+  type DeactivateCommand,
+  type Decoded,
+  type DeregisterAgentCommand,
+  decodeCommand,
+  encodeCommand,
+  MAX_COMMAND_BYTES,
+  type RegisterAgentCommand,
+  type SetParameterCommand,
+  type UpdateSafeZoneCommand,
+} from './commands.js';
+export { CoordinatorStateMachine } from './machine.js';
+export type {
+  Accepted,
+  CommandResult,
+  DependencyCheck,
+  InvariantKind,
+  InvariantViolation,
+  ParameterChange,
+  Refusal,
+  RefusalCode,
+} from './results.js';
