@@ -25,7 +25,7 @@ function files(dir: string): string[] {
   return out;
 }
 
-export function impurities(source: string): string[] {
+function impurities(source: string): string[] {
   // Comments may mention the forbidden calls (to say why they are absent); strip them first.
   const code = source.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:])\/\/.*$/gm, '$1');
   return FORBIDDEN.filter(([, re]) => re.test(code)).map(([name]) => name);

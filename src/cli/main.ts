@@ -54,6 +54,11 @@ export function buildProgram(): Command {
 
 /** Entry point: returns the exit code. Errors become one line on stderr, never a stack trace. */
 export async function main(argv: string[]): Promise<number> {
+  // `elex … --json | head` closes stdout early: stop quietly, as Unix tools do, instead of an EPIPE trace.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

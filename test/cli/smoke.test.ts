@@ -78,3 +78,14 @@ describe('the elex CLI (spawned for real)', () => {
     expect(j.nodes).toBe(600);
   });
 });
+
+describe('the elex CLI in a pipeline', () => {
+  it('exits quietly when stdout closes early (| head)', () => {
+    const r = spawnSync('bash', ['-c', `"${process.execPath}" "${ELEX}" catalog --json | head -c 10`], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(r.stdout.length).toBe(10);
+    expect(r.stderr).not.toMatch(/EPIPE|Error/);
+  });
+});

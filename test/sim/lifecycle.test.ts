@@ -131,7 +131,7 @@ describe('event queue', () => {
       fn: null,
     });
     const times = [5, 1, 3, 1, 5, 0, 3, 1];
-    times.forEach((t, i) => q.push(mk(t, i)));
+    for (const [i, t] of times.entries()) q.push(mk(t, i));
     const out: Array<[number, number]> = [];
     for (let e = q.pop(); e; e = q.pop()) out.push([e.t, e.node]);
     expect(out).toEqual([
