@@ -1,0 +1,367 @@
+import { ByteReader, ByteWriter, ElexError } from '../core/index.js';
+import { type ChannelCode, type KeyEntry, Status, type StatusCode } from './member.js';
+
+/**
+ * The binary wire format of every gossip datagram (little-endian, LEB128 varints):
+ *
+ *   u8 magic 0xE1 | u8 type | str sender | varint gen | varint inc | body
+ *
+ * str = varint length + UTF-8. Bodies: heartbeat (varint seq), join (empty), rumor (claims), exchange
+ * (hop, optional state hash and bucket hashes, digest, covered buckets, requests, deltas). Decoding checks
+ * every length and enum and the ordering rules a delta must obey; anything else is `E_DECODE`.
+ */
+export const MAGIC = 0xe1;
+export const MsgType = { heartbeat: 1, join: 2, exchange: 3, rumor: 4 } as const;
+export type MsgTypeCode = (typeof MsgType)[keyof typeof MsgType];
+export const MSG_KIND_NAMES: Record<MsgTypeCode, string> = {
+  1: 'gossip/heartbeat',
+  2: 'gossip/join',
+  3: 'gossip/exchange',
+  4: 'gossip/rumor',
+};
+
+export const LIMITS = {
+  name: 64,
+  key: 128,
+  value: 1024,
+  entries: 512,
+  buckets: 255,
+  hops: 16,
+} as const;
+
+export interface Header {
+  sender: string;
+  gen: number;
+  inc: number;
+}
+
+/** A membership claim about one member as it travels in rumors and delta headers. */
+export interface ClaimEntry {
+  name: string;
+  gen: number;
+  inc: number;
+  status: StatusCode;
+  /** Suspect claims: the monitor that suspects (a confirmation in Lifeguard's sense). */
+  origin?: string;
+  /** Terminal claims: seconds the tombstone has left to live (relative, so clocks need not agree). */
+  ttlS?: number;
+}
+
+export interface DigestEntry {
+  name: string;
+  gen: number;
+  inc: number;
+  status: StatusCode;
+  maxVersion: number;
+}
+
+export interface Request {
+  name: string;
+  gen: number;
+  fromVersion: number;
+}
+
+export interface Delta {
+  claim: ClaimEntry;
+  /** The receiver's known version these keys follow; keys are in ascending version order, all > it. */
+  fromVersion: number;
+  keys: KeyEntry[];
+}
+
+export interface ExchangeBody {
+  hop: number;
+  hash?: [number, number];
+  buckets?: Uint32Array;
+  digest: DigestEntry[];
+  covered: number[];
+  requests: Request[];
+  deltas: Delta[];
+}
+
+export type Message =
+  | (Header & { type: typeof MsgType.heartbeat; seq: number })
+  | (Header & { type: typeof MsgType.join })
+  | (Header & { type: typeof MsgType.rumor; claims: ClaimEntry[] })
+  | (Header & { type: typeof MsgType.exchange; body: ExchangeBody });
+
+// ---- sizes (for the byte budget, computed without encoding) ------------------------------------------
+
+export function varintSize(x: number): number {
+  let n = 1;
+  while (x >= 0x80) {
+    x = Math.floor(x / 0x80);
+    n++;
+  }
+  return n;
+}
+
+export function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
+}
+
+export function strSize(s: string): number {
+  const n = utf8Length(s);
+  return varintSize(n) + n;
+}
+
+export function headerSize(h: Header): number {
+  return 2 + strSize(h.sender) + varintSize(h.gen) + varintSize(h.inc);
+}
+
+export function claimSize(c: ClaimEntry): number {
+  let n = strSize(c.name) + varintSize(c.gen) + varintSize(c.inc) + 1;
+  if (c.status === Status.suspect) n += strSize(c.origin ?? '');
+  else if (c.status >= Status.dead) n += varintSize(c.ttlS ?? 0);
+  return n;
+}
+
+export function digestEntrySize(d: DigestEntry): number {
+  return strSize(d.name) + varintSize(d.gen) + varintSize(d.inc) + 1 + varintSize(d.maxVersion);
+}
+
+export function requestSize(r: Request): number {
+  return strSize(r.name) + varintSize(r.gen) + varintSize(r.fromVersion);
+}
+
+export function keySize(k: KeyEntry): number {
+  return 1 + strSize(k.key) + varintSize(k.version) + varintSize(k.value.length) + k.value.length;
+}
+
+/** Bytes of a delta with no keys yet (claim, fromVersion, key count up to 127). */
+export function deltaBaseSize(d: Delta): number {
+  return claimSize(d.claim) + varintSize(d.fromVersion) + 2;
+}
+
+// ---- encoding ---------------------------------------------------------------------------------------
+
+const encoder = new TextEncoder();
+
+function putStr(w: ByteWriter, s: string): void {
+  let ascii = true;
+  for (let i = 0; i < s.length; i++)
+    if (s.charCodeAt(i) >= 0x80) {
+      ascii = false;
+      break;
+    }
+  if (!ascii) {
+    w.bytes(encoder.encode(s));
+    return;
+  }
+  w.varint(s.length);
+  for (let i = 0; i < s.length; i++) w.u8(s.charCodeAt(i));
+}
+
+function putClaim(w: ByteWriter, c: ClaimEntry): void {
+  putStr(w, c.name);
+  w.varint(c.gen).varint(c.inc).u8(c.status);
+  if (c.status === Status.suspect) putStr(w, c.origin ?? '');
+  else if (c.status >= Status.dead) w.varint(c.ttlS ?? 0);
+}
+
+export function encode(m: Message): Uint8Array {
+  const w = new ByteWriter(m.type === MsgType.exchange ? 1024 : 64);
+  w.u8(MAGIC).u8(m.type);
+  putStr(w, m.sender);
+  w.varint(m.gen).varint(m.inc);
+  switch (m.type) {
+    case MsgType.heartbeat:
+      w.varint(m.seq);
+      break;
+    case MsgType.join:
+      break;
+    case MsgType.rumor:
+      w.varint(m.claims.length);
+      for (const c of m.claims) putClaim(w, c);
+      break;
+    case MsgType.exchange: {
+      const b = m.body;
+      w.u8(b.hop);
+      w.u8((b.hash ? 1 : 0) | (b.buckets ? 2 : 0));
+      if (b.hash) w.u32(b.hash[0]).u32(b.hash[1]);
+      if (b.buckets) {
+        w.u8(b.buckets.length);
+        for (let i = 0; i < b.buckets.length; i++) w.u32(b.buckets[i]);
+      }
+      w.varint(b.digest.length);
+      for (const d of b.digest) {
+        putStr(w, d.name);
+        w.varint(d.gen).varint(d.inc).u8(d.status).varint(d.maxVersion);
+      }
+      w.varint(b.covered.length);
+      for (const c of b.covered) w.u8(c);
+      w.varint(b.requests.length);
+      for (const r of b.requests) {
+        putStr(w, r.name);
+        w.varint(r.gen).varint(r.fromVersion);
+      }
+      w.varint(b.deltas.length);
+      for (const d of b.deltas) {
+        putClaim(w, d.claim);
+        w.varint(d.fromVersion).varint(d.keys.length);
+        for (const k of d.keys) {
+          w.u8(k.channel);
+          putStr(w, k.key);
+          w.varint(k.version);
+          w.bytes(k.value);
+        }
+      }
+      break;
+    }
+  }
+  return w.finish();
+}
+
+// ---- decoding ---------------------------------------------------------------------------------------
+
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+function fail(msg: string): never {
+  throw new ElexError('E_DECODE', msg);
+}
+
+function getStr(r: ByteReader, max: number, what: string, allowEmpty = false): string {
+  const b = r.bytes(max);
+  if (b.length === 0 && !allowEmpty) fail(`empty ${what}`);
+  let ascii = true;
+  for (let i = 0; i < b.length; i++)
+    if (b[i] >= 0x80 || b[i] < 0x20) {
+      ascii = false;
+      break;
+    }
+  if (ascii) return String.fromCharCode.apply(null, b as unknown as number[]);
+  const s = decoder.decode(b);
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) < 0x20) fail(`control character in ${what}`);
+  return s;
+}
+
+function getCount(r: ByteReader, max: number, what: string): number {
+  const n = r.varint();
+  if (n > max) fail(`${what} count ${n} exceeds ${max}`);
+  // Every element takes at least one byte: a count larger than the rest of the message is a lie.
+  if (n > r.remaining) fail(`${what} count ${n} exceeds the ${r.remaining} bytes left`);
+  return n;
+}
+
+function getStatus(r: ByteReader): StatusCode {
+  const s = r.u8();
+  if (s > Status.left) fail(`unknown status ${s}`);
+  return s as StatusCode;
+}
+
+function getClaim(r: ByteReader): ClaimEntry {
+  const name = getStr(r, LIMITS.name, 'member name');
+  const gen = r.varint();
+  const inc = r.varint();
+  const status = getStatus(r);
+  const c: ClaimEntry = { name, gen, inc, status };
+  if (status === Status.suspect) c.origin = getStr(r, LIMITS.name, 'suspicion origin');
+  else if (status >= Status.dead) c.ttlS = r.varint();
+  return c;
+}
+
+/**
+ * Decodes and validates one datagram. Throws `E_DECODE` (never anything else) on malformed input; the
+ * core catches it, counts it and drops the datagram.
+ */
+export function decode(data: Uint8Array, maxBytes: number): Message {
+  try {
+    return decodeUnchecked(data, maxBytes);
+  } catch (e) {
+    if (e instanceof ElexError && e.code === 'E_DECODE') throw e;
+    throw new ElexError('E_DECODE', `malformed datagram: ${(e as Error).message}`);
+  }
+}
+
+function decodeUnchecked(data: Uint8Array, maxBytes: number): Message {
+  if (data.length > maxBytes) fail(`datagram of ${data.length} bytes exceeds ${maxBytes}`);
+  const r = new ByteReader(data);
+  if (r.u8() !== MAGIC) fail('bad magic');
+  const type = r.u8();
+  const sender = getStr(r, LIMITS.name, 'sender');
+  const gen = r.varint();
+  const inc = r.varint();
+  let m: Message;
+  switch (type) {
+    case MsgType.heartbeat:
+      m = { type, sender, gen, inc, seq: r.varint() };
+      break;
+    case MsgType.join:
+      m = { type, sender, gen, inc };
+      break;
+    case MsgType.rumor: {
+      const n = getCount(r, LIMITS.entries, 'claim');
+      const claims: ClaimEntry[] = [];
+      for (let i = 0; i < n; i++) claims.push(getClaim(r));
+      m = { type, sender, gen, inc, claims };
+      break;
+    }
+    case MsgType.exchange:
+      m = { type, sender, gen, inc, body: getExchange(r) };
+      break;
+    default:
+      fail(`unknown message type ${type}`);
+  }
+  r.end();
+  return m;
+}
+
+function getExchange(r: ByteReader): ExchangeBody {
+  const hop = r.u8();
+  if (hop > LIMITS.hops) fail(`hop ${hop} exceeds ${LIMITS.hops}`);
+  const flags = r.u8();
+  if (flags > 3) fail(`unknown exchange flags ${flags}`);
+  const body: ExchangeBody = { hop, digest: [], covered: [], requests: [], deltas: [] };
+  if (flags & 1) body.hash = [r.u32(), r.u32()];
+  if (flags & 2) {
+    const n = r.u8();
+    if (n === 0) fail('empty bucket vector');
+    const b = new Uint32Array(n);
+    for (let i = 0; i < n; i++) b[i] = r.u32();
+    body.buckets = b;
+  }
+  const nd = getCount(r, LIMITS.entries, 'digest');
+  for (let i = 0; i < nd; i++) {
+    const name = getStr(r, LIMITS.name, 'member name');
+    const gen = r.varint();
+    const inc = r.varint();
+    const status = getStatus(r);
+    body.digest.push({ name, gen, inc, status, maxVersion: r.varint() });
+  }
+  const nc = getCount(r, LIMITS.buckets, 'covered bucket');
+  for (let i = 0; i < nc; i++) body.covered.push(r.u8());
+  const nr = getCount(r, LIMITS.entries, 'request');
+  for (let i = 0; i < nr; i++) {
+    const name = getStr(r, LIMITS.name, 'member name');
+    body.requests.push({ name, gen: r.varint(), fromVersion: r.varint() });
+  }
+  const nx = getCount(r, LIMITS.entries, 'delta');
+  for (let i = 0; i < nx; i++) {
+    const claim = getClaim(r);
+    const fromVersion = r.varint();
+    const nk = getCount(r, LIMITS.entries, 'key');
+    const keys: KeyEntry[] = [];
+    let last = fromVersion;
+    for (let j = 0; j < nk; j++) {
+      const channel = r.u8();
+      if (channel > 2) fail(`unknown channel ${channel}`);
+      const key = getStr(r, LIMITS.key, 'key', true);
+      const version = r.varint();
+      if (version <= last) fail(`key versions must ascend above ${last}, got ${version}`);
+      last = version;
+      const value = r.bytes(LIMITS.value).slice();
+      keys.push({ channel: channel as ChannelCode, key, version, value });
+    }
+    body.deltas.push({ claim, fromVersion, keys });
+  }
+  return body;
+}

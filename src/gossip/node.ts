@@ -1,0 +1,965 @@
+import { CounterMetrics, ElexError, type Metrics, type Rng } from '../core/index.js';
+import {
+  type ClaimEntry,
+  claimSize,
+  type Delta,
+  type DigestEntry,
+  decode,
+  deltaBaseSize,
+  digestEntrySize,
+  type ExchangeBody,
+  encode,
+  type Header,
+  headerSize,
+  keySize,
+  type Message,
+  MSG_KIND_NAMES,
+  MsgType,
+  type Request,
+  requestSize,
+} from './codec.js';
+import { type GossipConfig, makeConfig } from './config.js';
+import type { GossipEvent, GossipListener, Outbound } from './events.js';
+import {
+  bucketOf,
+  CHANNEL_NAMES,
+  type ChannelCode,
+  type Claim,
+  compareIncarnation,
+  entryHash,
+  isTerminal,
+  type KeyEntry,
+  keyId,
+  type Liveness,
+  type Member,
+  ringPosition,
+  STATUS_NAMES,
+  Status,
+  supersedes,
+} from './member.js';
+import { NameSet } from './name-set.js';
+import { HeartbeatHistory } from './phi-accrual.js';
+import { Ring } from './ring.js';
+import { type Suspicion, suspicionTimeout } from './suspicion.js';
+
+export interface GossipNodeOptions {
+  name: string;
+  /** One per process start, strictly increasing across restarts of the same name (persist it, or use boot time). */
+  generation: number;
+  /** Names to join through (the seeds need not know us). */
+  seeds?: readonly string[];
+  rng: Rng;
+  now: number;
+  config?: Partial<GossipConfig>;
+  /** Counters (messages, drops by reason, suspicions, refutations...). Shared across nodes if you like. */
+  metrics?: Metrics;
+}
+
+interface DeltaCandidate {
+  m: Member;
+  from: number;
+  /** Higher goes first: membership news, then the most versions behind (most-stale-first). */
+  priority: number;
+}
+
+const EMPTY: Outbound[] = [];
+/** Fixed bytes of an exchange beyond the header: hop, flags, four list counts (up to 16383 each). */
+const EXCHANGE_FIXED = 2 + 4 * 2;
+
+/**
+ * One member's gossip core: membership with generations and incarnations, phi-accrual monitoring of ring
+ * successors, Lifeguard suspicion, tombstones, and Scuttlebutt anti-entropy over bucketed digests.
+ *
+ * Sans-IO: the driver calls `tick(now)` every few hundred ms and `handle(datagram, now)` per datagram;
+ * both return the datagrams to send. No clock, timer, socket or global randomness inside.
+ */
+export class GossipNode {
+  readonly name: string;
+  readonly config: GossipConfig;
+  readonly metrics: Metrics;
+  private readonly rng: Rng;
+  private readonly seeds: string[];
+  private readonly self: Member;
+  private readonly members = new Map<string, Member>();
+  private readonly terminal = new Set<string>();
+  private readonly ring = new Ring();
+  private readonly forgotten = new Map<string, { gen: number; inc: number }>();
+  private readonly bucketLo: Uint32Array;
+  private readonly bucketHi: Uint32Array;
+  private totalLo = 0;
+  private totalHi = 0;
+  private readonly histories = new Map<string, HeartbeatHistory>();
+  private monitored: string[] = [];
+  private readonly suspicions = new Map<string, Suspicion>();
+  private readonly lastDeadNotice = new Map<string, number>();
+  private recent: string[] = [];
+  /** Live (alive or suspect) members other than self, and dead ones: the peer-selection pools. */
+  private readonly live = new NameSet();
+  private readonly dead = new NameSet();
+  private readonly listeners: GossipListener[] = [];
+  private out: Outbound[] = [];
+  private rumors = new Map<string, ClaimEntry>();
+  private rumorExtra: string[] = [];
+  private now: number;
+  private nextGossipAt: number;
+  private nextHeartbeatAt: number;
+  private hbSeq = 0;
+  private patternSeq = 0;
+  private hasLeft = false;
+
+  constructor(o: GossipNodeOptions) {
+    this.config = makeConfig(o.config);
+    if (!(Number.isSafeInteger(o.generation) && o.generation >= 0))
+      throw new ElexError('E_CONFIG', `generation must be a non-negative integer, got ${o.generation}`);
+    if (o.name.length === 0 || o.name.length > 64)
+      throw new ElexError('E_CONFIG', 'member name must be 1..64 characters');
+    this.name = o.name;
+    this.rng = o.rng;
+    this.metrics = o.metrics ?? new CounterMetrics();
+    this.seeds = (o.seeds ?? []).filter((s) => s !== o.name);
+    this.now = o.now;
+    this.bucketLo = new Uint32Array(this.config.buckets);
+    this.bucketHi = new Uint32Array(this.config.buckets);
+    this.self = this.addMember({ name: o.name, gen: o.generation, inc: 0, status: Status.alive });
+    // Random phases: members do not gossip or heartbeat in lockstep.
+    this.nextGossipAt = o.now + this.rng.next() * this.config.gossipIntervalMs;
+    this.nextHeartbeatAt = o.now + this.rng.next() * this.config.heartbeatIntervalMs;
+  }
+
+  // ---- public API -----------------------------------------------------------------------------------
+
+  get generation(): number {
+    return this.self.gen;
+  }
+  get incarnation(): number {
+    return this.self.inc;
+  }
+  get left(): boolean {
+    return this.hasLeft;
+  }
+
+  subscribe(listener: GossipListener): () => void {
+    this.listeners.push(listener);
+    return () => {
+      const i = this.listeners.indexOf(listener);
+      if (i >= 0) this.listeners.splice(i, 1);
+    };
+  }
+
+  /** Writes one of this member's own keys (the only keys it may write). Refuses oversized values. */
+  set(channel: ChannelCode, key: string, value: Uint8Array): void {
+    if (value.length > this.config.maxValueBytes)
+      throw new ElexError(
+        'E_TOO_LARGE',
+        `value of ${value.length} bytes exceeds ${this.config.maxValueBytes}: chunk it into several keys`,
+      );
+    if (key.length > 128) throw new ElexError('E_TOO_LARGE', 'key longer than 128 characters');
+    const m = this.self;
+    this.unhash(m);
+    const version = m.maxVersion + 1;
+    m.maxVersion = version;
+    const e: KeyEntry = { channel, key, version, value: value.slice() };
+    m.keys.set(keyId(channel, key), e);
+    this.rehash(m);
+    this.emitKey(m, e);
+  }
+
+  /** Pattern broadcast: the pattern channel is a ring of `patternSlots` keys per member. */
+  broadcastPattern(value: Uint8Array): number {
+    const seq = this.patternSeq++;
+    this.set(2, String(seq % this.config.patternSlots), value);
+    return seq;
+  }
+
+  get(member: string, channel: ChannelCode, key: string): Uint8Array | undefined {
+    return this.members.get(member)?.keys.get(keyId(channel, key))?.value;
+  }
+
+  /** All keys of one channel of one member (snapshot). */
+  entries(member: string, channel: ChannelCode): Array<{ key: string; version: number; value: Uint8Array }> {
+    const m = this.members.get(member);
+    if (!m) return [];
+    const out = [];
+    for (const e of m.keys.values())
+      if (e.channel === channel) out.push({ key: e.key, version: e.version, value: e.value });
+    return out.sort((a, b) => a.version - b.version);
+  }
+
+  liveness(member: string): Liveness {
+    const m = this.members.get(member);
+    return m ? STATUS_NAMES[m.status] : 'unknown';
+  }
+
+  /** Known members and their claims (tombstones included). */
+  view(): Array<{ name: string; status: Liveness; gen: number; inc: number; maxVersion: number }> {
+    return [...this.members.values()].map((m) => ({
+      name: m.name,
+      status: STATUS_NAMES[m.status],
+      gen: m.gen,
+      inc: m.inc,
+      maxVersion: m.maxVersion,
+    }));
+  }
+
+  /** Number of members seen alive or suspect (self included). */
+  get liveCount(): number {
+    return this.liveNames().length + 1;
+  }
+
+  get knownCount(): number {
+    return this.members.size;
+  }
+
+  /** The digest hash two converged members share. */
+  get stateHash(): string {
+    return `${this.totalHi.toString(16)}:${this.totalLo.toString(16)}`;
+  }
+
+  /** Members this one monitors (its live ring successors). */
+  get monitoring(): readonly string[] {
+    return this.monitored;
+  }
+
+  /** phi of a monitored member now, or undefined. */
+  phiOf(member: string, now: number): number | undefined {
+    return this.histories.get(member)?.phi(now);
+  }
+
+  /** Graceful leave: a `left` claim goes out to 2 × fanout members; the node is inert afterwards. */
+  leave(now: number): Outbound[] {
+    if (this.hasLeft) return EMPTY;
+    this.now = now;
+    this.setClaim(this.self, { gen: this.self.gen, inc: this.self.inc, status: Status.left }, undefined);
+    this.hasLeft = true;
+    const claims = [...this.rumors.values()];
+    this.rumors.clear();
+    this.sendRumors(claims, this.pickLive(2 * this.config.fanout, undefined));
+    return this.drain();
+  }
+
+  // ---- time -----------------------------------------------------------------------------------------
+
+  tick(now: number): Outbound[] {
+    if (this.hasLeft) return EMPTY;
+    this.now = now;
+    const c = this.config;
+    if (now >= this.nextHeartbeatAt) {
+      this.nextHeartbeatAt = Math.max(this.nextHeartbeatAt + c.heartbeatIntervalMs, now + 1);
+      this.refreshMonitors();
+      this.sendHeartbeats();
+    }
+    this.checkPhi();
+    this.checkSuspicions();
+    if (now >= this.nextGossipAt) {
+      this.nextGossipAt = Math.max(this.nextGossipAt + c.gossipIntervalMs, now + 1);
+      this.collectGarbage();
+      this.gossipRound();
+    }
+    this.flushRumors(undefined);
+    return this.drain();
+  }
+
+  private drain(): Outbound[] {
+    if (this.out.length === 0) return EMPTY;
+    const o = this.out;
+    this.out = [];
+    return o;
+  }
+
+  private send(to: string, m: Message): void {
+    const data = encode(m);
+    this.out.push({ to, data, kind: MSG_KIND_NAMES[m.type] });
+  }
+
+  private header(): Header {
+    return { sender: this.name, gen: this.self.gen, inc: this.self.inc };
+  }
+
+  // ---- monitoring (phi-accrual on the ring) ------------------------------------------------------------
+
+  private readonly isLive = (n: string): boolean => {
+    const m = this.members.get(n);
+    return m !== undefined && !isTerminal(m.status);
+  };
+
+  private refreshMonitors(): void {
+    const next = this.ring.walk(this.name, this.self.ringPos, this.config.monitors, 1, this.isLive);
+    for (const n of next)
+      if (!this.histories.has(n)) this.histories.set(n, new HeartbeatHistory(this.config, this.now));
+    for (const n of this.monitored) if (!next.includes(n)) this.histories.delete(n);
+    this.monitored = next;
+  }
+
+  /** Our monitors are our ring predecessors: they get our heartbeats. */
+  private sendHeartbeats(): void {
+    const to = this.ring.walk(this.name, this.self.ringPos, this.config.monitors, -1, this.isLive);
+    const seq = this.hbSeq++;
+    for (const n of to) this.send(n, { type: MsgType.heartbeat, ...this.header(), seq });
+  }
+
+  private checkPhi(): void {
+    const monitored = this.monitored;
+    for (let i = 0; i < monitored.length; i++) {
+      const h = this.histories.get(monitored[i]);
+      if (h === undefined || !h.exceeds(this.now, this.config.phiThreshold)) continue;
+      const n = monitored[i];
+      const m = this.members.get(n);
+      if (!m || isTerminal(m.status)) continue;
+      const s = this.suspicions.get(n);
+      if (s && s.gen === m.gen && s.inc === m.inc && s.origins.has(this.name)) continue;
+      this.metrics.inc('suspicions_raised');
+      const claim: ClaimEntry = {
+        name: n,
+        gen: m.gen,
+        inc: m.inc,
+        status: Status.suspect,
+        origin: this.name,
+      };
+      if (m.status === Status.alive) this.setClaim(m, claim, this.name);
+      else this.addVote(m, this.name, true);
+      // The suspect hears it directly (to refute fast), and so do its other monitors (to confirm).
+      this.rumorExtra.push(n);
+      for (const co of this.coMonitors(m)) if (co !== this.name) this.rumorExtra.push(co);
+    }
+  }
+
+  private coMonitors(m: Member): string[] {
+    return this.ring.walk(m.name, m.ringPos, this.config.monitors, -1, this.isLive);
+  }
+
+  private addVote(m: Member, origin: string, rumor: boolean): void {
+    const s = this.suspicions.get(m.name);
+    if (!s || s.gen !== m.gen || s.inc !== m.inc) return;
+    if (s.origins.has(origin)) return;
+    s.origins.add(origin);
+    this.metrics.inc('suspicion_confirmations');
+    if (rumor)
+      this.rumors.set(m.name, { name: m.name, gen: m.gen, inc: m.inc, status: Status.suspect, origin });
+  }
+
+  private checkSuspicions(): void {
+    if (this.suspicions.size === 0) return;
+    const c = this.config;
+    for (const [n, s] of this.suspicions) {
+      const m = this.members.get(n);
+      if (!m || m.status !== Status.suspect || m.gen !== s.gen || m.inc !== s.inc) {
+        this.suspicions.delete(n);
+        continue;
+      }
+      const mine = s.origins.has(this.name);
+      const timeout = mine
+        ? suspicionTimeout(s.origins.size, c.suspicionConfirmations, c.suspicionMinMs, c.suspicionMaxMs)
+        : 2 * c.suspicionMaxMs; // safety net when every monitor is gone; monitors normally decide
+      if (this.now - s.startedAt < timeout) continue;
+      if (mine) {
+        const h = this.histories.get(n);
+        // Only declare while our own evidence still holds (phi may have recovered: wait for the refutation).
+        if (h && !h.exceeds(this.now, c.phiThreshold)) continue;
+      }
+      this.metrics.inc('deaths_declared');
+      this.setClaim(m, { name: n, gen: m.gen, inc: m.inc, status: Status.dead, ttlS: 0 }, this.name);
+      this.suspicions.delete(n);
+    }
+  }
+
+  // ---- membership -----------------------------------------------------------------------------------
+
+  private addMember(c: Claim & { name: string }): Member {
+    const m: Member = {
+      name: c.name,
+      gen: c.gen,
+      inc: c.inc,
+      status: c.status,
+      maxVersion: 0,
+      keys: new Map(),
+      changedAt: this.now,
+      expiresAt: Number.POSITIVE_INFINITY,
+      bucket: bucketOf(c.name, this.config.buckets),
+      hashLo: 0,
+      hashHi: 0,
+      ringPos: ringPosition(c.name),
+    };
+    this.members.set(c.name, m);
+    this.ring.add(m.name, m.ringPos);
+    this.rehash(m);
+    this.classify(m);
+    return m;
+  }
+
+  private unhash(m: Member): void {
+    this.bucketLo[m.bucket] = (this.bucketLo[m.bucket] - m.hashLo) >>> 0;
+    this.bucketHi[m.bucket] = (this.bucketHi[m.bucket] - m.hashHi) >>> 0;
+    this.totalLo = (this.totalLo - m.hashLo) >>> 0;
+    this.totalHi = (this.totalHi - m.hashHi) >>> 0;
+  }
+
+  private rehash(m: Member): void {
+    const [lo, hi] = entryHash(m);
+    m.hashLo = lo;
+    m.hashHi = hi;
+    this.bucketLo[m.bucket] = (this.bucketLo[m.bucket] + lo) >>> 0;
+    this.bucketHi[m.bucket] = (this.bucketHi[m.bucket] + hi) >>> 0;
+    this.totalLo = (this.totalLo + lo) >>> 0;
+    this.totalHi = (this.totalHi + hi) >>> 0;
+    m.changedAt = this.now;
+    const r = this.recent;
+    const i = r.indexOf(m.name);
+    if (i >= 0) r.splice(i, 1);
+    r.push(m.name);
+    if (r.length > this.config.recentMax) r.shift();
+  }
+
+  /** Replaces a member's claim (the caller checked precedence), with every side effect in one place. */
+  private setClaim(
+    m: Member,
+    c: Claim & { name?: string; origin?: string; ttlS?: number },
+    origin: string | undefined,
+  ): void {
+    const previous = STATUS_NAMES[m.status];
+    const wasTerminal = isTerminal(m.status);
+    this.unhash(m);
+    if (c.gen !== m.gen) {
+      m.keys.clear();
+      m.maxVersion = 0;
+      this.histories.delete(m.name);
+    }
+    const refuted = c.status === Status.alive && (c.gen !== m.gen || c.inc !== m.inc || wasTerminal);
+    m.gen = c.gen;
+    m.inc = c.inc;
+    m.status = c.status;
+    this.rehash(m);
+    const terminal = isTerminal(c.status);
+    if (terminal) {
+      const ttl = c.ttlS ? Math.min(c.ttlS * 1000, this.config.tombstoneTtlMs) : this.config.tombstoneTtlMs;
+      m.expiresAt = this.now + ttl;
+      this.terminal.add(m.name);
+      this.suspicions.delete(m.name);
+    } else {
+      m.expiresAt = Number.POSITIVE_INFINITY;
+      this.terminal.delete(m.name);
+    }
+    this.classify(m);
+    if (c.status === Status.suspect) {
+      this.suspicions.set(m.name, {
+        gen: c.gen,
+        inc: c.inc,
+        startedAt: this.now,
+        origins: new Set(origin !== undefined ? [origin] : []),
+      });
+    } else if (c.status === Status.alive) {
+      this.suspicions.delete(m.name);
+      // A refuted or restarted member gets a fresh grace period from its monitors.
+      if (refuted) this.histories.get(m.name)?.arrive(this.now);
+    }
+    this.rumors.set(m.name, this.claimOf(m));
+    this.emit({
+      kind: 'member',
+      name: m.name,
+      status: STATUS_NAMES[m.status],
+      previous,
+      gen: m.gen,
+      inc: m.inc,
+    });
+  }
+
+  private claimOf(m: Member): ClaimEntry {
+    const c: ClaimEntry = { name: m.name, gen: m.gen, inc: m.inc, status: m.status };
+    if (m.status === Status.suspect) {
+      const s = this.suspicions.get(m.name);
+      c.origin = s && s.origins.size > 0 ? s.origins.values().next().value : this.name;
+    } else if (isTerminal(m.status)) {
+      c.ttlS = Math.max(1, Math.ceil((m.expiresAt - this.now) / 1000));
+    }
+    return c;
+  }
+
+  /** Applies a third-party claim. Returns true if it changed our view. */
+  private applyClaim(c: ClaimEntry): boolean {
+    if (c.name === this.name) return this.applySelfClaim(c);
+    const m = this.members.get(c.name);
+    if (m === undefined) {
+      const f = this.forgotten.get(c.name);
+      if (f && compareIncarnation(c.gen, c.inc, f.gen, f.inc) <= 0) {
+        this.metrics.inc('drop_resurrection_blocked');
+        return false;
+      }
+      const fresh = this.addMember({ name: c.name, gen: c.gen, inc: c.inc, status: Status.alive });
+      fresh.status = Status.alive;
+      if (c.status === Status.alive) {
+        this.rumors.set(c.name, this.claimOf(fresh));
+        this.emit({
+          kind: 'member',
+          name: c.name,
+          status: 'alive',
+          previous: 'unknown',
+          gen: c.gen,
+          inc: c.inc,
+        });
+      } else this.setClaim(fresh, c, c.origin);
+      return true;
+    }
+    if (supersedes(c, m)) {
+      this.setClaim(m, c, c.origin);
+      return true;
+    }
+    if (c.status === Status.suspect && m.status === Status.suspect && c.gen === m.gen && c.inc === m.inc) {
+      if (c.origin !== undefined) this.addVote(m, c.origin, false);
+      return false;
+    }
+    this.metrics.inc(
+      compareIncarnation(c.gen, c.inc, m.gen, m.inc) < 0 || c.status < m.status ? 'drop_stale' : 'duplicate',
+    );
+    return false;
+  }
+
+  /** Someone says something about us: refute suspicion or death by raising our incarnation. */
+  private applySelfClaim(c: ClaimEntry): boolean {
+    const me = this.self;
+    if (c.gen > me.gen) {
+      this.metrics.inc('drop_identity_conflict');
+      return false;
+    }
+    if (c.gen < me.gen || c.status === Status.alive || c.inc < me.inc) return false;
+    if (this.hasLeft) return false;
+    this.metrics.inc('refutations');
+    this.setClaim(me, { gen: me.gen, inc: c.inc + 1, status: Status.alive }, undefined);
+    if (c.origin !== undefined && c.origin !== this.name) this.rumorExtra.push(c.origin);
+    return true;
+  }
+
+  /** Self-claims in headers are first-hand: a higher (gen, inc) than ours makes the sender alive. */
+  private observeSender(m: Member, gen: number, inc: number): void {
+    const claim: Claim = { gen, inc, status: Status.alive };
+    if (supersedes(claim, m)) {
+      this.setClaim(m, claim, undefined);
+      return;
+    }
+    if (isTerminal(m.status) && m.status === Status.dead && compareIncarnation(gen, inc, m.gen, m.inc) <= 0) {
+      // It does not know it was declared dead: tell it, so it refutes (at most once per interval).
+      const last = this.lastDeadNotice.get(m.name) ?? Number.NEGATIVE_INFINITY;
+      if (this.now - last >= this.config.heartbeatIntervalMs) {
+        this.lastDeadNotice.set(m.name, this.now);
+        this.send(m.name, { type: MsgType.rumor, ...this.header(), claims: [this.claimOf(m)] });
+      }
+    }
+  }
+
+  private collectGarbage(): void {
+    if (this.terminal.size === 0) return;
+    for (const n of this.terminal) {
+      const m = this.members.get(n);
+      if (!m || this.now < m.expiresAt) continue;
+      this.unhash(m);
+      this.members.delete(n);
+      this.ring.remove(n, m.ringPos);
+      this.terminal.delete(n);
+      this.histories.delete(n);
+      this.lastDeadNotice.delete(n);
+      this.forgotten.set(n, { gen: m.gen, inc: m.inc });
+      if (this.forgotten.size > this.config.forgottenCapacity) {
+        const oldest = this.forgotten.keys().next().value;
+        if (oldest !== undefined) this.forgotten.delete(oldest);
+      }
+      this.live.delete(n);
+      this.dead.delete(n);
+      this.metrics.inc('tombstones_collected');
+      this.emit({
+        kind: 'member',
+        name: n,
+        status: 'unknown',
+        previous: STATUS_NAMES[m.status],
+        gen: m.gen,
+        inc: m.inc,
+      });
+    }
+  }
+
+  // ---- peer selection ---------------------------------------------------------------------------------
+
+  private classify(m: Member): void {
+    if (m.name === this.name) return;
+    if (isTerminal(m.status)) this.live.delete(m.name);
+    else this.live.add(m.name);
+    if (m.status === Status.dead) this.dead.add(m.name);
+    else this.dead.delete(m.name);
+  }
+
+  private liveNames(): string[] {
+    return this.live.items;
+  }
+
+  /** Up to `k` distinct live members chosen uniformly, excluding `except`. */
+  private pickLive(k: number, except: string | undefined): string[] {
+    const live = this.liveNames();
+    const out: string[] = [];
+    const n = live.length;
+    if (n === 0) return out;
+    if (n <= k + 1) {
+      for (const x of live) if (x !== except && out.length < k) out.push(x);
+      return out;
+    }
+    for (let tries = 0; out.length < k && tries < 4 * k; tries++) {
+      const x = live[this.rng.int(n)];
+      if (x !== except && !out.includes(x)) out.push(x);
+    }
+    return out;
+  }
+
+  // ---- anti-entropy ---------------------------------------------------------------------------------
+
+  private gossipRound(): void {
+    const c = this.config;
+    const targets = this.pickLive(c.fanout, undefined);
+    const live = this.liveNames().length;
+    // Gossip to the dead: partitions heal only if someone talks across them. Probability ∝ dead share.
+    const dead = this.dead.items;
+    if (dead.length > 0 && this.rng.next() * (live + dead.length) < dead.length)
+      targets.push(dead[this.rng.int(dead.length)]);
+    if (live < c.fanout && this.seeds.length > 0) {
+      for (const s of this.seeds) {
+        if (!this.members.has(s)) this.send(s, { type: MsgType.join, ...this.header() });
+        if (!targets.includes(s)) targets.push(s);
+      }
+    }
+    if (targets.length === 0) return;
+    const budget = c.maxDatagramBytes - headerSize(this.header()) - EXCHANGE_FIXED - 8;
+    const digest = this.recentDigest(budget, undefined);
+    for (const t of targets) {
+      this.metrics.inc('syn_sent');
+      this.send(t, {
+        type: MsgType.exchange,
+        ...this.header(),
+        body: {
+          hop: 0,
+          hash: [this.totalLo, this.totalHi],
+          digest,
+          covered: [],
+          requests: [],
+          deltas: [],
+        },
+      });
+    }
+  }
+
+  private digestOf(m: Member): DigestEntry {
+    return { name: m.name, gen: m.gen, inc: m.inc, status: m.status, maxVersion: m.maxVersion };
+  }
+
+  private recentDigest(budget: number, skip: Set<string> | undefined): DigestEntry[] {
+    const out: DigestEntry[] = [];
+    const since = this.now - this.config.recentWindowMs;
+    let used = 0;
+    for (let i = this.recent.length - 1; i >= 0; i--) {
+      const m = this.members.get(this.recent[i]);
+      if (!m || m.changedAt < since) break;
+      if (skip?.has(m.name)) continue;
+      const d = this.digestOf(m);
+      const s = digestEntrySize(d);
+      if (used + s > budget) break;
+      used += s;
+      out.push(d);
+    }
+    return out;
+  }
+
+  private bucketHash(b: number): number {
+    return (this.bucketLo[b] ^ Math.imul(this.bucketHi[b], 0x9e3779b1)) >>> 0;
+  }
+
+  private onExchange(from: Member, body: ExchangeBody): void {
+    const c = this.config;
+    // 1. Apply what the peer sent.
+    for (const d of body.deltas) this.applyDelta(d);
+    // 2. Decide what to send back.
+    const candidates = new Map<string, DeltaCandidate>();
+    const requests: Request[] = [];
+    const want = (m: Member, fromVersion: number, priority: number) => {
+      const prev = candidates.get(m.name);
+      if (prev === undefined || fromVersion < prev.from)
+        candidates.set(m.name, { m, from: fromVersion, priority: Math.max(priority, prev?.priority ?? 0) });
+    };
+    for (const r of body.requests) {
+      const m = this.members.get(r.name);
+      if (m) want(m, r.gen === m.gen ? Math.min(r.fromVersion, m.maxVersion) : 0, 1e9);
+    }
+    const seen = new Set<string>();
+    for (const e of body.digest) {
+      seen.add(e.name);
+      this.compareDigest(e, want, requests);
+    }
+    if (body.covered.length > 0) {
+      const covered = new Set(body.covered);
+      for (const m of this.members.values())
+        if (covered.has(m.bucket) && !seen.has(m.name)) want(m, 0, 1e9 + m.maxVersion);
+    }
+    let buckets: Uint32Array | undefined;
+    let digest: DigestEntry[] = [];
+    let coveredOut: number[] = [];
+    const budget0 = c.maxDatagramBytes - headerSize(this.header()) - EXCHANGE_FIXED;
+    let budget = budget0;
+    if (body.hop === 0) {
+      if (body.hash && body.hash[0] === this.totalLo && body.hash[1] === this.totalHi) {
+        this.metrics.inc('syn_in_sync');
+        if (candidates.size === 0 && requests.length === 0) return;
+      } else {
+        buckets = new Uint32Array(c.buckets);
+        for (let b = 0; b < c.buckets; b++) buckets[b] = this.bucketHash(b);
+        budget -= 1 + 4 * c.buckets;
+      }
+    }
+    if (body.hop + 1 > c.maxHops) return;
+    // Requests first (small), then deltas most-stale-first, then our digest for buckets that differ.
+    const reqOut: Request[] = [];
+    for (const r of requests) {
+      const s = requestSize(r);
+      if (s > budget) break;
+      budget -= s;
+      reqOut.push(r);
+    }
+    const deltas = this.buildDeltas([...candidates.values()], budget);
+    budget -= deltas.bytes;
+    if (buckets !== undefined) {
+      digest = this.recentDigest(Math.min(budget, 400), seen);
+      for (const d of digest) budget -= digestEntrySize(d);
+    } else if (body.buckets && body.buckets.length === c.buckets) {
+      const r = this.bucketDigest(body.buckets, budget, seen);
+      digest = r.digest;
+      coveredOut = r.covered;
+    }
+    if (deltas.list.length === 0 && reqOut.length === 0 && digest.length === 0 && buckets === undefined)
+      return;
+    this.metrics.inc('exchange_replies');
+    this.send(from.name, {
+      type: MsgType.exchange,
+      ...this.header(),
+      body: {
+        hop: body.hop + 1,
+        buckets,
+        digest,
+        covered: coveredOut,
+        requests: reqOut,
+        deltas: deltas.list,
+      },
+    });
+  }
+
+  private compareDigest(
+    e: DigestEntry,
+    want: (m: Member, from: number, priority: number) => void,
+    requests: Request[],
+  ): void {
+    const m = this.members.get(e.name);
+    if (m === undefined) {
+      const f = this.forgotten.get(e.name);
+      if (f && compareIncarnation(e.gen, e.inc, f.gen, f.inc) <= 0) return;
+      if (e.name !== this.name) requests.push({ name: e.name, gen: e.gen, fromVersion: 0 });
+      return;
+    }
+    if (supersedes(m, e)) want(m, e.gen === m.gen ? Math.min(e.maxVersion, m.maxVersion) : 0, 1e9);
+    else if (supersedes(e, m)) {
+      if (m !== this.self)
+        requests.push({ name: e.name, gen: e.gen, fromVersion: e.gen === m.gen ? m.maxVersion : 0 });
+      else this.applySelfClaim({ name: e.name, gen: e.gen, inc: e.inc, status: e.status });
+    } else if (m.maxVersion > e.maxVersion) want(m, e.maxVersion, m.maxVersion - e.maxVersion);
+    else if (e.maxVersion > m.maxVersion && m !== this.self)
+      requests.push({ name: e.name, gen: e.gen, fromVersion: m.maxVersion });
+  }
+
+  /** Our digest entries for the buckets whose hashes differ, whole buckets only, from a random start. */
+  private bucketDigest(
+    theirs: Uint32Array,
+    budget: number,
+    skip: Set<string>,
+  ): { digest: DigestEntry[]; covered: number[] } {
+    const nb = this.config.buckets;
+    const differing: number[] = [];
+    const start = this.rng.int(nb);
+    for (let i = 0; i < nb; i++) {
+      const b = (start + i) % nb;
+      if (theirs[b] !== this.bucketHash(b)) differing.push(b);
+    }
+    if (differing.length === 0) return { digest: [], covered: [] };
+    const byBucket = new Map<number, DigestEntry[]>();
+    for (const b of differing) byBucket.set(b, []);
+    for (const m of this.members.values()) {
+      if (skip.has(m.name)) continue;
+      byBucket.get(m.bucket)?.push(this.digestOf(m));
+    }
+    const digest: DigestEntry[] = [];
+    const covered: number[] = [];
+    for (const b of differing) {
+      const entries = byBucket.get(b) ?? [];
+      let s = 1;
+      for (const d of entries) s += digestEntrySize(d);
+      if (s > budget) continue;
+      budget -= s;
+      covered.push(b);
+      for (const d of entries) digest.push(d);
+    }
+    return { digest, covered };
+  }
+
+  private buildDeltas(cands: DeltaCandidate[], budget: number): { list: Delta[]; bytes: number } {
+    const list: Delta[] = [];
+    let bytes = 0;
+    if (cands.length === 0) return { list, bytes };
+    // Most-stale-first, ties broken at random so that no member starves behind another.
+    const keyed = cands.map((x) => ({ x, r: this.rng.next() }));
+    keyed.sort((a, b) => b.x.priority - a.x.priority || a.r - b.r);
+    for (const { x } of keyed) {
+      const d: Delta = { claim: this.claimOf(x.m), fromVersion: x.from, keys: [] };
+      let s = deltaBaseSize(d);
+      if (s > budget - bytes) break;
+      const keys: KeyEntry[] = [];
+      for (const k of x.m.keys.values()) if (k.version > x.from) keys.push(k);
+      keys.sort((a, b) => a.version - b.version);
+      for (const k of keys) {
+        const ks = keySize(k);
+        if (s + ks > budget - bytes) break;
+        s += ks;
+        d.keys.push(k);
+      }
+      if (keys.length > 0 && d.keys.length === 0 && x.priority < 1e9) break;
+      bytes += s;
+      list.push(d);
+    }
+    return { list, bytes };
+  }
+
+  private applyDelta(d: Delta): void {
+    this.applyClaim(d.claim);
+    const m = this.members.get(d.claim.name);
+    if (!m || m === this.self || m.gen !== d.claim.gen || d.keys.length === 0) return;
+    if (d.fromVersion > m.maxVersion) {
+      // A gap: applying would break the prefix invariant (we would claim versions we never saw).
+      this.metrics.inc('drop_delta_gap');
+      return;
+    }
+    let changed = false;
+    for (const k of d.keys) {
+      if (k.version <= m.maxVersion) continue;
+      if (!changed) this.unhash(m);
+      changed = true;
+      m.maxVersion = k.version;
+      m.keys.set(keyId(k.channel, k.key), k);
+    }
+    if (!changed) {
+      this.metrics.inc('duplicate_keys');
+      return;
+    }
+    this.rehash(m);
+    for (const k of d.keys) if (m.keys.get(keyId(k.channel, k.key)) === k) this.emitKey(m, k);
+  }
+
+  // ---- rumors (eager membership news) -----------------------------------------------------------------
+
+  private flushRumors(exceptPeer: string | undefined): void {
+    if (this.rumors.size === 0 && this.rumorExtra.length === 0) return;
+    const claims = [...this.rumors.values()];
+    this.rumors.clear();
+    const extra = this.rumorExtra;
+    this.rumorExtra = [];
+    if (claims.length === 0) return;
+    const targets = this.pickLive(this.config.fanout, exceptPeer);
+    for (const x of extra) if (x !== this.name && !targets.includes(x)) targets.push(x);
+    this.sendRumors(claims, targets);
+  }
+
+  private sendRumors(claims: ClaimEntry[], targets: string[]): void {
+    if (targets.length === 0) return;
+    const budget = this.config.maxDatagramBytes - headerSize(this.header()) - 3;
+    let batch: ClaimEntry[] = [];
+    let used = 0;
+    const flush = () => {
+      if (batch.length === 0) return;
+      for (const t of targets) this.send(t, { type: MsgType.rumor, ...this.header(), claims: batch });
+      batch = [];
+      used = 0;
+    };
+    for (const c of claims) {
+      const s = claimSize(c);
+      if (used + s > budget) flush();
+      batch.push(c);
+      used += s;
+    }
+    flush();
+  }
+
+  // ---- input ----------------------------------------------------------------------------------------
+
+  /** Handles one datagram. Never throws for bad input: it is counted (`drop_*`) and dropped. */
+  handle(data: Uint8Array, now: number): Outbound[] {
+    if (this.hasLeft) return EMPTY;
+    this.now = now;
+    let msg: Message;
+    try {
+      msg = decode(data, this.config.maxDatagramBytes);
+    } catch {
+      this.metrics.inc(data.length > this.config.maxDatagramBytes ? 'drop_oversized' : 'drop_malformed');
+      return EMPTY;
+    }
+    if (msg.sender === this.name) {
+      this.metrics.inc('drop_self');
+      return EMPTY;
+    }
+    let sender = this.members.get(msg.sender);
+    if (msg.type === MsgType.join) {
+      if (sender === undefined) {
+        this.applyClaim({ name: msg.sender, gen: msg.gen, inc: msg.inc, status: Status.alive });
+        sender = this.members.get(msg.sender);
+        if (sender) this.metrics.inc('joins_admitted');
+      } else this.observeSender(sender, msg.gen, msg.inc);
+      this.flushRumors(msg.sender);
+      return this.drain();
+    }
+    if (sender === undefined && this.seeds.includes(msg.sender)) {
+      // Seeds are configured trust: their first answer admits them (the join handshake's other half).
+      this.applyClaim({ name: msg.sender, gen: msg.gen, inc: msg.inc, status: Status.alive });
+      sender = this.members.get(msg.sender);
+    }
+    if (sender === undefined) {
+      this.metrics.inc('drop_unknown_sender');
+      return EMPTY;
+    }
+    if (msg.gen < sender.gen) {
+      this.metrics.inc('drop_stale_sender');
+      return EMPTY;
+    }
+    this.observeSender(sender, msg.gen, msg.inc);
+    switch (msg.type) {
+      case MsgType.heartbeat:
+        if (sender.gen === msg.gen) {
+          const h = this.histories.get(sender.name);
+          if (h) h.arrive(now);
+          else this.metrics.inc('heartbeat_unmonitored');
+        }
+        break;
+      case MsgType.rumor:
+        for (const c of msg.claims) this.applyClaim(c);
+        break;
+      case MsgType.exchange:
+        this.onExchange(sender, msg.body);
+        break;
+    }
+    this.flushRumors(msg.sender);
+    return this.drain();
+  }
+
+  // ---- events ---------------------------------------------------------------------------------------
+
+  private emit(e: GossipEvent): void {
+    for (const l of this.listeners) l(e);
+  }
+
+  private emitKey(m: Member, k: KeyEntry): void {
+    if (this.listeners.length === 0) return;
+    this.emit({
+      kind: 'key',
+      member: m.name,
+      channel: CHANNEL_NAMES[k.channel],
+      key: k.key,
+      value: k.value,
+      version: k.version,
+    });
+  }
+}
