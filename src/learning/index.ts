@@ -54,4 +54,4 @@ export {
   type TableMergeResult,
   type Weighting,
 } from './table-merge.js';
-export { checkDelta, type ValidationLimits, type Verdict, validateDelta } from './validate.js';
+export { checkDelta, tdReachable, type ValidationLimits, type Verdict, validateDelta } from './validate.js';

@@ -55,3 +55,25 @@ export function validateDelta(d: Delta, limits: ValidationLimits): void {
   const v = checkDelta(d, limits);
   if (!v.ok) throw new ElexError(v.code, v.reason);
 }
+
+/**
+ * TD reachability: an honest report for an entry is the consensus value g after at most `steps` Q-learning
+ * updates whose targets lie in [tMin, tMax], so it lies in
+ * [(1−α)^k·g + (1−(1−α)^k)·tMin, (1−α)^k·g + (1−(1−α)^k)·tMax] with k = steps. A report outside cannot come
+ * from learning; it is refused. tMin/tMax are r_min + γ·min(0, V_min) and r_max + γ·max(0, V_max) over the
+ * consensus table (plus a small slack), far tighter than the Q bounds.
+ */
+export function tdReachable(
+  g: number,
+  q: number,
+  steps: number,
+  alpha: number,
+  tMin: number,
+  tMax: number,
+  slack = 1e-6,
+): boolean {
+  const keep = (1 - alpha) ** Math.max(0, steps);
+  const lo = keep * g + (1 - keep) * Math.min(tMin, g);
+  const hi = keep * g + (1 - keep) * Math.max(tMax, g);
+  return q >= lo - slack && q <= hi + slack;
+}

@@ -30,7 +30,8 @@ async function trio(clock: ManualClock, network = new InMemoryNetwork()) {
   return { tables, network };
 }
 
-const s = (i: number) => encodeState({ queryType: 'kpi', complexity: 'moderate', confidence: 0.5, contextHash: BigInt(i) });
+const s = (i: number) =>
+  encodeState({ queryType: 'kpi', complexity: 'moderate', confidence: 0.5, contextHash: BigInt(i) });
 
 describe('FederatedQTable', () => {
   it('is due for a sync after 10 interactions or the interval', async () => {

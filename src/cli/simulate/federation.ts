@@ -1,12 +1,74 @@
 import type { Command } from 'commander';
-import { ElexError } from '../../core/index.js';
+import { DEFAULT_RULE, RULE_NAMES, type RuleName } from '../../learning/index.js';
+import {
+  ATTACK_NAMES,
+  type AttackName,
+  MDP_NAMES,
+  type MdpName,
+  runCampaign,
+} from '../../sim/federation/index.js';
+import { choiceOption, intOption } from '../options.js';
+import { printJson } from '../output.js';
+import { progress } from '../progress.js';
 
-/** `elex simulate federation`: owned by the federation work; replaced when that campaign lands. */
+/**
+ * `elex simulate federation`: the Byzantine evaluation of federated Q-learning on benchmark MDPs with exact
+ * Q*. Same options and seed → byte-identical JSON (wall time only under `perf`).
+ */
 export function register(simulate: Command): void {
   simulate
     .command('federation')
-    .description('the federation campaign (not built yet)')
-    .action(() => {
-      throw new ElexError('E_NOT_BUILT', 'the federation campaign is not built yet');
-    });
+    .description('Byzantine evaluation of federated Q-learning: attacks × merge rules × seeds on an MDP')
+    .option('--agents <n>', 'agents in the federation', intOption(2, 200), 10)
+    .option('--byzantine <n>', 'Byzantine agents among them', intOption(0, 199), 3)
+    .option('--attack <name>', `'all' or one of ${ATTACK_NAMES.join(', ')}`, 'all')
+    .option('--rule <name>', `'all' or one of ${RULE_NAMES.join(', ')}`, 'all')
+    .option('--mdp <name>', `'all' or one of ${MDP_NAMES.join(', ')}`, 'frozen-lake')
+    .option('--seeds <k>', 'seeds per configuration', intOption(1, 1000), 10)
+    .option('--seed <s>', 'root seed', intOption(0, 2 ** 31 - 1), 1)
+    .option('--episodes <n>', 'episodes per agent (default per MDP)', intOption(10, 1_000_000))
+    .option('--json', 'print the report as JSON (the default)')
+    .option('--quiet', 'no progress on stderr')
+    .action(
+      (o: {
+        agents: number;
+        byzantine: number;
+        attack: string;
+        rule: string;
+        mdp: string;
+        seeds: number;
+        seed: number;
+        episodes?: number;
+        quiet?: boolean;
+      }) => {
+        if (o.byzantine >= o.agents) throw new Error('--byzantine must be smaller than --agents');
+        const attacks: AttackName[] =
+          o.attack === 'all' ? [...ATTACK_NAMES] : [choiceOption(ATTACK_NAMES)(o.attack)];
+        const rules: RuleName[] = o.rule === 'all' ? [...RULE_NAMES] : [choiceOption(RULE_NAMES)(o.rule)];
+        const mdps: MdpName[] = o.mdp === 'all' ? [...MDP_NAMES] : [choiceOption(MDP_NAMES)(o.mdp)];
+        const t0 = performance.now();
+        const reports = mdps.map((mdp) => {
+          const bar = progress(`simulate federation ${mdp}`, o.quiet);
+          const r = runCampaign(
+            {
+              mdp,
+              agents: o.agents,
+              byzantine: o.byzantine,
+              attacks,
+              rules,
+              seeds: o.seeds,
+              seed: o.seed,
+              episodes: o.episodes,
+            },
+            (done, total) => bar.update(done, total, 'runs'),
+          );
+          bar.stop();
+          return r;
+        });
+        const perf = { wall_ms: Math.round(performance.now() - t0) };
+        printJson(
+          reports.length === 1 ? { ...reports[0], perf } : { default_rule: DEFAULT_RULE, reports, perf },
+        );
+      },
+    );
 }

@@ -54,7 +54,8 @@ export function buildMdp(
         rMax = Math.max(rMax, o.r);
         all.push(o);
       }
-      if (Math.abs(total - 1) > 1e-9) throw new ElexError('E_MDP', `${spec.name}: P(.|${s},${a}) sums to ${total}`);
+      if (Math.abs(total - 1) > 1e-9)
+        throw new ElexError('E_MDP', `${spec.name}: P(.|${s},${a}) sums to ${total}`);
     }
   }
   start[S * A] = all.length;

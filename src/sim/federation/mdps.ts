@@ -31,22 +31,26 @@ export function frozenLake(): Mdp {
   const initial = new Float64Array(S);
   initial[0] = 1;
   const mask = new Uint32Array(S).fill(0b1111);
-  return buildMdp({ name: 'frozen-lake', states: S, actions: 4, gamma: 0.95, initial, mask, horizon: 200 }, (s, a) => {
-    const kind = cell(s);
-    if (kind === 'H' || kind === 'G') return [{ p: 1, next: s, r: 0, terminal: true }];
-    const out: Outcome[] = [];
-    for (const b of [(a + 3) % 4, a, (a + 1) % 4]) {
-      const t = move(s, b);
-      const k = cell(t);
-      out.push({ p: 1 / 3, next: t, r: k === 'G' ? 1 : 0, terminal: k === 'H' || k === 'G' });
-    }
-    return out;
-  });
+  return buildMdp(
+    { name: 'frozen-lake', states: S, actions: 4, gamma: 0.95, initial, mask, horizon: 200 },
+    (s, a) => {
+      const kind = cell(s);
+      if (kind === 'H' || kind === 'G') return [{ p: 1, next: s, r: 0, terminal: true }];
+      const out: Outcome[] = [];
+      for (const b of [(a + 3) % 4, a, (a + 1) % 4]) {
+        const t = move(s, b);
+        const k = cell(t);
+        out.push({ p: 1 / 3, next: t, r: k === 'G' ? 1 : 0, terminal: k === 'H' || k === 'G' });
+      }
+      return out;
+    },
+  );
 }
 
 /**
- * A random MDP: 50 states, 5 actions, each (s, a) leading to 3 random successors with Dirichlet-like
- * probabilities and a reward in [0, 1]; a 5 % chance of termination per step; start uniform.
+ * A random MDP: 50 states, 5 actions, each (s, a) with a reward uniform in [−1, 1] and two random
+ * successors (a likely and an unlikely one); a 10 % chance of termination per step; start uniform. Agents
+ * start and explore with their own biases (different behaviour policies).
  */
 export function randomMdp(seed = 7): Mdp {
   const rng: Rng = new SeededRng(seed).fork('random-mdp');
@@ -55,23 +59,22 @@ export function randomMdp(seed = 7): Mdp {
   const table: Outcome[][] = [];
   for (let s = 0; s < S; s++) {
     for (let a = 0; a < A; a++) {
-      const ws = [rng.next() + 0.05, rng.next() + 0.05, rng.next() + 0.05];
-      const total = ws[0] + ws[1] + ws[2];
-      const r = rng.next() ** 2;
-      const succ = [rng.int(S), rng.int(S), rng.int(S)];
-      const out: Outcome[] = [];
-      for (let k = 0; k < 3; k++) {
-        const p = (ws[k] / total) * 0.95;
-        out.push({ p, next: succ[k], r, terminal: false });
-      }
-      out.push({ p: 0.05, next: s, r, terminal: true });
+      const w = 0.6 + 0.3 * rng.next();
+      const r = 2 * rng.next() - 1;
+      const succ = [rng.int(S), rng.int(S)];
+      const out: Outcome[] = [
+        { p: w * 0.9, next: succ[0], r, terminal: false },
+        { p: (1 - w) * 0.9, next: succ[1], r, terminal: false },
+        { p: 0.1, next: s, r, terminal: true },
+      ];
       table.push(out);
     }
   }
   const initial = new Float64Array(S).fill(1 / S);
   const mask = new Uint32Array(S).fill(0b11111);
-  return buildMdp({ name: 'random', states: S, actions: A, gamma: 0.95, initial, mask, horizon: 60 }, (s, a) =>
-    table[s * A + a],
+  return buildMdp(
+    { name: 'random', states: S, actions: A, gamma: 0.95, initial, mask, horizon: 60 },
+    (s, a) => table[s * A + a],
   );
 }
 
@@ -102,32 +105,35 @@ export function elexQueryMdp(): Mdp {
       }
     }
   }
-  return buildMdp({ name: 'elex-query', states: S, actions: 5, gamma: 0.95, initial, mask, horizon: 20 }, (s, a) => {
-    const c = s % C;
-    const x = Math.floor(s / C) % X;
-    const t = Math.floor(s / (C * X));
-    // Probability that a direct / contextual answer resolves the query.
-    const base = (0.25 + 0.2 * c) * (1 - 0.25 * x) * (t === 4 ? 0.7 : 1);
-    const answer = (pOk: number, latency: number): Outcome[] => [
-      { p: pOk, next: s, r: 1 + 0.5 - latency, terminal: true },
-      { p: 1 - pOk, next: s, r: -0.6 - latency, terminal: true },
-    ];
-    if (a === 0) return answer(Math.min(0.95, base), 0.02);
-    if (a === 1) return answer(Math.min(0.95, base + 0.15 + 0.05 * x), 0.1);
-    if (a === 2) {
-      return [
-        { p: 0.8, next: id(t, x, Math.min(C - 1, c + 1)), r: -0.05 - 0.05, terminal: false },
-        { p: 0.2, next: s, r: -0.05 - 0.05, terminal: false },
+  return buildMdp(
+    { name: 'elex-query', states: S, actions: 5, gamma: 0.95, initial, mask, horizon: 20 },
+    (s, a) => {
+      const c = s % C;
+      const x = Math.floor(s / C) % X;
+      const t = Math.floor(s / (C * X));
+      // Probability that a direct / contextual answer resolves the query.
+      const base = (0.25 + 0.2 * c) * (1 - 0.25 * x) * (t === 4 ? 0.7 : 1);
+      const answer = (pOk: number, latency: number): Outcome[] => [
+        { p: pOk, next: s, r: 1 + 0.5 - latency, terminal: true },
+        { p: 1 - pOk, next: s, r: -0.6 - latency, terminal: true },
       ];
-    }
-    if (a === 3) {
-      return [
-        { p: 0.7, next: id(t, Math.max(0, x - 1), c), r: -0.15, terminal: false },
-        { p: 0.3, next: s, r: -0.15, terminal: false },
-      ];
-    }
-    return [{ p: 1, next: s, r: 0.3 + 0.5 - 0.2, terminal: true }];
-  });
+      if (a === 0) return answer(Math.min(0.95, base), 0.02);
+      if (a === 1) return answer(Math.min(0.95, base + 0.15 + 0.05 * x), 0.1);
+      if (a === 2) {
+        return [
+          { p: 0.8, next: id(t, x, Math.min(C - 1, c + 1)), r: -0.05 - 0.05, terminal: false },
+          { p: 0.2, next: s, r: -0.05 - 0.05, terminal: false },
+        ];
+      }
+      if (a === 3) {
+        return [
+          { p: 0.7, next: id(t, Math.max(0, x - 1), c), r: -0.15, terminal: false },
+          { p: 0.3, next: s, r: -0.15, terminal: false },
+        ];
+      }
+      return [{ p: 1, next: s, r: 0.3 + 0.5 - 0.2, terminal: true }];
+    },
+  );
 }
 
 export const MDP_NAMES = ['frozen-lake', 'random', 'elex-query'] as const;

@@ -1,0 +1,76 @@
+/**
+ * Byzantine behaviours of the evaluation. Attackers collude: each round they share one target set drawn from
+ * the entries honest agents reported in that round (a rushing adversary that sees the round's gossip), and
+ * each claims exactly the fresh-visit budget an honest agent has (one visit per target, `syncEvery` in all),
+ * so their deltas are plausible. Values per entry e = (s, a), with μ, σ the honest reports' mean and spread
+ * and best / worst the consensus greedy and worst actions in s:
+ *
+ * - visit-inflation: claims 2³²−1 lifetime visits; q = the lowest value TD reachability accepts for the
+ *                    best action, the highest for the others (poison that passes validation).
+ * - noise:           q uniform in [Q_min, Q_max].
+ * - invalid:         NaN, +Inf or 10·Q_max (refused by validation).
+ * - sign-flip:       best and worst actions' values swapped.
+ * - alie:            μ ∓ z·σ ("a little is enough", Baruch et al. 2019; z from n and f), against the best action.
+ * - ipm:             −ε·μ with ε = 0.5 (inner-product manipulation, Xie et al. 2020).
+ * - reward-flip:     attackers learn with r′ = r_min + r_max − r and report honestly formatted deltas.
+ * - stale-replay:    values of the consensus 50 rounds ago; plus replays of honest signed deltas (refused:
+ *                    an origin's round must increase).
+ * - equivocation:    sign-flipped values to the aggregator, honest-looking ones to everyone else; relays
+ *                    expose the two signed versions of one (origin, round) a round later and the origin is
+ *                    refused from then on.
+ * - forged-origin:   a poisoned delta claiming an honest origin, signed with the attacker's key (refused by
+ *                    the signature check; exercised through the real codec).
+ */
+export const ATTACK_NAMES = [
+  'none',
+  'visit-inflation',
+  'noise',
+  'invalid',
+  'sign-flip',
+  'alie',
+  'ipm',
+  'reward-flip',
+  'stale-replay',
+  'equivocation',
+  'forged-origin',
+] as const;
+export type AttackName = (typeof ATTACK_NAMES)[number];
+
+/** Inverse standard normal CDF (Acklam's rational approximation; |error| < 1.2e-9). */
+export function normalQuantile(p: number): number {
+  const a = [
+    -39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716,
+    2.506628277459239,
+  ];
+  const b = [
+    -54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972, -13.28068155288572,
+  ];
+  const c = [
+    -0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968,
+    2.938163982698783,
+  ];
+  const d = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416];
+  const lo = 0.02425;
+  if (p <= 0) return -Infinity;
+  if (p >= 1) return Infinity;
+  if (p < lo) {
+    const q = Math.sqrt(-2 * Math.log(p));
+    return (
+      (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
+      ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1)
+    );
+  }
+  if (p > 1 - lo) return -normalQuantile(1 - p);
+  const q = p - 0.5;
+  const r = q * q;
+  return (
+    ((((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q) /
+    (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1)
+  );
+}
+
+/** ALIE's z for n reporters of which f are Byzantine: s = ⌊n/2 + 1⌋ − f, z = Φ⁻¹((n − s)/n). */
+export function alieZ(n: number, f: number): number {
+  const s = Math.floor(n / 2 + 1) - f;
+  return Math.max(0, normalQuantile((n - s) / n));
+}

@@ -1,0 +1,182 @@
+/**
+ * The Byzantine evaluation campaign behind `elex simulate federation`: for one MDP, N agents and F attackers,
+ * every (attack, rule) pair over K seeds, plus the no-attack baseline with the default rule, the single-agent
+ * reference and 10 honest federated agents (for the speed-up). A pure function of its options.
+ */
+import { deriveSeed } from '../../core/index.js';
+import type { AttackName } from './attacks.js';
+import { DEFAULT_RULE, type RuleName } from './deps.js';
+import { policyValue, startValue, uniformPolicy, valueIteration } from './mdp.js';
+import { type MdpName, mdpByName } from './mdps.js';
+import { type RunResult, runFederation, type Solution } from './run.js';
+
+export interface CampaignOptions {
+  mdp: MdpName;
+  agents: number;
+  byzantine: number;
+  attacks: readonly AttackName[];
+  rules: readonly RuleName[];
+  seeds: number;
+  seed: number;
+  /** Episodes per agent in federated runs (default per MDP). */
+  episodes?: number;
+}
+
+const BUDGET: Record<MdpName, { federated: number; single: number; check: number }> = {
+  'frozen-lake': { federated: 3000, single: 20000, check: 50 },
+  random: { federated: 1500, single: 8000, check: 50 },
+  'elex-query': { federated: 1000, single: 3000, check: 25 },
+};
+
+export interface ResultRow {
+  attack: AttackName;
+  rule: RuleName;
+  rho_mean: number;
+  rho_min: number;
+  q_error_inf: number;
+  greedy_agreement: number;
+  episodes_to_0_9: number | null;
+  reached_0_9: number;
+  non_finite_stored: number;
+  refused: Record<string, number>;
+}
+
+const r4 = (x: number) => Number(x.toFixed(4));
+
+export function solve(mdpName: MdpName): Solution {
+  const mdp = mdpByName(mdpName);
+  const { q, v } = valueIteration(mdp);
+  return {
+    qStar: q,
+    vStar: startValue(mdp, v),
+    vRandom: startValue(mdp, policyValue(mdp, uniformPolicy(mdp))),
+  };
+}
+
+function summarise(attack: AttackName, rule: RuleName, runs: RunResult[]): ResultRow {
+  let rhoSum = 0;
+  let rhoMin = Infinity;
+  let qErr = 0;
+  let agree = 0;
+  let nonFinite = 0;
+  const reached: number[] = [];
+  const refused: Record<string, number> = {};
+  for (const r of runs) {
+    rhoSum += r.rho.reduce((a, b) => a + b, 0) / r.rho.length;
+    rhoMin = Math.min(rhoMin, ...r.rho);
+    qErr += r.qErrorInf;
+    agree += r.greedyAgreement;
+    nonFinite += r.nonFinite;
+    if (r.episodesTo09 !== null) reached.push(r.episodesTo09);
+    for (const [k, v] of Object.entries(r.refused)) refused[k] = (refused[k] ?? 0) + v;
+  }
+  const n = runs.length;
+  const sortedRefused: Record<string, number> = {};
+  for (const k of Object.keys(refused).sort()) sortedRefused[k] = refused[k];
+  return {
+    attack,
+    rule,
+    rho_mean: r4(rhoSum / n),
+    rho_min: r4(rhoMin),
+    q_error_inf: r4(qErr / n),
+    greedy_agreement: r4(agree / n),
+    // Mean over the seeds that reached 0.9; null when none did.
+    episodes_to_0_9: reached.length ? Math.round(reached.reduce((a, b) => a + b, 0) / reached.length) : null,
+    reached_0_9: reached.length,
+    non_finite_stored: nonFinite,
+    refused: sortedRefused,
+  };
+}
+
+export function runCampaign(o: CampaignOptions, onProgress?: (done: number, total: number) => void) {
+  const mdp = mdpByName(o.mdp);
+  const solution = solve(o.mdp);
+  const budget = BUDGET[o.mdp];
+  const episodes = o.episodes ?? budget.federated;
+  const seeds = Array.from({ length: o.seeds }, (_, i) => deriveSeed(o.seed, `seed-${i}`) >>> 0);
+  const total = (o.attacks.length * o.rules.length + 3) * seeds.length;
+  let done = 0;
+  const base = {
+    mdp,
+    solution,
+    syncEvery: 10,
+    weightCap: 2,
+    beta: 0.3,
+    tdCheck: true,
+    diverseBehaviour: o.mdp === 'random',
+  };
+  const runAll = (
+    agents: number,
+    byzantine: number,
+    attack: AttackName,
+    rule: RuleName,
+    eps: number,
+    check: number,
+  ) =>
+    seeds.map((seed) => {
+      const r = runFederation({
+        ...base,
+        agents,
+        byzantine,
+        attack,
+        rule,
+        seed,
+        episodes: eps,
+        checkEvery: check,
+      });
+      onProgress?.(++done, total);
+      return r;
+    });
+  const cache = new Map<string, ResultRow>();
+  const row = (attack: AttackName, rule: RuleName): ResultRow => {
+    const key = `${attack}/${rule}`;
+    let r = cache.get(key);
+    if (!r) {
+      r = summarise(attack, rule, runAll(o.agents, o.byzantine, attack, rule, episodes, budget.check));
+      cache.set(key, r);
+    } else {
+      done += seeds.length;
+      onProgress?.(done, total);
+    }
+    return r;
+  };
+  const baseline = row('none', DEFAULT_RULE);
+  const single = summarise(
+    'none',
+    DEFAULT_RULE,
+    runAll(1, 0, 'none', DEFAULT_RULE, budget.single, budget.check),
+  );
+  const fed10 = summarise('none', DEFAULT_RULE, runAll(10, 0, 'none', DEFAULT_RULE, episodes, budget.check));
+  const results: ResultRow[] = [];
+  for (const attack of o.attacks) for (const rule of o.rules) results.push(row(attack, rule));
+  const speedup =
+    single.episodes_to_0_9 !== null && fed10.episodes_to_0_9 !== null
+      ? r4(single.episodes_to_0_9 / fed10.episodes_to_0_9)
+      : null;
+  return {
+    mdp: o.mdp,
+    agents: o.agents,
+    byzantine: o.byzantine,
+    seeds: o.seeds,
+    seed: o.seed,
+    episodes_per_agent: episodes,
+    sync_every_interactions: 10,
+    v_star: r4(solution.vStar),
+    v_random: r4(solution.vRandom),
+    default_rule: DEFAULT_RULE,
+    baseline: { rule: DEFAULT_RULE, rho_mean: baseline.rho_mean, rho_min: baseline.rho_min },
+    single_agent: {
+      episodes_budget: budget.single,
+      rho_mean: single.rho_mean,
+      episodes_to_0_9: single.episodes_to_0_9,
+      reached_0_9: single.reached_0_9,
+    },
+    federated_10_honest: {
+      rho_mean: fed10.rho_mean,
+      episodes_to_0_9: fed10.episodes_to_0_9,
+      reached_0_9: fed10.reached_0_9,
+      speedup_vs_single: speedup,
+    },
+    results,
+  };
+}

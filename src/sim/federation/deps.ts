@@ -1,0 +1,29 @@
+/** What the evaluation takes from the library (one place, so the import direction stays visible). */
+import { isElexError } from '../../core/index.js';
+
+export {
+  checkDelta,
+  DEFAULT_LEARNING,
+  DEFAULT_RULE,
+  type Delta,
+  decodeDelta,
+  emptyDelta,
+  encodeDeltaUnchecked,
+  epsilonAt,
+  identityFromRng,
+  MapKeyring,
+  type MergeParams,
+  newOutput,
+  type QBounds,
+  qBounds,
+  type ReportSet,
+  RULE_NAMES,
+  type RuleName,
+  ruleByName,
+  tdReachable,
+  tdStep,
+} from '../../learning/index.js';
+
+export function isElexErrorCode(e: unknown): string | null {
+  return isElexError(e) ? e.code : null;
+}

@@ -1,0 +1,13 @@
+export { ATTACK_NAMES, type AttackName, alieZ, normalQuantile } from './attacks.js';
+export { type CampaignOptions, type ResultRow, runCampaign, solve } from './campaign.js';
+export {
+  buildMdp,
+  greedyPolicy,
+  type Mdp,
+  policyValue,
+  startValue,
+  uniformPolicy,
+  valueIteration,
+} from './mdp.js';
+export { elexQueryMdp, frozenLake, MDP_NAMES, type MdpName, mdpByName, randomMdp } from './mdps.js';
+export { type RunConfig, type RunResult, rhoOf, runFederation, type Solution } from './run.js';

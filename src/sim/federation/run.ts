@@ -1,0 +1,506 @@
+/**
+ * One federated training run on a benchmark MDP: N agents (F of them Byzantine) learn by tabular Q-learning in
+ * lockstep and synchronise every `syncEvery` interactions through an elected honest aggregator that merges the
+ * round's validated reports with the chosen rule and broadcasts the result, which members adopt.
+ *
+ * The reports are the columnar deltas of src/learning (q, claimed lifetime visits, fresh visits since the
+ * previous sync); weights, validation and rules are the library's. Honest deltas are not serialised (they
+ * would decode to themselves); forged-origin deltas go through the real Ed25519 codec.
+ */
+import { type Rng, SeededRng } from '../../core/index.js';
+import { type AttackName, alieZ } from './attacks.js';
+import {
+  checkDelta,
+  DEFAULT_LEARNING,
+  type Delta,
+  decodeDelta,
+  emptyDelta,
+  encodeDeltaUnchecked,
+  epsilonAt,
+  identityFromRng,
+  isElexErrorCode,
+  MapKeyring,
+  type MergeParams,
+  newOutput,
+  type QBounds,
+  qBounds,
+  type ReportSet,
+  type RuleName,
+  ruleByName,
+  tdReachable,
+  tdStep,
+} from './deps.js';
+import { greedyPolicy, type Mdp, policyValue, sampleInitial, sampleOutcome, startValue } from './mdp.js';
+
+const U32_MAX = 0xffffffff;
+
+export interface Solution {
+  qStar: Float64Array;
+  vStar: number;
+  vRandom: number;
+}
+
+export interface RunConfig {
+  mdp: Mdp;
+  solution: Solution;
+  agents: number;
+  byzantine: number;
+  attack: AttackName;
+  rule: RuleName;
+  seed: number;
+  /** Episodes per agent. */
+  episodes: number;
+  syncEvery: number;
+  /** ρ checkpoint period, in episodes per agent. */
+  checkEvery: number;
+  weightCap: number;
+  beta: number;
+  /** Agents explore with their own bias (different behaviour policies) and start in their own region. */
+  diverseBehaviour: boolean;
+  /** Refuse reports not reachable from the consensus by TD steps (`tdReachable`). */
+  tdCheck: boolean;
+}
+
+export interface RunResult {
+  rho: number[];
+  qErrorInf: number;
+  greedyAgreement: number;
+  episodesTo09: number | null;
+  refused: Record<string, number>;
+  nonFinite: number;
+}
+
+interface Agent {
+  q: Float64Array;
+  visits: Float64Array;
+  fresh: Uint16Array;
+  touched: Int32Array;
+  nTouched: number;
+  s: number;
+  h: number;
+  episodes: number;
+  steps: number;
+  rng: Rng;
+  pref: number;
+  byz: boolean;
+  learns: boolean;
+}
+
+/** ρ = (V^π(s₀) − V^random)/(V* − V^random) of the greedy policy of q. */
+export function rhoOf(mdp: Mdp, sol: Solution, q: ArrayLike<number>): number {
+  const v = startValue(mdp, policyValue(mdp, greedyPolicy(mdp, q), 1e-7));
+  return (v - sol.vRandom) / (sol.vStar - sol.vRandom);
+}
+
+function argBest(mdp: Mdp, q: Float64Array, s: number, worst: boolean): number {
+  const A = mdp.actions;
+  let best = -1;
+  for (let a = 0; a < A; a++) {
+    if ((mdp.mask[s] & (1 << a)) === 0) continue;
+    if (best < 0 || (worst ? q[s * A + a] < q[s * A + best] : q[s * A + a] > q[s * A + best])) best = a;
+  }
+  return best;
+}
+
+export function runFederation(c: RunConfig): RunResult {
+  const { mdp } = c;
+  const S = mdp.states;
+  const A = mdp.actions;
+  const SA = S * A;
+  const N = c.agents;
+  const root = new SeededRng(c.seed);
+  const bounds: QBounds = qBounds(mdp.rMin, mdp.rMax, mdp.gamma);
+  const learning = { ...DEFAULT_LEARNING, actions: A, gamma: mdp.gamma };
+  const attack = c.attack;
+  const refused: Record<string, number> = {};
+  const refuse = (code: string, n = 1) => {
+    refused[code] = (refused[code] ?? 0) + n;
+  };
+  let nonFinite = 0;
+
+  // Byzantine agents are the last F; honest ones learn, Byzantine ones learn only in 'none' and 'reward-flip'.
+  const agents: Agent[] = [];
+  for (let i = 0; i < N; i++) {
+    const byz = i >= N - c.byzantine;
+    agents.push({
+      q: new Float64Array(SA),
+      visits: new Float64Array(SA),
+      fresh: new Uint16Array(SA),
+      touched: new Int32Array(c.syncEvery),
+      nTouched: 0,
+      s: -1,
+      h: 0,
+      episodes: 0,
+      steps: 0,
+      rng: root.fork(`agent-${i}`),
+      pref: i % A,
+      byz,
+      learns: !byz || attack === 'none' || attack === 'reward-flip',
+    });
+  }
+  const honest = agents.filter((a) => !a.byz);
+  const global = new Float64Array(SA);
+  const globalN = new Float64Array(SA);
+  const history: Float64Array[] = [];
+  const attackRng = root.fork('attack');
+  const rule = ruleByName(c.rule);
+  const plain = c.rule === 'visit-weighted';
+  const params: MergeParams = {
+    beta: c.beta,
+    f: c.byzantine,
+    clipRadius: learning.alpha * (mdp.rMax - mdp.rMin),
+    bounds,
+  };
+  const z = alieZ(N, c.byzantine);
+  const equivocators = new Set<number>();
+  const lastRound = new Map<number, number>();
+
+  // Real signatures for the forged-origin attack.
+  const keyring = new MapKeyring();
+  const ids = agents.map((_, i) => identityFromRng(`agent-${i}`, root.fork(`key-${i}`)));
+  if (attack === 'forged-origin') for (const id of ids) keyring.add(id.id, id.publicKey);
+
+  const step = (ag: Agent): void => {
+    const rng = ag.rng;
+    if (ag.s < 0) {
+      ag.s = c.diverseBehaviour ? (sampleInitial(mdp, rng) + ag.pref * 7) % S : sampleInitial(mdp, rng);
+      if (c.diverseBehaviour && mdp.initial[ag.s] === 0) ag.s = sampleInitial(mdp, rng);
+      ag.h = 0;
+    }
+    const s = ag.s;
+    const mask = mdp.mask[s];
+    const eps = epsilonAt(learning, ag.steps);
+    let a = -1;
+    if (rng.next() < eps) {
+      if (c.diverseBehaviour && rng.next() < 0.5 && mask & (1 << ag.pref)) a = ag.pref;
+      else {
+        do a = rng.int(A);
+        while ((mask & (1 << a)) === 0);
+      }
+    } else {
+      let best = -Infinity;
+      let ties = 0;
+      for (let b = 0; b < A; b++) {
+        if ((mask & (1 << b)) === 0) continue;
+        const x = ag.q[s * A + b];
+        if (x > best) {
+          best = x;
+          a = b;
+          ties = 1;
+        } else if (x === best) {
+          ties++;
+          if (rng.int(ties) === 0) a = b;
+        }
+      }
+    }
+    const k = sampleOutcome(mdp, s, a, rng);
+    const s2 = mdp.next[k];
+    let r = mdp.reward[k];
+    if (ag.byz && attack === 'reward-flip') r = mdp.rMin + mdp.rMax - r;
+    let mx = 0;
+    if (!mdp.terminal[k]) {
+      mx = -Infinity;
+      for (let b = 0; b < A; b++) if (mdp.mask[s2] & (1 << b)) mx = Math.max(mx, ag.q[s2 * A + b]);
+    }
+    const e = s * A + a;
+    const v = tdStep(ag.q[e], r, mx, learning.alpha, learning.gamma);
+    ag.q[e] = Math.max(bounds.min, Math.min(bounds.max, Math.fround(v)));
+    ag.visits[e] = Math.min(U32_MAX, ag.visits[e] + 1);
+    if (ag.fresh[e]++ === 0) ag.touched[ag.nTouched++] = e;
+    ag.steps++;
+    ag.h++;
+    if (mdp.terminal[k] || ag.h >= mdp.horizon) {
+      ag.s = -1;
+      ag.episodes++;
+    } else ag.s = s2;
+  };
+
+  // Scratch for one round.
+  const mark = new Int32Array(SA).fill(-1);
+  const cols = new Int32Array(SA);
+  const R = N + 1; // row 0: the aggregator's current consensus; row i+1: agent i.
+  const qm = new Float64Array(SA * R);
+  const wm = new Float64Array(SA * R);
+  const out = newOutput(SA);
+  let round = 0;
+
+  const byzDelta = (count: number): Delta => {
+    const d = emptyDelta('peer', 'byz', count);
+    d.interactions = c.syncEvery;
+    return d;
+  };
+
+  const roundSync = (): void => {
+    round++;
+    let K = 0;
+    const add = (e: number): number => {
+      if (mark[e] < 0) {
+        mark[e] = K;
+        cols[K] = e;
+        for (let r = 0; r < R; r++) wm[K * R + r] = 0;
+        K++;
+      }
+      return mark[e];
+    };
+    // TD reachability bounds from the consensus table.
+    let vMin = 0;
+    let vMax = 0;
+    for (let e = 0; e < SA; e++) {
+      if (global[e] < vMin) vMin = global[e];
+      if (global[e] > vMax) vMax = global[e];
+    }
+    // An agent's own updates within the round can move next-state values by one TD step: allow for it.
+    const tMin =
+      mdp.rMin + mdp.gamma * (vMin - learning.alpha * Math.max(0, vMin - mdp.rMin - mdp.gamma * vMin));
+    const tMax =
+      mdp.rMax + mdp.gamma * (vMax + learning.alpha * Math.max(0, mdp.rMax + mdp.gamma * vMax - vMax));
+    const reachable = (e: number, q: number, fresh: number): boolean =>
+      !c.tdCheck ||
+      tdReachable(global[e], q, Math.min(c.syncEvery, fresh) + 1, learning.alpha, tMin, tMax, 1e-4);
+    // Honest-format reports.
+    let honestEntries = 0;
+    for (let i = 0; i < N; i++) {
+      const ag = agents[i];
+      if (!ag.learns) continue;
+      let ok = true;
+      for (let t = 0; t < ag.nTouched; t++) {
+        const e = ag.touched[t];
+        if (!reachable(e, Math.fround(ag.q[e]), ag.fresh[e])) ok = false;
+      }
+      if (!ok) {
+        refuse(ag.byz ? 'E_UNREACHABLE' : 'HONEST_UNREACHABLE');
+        continue;
+      }
+      for (let t = 0; t < ag.nTouched; t++) {
+        const e = ag.touched[t];
+        const k = add(e);
+        qm[k * R + i + 1] = Math.fround(ag.q[e]);
+        wm[k * R + i + 1] = plain ? ag.visits[e] : Math.min(c.weightCap, ag.fresh[e]);
+      }
+      if (!ag.byz) honestEntries = K;
+    }
+    const honestK = honestEntries;
+    // Byzantine reports.
+    const active = attack !== 'none' && attack !== 'reward-flip' && c.byzantine > 0 && honestK > 0;
+    if (active) {
+      const targets: number[] = [];
+      const budget = Math.min(c.syncEvery, honestK);
+      for (let t = 0; t < budget; t++) targets.push(cols[attackRng.int(honestK)]);
+      const uniq = [...new Set(targets)];
+      for (let i = N - c.byzantine; i < N; i++) {
+        if (equivocators.has(i)) {
+          refuse('E_EQUIVOCATION');
+          continue;
+        }
+        const d = byzDelta(uniq.length);
+        for (let t = 0; t < uniq.length; t++) {
+          const e = uniq[t];
+          const s = Math.floor(e / A);
+          const a = e % A;
+          const k = mark[e];
+          let mu = 0;
+          let n = 0;
+          for (let j = 0; j < N - c.byzantine; j++) {
+            if (wm[k * R + j + 1] > 0) {
+              mu += qm[k * R + j + 1];
+              n++;
+            }
+          }
+          mu = n > 0 ? mu / n : global[e];
+          let sd = 0;
+          for (let j = 0; j < N - c.byzantine; j++) {
+            if (wm[k * R + j + 1] > 0) sd += (qm[k * R + j + 1] - mu) ** 2;
+          }
+          sd = n > 1 ? Math.sqrt(sd / (n - 1)) : 0;
+          const best = argBest(mdp, global, s, false);
+          const worst = argBest(mdp, global, s, true);
+          let v: number;
+          switch (attack) {
+            case 'visit-inflation': {
+              // The most damaging values a TD-reachability check still accepts.
+              const keep = (1 - learning.alpha) ** 2;
+              const g = global[e];
+              v =
+                a === best
+                  ? keep * g + (1 - keep) * Math.min(tMin, g)
+                  : keep * g + (1 - keep) * Math.max(tMax, g);
+              break;
+            }
+            case 'noise':
+              v = bounds.min + attackRng.next() * (bounds.max - bounds.min);
+              break;
+            case 'invalid':
+              v = [Number.NaN, Number.POSITIVE_INFINITY, bounds.max * 10][(round + i) % 3];
+              break;
+            case 'sign-flip':
+            case 'equivocation':
+            case 'forged-origin':
+              v = a === best ? global[s * A + worst] : a === worst ? global[s * A + best] : mu;
+              break;
+            case 'alie':
+              v = a === best ? mu - z * sd : mu + z * sd;
+              break;
+            case 'ipm':
+              v = -0.5 * mu;
+              break;
+            case 'stale-replay': {
+              const old = history.length > 0 ? history[0] : global;
+              v = old[e];
+              break;
+            }
+            default:
+              v = mu;
+          }
+          d.hi[t] = 0;
+          d.lo[t] = s;
+          d.action[t] = a;
+          d.q[t] = v;
+          d.visits[t] = attack === 'visit-inflation' ? U32_MAX : Math.max(1, Math.round(globalN[e]));
+          d.fresh[t] = 1;
+        }
+        if (attack === 'forged-origin') {
+          // Claims to come from honest agent 0, signed with the attacker's own key.
+          d.origin = ids[0].id;
+          try {
+            decodeDelta(encodeDeltaUnchecked(d, ids[i]), keyring, { actions: Math.max(5, A) });
+            refuse('ACCEPTED_FORGERY');
+          } catch (err) {
+            refuse(isElexErrorCode(err) ?? 'E_UNKNOWN');
+          }
+          continue;
+        }
+        if (attack === 'stale-replay') {
+          // A replay of an honest agent's earlier signed delta: its round is not newer than the last seen.
+          const victim = i % (N - c.byzantine);
+          const last = lastRound.get(victim) ?? 0;
+          if (round - 20 <= last) refuse('E_STALE');
+        }
+        const verdict = checkDelta(d, { bounds, maxInteractions: c.syncEvery });
+        if (!verdict.ok) {
+          refuse(verdict.code);
+          continue;
+        }
+        let ok = true;
+        for (let t = 0; t < d.count; t++)
+          if (!reachable(d.lo[t] * A + d.action[t], d.q[t], d.fresh[t])) ok = false;
+        if (!ok) {
+          refuse('E_UNREACHABLE');
+          continue;
+        }
+        for (let t = 0; t < d.count; t++) {
+          const k = mark[d.lo[t] * A + d.action[t]];
+          qm[k * R + i + 1] = d.q[t];
+          wm[k * R + i + 1] = plain ? d.visits[t] : Math.min(c.weightCap, d.fresh[t]);
+        }
+        if (attack === 'equivocation') equivocators.add(i);
+      }
+    }
+    for (let i = 0; i < N - c.byzantine; i++) lastRound.set(i, round);
+    if (K > 0) {
+      // Row 0: the consensus so far (ADR-115's local table: weighted by its visits under the plain rule; the
+      // centre of clipping otherwise, with no weight of its own).
+      for (let k = 0; k < K; k++) {
+        const e = cols[k];
+        qm[k * R] = global[e];
+        wm[k * R] = plain ? globalN[e] : 0;
+      }
+      const set: ReportSet = {
+        entries: K,
+        reporters: R,
+        q: qm.subarray(0, K * R),
+        w: wm.subarray(0, K * R),
+        self: 0,
+      };
+      const o = { q: out.q.subarray(0, K), w: out.w.subarray(0, K) };
+      rule(set, params, o);
+      for (let k = 0; k < K; k++) {
+        const e = cols[k];
+        mark[e] = -1;
+        if (!(o.w[k] > 0)) continue;
+        const v = o.q[k];
+        if (!Number.isFinite(v)) {
+          nonFinite++;
+          continue;
+        }
+        global[e] = Math.fround(Math.max(bounds.min, Math.min(bounds.max, v)));
+        let n = plain ? 0 : globalN[e];
+        for (let r = plain ? 0 : 1; r < R; r++) n += wm[k * R + r];
+        globalN[e] = Math.min(U32_MAX, n);
+        // Every member adopts the aggregate for the decided entries.
+        for (const ag of agents) {
+          if (!ag.learns) continue;
+          ag.q[e] = global[e];
+          ag.visits[e] = globalN[e];
+        }
+      }
+    }
+    for (const ag of agents) {
+      for (let t = 0; t < ag.nTouched; t++) ag.fresh[ag.touched[t]] = 0;
+      ag.nTouched = 0;
+    }
+    if (attack === 'stale-replay') {
+      history.push(global.slice());
+      if (history.length > 50) history.shift();
+    }
+  };
+
+  let episodesTo09: number | null = null;
+  const tail = 5;
+  const rhoSum = new Float64Array(honest.length);
+  let tailChecks = 0;
+  let nextCheck = c.checkEvery;
+  const learners = agents.filter((a) => a.learns);
+  const meanEpisodes = () => {
+    let t = 0;
+    for (const h of honest) t += h.episodes;
+    return t / honest.length;
+  };
+  for (;;) {
+    for (let t = 0; t < c.syncEvery; t++) for (const ag of learners) step(ag);
+    if (N > 1) roundSync();
+    const ep = meanEpisodes();
+    if (ep >= nextCheck) {
+      nextCheck += c.checkEvery;
+      const inTail = ep >= c.episodes - tail * c.checkEvery;
+      if (episodesTo09 === null || inTail) {
+        let m = 0;
+        for (let i = 0; i < honest.length; i++) {
+          const r = rhoOf(mdp, c.solution, honest[i].q);
+          m += r;
+          if (inTail) rhoSum[i] += r;
+        }
+        if (inTail) tailChecks++;
+        if (episodesTo09 === null && m / honest.length >= 0.9) episodesTo09 = Math.round(ep);
+      }
+    }
+    if (ep >= c.episodes) break;
+  }
+  const rho: number[] = [];
+  let qErr = 0;
+  let agree = 0;
+  let agreeN = 0;
+  for (let i = 0; i < honest.length; i++) {
+    const h = honest[i];
+    // ρ is averaged over the last checkpoints (constant α keeps the greedy policy jittering).
+    rho.push(tailChecks > 0 ? rhoSum[i] / tailChecks : rhoOf(mdp, c.solution, h.q));
+    for (let e = 0; e < SA; e++) {
+      if (!Number.isFinite(h.q[e])) nonFinite++;
+      const s = Math.floor(e / A);
+      if (mdp.mask[s] & (1 << (e % A))) qErr = Math.max(qErr, Math.abs(h.q[e] - c.solution.qStar[e]));
+    }
+    for (let s = 0; s < S; s++) {
+      const g = argBest(mdp, h.q, s, false);
+      const o = argBest(mdp, c.solution.qStar, s, false);
+      agreeN++;
+      if (Math.abs(c.solution.qStar[s * A + g] - c.solution.qStar[s * A + o]) <= 1e-9) agree++;
+    }
+  }
+  return {
+    rho,
+    qErrorInf: qErr / 1,
+    greedyAgreement: agree / agreeN,
+    episodesTo09,
+    refused,
+    nonFinite,
+  };
+}
