@@ -55,7 +55,7 @@ export function register(simulate: Command): void {
             .map(([k, v]) => `${k} ${v}`)
             .join(', ');
           process.stdout.write(
-            [
+            `${[
               `basic scenario: ${report.nodes} nodes, ${report.duration_ms / 1000} s simulated, seed ${report.seed}`,
               `  messages ${n.messages} sent, ${n.delivered} delivered, ${n.duplicated} duplicated; dropped: loss ${n.dropped.loss}, partition ${n.dropped.partition}, down ${n.dropped.down}`,
               `  faults: ${faults || 'none'}`,
@@ -63,7 +63,7 @@ export function register(simulate: Command): void {
               o.out ? '' : '  (--json for the full report, --out DIR for report.json and report.html)',
             ]
               .filter(Boolean)
-              .join('\n') + '\n',
+              .join('\n')}\n`,
           );
         }
       },
