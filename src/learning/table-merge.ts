@@ -137,19 +137,30 @@ export function mergeDeltasIntoTable(
  */
 export function mergeVisitWeightedInto(table: QTable, d: Delta): number {
   let changed = 0;
+  // Insert missing keys first so the hot loop below sees stable arrays.
+  const ix = new Int32Array(d.count);
   for (let i = 0; i < d.count; i++) {
-    const e = table.slot(d.hi[i], d.lo[i], d.action[i]);
-    const nl = table.visits[e];
+    const e = table.find(d.hi[i], d.lo[i], d.action[i]);
+    ix[i] = e >= 0 ? e : table.slot(d.hi[i], d.lo[i], d.action[i]);
+  }
+  const q = table.q;
+  const visits = table.visits;
+  const version = table.version;
+  let clock = table.clock;
+  for (let i = 0; i < d.count; i++) {
+    const e = ix[i];
+    const nl = visits[e];
     const np = d.visits[i];
     const n = nl + np;
     if (n === 0) continue;
-    const v = (table.q[e] * nl + d.q[i] * np) / n;
+    const v = (q[e] * nl + d.q[i] * np) / n;
     if (!Number.isFinite(v)) continue;
-    table.q[e] = v;
-    table.visits[e] = Math.min(n, U32_MAX);
-    table.version[e] = ++table.clock;
+    q[e] = v;
+    visits[e] = n > U32_MAX ? U32_MAX : n;
+    version[e] = ++clock;
     changed++;
   }
+  table.clock = clock;
   return changed;
 }
 
