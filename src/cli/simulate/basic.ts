@@ -12,7 +12,7 @@ import { renderHtml } from '../report/html.js';
  */
 export function register(simulate: Command): void {
   simulate
-    .command('basic', { isDefault: true })
+    .command('basic')
     .description('nodes exchanging messages under a seeded random fault schedule (the default scenario)')
     .option('--seed <n>', 'root seed', intOption(0, 2 ** 31 - 1), 1)
     .option('--nodes <n>', 'simulated nodes', intOption(2, 10_000), 607)

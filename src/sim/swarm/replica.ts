@@ -1,0 +1,293 @@
+import { ElexError } from '../../core/index.js';
+import {
+  DiskStorage,
+  type Entry,
+  EntryType,
+  type Message,
+  MSG_NAMES,
+  messageSize,
+  Raft,
+  type RaftConfig,
+  RawNode,
+  type ReadState,
+  type Ready,
+  Role,
+} from '../../raft/index.js';
+import { type Catalog, type CommandResult, CoordinatorStateMachine } from '../../swarm/index.js';
+import type { InvariantChecker } from '../raft/checkers.js';
+import type { RaftSimNode } from '../raft/node.js';
+import type { Simulator } from '../simulator.js';
+
+/** Entry data: 8-byte request id (origin coordinator << 32 | seq), then the coordinator command. */
+export function envelope(reqId: number, command: Uint8Array): Uint8Array {
+  const out = new Uint8Array(8 + command.length);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, Math.floor(reqId / 2 ** 32));
+  dv.setUint32(4, reqId >>> 0);
+  out.set(command, 8);
+  return out;
+}
+
+export function requestIdOf(data: Uint8Array): number {
+  if (data.length < 8) return 0;
+  const dv = new DataView(data.buffer, data.byteOffset, 8);
+  return dv.getUint32(0) * 2 ** 32 + dv.getUint32(4);
+}
+
+export interface ReplicaOptions {
+  raft: Omit<RaftConfig, 'id' | 'rng' | 'voters'>;
+  voters: number[];
+  tickMs: number;
+  snapshotEvery: number;
+  snapshotKeep: number;
+}
+
+export interface ReplicaHooks {
+  /** An entry was applied here with this result (null for a non-command entry). */
+  onApply(replica: CoordinatorReplica, e: Entry, reqId: number, result: CommandResult | null): void;
+}
+
+type ReadWaiter = { index: number; cb: (index: number) => void };
+
+/**
+ * One coordinator's Raft replica on the simulator, shaped like src/sim/raft/node.ts (which is bound to the KV
+ * machine): ticks on a node timer, persists each Ready to the node's SimDisk and sends its messages only once
+ * the sync completes, applies committed entries to the coordinator state machine, snapshots periodically and
+ * serves proposals (results by request id) and ReadIndex reads (callback with the read index once applied).
+ */
+export class CoordinatorReplica {
+  rn: RawNode | null = null;
+  machine: CoordinatorStateMachine;
+  readonly storage: DiskStorage;
+  incarnation = 0;
+  snapshotsTaken = 0;
+  private busy = false;
+  private readonly writes = new Map<number, (r: CommandResult) => void>();
+  private readonly reads = new Map<number, ReadWaiter>();
+  private waitingReads: ReadWaiter[] = [];
+  private applyWaiters: ReadWaiter[] = [];
+  private nextCtx = 1;
+  private nextSeq = 1;
+  appliedIndex = 0;
+
+  constructor(
+    readonly sim: Simulator,
+    readonly id: number,
+    private readonly catalog: Catalog,
+    private readonly opts: ReplicaOptions,
+    private readonly checker: InvariantChecker,
+    private readonly hooks: ReplicaHooks,
+  ) {
+    this.storage = new DiskStorage(sim.disk(id));
+    this.machine = new CoordinatorStateMachine(catalog);
+  }
+
+  /** The checker only reads `id` and `raft`; it is typed for the KV driver. */
+  private get asNode(): RaftSimNode {
+    return this as unknown as RaftSimNode;
+  }
+
+  get raft(): Raft | null {
+    return this.rn?.raft ?? null;
+  }
+
+  get up(): boolean {
+    return this.rn !== null;
+  }
+
+  isLeader(): boolean {
+    return this.rn !== null && this.rn.raft.role === Role.Leader;
+  }
+
+  /** The leader this replica believes in (0 = none known). */
+  leaderHint(): number {
+    return this.rn?.raft.lead ?? 0;
+  }
+
+  start(): void {
+    this.incarnation++;
+    const snap = this.storage.snapshot();
+    const boot = { hardState: this.storage.hardState(), snapshot: snap, entries: this.storage.entries() };
+    const cfg: RaftConfig = {
+      ...this.opts.raft,
+      id: this.id,
+      voters: this.opts.voters,
+      tickMs: this.opts.tickMs,
+      rng: this.sim.nodeRng(this.id).fork(`raft/${this.incarnation}`),
+    };
+    this.rn = new RawNode(cfg, boot, new Raft(cfg, boot));
+    this.machine = new CoordinatorStateMachine(this.catalog);
+    this.appliedIndex = 0;
+    if (snap) {
+      this.machine.restore(snap.data, snap.meta.index);
+      this.appliedIndex = snap.meta.index;
+    }
+    this.busy = false;
+    this.checker.onRestart(this.asNode);
+    this.scheduleTick();
+  }
+
+  crash(): void {
+    this.rn = null;
+    this.writes.clear();
+    this.reads.clear();
+    this.waitingReads = [];
+    this.applyWaiters = [];
+  }
+
+  private scheduleTick(): void {
+    const inc = this.incarnation;
+    this.sim.setTimer(this.id, this.opts.tickMs, () => {
+      if (this.rn === null || inc !== this.incarnation) return;
+      this.guard(() => this.rn!.tick());
+      this.scheduleTick();
+    });
+  }
+
+  deliver(m: Message): void {
+    if (this.rn === null) return;
+    this.guard(() => this.rn!.step(m));
+  }
+
+  private guard(fn: () => void): void {
+    try {
+      fn();
+      this.process();
+    } catch (e) {
+      this.checker.onError(this.asNode, e);
+      this.sim.crash(this.id);
+    }
+  }
+
+  private process(): void {
+    const rn = this.rn;
+    while (rn !== null && rn === this.rn && !this.busy && rn.hasReady()) {
+      const rd = rn.ready();
+      this.checker.onReady(this.asNode, rd);
+      if (rd.snapshot !== null) this.storage.resetTo(rd.snapshot);
+      this.storage.append(rd.entries);
+      if (rd.hardState !== null) this.storage.setHardState(rd.hardState);
+      if (rd.mustSync) {
+        this.busy = true;
+        const inc = this.incarnation;
+        this.storage.sync(() => {
+          if (inc !== this.incarnation || this.rn !== rn) return;
+          this.busy = false;
+          this.guard(() => this.finish(rn, rd));
+        });
+        return;
+      }
+      this.finish(rn, rd);
+    }
+  }
+
+  private finish(rn: RawNode, rd: Ready): void {
+    this.checker.onPersisted(this.asNode, rd);
+    for (const m of rd.messages) this.sim.send(this.id, m.to, m, MSG_NAMES[m.type], messageSize(m));
+    if (rd.snapshot !== null) {
+      this.machine.restore(rd.snapshot.data, rd.snapshot.meta.index);
+      this.appliedIndex = rd.snapshot.meta.index;
+    }
+    for (const e of rd.committedEntries) {
+      if (e.index <= this.appliedIndex) continue;
+      this.appliedIndex = e.index;
+      if (e.type === EntryType.Normal && e.data.length >= 8) {
+        const reqId = requestIdOf(e.data);
+        const r = this.machine.apply(e.index, e.data.subarray(8));
+        this.checker.onExecute(this.asNode, Math.floor(reqId / 2 ** 32) + 1, reqId >>> 0, e.index);
+        this.hooks.onApply(this, e, reqId, r);
+        const w = this.writes.get(reqId);
+        if (w !== undefined) {
+          this.writes.delete(reqId);
+          w(r);
+        }
+      } else {
+        // Empty leader entries and conf changes still advance the machine's applied index.
+        if (e.type === EntryType.Normal) this.machine.apply(e.index, e.data);
+        this.hooks.onApply(this, e, 0, null);
+      }
+      this.checker.onApplied(this.asNode, e);
+    }
+    for (const rs of rd.readStates) this.readReady(rs);
+    rn.advance(rd);
+    this.serveReads();
+    this.maybeSnapshot(rn);
+  }
+
+  private maybeSnapshot(rn: RawNode): void {
+    const r = rn.raft;
+    const last = r.snapshot?.meta.index ?? 0;
+    if (r.log.applied - last < this.opts.snapshotEvery || this.appliedIndex !== r.log.applied) return;
+    rn.compact(r.log.applied, this.machine.snapshot(), this.opts.snapshotKeep);
+    const snap = r.snapshot!;
+    this.storage.saveSnapshot(snap);
+    this.storage.compactTo(r.log.offset);
+    this.snapshotsTaken++;
+  }
+
+  /** Proposes a command (forwarded by Raft when this replica follows). False when it cannot be proposed. */
+  propose(command: Uint8Array, cb: (r: CommandResult) => void): boolean {
+    const rn = this.rn;
+    if (rn === null) return false;
+    const reqId = this.id * 2 ** 32 + this.incarnation * 2 ** 22 + this.nextSeq++;
+    try {
+      rn.propose(envelope(reqId, command));
+    } catch (e) {
+      if (!(e instanceof ElexError)) throw e;
+      return false;
+    }
+    this.writes.set(reqId, cb);
+    this.guard(() => {});
+    return true;
+  }
+
+  /** A linearizable read: `cb(index)` once this replica has applied the ReadIndex. False when refused. */
+  readIndex(cb: (index: number) => void): boolean {
+    const rn = this.rn;
+    if (rn === null) return false;
+    const ctx = this.id * 2 ** 32 + this.incarnation * 2 ** 22 + this.nextCtx++;
+    try {
+      rn.readIndex(ctx);
+    } catch (e) {
+      if (!(e instanceof ElexError)) throw e;
+      return false;
+    }
+    this.reads.set(ctx, { index: 0, cb });
+    this.guard(() => {});
+    return true;
+  }
+
+  /** `cb()` once this replica has applied `index` (at once if it already has). */
+  whenApplied(index: number, cb: (index: number) => void): void {
+    if (this.appliedIndex >= index) cb(this.appliedIndex);
+    else this.applyWaiters.push({ index, cb });
+  }
+
+  private readReady(rs: ReadState): void {
+    const w = this.reads.get(rs.context);
+    if (w === undefined) return;
+    this.reads.delete(rs.context);
+    w.index = rs.index;
+    this.waitingReads.push(w);
+  }
+
+  private serveReads(): void {
+    const applied = this.appliedIndex;
+    if (this.waitingReads.length > 0) {
+      const still: ReadWaiter[] = [];
+      for (const w of this.waitingReads) {
+        if (w.index <= applied) w.cb(w.index);
+        else still.push(w);
+      }
+      this.waitingReads = still;
+    }
+    if (this.applyWaiters.length > 0) {
+      const still: ReadWaiter[] = [];
+      for (const w of this.applyWaiters) {
+        if (w.index <= applied) w.cb(applied);
+        else still.push(w);
+      }
+      this.applyWaiters = still;
+    }
+  }
+}

@@ -1,0 +1,335 @@
+/**
+ * A feature agent, pure: one per catalogue feature. Its Q-learning engine picks the kind of answer; the
+ * content comes from the catalogue and the control-plane view the coordinator attaches (with its Raft index).
+ * Feedback updates the Q-table; `takeDelta`/`receiveDelta`/`mergePending` federate it with category peers
+ * (validated, robust trimmed-mean merge, capped fresh-visit weights); confident states become patterns.
+ */
+import type { Rng } from '../../core/index.js';
+import {
+  ACTION_COUNT,
+  ACTIONS,
+  type ActionName,
+  COMPLEXITIES,
+  type Complexity,
+  checkDelta,
+  type Delta,
+  deltaSince,
+  emptyDelta,
+  encodeState,
+  MergeWorkspace,
+  mergeDeltasIntoTable,
+  QLearner,
+  QTable,
+  QUERY_TYPES,
+  type QueryType,
+  reward,
+  ruleByName,
+  stateHi,
+  stateLo,
+} from '../../learning/index.js';
+import type { Feature } from '../catalog.js';
+
+/** What the coordinator knows about a feature at a Raft index (attached to every question it forwards). */
+export interface ControlView {
+  active: boolean;
+  /** Parameter values set for the feature. */
+  values: ReadonlyArray<{ parameter: string; value: number }>;
+  raftIndex: number;
+}
+
+export interface AnswerContent {
+  feature: string;
+  name: string;
+  category: string;
+  activationOrder: readonly string[];
+  conflicts: readonly string[];
+  parameters: ReadonlyArray<{ parameter: string; value: number }>;
+  safeZones: readonly string[];
+  active: boolean;
+}
+
+export interface AgentAnswer {
+  queryId: number;
+  feature: string;
+  agent: string;
+  action: ActionName;
+  confidence: number;
+  raftIndex: number;
+  content: AnswerContent;
+}
+
+/** A confident (state, action) pair, broadcast to the whole swarm and used as a prior. */
+export interface Pattern {
+  origin: string;
+  hi: number;
+  lo: number;
+  action: number;
+  q: number;
+}
+
+export interface AgentOptions {
+  /** Malicious: its deltas are poisoned (inverted values, maximal claims). */
+  malicious?: boolean;
+  /** Fraction of Byzantine weight trimmed from each end (default 0.34). */
+  beta?: number;
+  /** Most recent peer deltas kept until the next merge. */
+  maxPending?: number;
+}
+
+export interface AgentStats {
+  answers: number;
+  feedbacks: number;
+  deltasSent: number;
+  deltasMerged: number;
+  refused: Map<string, number>;
+  patternsApplied: number;
+}
+
+const PENDING_LIMIT = 64;
+/** Visits before a state's best action can become a pattern, and the Q margin it needs over the runner-up. */
+export const PATTERN_MIN_VISITS = 12;
+export const PATTERN_MARGIN = 0.25;
+
+/** The learning state of a question: query type, complexity, confidence (own feature or a peer's). */
+export function agentState(type: QueryType, complexity: Complexity, own: boolean): bigint {
+  return encodeState({ queryType: type, complexity, confidence: own ? 1 : 0.5, contextHash: 0n });
+}
+
+/** The 18 own-feature states (type × complexity), for policy-quality measurements. */
+export const OWN_STATES: ReadonlyArray<{ type: QueryType; complexity: Complexity; state: bigint }> =
+  QUERY_TYPES.flatMap((type) =>
+    COMPLEXITIES.map((complexity) => ({ type, complexity, state: agentState(type, complexity, true) })),
+  );
+
+export class FeatureAgent {
+  readonly learner: QLearner;
+  readonly table: QTable;
+  readonly stats: AgentStats = {
+    answers: 0,
+    feedbacks: 0,
+    deltasSent: 0,
+    deltasMerged: 0,
+    refused: new Map(),
+    patternsApplied: 0,
+  };
+  private readonly pendingAnswers = new Map<number, { state: bigint; action: number }>();
+  private pending: Delta[] = [];
+  private syncedVersion = 0;
+  private interactionsAtSync = 0;
+  private readonly ws = new MergeWorkspace();
+  private readonly published = new Map<string, number>();
+  private readonly beta: number;
+  private readonly maxPending: number;
+  readonly malicious: boolean;
+
+  constructor(
+    readonly id: string,
+    readonly feature: Feature,
+    rng: Rng,
+    opts: AgentOptions = {},
+  ) {
+    this.table = new QTable(64);
+    this.learner = new QLearner(this.table, rng);
+    this.malicious = opts.malicious ?? false;
+    this.beta = opts.beta ?? 0.34;
+    this.maxPending = opts.maxPending ?? PENDING_LIMIT;
+  }
+
+  /** Answers a question about `about` (its own feature or a category peer's) from the coordinator's view. */
+  answer(
+    queryId: number,
+    type: QueryType,
+    complexity: Complexity,
+    about: Feature,
+    view: ControlView,
+  ): AgentAnswer {
+    const own = about.id === this.feature.id;
+    const state = agentState(type, complexity, own);
+    const action = this.learner.selectAction(state);
+    if (this.pendingAnswers.size >= 256) {
+      const first = this.pendingAnswers.keys().next().value;
+      if (first !== undefined) this.pendingAnswers.delete(first);
+    }
+    this.pendingAnswers.set(queryId, { state, action });
+    this.stats.answers++;
+    return {
+      queryId,
+      feature: about.id,
+      agent: this.id,
+      action: ACTIONS[action],
+      confidence: (own ? 0.9 : 0.6) * (0.5 + 0.5 * Math.min(1, this.visitsOf(state) / 20)),
+      raftIndex: view.raftIndex,
+      content: {
+        feature: about.id,
+        name: about.name,
+        category: about.category,
+        activationOrder: about.activation_order,
+        conflicts: about.conflicts,
+        parameters: view.values,
+        safeZones: about.safe_zones,
+        active: view.active,
+      },
+    };
+  }
+
+  private visitsOf(state: bigint): number {
+    const hi = stateHi(state);
+    const lo = stateLo(state);
+    let n = 0;
+    for (let a = 0; a < ACTION_COUNT; a++) n += this.table.getVisits(hi, lo, a);
+    return n;
+  }
+
+  /** The user's feedback on an answer this agent gave; false when the answer is unknown (already forgotten). */
+  feedback(queryId: number, rating: number, resolved: boolean, latencyMs: number): boolean {
+    const p = this.pendingAnswers.get(queryId);
+    if (p === undefined) return false;
+    this.pendingAnswers.delete(queryId);
+    const r = reward({ rating, resolved, latencyMs, consultations: 0 });
+    this.learner.learn(p.state, p.action, r, null);
+    this.stats.feedbacks++;
+    return true;
+  }
+
+  /** The delta since the previous call (entries changed, fresh visits), or null when nothing changed. */
+  takeDelta(): Delta | null {
+    const fresh = this.learner.takeOwnVisits();
+    const interactions = this.learner.interactions - this.interactionsAtSync;
+    this.interactionsAtSync = this.learner.interactions;
+    const since = this.syncedVersion;
+    this.syncedVersion = this.table.clock;
+    if (fresh.size === 0 && !this.malicious) return null;
+    if (this.malicious) return this.poisoned();
+    const d = deltaSince(this.table, since, fresh, { origin: this.id, kind: 'peer' });
+    d.interactions = interactions;
+    if (d.count === 0) return null;
+    this.stats.deltasSent++;
+    return d;
+  }
+
+  /** A poisoned delta: every own state with its values inverted to the Q bounds, claiming maximal weight. */
+  private poisoned(): Delta {
+    const d = emptyDelta('peer', this.id, OWN_STATES.length * ACTION_COUNT);
+    const { min, max } = this.learner.bounds;
+    let i = 0;
+    for (const s of OWN_STATES) {
+      for (let a = 0; a < ACTION_COUNT; a++) {
+        d.hi[i] = stateHi(s.state);
+        d.lo[i] = stateLo(s.state);
+        d.action[i] = a;
+        // Push the action the honest table prefers down and everything else up.
+        d.q[i] = a === this.strictBest(s.state) ? min : max;
+        d.visits[i] = 0xffffffff;
+        d.fresh[i] = 1;
+        i++;
+      }
+    }
+    d.interactions = d.count;
+    this.stats.deltasSent++;
+    return d;
+  }
+
+  /** A peer's delta: validated before it is kept for the next merge; refusals are counted by code. */
+  receiveDelta(d: Delta, maxInteractions: number): boolean {
+    const v = checkDelta(d, { bounds: this.learner.bounds, maxInteractions });
+    if (!v.ok) {
+      this.stats.refused.set(v.code, (this.stats.refused.get(v.code) ?? 0) + 1);
+      return false;
+    }
+    // One delta per origin per round: a newer one replaces an older one.
+    const k = this.pending.findIndex((p) => p.origin === d.origin);
+    if (k >= 0) this.pending[k] = d;
+    else if (this.pending.length < this.maxPending) this.pending.push(d);
+    return true;
+  }
+
+  /** Merges the deltas received since the last merge with the robust rule; returns how many it merged. */
+  mergePending(): number {
+    const deltas = this.pending;
+    if (deltas.length === 0) return 0;
+    this.pending = [];
+    mergeDeltasIntoTable(
+      this.table,
+      deltas,
+      {
+        rule: ruleByName('trimmed-mean'),
+        params: {
+          beta: this.beta,
+          f: Math.floor(this.beta * (deltas.length + 1)),
+          clipRadius: 0.5,
+          bounds: this.learner.bounds,
+        },
+        weighting: { kind: 'fresh', cap: 10, anchor: 10 },
+        tolerance: 0.05,
+      },
+      this.ws,
+    );
+    this.stats.deltasMerged += deltas.length;
+    return deltas.length;
+  }
+
+  /** The greedy action of a state when it is strictly best, or -1 (unvisited or tied). */
+  strictBest(state: bigint): number {
+    const hi = stateHi(state);
+    const lo = stateLo(state);
+    let best = -1;
+    let bq = Number.NEGATIVE_INFINITY;
+    let tie = false;
+    for (let a = 0; a < ACTION_COUNT; a++) {
+      const q = this.table.getQ(hi, lo, a);
+      if (q > bq) {
+        bq = q;
+        best = a;
+        tie = false;
+      } else if (q === bq) tie = true;
+    }
+    return tie ? -1 : best;
+  }
+
+  /** Own states whose best action is now confident and not yet published with that action. */
+  newPatterns(): Pattern[] {
+    if (this.malicious) return [];
+    const out: Pattern[] = [];
+    for (const s of OWN_STATES) {
+      const hi = stateHi(s.state);
+      const lo = stateLo(s.state);
+      if (this.visitsOf(s.state) < PATTERN_MIN_VISITS) continue;
+      let best = -1;
+      let bq = Number.NEGATIVE_INFINITY;
+      let second = Number.NEGATIVE_INFINITY;
+      for (let a = 0; a < ACTION_COUNT; a++) {
+        const q = this.table.getQ(hi, lo, a);
+        if (q > bq) {
+          second = bq;
+          bq = q;
+          best = a;
+        } else if (q > second) second = q;
+      }
+      if (bq - second < PATTERN_MARGIN) continue;
+      const key = `${hi}:${lo}`;
+      if (this.published.get(key) === best) continue;
+      this.published.set(key, best);
+      out.push({ origin: this.id, hi, lo, action: best, q: bq });
+    }
+    return out;
+  }
+
+  /**
+   * A pattern from the swarm, used as a prior: applied only to a state this agent has not learned yet
+   * (no visits), and never above the Q bounds. Returns whether it changed anything.
+   */
+  applyPattern(p: Pattern): boolean {
+    const key = `${p.hi}:${p.lo}`;
+    this.published.set(key, this.published.get(key) ?? p.action);
+    let visits = 0;
+    for (let a = 0; a < ACTION_COUNT; a++) visits += this.table.getVisits(p.hi, p.lo, a);
+    if (visits > 0) return false;
+    const { min, max } = this.learner.bounds;
+    const e = this.table.slot(p.hi, p.lo, p.action);
+    const q = Math.max(min, Math.min(max, Number.isFinite(p.q) ? p.q : 0));
+    if (this.table.q[e] === q) return false;
+    this.table.write(e, q, 0);
+    this.stats.patternsApplied++;
+    return true;
+  }
+}
