@@ -106,6 +106,8 @@ export class GossipNode {
   private hbSeq = 0;
   private patternSeq = 0;
   private hasLeft = false;
+  /** While applying anti-entropy deltas, changed claims are not re-flooded as rumors (they spread anyway). */
+  private quiet = false;
 
   constructor(o: GossipNodeOptions) {
     this.config = makeConfig(o.config);
@@ -486,7 +488,7 @@ export class GossipNode {
       const fresh = this.addMember({ name: c.name, gen: c.gen, inc: c.inc, status: Status.alive });
       fresh.status = Status.alive;
       if (c.status === Status.alive) {
-        this.rumors.set(c.name, this.claimOf(fresh));
+        if (!this.quiet) this.rumors.set(c.name, this.claimOf(fresh));
         this.emit({
           kind: 'member',
           name: c.name,
@@ -669,7 +671,9 @@ export class GossipNode {
   private onExchange(from: Member, body: ExchangeBody): void {
     const c = this.config;
     // 1. Apply what the peer sent.
+    this.quiet = true;
     for (const d of body.deltas) this.applyDelta(d);
+    this.quiet = false;
     // 2. Decide what to send back.
     const candidates = new Map<string, DeltaCandidate>();
     const requests: Request[] = [];

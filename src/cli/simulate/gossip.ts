@@ -1,12 +1,86 @@
 import type { Command } from 'commander';
-import { ElexError } from '../../core/index.js';
+import { runChurn, runCrash, runDissemination, runPartition, runSteady } from '../../sim/gossip/index.js';
+import { choiceOption, durationOption, floatOption, intOption } from '../options.js';
+import { printJson } from '../output.js';
+import { progress } from '../progress.js';
 
-/** `elex simulate gossip`: owned by the gossip work; replaced when that campaign lands. */
+const SCENARIOS = ['dissemination', 'crash', 'steady', 'pauses', 'partition', 'churn'] as const;
+type Scenario = (typeof SCENARIOS)[number];
+
+interface GossipCliOptions {
+  members: number;
+  seed: number;
+  scenario: Scenario;
+  loss: number;
+  trials: number;
+  duration: number;
+  pauseMs: number;
+  split: number;
+  partitionMs: number;
+  fanout: number;
+  monitors: number;
+  json?: boolean;
+}
+
+/**
+ * `elex simulate gossip`: the gossip core at swarm scale (607 members, fanout 3, 1 s) in the deterministic
+ * simulator. Same seed and options → byte-identical JSON; wall-clock figures only under `perf`.
+ */
 export function register(simulate: Command): void {
   simulate
     .command('gossip')
-    .description('the gossip campaign (not built yet)')
-    .action(() => {
-      throw new ElexError('E_NOT_BUILT', 'the gossip campaign is not built yet');
+    .description('membership, phi-accrual failure detection and dissemination among N simulated members')
+    .option('--members <n>', 'members', intOption(2, 5000), 607)
+    .option('--seed <n>', 'root seed', intOption(0, 2 ** 31 - 1), 1)
+    .option('--scenario <s>', SCENARIOS.join(' | '), choiceOption(SCENARIOS), 'dissemination')
+    .option('--loss <p>', 'datagram loss probability on every link', floatOption(0, 0.9), 0)
+    .option('--trials <n>', 'trials (dissemination, crash)', intOption(1, 100_000), 100)
+    .option('--duration <d>', 'measured simulated time (steady, pauses, churn)', durationOption, 600_000)
+    .option('--pause-ms <d>', 'pause length (pauses)', durationOption, 2000)
+    .option('--split <f>', 'fraction on the small side (partition)', floatOption(0.01, 0.5), 0.5)
+    .option('--partition-ms <d>', 'partition length (partition)', durationOption, 60_000)
+    .option('--fanout <n>', 'gossip fanout', intOption(1, 16), 3)
+    .option('--monitors <n>', 'monitors per member', intOption(1, 32), 9)
+    .option('--json', 'print the report as one JSON object on stdout (the default)')
+    .action((o: GossipCliOptions) => {
+      const bar = progress(`simulate gossip ${o.scenario}`);
+      const onProgress = (done: number, total: number) => bar.update(done, total);
+      const started = performance.now();
+      const common = {
+        members: o.members,
+        seed: o.seed,
+        config: { fanout: o.fanout, monitors: o.monitors },
+        onProgress,
+      };
+      let report: Record<string, unknown>;
+      let events = 0;
+      switch (o.scenario) {
+        case 'dissemination':
+          report = runDissemination({ ...common, loss: o.loss, trials: o.trials });
+          break;
+        case 'crash':
+          report = runCrash({ ...common, trials: o.trials });
+          break;
+        case 'steady':
+          report = runSteady({ ...common, loss: o.loss, durationMs: o.duration });
+          break;
+        case 'pauses':
+          report = runSteady({ ...common, loss: o.loss, durationMs: o.duration, pauseMs: o.pauseMs });
+          break;
+        case 'partition':
+          report = runPartition({ ...common, split: o.split, partitionMs: o.partitionMs });
+          break;
+        case 'churn':
+          report = runChurn({ ...common, durationMs: o.duration, loss: o.loss });
+          break;
+      }
+      bar.stop();
+      events = typeof report.events === 'number' ? report.events : 0;
+      printJson({
+        ...report,
+        fanout: o.fanout,
+        monitors: o.monitors,
+        perf: { wall_ms: Math.round(performance.now() - started), ...(events ? { events } : {}) },
+      });
     });
 }

@@ -1,0 +1,79 @@
+import { type CommonOptions, formCluster, LivenessChecker, traffic, trafficByKind } from './common.js';
+
+export interface ChurnOptions extends CommonOptions {
+  durationMs: number;
+  /** One churn action (leave, crash or rejoin) every this many ms. */
+  everyMs?: number;
+  loss?: number;
+}
+
+/**
+ * Joins and leaves under load: every `everyMs` one of a graceful leave, a crash, or the rejoin (new
+ * generation) of a member that is out; about 5 % of the members are out at any time. Tombstones live 60 s
+ * here so garbage collection and the forgotten-identity guard run during the test.
+ */
+export function runChurn(o: ChurnOptions) {
+  const config = { tombstoneTtlMs: 60_000, ...o.config };
+  const { cluster, formedMs } = formCluster({ ...o, config });
+  const sim = cluster.sim;
+  sim.setDefaultLink({ loss: o.loss ?? 0 });
+  sim.runFor(10_000);
+  const checker = new LivenessChecker(cluster);
+  cluster.onEvent = (obs, e) => checker.onEvent(obs, e);
+  const n = cluster.size;
+  const a0 = sim.accounting.summary();
+  const start = sim.now;
+  const rng = sim.rng('churn');
+  const every = o.everyMs ?? 2000;
+  const out: number[] = [];
+  const crashed = new Set<number>();
+  let leaves = 0;
+  let crashes = 0;
+  let rejoins = 0;
+  for (let t = 0; t < o.durationMs; t += every) {
+    const wantOut = Math.round(0.05 * n);
+    if (out.length > 0 && (out.length >= wantOut || rng.next() < 0.3)) {
+      const v = out.splice(rng.int(out.length), 1)[0];
+      if (crashed.delete(v)) cluster.restart(v);
+      else cluster.boot(v);
+      rejoins++;
+    } else {
+      const v = 3 + rng.int(n - 3);
+      if (cluster.isRunning(v)) {
+        if (rng.next() < 0.5) {
+          cluster.leave(v);
+          leaves++;
+        } else {
+          cluster.crash(v);
+          crashed.add(v);
+          crashes++;
+        }
+        out.push(v);
+      }
+    }
+    sim.runFor(every);
+    o.onProgress?.(Math.min(o.durationMs, t + every), o.durationMs);
+  }
+  const elapsed = sim.now - start;
+  const cost = traffic(cluster, a0, n, elapsed);
+  const byKind = trafficByKind(cluster, a0.by_type, n, elapsed);
+  const memberHours = (n * elapsed) / 3_600_000;
+  const t = cluster.runUntil(() => cluster.converged(), 60_000, 100);
+  return {
+    scenario: 'churn',
+    members: n,
+    seed: o.seed,
+    duration_ms: elapsed,
+    leaves,
+    crashes,
+    rejoins,
+    false_deaths: checker.falseDeaths,
+    false_deaths_per_member_hour: Number((checker.falseDeaths / memberHours).toFixed(4)),
+    resurrections: checker.resurrections,
+    ...cost,
+    by_kind: byKind,
+    converge_after_churn_ms: t === null ? null : Number((t - start - elapsed).toFixed(1)),
+    formed_ms: formedMs,
+    trace_hash: sim.traceHash(),
+  };
+}
