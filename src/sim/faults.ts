@@ -135,6 +135,37 @@ export function installSchedule(sim: Simulator, faults: readonly Fault[], hooks:
 }
 
 const LINK_FIELD = { loss: 'loss', duplicate: 'duplicate', reorder: 'reorder', spike: 'spikeProb' } as const;
+type LinkField = (typeof LINK_FIELD)[keyof typeof LINK_FIELD];
+
+/** Per simulator and link field: the value before any fault, and the amounts of the faults now active. */
+const activeLinkFaults = new WeakMap<Simulator, Map<LinkField, { base: number; amounts: number[] }>>();
+
+/**
+ * Overlapping faults of one kind compose: the worst active amount applies, and the pre-fault value returns
+ * only when the last one ends. (Saving "the value before" per fault restored the wrong value on overlap.)
+ */
+function linkFault(sim: Simulator, field: LinkField, amount: number): () => void {
+  let fields = activeLinkFaults.get(sim);
+  if (fields === undefined) {
+    fields = new Map();
+    activeLinkFaults.set(sim, fields);
+  }
+  let state = fields.get(field);
+  if (state === undefined) {
+    state = { base: sim.link[field], amounts: [] };
+    fields.set(field, state);
+  }
+  const s = state;
+  s.amounts.push(amount);
+  sim.setDefaultLink({ [field]: Math.max(...s.amounts) });
+  return () => {
+    s.amounts.splice(s.amounts.indexOf(amount), 1);
+    if (s.amounts.length === 0) {
+      fields.delete(field);
+      sim.setDefaultLink({ [field]: s.base });
+    } else sim.setDefaultLink({ [field]: Math.max(...s.amounts) });
+  };
+}
 
 function applyFault(sim: Simulator, f: Fault, id: (i: number) => number): () => void {
   const nodes = f.nodes.map(id);
@@ -171,11 +202,7 @@ function applyFault(sim: Simulator, f: Fault, id: (i: number) => number): () => 
     case 'loss':
     case 'duplicate':
     case 'reorder':
-    case 'spike': {
-      const field = LINK_FIELD[f.kind];
-      const before = sim.link[field];
-      sim.setDefaultLink({ [field]: f.amount });
-      return () => sim.setDefaultLink({ [field]: before });
-    }
+    case 'spike':
+      return linkFault(sim, LINK_FIELD[f.kind], f.amount);
   }
 }

@@ -46,4 +46,26 @@ describe('fault schedules', () => {
     expect(sim.link.duplicate).toBe(0);
     expect(sim.localTime(0)).toBe(sim.now);
   });
+
+  it('overlapping link faults of one kind end with the link restored (found by the Raft campaign)', () => {
+    const sim = new Simulator({ seed: 1 });
+    sim.addNode('a', { deliver() {} });
+    sim.addNode('b', { deliver() {} });
+    const loss = (atMs: number, durationMs: number, amount: number) => ({
+      atMs,
+      kind: 'loss' as const,
+      durationMs,
+      nodes: [],
+      others: [],
+      amount,
+    });
+    // A: [0, 100) at 20 %, B: [50, 200) at 10 %. While both are on, the worse one applies.
+    installSchedule(sim, [loss(0, 100, 0.2), loss(50, 150, 0.1)]);
+    sim.runUntil(75);
+    expect(sim.link.loss).toBe(0.2);
+    sim.runUntil(150);
+    expect(sim.link.loss).toBe(0.1);
+    sim.runUntil(300);
+    expect(sim.link.loss).toBe(0);
+  });
 });
