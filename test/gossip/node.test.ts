@@ -1,0 +1,218 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { CounterMetrics, isElexError, SeededRng } from '../../src/core/index.js';
+import {
+  Channel,
+  type ClaimEntry,
+  decode,
+  encode,
+  GossipNode,
+  type Message,
+  MsgType,
+  type Outbound,
+  Status,
+} from '../../src/gossip/index.js';
+
+function node(name = 'a', config = {}) {
+  const metrics = new CounterMetrics();
+  const n = new GossipNode({ name, generation: 1, rng: new SeededRng(7), now: 0, metrics, config });
+  return { n, metrics };
+}
+
+function join(n: GossipNode, sender: string, now = 0, gen = 1, inc = 0): Outbound[] {
+  return n.handle(encode({ type: MsgType.join, sender, gen, inc }), now);
+}
+
+function rumor(n: GossipNode, sender: string, claims: ClaimEntry[], now = 0): Outbound[] {
+  return n.handle(encode({ type: MsgType.rumor, sender, gen: 1, inc: 0, claims }), now);
+}
+
+function claimsIn(out: Outbound[]): ClaimEntry[] {
+  return out.flatMap((o) => {
+    const m = decode(o.data, 1200);
+    return m.type === MsgType.rumor ? m.claims : [];
+  });
+}
+
+describe('GossipNode membership', () => {
+  it('refutes a suspicion of itself with a higher incarnation, told to the accuser', () => {
+    const { n, metrics } = node('a');
+    join(n, 'b');
+    const out = rumor(n, 'b', [{ name: 'a', gen: 1, inc: 0, status: Status.suspect, origin: 'b' }]);
+    expect(n.incarnation).toBe(1);
+    expect(metrics.get('refutations')).toBe(1);
+    const refute = claimsIn(out).find((c) => c.name === 'a');
+    expect(refute).toMatchObject({ gen: 1, inc: 1, status: Status.alive });
+    expect(out.some((o) => o.to === 'b')).toBe(true);
+    expect(n.liveness('a')).toBe('alive');
+  });
+
+  it('refutes its own death too, but a stale suspicion (older incarnation) is ignored', () => {
+    const { n } = node('a');
+    join(n, 'b');
+    rumor(n, 'b', [{ name: 'a', gen: 1, inc: 0, status: Status.dead, ttlS: 60 }]);
+    expect(n.incarnation).toBe(1);
+    rumor(n, 'b', [{ name: 'a', gen: 1, inc: 0, status: Status.suspect, origin: 'b' }]);
+    expect(n.incarnation).toBe(1);
+  });
+
+  it('never resurrects a dead incarnation; a refutation or a restart revives it', () => {
+    const { n, metrics } = node('a');
+    join(n, 'b');
+    join(n, 'c');
+    rumor(n, 'b', [{ name: 'c', gen: 1, inc: 3, status: Status.dead, ttlS: 600 }]);
+    expect(n.liveness('c')).toBe('dead');
+    const hash = n.stateHash;
+    rumor(n, 'b', [
+      { name: 'c', gen: 1, inc: 3, status: Status.alive },
+      { name: 'c', gen: 1, inc: 2, status: Status.suspect, origin: 'b' },
+    ]);
+    // A delta carrying a stale alive claim is refused the same way.
+    n.handle(
+      encode({
+        type: MsgType.exchange,
+        sender: 'b',
+        gen: 1,
+        inc: 0,
+        body: {
+          hop: 1,
+          digest: [],
+          covered: [],
+          requests: [],
+          deltas: [{ claim: { name: 'c', gen: 1, inc: 1, status: Status.alive }, fromVersion: 0, keys: [] }],
+        },
+      }),
+      0,
+    );
+    expect(n.liveness('c')).toBe('dead');
+    expect(n.stateHash).toBe(hash);
+    expect(metrics.get('drop_stale')).toBe(3);
+    rumor(n, 'b', [{ name: 'c', gen: 1, inc: 4, status: Status.alive }]);
+    expect(n.liveness('c')).toBe('alive');
+    rumor(n, 'b', [{ name: 'c', gen: 1, inc: 4, status: Status.left, ttlS: 600 }]);
+    rumor(n, 'b', [{ name: 'c', gen: 2, inc: 0, status: Status.alive }]);
+    expect(n.liveness('c')).toBe('alive');
+  });
+
+  it('forgets tombstones after their TTL and still refuses the forgotten incarnation', () => {
+    const { n, metrics } = node('a', { tombstoneTtlMs: 10_000 });
+    join(n, 'b');
+    join(n, 'c');
+    rumor(n, 'b', [{ name: 'c', gen: 1, inc: 0, status: Status.dead, ttlS: 10 }]);
+    for (let t = 0; t <= 12_000; t += 100) n.tick(t);
+    expect(n.liveness('c')).toBe('unknown');
+    expect(metrics.get('tombstones_collected')).toBe(1);
+    rumor(n, 'b', [{ name: 'c', gen: 1, inc: 0, status: Status.alive }], 12_000);
+    expect(n.liveness('c')).toBe('unknown');
+    expect(metrics.get('drop_resurrection_blocked')).toBe(1);
+    rumor(n, 'b', [{ name: 'c', gen: 2, inc: 0, status: Status.alive }], 12_000);
+    expect(n.liveness('c')).toBe('alive');
+  });
+
+  it('suspects a silent monitored member once phi passes 8, declares it dead after the Lifeguard timeout', () => {
+    const { n, metrics } = node('a', { monitors: 1, suspicionMinMs: 2000, suspicionMaxMs: 6000 });
+    join(n, 'b');
+    n.tick(0);
+    n.tick(1000);
+    expect(n.monitoring).toEqual(['b']);
+    let t = 1000;
+    for (; t < 20_000 && n.liveness('b') === 'alive'; t += 100) n.tick(t);
+    expect(n.liveness('b')).toBe('suspect');
+    // No samples yet: mu = 1 s, sigma = 250 ms (first-heartbeat estimate), so phi = 8 at 5.3 s after the
+    // monitoring started (the first heartbeat tick, here t = 1000, the tick after which the test checks it).
+    expect(t).toBeGreaterThan(5300);
+    expect(t).toBeLessThanOrEqual(6600);
+    for (; t < 30_000 && n.liveness('b') === 'suspect'; t += 100) n.tick(t);
+    expect(n.liveness('b')).toBe('dead');
+    expect(metrics.get('deaths_declared')).toBe(1);
+  });
+
+  it('keeps a member alive while its heartbeats arrive, even on a lossy link', () => {
+    const { n } = node('a', { monitors: 1 });
+    join(n, 'b');
+    const rng = new SeededRng(3);
+    for (let t = 0; t < 300_000; t += 100) {
+      if (t % 1000 === 0 && rng.next() > 0.1)
+        n.handle(encode({ type: MsgType.heartbeat, sender: 'b', gen: 1, inc: 0, seq: t }), t);
+      n.tick(t);
+    }
+    expect(n.liveness('b')).toBe('alive');
+  });
+});
+
+describe('GossipNode input hygiene', () => {
+  it('drops and counts unknown senders, malformed and oversized datagrams without changing state', () => {
+    const { n, metrics } = node('a');
+    join(n, 'b');
+    const hash = n.stateHash;
+    expect(rumor(n, 'zz', [{ name: 'b', gen: 1, inc: 0, status: Status.dead }])).toEqual([]);
+    expect(n.handle(Uint8Array.of(1, 2, 3), 0)).toEqual([]);
+    expect(n.handle(new Uint8Array(5000), 0)).toEqual([]);
+    expect(metrics.get('drop_unknown_sender')).toBe(1);
+    expect(metrics.get('drop_malformed')).toBe(1);
+    expect(metrics.get('drop_oversized')).toBe(1);
+    expect(n.stateHash).toBe(hash);
+    expect(n.liveness('b')).toBe('alive');
+  });
+
+  it('survives arbitrary and mutated datagrams: never throws, never changes state', () => {
+    const { n } = node('a');
+    join(n, 'b');
+    n.set(Channel.state, 'q', Uint8Array.of(1));
+    const valid = encode({ type: MsgType.heartbeat, sender: 'b', gen: 1, inc: 0, seq: 1 });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 1500 }), fc.nat(), (junk, pos) => {
+        const before = n.stateHash;
+        expect(() => n.handle(junk, 1)).not.toThrow();
+        const mutated = valid.slice();
+        mutated[pos % mutated.length] ^= 0xff;
+        expect(() => n.handle(mutated, 1)).not.toThrow();
+        // Only a valid message from a known member may change anything; junk almost never decodes.
+        if (junk[0] !== 0xe1) expect(n.stateHash).toBe(before);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('refuses values larger than a datagram can carry with a typed error', () => {
+    const { n } = node('a');
+    try {
+      n.set(Channel.state, 'big', new Uint8Array(5000));
+      expect.unreachable();
+    } catch (e) {
+      expect(isElexError(e) && e.code).toBe('E_TOO_LARGE');
+    }
+  });
+
+  it('never emits a datagram above the 1,200-byte budget, even when syncing a large state', () => {
+    const a = node('a').n;
+    const b = node('b').n;
+    for (let i = 0; i < 40; i++) a.set(Channel.state, `k${i}`, new Uint8Array(300).fill(i));
+    const queue: Array<{ to: GossipNode; data: Uint8Array }> = [];
+    const push = (out: Outbound[]) => {
+      for (const o of out) {
+        expect(o.data.length).toBeLessThanOrEqual(1200);
+        queue.push({ to: o.to === 'a' ? a : b, data: o.data });
+      }
+    };
+    push(join(a, 'b'));
+    push(join(b, 'a'));
+    for (let t = 0; t < 60_000 && b.entries('a', Channel.state).length < 40; t += 100) {
+      push(a.tick(t));
+      push(b.tick(t));
+      while (queue.length > 0) {
+        const m = queue.shift()!;
+        push(m.to.handle(m.data, t));
+      }
+    }
+    expect(b.entries('a', Channel.state).length).toBe(40);
+    expect(b.get('a', Channel.state, 'k39')?.[0]).toBe(39);
+    expect(b.stateHash).toBe(a.stateHash);
+  });
+
+  it('decodes what it sends (sanity of the outbound path)', () => {
+    const { n } = node('a');
+    const out = join(n, 'b');
+    for (const o of out) expect(() => decode(o.data, 1200) as Message).not.toThrow();
+  });
+});
