@@ -68,9 +68,7 @@ export function mergeDeltasIntoTable(
   const rows: Int32Array[] = [];
   const before = table.size;
   for (const d of deltas) {
-    const ix = new Int32Array(d.count);
-    for (let i = 0; i < d.count; i++) ix[i] = table.slot(d.hi[i], d.lo[i], d.action[i]);
-    rows.push(ix);
+    rows.push(table.locate(d.hi, d.lo, d.action, d.count, new Int32Array(d.count), true));
   }
   ws.ensure(table.size, upper * R, upper);
   const { mark, cols } = ws;
@@ -138,11 +136,7 @@ export function mergeDeltasIntoTable(
 export function mergeVisitWeightedInto(table: QTable, d: Delta): number {
   let changed = 0;
   // Insert missing keys first so the hot loop below sees stable arrays.
-  const ix = new Int32Array(d.count);
-  for (let i = 0; i < d.count; i++) {
-    const e = table.find(d.hi[i], d.lo[i], d.action[i]);
-    ix[i] = e >= 0 ? e : table.slot(d.hi[i], d.lo[i], d.action[i]);
-  }
+  const ix = table.locate(d.hi, d.lo, d.action, d.count, new Int32Array(d.count), true);
   const q = table.q;
   const visits = table.visits;
   const version = table.version;

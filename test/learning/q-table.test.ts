@@ -50,4 +50,34 @@ describe('QTable', () => {
     expect(t.bytesInMemory()).toBeLessThanOrEqual(32 * 1024 * 1024);
     expect(t.getQ(777 * 2654435761, 777, 777 % 5)).toBe(777);
   });
+
+  it('locate matches find / slot for keys in table order, in any order, and absent', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.nat(3), fc.nat(40), fc.nat(4)), { maxLength: 200 }),
+        fc.array(fc.tuple(fc.nat(3), fc.nat(40), fc.nat(4)), { maxLength: 200 }),
+        fc.boolean(),
+        (existing, asked, insert) => {
+          const t = new QTable(4);
+          for (const [hi, lo, a] of existing) t.write(t.slot(hi, lo, a), hi + lo, 1);
+          // Ask for the table's own run first (the fast path), then arbitrary keys.
+          const keys = [...Array(t.size).keys()].map((e) => [t.hi[e], t.lo[e], t.action[e]]).concat(asked);
+          const model = t.clone();
+          const out = t.locate(
+            keys.map((k) => k[0]),
+            keys.map((k) => k[1]),
+            keys.map((k) => k[2]),
+            keys.length,
+            new Int32Array(keys.length),
+            insert,
+          );
+          keys.forEach(([hi, lo, a], i) => {
+            const want = insert ? model.slot(hi, lo, a) : model.find(hi, lo, a);
+            expect(out[i]).toBe(want);
+          });
+          expect(t.size).toBe(model.size);
+        },
+      ),
+    );
+  });
 });

@@ -127,6 +127,24 @@ export function runFederationBench(o: { repeat: number }) {
     },
     () => mergeVisitWeightedInto(work, d1m),
   );
+  // The same keys in an unrelated order (no run to follow: one hash probe per key).
+  const d1mShuffled = delta(1_000_000, 0, base1m);
+  const order = new SeededRng(11);
+  for (let i = d1mShuffled.count - 1; i > 0; i--) {
+    const j = order.int(i + 1);
+    for (const col of [d1mShuffled.hi, d1mShuffled.lo, d1mShuffled.action] as const) {
+      const x = col[i];
+      col[i] = col[j];
+      col[j] = x;
+    }
+  }
+  const shuffled1m = timeIt(
+    Math.max(3, Math.min(o.repeat, 7)),
+    () => {
+      work = base1m.clone();
+    },
+    () => mergeVisitWeightedInto(work, d1mShuffled),
+  );
   const bytesPerEntry = base1m.bytesInMemory() / base1m.size;
   // Wire sizes.
   const id = identityFromRng('bench-a', new SeededRng(9));
@@ -147,6 +165,7 @@ export function runFederationBench(o: { repeat: number }) {
     merge_delta_10k_into_100k_ms: r3(median(plain10k)),
     merge_delta_10k_into_100k_robust_ms: r3(median(robust10k)),
     merge_1m_into_1m_ms: r3(median(plain1m)),
+    merge_1m_into_1m_shuffled_ms: r3(median(shuffled1m)),
     bytes_sync_10_interactions: bytes10.length,
     bytes_full_10k: full10k.length,
     bytes_per_entry_in_memory: r3(bytesPerEntry),
@@ -157,6 +176,8 @@ export function runFederationBench(o: { repeat: number }) {
     verify_per_s: verifyPerS,
     notes: {
       merge: 'visit-weighted hot path (ADR-115 formula); robust = default rule through the report-set path',
+      merge_1m:
+        'same keys in the table order (QTable.locate follows the run); shuffled = same keys in a random order, one random hash probe per key',
       encode_decode: 'one 10-entry delta, including Ed25519 sign / verify',
       repeat: o.repeat,
     },
