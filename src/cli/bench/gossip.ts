@@ -1,12 +1,20 @@
 import type { Command } from 'commander';
-import { ElexError } from '../../core/index.js';
+import { benchGossip } from '../../sim/gossip/bench.js';
+import { intOption } from '../options.js';
+import { printJson } from '../output.js';
 
-/** `elex bench gossip`: owned by the gossip work; replaced when that benchmark lands. */
+/** `elex bench gossip`: one member's core throughput per message kind, and the codec's. */
 export function register(bench: Command): void {
   bench
     .command('gossip')
-    .description('the gossip benchmark (not built yet)')
-    .action(() => {
-      throw new ElexError('E_NOT_BUILT', 'the gossip benchmark is not built yet');
+    .description("messages handled per second by one member's gossip core, and codec throughput")
+    .option('--members <n>', 'members the benchmarked core knows', intOption(2, 10_000), 607)
+    .option('--messages <n>', 'messages per measurement', intOption(1000), 200_000)
+    .option('--repeat <n>', 'repetitions; the median is reported', intOption(1, 50), 3)
+    .option('--json', 'print one JSON object on stdout (the default)')
+    .action((o: { members: number; messages: number; repeat: number; json?: boolean }) => {
+      const started = performance.now();
+      const r = benchGossip(o);
+      printJson({ ...r, perf: { wall_ms: Math.round(performance.now() - started) } });
     });
 }
