@@ -54,6 +54,10 @@ function warmNode(members: number): { node: GossipNode; names: string[] } {
 export function benchGossip(o: GossipBenchOptions) {
   const { node, names } = warmNode(o.members);
   let now = 2000;
+  const step = (): number => {
+    now += 0.01;
+    return now;
+  };
   const monitored = node.monitoring.length > 0 ? node.monitoring : names.slice(0, 9);
   const hbs = monitored.map((s) => encode({ type: MsgType.heartbeat, sender: s, gen: 1, inc: 0, seq: 1 }));
   const header = { sender: names[1], gen: 1, inc: 0 };
@@ -73,28 +77,28 @@ export function benchGossip(o: GossipBenchOptions) {
   const heartbeat = rate(
     n,
     () => {
-      for (let i = 0; i < n; i++) node.handle(hbs[i % hbs.length], (now += 0.01));
+      for (let i = 0; i < n; i++) node.handle(hbs[i % hbs.length], step());
     },
     o.repeat,
   );
   const synInSync = rate(
     n,
     () => {
-      for (let i = 0; i < n; i++) node.handle(syn, (now += 0.01));
+      for (let i = 0; i < n; i++) node.handle(syn, step());
     },
     o.repeat,
   );
   const idleMix = rate(
     n,
     () => {
-      for (let i = 0; i < n; i++) node.handle(i % 4 === 3 ? syn : hbs[i % hbs.length], (now += 0.01));
+      for (let i = 0; i < n; i++) node.handle(i % 4 === 3 ? syn : hbs[i % hbs.length], step());
     },
     o.repeat,
   );
   const synDiffering = rate(
     n / 10,
     () => {
-      for (let i = 0; i < n / 10; i++) node.handle(differing, (now += 0.01));
+      for (let i = 0; i < n / 10; i++) node.handle(differing, step());
     },
     o.repeat,
   );
@@ -128,7 +132,7 @@ export function benchGossip(o: GossipBenchOptions) {
   const deltaApply = rate(
     2000,
     () => {
-      for (let i = 0; i < 2000 && di < deltas.length; i++) node.handle(deltas[di++], (now += 0.01));
+      for (let i = 0; i < 2000 && di < deltas.length; i++) node.handle(deltas[di++], step());
     },
     1,
   );
