@@ -2,6 +2,8 @@
  * The gossip core's public face: membership, phi-accrual failure detection and Scuttlebutt dissemination,
  * sans-IO. Drive a `GossipNode` with `tick(now)` and `handle(datagram, now)`; send what they return.
  */
+
+export { type ChannelUpdate, GossipChannels } from './channels.js';
 export {
   type ClaimEntry,
   type Delta,

@@ -216,3 +216,37 @@ describe('GossipNode input hygiene', () => {
     for (const o of out) expect(() => decode(o.data, 1200) as Message).not.toThrow();
   });
 });
+
+describe('typed channels', () => {
+  it('carries health, state and pattern updates to a peer and notifies subscribers per channel', async () => {
+    const { GossipChannels } = await import('../../src/gossip/index.js');
+    const a = node('a').n;
+    const b = node('b').n;
+    const ca = new GossipChannels(a);
+    const cb = new GossipChannels(b);
+    const seen: string[] = [];
+    cb.on('pattern', (u) => seen.push(`${u.member}:${u.value[0]}`));
+    ca.setHealth(Uint8Array.of(9));
+    ca.setState('shard-3', Uint8Array.of(1, 2));
+    for (let i = 0; i < 10; i++) ca.broadcastPattern(Uint8Array.of(i));
+    const queue: Array<{ to: GossipNode; data: Uint8Array }> = [];
+    const push = (out: Outbound[]) => {
+      for (const o of out) queue.push({ to: o.to === 'a' ? a : b, data: o.data });
+    };
+    push(join(a, 'b'));
+    push(join(b, 'a'));
+    for (let t = 0; t < 10_000; t += 100) {
+      push(a.tick(t));
+      push(b.tick(t));
+      while (queue.length > 0) {
+        const m = queue.shift()!;
+        push(m.to.handle(m.data, t));
+      }
+    }
+    expect(cb.health('a')).toEqual(Uint8Array.of(9));
+    expect(cb.state('a', 'shard-3')).toEqual(Uint8Array.of(1, 2));
+    // The pattern ring keeps the newest 8 of the 10 broadcasts.
+    expect(cb.patterns('a').map((v) => v[0])).toEqual([2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(seen).toEqual(['a:2', 'a:3', 'a:4', 'a:5', 'a:6', 'a:7', 'a:8', 'a:9']);
+  });
+});
