@@ -54,4 +54,5 @@ export {
   type TableMergeResult,
   type Weighting,
 } from './table-merge.js';
+export { DEFAULT_TRUST, ReporterTrust, type TrustOptions } from './trust.js';
 export { checkDelta, tdReachable, type ValidationLimits, type Verdict, validateDelta } from './validate.js';

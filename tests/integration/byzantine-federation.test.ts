@@ -108,6 +108,31 @@ describe('Byzantine evaluation (reduced: 10 agents, 3 attackers, 2 seeds)', () =
     expect(r.federated_10_honest.episodes_to_0_9! * 4).toBeLessThanOrEqual(r.single_agent.episodes_to_0_9!);
   });
 
+  it('visit inflation and reward flip break the per-round rule alone; reporter trust restores ρ', () => {
+    const o = {
+      mdp: 'elex-query' as const,
+      agents: 10,
+      byzantine: 3,
+      attacks: ['visit-inflation', 'reward-flip'] as AttackName[],
+      rules: ['trimmed-mean' as const],
+      seeds: 3,
+      seed: 1,
+    };
+    // The previous behaviour (capped-visit trimmed mean, no trust across rounds) fails the targets...
+    const old = runCampaign({ ...o, trust: false });
+    for (const row of old.results) {
+      expect(row.rho_mean, row.attack).toBeLessThan(0.95 * old.baseline.rho_mean);
+    }
+    // ...the default pipeline meets them, and its no-attack baseline is unchanged.
+    const now = runCampaign(o);
+    expect(now.baseline.rho_mean).toBeGreaterThanOrEqual(0.98 * old.baseline.rho_mean);
+    for (const row of now.results) {
+      expect(row.rho_mean, row.attack).toBeGreaterThanOrEqual(0.95 * now.baseline.rho_mean);
+      expect(row.rho_min, row.attack).toBeGreaterThanOrEqual(0.9 * now.baseline.rho_mean);
+      expect(row.non_finite_stored).toBe(0);
+    }
+  });
+
   it('is deterministic: same seed, same report', () => {
     const o = {
       mdp: 'elex-query' as const,

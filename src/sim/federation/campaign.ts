@@ -20,6 +20,8 @@ export interface CampaignOptions {
   seed: number;
   /** Episodes per agent in federated runs (default per MDP). */
   episodes?: number;
+  /** Weigh reporters by their trust across rounds (default true; false = per-round rules alone). */
+  trust?: boolean;
 }
 
 const BUDGET: Record<MdpName, { federated: number; single: number; check: number }> = {
@@ -103,6 +105,7 @@ export function runCampaign(o: CampaignOptions, onProgress?: (done: number, tota
     weightCap: 2,
     beta: 0.3,
     tdCheck: true,
+    trust: o.trust ?? true,
     diverseBehaviour: o.mdp === 'random',
   };
   const runAll = (

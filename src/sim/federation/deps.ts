@@ -16,6 +16,7 @@ export {
   newOutput,
   type QBounds,
   qBounds,
+  ReporterTrust,
   type ReportSet,
   RULE_NAMES,
   type RuleName,

@@ -24,6 +24,7 @@ import {
   newOutput,
   type QBounds,
   qBounds,
+  ReporterTrust,
   type ReportSet,
   type RuleName,
   ruleByName,
@@ -59,6 +60,8 @@ export interface RunConfig {
   diverseBehaviour: boolean;
   /** Refuse reports not reachable from the consensus by TD steps (`tdReachable`). */
   tdCheck: boolean;
+  /** Weigh reporters by their trust across rounds (`ReporterTrust`); robust rules only. */
+  trust: boolean;
 }
 
 export interface RunResult {
@@ -221,6 +224,9 @@ export function runFederation(c: RunConfig): RunResult {
   const R = N + 1; // row 0: the aggregator's current consensus; row i+1: agent i.
   const qm = new Float64Array(SA * R);
   const wm = new Float64Array(SA * R);
+  const fm = new Float64Array(SA * R);
+  const trust = !plain && c.trust ? new ReporterTrust({ alpha: learning.alpha }) : null;
+  const rowIds = ['consensus', ...agents.map((_, i) => `agent-${i}`)];
   const out = newOutput(SA);
   let round = 0;
 
@@ -276,6 +282,7 @@ export function runFederation(c: RunConfig): RunResult {
         const k = add(e);
         qm[k * R + i + 1] = Math.fround(ag.q[e]);
         wm[k * R + i + 1] = plain ? ag.visits[e] : Math.min(c.weightCap, ag.fresh[e]);
+        fm[k * R + i + 1] = ag.fresh[e];
       }
       if (!ag.byz) honestEntries = K;
     }
@@ -391,6 +398,7 @@ export function runFederation(c: RunConfig): RunResult {
           const k = mark[d.lo[t] * A + d.action[t]];
           qm[k * R + i + 1] = d.q[t];
           wm[k * R + i + 1] = plain ? d.visits[t] : Math.min(c.weightCap, d.fresh[t]);
+          fm[k * R + i + 1] = d.fresh[t];
         }
         if (attack === 'equivocation') equivocators.add(i);
       }
@@ -411,6 +419,10 @@ export function runFederation(c: RunConfig): RunResult {
         w: wm.subarray(0, K * R),
         self: 0,
       };
+      if (trust) {
+        trust.observe(set, fm, rowIds);
+        trust.weigh(set, rowIds);
+      }
       const o = { q: out.q.subarray(0, K), w: out.w.subarray(0, K) };
       rule(set, params, o);
       for (let k = 0; k < K; k++) {
