@@ -55,6 +55,23 @@ export interface SwarmOptions {
   queryDeadlineMs?: number;
   /** Mean gap between faults. */
   faultGapMs?: number;
+  /** Scripted crashes on top of the random schedule: every agent of `category` at `atMs` (tests, demos). */
+  crashCategories?: ReadonlyArray<{ category: string; atMs: number }>;
+  /** Scripted queries on top of the random workload (tests, demos). */
+  extraQueries?: ReadonlyArray<{ atMs: number; type: QueryType; text: string; features?: string[] }>;
+  /** Called when a query ends (answered or failed); not part of the report. */
+  onQueryDone?: (outcome: QueryOutcome) => void;
+}
+
+export interface QueryOutcome {
+  query: SwarmQuery;
+  kind: 'intra' | 'cross';
+  ok: boolean;
+  reason?: string;
+  latencyMs: number;
+  /** The agents (simulator ids) that answered, and whether each was up when it answered. */
+  agents: string[];
+  raftIndex: number;
 }
 
 type FailReason =
@@ -127,6 +144,8 @@ interface Violation {
 }
 
 const agentName = (f: string) => `agent/${f}`;
+/** Plausibility bound for one federation round (an agent answers far fewer than 2 questions a second). */
+const MAX_INTERACTIONS_PER_DELTA = 20;
 const round3 = (x: number) => Number(x.toFixed(3));
 
 function sortedRecord(m: Map<string, number>): Record<string, number> {
@@ -222,6 +241,7 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
   let deltaMsgs = 0;
   let patternMsgs = 0;
   let patternsBroadcast = 0;
+  let patternsIgnored = 0;
   let heartbeats = 0;
 
   const send = (from: number, to: number, m: Msg, bytes: number) => sim.send(from, to, m, m.k, bytes);
@@ -289,14 +309,14 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
         a.feedback(m.queryId, m.rating, m.resolved, m.latencyMs);
         return;
       case 'delta':
-        a.receiveDelta(m.delta, 10_000);
+        a.receiveDelta(m.delta, MAX_INTERACTIONS_PER_DELTA);
         return;
       case 'pattern': {
         const id = `${m.p.origin}:${m.p.hi}:${m.p.lo}:${m.p.action}`;
         const seen = seenPatterns[i];
         if (seen.has(id)) return;
         seen.add(id);
-        a.applyPattern(m.p);
+        if (!a.applyPattern(m.p)) patternsIgnored++;
         gossipPattern(i, m.p, sim.nodeRng(node));
         return;
       }
@@ -636,12 +656,21 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
       if (cq === undefined || cq.done) return;
       cq.done = true;
       queries.delete(m.id);
+      const lat = sim.now - cq.at;
+      o.onQueryDone?.({
+        query: cq.q,
+        kind: cq.kind,
+        ok: m.ok,
+        reason: m.reason,
+        latencyMs: lat,
+        agents: m.answers.map((a) => a.agent),
+        raftIndex: m.raftIndex,
+      });
       if (!m.ok) {
         bump(failedBy, m.reason ?? 'UNKNOWN');
         return;
       }
       answered++;
-      const lat = sim.now - cq.at;
       (cq.kind === 'intra' ? latIntra : latCross).push(lat);
       if (m.answers.every((a) => a.raftIndex > 0)) answersWithIndex++;
       for (const a of m.answers) {
@@ -675,6 +704,37 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
     return best?.machine ?? null;
   };
 
+  const sendQuery = (q: SwarmQuery, complexity: Complexity, kind: 'intra' | 'cross') => {
+    const id = q.id;
+    const cq: ClientQuery = { q, complexity, kind, at: sim.now, done: false };
+    queries.set(id, cq);
+    const to = clientRng.int(C);
+    send(CLIENT, to, { k: 'query', q, complexity }, 64 + q.text.length);
+    sim.after(deadlineMs, () => {
+      if (cq.done) return;
+      cq.done = true;
+      queries.delete(id);
+      bump(failedBy, 'DEADLINE');
+      o.onQueryDone?.({
+        query: q,
+        kind,
+        ok: false,
+        reason: 'DEADLINE',
+        latencyMs: deadlineMs,
+        agents: [],
+        raftIndex: 0,
+      });
+    });
+  };
+  for (const x of o.extraQueries ?? []) {
+    sim.after(x.atMs, () => {
+      issued++;
+      const q: SwarmQuery = { id: nextQuery++, type: x.type, text: x.text, features: x.features };
+      const t = extractTargets(cat, q);
+      sendQuery(q, 'simple', t.categories.length > 1 ? 'cross' : 'intra');
+    });
+  }
+
   const issueQuery = () => {
     const id = nextQuery++;
     const type = QUERY_TYPES[clientRng.int(QUERY_TYPES.length)];
@@ -699,16 +759,7 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
       q = { id, type, text: `Does ${a.id} interact with ${b.id}?`, features: [a.id, b.id] };
     }
     q.context = { complexity };
-    const cq: ClientQuery = { q, complexity, kind, at: sim.now, done: false };
-    queries.set(id, cq);
-    const to = clientRng.int(C);
-    send(CLIENT, to, { k: 'query', q, complexity }, 64 + q.text.length);
-    sim.after(deadlineMs, () => {
-      if (cq.done) return;
-      cq.done = true;
-      queries.delete(id);
-      bump(failedBy, 'DEADLINE');
-    });
+    sendQuery(q, complexity, kind);
   };
 
   const conflictPairs: [string, string][] = [];
@@ -893,6 +944,18 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
       if (f.kind === 'crash') for (const n of f.nodes) crashedAt.delete(C + n);
     },
   });
+
+  for (const k of o.crashCategories ?? []) {
+    const ci = catIndex.get(k.category);
+    if (ci === undefined) continue;
+    sim.after(k.atMs, () => {
+      bump(faultCounts, 'agent crash (scripted)');
+      for (const n of categoryAgents[ci]) {
+        sim.crash(n);
+        crashedAt.set(n, sim.now);
+      }
+    });
+  }
 
   // ---- sampling: leader/term timeline, membership, policy quality, replica agreement ------------
   const tl = {
@@ -1119,6 +1182,7 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
       deltas_refused_by_reason: sortedRecord(refusedDeltas),
       patterns_broadcast: patternsBroadcast,
       patterns_applied: patternsApplied,
+      patterns_ignored_already_learned: patternsIgnored,
       pattern_messages: patternMsgs,
     },
     raft: {

@@ -22,6 +22,8 @@ import {
   QTable,
   QUERY_TYPES,
   type QueryType,
+  REWARD_MAX,
+  REWARD_MIN,
   reward,
   ruleByName,
   stateHi,
@@ -83,12 +85,19 @@ export interface AgentStats {
   deltasMerged: number;
   refused: Map<string, number>;
   patternsApplied: number;
+  /** Peer entries left out for want of a reporter quorum. */
+  unconfirmed: number;
 }
 
 const PENDING_LIMIT = 64;
+/** Distinct reporters needed before peer values may create an entry this agent has not learned (with three,
+ *  the trimmed mean can drop one outlier). */
+export const QUORUM = 3;
 /** Visits before a state's best action can become a pattern, and the Q margin it needs over the runner-up. */
-export const PATTERN_MIN_VISITS = 12;
-export const PATTERN_MARGIN = 0.25;
+export const PATTERN_MIN_VISITS = 3;
+export const PATTERN_MARGIN = 0.2;
+/** An agent re-publishes a state whose best action changed at most this many times (no pattern storms). */
+export const MAX_PUBLISH_PER_STATE = 2;
 
 /** The learning state of a question: query type, complexity, confidence (own feature or a peer's). */
 export function agentState(type: QueryType, complexity: Complexity, own: boolean): bigint {
@@ -111,6 +120,7 @@ export class FeatureAgent {
     deltasMerged: 0,
     refused: new Map(),
     patternsApplied: 0,
+    unconfirmed: 0,
   };
   private readonly pendingAnswers = new Map<number, { state: bigint; action: number }>();
   private pending: Delta[] = [];
@@ -118,6 +128,9 @@ export class FeatureAgent {
   private interactionsAtSync = 0;
   private readonly ws = new MergeWorkspace();
   private readonly published = new Map<string, number>();
+  private readonly publishCount = new Map<string, number>();
+  /** Own feedback per state (merged visits are not experience). */
+  private readonly ownVisits = new Map<bigint, number>();
   private readonly beta: number;
   private readonly maxPending: number;
   readonly malicious: boolean;
@@ -187,6 +200,7 @@ export class FeatureAgent {
     this.pendingAnswers.delete(queryId);
     const r = reward({ rating, resolved, latencyMs, consultations: 0 });
     this.learner.learn(p.state, p.action, r, null);
+    this.ownVisits.set(p.state, (this.ownVisits.get(p.state) ?? 0) + 1);
     this.stats.feedbacks++;
     return true;
   }
@@ -207,31 +221,35 @@ export class FeatureAgent {
     return d;
   }
 
-  /** A poisoned delta: every own state with its values inverted to the Q bounds, claiming maximal weight. */
+  /**
+   * A poisoned delta, shaped to pass validation: for every own state, the action this agent believes best
+   * is reported at the reward minimum (one entry per state, one fresh visit each, interactions to match).
+   */
   private poisoned(): Delta {
-    const d = emptyDelta('peer', this.id, OWN_STATES.length * ACTION_COUNT);
-    const { min, max } = this.learner.bounds;
+    const d = emptyDelta('peer', this.id, OWN_STATES.length);
     let i = 0;
     for (const s of OWN_STATES) {
-      for (let a = 0; a < ACTION_COUNT; a++) {
-        d.hi[i] = stateHi(s.state);
-        d.lo[i] = stateLo(s.state);
-        d.action[i] = a;
-        // Push the action the honest table prefers down and everything else up.
-        d.q[i] = a === this.strictBest(s.state) ? min : max;
-        d.visits[i] = 0xffffffff;
-        d.fresh[i] = 1;
-        i++;
-      }
+      const best = this.strictBest(s.state);
+      d.hi[i] = stateHi(s.state);
+      d.lo[i] = stateLo(s.state);
+      d.action[i] = best < 0 ? 0 : best;
+      d.q[i] = REWARD_MIN;
+      d.visits[i] = 0xffffffff;
+      d.fresh[i] = 1;
+      i++;
     }
     d.interactions = d.count;
     this.stats.deltasSent++;
     return d;
   }
 
-  /** A peer's delta: validated before it is kept for the next merge; refusals are counted by code. */
+  /**
+   * A peer's delta: validated before it is kept for the next merge; refusals are counted by code. Agents learn
+   * one-step episodes (every answer is terminal), so an honest value lies within the reward range itself,
+   * far inside the general Q bounds: that is the range checked.
+   */
   receiveDelta(d: Delta, maxInteractions: number): boolean {
-    const v = checkDelta(d, { bounds: this.learner.bounds, maxInteractions });
+    const v = checkDelta(d, { bounds: { min: REWARD_MIN, max: REWARD_MAX }, maxInteractions });
     if (!v.ok) {
       this.stats.refused.set(v.code, (this.stats.refused.get(v.code) ?? 0) + 1);
       return false;
@@ -243,11 +261,47 @@ export class FeatureAgent {
     return true;
   }
 
-  /** Merges the deltas received since the last merge with the robust rule; returns how many it merged. */
+  /**
+   * Merges the deltas received since the last merge; returns how many deltas it took. Entries this agent has
+   * learned itself, or that at least `QUORUM` peers report in the round, go through the robust rule
+   * (weighted trimmed mean, local row anchored at weight 10, peers weighted by capped fresh visits). An entry
+   * it has not learned that fewer peers report (one of them possibly poisoned) is left alone: knowledge that
+   * reaches the whole swarm travels as patterns instead.
+   */
   mergePending(): number {
-    const deltas = this.pending;
-    if (deltas.length === 0) return 0;
+    const raw = this.pending;
+    if (raw.length === 0) return 0;
     this.pending = [];
+    const reporters = new Map<string, number>();
+    for (const d of raw)
+      for (let i = 0; i < d.count; i++) {
+        const k = `${d.hi[i]}:${d.lo[i]}:${d.action[i]}`;
+        reporters.set(k, (reporters.get(k) ?? 0) + 1);
+      }
+    const deltas: Delta[] = [];
+    for (const d of raw) {
+      const keep: number[] = [];
+      for (let i = 0; i < d.count; i++) {
+        const k = `${d.hi[i]}:${d.lo[i]}:${d.action[i]}`;
+        const known = this.table.getVisits(d.hi[i], d.lo[i], d.action[i]) > 0;
+        if (known || (reporters.get(k) ?? 0) >= QUORUM) keep.push(i);
+        else this.stats.unconfirmed++;
+      }
+      if (keep.length === 0) continue;
+      const f = emptyDelta('peer', d.origin, keep.length);
+      f.interactions = d.interactions;
+      keep.forEach((i, j) => {
+        f.hi[j] = d.hi[i];
+        f.lo[j] = d.lo[i];
+        f.action[j] = d.action[i];
+        f.q[j] = d.q[i];
+        f.visits[j] = d.visits[i];
+        f.fresh[j] = d.fresh[i];
+      });
+      deltas.push(f);
+    }
+    this.stats.deltasMerged += raw.length;
+    if (deltas.length === 0) return 0;
     mergeDeltasIntoTable(
       this.table,
       deltas,
@@ -264,8 +318,7 @@ export class FeatureAgent {
       },
       this.ws,
     );
-    this.stats.deltasMerged += deltas.length;
-    return deltas.length;
+    return raw.length;
   }
 
   /** The greedy action of a state when it is strictly best, or -1 (unvisited or tied). */
@@ -293,7 +346,7 @@ export class FeatureAgent {
     for (const s of OWN_STATES) {
       const hi = stateHi(s.state);
       const lo = stateLo(s.state);
-      if (this.visitsOf(s.state) < PATTERN_MIN_VISITS) continue;
+      if ((this.ownVisits.get(s.state) ?? 0) < PATTERN_MIN_VISITS) continue;
       let best = -1;
       let bq = Number.NEGATIVE_INFINITY;
       let second = Number.NEGATIVE_INFINITY;
@@ -308,6 +361,9 @@ export class FeatureAgent {
       if (bq - second < PATTERN_MARGIN) continue;
       const key = `${hi}:${lo}`;
       if (this.published.get(key) === best) continue;
+      const times = this.publishCount.get(key) ?? 0;
+      if (times >= MAX_PUBLISH_PER_STATE) continue;
+      this.publishCount.set(key, times + 1);
       this.published.set(key, best);
       out.push({ origin: this.id, hi, lo, action: best, q: bq });
     }
@@ -315,18 +371,16 @@ export class FeatureAgent {
   }
 
   /**
-   * A pattern from the swarm, used as a prior: applied only to a state this agent has not learned yet
-   * (no visits), and never above the Q bounds. Returns whether it changed anything.
+   * A pattern from the swarm, used as a prior: applied only to a state this agent has no experience of yet
+   * (no own feedback), and never outside the reward range. Returns whether it changed anything.
    */
   applyPattern(p: Pattern): boolean {
     const key = `${p.hi}:${p.lo}`;
     this.published.set(key, this.published.get(key) ?? p.action);
-    let visits = 0;
-    for (let a = 0; a < ACTION_COUNT; a++) visits += this.table.getVisits(p.hi, p.lo, a);
-    if (visits > 0) return false;
-    const { min, max } = this.learner.bounds;
+    const state = (BigInt(p.hi >>> 0) << 32n) | BigInt(p.lo >>> 0);
+    if ((this.ownVisits.get(state) ?? 0) > 0) return false;
     const e = this.table.slot(p.hi, p.lo, p.action);
-    const q = Math.max(min, Math.min(max, Number.isFinite(p.q) ? p.q : 0));
+    const q = Math.max(REWARD_MIN, Math.min(REWARD_MAX, Number.isFinite(p.q) ? p.q : 0));
     if (this.table.q[e] === q) return false;
     this.table.write(e, q, 0);
     this.stats.patternsApplied++;

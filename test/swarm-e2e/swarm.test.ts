@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+import { defaultCatalog } from '../../src/node/catalog-file.js';
+import { FAULT_KINDS } from '../../src/sim/index.js';
+import { type QueryOutcome, runSwarm, type SwarmOptions } from '../../src/sim/swarm/scenario.js';
+
+const catalog = defaultCatalog();
+const base = (o: Partial<SwarmOptions>): SwarmOptions => ({
+  seed: 1,
+  durationMs: 30_000,
+  queryRate: 10,
+  faults: [...FAULT_KINDS],
+  byzantine: 0.1,
+  catalog,
+  ...o,
+});
+const withoutPerf = (r: ReturnType<typeof runSwarm>) => {
+  const { perf: _perf, ...rest } = r;
+  return JSON.stringify(rest);
+};
+
+describe('elex simulate swarm, end to end', () => {
+  it('same seed and options give a byte-identical report apart from perf', () => {
+    const a = runSwarm(base({ seed: 7, durationMs: 20_000 }));
+    const b = runSwarm(base({ seed: 7, durationMs: 20_000 }));
+    expect(withoutPerf(a)).toBe(withoutPerf(b));
+    const c = runSwarm(base({ seed: 8, durationMs: 20_000 }));
+    expect(c.trace_hash).not.toBe(a.trace_hash);
+  });
+
+  it('runs with every fault kind keep all invariants, account for every query and leave none hung', () => {
+    for (const seed of [11, 12, 13]) {
+      const r = runSwarm(base({ seed }));
+      expect(r.invariant_violations).toEqual([]);
+      expect(r.queries.hung).toBe(0);
+      expect(r.queries.accounted).toBe(true);
+      expect(r.queries.issued).toBeGreaterThan(200);
+      expect(r.queries.answered).toBeGreaterThan(r.queries.issued / 2);
+      expect(Object.keys(r.faults_injected).length).toBeGreaterThan(0);
+      // Every answer carries the Raft index it was computed at.
+      expect(r.queries.answers_with_raft_index).toBe(r.queries.answered);
+    }
+  });
+
+  it('concurrent conflicting activations sent to different coordinators: exactly one wins', () => {
+    let sets = 0;
+    for (const seed of [21, 22]) {
+      const r = runSwarm(base({ seed, durationMs: 60_000, faults: [] }));
+      const cs = r.activations.conflict_sets;
+      sets += cs.issued;
+      expect(cs.exactly_one_won).toBe(cs.issued);
+      expect(r.invariant_violations).toEqual([]);
+      expect(r.activations.rejected_by_reason.CONFLICT ?? 0).toBeGreaterThanOrEqual(cs.issued);
+    }
+    expect(sets).toBeGreaterThan(2);
+  });
+
+  it('a dead agent is never chosen while a live one can answer; with none live the query fails at once', () => {
+    const outcomes: QueryOutcome[] = [];
+    const category = catalog.categories[3];
+    const f = catalog.get(category.features[0])!;
+    const r = runSwarm(
+      base({
+        seed: 5,
+        durationMs: 25_000,
+        faults: [],
+        crashCategories: [{ category: category.id, atMs: 8000 }],
+        extraQueries: [
+          { atMs: 6000, type: 'parameter', text: `How do I tune ${f.id}?` },
+          { atMs: 16_000, type: 'parameter', text: `How do I tune ${f.id}?` },
+          { atMs: 16_500, type: 'parameter', text: 'where is it', features: [f.id] },
+        ],
+        onQueryDone: (q) => outcomes.push(q),
+      }),
+    );
+    expect(r.invariant_violations).toEqual([]);
+    const mine = outcomes.filter((o) => o.query.features?.[0] === f.id || o.query.text.includes(f.id));
+    const before = mine.filter((o) => o.query.id <= 100_000 && o.latencyMs >= 0);
+    expect(before.length).toBeGreaterThanOrEqual(3);
+    // Before the crash: answered by a live agent of the category.
+    const first = mine.find((o) => o.query.text === `How do I tune ${f.id}?`)!;
+    expect(first.ok).toBe(true);
+    // After the crash and detection: no agent of the category is chosen, the query fails at once.
+    const after = mine.filter((o) => o.query.id !== first.query.id && !o.ok && o.reason === 'NO_LIVE_AGENT');
+    expect(after.length).toBeGreaterThanOrEqual(2);
+    for (const o of after) expect(o.latencyMs).toBeLessThan(50);
+    // No answer after the detection window came from an agent of the crashed category.
+    const dead = new Set(category.features.map((x) => `agent/${x}`));
+    for (const o of outcomes) {
+      if (!o.ok) continue;
+      for (const a of o.agents) if (dead.has(a)) expect(o.query.id).toBeLessThan(first.query.id + 200);
+    }
+  });
+});
