@@ -20,6 +20,7 @@ import { DEFAULT_RULE, type RuleName, ruleByName } from './merge/index.js';
 import { type FederationNetwork, InMemoryNetwork } from './network.js';
 import { QTable } from './q-table.js';
 import { deltaSince, MergeWorkspace, mergeDeltasIntoTable, type Weighting } from './table-merge.js';
+import { ReporterTrust } from './trust.js';
 import { checkDelta } from './validate.js';
 
 export type ConsensusState =
@@ -114,6 +115,8 @@ export class FederatedQTable {
   private electionAt: number;
   private broadcastVersion = 0;
   private readonly ws = new MergeWorkspace();
+  /** Reputation of the peers whose deltas this member merges (as aggregator or peer-to-peer). */
+  readonly trust: ReporterTrust;
 
   constructor(config: FederationConfig = {}) {
     this.id = config.id ?? 'agent-0';
@@ -146,6 +149,7 @@ export class FederatedQTable {
     this.clock = config.clock ?? new ManualClock(0);
     this.local_qtable = new QTable();
     this.learner = new QLearner(this.local_qtable, this.rng.fork('learner'), config.learning);
+    this.trust = new ReporterTrust({ alpha: this.learner.config.alpha });
     this.lastSyncAt = this.clock.now();
     this.nextSyncAt = this.jittered(this.lastSyncAt);
     this.electionAt = this.lastSyncAt + this.electionTimeout();
@@ -212,6 +216,7 @@ export class FederatedQTable {
         },
         weighting: this.weighting(),
         tolerance: this.config.conflict_tolerance,
+        trust: this.trust,
       },
       this.ws,
     );

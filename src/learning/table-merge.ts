@@ -10,6 +10,7 @@
 import type { Delta } from './delta-codec.js';
 import { countConflicts, type MergeParams, type MergeRule, type ReportSet } from './merge/index.js';
 import type { QTable } from './q-table.js';
+import type { ReporterTrust } from './trust.js';
 
 const U32_MAX = 0xffffffff;
 
@@ -21,6 +22,11 @@ export interface TableMergeOptions {
   weighting: Weighting;
   /** Reports further apart than this count as a conflict the rule decided. */
   tolerance: number;
+  /**
+   * Reputation across rounds (robust weightings only): scores this round's reporters (by delta origin)
+   * against the local table and scales their weights by their trust before the rule runs.
+   */
+  trust?: ReporterTrust;
 }
 
 export interface TableMergeResult {
@@ -35,6 +41,7 @@ export class MergeWorkspace {
   cols = new Int32Array(0);
   q = new Float64Array(0);
   w = new Float64Array(0);
+  steps = new Float64Array(0);
   outQ = new Float64Array(0);
   outW = new Float64Array(0);
 
@@ -46,6 +53,7 @@ export class MergeWorkspace {
     if (this.q.length < cells) {
       this.q = new Float64Array(Math.max(cells, this.q.length * 2));
       this.w = new Float64Array(this.q.length);
+      this.steps = new Float64Array(this.q.length);
     }
     if (this.cols.length < entries) {
       this.cols = new Int32Array(Math.max(entries, this.cols.length * 2));
@@ -104,6 +112,18 @@ export function mergeDeltasIntoTable(
     }
   }
   const set: ReportSet = { entries: K, reporters: R, q, w, self: 0 };
+  if (opts.trust && !claimed) {
+    const steps = ws.steps.subarray(0, K * R);
+    steps.fill(0);
+    for (let r = 1; r < R; r++) {
+      const d = deltas[r - 1];
+      const ix = rows[r - 1];
+      for (let i = 0; i < d.count; i++) steps[mark[ix[i]] * R + r] = d.fresh[i];
+    }
+    const ids = ['', ...deltas.map((d) => d.origin)];
+    opts.trust.observe(set, steps, ids);
+    opts.trust.weigh(set, ids);
+  }
   const out = { q: ws.outQ.subarray(0, K), w: ws.outW.subarray(0, K) };
   opts.rule(set, opts.params, out);
   const conflicts = countConflicts(set, opts.tolerance);

@@ -1,6 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { SeededRng } from '../../src/core/index.js';
-import { ReporterTrust, type ReportSet } from '../../src/learning/index.js';
+import {
+  type Delta,
+  emptyDelta,
+  mergeDeltasIntoTable,
+  QTable,
+  qBounds,
+  REWARD_MAX,
+  REWARD_MIN,
+  ReporterTrust,
+  type ReportSet,
+  ruleByName,
+} from '../../src/learning/index.js';
 
 /** One round: row 0 the consensus, rows 1..honest honest learners, then attackers pushing to `poison`. */
 function round(
@@ -67,5 +78,60 @@ describe('ReporterTrust', () => {
     thin.observe(set, steps, ids(3));
     expect(thin.ratioOf('a0')).toBeUndefined();
     expect(thin.ratioOf('a1')).toBeUndefined();
+  });
+});
+
+describe('mergeDeltasIntoTable with ReporterTrust', () => {
+  /** 40 rounds: 6 honest reporters, 2 colluding attackers; on entry 9 the attackers outnumber the honest one. */
+  function scenario(trust: ReporterTrust | undefined): { table: QTable; entry9: number[] } {
+    const table = new QTable();
+    const bounds = qBounds(REWARD_MIN, REWARD_MAX, 0.95);
+    const opts = {
+      rule: ruleByName('trimmed-mean'),
+      params: { beta: 0.3, f: 2, clipRadius: 0.1, bounds },
+      weighting: { kind: 'fresh' as const, cap: 2, anchor: 2 },
+      tolerance: 0.05,
+      trust,
+    };
+    const rng = new SeededRng(9);
+    const report = (origin: string, keys: number[], value: (g: number) => number): Delta => {
+      const d = emptyDelta('peer', origin, keys.length);
+      keys.forEach((k, i) => {
+        const e = table.find(0, k, 0);
+        const g = e < 0 ? 0 : table.q[e];
+        d.lo[i] = k;
+        d.q[i] = value(g);
+        d.fresh[i] = 1;
+        d.visits[i] = 1;
+      });
+      d.interactions = keys.length;
+      return d;
+    };
+    const honest = (g: number) => g + 0.1 * (0.5 + (rng.next() - 0.5) - g);
+    const poison = (g: number) => 0.81 * g + 0.19 * -3;
+    const entry9: number[] = [];
+    for (let round = 0; round < 40; round++) {
+      const deltas = [0, 1, 2, 3, 4].map((h) => report(`h${h}`, [0, 1, 2, 3], honest));
+      deltas.push(report('x0', [0, 1, 2, 3, 9], poison), report('x1', [0, 1, 2, 3, 9], poison));
+      deltas.push(report('h5', [0, 1, 2, 3, 9], honest));
+      mergeDeltasIntoTable(table, deltas, opts);
+      entry9.push(table.getQ(0, 9, 0));
+    }
+    return { table, entry9 };
+  }
+
+  it('distrusts colluding reporters; the entry they outnumbered recovers under honest learning', () => {
+    const trust = new ReporterTrust({ alpha: 0.1 });
+    const { table, entry9 } = scenario(trust);
+    expect(trust.trustOf('x0')).toBe(0);
+    expect(trust.trustOf('x1')).toBe(0);
+    for (let h = 0; h < 6; h++) expect(trust.trustOf(`h${h}`), `h${h}`).toBe(1);
+    for (const k of [0, 1, 2, 3]) expect(table.getQ(0, k, 0), `entry ${k}`).toBeGreaterThan(0.2);
+    // Entry 9 was poisoned in the first round (trust takes a round to learn); it now only climbs back.
+    for (let i = 2; i < entry9.length; i++) expect(entry9[i]).toBeGreaterThanOrEqual(entry9[i - 1]);
+    expect(entry9[entry9.length - 1]).toBeGreaterThan(entry9[1] + 0.15);
+    // Without trust the attackers keep every entry down (they hold 2 of the reports and never relent).
+    const plain = scenario(undefined);
+    expect(plain.table.getQ(0, 9, 0)).toBeLessThan(entry9[entry9.length - 1] - 0.5);
   });
 });

@@ -143,7 +143,17 @@ export function runCampaign(o: CampaignOptions, onProgress?: (done: number, tota
     }
     return r;
   };
-  const baseline = row('none', DEFAULT_RULE);
+  // The baseline federates the same honest agents (the first N − F, same seeds and streams) with no
+  // attacker present: what the honest agents reach together, against which an attack's damage is measured.
+  // The 'none' row (all N learning honestly) stays among the results for comparison.
+  const baseline =
+    o.byzantine > 0
+      ? summarise(
+          'none',
+          DEFAULT_RULE,
+          runAll(o.agents - o.byzantine, 0, 'none', DEFAULT_RULE, episodes, budget.check),
+        )
+      : row('none', DEFAULT_RULE);
   const single = summarise(
     'none',
     DEFAULT_RULE,
@@ -167,7 +177,13 @@ export function runCampaign(o: CampaignOptions, onProgress?: (done: number, tota
     v_star: r4(solution.vStar),
     v_random: r4(solution.vRandom),
     default_rule: DEFAULT_RULE,
-    baseline: { rule: DEFAULT_RULE, rho_mean: baseline.rho_mean, rho_min: baseline.rho_min },
+    baseline: {
+      rule: DEFAULT_RULE,
+      agents: o.agents - o.byzantine,
+      rho_mean: baseline.rho_mean,
+      rho_min: baseline.rho_min,
+      note: 'no-attack federated run of the same honest agents only (no would-be attackers learning)',
+    },
     single_agent: {
       episodes_budget: budget.single,
       rho_mean: single.rho_mean,
