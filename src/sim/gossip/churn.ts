@@ -73,6 +73,7 @@ export function runChurn(o: ChurnOptions) {
     ...cost,
     by_kind: byKind,
     converge_after_churn_ms: t === null ? null : Number((t - start - elapsed).toFixed(1)),
+    counters: cluster.metrics.toJSON(),
     formed_ms: formedMs,
     trace_hash: sim.traceHash(),
   };

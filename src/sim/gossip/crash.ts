@@ -68,6 +68,7 @@ export function runCrash(o: CrashOptions) {
     trials: o.trials,
     undetected_trials: undetected,
     detection_ms: { first_suspect: summary(firstSuspect), all_dead: summary(allDead) },
+    counters: cluster.metrics.toJSON(),
     formed_ms: formedMs,
     trace_hash: sim.traceHash(),
   };

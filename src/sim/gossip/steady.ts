@@ -58,6 +58,7 @@ export function runSteady(o: SteadyOptions) {
     ...traffic(cluster, a0, n, elapsed),
     by_kind: trafficByKind(cluster, byKind0, n, elapsed),
     wire_overhead_bytes_per_datagram: 28,
+    counters: cluster.metrics.toJSON(),
     formed_ms: formedMs,
     trace_hash: sim.traceHash(),
   };
