@@ -19,6 +19,7 @@ import { type Identity, identityFromRng, type Keyring, MapKeyring } from './iden
 import { DEFAULT_RULE, type RuleName, ruleByName } from './merge/index.js';
 import { type FederationNetwork, InMemoryNetwork } from './network.js';
 import { QTable } from './q-table.js';
+import { REWARD_MAX, REWARD_MIN } from './reward.js';
 import { deltaSince, MergeWorkspace, mergeDeltasIntoTable, type Weighting } from './table-merge.js';
 import { ReporterTrust } from './trust.js';
 import { checkDelta } from './validate.js';
@@ -149,7 +150,10 @@ export class FederatedQTable {
     this.clock = config.clock ?? new ManualClock(0);
     this.local_qtable = new QTable();
     this.learner = new QLearner(this.local_qtable, this.rng.fork('learner'), config.learning);
-    this.trust = new ReporterTrust({ alpha: this.learner.config.alpha });
+    this.trust = new ReporterTrust({
+      alpha: this.learner.config.alpha,
+      minScale: 0.1 * (REWARD_MAX - REWARD_MIN),
+    });
     this.lastSyncAt = this.clock.now();
     this.nextSyncAt = this.jittered(this.lastSyncAt);
     this.electionAt = this.lastSyncAt + this.electionTimeout();

@@ -29,9 +29,22 @@ export interface TrustOptions {
   hi: number;
   /** Reporters needed in a round for it to score anyone (the median must rest on an honest majority). */
   minReporters: number;
+  /**
+   * Floor of the round's scale (target units; e.g. 0.1 × the reward range). With sparse rewards honest
+   * reports imply targets equal to the consensus (median deviation 0), and a reporter learning on flipped
+   * rewards must still stand out.
+   */
+  minScale: number;
 }
 
-export const DEFAULT_TRUST: TrustOptions = { alpha: 0.1, smoothing: 0.1, lo: 1.3, hi: 1.8, minReporters: 3 };
+export const DEFAULT_TRUST: TrustOptions = {
+  alpha: 0.1,
+  smoothing: 0.1,
+  lo: 1.3,
+  hi: 1.8,
+  minReporters: 3,
+  minScale: 0,
+};
 
 export class ReporterTrust {
   readonly options: TrustOptions;
@@ -90,7 +103,10 @@ export class ReporterTrust {
     for (let r = 0; r < R; r++) if (r !== set.self && mass[r] > 0) per[m++] = sum[r] / mass[r];
     if (m < this.options.minReporters) return;
     const sorted = per.subarray(0, m).sort();
-    const med = m % 2 ? sorted[m >> 1] : (sorted[m / 2 - 1] + sorted[m / 2]) / 2;
+    const med = Math.max(
+      this.options.minScale,
+      m % 2 ? sorted[m >> 1] : (sorted[m / 2 - 1] + sorted[m / 2]) / 2,
+    );
     if (!(med > 0)) return;
     const s = this.options.smoothing;
     for (let r = 0; r < R; r++) {

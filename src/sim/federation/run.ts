@@ -225,7 +225,10 @@ export function runFederation(c: RunConfig): RunResult {
   const qm = new Float64Array(SA * R);
   const wm = new Float64Array(SA * R);
   const fm = new Float64Array(SA * R);
-  const trust = !plain && c.trust ? new ReporterTrust({ alpha: learning.alpha }) : null;
+  const trust =
+    !plain && c.trust
+      ? new ReporterTrust({ alpha: learning.alpha, minScale: 0.1 * (mdp.rMax - mdp.rMin) })
+      : null;
   const rowIds = ['consensus', ...agents.map((_, i) => `agent-${i}`)];
   const out = newOutput(SA);
   let round = 0;
