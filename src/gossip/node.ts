@@ -273,6 +273,14 @@ export class GossipNode {
     this.out.push({ to, data, kind: MSG_KIND_NAMES[m.type] });
   }
 
+  /** One encoding, many recipients (datagrams are immutable once handed out). */
+  private sendAll(targets: readonly string[], m: Message): void {
+    if (targets.length === 0) return;
+    const data = encode(m);
+    const kind = MSG_KIND_NAMES[m.type];
+    for (const to of targets) this.out.push({ to, data, kind });
+  }
+
   private header(): Header {
     return { sender: this.name, gen: this.self.gen, inc: this.self.inc };
   }
@@ -296,7 +304,7 @@ export class GossipNode {
   private sendHeartbeats(): void {
     const to = this.ring.walk(this.name, this.self.ringPos, this.config.monitors, -1, this.isLive);
     const seq = this.hbSeq++;
-    for (const n of to) this.send(n, { type: MsgType.heartbeat, ...this.header(), seq });
+    this.sendAll(to, { type: MsgType.heartbeat, ...this.header(), seq });
   }
 
   private checkPhi(): void {
@@ -626,21 +634,12 @@ export class GossipNode {
     if (targets.length === 0) return;
     const budget = c.maxDatagramBytes - headerSize(this.header()) - EXCHANGE_FIXED - 8;
     const digest = this.recentDigest(budget, undefined);
-    for (const t of targets) {
-      this.metrics.inc('syn_sent');
-      this.send(t, {
-        type: MsgType.exchange,
-        ...this.header(),
-        body: {
-          hop: 0,
-          hash: [this.totalLo, this.totalHi],
-          digest,
-          covered: [],
-          requests: [],
-          deltas: [],
-        },
-      });
-    }
+    this.metrics.inc('syn_sent', targets.length);
+    this.sendAll(targets, {
+      type: MsgType.exchange,
+      ...this.header(),
+      body: { hop: 0, hash: [this.totalLo, this.totalHi], digest, covered: [], requests: [], deltas: [] },
+    });
   }
 
   private digestOf(m: Member): DigestEntry {
@@ -876,7 +875,7 @@ export class GossipNode {
     let used = 0;
     const flush = () => {
       if (batch.length === 0) return;
-      for (const t of targets) this.send(t, { type: MsgType.rumor, ...this.header(), claims: batch });
+      this.sendAll(targets, { type: MsgType.rumor, ...this.header(), claims: batch });
       batch = [];
       used = 0;
     };

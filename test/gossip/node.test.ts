@@ -250,3 +250,79 @@ describe('typed channels', () => {
     expect(seen).toEqual(['a:2', 'a:3', 'a:4', 'a:5', 'a:6', 'a:7', 'a:8', 'a:9']);
   });
 });
+
+describe('Scuttlebutt deltas', () => {
+  function delta(from: number, versions: number[]) {
+    return encode({
+      type: MsgType.exchange,
+      sender: 'b',
+      gen: 1,
+      inc: 0,
+      body: {
+        hop: 2,
+        digest: [],
+        covered: [],
+        requests: [],
+        deltas: [
+          {
+            claim: { name: 'b', gen: 1, inc: 0, status: Status.alive },
+            fromVersion: from,
+            keys: versions.map((v) => ({
+              channel: Channel.state,
+              key: `k${v}`,
+              version: v,
+              value: Uint8Array.of(v),
+            })),
+          },
+        ],
+      },
+    });
+  }
+
+  it('keeps the known versions a prefix under gaps, duplicates and reordering', () => {
+    const { n, metrics } = node('a');
+    join(n, 'b');
+    const early = delta(0, [1, 2]);
+    const late = delta(2, [3, 4]);
+    n.handle(late, 1); // arrives first: a gap, refused
+    expect(n.get('b', Channel.state, 'k3')).toBeUndefined();
+    expect(metrics.get('drop_delta_gap')).toBe(1);
+    n.handle(early, 2);
+    n.handle(early, 3); // duplicate
+    expect(metrics.get('duplicate_keys')).toBe(1);
+    n.handle(late, 4); // redelivered in order
+    expect(n.entries('b', Channel.state).map((e) => e.version)).toEqual([1, 2, 3, 4]);
+    expect(n.view().find((m) => m.name === 'b')?.maxVersion).toBe(4);
+  });
+
+  it('refuses to let anyone else write its own keys', () => {
+    const { n } = node('b');
+    join(n, 'a');
+    n.set(Channel.state, 'mine', Uint8Array.of(1));
+    const hash = n.stateHash;
+    n.handle(
+      encode({
+        type: MsgType.exchange,
+        sender: 'a',
+        gen: 1,
+        inc: 0,
+        body: {
+          hop: 2,
+          digest: [],
+          covered: [],
+          requests: [],
+          deltas: [
+            {
+              claim: { name: 'b', gen: 1, inc: 0, status: Status.alive },
+              fromVersion: 0,
+              keys: [{ channel: Channel.state, key: 'mine', version: 9, value: Uint8Array.of(66) }],
+            },
+          ],
+        },
+      }),
+      1,
+    );
+    expect(n.get('b', Channel.state, 'mine')).toEqual(Uint8Array.of(1));
+    expect(n.stateHash).toBe(hash);
+  });
+});
