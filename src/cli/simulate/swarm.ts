@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { defaultCatalog } from '../../node/catalog-file.js';
 import { parseFaultKinds } from '../../sim/index.js';
 import { runSwarm, type SwarmReport } from '../../sim/swarm/scenario.js';
-import { durationOption, floatOption, intOption } from '../options.js';
+import { choiceOption, durationOption, floatOption, intOption } from '../options.js';
 import { printJson, writeReport } from '../output.js';
 import { progress } from '../progress.js';
 import { renderHtml } from '../report/html.js';
@@ -14,6 +14,7 @@ interface SwarmCliOptions {
   faults: string;
   byzantine: number;
   runs: number;
+  gossip: 'adapter' | 'core';
   json?: boolean;
   out?: string;
 }
@@ -31,6 +32,12 @@ export function register(simulate: Command): void {
     .option('--faults <kinds>', "'none', 'all', or a comma list of Raft and gossip fault kinds", 'all')
     .option('--byzantine <f>', 'fraction of malicious agents (poisoned deltas)', floatOption(0, 0.49), 0.1)
     .option('--runs <n>', 'run N consecutive seeds and print an aggregate', intOption(1, 100_000), 1)
+    .option(
+      '--gossip <impl>',
+      "liveness: 'adapter' (heartbeats + phi at the coordinator, fast) or 'core' (src/gossip on all members)",
+      choiceOption(['adapter', 'core'] as const),
+      'adapter',
+    )
     .option('--json', 'print the report as one JSON object on stdout')
     .option('--out <dir>', 'also write report.json and report.html into DIR')
     .action((o: SwarmCliOptions) => {
@@ -38,7 +45,15 @@ export function register(simulate: Command): void {
       const catalog = defaultCatalog();
       const one = (seed: number, onProgress?: (d: number, t: number) => void) =>
         runSwarm(
-          { seed, durationMs: o.duration, queryRate: o.queryRate, faults, byzantine: o.byzantine, catalog },
+          {
+            seed,
+            durationMs: o.duration,
+            queryRate: o.queryRate,
+            faults,
+            byzantine: o.byzantine,
+            catalog,
+            gossip: o.gossip,
+          },
           onProgress,
         );
       if (o.runs > 1) {
@@ -149,7 +164,7 @@ function summaryText(r: SwarmReport, wrote: boolean): string {
     `  latency ms intra p50 ${q.latency_ms.intra.p50} p99 ${q.latency_ms.intra.p99}; cross p50 ${q.latency_ms.cross.p50} p99 ${q.latency_ms.cross.p99}`,
     `  activations accepted ${r.activations.accepted}, rejected: ${rej || 'none'}; conflict sets ${cs.issued}, exactly one won ${cs.exactly_one_won}`,
     `  raft term ${r.raft.final_term}, ${r.raft.leader_changes} leader changes, commit p50 ${r.raft.commit_latency_ms.p50} ms p99 ${r.raft.commit_latency_ms.p99} ms`,
-    `  detection p50 ${r.gossip.failure_detection.detection_ms.p50} ms; policy quality ${r.learning.initial_quality} → ${r.learning.final_quality} (${r.learning.byzantine_agents} byzantine agents)`,
+    `  agent crashes detected ${r.gossip.failure_detection.agent_crashes_detected} (p50 ${r.gossip.failure_detection.detection_ms.p50} ms, sampled per second); policy quality ${r.learning.initial_quality} → ${r.learning.final_quality} (${r.learning.byzantine_agents} byzantine agents)`,
     `  ${r.events} events in ${r.perf.wall_ms} ms (${r.perf.sim_speedup}x real time)`,
     wrote ? '' : '  (--json for the full report, --out DIR for report.json and report.html)',
   ]

@@ -51,7 +51,7 @@ type ReadWaiter = { index: number; cb: (index: number) => void };
 
 /**
  * One coordinator's Raft replica on the simulator, shaped like src/sim/raft/node.ts (which is bound to the KV
- * machine): ticks on a node timer, persists each Ready to the node's SimDisk and sends its messages only once
+ * machine): ticked by the scenario every `tickMs`, persists each Ready to the node's SimDisk and sends its messages only once
  * the sync completes, applies committed entries to the coordinator state machine, snapshots periodically and
  * serves proposals (results by request id) and ReadIndex reads (callback with the read index once applied).
  */
@@ -124,7 +124,6 @@ export class CoordinatorReplica {
     }
     this.busy = false;
     this.checker.onRestart(this.asNode);
-    this.scheduleTick();
   }
 
   crash(): void {
@@ -135,13 +134,13 @@ export class CoordinatorReplica {
     this.applyWaiters = [];
   }
 
-  private scheduleTick(): void {
-    const inc = this.incarnation;
-    this.sim.setTimer(this.id, this.opts.tickMs, () => {
-      if (this.rn === null || inc !== this.incarnation) return;
-      this.guard(() => this.rn!.tick());
-      this.scheduleTick();
-    });
+  /**
+   * One Raft tick. The scenario drives all replicas from one shared `tickMs` timer (one event instead of
+   * fourteen); a crashed or paused replica does not tick, as a paused node's own timer would not fire.
+   */
+  tick(): void {
+    if (this.rn === null || this.sim.status(this.id) !== 'up') return;
+    this.guard(() => this.rn!.tick());
   }
 
   deliver(m: Message): void {

@@ -1,4 +1,5 @@
 import { type Rng, summarize } from '../../core/index.js';
+import { GossipNode, type Outbound } from '../../gossip/index.js';
 import {
   COMPLEXITIES,
   type Complexity,
@@ -29,6 +30,7 @@ import {
   type SwarmQuery,
 } from '../../swarm/routing/index.js';
 import { type FaultKind, installSchedule, randomSchedule } from '../faults.js';
+import { WIRE_OVERHEAD_BYTES } from '../gossip/cluster.js';
 import { InvariantChecker } from '../raft/checkers.js';
 import { Simulator } from '../simulator.js';
 import { PhiDetector } from './liveness.js';
@@ -55,6 +57,12 @@ export interface SwarmOptions {
   queryDeadlineMs?: number;
   /** Mean gap between faults. */
   faultGapMs?: number;
+  /**
+   * Liveness source: 'adapter' (default) = direct heartbeats to the category coordinator feeding a phi-accrual
+   * detector (src/sim/swarm/liveness.ts); 'core' = the gossip core (src/gossip) on all 607 members, each
+   * coordinator reading its own GossipNode's view. The core is far slower to simulate (see docs/swarm.md).
+   */
+  gossip?: 'adapter' | 'core';
   /** Scripted crashes on top of the random schedule: every agent of `category` at `atMs` (tests, demos). */
   crashCategories?: ReadonlyArray<{ category: string; atMs: number }>;
   /** Scripted queries on top of the random workload (tests, demos). */
@@ -267,7 +275,7 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
     const coord = catIndex.get(cat.features[i].category)!;
     const peers = categoryAgents[coord].filter((n) => n !== node);
     const hb = () => {
-      if (agentIncarnation[i] !== inc) return;
+      if (agentIncarnation[i] !== inc || useCore) return;
       heartbeats++;
       send(node, coord, { k: 'hb' }, 24);
       sim.setTimer(node, gossipMs, hb);
@@ -363,8 +371,7 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
       const now = sim.localTime(c);
       const answers: AgentAnswer[] = [];
       let remaining = features.length;
-      const alive = (n: number) =>
-        detectors[c].alive(n, now) && m.agent(agentName(featureOf(n).id)) !== undefined;
+      const alive = (n: number) => isAlive(c, n, now) && m.agent(agentName(featureOf(n).id)) !== undefined;
       for (const f of features) {
         const own = featureNode.get(f)!;
         const tried = new Set<number>();
@@ -443,7 +450,7 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
           serveLocal(c, q, complexity, feats, barrier, got);
           continue;
         }
-        if (!detectors[c].alive(ci, now)) {
+        if (!isAlive(c, ci, now)) {
           got(fail('COORDINATOR_DOWN'));
           if (finished) return;
           continue;
@@ -495,6 +502,7 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
     sim.addNode(cat.categories[c].coordinator, {
       deliver: (from, payload) => {
         const rep = replicas[c];
+        if (payload instanceof Uint8Array) return gDeliver(c, payload);
         const m = payload as Msg | Message;
         if (!('k' in m)) return rep.deliver(m);
         if (!rep.up) return;
@@ -542,13 +550,15 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
       },
       crash: () => {
         replicas[c].crash();
+        if (useCore) gCrash(c);
         detectors[c].clear();
         asks[c].clear();
         subs[c].clear();
       },
       restart: () => {
         replicas[c].start();
-        startCoordHeartbeat(c);
+        if (useCore) gBoot(c);
+        else startCoordHeartbeat(c);
       },
     });
   }
@@ -561,14 +571,64 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
   }
   for (let i = 0; i < F; i++) {
     sim.addNode(agentName(cat.features[i].id), {
-      deliver: (from, payload) => agentDeliver(i, from, payload as Msg),
+      deliver: (from, payload) =>
+        payload instanceof Uint8Array ? gDeliver(C + i, payload) : agentDeliver(i, from, payload as Msg),
       crash: () => {
+        if (useCore) gCrash(C + i);
         agents[i] = null;
         agentIncarnation[i]++;
         seenPatterns[i].clear();
       },
-      restart: () => startAgent(i),
+      restart: () => {
+        if (useCore) gBoot(C + i);
+        startAgent(i);
+      },
     });
+  }
+
+  // ---- the gossip core, when asked for ------------------------------------------------------------
+  const useCore = o.gossip === 'core';
+  const gnodes: (GossipNode | null)[] = new Array(C + F).fill(null);
+  const gGen = new Uint32Array(C + F);
+  const gSeeds = [0, 1, 2].map(nodeName);
+  const gIndex = new Map<string, number>();
+  for (let n = 0; n < C + F; n++) gIndex.set(nodeName(n), n);
+  const gDispatch = (from: number, out: Outbound[]) => {
+    for (const d of out) {
+      const to = gIndex.get(d.to);
+      if (to !== undefined)
+        sim.send(from, to, d.data, `gossip ${d.kind}`, d.data.length + WIRE_OVERHEAD_BYTES);
+    }
+  };
+  const gBoot = (n: number) => {
+    const gen = ++gGen[n];
+    const node = new GossipNode({
+      name: nodeName(n),
+      generation: gen,
+      seeds: gSeeds,
+      rng: sim.nodeRng(n).fork(`gossip/${gen}`),
+      now: sim.localTime(n),
+      config: { gossipIntervalMs: gossipMs, heartbeatIntervalMs: gossipMs },
+    });
+    gnodes[n] = node;
+    const loop = () => {
+      if (gGen[n] !== gen || gnodes[n] !== node) return;
+      gDispatch(n, node.tick(sim.localTime(n)));
+      sim.setTimer(n, 200, loop);
+    };
+    sim.setTimer(n, 200 * sim.nodeRng(n).next(), loop);
+  };
+  const gDeliver = (n: number, data: Uint8Array) => {
+    const g = gnodes[n];
+    if (g) gDispatch(n, g.handle(data, sim.localTime(n)));
+  };
+  const gCrash = (n: number) => {
+    gnodes[n] = null;
+    gGen[n]++;
+  };
+  function isAlive(c: number, n: number, now: number): boolean {
+    if (!useCore) return detectors[c].alive(n, now);
+    return gnodes[c]?.liveness(nodeName(n)) === 'alive';
   }
 
   const coordHbInc = new Uint32Array(C);
@@ -852,7 +912,13 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
 
   // ---- start everything --------------------------------------------------------------------------
   for (const r of replicas) r.start();
-  for (let c = 0; c < C; c++) startCoordHeartbeat(c);
+  const raftTick = () => {
+    for (const r of replicas) r.tick();
+    sim.after(tickMs, raftTick);
+  };
+  sim.after(tickMs, raftTick);
+  if (useCore) for (let n = 0; n < C + F; n++) gBoot(n);
+  else for (let c = 0; c < C; c++) startCoordHeartbeat(c);
   for (let i = 0; i < F; i++) startAgent(i);
 
   // Agent registration (the routing index) through the log, from t = 300 ms.
@@ -979,6 +1045,8 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
     return round3(m);
   };
   const quality: [number, number][] = [];
+  /** Replica agreement is checked every 10 s in short runs, about 60 times in long ones. */
+  const replicaCheckMs = Math.max(10_000, Math.round(durationMs / 60 / 10_000) * 10_000);
   let leaderChanges = 0;
   let lastLeader = -1;
   let falseSuspicions = 0;
@@ -1047,7 +1115,7 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
       const isUp = sim.status(node) === 'up';
       if (isUp) up++;
       const c = catIndex.get(cat.features[i].category)!;
-      const alive = replicas[c].up && detectors[c].alive(node, sim.localTime(c));
+      const alive = replicas[c].up && isAlive(c, node, sim.localTime(c));
       if (alive) seen++;
       if (replicas[c].up && now > 5000) {
         if (!alive && suspected[i] === 0) {
@@ -1077,7 +1145,7 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
     lastIntraN = latIntra.length;
     lastCrossN = latCross.length;
     if (Math.round(now) % 30_000 === 0) quality.push([Math.round(now / 1000), policyQuality()]);
-    if (Math.round(now) % 10_000 === 0) checkReplicas();
+    if (Math.round(now) % replicaCheckMs === 0) checkReplicas();
   };
 
   quality.push([0, policyQuality()]);
@@ -1146,6 +1214,7 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
       heartbeat_ms: heartbeatMs,
       tick_ms: tickMs,
       sync_interval_ms: syncMs,
+      gossip: useCore ? 'core' : 'adapter',
       query_deadline_ms: deadlineMs,
     },
     invariant_violations: violations,
@@ -1196,7 +1265,12 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
       messages: raftMsgs.reduce((s, [, c]) => s + c.messages, 0),
     },
     gossip: {
-      implementation: 'heartbeat + phi-accrual adapter (src/sim/swarm/liveness.ts)',
+      implementation: useCore
+        ? 'gossip core (src/gossip): ring monitors, phi-accrual, Lifeguard suspicion, Scuttlebutt'
+        : 'heartbeat + phi-accrual adapter (src/sim/swarm/liveness.ts)',
+      gossip_core_messages: [...acc.byType]
+        .filter(([k]) => k.startsWith('gossip '))
+        .reduce((s, [, c]) => s + c.messages, 0),
       members: C + F,
       heartbeats,
       heartbeat_messages: typeCount('hb'),
