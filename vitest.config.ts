@@ -5,7 +5,7 @@ export default defineConfig({
     include: ['test/**/*.test.ts', 'tests/**/*.test.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
-    reporters: ['default'],
+    reporters: ['default', './test/summary-reporter.ts'],
     pool: 'forks',
   },
 });
