@@ -77,7 +77,9 @@ export interface QueryOutcome {
   ok: boolean;
   reason?: string;
   latencyMs: number;
-  /** The agents (simulator ids) that answered, and whether each was up when it answered. */
+  /** Simulated time the query was issued. */
+  atMs: number;
+  /** The agents that answered, and whether each was up when it answered. */
   agents: string[];
   raftIndex: number;
 }
@@ -723,6 +725,7 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
         ok: m.ok,
         reason: m.reason,
         latencyMs: lat,
+        atMs: cq.at,
         agents: m.answers.map((a) => a.agent),
         raftIndex: m.raftIndex,
       });
@@ -781,6 +784,7 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
         ok: false,
         reason: 'DEADLINE',
         latencyMs: deadlineMs,
+        atMs: cq.at,
         agents: [],
         raftIndex: 0,
       });
