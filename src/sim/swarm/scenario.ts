@@ -7,7 +7,7 @@ import {
   QUERY_TYPES,
   type QueryType,
 } from '../../learning/index.js';
-import { type Entry, type Message, MSG_NAMES, Role } from '../../raft/index.js';
+import { type Entry, type Message, Role } from '../../raft/index.js';
 import {
   type AgentAnswer,
   type ControlView,
@@ -19,7 +19,6 @@ import {
   type Catalog,
   type Command,
   type CommandResult,
-  decodeCommand,
   encodeCommand,
   type Feature,
 } from '../../swarm/index.js';
@@ -36,8 +35,6 @@ import { Simulator } from '../simulator.js';
 import { PhiDetector } from './liveness.js';
 import { CoordinatorReplica } from './replica.js';
 import { idealAction, rate } from './user.js';
-
-void MSG_NAMES;
 
 export interface SwarmOptions {
   seed: number;
@@ -667,8 +664,6 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
   const latCross: number[] = [];
   let answered = 0;
   let answersWithIndex = 0;
-  let indexRegressions = 0;
-  let lastIndexSeen = 0;
   const commands = new Map<number, ClientCommand>();
   let nextCmd = 1;
   let accepted = 0;
@@ -747,8 +742,6 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
         const { rating, resolved } = rate(cq.q.type, cq.complexity, a.action);
         send(CLIENT, node, { k: 'feedback', queryId: m.id, rating, resolved, latencyMs: lat }, 40);
       }
-      if (m.raftIndex < lastIndexSeen) indexRegressions++;
-      lastIndexSeen = Math.max(lastIndexSeen, m.raftIndex);
     } else if (m.k === 'cmd-reply') {
       const cc = commands.get(m.id);
       if (cc === undefined || cc.done) return;
@@ -1300,5 +1293,3 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
 }
 
 export type SwarmReport = ReturnType<typeof runSwarm>;
-void decodeCommand;
-void MSG_NAMES;
