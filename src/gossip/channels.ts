@@ -18,37 +18,37 @@ export interface ChannelUpdate {
  * - `pattern`: broadcasts, kept in a ring of `patternSlots` keys per member (newest overwrite oldest).
  */
 export class GossipChannels {
-  constructor(readonly node: GossipNode) {}
+  constructor(readonly core: GossipNode) {}
 
   setHealth(value: Uint8Array): void {
-    this.node.set(Channel.health, '', value);
+    this.core.set(Channel.health, '', value);
   }
 
   health(member: string): Uint8Array | undefined {
-    return this.node.get(member, Channel.health, '');
+    return this.core.get(member, Channel.health, '');
   }
 
   setState(key: string, value: Uint8Array): void {
-    this.node.set(Channel.state, key, value);
+    this.core.set(Channel.state, key, value);
   }
 
   state(member: string, key: string): Uint8Array | undefined {
-    return this.node.get(member, Channel.state, key);
+    return this.core.get(member, Channel.state, key);
   }
 
   /** Returns the broadcast's sequence number (per member). */
   broadcastPattern(value: Uint8Array): number {
-    return this.node.broadcastPattern(value);
+    return this.core.broadcastPattern(value);
   }
 
   /** The member's retained patterns, oldest first. */
   patterns(member: string): Uint8Array[] {
-    return this.node.entries(member, Channel.pattern).map((e) => e.value);
+    return this.core.entries(member, Channel.pattern).map((e) => e.value);
   }
 
   /** Calls `fn` for every update of `channel` (own writes included). Returns the unsubscribe function. */
   on(channel: ChannelName, fn: (u: ChannelUpdate) => void): () => void {
-    return this.node.subscribe((e: GossipEvent) => {
+    return this.core.subscribe((e: GossipEvent) => {
       if (e.kind === 'key' && e.channel === channel)
         fn({ member: e.member, key: e.key, value: e.value, version: e.version });
     });

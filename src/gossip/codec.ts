@@ -43,8 +43,9 @@ export interface ClaimEntry {
   status: StatusCode;
   /** Suspect claims: the monitor that suspects (a confirmation in Lifeguard's sense). */
   origin?: string;
-  /** Terminal claims: seconds the tombstone has left to live (relative, so clocks need not agree). */
-  ttlS?: number;
+  /** Terminal claims: ms the tombstone has left to live (relative, so clocks need not agree; floored, so
+   *  every hop forgets no later than the one before it). */
+  ttlMs?: number;
 }
 
 export interface DigestEntry {
@@ -121,7 +122,7 @@ export function headerSize(h: Header): number {
 export function claimSize(c: ClaimEntry): number {
   let n = strSize(c.name) + varintSize(c.gen) + varintSize(c.inc) + 1;
   if (c.status === Status.suspect) n += strSize(c.origin ?? '');
-  else if (c.status >= Status.dead) n += varintSize(c.ttlS ?? 0);
+  else if (c.status >= Status.dead) n += varintSize(c.ttlMs ?? 0);
   return n;
 }
 
@@ -165,7 +166,7 @@ function putClaim(w: ByteWriter, c: ClaimEntry): void {
   putStr(w, c.name);
   w.varint(c.gen).varint(c.inc).u8(c.status);
   if (c.status === Status.suspect) putStr(w, c.origin ?? '');
-  else if (c.status >= Status.dead) w.varint(c.ttlS ?? 0);
+  else if (c.status >= Status.dead) w.varint(c.ttlMs ?? 0);
 }
 
 export function encode(m: Message): Uint8Array {
@@ -265,7 +266,7 @@ function getClaim(r: ByteReader): ClaimEntry {
   const status = getStatus(r);
   const c: ClaimEntry = { name, gen, inc, status };
   if (status === Status.suspect) c.origin = getStr(r, LIMITS.name, 'suspicion origin');
-  else if (status >= Status.dead) c.ttlS = r.varint();
+  else if (status >= Status.dead) c.ttlMs = r.varint();
   return c;
 }
 

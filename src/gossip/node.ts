@@ -63,6 +63,8 @@ interface DeltaCandidate {
 }
 
 const EMPTY: Outbound[] = [];
+/** Tombstones this close to their expiry are no longer offered in deltas (members forget within ms). */
+const TOMBSTONE_QUIET_MS = 1000;
 /** Fixed bytes of an exchange beyond the header: hop, flags, four list counts (up to 16383 each). */
 const EXCHANGE_FIXED = 2 + 4 * 2;
 
@@ -252,9 +254,9 @@ export class GossipNode {
     }
     this.checkPhi();
     this.checkSuspicions();
+    this.collectGarbage();
     if (now >= this.nextGossipAt) {
       this.nextGossipAt = Math.max(this.nextGossipAt + c.gossipIntervalMs, now + 1);
-      this.collectGarbage();
       this.gossipRound();
     }
     this.flushRumors(undefined);
@@ -367,7 +369,7 @@ export class GossipNode {
         if (h && !h.exceeds(this.now, c.phiThreshold)) continue;
       }
       this.metrics.inc('deaths_declared');
-      this.setClaim(m, { name: n, gen: m.gen, inc: m.inc, status: Status.dead, ttlS: 0 }, this.name);
+      this.setClaim(m, { name: n, gen: m.gen, inc: m.inc, status: Status.dead, ttlMs: 0 }, this.name);
       this.suspicions.delete(n);
     }
   }
@@ -422,7 +424,7 @@ export class GossipNode {
   /** Replaces a member's claim (the caller checked precedence), with every side effect in one place. */
   private setClaim(
     m: Member,
-    c: Claim & { name?: string; origin?: string; ttlS?: number },
+    c: Claim & { name?: string; origin?: string; ttlMs?: number },
     origin: string | undefined,
   ): void {
     const previous = STATUS_NAMES[m.status];
@@ -440,7 +442,7 @@ export class GossipNode {
     this.rehash(m);
     const terminal = isTerminal(c.status);
     if (terminal) {
-      const ttl = c.ttlS ? Math.min(c.ttlS * 1000, this.config.tombstoneTtlMs) : this.config.tombstoneTtlMs;
+      const ttl = c.ttlMs ? Math.min(c.ttlMs, this.config.tombstoneTtlMs) : this.config.tombstoneTtlMs;
       m.expiresAt = this.now + ttl;
       this.terminal.add(m.name);
       this.suspicions.delete(m.name);
@@ -478,7 +480,7 @@ export class GossipNode {
       const s = this.suspicions.get(m.name);
       c.origin = s && s.origins.size > 0 ? s.origins.values().next().value : this.name;
     } else if (isTerminal(m.status)) {
-      c.ttlS = Math.max(1, Math.ceil((m.expiresAt - this.now) / 1000));
+      c.ttlMs = Math.max(1, Math.floor(m.expiresAt - this.now));
     }
     return c;
   }
@@ -677,6 +679,8 @@ export class GossipNode {
     const candidates = new Map<string, DeltaCandidate>();
     const requests: Request[] = [];
     const want = (m: Member, fromVersion: number, priority: number) => {
+      // A tombstone about to be forgotten is not offered: the peer may have forgotten it already.
+      if (m.expiresAt - this.now < TOMBSTONE_QUIET_MS) return;
       const prev = candidates.get(m.name);
       if (prev === undefined || fromVersion < prev.from)
         candidates.set(m.name, { m, from: fromVersion, priority: Math.max(priority, prev?.priority ?? 0) });

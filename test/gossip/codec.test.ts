@@ -12,7 +12,7 @@ const claim: fc.Arbitrary<ClaimEntry> = fc
     c.status === Status.suspect
       ? name.map((origin) => ({ ...c, origin }))
       : c.status >= Status.dead
-        ? fc.nat(100_000).map((ttlS) => ({ ...c, ttlS }))
+        ? fc.nat(10_000_000).map((ttlMs) => ({ ...c, ttlMs }))
         : fc.constant(c),
   );
 const header = fc.record({ sender: name, gen: num, inc: num });

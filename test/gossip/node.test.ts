@@ -50,7 +50,7 @@ describe('GossipNode membership', () => {
   it('refutes its own death too, but a stale suspicion (older incarnation) is ignored', () => {
     const { n } = node('a');
     join(n, 'b');
-    rumor(n, 'b', [{ name: 'a', gen: 1, inc: 0, status: Status.dead, ttlS: 60 }]);
+    rumor(n, 'b', [{ name: 'a', gen: 1, inc: 0, status: Status.dead, ttlMs: 60_000 }]);
     expect(n.incarnation).toBe(1);
     rumor(n, 'b', [{ name: 'a', gen: 1, inc: 0, status: Status.suspect, origin: 'b' }]);
     expect(n.incarnation).toBe(1);
@@ -60,7 +60,7 @@ describe('GossipNode membership', () => {
     const { n, metrics } = node('a');
     join(n, 'b');
     join(n, 'c');
-    rumor(n, 'b', [{ name: 'c', gen: 1, inc: 3, status: Status.dead, ttlS: 600 }]);
+    rumor(n, 'b', [{ name: 'c', gen: 1, inc: 3, status: Status.dead, ttlMs: 600_000 }]);
     expect(n.liveness('c')).toBe('dead');
     const hash = n.stateHash;
     rumor(n, 'b', [
@@ -89,7 +89,7 @@ describe('GossipNode membership', () => {
     expect(metrics.get('drop_stale')).toBe(3);
     rumor(n, 'b', [{ name: 'c', gen: 1, inc: 4, status: Status.alive }]);
     expect(n.liveness('c')).toBe('alive');
-    rumor(n, 'b', [{ name: 'c', gen: 1, inc: 4, status: Status.left, ttlS: 600 }]);
+    rumor(n, 'b', [{ name: 'c', gen: 1, inc: 4, status: Status.left, ttlMs: 600_000 }]);
     rumor(n, 'b', [{ name: 'c', gen: 2, inc: 0, status: Status.alive }]);
     expect(n.liveness('c')).toBe('alive');
   });
@@ -98,7 +98,7 @@ describe('GossipNode membership', () => {
     const { n, metrics } = node('a', { tombstoneTtlMs: 10_000 });
     join(n, 'b');
     join(n, 'c');
-    rumor(n, 'b', [{ name: 'c', gen: 1, inc: 0, status: Status.dead, ttlS: 10 }]);
+    rumor(n, 'b', [{ name: 'c', gen: 1, inc: 0, status: Status.dead, ttlMs: 10_000 }]);
     for (let t = 0; t <= 12_000; t += 100) n.tick(t);
     expect(n.liveness('c')).toBe('unknown');
     expect(metrics.get('tombstones_collected')).toBe(1);
