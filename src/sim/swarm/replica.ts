@@ -69,6 +69,13 @@ export class CoordinatorReplica {
   private nextCtx = 1;
   private nextSeq = 1;
   appliedIndex = 0;
+  /**
+   * Request ids already applied: a forwarded proposal that the network duplicated is committed twice, and the
+   * second copy must not execute. Part of the replicated state (a function of the log), so it travels in the
+   * snapshot with the machine.
+   */
+  private applied = new Set<number>();
+  duplicatesSkipped = 0;
 
   constructor(
     readonly sim: Simulator,
@@ -118,10 +125,8 @@ export class CoordinatorReplica {
     this.rn = new RawNode(cfg, boot, new Raft(cfg, boot));
     this.machine = new CoordinatorStateMachine(this.catalog);
     this.appliedIndex = 0;
-    if (snap) {
-      this.machine.restore(snap.data, snap.meta.index);
-      this.appliedIndex = snap.meta.index;
-    }
+    this.applied = new Set();
+    if (snap) this.restoreSnapshot(snap.data, snap.meta.index);
     this.busy = false;
     this.checker.onRestart(this.asNode);
   }
@@ -183,15 +188,19 @@ export class CoordinatorReplica {
   private finish(rn: RawNode, rd: Ready): void {
     this.checker.onPersisted(this.asNode, rd);
     for (const m of rd.messages) this.sim.send(this.id, m.to, m, MSG_NAMES[m.type], messageSize(m));
-    if (rd.snapshot !== null) {
-      this.machine.restore(rd.snapshot.data, rd.snapshot.meta.index);
-      this.appliedIndex = rd.snapshot.meta.index;
-    }
+    if (rd.snapshot !== null) this.restoreSnapshot(rd.snapshot.data, rd.snapshot.meta.index);
     for (const e of rd.committedEntries) {
       if (e.index <= this.appliedIndex) continue;
       this.appliedIndex = e.index;
       if (e.type === EntryType.Normal && e.data.length >= 8) {
         const reqId = requestIdOf(e.data);
+        if (this.applied.has(reqId)) {
+          this.duplicatesSkipped++;
+          this.hooks.onApply(this, e, reqId, null);
+          this.checker.onApplied(this.asNode, e);
+          continue;
+        }
+        this.applied.add(reqId);
         const r = this.machine.apply(e.index, e.data.subarray(8));
         this.checker.onExecute(this.asNode, Math.floor(reqId / 2 ** 32) + 1, reqId >>> 0, e.index);
         this.hooks.onApply(this, e, reqId, r);
@@ -217,11 +226,34 @@ export class CoordinatorReplica {
     const r = rn.raft;
     const last = r.snapshot?.meta.index ?? 0;
     if (r.log.applied - last < this.opts.snapshotEvery || this.appliedIndex !== r.log.applied) return;
-    rn.compact(r.log.applied, this.machine.snapshot(), this.opts.snapshotKeep);
+    rn.compact(r.log.applied, this.takeSnapshot(), this.opts.snapshotKeep);
     const snap = r.snapshot!;
     this.storage.saveSnapshot(snap);
     this.storage.compactTo(r.log.offset);
     this.snapshotsTaken++;
+  }
+
+  /** Snapshot = u32 count, that many f64 applied request ids (sorted), then the machine's snapshot. */
+  private takeSnapshot(): Uint8Array {
+    const ids = [...this.applied].sort((a, b) => a - b);
+    const m = this.machine.snapshot();
+    const out = new Uint8Array(4 + ids.length * 8 + m.length);
+    const dv = new DataView(out.buffer);
+    dv.setUint32(0, ids.length);
+    ids.forEach((id, i) => {
+      dv.setFloat64(4 + i * 8, id);
+    });
+    out.set(m, 4 + ids.length * 8);
+    return out;
+  }
+
+  private restoreSnapshot(data: Uint8Array, index: number): void {
+    const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    const n = dv.getUint32(0);
+    this.applied = new Set();
+    for (let i = 0; i < n; i++) this.applied.add(dv.getFloat64(4 + i * 8));
+    this.machine.restore(data.subarray(4 + n * 8), index);
+    this.appliedIndex = index;
   }
 
   /** Proposes a command (forwarded by Raft when this replica follows). False when it cannot be proposed. */

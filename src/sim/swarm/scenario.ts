@@ -903,7 +903,7 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
         at_ms,
       };
     }
-    if (openSet !== null && cmd.op === 'activate') return;
+    if (openSet !== null && (cmd.op === 'activate' || cmd.op === 'deactivate')) return;
     issueCommand(cmd, 'workload', (r, reason) => recordCommand(cmd, r, reason));
   };
 
@@ -1184,7 +1184,9 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
   }
   let finalTerm = 0;
   let snapshots = 0;
+  let duplicates = 0;
   for (const r of replicas) {
+    duplicates += r.duplicatesSkipped;
     finalTerm = Math.max(finalTerm, r.raft?.term ?? 0);
     snapshots += r.snapshotsTaken;
   }
@@ -1259,6 +1261,7 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
       commit_index: tl.commit_index[tl.commit_index.length - 1] ?? 0,
       commit_latency_ms: summarize(commitLatency, 1),
       snapshots,
+      duplicate_entries_skipped: duplicates,
       messages: raftMsgs.reduce((s, [, c]) => s + c.messages, 0),
     },
     gossip: {
