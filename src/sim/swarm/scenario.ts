@@ -112,6 +112,8 @@ interface ClientCommand {
   attempts: number;
   done: boolean;
   kind: 'workload' | 'register' | 'conflict';
+  /** Coordinator for the first attempt (retries go to random ones). */
+  firstTo?: number;
   onDone?: (r: CommandResult | null, reason?: string) => void;
 }
 
@@ -674,7 +676,7 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
 
   const sendCommand = (cc: ClientCommand, id: number) => {
     cc.attempts++;
-    const to = clientRng.int(C);
+    const to = cc.attempts === 1 && cc.firstTo !== undefined ? cc.firstTo : clientRng.int(C);
     send(CLIENT, to, { k: 'cmd', id, cmd: cc.cmd }, encodeCommand(cc.cmd).length + 16);
     const attempt = cc.attempts;
     sim.after(1500, () => {
@@ -685,9 +687,14 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
       } else sendCommand(cc, id);
     });
   };
-  const issueCommand = (cmd: Command, kind: ClientCommand['kind'], onDone?: ClientCommand['onDone']) => {
+  const issueCommand = (
+    cmd: Command,
+    kind: ClientCommand['kind'],
+    onDone?: ClientCommand['onDone'],
+    firstTo?: number,
+  ) => {
     const id = nextCmd++;
-    const cc: ClientCommand = { cmd, at: sim.now, attempts: 0, done: false, kind, onDone };
+    const cc: ClientCommand = { cmd, at: sim.now, attempts: 0, done: false, kind, onDone, firstTo };
     commands.set(id, cc);
     sendCommand(cc, id);
   };
@@ -851,7 +858,10 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
             if (openSet === set) openSet = null;
           });
         };
-        for (const f of [a, b])
+        // The two activations go, at the same instant, to two different coordinators.
+        const first = clientRng.int(C);
+        const targets = [first, (first + 1 + clientRng.int(C - 1)) % C];
+        for (const [k, f] of [a, b].entries())
           issueCommand(
             { op: 'activate', feature: f, with_prerequisites: true, at_ms },
             'conflict',
@@ -859,6 +869,7 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
               recordCommand({ op: 'activate', feature: f, at_ms }, r, reason);
               close();
             },
+            targets[k],
           );
         return;
       }
