@@ -92,6 +92,7 @@ export class GossipNode {
   private totalHi = 0;
   private readonly histories = new Map<string, HeartbeatHistory>();
   private monitored: string[] = [];
+  private monitoredHistories: HeartbeatHistory[] = [];
   private readonly suspicions = new Map<string, Suspicion>();
   private readonly lastDeadNotice = new Map<string, number>();
   private recent: string[] = [];
@@ -300,6 +301,7 @@ export class GossipNode {
       if (!this.histories.has(n)) this.histories.set(n, new HeartbeatHistory(this.config, this.now));
     for (const n of this.monitored) if (!next.includes(n)) this.histories.delete(n);
     this.monitored = next;
+    this.monitoredHistories = next.map((n) => this.histories.get(n)!);
   }
 
   /** Our monitors are our ring predecessors: they get our heartbeats. */
@@ -311,10 +313,11 @@ export class GossipNode {
 
   private checkPhi(): void {
     const monitored = this.monitored;
+    const histories = this.monitoredHistories;
     for (let i = 0; i < monitored.length; i++) {
-      const h = this.histories.get(monitored[i]);
-      if (h === undefined || !h.exceeds(this.now, this.config.phiThreshold)) continue;
+      if (!histories[i].exceeds(this.now, this.config.phiThreshold)) continue;
       const n = monitored[i];
+      if (this.histories.get(n) !== histories[i]) continue; // replaced (new generation) since refresh
       const m = this.members.get(n);
       if (!m || isTerminal(m.status)) continue;
       const s = this.suspicions.get(n);
