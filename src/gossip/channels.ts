@@ -1,3 +1,4 @@
+import { ByteReader, ByteWriter } from '../core/index.js';
 import type { GossipEvent } from './events.js';
 import { Channel, type ChannelName } from './member.js';
 import type { GossipNode } from './node.js';
@@ -34,6 +35,47 @@ export class GossipChannels {
 
   state(member: string, key: string): Uint8Array | undefined {
     return this.core.get(member, Channel.state, key);
+  }
+
+  /**
+   * A value larger than one datagram, split into `key#0..n-1` chunks written first and a manifest `key#`
+   * written last. Versions are consecutive per writer and deltas are applied as prefixes, so a reader that
+   * has the manifest has every chunk of that write unless a later write overwrote some; the manifest records
+   * the first chunk's version and `stateChunked` checks each one, so a mixed read is impossible.
+   */
+  setStateChunked(key: string, value: Uint8Array): number {
+    const max = this.core.config.maxValueBytes;
+    const n = Math.max(1, Math.ceil(value.length / max));
+    let first = -1;
+    for (let i = 0; i < n; i++) {
+      this.core.set(Channel.state, `${key}#${i}`, value.subarray(i * max, (i + 1) * max));
+      if (i === 0) first = this.core.getEntry(this.core.name, Channel.state, `${key}#0`)!.version;
+    }
+    this.core.set(
+      Channel.state,
+      `${key}#`,
+      new ByteWriter(16).varint(n).varint(value.length).varint(first).finish(),
+    );
+    return n;
+  }
+
+  /** The complete chunked value as of the member's last finished write, or undefined if not all here yet. */
+  stateChunked(member: string, key: string): Uint8Array | undefined {
+    const manifest = this.core.get(member, Channel.state, `${key}#`);
+    if (!manifest) return undefined;
+    const r = new ByteReader(manifest);
+    const n = r.varint();
+    const length = r.varint();
+    const first = r.varint();
+    const out = new Uint8Array(length);
+    let at = 0;
+    for (let i = 0; i < n; i++) {
+      const c = this.core.getEntry(member, Channel.state, `${key}#${i}`);
+      if (!c || c.version !== first + i || at + c.value.length > length) return undefined;
+      out.set(c.value, at);
+      at += c.value.length;
+    }
+    return at === length ? out : undefined;
   }
 
   /** Returns the broadcast's sequence number (per member). */

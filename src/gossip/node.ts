@@ -180,6 +180,16 @@ export class GossipNode {
     return this.members.get(member)?.keys.get(keyId(channel, key))?.value;
   }
 
+  /** One key with its version (versions order every write of a member). */
+  getEntry(
+    member: string,
+    channel: ChannelCode,
+    key: string,
+  ): { version: number; value: Uint8Array } | undefined {
+    const e = this.members.get(member)?.keys.get(keyId(channel, key));
+    return e ? { version: e.version, value: e.value } : undefined;
+  }
+
   /** All keys of one channel of one member (snapshot). */
   entries(member: string, channel: ChannelCode): Array<{ key: string; version: number; value: Uint8Array }> {
     const m = this.members.get(member);

@@ -326,3 +326,51 @@ describe('Scuttlebutt deltas', () => {
     expect(n.stateHash).toBe(hash);
   });
 });
+
+describe('chunked state (values larger than a datagram)', () => {
+  it('reassembles a 20 KB value at a peer, only once complete, never mixing two writes', async () => {
+    const { GossipChannels } = await import('../../src/gossip/index.js');
+    const a = node('a').n;
+    const b = node('b').n;
+    const ca = new GossipChannels(a);
+    const cb = new GossipChannels(b);
+    const v1 = new Uint8Array(20_000).map((_, i) => i & 0xff);
+    expect(ca.setStateChunked('qtable', v1)).toBe(23);
+    expect(ca.stateChunked('a', 'qtable')).toEqual(v1);
+    const queue: Array<{ to: GossipNode; data: Uint8Array }> = [];
+    const push = (out: Outbound[]) => {
+      for (const o of out) {
+        expect(o.data.length).toBeLessThanOrEqual(1200);
+        queue.push({ to: o.to === 'a' ? a : b, data: o.data });
+      }
+    };
+    push(join(a, 'b'));
+    push(join(b, 'a'));
+    let partial = 0;
+    for (let t = 0; t < 30_000 && !cb.stateChunked('a', 'qtable'); t += 100) {
+      push(a.tick(t));
+      push(b.tick(t));
+      while (queue.length > 0) {
+        const m = queue.shift()!;
+        push(m.to.handle(m.data, t));
+        if (b.entries('a', Channel.state).length > 0 && !cb.stateChunked('a', 'qtable')) partial++;
+      }
+    }
+    expect(partial).toBeGreaterThan(0);
+    expect(cb.stateChunked('a', 'qtable')).toEqual(v1);
+    // A second write: while its chunks travel, the reader sees v1 or v2, never a mix.
+    const v2 = new Uint8Array(20_000).fill(7);
+    ca.setStateChunked('qtable', v2);
+    for (let t = 30_000; t < 60_000; t += 100) {
+      push(a.tick(t));
+      push(b.tick(t));
+      while (queue.length > 0) {
+        const m = queue.shift()!;
+        push(m.to.handle(m.data, t));
+        const seen = cb.stateChunked('a', 'qtable');
+        if (seen) expect(seen.every((x) => x === 7) || seen.every((x, i) => x === (i & 0xff))).toBe(true);
+      }
+    }
+    expect(cb.stateChunked('a', 'qtable')).toEqual(v2);
+  });
+});
