@@ -1,3 +1,4 @@
+import { ElexError } from '../../core/index.js';
 import { type CommonOptions, formCluster, LivenessChecker, traffic, trafficByKind } from './common.js';
 
 export interface ChurnOptions extends CommonOptions {
@@ -13,6 +14,8 @@ export interface ChurnOptions extends CommonOptions {
  * here so garbage collection and the forgotten-identity guard run during the test.
  */
 export function runChurn(o: ChurnOptions) {
+  if (o.members < 5)
+    throw new ElexError('E_CONFIG', `this scenario needs at least 5 members, got ${o.members}`);
   const config = { tombstoneTtlMs: 60_000, ...o.config };
   const { cluster, formedMs } = formCluster({ ...o, config });
   const sim = cluster.sim;

@@ -1,3 +1,4 @@
+import { ElexError } from '../../core/index.js';
 import { type CommonOptions, formCluster, summary } from './common.js';
 
 export interface CrashOptions extends CommonOptions {
@@ -9,6 +10,8 @@ export interface CrashOptions extends CommonOptions {
  * running member holds it dead. It then restarts as a new generation and rejoins before the next trial.
  */
 export function runCrash(o: CrashOptions) {
+  if (o.members < 5)
+    throw new ElexError('E_CONFIG', `this scenario needs at least 5 members, got ${o.members}`);
   const { cluster, formedMs } = formCluster(o);
   const sim = cluster.sim;
   sim.runFor(5000);
