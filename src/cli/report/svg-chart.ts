@@ -41,7 +41,8 @@ function fmt(v: number): string {
   const a = Math.abs(v);
   if (a >= 1e6) return `${(v / 1e6).toFixed(1)}M`;
   if (a >= 1e4) return `${(v / 1e3).toFixed(0)}k`;
-  return Number.isInteger(v) ? String(v) : v.toFixed(2);
+  // Significant digits, not fixed decimals: ticks 0.002 apart must not all print as 0.00.
+  return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(3)));
 }
 
 export function renderChart(c: Chart): string {
