@@ -107,6 +107,7 @@ export class GossipNode {
   private nextGossipAt: number;
   private nextHeartbeatAt: number;
   private hbSeq = 0;
+  private lastTickAt: number;
   private patternSeq = 0;
   private hasLeft = false;
   /** While applying anti-entropy deltas, changed claims are not re-flooded as rumors (they spread anyway). */
@@ -123,6 +124,7 @@ export class GossipNode {
     this.metrics = o.metrics ?? new CounterMetrics();
     this.seeds = (o.seeds ?? []).filter((s) => s !== o.name);
     this.now = o.now;
+    this.lastTickAt = o.now;
     this.bucketLo = new Uint32Array(this.config.buckets);
     this.bucketHi = new Uint32Array(this.config.buckets);
     this.self = this.addMember({ name: o.name, gen: o.generation, inc: 0, status: Status.alive });
@@ -258,6 +260,13 @@ export class GossipNode {
     if (this.hasLeft) return EMPTY;
     this.now = now;
     const c = this.config;
+    if (now - this.lastTickAt > 2 * c.heartbeatIntervalMs) {
+      // We were stalled (GC pause, SIGSTOP, overloaded host): the silence we saw is ours, not theirs.
+      // Lifeguard's local-health idea in its simplest form: do not accuse anyone on the way back.
+      for (const h of this.histories.values()) h.grace(now);
+      this.metrics.inc('stalls_detected');
+    }
+    this.lastTickAt = now;
     if (now >= this.nextHeartbeatAt) {
       this.nextHeartbeatAt = Math.max(this.nextHeartbeatAt + c.heartbeatIntervalMs, now + 1);
       this.refreshMonitors();

@@ -96,6 +96,11 @@ export class HeartbeatHistory {
     this.lastArrival = now;
   }
 
+  /** Restarts the clock without recording a sample (the monitor itself was stalled: no evidence either way). */
+  grace(now: number): void {
+    if (now > this.lastArrival) this.lastArrival = now;
+  }
+
   get mean(): number {
     return this.sum / this.count;
   }

@@ -374,3 +374,30 @@ describe('chunked state (values larger than a datagram)', () => {
     expect(cb.stateChunked('a', 'qtable')).toEqual(v2);
   });
 });
+
+describe('stalls', () => {
+  it('a member that was itself frozen does not accuse the members it monitors when it wakes up', () => {
+    const { n, metrics } = node('a', { monitors: 2 });
+    join(n, 'b');
+    join(n, 'c');
+    let t = 0;
+    const beat = () => {
+      for (const s of ['b', 'c'])
+        n.handle(encode({ type: MsgType.heartbeat, sender: s, gen: 1, inc: 0, seq: t }), t);
+    };
+    for (; t < 20_000; t += 100) {
+      if (t % 1000 === 0) beat();
+      n.tick(t);
+    }
+    t += 7000; // frozen for 7 s: no ticks, no deliveries
+    n.tick(t);
+    beat();
+    for (let k = 0; k < 30; k++, t += 100) {
+      if (t % 1000 === 0) beat();
+      n.tick(t);
+    }
+    expect(metrics.get('stalls_detected')).toBe(1);
+    expect(metrics.get('suspicions_raised')).toBe(0);
+    expect(n.liveness('b')).toBe('alive');
+  });
+});
