@@ -18,6 +18,7 @@ export {
   type Request,
 } from './codec.js';
 export { DEFAULT_CONFIG, type GossipConfig, makeConfig } from './config.js';
+export { GossipDriver } from './driver.js';
 export type { GossipEvent, GossipListener, GossipTransport, Outbound } from './events.js';
 export {
   CHANNEL_NAMES,

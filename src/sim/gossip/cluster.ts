@@ -1,5 +1,5 @@
 import { CounterMetrics } from '../../core/index.js';
-import { type GossipConfig, type GossipEvent, GossipNode, type Outbound } from '../../gossip/index.js';
+import { type GossipConfig, GossipDriver, type GossipEvent, GossipNode } from '../../gossip/index.js';
 import { Simulator } from '../simulator.js';
 
 /** IPv4 (20) + UDP (8) header bytes added to every datagram's accounted size: every byte on the wire. */
@@ -30,6 +30,7 @@ export class GossipCluster {
   readonly sim: Simulator;
   readonly names: string[] = [];
   readonly nodes: Array<GossipNode | null> = [];
+  private readonly drivers: Array<GossipDriver | null> = [];
   readonly metrics = new CounterMetrics();
   private readonly index = new Map<string, number>();
   private readonly generation: number[] = [];
@@ -57,15 +58,14 @@ export class GossipCluster {
     for (let i = 0; i < o.members; i++) {
       const id = i;
       this.nodes.push(null);
+      this.drivers.push(null);
       this.generation.push(0);
       this.bootToken.push(0);
       this.sim.addNode(this.names[i], {
-        deliver: (_from, payload) => {
-          const n = this.nodes[id];
-          if (n) this.dispatch(id, n.handle(payload as Uint8Array, this.sim.localTime(id)));
-        },
+        deliver: (_from, payload) => this.drivers[id]?.receive(payload as Uint8Array),
         crash: () => {
           this.nodes[id] = null;
+          this.drivers[id] = null;
           this.bootToken[id]++;
         },
         restart: () => this.boot(id),
@@ -96,9 +96,20 @@ export class GossipCluster {
     });
     node.subscribe((e) => this.onEvent?.(i, e));
     this.nodes[i] = node;
+    const driver = new GossipDriver(
+      node,
+      {
+        send: (to, data, kind) => {
+          const j = this.index.get(to);
+          if (j !== undefined) this.sim.send(i, j, data, kind, data.length + WIRE_OVERHEAD_BYTES);
+        },
+      },
+      { now: () => this.sim.localTime(i) },
+    );
+    this.drivers[i] = driver;
     const loop = () => {
       if (this.bootToken[i] !== token) return;
-      this.dispatch(i, node.tick(this.sim.localTime(i)));
+      driver.tick();
       this.sim.setTimer(i, this.tickMs, loop);
     };
     this.sim.setTimer(i, this.sim.nodeRng(i).next() * this.tickMs, loop);
@@ -106,15 +117,6 @@ export class GossipCluster {
 
   bootAll(): void {
     for (let i = 0; i < this.size; i++) this.boot(i);
-  }
-
-  private dispatch(from: number, out: Outbound[]): void {
-    for (let k = 0; k < out.length; k++) {
-      const o = out[k];
-      const to = this.index.get(o.to);
-      if (to === undefined) continue;
-      this.sim.send(from, to, o.data, o.kind, o.data.length + WIRE_OVERHEAD_BYTES);
-    }
   }
 
   crash(i: number): void {
@@ -127,10 +129,11 @@ export class GossipCluster {
 
   /** Graceful leave: the member announces it and goes quiet (its node stays up in the simulator). */
   leave(i: number): void {
-    const n = this.nodes[i];
-    if (!n) return;
-    this.dispatch(i, n.leave(this.sim.localTime(i)));
+    const d = this.drivers[i];
+    if (!d) return;
+    d.leave();
     this.nodes[i] = null;
+    this.drivers[i] = null;
     this.bootToken[i]++;
   }
 
