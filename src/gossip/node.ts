@@ -448,8 +448,8 @@ export class GossipNode {
     m: Member,
     c: Claim & { name?: string; origin?: string; ttlMs?: number },
     origin: string | undefined,
+    previous: Liveness = STATUS_NAMES[m.status],
   ): void {
-    const previous = STATUS_NAMES[m.status];
     const wasTerminal = isTerminal(m.status);
     this.unhash(m);
     if (c.gen !== m.gen) {
@@ -518,18 +518,7 @@ export class GossipNode {
         return false;
       }
       const fresh = this.addMember({ name: c.name, gen: c.gen, inc: c.inc, status: Status.alive });
-      fresh.status = Status.alive;
-      if (c.status === Status.alive) {
-        if (!this.quiet) this.rumors.set(c.name, this.claimOf(fresh));
-        this.emit({
-          kind: 'member',
-          name: c.name,
-          status: 'alive',
-          previous: 'unknown',
-          gen: c.gen,
-          inc: c.inc,
-        });
-      } else this.setClaim(fresh, c, c.origin);
+      this.setClaim(fresh, c, c.origin, 'unknown');
       return true;
     }
     if (supersedes(c, m)) {
