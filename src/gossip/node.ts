@@ -110,8 +110,6 @@ export class GossipNode {
   private lastTickAt: number;
   private patternSeq = 0;
   private hasLeft = false;
-  /** While applying anti-entropy deltas, changed claims are not re-flooded as rumors (they spread anyway). */
-  private quiet = false;
 
   constructor(o: GossipNodeOptions) {
     this.config = makeConfig(o.config);
@@ -683,9 +681,7 @@ export class GossipNode {
   private onExchange(from: Member, body: ExchangeBody): void {
     const c = this.config;
     // 1. Apply what the peer sent.
-    this.quiet = true;
     for (const d of body.deltas) this.applyDelta(d);
-    this.quiet = false;
     // 2. Decide what to send back.
     const candidates = new Map<string, DeltaCandidate>();
     const requests: Request[] = [];
