@@ -35,6 +35,32 @@ export interface TrustOptions {
    * rewards must still stand out.
    */
   minScale: number;
+  /**
+   * What a report's implied target is compared with. `consensus`: the consensus value g of the entry.
+   * `peers`: the median of the implied targets of the entry's reporters this round when at least
+   * `minReporters` reported it (g otherwise). Comparing with the peers removes the error the consensus
+   * still has (common to every honest reporter of the entry), leaving sampling noise against the bias of
+   * a reporter learning on other rewards, but colluding attackers that are the majority of an entry's
+   * reporters set its peers' median. `both`: a reporter's ratio is the larger of the two tests' ratios
+   * (each against its own round median), so poisoners (far from the consensus) and reward flippers (far
+   * from their peers) are both flagged.
+   */
+  reference: 'consensus' | 'peers' | 'both';
+  /**
+   * A reporter's deviation in a round: the weighted `mean` of its reports' |t̂ − reference|, or their
+   * weighted `median`. Sampled targets are heavy-tailed (a rare termination or jump moves one target far),
+   * which the median ignores, while a biased learner (flipped rewards) deviates on most of its reports.
+   * `mixed`: the mean against the consensus (a poisoner pushing a few entries hard stands out) and the
+   * median against the peers (a reward flipper deviating a little on most entries stands out).
+   */
+  statistic: 'mean' | 'median' | 'mixed';
+  /**
+   * A reporter's first scored round: `trusted` starts its smoothed ratio at min(ratio, lo) (full weight
+   * until the smoothing catches up); `scored` starts it at the round's ratio, so a reporter that deviates
+   * from its first round on has no grace period (damage done early, e.g. an optimal action pushed down
+   * and then never explored again, can outlast the attacker's weight).
+   */
+  newcomer: 'trusted' | 'scored';
 }
 
 export const DEFAULT_TRUST: TrustOptions = {
@@ -44,6 +70,9 @@ export const DEFAULT_TRUST: TrustOptions = {
   hi: 1.8,
   minReporters: 3,
   minScale: 0,
+  reference: 'both',
+  statistic: 'mixed',
+  newcomer: 'trusted',
 };
 
 export class ReporterTrust {
@@ -52,6 +81,14 @@ export class ReporterTrust {
   private sum = new Float64Array(0);
   private mass = new Float64Array(0);
   private scratch = new Float64Array(0);
+  private targets = new Float64Array(0);
+  private order = new Float64Array(0);
+  private devC = new Float64Array(0);
+  private devP = new Float64Array(0);
+  private ratioC = new Float64Array(0);
+  private ratioP = new Float64Array(0);
+  private cellOrder: number[] = [];
+  private voice = new Uint8Array(0);
 
   constructor(options: Partial<TrustOptions> = {}) {
     this.options = { ...DEFAULT_TRUST, ...options };
@@ -76,45 +113,128 @@ export class ReporterTrust {
    */
   observe(set: ReportSet, steps: ArrayLike<number>, ids: readonly string[]): void {
     const R = set.reporters;
+    const cells = set.entries * R;
     if (this.sum.length < R) {
       this.sum = new Float64Array(R);
       this.mass = new Float64Array(R);
       this.scratch = new Float64Array(R);
+      this.targets = new Float64Array(R);
+      this.order = new Float64Array(R);
+      this.ratioC = new Float64Array(R);
+      this.ratioP = new Float64Array(R);
     }
-    const { sum, mass } = this;
-    sum.fill(0, 0, R);
+    if (this.devC.length < cells) {
+      this.devC = new Float64Array(Math.max(cells, this.devC.length * 2));
+      this.devP = new Float64Array(this.devC.length);
+    }
+    const { mass, targets, order, devC, devP } = this;
     mass.fill(0, 0, R);
+    // Reporters distrusted so far neither shape the peers' median nor the peers test's scale: colluders
+    // that are the majority of an entry's reporters would otherwise make honest reports there look deviant.
+    const voice = this.voice.length >= R ? this.voice : new Uint8Array(R);
+    this.voice = voice;
+    let voices = 0;
+    for (let r = 0; r < R; r++) {
+      voice[r] = r !== set.self && this.trustOf(ids[r]) >= 0.5 ? 1 : 0;
+      voices += voice[r];
+    }
+    if (voices < this.options.minReporters) for (let r = 0; r < R; r++) voice[r] = r === set.self ? 0 : 1;
     const keepBase = 1 - this.options.alpha;
+    const ref = this.options.reference;
     for (let e = 0; e < set.entries; e++) {
       const base = e * R;
       const g = set.self >= 0 ? set.q[base + set.self] : 0;
+      // Implied mean TD targets, as deviations from g.
+      let n = 0;
       for (let r = 0; r < R; r++) {
-        if (r === set.self) continue;
-        const w = set.w[base + r];
-        if (!(w > 0)) continue;
+        if (r === set.self || !(set.w[base + r] > 0)) continue;
         const k = Math.max(1, steps[base + r]);
-        const dev = Math.abs(set.q[base + r] - g) / (1 - keepBase ** k);
-        sum[r] += w * dev;
-        mass[r] += w;
+        targets[r] = (set.q[base + r] - g) / (1 - keepBase ** k);
+        if (voice[r]) order[n++] = targets[r];
+      }
+      // The peers' median target (the consensus when too few reported the entry).
+      let peer = 0;
+      if (ref !== 'consensus' && n >= this.options.minReporters) {
+        const o = order.subarray(0, n).sort();
+        peer = n % 2 ? o[n >> 1] : (o[n / 2 - 1] + o[n / 2]) / 2;
+      }
+      for (let r = 0; r < R; r++) {
+        if (r === set.self || !(set.w[base + r] > 0)) continue;
+        devC[base + r] = Math.abs(targets[r]);
+        devP[base + r] = Math.abs(targets[r] - peer);
+        mass[r] += set.w[base + r];
       }
     }
+    let scored = 0;
+    for (let r = 0; r < R; r++) if (r !== set.self && mass[r] > 0) scored++;
+    if (scored < this.options.minReporters) return;
+    const stat = this.options.statistic;
+    const okC = ref !== 'peers' && this.ratios(set, devC, this.ratioC, stat === 'median', false);
+    const okP = ref !== 'consensus' && this.ratios(set, devP, this.ratioP, stat !== 'mean', true);
+    if (!okC && !okP) return;
+    const s = this.options.smoothing;
+    for (let r = 0; r < R; r++) {
+      if (r === set.self || !(mass[r] > 0)) continue;
+      // Either test flags a reporter: the larger ratio counts.
+      const x = Math.max(okC ? this.ratioC[r] : 0, okP ? this.ratioP[r] : 0);
+      const prev = this.ratio.get(ids[r]);
+      const first = this.options.newcomer === 'scored' ? x : Math.min(x, this.options.lo);
+      this.ratio.set(ids[r], prev === undefined ? first : (1 - s) * prev + s * x);
+    }
+  }
+
+  /**
+   * Per reporter: its deviation statistic over its reports (weighted mean or median of `dev`) divided by
+   * the median of that statistic over the round's reporters (floored at `minScale`). False when the round
+   * has no scale (every deviation 0 and no floor).
+   */
+  private ratios(
+    set: ReportSet,
+    dev: Float64Array,
+    into: Float64Array,
+    median: boolean,
+    voiced: boolean,
+  ): boolean {
+    const R = set.reporters;
+    const { mass, sum } = this;
+    const cells = this.cellOrder;
     let m = 0;
     const per = this.scratch;
-    for (let r = 0; r < R; r++) if (r !== set.self && mass[r] > 0) per[m++] = sum[r] / mass[r];
-    if (m < this.options.minReporters) return;
+    for (let r = 0; r < R; r++) {
+      if (r === set.self || !(mass[r] > 0)) continue;
+      if (median) {
+        cells.length = 0;
+        for (let e = 0; e < set.entries; e++) if (set.w[e * R + r] > 0) cells.push(e * R + r);
+        cells.sort((a, b) => dev[a] - dev[b]);
+        let acc = 0;
+        let v = dev[cells[cells.length - 1]];
+        for (const c of cells) {
+          acc += set.w[c];
+          if (acc >= mass[r] / 2) {
+            v = dev[c];
+            break;
+          }
+        }
+        sum[r] = v;
+      } else {
+        let x = 0;
+        for (let e = 0; e < set.entries; e++) {
+          const w = set.w[e * R + r];
+          if (w > 0) x += w * dev[e * R + r];
+        }
+        sum[r] = x / mass[r];
+      }
+      if (!voiced || this.voice[r]) per[m++] = sum[r];
+    }
+    if (m === 0) return false;
     const sorted = per.subarray(0, m).sort();
     const med = Math.max(
       this.options.minScale,
       m % 2 ? sorted[m >> 1] : (sorted[m / 2 - 1] + sorted[m / 2]) / 2,
     );
-    if (!(med > 0)) return;
-    const s = this.options.smoothing;
-    for (let r = 0; r < R; r++) {
-      if (r === set.self || !(mass[r] > 0)) continue;
-      const x = sum[r] / mass[r] / med;
-      const prev = this.ratio.get(ids[r]);
-      this.ratio.set(ids[r], prev === undefined ? Math.min(x, this.options.lo) : (1 - s) * prev + s * x);
-    }
+    if (!(med > 0)) return false;
+    for (let r = 0; r < R; r++) if (r !== set.self && mass[r] > 0) into[r] = sum[r] / med;
+    return true;
   }
 
   /** Multiplies every report's weight by its reporter's trust (the `self` row is left as it is). */

@@ -11,6 +11,7 @@ import {
   ReporterTrust,
   type ReportSet,
   ruleByName,
+  type TrustOptions,
 } from '../../src/learning/index.js';
 
 /** One round: row 0 the consensus, rows 1..honest honest learners, then attackers pushing to `poison`. */
@@ -42,11 +43,14 @@ function round(
   return { set: { entries: K, reporters: R, q, w, self: 0 }, steps };
 }
 
+/** The first version's scoring: mean |t̂ − g| against the consensus, newcomers trusted. */
+const MEAN = { reference: 'consensus', statistic: 'mean', newcomer: 'trusted' } as const;
+
 const ids = (R: number) => ['consensus', ...Array.from({ length: R - 1 }, (_, i) => `a${i}`)];
 
 describe('ReporterTrust', () => {
   it('removes reporters whose implied targets pull away from the consensus, keeps honest ones', () => {
-    const trust = new ReporterTrust({ alpha: 0.1 });
+    const trust = new ReporterTrust({ alpha: 0.1, ...MEAN });
     const rng = new SeededRng(3);
     const names = ids(11);
     for (let t = 0; t < 40; t++) {
@@ -65,7 +69,7 @@ describe('ReporterTrust', () => {
   });
 
   it('keeps every honest reporter at full trust without attackers, and scores nobody in thin rounds', () => {
-    const trust = new ReporterTrust({ alpha: 0.1 });
+    const trust = new ReporterTrust({ alpha: 0.1, ...MEAN });
     const rng = new SeededRng(5);
     const names = ids(11);
     for (let t = 0; t < 200; t++) {
@@ -73,7 +77,7 @@ describe('ReporterTrust', () => {
       trust.observe(set, steps, names);
     }
     for (let r = 1; r <= 10; r++) expect(trust.trustOf(names[r])).toBe(1);
-    const thin = new ReporterTrust({ alpha: 0.1, minReporters: 3 });
+    const thin = new ReporterTrust({ alpha: 0.1, minReporters: 3, ...MEAN });
     const { set, steps } = round(new SeededRng(1), 1, 1, 5);
     thin.observe(set, steps, ids(3));
     expect(thin.ratioOf('a0')).toBeUndefined();
@@ -121,7 +125,7 @@ describe('mergeDeltasIntoTable with ReporterTrust', () => {
   }
 
   it('distrusts colluding reporters; the entry they outnumbered recovers under honest learning', () => {
-    const trust = new ReporterTrust({ alpha: 0.1 });
+    const trust = new ReporterTrust({ alpha: 0.1, ...MEAN });
     const { table, entry9 } = scenario(trust);
     expect(trust.trustOf('x0')).toBe(0);
     expect(trust.trustOf('x1')).toBe(0);
@@ -133,5 +137,43 @@ describe('mergeDeltasIntoTable with ReporterTrust', () => {
     // Without trust the attackers keep every entry down (they hold 2 of the reports and never relent).
     const plain = scenario(undefined);
     expect(plain.table.getQ(0, 9, 0)).toBeLessThan(entry9[entry9.length - 1] - 0.5);
+  });
+
+  it('flags a reward flipper hidden by the consensus lag (peers median test), not honest learners', () => {
+    // The consensus lags 1.0 below the true values on every entry (common to all honest reports); honest
+    // targets are heavy-tailed (10 % far jumps); two flippers' targets sit 0.8 below the truth.
+    const run = (opts: Partial<TrustOptions>) => {
+      const trust = new ReporterTrust({ alpha: 0.1, minScale: 0.2, ...opts });
+      const rng = new SeededRng(11);
+      const R = 1 + 8 + 2;
+      const names = ids(R);
+      for (let t = 0; t < 60; t++) {
+        const K = 20;
+        const q = new Float64Array(K * R);
+        const w = new Float64Array(K * R);
+        const steps = new Float64Array(K * R);
+        for (let e = 0; e < K; e++) {
+          const truth = (e % 5) - 2;
+          const g = truth - 1;
+          q[e * R] = g;
+          for (let r = 1; r < R; r++) {
+            if (rng.next() < 0.4) continue;
+            const noise = rng.next() < 0.1 ? (rng.next() - 0.5) * 8 : (rng.next() - 0.5) * 0.4;
+            const target = truth + noise - (r > 8 ? 0.8 : 0);
+            q[e * R + r] = 0.9 * g + 0.1 * target;
+            w[e * R + r] = 1;
+            steps[e * R + r] = 1;
+          }
+        }
+        trust.observe({ entries: K, reporters: R, q, w, self: 0 }, steps, names);
+      }
+      return names.slice(1).map((n) => trust.trustOf(n));
+    };
+    const now = run({});
+    for (let r = 0; r < 8; r++) expect(now[r], `honest ${r}`).toBeGreaterThan(0.5);
+    for (let r = 8; r < 10; r++) expect(now[r], `flipper ${r}`).toBe(0);
+    // The mean against the consensus alone keeps them.
+    const old = run(MEAN);
+    for (let r = 8; r < 10; r++) expect(old[r], `flipper ${r}`).toBeGreaterThan(0.5);
   });
 });

@@ -71,6 +71,8 @@ export interface RunResult {
   episodesTo09: number | null;
   refused: Record<string, number>;
   nonFinite: number;
+  /** Final smoothed trust ratio per agent (null: never scored or trust off); diagnostics, not in the JSON. */
+  trustRatios: (number | null)[];
 }
 
 interface Agent {
@@ -227,7 +229,10 @@ export function runFederation(c: RunConfig): RunResult {
   const fm = new Float64Array(SA * R);
   const trust =
     !plain && c.trust
-      ? new ReporterTrust({ alpha: learning.alpha, minScale: 0.1 * (mdp.rMax - mdp.rMin) })
+      ? new ReporterTrust({
+          alpha: learning.alpha,
+          minScale: 0.1 * (mdp.rMax - mdp.rMin),
+        })
       : null;
   const rowIds = ['consensus', ...agents.map((_, i) => `agent-${i}`)];
   const out = newOutput(SA);
@@ -297,6 +302,17 @@ export function runFederation(c: RunConfig): RunResult {
       const budget = Math.min(c.syncEvery, honestK);
       for (let t = 0; t < budget; t++) targets.push(cols[attackRng.int(honestK)]);
       const uniq = [...new Set(targets)];
+      // Visit inflation poisons every available entry: the targets with the fresh-visit budget, all others
+      // with no fresh visits (no weight under a robust rule, 2³²−1 claimed visits under the plain one).
+      const poisoned = uniq.length;
+      if (attack === 'visit-inflation') {
+        const chosen = new Set(uniq);
+        for (let e = 0; e < SA; e++) {
+          if (chosen.has(e) || (mdp.mask[Math.floor(e / A)] & (1 << (e % A))) === 0) continue;
+          add(e);
+          uniq.push(e);
+        }
+      }
       for (let i = N - c.byzantine; i < N; i++) {
         if (equivocators.has(i)) {
           refuse('E_EQUIVOCATION');
@@ -305,6 +321,7 @@ export function runFederation(c: RunConfig): RunResult {
         const d = byzDelta(uniq.length);
         for (let t = 0; t < uniq.length; t++) {
           const e = uniq[t];
+          const fresh = t < poisoned ? 1 : 0;
           const s = Math.floor(e / A);
           const a = e % A;
           const k = mark[e];
@@ -327,8 +344,9 @@ export function runFederation(c: RunConfig): RunResult {
           let v: number;
           switch (attack) {
             case 'visit-inflation': {
-              // The most damaging values a TD-reachability check still accepts.
-              const keep = (1 - learning.alpha) ** 2;
+              // The most damaging values a TD-reachability check still accepts: the best action as low as
+              // reachable, every other one as high, so a worse action becomes greedy.
+              const keep = (1 - learning.alpha) ** (fresh + 1);
               const g = global[e];
               v =
                 a === best
@@ -366,7 +384,7 @@ export function runFederation(c: RunConfig): RunResult {
           d.action[t] = a;
           d.q[t] = v;
           d.visits[t] = attack === 'visit-inflation' ? U32_MAX : Math.max(1, Math.round(globalN[e]));
-          d.fresh[t] = 1;
+          d.fresh[t] = fresh;
         }
         if (attack === 'forged-origin') {
           // Claims to come from honest agent 0, signed with the attacker's own key.
@@ -517,5 +535,6 @@ export function runFederation(c: RunConfig): RunResult {
     episodesTo09,
     refused,
     nonFinite,
+    trustRatios: agents.map((_, i) => trust?.ratioOf(`agent-${i}`) ?? null),
   };
 }
