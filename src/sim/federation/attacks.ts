@@ -5,7 +5,8 @@
  * so their deltas are plausible. Values per entry e = (s, a), with μ, σ the honest reports' mean and spread
  * and best / worst the consensus greedy and worst actions in s:
  *
- * - visit-inflation: claims 2³²−1 lifetime visits; q = the lowest value TD reachability accepts for the
+ * - visit-inflation: claims 2³²−1 lifetime visits on every available entry (the fresh-visit budget on the
+ *                    targets, 0 fresh elsewhere); q = the lowest value TD reachability accepts for the
  *                    best action, the highest for the others (poison that passes validation).
  * - noise:           q uniform in [Q_min, Q_max].
  * - invalid:         NaN, +Inf or 10·Q_max (refused by validation).
