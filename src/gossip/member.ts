@@ -73,14 +73,6 @@ export function keyId(channel: ChannelCode, key: string): string {
   return `${channel}/${key}`;
 }
 
-/** 53-bit hash of a digest entry split into 32 + 21 bits (summed per bucket, order-free). */
-export function entryHash(
-  m: Pick<Member, 'name' | 'gen' | 'inc' | 'status' | 'maxVersion'>,
-): [number, number] {
-  const h = hashString(`${m.name}\u0000${m.gen}\u0000${m.inc}\u0000${m.status}\u0000${m.maxVersion}`);
-  return [(h % 4294967296) >>> 0, Math.floor(h / 4294967296)];
-}
-
 export function ringPosition(name: string): number {
   return (hashString(name, 0x5eed) % 4294967296) >>> 0;
 }

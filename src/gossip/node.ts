@@ -19,6 +19,7 @@ import {
   requestSize,
 } from './codec.js';
 import { type GossipConfig, makeConfig } from './config.js';
+import { DigestIndex } from './digest.js';
 import type { GossipEvent, GossipListener, Outbound } from './events.js';
 import {
   bucketOf,
@@ -26,7 +27,6 @@ import {
   type ChannelCode,
   type Claim,
   compareIncarnation,
-  entryHash,
   isTerminal,
   type KeyEntry,
   keyId,
@@ -86,10 +86,7 @@ export class GossipNode {
   private readonly terminal = new Set<string>();
   private readonly ring = new Ring();
   private readonly forgotten = new Map<string, { gen: number; inc: number }>();
-  private readonly bucketLo: Uint32Array;
-  private readonly bucketHi: Uint32Array;
-  private totalLo = 0;
-  private totalHi = 0;
+  private readonly digest: DigestIndex;
   private readonly histories = new Map<string, HeartbeatHistory>();
   private monitored: string[] = [];
   private monitoredHistories: HeartbeatHistory[] = [];
@@ -123,8 +120,7 @@ export class GossipNode {
     this.seeds = (o.seeds ?? []).filter((s) => s !== o.name);
     this.now = o.now;
     this.lastTickAt = o.now;
-    this.bucketLo = new Uint32Array(this.config.buckets);
-    this.bucketHi = new Uint32Array(this.config.buckets);
+    this.digest = new DigestIndex(this.config.buckets);
     this.self = this.addMember({ name: o.name, gen: o.generation, inc: 0, status: Status.alive });
     // Random phases: members do not gossip or heartbeat in lockstep.
     this.nextGossipAt = o.now + this.rng.next() * this.config.gossipIntervalMs;
@@ -227,7 +223,7 @@ export class GossipNode {
 
   /** The digest hash two converged members share. */
   get stateHash(): string {
-    return `${this.totalHi.toString(16)}:${this.totalLo.toString(16)}`;
+    return this.digest.toString();
   }
 
   /** Members this one monitors (its live ring successors). */
@@ -419,20 +415,11 @@ export class GossipNode {
   }
 
   private unhash(m: Member): void {
-    this.bucketLo[m.bucket] = (this.bucketLo[m.bucket] - m.hashLo) >>> 0;
-    this.bucketHi[m.bucket] = (this.bucketHi[m.bucket] - m.hashHi) >>> 0;
-    this.totalLo = (this.totalLo - m.hashLo) >>> 0;
-    this.totalHi = (this.totalHi - m.hashHi) >>> 0;
+    this.digest.remove(m);
   }
 
   private rehash(m: Member): void {
-    const [lo, hi] = entryHash(m);
-    m.hashLo = lo;
-    m.hashHi = hi;
-    this.bucketLo[m.bucket] = (this.bucketLo[m.bucket] + lo) >>> 0;
-    this.bucketHi[m.bucket] = (this.bucketHi[m.bucket] + hi) >>> 0;
-    this.totalLo = (this.totalLo + lo) >>> 0;
-    this.totalHi = (this.totalHi + hi) >>> 0;
+    this.digest.add(m);
     m.changedAt = this.now;
     const r = this.recent;
     const i = r.indexOf(m.name);
@@ -649,7 +636,14 @@ export class GossipNode {
     this.sendAll(targets, {
       type: MsgType.exchange,
       ...this.header(),
-      body: { hop: 0, hash: [this.totalLo, this.totalHi], digest, covered: [], requests: [], deltas: [] },
+      body: {
+        hop: 0,
+        hash: [this.digest.totalLo, this.digest.totalHi],
+        digest,
+        covered: [],
+        requests: [],
+        deltas: [],
+      },
     });
   }
 
@@ -675,7 +669,7 @@ export class GossipNode {
   }
 
   private bucketHash(b: number): number {
-    return (this.bucketLo[b] ^ Math.imul(this.bucketHi[b], 0x9e3779b1)) >>> 0;
+    return this.digest.bucketHash(b);
   }
 
   private onExchange(from: Member, body: ExchangeBody): void {
@@ -712,7 +706,7 @@ export class GossipNode {
     const budget0 = c.maxDatagramBytes - headerSize(this.header()) - EXCHANGE_FIXED;
     let budget = budget0;
     if (body.hop === 0) {
-      if (body.hash && body.hash[0] === this.totalLo && body.hash[1] === this.totalHi) {
+      if (body.hash && this.digest.matches(body.hash)) {
         this.metrics.inc('syn_in_sync');
         if (candidates.size === 0 && requests.length === 0) return;
       } else {
