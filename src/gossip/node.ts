@@ -5,13 +5,11 @@ import {
   type Delta,
   type DigestEntry,
   decode,
-  deltaBaseSize,
   digestEntrySize,
   type ExchangeBody,
   encode,
   type Header,
   headerSize,
-  keySize,
   type Message,
   MSG_KIND_NAMES,
   MsgType,
@@ -21,6 +19,7 @@ import {
 import { type GossipConfig, makeConfig } from './config.js';
 import { DigestIndex } from './digest.js';
 import type { GossipEvent, GossipListener, Outbound } from './events.js';
+import { bucketDigest, buildDeltas, type DeltaCandidate, digestOf, NEWS_PRIORITY } from './exchange.js';
 import {
   bucketOf,
   CHANNEL_NAMES,
@@ -53,13 +52,6 @@ export interface GossipNodeOptions {
   config?: Partial<GossipConfig>;
   /** Counters (messages, drops by reason, suspicions, refutations...). Shared across nodes if you like. */
   metrics?: Metrics;
-}
-
-interface DeltaCandidate {
-  m: Member;
-  from: number;
-  /** Higher goes first: membership news, then the most versions behind (most-stale-first). */
-  priority: number;
 }
 
 const EMPTY: Outbound[] = [];
@@ -647,10 +639,6 @@ export class GossipNode {
     });
   }
 
-  private digestOf(m: Member): DigestEntry {
-    return { name: m.name, gen: m.gen, inc: m.inc, status: m.status, maxVersion: m.maxVersion };
-  }
-
   private recentDigest(budget: number, skip: Set<string> | undefined): DigestEntry[] {
     const out: DigestEntry[] = [];
     const since = this.now - this.config.recentWindowMs;
@@ -659,7 +647,7 @@ export class GossipNode {
       const m = this.members.get(this.recent[i]);
       if (!m || m.changedAt < since) break;
       if (skip?.has(m.name)) continue;
-      const d = this.digestOf(m);
+      const d = digestOf(m);
       const s = digestEntrySize(d);
       if (used + s > budget) break;
       used += s;
@@ -688,7 +676,7 @@ export class GossipNode {
     };
     for (const r of body.requests) {
       const m = this.members.get(r.name);
-      if (m) want(m, r.gen === m.gen ? Math.min(r.fromVersion, m.maxVersion) : 0, 1e9);
+      if (m) want(m, r.gen === m.gen ? Math.min(r.fromVersion, m.maxVersion) : 0, NEWS_PRIORITY);
     }
     const seen = new Set<string>();
     for (const e of body.digest) {
@@ -698,7 +686,7 @@ export class GossipNode {
     if (body.covered.length > 0) {
       const covered = new Set(body.covered);
       for (const m of this.members.values())
-        if (covered.has(m.bucket) && !seen.has(m.name)) want(m, 0, 1e9 + m.maxVersion);
+        if (covered.has(m.bucket) && !seen.has(m.name)) want(m, 0, NEWS_PRIORITY + m.maxVersion);
     }
     let buckets: Uint32Array | undefined;
     let digest: DigestEntry[] = [];
@@ -724,13 +712,13 @@ export class GossipNode {
       budget -= s;
       reqOut.push(r);
     }
-    const deltas = this.buildDeltas([...candidates.values()], budget);
+    const deltas = buildDeltas([...candidates.values()], budget, this.rng, (m) => this.claimOf(m));
     budget -= deltas.bytes;
     if (buckets !== undefined) {
       digest = this.recentDigest(Math.min(budget, 400), seen);
       for (const d of digest) budget -= digestEntrySize(d);
     } else if (body.buckets && body.buckets.length === c.buckets) {
-      const r = this.bucketDigest(body.buckets, budget, seen);
+      const r = bucketDigest(this.members.values(), this.digest, body.buckets, budget, seen, this.rng);
       digest = r.digest;
       coveredOut = r.covered;
     }
@@ -763,7 +751,7 @@ export class GossipNode {
       if (e.name !== this.name) requests.push({ name: e.name, gen: e.gen, fromVersion: 0 });
       return;
     }
-    if (supersedes(m, e)) want(m, e.gen === m.gen ? Math.min(e.maxVersion, m.maxVersion) : 0, 1e9);
+    if (supersedes(m, e)) want(m, e.gen === m.gen ? Math.min(e.maxVersion, m.maxVersion) : 0, NEWS_PRIORITY);
     else if (supersedes(e, m)) {
       if (m !== this.self)
         requests.push({ name: e.name, gen: e.gen, fromVersion: e.gen === m.gen ? m.maxVersion : 0 });
@@ -774,66 +762,6 @@ export class GossipNode {
   }
 
   /** Our digest entries for the buckets whose hashes differ, whole buckets only, from a random start. */
-  private bucketDigest(
-    theirs: Uint32Array,
-    budget: number,
-    skip: Set<string>,
-  ): { digest: DigestEntry[]; covered: number[] } {
-    const nb = this.config.buckets;
-    const differing: number[] = [];
-    const start = this.rng.int(nb);
-    for (let i = 0; i < nb; i++) {
-      const b = (start + i) % nb;
-      if (theirs[b] !== this.bucketHash(b)) differing.push(b);
-    }
-    if (differing.length === 0) return { digest: [], covered: [] };
-    const byBucket = new Map<number, DigestEntry[]>();
-    for (const b of differing) byBucket.set(b, []);
-    for (const m of this.members.values()) {
-      if (skip.has(m.name)) continue;
-      byBucket.get(m.bucket)?.push(this.digestOf(m));
-    }
-    const digest: DigestEntry[] = [];
-    const covered: number[] = [];
-    for (const b of differing) {
-      const entries = byBucket.get(b) ?? [];
-      let s = 1;
-      for (const d of entries) s += digestEntrySize(d);
-      if (s > budget) continue;
-      budget -= s;
-      covered.push(b);
-      for (const d of entries) digest.push(d);
-    }
-    return { digest, covered };
-  }
-
-  private buildDeltas(cands: DeltaCandidate[], budget: number): { list: Delta[]; bytes: number } {
-    const list: Delta[] = [];
-    let bytes = 0;
-    if (cands.length === 0) return { list, bytes };
-    // Most-stale-first, ties broken at random so that no member starves behind another.
-    const keyed = cands.map((x) => ({ x, r: this.rng.next() }));
-    keyed.sort((a, b) => b.x.priority - a.x.priority || a.r - b.r);
-    for (const { x } of keyed) {
-      const d: Delta = { claim: this.claimOf(x.m), fromVersion: x.from, keys: [] };
-      let s = deltaBaseSize(d);
-      if (s > budget - bytes) break;
-      const keys: KeyEntry[] = [];
-      for (const k of x.m.keys.values()) if (k.version > x.from) keys.push(k);
-      keys.sort((a, b) => a.version - b.version);
-      for (const k of keys) {
-        const ks = keySize(k);
-        if (s + ks > budget - bytes) break;
-        s += ks;
-        d.keys.push(k);
-      }
-      if (keys.length > 0 && d.keys.length === 0 && x.priority < 1e9) break;
-      bytes += s;
-      list.push(d);
-    }
-    return { list, bytes };
-  }
-
   private applyDelta(d: Delta): void {
     this.applyClaim(d.claim);
     const m = this.members.get(d.claim.name);
