@@ -62,7 +62,12 @@ export class CoordinatorReplica {
   incarnation = 0;
   snapshotsTaken = 0;
   private busy = false;
-  private readonly writes = new Map<number, (r: CommandResult) => void>();
+  private readonly writes = new Map<number, (r: CommandResult | null) => void>();
+  /**
+   * Results of recently applied client commands, so a retry whose first copy already applied gets the same
+   * answer instead of silence. Volatile and bounded: after a restart a retry is answered `null`.
+   */
+  private readonly recentResults = new Map<number, CommandResult>();
   private readonly reads = new Map<number, ReadWaiter>();
   private waitingReads: ReadWaiter[] = [];
   private applyWaiters: ReadWaiter[] = [];
@@ -106,7 +111,7 @@ export class CoordinatorReplica {
     return this.rn !== null && this.rn.raft.role === Role.Leader;
   }
 
-  /** The leader this replica believes in (0 = none known). */
+  /** The leader this replica believes in (`NONE`, i.e. −1, when none is known). */
   leaderHint(): number {
     return this.rn?.raft.lead ?? 0;
   }
@@ -198,12 +203,22 @@ export class CoordinatorReplica {
           this.duplicatesSkipped++;
           this.hooks.onApply(this, e, reqId, null);
           this.checker.onApplied(this.asNode, e);
+          const again = this.writes.get(reqId);
+          if (again !== undefined) {
+            this.writes.delete(reqId);
+            again(this.recentResults.get(reqId) ?? null);
+          }
           continue;
         }
         this.applied.add(reqId);
         const r = this.machine.apply(e.index, e.data.subarray(8));
         this.checker.onExecute(this.asNode, Math.floor(reqId / 2 ** 32) + 1, reqId >>> 0, e.index);
         this.hooks.onApply(this, e, reqId, r);
+        if (reqId >= 2 ** 40) {
+          this.recentResults.set(reqId, r as CommandResult);
+          if (this.recentResults.size > 4096)
+            this.recentResults.delete(this.recentResults.keys().next().value!);
+        }
         const w = this.writes.get(reqId);
         if (w !== undefined) {
           this.writes.delete(reqId);
@@ -256,11 +271,18 @@ export class CoordinatorReplica {
     this.appliedIndex = index;
   }
 
-  /** Proposes a command (forwarded by Raft when this replica follows). False when it cannot be proposed. */
-  propose(command: Uint8Array, cb: (r: CommandResult) => void): boolean {
+  /**
+   * Proposes a command (forwarded by Raft when this replica follows). False when it cannot be proposed.
+   * `clientReqId` names the client's command: every copy of it (a duplicated or retried message) carries the
+   * same request id, so the copies commit but apply once. Client ids live above 2^40, replica ids below.
+   */
+  propose(command: Uint8Array, cb: (r: CommandResult | null) => void, clientReqId?: number): boolean {
     const rn = this.rn;
     if (rn === null) return false;
-    const reqId = this.id * 2 ** 32 + this.incarnation * 2 ** 22 + this.nextSeq++;
+    const reqId =
+      clientReqId === undefined
+        ? this.id * 2 ** 32 + this.incarnation * 2 ** 22 + this.nextSeq++
+        : 2 ** 40 + clientReqId;
     try {
       rn.propose(envelope(reqId, command));
     } catch (e) {

@@ -128,7 +128,8 @@ type Msg =
   | { k: 'hb' }
   | { k: 'query'; q: SwarmQuery; complexity: Complexity }
   | { k: 'reply'; id: number; ok: boolean; reason?: FailReason; answers: AgentAnswer[]; raftIndex: number }
-  | { k: 'cmd'; id: number; cmd: Command }
+  /** `replyTo`/`hops` are set when a follower forwards the command to the leader. */
+  | { k: 'cmd'; id: number; cmd: Command; replyTo?: number; hops?: number }
   | { k: 'cmd-reply'; id: number; result: CommandResult | null; reason?: string }
   | { k: 'sub'; key: number; q: SwarmQuery; complexity: Complexity; features: string[]; barrier: number }
   | { k: 'sub-reply'; key: number; part: PartResult }
@@ -515,13 +516,35 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
             coordQuery(c, from, m.q, m.complexity);
             return;
           case 'cmd': {
+            const client = m.replyTo ?? from;
+            if (!rep.isLeader()) {
+              // Only the leader stamps a command with its clock (cooldowns are measured on the leader's
+              // time); a follower forwards it, at most twice, rather than loop on a stale leader hint.
+              const lead = rep.leaderHint();
+              const hops = m.hops ?? 0;
+              if (lead < 0 || lead === c || hops >= 2) {
+                send(c, client, { k: 'cmd-reply', id: m.id, result: null, reason: 'NO_LEADER' }, 48);
+              } else {
+                const fwd: Msg = { k: 'cmd', id: m.id, cmd: m.cmd, replyTo: client, hops: hops + 1 };
+                send(c, lead, fwd, encodeCommand(m.cmd).length + 24);
+              }
+              return;
+            }
             const cmd = { ...m.cmd, at_ms: Math.max(0, Math.round(sim.localTime(c))) } as Command;
             const t0 = sim.now;
-            const ok = rep.propose(encodeCommand(cmd), (result) => {
-              commitLatency.push(sim.now - t0);
-              send(c, from, { k: 'cmd-reply', id: m.id, result }, 96);
-            });
-            if (!ok) send(c, from, { k: 'cmd-reply', id: m.id, result: null, reason: 'NO_LEADER' }, 48);
+            const ok = rep.propose(
+              encodeCommand(cmd),
+              (result) => {
+                commitLatency.push(sim.now - t0);
+                const reply: Msg =
+                  result === null
+                    ? { k: 'cmd-reply', id: m.id, result: null, reason: 'ALREADY_APPLIED' }
+                    : { k: 'cmd-reply', id: m.id, result };
+                send(c, client, reply, 96);
+              },
+              m.id,
+            );
+            if (!ok) send(c, client, { k: 'cmd-reply', id: m.id, result: null, reason: 'NO_LEADER' }, 48);
             return;
           }
           case 'sub':
