@@ -1,4 +1,4 @@
-import { ByteReader, ByteWriter, ElexError } from '../core/index.js';
+import { ElexError } from '../core/index.js';
 import { type ChannelCode, type KeyEntry, Status, type StatusCode } from './member.js';
 
 /**
@@ -143,11 +143,152 @@ export function deltaBaseSize(d: Delta): number {
   return claimSize(d.claim) + varintSize(d.fromVersion) + 2;
 }
 
-// ---- encoding ---------------------------------------------------------------------------------------
+// ---- a lean reader and writer (no DataView per datagram, one encoder for the module) -------------------
 
 const encoder = new TextEncoder();
 
-function putStr(w: ByteWriter, s: string): void {
+/** Little-endian writer into a growable buffer; `finish` copies out exactly the bytes written. */
+class Writer {
+  buf: Uint8Array;
+  length = 0;
+
+  constructor(initial: number) {
+    this.buf = new Uint8Array(initial);
+  }
+
+  private grow(n: number): void {
+    let cap = this.buf.length * 2;
+    while (cap < this.length + n) cap *= 2;
+    const next = new Uint8Array(cap);
+    next.set(this.buf.subarray(0, this.length));
+    this.buf = next;
+  }
+
+  u8(x: number): this {
+    if (this.length + 1 > this.buf.length) this.grow(1);
+    this.buf[this.length++] = x;
+    return this;
+  }
+
+  u32(x: number): this {
+    if (this.length + 4 > this.buf.length) this.grow(4);
+    const b = this.buf;
+    let i = this.length;
+    b[i++] = x & 0xff;
+    b[i++] = (x >>> 8) & 0xff;
+    b[i++] = (x >>> 16) & 0xff;
+    b[i++] = (x >>> 24) & 0xff;
+    this.length = i;
+    return this;
+  }
+
+  /** Unsigned LEB128, integers up to 2^53. */
+  varint(x: number): this {
+    if (!(x >= 0 && Number.isSafeInteger(x))) throw new ElexError('E_ENCODE', `varint out of range: ${x}`);
+    if (this.length + 8 > this.buf.length) this.grow(8);
+    const b = this.buf;
+    while (x >= 0x80) {
+      b[this.length++] = (x % 0x80) | 0x80;
+      x = Math.floor(x / 0x80);
+    }
+    b[this.length++] = x;
+    return this;
+  }
+
+  bytes(v: Uint8Array): this {
+    this.varint(v.length);
+    if (this.length + v.length > this.buf.length) this.grow(v.length);
+    this.buf.set(v, this.length);
+    this.length += v.length;
+    return this;
+  }
+
+  finish(): Uint8Array {
+    return this.buf.slice(0, this.length);
+  }
+}
+
+/** Bounds-checked reader: every read that would run past the end throws `E_DECODE`. */
+class Reader {
+  offset = 0;
+
+  constructor(readonly buf: Uint8Array) {}
+
+  get remaining(): number {
+    return this.buf.length - this.offset;
+  }
+
+  u8(): number {
+    if (this.offset >= this.buf.length) fail(`truncated at offset ${this.offset}`);
+    return this.buf[this.offset++];
+  }
+
+  u32(): number {
+    const o = this.offset;
+    if (o + 4 > this.buf.length) fail(`truncated: need 4 bytes at offset ${o}`);
+    const b = this.buf;
+    this.offset = o + 4;
+    return (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0;
+  }
+
+  varint(): number {
+    let result = 0;
+    let mul = 1;
+    for (let i = 0; i < 8; i++) {
+      const b = this.u8();
+      result += (b & 0x7f) * mul;
+      if ((b & 0x80) === 0) return result;
+      mul *= 0x80;
+    }
+    return fail('varint too long');
+  }
+
+  bytes(max: number): Uint8Array {
+    const n = this.varint();
+    if (n > max) fail(`byte field of ${n} exceeds limit ${max}`);
+    if (this.offset + n > this.buf.length) fail(`truncated: need ${n} bytes at offset ${this.offset}`);
+    const out = this.buf.subarray(this.offset, this.offset + n);
+    this.offset += n;
+    return out;
+  }
+
+  end(): void {
+    if (this.remaining !== 0) fail(`${this.remaining} trailing bytes`);
+  }
+}
+
+/**
+ * Printable-ASCII names decoded from the wire are interned: every member's name is one string object
+ * however many datagrams carry it, so the cores' maps compare names by pointer and 607 members do not hold
+ * 607 copies of each other's names. A pure memo (bounded, cleared when full); it never changes a result.
+ */
+const INTERN_MAX = 1 << 16;
+const interned = new Map<number, string>();
+
+function internAscii(b: Uint8Array): string {
+  let h = 0x811c9dc5 ^ b.length;
+  for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b[i], 0x01000193);
+  const hit = interned.get(h);
+  if (hit !== undefined && hit.length === b.length) {
+    let same = true;
+    for (let i = 0; i < b.length; i++)
+      if (hit.charCodeAt(i) !== b[i]) {
+        same = false;
+        break;
+      }
+    if (same) return hit;
+  }
+  const s = String.fromCharCode.apply(null, b as unknown as number[]);
+  if (hit === undefined) {
+    if (interned.size >= INTERN_MAX) interned.clear();
+    interned.set(h, s);
+  }
+  return s;
+}
+
+// ---- encoding ---------------------------------------------------------------------------------------
+
+function putStr(w: Writer, s: string): void {
   let ascii = true;
   for (let i = 0; i < s.length; i++)
     if (s.charCodeAt(i) >= 0x80) {
@@ -162,7 +303,7 @@ function putStr(w: ByteWriter, s: string): void {
   for (let i = 0; i < s.length; i++) w.u8(s.charCodeAt(i));
 }
 
-function putClaim(w: ByteWriter, c: ClaimEntry): void {
+function putClaim(w: Writer, c: ClaimEntry): void {
   putStr(w, c.name);
   w.varint(c.gen).varint(c.inc).u8(c.status);
   if (c.status === Status.suspect) putStr(w, c.origin ?? '');
@@ -170,7 +311,7 @@ function putClaim(w: ByteWriter, c: ClaimEntry): void {
 }
 
 export function encode(m: Message): Uint8Array {
-  const w = new ByteWriter(m.type === MsgType.exchange ? 1024 : 64);
+  const w = new Writer(m.type === MsgType.exchange ? 1024 : 64);
   w.u8(MAGIC).u8(m.type);
   putStr(w, m.sender);
   w.varint(m.gen).varint(m.inc);
@@ -230,7 +371,7 @@ function fail(msg: string): never {
   throw new ElexError('E_DECODE', msg);
 }
 
-function getStr(r: ByteReader, max: number, what: string, allowEmpty = false): string {
+function getStr(r: Reader, max: number, what: string, allowEmpty = false): string {
   const b = r.bytes(max);
   if (b.length === 0 && !allowEmpty) fail(`empty ${what}`);
   let ascii = true;
@@ -239,13 +380,16 @@ function getStr(r: ByteReader, max: number, what: string, allowEmpty = false): s
       ascii = false;
       break;
     }
-  if (ascii) return String.fromCharCode.apply(null, b as unknown as number[]);
+  if (ascii)
+    return b.length <= LIMITS.name
+      ? internAscii(b)
+      : String.fromCharCode.apply(null, b as unknown as number[]);
   const s = decoder.decode(b);
   for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) < 0x20) fail(`control character in ${what}`);
   return s;
 }
 
-function getCount(r: ByteReader, max: number, what: string): number {
+function getCount(r: Reader, max: number, what: string): number {
   const n = r.varint();
   if (n > max) fail(`${what} count ${n} exceeds ${max}`);
   // Every element takes at least one byte: a count larger than the rest of the message is a lie.
@@ -253,13 +397,13 @@ function getCount(r: ByteReader, max: number, what: string): number {
   return n;
 }
 
-function getStatus(r: ByteReader): StatusCode {
+function getStatus(r: Reader): StatusCode {
   const s = r.u8();
   if (s > Status.left) fail(`unknown status ${s}`);
   return s as StatusCode;
 }
 
-function getClaim(r: ByteReader): ClaimEntry {
+function getClaim(r: Reader): ClaimEntry {
   const name = getStr(r, LIMITS.name, 'member name');
   const gen = r.varint();
   const inc = r.varint();
@@ -285,7 +429,7 @@ export function decode(data: Uint8Array, maxBytes: number): Message {
 
 function decodeUnchecked(data: Uint8Array, maxBytes: number): Message {
   if (data.length > maxBytes) fail(`datagram of ${data.length} bytes exceeds ${maxBytes}`);
-  const r = new ByteReader(data);
+  const r = new Reader(data);
   if (r.u8() !== MAGIC) fail('bad magic');
   const type = r.u8();
   const sender = getStr(r, LIMITS.name, 'sender');
@@ -316,7 +460,7 @@ function decodeUnchecked(data: Uint8Array, maxBytes: number): Message {
   return m;
 }
 
-function getExchange(r: ByteReader): ExchangeBody {
+function getExchange(r: Reader): ExchangeBody {
   const hop = r.u8();
   if (hop > LIMITS.hops) fail(`hop ${hop} exceeds ${LIMITS.hops}`);
   const flags = r.u8();

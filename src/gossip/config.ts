@@ -45,6 +45,12 @@ export interface GossipConfig {
   maxHops: number;
   /** Pattern broadcasts kept per member (the pattern channel is a ring of this many slots). */
   patternSlots: number;
+  /**
+   * Membership news learned from others is forwarded after at most this long, batched with whatever else
+   * arrives meanwhile (0: forward at once, one datagram per received message). Our own news (suspicions we
+   * raise, deaths we declare, refutations) always goes out at once.
+   */
+  rumorDelayMs: number;
 }
 
 export const DEFAULT_CONFIG: Readonly<GossipConfig> = Object.freeze({
@@ -69,6 +75,7 @@ export const DEFAULT_CONFIG: Readonly<GossipConfig> = Object.freeze({
   buckets: 32,
   maxHops: 6,
   patternSlots: 8,
+  rumorDelayMs: 100,
 });
 
 /** Fills defaults and refuses nonsense with `E_CONFIG`. */
@@ -98,6 +105,8 @@ export function makeConfig(partial: Partial<GossipConfig> = {}): GossipConfig {
   for (const k of positive) {
     if (!(Number.isFinite(c[k]) && c[k] > 0)) throw new ElexError('E_CONFIG', `gossip ${k} must be > 0`);
   }
+  if (!(Number.isFinite(c.rumorDelayMs) && c.rumorDelayMs >= 0))
+    throw new ElexError('E_CONFIG', 'gossip rumorDelayMs must be >= 0');
   if (c.acceptablePauseMs < 0) throw new ElexError('E_CONFIG', 'gossip acceptablePauseMs must be >= 0');
   if (c.suspicionMinMs > c.suspicionMaxMs)
     throw new ElexError('E_CONFIG', 'gossip suspicionMinMs must be <= suspicionMaxMs');

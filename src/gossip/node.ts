@@ -81,6 +81,11 @@ export class GossipNode {
   private readonly digest: DigestIndex;
   private readonly histories = new Map<string, HeartbeatHistory>();
   private monitored: string[] = [];
+  /** Our ring predecessors (they monitor us), recomputed with `monitored` when the ring changes. */
+  private heartbeatTargets: string[] = [];
+  /** Bumped whenever a member enters or leaves the ring or the live set; monitors are recomputed then. */
+  private ringEpoch = 0;
+  private monitorsAt = -1;
   private monitoredHistories: HeartbeatHistory[] = [];
   private readonly suspicions = new Map<string, Suspicion>();
   private readonly lastDeadNotice = new Map<string, number>();
@@ -92,6 +97,8 @@ export class GossipNode {
   private out: Outbound[] = [];
   private rumors = new Map<string, ClaimEntry>();
   private rumorExtra: string[] = [];
+  /** A rumor of ours (a refutation) is waiting: forward at once, do not batch. */
+  private rumorUrgent = false;
   private now: number;
   private nextGossipAt: number;
   private nextHeartbeatAt: number;
@@ -99,6 +106,12 @@ export class GossipNode {
   private lastTickAt: number;
   private patternSeq = 0;
   private hasLeft = false;
+  /** When learned rumors waiting to be batched must go out (Infinity: none waiting). */
+  private rumorDueAt = Number.POSITIVE_INFINITY;
+  /** Earliest expiry among tombstones (collection does nothing before it). */
+  private tombstoneDueAt = Number.POSITIVE_INFINITY;
+  /** Earliest time `tick` has anything to do (see `nextDeadline`). */
+  private dueAt = Number.NEGATIVE_INFINITY;
 
   constructor(o: GossipNodeOptions) {
     this.config = makeConfig(o.config);
@@ -223,6 +236,16 @@ export class GossipNode {
     return this.monitored;
   }
 
+  /**
+   * The earliest local time at which `tick` has work: the next heartbeat or gossip round, the earliest phi
+   * crossing among monitored members, a suspicion timeout, a tombstone expiry, batched rumors to forward.
+   * A driver may tick only then (one timer per member) instead of polling; ticking more often is harmless.
+   * It can move earlier after `handle` (a suspicion or rumor to forward): re-read it after each call.
+   */
+  nextDeadline(): number {
+    return this.dueAt;
+  }
+
   /** phi of a monitored member now, or undefined. */
   phiOf(member: string, now: number): number | undefined {
     return this.histories.get(member)?.phi(now);
@@ -258,15 +281,21 @@ export class GossipNode {
       this.refreshMonitors();
       this.sendHeartbeats();
     }
-    this.checkPhi();
-    this.checkSuspicions();
-    this.collectGarbage();
+    let due = Math.min(this.nextHeartbeatAt, this.checkPhi());
+    due = Math.min(due, this.checkSuspicions());
+    due = Math.min(due, this.collectGarbage());
     if (now >= this.nextGossipAt) {
       this.nextGossipAt = Math.max(this.nextGossipAt + c.gossipIntervalMs, now + 1);
       this.gossipRound();
     }
     this.flushRumors(undefined);
+    this.dueAt = Math.min(due, this.nextGossipAt);
     return this.drain();
+  }
+
+  /** Something to do at `t` (or earlier): pulls the deadline in. */
+  private wakeAt(t: number): void {
+    if (t < this.dueAt) this.dueAt = t;
   }
 
   private drain(): Outbound[] {
@@ -301,6 +330,15 @@ export class GossipNode {
   };
 
   private refreshMonitors(): void {
+    if (this.monitorsAt === this.ringEpoch) return; // nobody joined, left or changed liveness class since
+    this.monitorsAt = this.ringEpoch;
+    this.heartbeatTargets = this.ring.walk(
+      this.name,
+      this.self.ringPos,
+      this.config.monitors,
+      -1,
+      this.isLive,
+    );
     const next = this.ring.walk(this.name, this.self.ringPos, this.config.monitors, 1, this.isLive);
     for (const n of next)
       if (!this.histories.has(n)) this.histories.set(n, new HeartbeatHistory(this.config, this.now));
@@ -311,16 +349,24 @@ export class GossipNode {
 
   /** Our monitors are our ring predecessors: they get our heartbeats. */
   private sendHeartbeats(): void {
-    const to = this.ring.walk(this.name, this.self.ringPos, this.config.monitors, -1, this.isLive);
+    const to = this.heartbeatTargets;
     const seq = this.hbSeq++;
     this.sendAll(to, { type: MsgType.heartbeat, ...this.header(), seq });
   }
 
-  private checkPhi(): void {
+  /** Raises the suspicions phi calls for; returns the earliest time another check could find one. */
+  private checkPhi(): number {
     const monitored = this.monitored;
     const histories = this.monitoredHistories;
+    const threshold = this.config.phiThreshold;
+    let due = Number.POSITIVE_INFINITY;
     for (let i = 0; i < monitored.length; i++) {
-      if (!histories[i].exceeds(this.now, this.config.phiThreshold)) continue;
+      const h = histories[i];
+      if (!h.exceeds(this.now, threshold)) {
+        const t = h.nextCheck(this.now, threshold);
+        if (t < due) due = t;
+        continue;
+      }
       const n = monitored[i];
       if (this.histories.get(n) !== histories[i]) continue; // replaced (new generation) since refresh
       const m = this.members.get(n);
@@ -341,6 +387,7 @@ export class GossipNode {
       this.rumorExtra.push(n);
       for (const co of this.coMonitors(m)) if (co !== this.name) this.rumorExtra.push(co);
     }
+    return due;
   }
 
   private coMonitors(m: Member): string[] {
@@ -357,8 +404,10 @@ export class GossipNode {
       this.rumors.set(m.name, { name: m.name, gen: m.gen, inc: m.inc, status: Status.suspect, origin });
   }
 
-  private checkSuspicions(): void {
-    if (this.suspicions.size === 0) return;
+  /** Declares the deaths whose time has come; returns the earliest pending suspicion timeout. */
+  private checkSuspicions(): number {
+    let due = Number.POSITIVE_INFINITY;
+    if (this.suspicions.size === 0) return due;
     const c = this.config;
     for (const [n, s] of this.suspicions) {
       const m = this.members.get(n);
@@ -370,7 +419,10 @@ export class GossipNode {
       const timeout = mine
         ? suspicionTimeout(s.origins.size, c.suspicionConfirmations, c.suspicionMinMs, c.suspicionMaxMs)
         : 2 * c.suspicionMaxMs; // safety net when every monitor is gone; monitors normally decide
-      if (this.now - s.startedAt < timeout) continue;
+      if (this.now - s.startedAt < timeout) {
+        if (s.startedAt + timeout < due) due = s.startedAt + timeout;
+        continue;
+      }
       if (mine) {
         const h = this.histories.get(n);
         // Only declare while our own evidence still holds (phi may have recovered: wait for the refutation).
@@ -380,6 +432,7 @@ export class GossipNode {
       this.setClaim(m, { name: n, gen: m.gen, inc: m.inc, status: Status.dead, ttlMs: 0 }, this.name);
       this.suspicions.delete(n);
     }
+    return due;
   }
 
   // ---- membership -----------------------------------------------------------------------------------
@@ -433,6 +486,7 @@ export class GossipNode {
       m.keys.clear();
       m.maxVersion = 0;
       this.histories.delete(m.name);
+      this.ringEpoch++; // a new generation is monitored afresh
     }
     const refuted = c.status === Status.alive && (c.gen !== m.gen || c.inc !== m.inc || wasTerminal);
     m.gen = c.gen;
@@ -445,12 +499,15 @@ export class GossipNode {
       m.expiresAt = this.now + ttl;
       this.terminal.add(m.name);
       this.suspicions.delete(m.name);
+      if (m.expiresAt < this.tombstoneDueAt) this.tombstoneDueAt = m.expiresAt;
+      this.wakeAt(m.expiresAt);
     } else {
       m.expiresAt = Number.POSITIVE_INFINITY;
       this.terminal.delete(m.name);
     }
     this.classify(m);
     if (c.status === Status.suspect) {
+      this.wakeAt(this.now + this.config.suspicionMinMs);
       this.suspicions.set(m.name, {
         gen: c.gen,
         inc: c.inc,
@@ -522,6 +579,7 @@ export class GossipNode {
     if (c.gen < me.gen || c.status === Status.alive || c.inc < me.inc) return false;
     if (this.hasLeft) return false;
     this.metrics.inc('refutations');
+    this.rumorUrgent = true;
     this.setClaim(me, { gen: me.gen, inc: c.inc + 1, status: Status.alive }, undefined);
     if (c.origin !== undefined && c.origin !== this.name) this.rumorExtra.push(c.origin);
     return true;
@@ -529,11 +587,13 @@ export class GossipNode {
 
   /** Self-claims in headers are first-hand: a higher (gen, inc) than ours makes the sender alive. */
   private observeSender(m: Member, gen: number, inc: number): void {
-    const claim: Claim = { gen, inc, status: Status.alive };
-    if (supersedes(claim, m)) {
-      this.setClaim(m, claim, undefined);
+    // `alive` is the lowest status: an alive claim supersedes exactly when its (gen, inc) is higher.
+    const cmp = gen !== m.gen ? gen - m.gen : inc - m.inc;
+    if (cmp > 0) {
+      this.setClaim(m, { gen, inc, status: Status.alive }, undefined);
       return;
     }
+    if (m.status === Status.alive) return;
     if (isTerminal(m.status) && m.status === Status.dead && compareIncarnation(gen, inc, m.gen, m.inc) <= 0) {
       // It does not know it was declared dead: tell it, so it refutes (at most once per interval).
       const last = this.lastDeadNotice.get(m.name) ?? Number.NEGATIVE_INFINITY;
@@ -544,14 +604,25 @@ export class GossipNode {
     }
   }
 
-  private collectGarbage(): void {
-    if (this.terminal.size === 0) return;
+  /** Forgets expired tombstones; returns the next expiry. */
+  private collectGarbage(): number {
+    if (this.terminal.size === 0) {
+      this.tombstoneDueAt = Number.POSITIVE_INFINITY; // a refuted tombstone leaves a stale due time
+      return this.tombstoneDueAt;
+    }
+    if (this.now < this.tombstoneDueAt) return this.tombstoneDueAt;
+    let due = Number.POSITIVE_INFINITY;
     for (const n of this.terminal) {
       const m = this.members.get(n);
-      if (!m || this.now < m.expiresAt) continue;
+      if (!m) continue;
+      if (this.now < m.expiresAt) {
+        if (m.expiresAt < due) due = m.expiresAt;
+        continue;
+      }
       this.unhash(m);
       this.members.delete(n);
       this.ring.remove(n, m.ringPos);
+      this.ringEpoch++;
       this.terminal.delete(n);
       this.histories.delete(n);
       this.lastDeadNotice.delete(n);
@@ -572,14 +643,18 @@ export class GossipNode {
         inc: m.inc,
       });
     }
+    this.tombstoneDueAt = due;
+    return due;
   }
 
   // ---- peer selection ---------------------------------------------------------------------------------
 
   private classify(m: Member): void {
     if (m.name === this.name) return;
+    const wasLive = this.live.has(m.name);
     if (isTerminal(m.status)) this.live.delete(m.name);
     else this.live.add(m.name);
+    if (wasLive !== this.live.has(m.name)) this.ringEpoch++;
     if (m.status === Status.dead) this.dead.add(m.name);
     else this.dead.delete(m.name);
   }
@@ -789,7 +864,22 @@ export class GossipNode {
 
   // ---- rumors (eager membership news) -----------------------------------------------------------------
 
+  /** After a datagram: our own news goes at once, learned news waits up to `rumorDelayMs` to be batched. */
+  private handleRumors(exceptPeer: string): void {
+    if (this.rumors.size === 0 && this.rumorExtra.length === 0) return;
+    if (this.rumorUrgent || this.config.rumorDelayMs === 0) {
+      this.flushRumors(exceptPeer);
+      return;
+    }
+    if (this.rumorDueAt === Number.POSITIVE_INFINITY) {
+      this.rumorDueAt = this.now + this.config.rumorDelayMs;
+      this.wakeAt(this.rumorDueAt);
+    }
+  }
+
   private flushRumors(exceptPeer: string | undefined): void {
+    this.rumorUrgent = false;
+    this.rumorDueAt = Number.POSITIVE_INFINITY;
     if (this.rumors.size === 0 && this.rumorExtra.length === 0) return;
     const claims = [...this.rumors.values()];
     this.rumors.clear();
@@ -845,7 +935,7 @@ export class GossipNode {
         sender = this.members.get(msg.sender);
         if (sender) this.metrics.inc('joins_admitted');
       } else this.observeSender(sender, msg.gen, msg.inc);
-      this.flushRumors(msg.sender);
+      this.handleRumors(msg.sender);
       return this.drain();
     }
     if (sender === undefined && this.seeds.includes(msg.sender)) {
@@ -877,7 +967,7 @@ export class GossipNode {
         this.onExchange(sender, msg.body);
         break;
     }
-    this.flushRumors(msg.sender);
+    this.handleRumors(msg.sender);
     return this.drain();
   }
 

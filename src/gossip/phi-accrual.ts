@@ -117,6 +117,22 @@ export class HeartbeatHistory {
     return this.phi(now) > threshold;
   }
 
+  /**
+   * The earliest time at which `exceeds(t, threshold)` can hold if no heartbeat arrives (a driver ticks then):
+   * the cheap bound while the gap is below mean + acceptable pause, the exact crossing (bisection) past it.
+   * Arrivals only move it later, so a value computed earlier is always a safe lower bound.
+   */
+  nextCheck(now: number, threshold: number): number {
+    const mean = this.sum / this.count;
+    const bound = this.lastArrival + mean + this.params.acceptablePauseMs;
+    if (now < bound && threshold >= 0.3) return bound;
+    const t =
+      this.lastArrival +
+      timeToPhi(threshold, mean, this.stdDev, this.params.acceptablePauseMs, this.params.minStdDevMs) +
+      0.01;
+    return t > now ? t : now + 1;
+  }
+
   phi(now: number): number {
     return phi(
       now - this.lastArrival,

@@ -127,6 +127,39 @@ describe('GossipNode membership', () => {
     expect(metrics.get('deaths_declared')).toBe(1);
   });
 
+  it('keeps its next deadline in the future after every tick, also once a tombstone was refuted', () => {
+    // Reproduces a spin: a refuted tombstone left its expiry as the deadline, in the past once reached.
+    const { n } = node('a', { tombstoneTtlMs: 10_000 });
+    join(n, 'b');
+    join(n, 'c');
+    rumor(n, 'b', [{ name: 'c', gen: 1, inc: 0, status: Status.dead, ttlMs: 10_000 }]);
+    rumor(n, 'b', [{ name: 'c', gen: 1, inc: 1, status: Status.alive }]);
+    expect(n.liveness('c')).toBe('alive');
+    for (let t = 0; t <= 30_000; t += 100) {
+      n.tick(t);
+      expect(n.nextDeadline()).toBeGreaterThan(t);
+    }
+  });
+
+  it('detects a silent member when ticked only at its deadlines', () => {
+    const { n } = node('a', { monitors: 1, suspicionMinMs: 2000, suspicionMaxMs: 6000 });
+    join(n, 'b');
+    let t = 0;
+    let ticks = 0;
+    while (t < 30_000 && n.liveness('b') !== 'dead') {
+      n.tick(t);
+      ticks++;
+      t = n.nextDeadline();
+    }
+    expect(n.liveness('b')).toBe('dead');
+    // Suspected at phi = 8 (5.3 s after monitoring starts, no samples yet), dead 6 s later (1 confirmation).
+    expect(t).toBeGreaterThan(6000);
+    expect(t).toBeLessThan(13_000);
+    // A poller at 100 ms would have ticked ~120 times; the deadlines are the heartbeat and gossip
+    // rounds plus a handful of phi and suspicion wake-ups.
+    expect(ticks).toBeLessThan(40);
+  });
+
   it('keeps a member alive while its heartbeats arrive, even on a lossy link', () => {
     const { n } = node('a', { monitors: 1 });
     join(n, 'b');

@@ -1,5 +1,12 @@
 import { CounterMetrics } from '../../core/index.js';
-import { type GossipConfig, GossipDriver, type GossipEvent, GossipNode } from '../../gossip/index.js';
+import {
+  type GossipConfig,
+  GossipDriver,
+  type GossipEvent,
+  GossipNode,
+  type GossipTransport,
+  type Outbound,
+} from '../../gossip/index.js';
 import { Simulator } from '../simulator.js';
 
 /** IPv4 (20) + UDP (8) header bytes added to every datagram's accounted size: every byte on the wire. */
@@ -10,10 +17,76 @@ export interface ClusterOptions {
   seed: number;
   loss?: number;
   config?: Partial<GossipConfig>;
-  /** How often the driver calls `tick` (the core's timers have this granularity). */
+  /**
+   * Fixed tick period (the old polling driver). Unset: the driver ticks each member exactly at its core's
+   * `nextDeadline()` (a heartbeat or gossip round, a phi crossing, a suspicion timeout, batched rumors),
+   * which is what makes 607 members cheap to simulate.
+   */
   tickMs?: number;
   /** How many of the first members act as seeds. */
   seeds?: number;
+}
+
+interface NodeDriver {
+  receive(datagram: Uint8Array): void;
+  leave(): void;
+}
+
+/**
+ * Drives one core on simulator timers: one timer per member, set to the core's `nextDeadline()` (pulled in
+ * after a datagram when the deadline moved earlier). Superseded timers fire and do nothing. `alive()` is false
+ * once the member crashed or left (its timers stop).
+ */
+export class DeadlineDriver {
+  private armedAt = Number.POSITIVE_INFINITY;
+  private armSeq = 0;
+
+  constructor(
+    private readonly sim: Simulator,
+    private readonly id: number,
+    readonly core: GossipNode,
+    private readonly transport: GossipTransport,
+    private readonly alive: () => boolean,
+  ) {}
+
+  start(): void {
+    this.armedAt = Number.NEGATIVE_INFINITY;
+    this.setTimer(0);
+  }
+
+  private setTimer(delay: number): void {
+    const seq = ++this.armSeq;
+    this.sim.setTimer(this.id, delay, () => {
+      if (seq !== this.armSeq || !this.alive()) return; // superseded by an earlier deadline, or gone
+      this.armedAt = Number.POSITIVE_INFINITY;
+      this.flush(this.core.tick(this.sim.localTime(this.id)));
+      this.arm(1);
+    });
+  }
+
+  receive(datagram: Uint8Array): void {
+    this.flush(this.core.handle(datagram, this.sim.localTime(this.id)));
+    this.arm();
+  }
+
+  leave(): void {
+    this.flush(this.core.leave(this.sim.localTime(this.id)));
+  }
+
+  /** Sets the timer if the core's deadline is earlier than the one already set. */
+  private arm(floorMs = 0): void {
+    const due = this.core.nextDeadline();
+    if (due >= this.armedAt) return;
+    this.armedAt = due;
+    const delay = due - this.sim.localTime(this.id);
+    // Floors: float rounding must not schedule a timer that does not advance time, and right after a tick
+    // the deadline is in the future (a deadline not moving past a tick would spin: 1 ms guards that).
+    this.setTimer(delay > floorMs ? Math.max(delay, 0.01) : floorMs);
+  }
+
+  private flush(out: Outbound[]): void {
+    for (let i = 0; i < out.length; i++) this.transport.send(out[i].to, out[i].data, out[i].kind);
+  }
 }
 
 /** Member names: the swarm's 14 coordinators then its feature agents. */
@@ -30,14 +103,14 @@ export class GossipCluster {
   readonly sim: Simulator;
   readonly names: string[] = [];
   readonly nodes: Array<GossipNode | null> = [];
-  private readonly drivers: Array<GossipDriver | null> = [];
+  private readonly drivers: Array<NodeDriver | null> = [];
   readonly metrics = new CounterMetrics();
   private readonly index = new Map<string, number>();
   private readonly generation: number[] = [];
   private readonly bootToken: number[] = [];
   private readonly seedNames: string[];
   private readonly config: Partial<GossipConfig>;
-  private readonly tickMs: number;
+  private readonly tickMs: number | undefined;
   /** Harness hook: every event of every member, with the observer's index. */
   onEvent: ((observer: number, e: GossipEvent) => void) | null = null;
 
@@ -48,7 +121,7 @@ export class GossipCluster {
       perLinkAccounting: false,
     });
     this.config = o.config ?? {};
-    this.tickMs = o.tickMs ?? 200;
+    this.tickMs = o.tickMs;
     for (let i = 0; i < o.members; i++) {
       const name = memberName(i);
       this.names.push(name);
@@ -96,23 +169,28 @@ export class GossipCluster {
     });
     node.subscribe((e) => this.onEvent?.(i, e));
     this.nodes[i] = node;
-    const driver = new GossipDriver(
-      node,
-      {
-        send: (to, data, kind) => {
-          const j = this.index.get(to);
-          if (j !== undefined) this.sim.send(i, j, data, kind, data.length + WIRE_OVERHEAD_BYTES);
-        },
+    const sim = this.sim;
+    const transport = {
+      send: (to: string, data: Uint8Array, kind: string) => {
+        const j = this.index.get(to);
+        if (j !== undefined) sim.send(i, j, data, kind, data.length + WIRE_OVERHEAD_BYTES);
       },
-      { now: () => this.sim.localTime(i) },
-    );
-    this.drivers[i] = driver;
-    const loop = () => {
-      if (this.bootToken[i] !== token) return;
-      driver.tick();
-      this.sim.setTimer(i, this.tickMs, loop);
     };
-    this.sim.setTimer(i, this.sim.nodeRng(i).next() * this.tickMs, loop);
+    const tickMs = this.tickMs;
+    if (tickMs !== undefined) {
+      const driver = new GossipDriver(node, transport, { now: () => sim.localTime(i) });
+      this.drivers[i] = driver;
+      const loop = () => {
+        if (this.bootToken[i] !== token) return;
+        driver.tick();
+        sim.setTimer(i, tickMs, loop);
+      };
+      sim.setTimer(i, sim.nodeRng(i).next() * tickMs, loop);
+      return;
+    }
+    const driver = new DeadlineDriver(sim, i, node, transport, () => this.bootToken[i] === token);
+    this.drivers[i] = driver;
+    driver.start();
   }
 
   bootAll(): void {
