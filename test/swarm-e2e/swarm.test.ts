@@ -96,4 +96,40 @@ describe('elex simulate swarm, end to end', () => {
     expect(late.length).toBeGreaterThan(50);
     for (const o of late) for (const a of o.agents) expect(dead.has(a)).toBe(false);
   });
+
+  it('on the gossip core: liveness from phi, deltas over the state channel, crashes detected', () => {
+    // The 0-detections report: crashes were sampled from t = 5 s, before the core had formed, and the
+    // detection had to be seen in a once-a-second sample; detections now come from the coordinators' events.
+    const outcomes: QueryOutcome[] = [];
+    const category = catalog.categories[3];
+    const f = catalog.get(category.features[0])!;
+    const r = runSwarm(
+      base({
+        seed: 5,
+        durationMs: 22_000,
+        faults: [],
+        gossip: 'core',
+        crashCategories: [{ category: category.id, atMs: 8000 }],
+        extraQueries: [{ atMs: 18_000, type: 'parameter', text: `How do I tune ${f.id}?` }],
+        onQueryDone: (q) => outcomes.push(q),
+      }),
+    );
+    expect(r.options.gossip).toBe('core');
+    expect(r.invariant_violations).toEqual([]);
+    expect(r.queries.hung).toBe(0);
+    expect(r.queries.accounted).toBe(true);
+    const fd = r.gossip.failure_detection;
+    // Every agent of the crashed category is suspected by its coordinator's core: phi = 8 at ~4.5 s.
+    expect(fd.agent_crashes_detected).toBe(category.features.length);
+    expect(fd.detection_ms.max).toBeLessThan(7000);
+    expect(fd.detection_ms.p50).toBeGreaterThan(3000);
+    const after = outcomes.find((o) => o.atMs === 18_000)!;
+    expect(after.ok).toBe(false);
+    expect(after.reason).toBe('NO_LIVE_AGENT');
+    // Signed Q-table deltas travelled over the state channel and reached category peers.
+    expect(r.gossip.delta_messages).toBeGreaterThan(0);
+    expect(r.gossip.deltas_received).toBeGreaterThan(r.gossip.delta_messages);
+    expect(r.gossip.refused_by_reason).toEqual({});
+    expect(r.gossip.by_kind?.['gossip/heartbeat']?.messages_per_member_per_s).toBeGreaterThan(7);
+  });
 });

@@ -14,7 +14,7 @@ interface SwarmCliOptions {
   faults: string;
   byzantine: number;
   runs: number;
-  gossip: 'adapter' | 'core';
+  gossip: 'core' | 'lite' | 'adapter';
   json?: boolean;
   out?: string;
 }
@@ -34,9 +34,9 @@ export function register(simulate: Command): void {
     .option('--runs <n>', 'run N consecutive seeds and print an aggregate', intOption(1, 100_000), 1)
     .option(
       '--gossip <impl>',
-      "liveness: 'adapter' (heartbeats + phi at the coordinator, fast) or 'core' (src/gossip on all members)",
-      choiceOption(['adapter', 'core'] as const),
-      'adapter',
+      "'lite' (default: direct heartbeats + phi at the coordinator, direct deltas and patterns; alias 'adapter') or 'core' (src/gossip on all 607 members: health, Q-table deltas, patterns; ~40x slower to simulate)",
+      choiceOption(['core', 'lite', 'adapter'] as const),
+      'lite',
     )
     .option('--json', 'print the report as one JSON object on stdout')
     .option('--out <dir>', 'also write report.json and report.html into DIR')

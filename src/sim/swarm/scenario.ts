@@ -1,9 +1,14 @@
-import { type Rng, summarize } from '../../core/index.js';
-import { GossipNode, type Outbound } from '../../gossip/index.js';
+import { CounterMetrics, type Rng, summarize } from '../../core/index.js';
+import { Channel, GossipChannels, type GossipEvent, GossipNode } from '../../gossip/index.js';
 import {
   COMPLEXITIES,
   type Complexity,
   type Delta,
+  decodeDelta,
+  encodeDelta,
+  type Identity,
+  identityFromRng,
+  MapKeyring,
   QUERY_TYPES,
   type QueryType,
 } from '../../learning/index.js';
@@ -11,8 +16,11 @@ import { type Entry, type Message, Role } from '../../raft/index.js';
 import {
   type AgentAnswer,
   type ControlView,
+  decodePatterns,
+  encodePatterns,
   FeatureAgent,
   OWN_STATES,
+  PATTERNS_PER_BROADCAST,
   type Pattern,
 } from '../../swarm/agent/index.js';
 import {
@@ -29,7 +37,7 @@ import {
   type SwarmQuery,
 } from '../../swarm/routing/index.js';
 import { type FaultKind, installSchedule, randomSchedule } from '../faults.js';
-import { WIRE_OVERHEAD_BYTES } from '../gossip/cluster.js';
+import { DeadlineDriver, WIRE_OVERHEAD_BYTES } from '../gossip/cluster.js';
 import { InvariantChecker } from '../raft/checkers.js';
 import { Simulator } from '../simulator.js';
 import { PhiDetector } from './liveness.js';
@@ -55,11 +63,13 @@ export interface SwarmOptions {
   /** Mean gap between faults. */
   faultGapMs?: number;
   /**
-   * Liveness source: 'adapter' (default) = direct heartbeats to the category coordinator feeding a phi-accrual
-   * detector (src/sim/swarm/liveness.ts); 'core' = the gossip core (src/gossip) on all 607 members, each
-   * coordinator reading its own GossipNode's view. The core is far slower to simulate (see docs/swarm.md).
+   * 'lite' (default, the only one fast enough for the ≥ 60× target: see docs/swarm.md) or 'core': the gossip core (src/gossip) on all 607 members carries the three gossip message
+   * kinds: health (ring heartbeats and phi-accrual; a coordinator reads liveness from its own node's view),
+   * Q-table deltas (signed, on the state channel) and patterns (the pattern channel). 'lite' (alias
+   * 'adapter'): direct heartbeats to the category coordinator feeding a phi detector
+   * (src/sim/swarm/liveness.ts), deltas and patterns as direct messages. See docs/swarm.md.
    */
-  gossip?: 'adapter' | 'core';
+  gossip?: 'core' | 'lite' | 'adapter';
   /** Scripted crashes on top of the random schedule: every agent of `category` at `atMs` (tests, demos). */
   crashCategories?: ReadonlyArray<{ category: string; atMs: number }>;
   /** Scripted queries on top of the random workload (tests, demos). */
@@ -288,16 +298,36 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
       if (a === null || agentIncarnation[i] !== inc) return;
       a.mergePending();
       const d = a.takeDelta();
-      if (d !== null && peers.length > 0) {
-        for (let k = 0; k < Math.min(3, peers.length); k++) {
+      const g = useCore ? gnodes[node] : null;
+      if (g !== null) {
+        // The gossip core: the signed delta is this agent's `q` key on the state channel (chunked if large),
+        // its new patterns one broadcast on the pattern channel; Scuttlebutt carries both to every member.
+        if (d !== null) {
+          const bytes = encodeDelta(d, identityOf(i));
+          if (bytes.length <= g.config.maxValueBytes) g.set(Channel.state, 'q', bytes);
+          else new GossipChannels(g).setStateChunked('q', bytes);
           deltaMsgs++;
-          send(node, peers[rng.int(peers.length)], { k: 'delta', delta: d }, deltaBytes(d));
         }
-      }
-      for (const p of a.newPatterns()) {
-        patternsBroadcast++;
-        seenPatterns[i].add(`${p.origin}:${p.hi}:${p.lo}:${p.action}`);
-        gossipPattern(i, p, rng);
+        const ps = a.newPatterns();
+        for (let k = 0; k < ps.length; k += PATTERNS_PER_BROADCAST) {
+          const batch = ps.slice(k, k + PATTERNS_PER_BROADCAST);
+          for (const p of batch) seenPatterns[i].add(`${p.origin}:${p.hi}:${p.lo}:${p.action}`);
+          patternsBroadcast += batch.length;
+          patternMsgs++;
+          g.broadcastPattern(encodePatterns(batch));
+        }
+      } else if (!useCore) {
+        if (d !== null && peers.length > 0) {
+          for (let k = 0; k < Math.min(3, peers.length); k++) {
+            deltaMsgs++;
+            send(node, peers[rng.int(peers.length)], { k: 'delta', delta: d }, deltaBytes(d));
+          }
+        }
+        for (const p of a.newPatterns()) {
+          patternsBroadcast++;
+          seenPatterns[i].add(`${p.origin}:${p.hi}:${p.lo}:${p.action}`);
+          gossipPattern(i, p, rng);
+        }
       }
       sim.setTimer(node, syncMs * (0.75 + 0.5 * rng.next()), sync);
     };
@@ -610,19 +640,112 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
     });
   }
 
-  // ---- the gossip core, when asked for ------------------------------------------------------------
-  const useCore = o.gossip === 'core';
+  // ---- the gossip core (--gossip core) -------------------------------------------------------------
+  const useCore = (o.gossip ?? 'lite') === 'core';
   const gnodes: (GossipNode | null)[] = new Array(C + F).fill(null);
+  const gdrivers: (DeadlineDriver | null)[] = new Array(C + F).fill(null);
   const gGen = new Uint32Array(C + F);
+  const gossipMetrics = new CounterMetrics();
   const gSeeds = [0, 1, 2].map(nodeName);
   const gIndex = new Map<string, number>();
   for (let n = 0; n < C + F; n++) gIndex.set(nodeName(n), n);
-  const gDispatch = (from: number, out: Outbound[]) => {
-    for (const d of out) {
-      const to = gIndex.get(d.to);
-      if (to !== undefined)
-        sim.send(from, to, d.data, `gossip ${d.kind}`, d.data.length + WIRE_OVERHEAD_BYTES);
+  const categoryOfNode = (n: number) => (n < C ? n : catIndex.get(featureOf(n).category)!);
+  // Each agent signs its deltas (Ed25519, the learning module's delta codec); every member knows the keys.
+  const keyring = new MapKeyring();
+  const identities: (Identity | null)[] = new Array(F).fill(null);
+  const identityOf = (i: number): Identity => {
+    let id = identities[i];
+    if (id === null) {
+      id = identityFromRng(agentName(cat.features[i].id), sim.rng(`identity/${i}`));
+      identities[i] = id;
     }
+    return id;
+  };
+  if (useCore)
+    for (let i = 0; i < F; i++) keyring.add(agentName(cat.features[i].id), identityOf(i).publicKey);
+  /**
+   * Decoding (signature check included) is a pure function of the bytes: the simulator memoizes it across
+   * the members that receive the same value, as 40 processes would each compute the same result.
+   */
+  const decoded = new Map<string, Delta | string>();
+  const decodeMemo = (bytes: Uint8Array): Delta | string => {
+    const key = String.fromCharCode.apply(null, bytes as unknown as number[]);
+    let d = decoded.get(key);
+    if (d === undefined) {
+      try {
+        d = decodeDelta(bytes, keyring, { maxBytes: 64 * 1024 });
+      } catch (e) {
+        d = e instanceof Error && 'code' in e ? String((e as { code: unknown }).code) : 'E_DECODE';
+      }
+      if (decoded.size >= 8192) decoded.clear();
+      decoded.set(key, d);
+    }
+    return d;
+  };
+  let gossipDeltasReceived = 0;
+  let gossipPatternsReceived = 0;
+  const gossipRefused = new Map<string, number>();
+  const onAgentKey = (i: number, g: GossipNode, e: GossipEvent & { kind: 'key' }) => {
+    const a = agents[i];
+    if (a === null || e.member === g.name) return;
+    const from = gIndex.get(e.member);
+    if (from === undefined || from < C) return;
+    if (e.channel === 'state') {
+      if (categoryOfNode(from) !== categoryOfNode(C + i)) return; // federation is per category
+      let bytes: Uint8Array | undefined;
+      if (e.key === 'q') bytes = e.value;
+      else if (e.key === 'q#') bytes = new GossipChannels(g).stateChunked(e.member, 'q');
+      if (bytes === undefined) return;
+      const d = decodeMemo(bytes);
+      if (typeof d === 'string' || d.origin !== e.member) {
+        bump(gossipRefused, typeof d === 'string' ? d : 'E_ORIGIN');
+        return;
+      }
+      gossipDeltasReceived++;
+      a.receiveDelta(d, MAX_INTERACTIONS_PER_DELTA);
+    } else if (e.channel === 'pattern') {
+      let ps: Pattern[];
+      try {
+        ps = decodePatterns(e.value, e.member);
+      } catch {
+        bump(gossipRefused, 'E_PATTERN');
+        return;
+      }
+      const seen = seenPatterns[i];
+      for (const p of ps) {
+        const id = `${p.origin}:${p.hi}:${p.lo}:${p.action}`;
+        if (seen.has(id)) continue;
+        seen.add(id);
+        gossipPatternsReceived++;
+        if (!a.applyPattern(p)) patternsIgnored++;
+      }
+    }
+  };
+  // Failure detection as the coordinators' cores see it (events, not sampling).
+  const detectedCrash = new Set<number>();
+  const deathsSeen = new Set<string>();
+  let coreFalseDeaths = 0;
+  let coreExcusedDeaths = 0;
+  let crashesRecoveredUndetected = 0;
+  const onCoordMember = (c: number, e: GossipEvent & { kind: 'member' }) => {
+    if (e.status !== 'suspect' && e.status !== 'dead') return;
+    const n = gIndex.get(e.name);
+    if (n === undefined) return;
+    if (n >= C && categoryOfNode(n) === c && !detectedCrash.has(n)) {
+      const t0 = crashedAt.get(n);
+      if (t0 !== undefined && e.gen === gGen[n] - 1) {
+        detectedCrash.add(n);
+        detectionMs.push(sim.now - t0);
+      }
+    }
+    if (e.status !== 'dead') return;
+    const key = `${e.name}/${e.gen}/${e.inc}`;
+    if (deathsSeen.has(key)) return;
+    deathsSeen.add(key);
+    if (gnodes[n] === null || gnodes[n]!.generation !== e.gen) return; // really gone
+    const excused = excusedUntil[n] > sim.now || lossyUntil > sim.now || sim.status(n) !== 'up';
+    if (excused) coreExcusedDeaths++;
+    else coreFalseDeaths++;
   };
   const gBoot = (n: number) => {
     const gen = ++gGen[n];
@@ -633,21 +756,40 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
       rng: sim.nodeRng(n).fork(`gossip/${gen}`),
       now: sim.localTime(n),
       config: { gossipIntervalMs: gossipMs, heartbeatIntervalMs: gossipMs },
+      metrics: gossipMetrics,
     });
     gnodes[n] = node;
-    const loop = () => {
-      if (gGen[n] !== gen || gnodes[n] !== node) return;
-      gDispatch(n, node.tick(sim.localTime(n)));
-      sim.setTimer(n, 200, loop);
-    };
-    sim.setTimer(n, 200 * sim.nodeRng(n).next(), loop);
+    if (n >= C) {
+      const i = n - C;
+      node.subscribe((e) => {
+        if (e.kind === 'key' && e.channel !== 'health') onAgentKey(i, node, e);
+      });
+    } else {
+      node.subscribe((e) => {
+        if (e.kind === 'member') onCoordMember(n, e);
+      });
+    }
+    const driver = new DeadlineDriver(
+      sim,
+      n,
+      node,
+      {
+        send: (to, data, kind) => {
+          const j = gIndex.get(to);
+          if (j !== undefined) sim.send(n, j, data, kind, data.length + WIRE_OVERHEAD_BYTES);
+        },
+      },
+      () => gGen[n] === gen && gnodes[n] === node,
+    );
+    gdrivers[n] = driver;
+    driver.start();
   };
   const gDeliver = (n: number, data: Uint8Array) => {
-    const g = gnodes[n];
-    if (g) gDispatch(n, g.handle(data, sim.localTime(n)));
+    gdrivers[n]?.receive(data);
   };
   const gCrash = (n: number) => {
     gnodes[n] = null;
+    gdrivers[n] = null;
     gGen[n]++;
   };
   function isAlive(c: number, n: number, now: number): boolean {
@@ -1033,12 +1175,22 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
     nodeId: (i) => C + i,
     onStart: (f) => {
       bump(faultCounts, `agent ${f.kind}`);
-      if (f.kind === 'crash') for (const n of f.nodes) crashedAt.set(C + n, sim.now);
+      if (f.kind === 'crash')
+        for (const n of f.nodes) {
+          crashedAt.set(C + n, sim.now);
+          detectedCrash.delete(C + n);
+        }
       if (f.kind === 'pause' || f.kind === 'crash')
         for (const n of f.nodes) excusedUntil[C + n] = sim.now + f.durationMs + 5000;
     },
     onEnd: (f) => {
-      if (f.kind === 'crash') for (const n of f.nodes) crashedAt.delete(C + n);
+      if (f.kind === 'crash')
+        for (const n of f.nodes) {
+          crashedAt.delete(C + n);
+          // The core suspects ~4.5 s after the last heartbeat (phi 8 with a 3 s acceptable pause): a crash
+          // shorter than that ends in a restart (a new generation) before anyone could tell.
+          if (useCore && !detectedCrash.has(C + n)) crashesRecoveredUndetected++;
+        }
     },
   });
 
@@ -1050,6 +1202,7 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
       for (const n of categoryAgents[ci]) {
         sim.crash(n);
         crashedAt.set(n, sim.now);
+        detectedCrash.delete(n);
       }
     });
   }
@@ -1081,6 +1234,7 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
   let leaderChanges = 0;
   let lastLeader = -1;
   let falseSuspicions = 0;
+  let livenessReady = false;
   const suspected = new Uint8Array(F);
   let lastAnswered = 0;
   let lastFailed = 0;
@@ -1148,17 +1302,21 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
       const c = catIndex.get(cat.features[i].category)!;
       const alive = replicas[c].up && isAlive(c, node, sim.localTime(c));
       if (alive) seen++;
-      if (replicas[c].up && now > 5000) {
+      if (replicas[c].up && livenessReady) {
         if (!alive && suspected[i] === 0) {
           suspected[i] = 1;
           const t0 = crashedAt.get(node);
-          if (t0 !== undefined) detectionMs.push(now - t0);
-          else if (isUp && (excusedUntil[node] > now || excusedUntil[c] > now || lossyUntil > now))
+          if (t0 !== undefined) {
+            if (!useCore) detectionMs.push(now - t0); // the core's detections come from its events
+          } else if (isUp && (excusedUntil[node] > now || excusedUntil[c] > now || lossyUntil > now))
             excusedSuspicions++;
           else if (isUp) falseSuspicions++;
         } else if (alive) suspected[i] = 0;
       }
     }
+    // Sampling starts once every up agent has been seen alive (the core's membership formed; the lite
+    // adapter's first heartbeats) or after 20 s: before that "not seen yet" is not a suspicion.
+    if (!livenessReady && now >= 5000 && (seen === up || now >= 20_000)) livenessReady = true;
     tl.t_s.push(Math.round(now / 1000));
     tl.leader.push(leader);
     tl.term.push(term);
@@ -1227,6 +1385,29 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
   const acc = sim.accounting;
   const raftMsgs = [...acc.byType].filter(([k]) => k.startsWith('Msg') || /^[A-Z]/.test(k));
   const typeCount = (k: string) => acc.byType.get(k)?.messages ?? 0;
+  const gossipKinds = [...acc.byType]
+    .filter(([k]) => k.startsWith('gossip/'))
+    .sort(([a], [b]) => (a < b ? -1 : 1));
+  /** The core's cost per member and second of simulated time, by message kind (UDP/IP headers included). */
+  const coreTraffic = () => {
+    const per = (C + F) * (endMs / 1000);
+    const by_kind: Record<string, { messages_per_member_per_s: number; bytes_per_member_per_s: number }> = {};
+    let m = 0;
+    let b = 0;
+    for (const [k, c] of gossipKinds) {
+      m += c.messages;
+      b += c.bytes;
+      by_kind[k] = {
+        messages_per_member_per_s: Number((c.messages / per).toFixed(2)),
+        bytes_per_member_per_s: Number((c.bytes / per).toFixed(1)),
+      };
+    }
+    return {
+      messages_per_member_per_s: Number((m / per).toFixed(2)),
+      bytes_per_member_per_s: Number((b / per).toFixed(1)),
+      by_kind,
+    };
+  };
   const l = (xs: number[]) => {
     const s = summarize(xs, 1);
     return { p50: s.p50, p99: s.p99 };
@@ -1247,7 +1428,7 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
       heartbeat_ms: heartbeatMs,
       tick_ms: tickMs,
       sync_interval_ms: syncMs,
-      gossip: useCore ? 'core' : 'adapter',
+      gossip: useCore ? 'core' : 'lite',
       query_deadline_ms: deadlineMs,
     },
     invariant_violations: violations,
@@ -1300,22 +1481,36 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
     },
     gossip: {
       implementation: useCore
-        ? 'gossip core (src/gossip): ring monitors, phi-accrual, Lifeguard suspicion, Scuttlebutt'
-        : 'heartbeat + phi-accrual adapter (src/sim/swarm/liveness.ts)',
-      gossip_core_messages: [...acc.byType]
-        .filter(([k]) => k.startsWith('gossip '))
-        .reduce((s, [, c]) => s + c.messages, 0),
+        ? 'gossip core (src/gossip): ring monitors, phi-accrual, Lifeguard suspicion, Scuttlebutt; deltas on the state channel, patterns on the pattern channel'
+        : 'lite: heartbeat + phi-accrual adapter (src/sim/swarm/liveness.ts), deltas and patterns as direct messages',
+      gossip_core_messages: gossipKinds.reduce((s, [, c]) => s + c.messages, 0),
       members: C + F,
-      heartbeats,
-      heartbeat_messages: typeCount('hb'),
+      heartbeats: useCore ? typeCount('gossip/heartbeat') : heartbeats,
+      heartbeat_messages: useCore ? typeCount('gossip/heartbeat') : typeCount('hb'),
+      ...(useCore ? coreTraffic() : {}),
       failure_detection: {
         agent_crashes_detected: detectionMs.length,
         detection_ms: summarize(detectionMs, 0),
         suspicions_explained_by_faults: excusedSuspicions,
         false_suspicions: falseSuspicions,
+        ...(useCore
+          ? {
+              crashes_recovered_before_detection: crashesRecoveredUndetected,
+              false_deaths: coreFalseDeaths,
+              deaths_during_faults: coreExcusedDeaths,
+            }
+          : {}),
       },
-      delta_messages: typeCount('delta'),
-      pattern_messages: typeCount('pattern'),
+      delta_messages: useCore ? deltaMsgs : typeCount('delta'),
+      pattern_messages: useCore ? patternMsgs : typeCount('pattern'),
+      ...(useCore
+        ? {
+            deltas_received: gossipDeltasReceived,
+            patterns_received: gossipPatternsReceived,
+            refused_by_reason: sortedRecord(gossipRefused),
+            counters: gossipMetrics.toJSON(),
+          }
+        : {}),
     },
     network: acc.summary(),
     faults_injected: sortedRecord(faultCounts),

@@ -387,3 +387,5 @@ export class FeatureAgent {
     return true;
   }
 }
+
+export { decodePatterns, encodePatterns, PATTERN_FORMAT, PATTERNS_PER_BROADCAST } from './pattern-codec.js';
