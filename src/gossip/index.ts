@@ -32,6 +32,6 @@ export {
   supersedes,
 } from './member.js';
 export { GossipNode, type GossipNodeOptions } from './node.js';
-export { HeartbeatHistory, phi, timeToPhi } from './phi-accrual.js';
+export { HeartbeatHistory, type PhiParams, phi, timeToPhi } from './phi-accrual.js';
 export { Ring } from './ring.js';
 export { suspicionTimeout } from './suspicion.js';
