@@ -2,7 +2,7 @@ import { isElexError } from '../../core/index.js';
 import type { Entry, Ready, Snapshot } from '../../raft/index.js';
 import { Role } from '../../raft/index.js';
 import type { Simulator } from '../simulator.js';
-import type { NodeObserver, RaftSimNode } from './node.js';
+import type { NodeObserver, ObservedNode } from './node.js';
 
 export interface Violation {
   run_seed: number;
@@ -39,7 +39,7 @@ export class InvariantChecker implements NodeObserver {
   private lastApplied: number[];
   private lastLeaderCommit: number[];
   private executed: Set<string>[];
-  onLeader: ((node: RaftSimNode, term: number) => void) | null = null;
+  onLeader: ((node: ObservedNode, term: number) => void) | null = null;
   private readonly maxViolations = 20;
 
   constructor(
@@ -60,12 +60,12 @@ export class InvariantChecker implements NodeObserver {
     this.violations.push({ run_seed: this.runSeed, invariant, step: this.sim.eventsProcessed, detail });
   }
 
-  onPersisted(node: RaftSimNode, rd: Ready): void {
+  onPersisted(node: ObservedNode, rd: Ready): void {
     if (rd.hardState !== null && rd.hardState.term > this.persistedTerm[node.id])
       this.persistedTerm[node.id] = rd.hardState.term;
   }
 
-  onRestart(node: RaftSimNode): void {
+  onRestart(node: ObservedNode): void {
     const r = node.raft!;
     // Across a crash only what was persisted (and so possibly told to others) must survive.
     if (r.term < this.persistedTerm[node.id])
@@ -80,12 +80,12 @@ export class InvariantChecker implements NodeObserver {
     this.executed[node.id] = new Set();
   }
 
-  onError(node: RaftSimNode, e: unknown): void {
+  onError(node: ObservedNode, e: unknown): void {
     const msg = isElexError(e) ? `${e.code}: ${e.message}` : String(e);
     this.violate('assertion', `node ${node.id}: ${msg}`);
   }
 
-  onReady(node: RaftSimNode, rd: Ready): void {
+  onReady(node: ObservedNode, rd: Ready): void {
     const r = node.raft!;
     const id = node.id;
     if (r.term < this.lastTerm[id])
@@ -123,7 +123,7 @@ export class InvariantChecker implements NodeObserver {
     }
   }
 
-  onApplied(node: RaftSimNode, e: Entry): void {
+  onApplied(node: ObservedNode, e: Entry): void {
     const id = node.id;
     if (e.index <= this.lastApplied[id])
       this.violate('monotonic-applied', `node ${id}: applied ${e.index} after ${this.lastApplied[id]}`);
@@ -139,7 +139,7 @@ export class InvariantChecker implements NodeObserver {
       );
   }
 
-  onExecute(node: RaftSimNode, client: number, seq: number, _index: number): void {
+  onExecute(node: ObservedNode, client: number, seq: number, _index: number): void {
     if (client === 0) return;
     const key = `${client}:${seq}`;
     const set = this.executed[node.id];
@@ -153,7 +153,7 @@ export class InvariantChecker implements NodeObserver {
    * terms may exist: a stale leader whose first Ready was delayed by a disk stall is still "leader of T".)
    * By Log Matching it suffices to check the newest such entry inside the leader's uncompacted log.
    */
-  private checkLeaderCompleteness(node: RaftSimNode): void {
+  private checkLeaderCompleteness(node: ObservedNode): void {
     const r = node.raft!;
     for (let i = this.maxCommitted; i > r.log.offset; i--) {
       const c = this.committed.get(i);
@@ -169,7 +169,7 @@ export class InvariantChecker implements NodeObserver {
 
   /** A committed entry must be on the durable disks of a quorum of voters (what a crash cannot take). */
   private checkDurableQuorum(
-    node: RaftSimNode,
+    node: ObservedNode,
     index: number,
     term: number,
     voters: readonly number[],

@@ -20,14 +20,21 @@ import {
 import type { Simulator } from '../simulator.js';
 
 /** Observers the cluster harness installs: the invariant checkers see every Ready before it takes effect. */
+/** What an observer may read of a driver: any Raft driver in the simulator (KV or coordinator) is one. */
+export interface ObservedNode {
+  readonly id: number;
+  /** The live Raft state, or null while the node is down. */
+  readonly raft: Raft | null;
+}
+
 export interface NodeObserver {
-  onReady(node: RaftSimNode, rd: Ready): void;
+  onReady(node: ObservedNode, rd: Ready): void;
   /** The Ready's writes are durable (its messages are about to leave). */
-  onPersisted(node: RaftSimNode, rd: Ready): void;
-  onApplied(node: RaftSimNode, e: Entry): void;
-  onExecute(node: RaftSimNode, client: number, seq: number, index: number): void;
-  onRestart(node: RaftSimNode): void;
-  onError(node: RaftSimNode, e: unknown): void;
+  onPersisted(node: ObservedNode, rd: Ready): void;
+  onApplied(node: ObservedNode, e: Entry): void;
+  onExecute(node: ObservedNode, client: number, seq: number, index: number): void;
+  onRestart(node: ObservedNode): void;
+  onError(node: ObservedNode, e: unknown): void;
 }
 
 export interface DriverOptions {

@@ -15,7 +15,7 @@ import {
 } from '../../raft/index.js';
 import { type Catalog, type CommandResult, CoordinatorStateMachine } from '../../swarm/index.js';
 import type { InvariantChecker } from '../raft/checkers.js';
-import type { RaftSimNode } from '../raft/node.js';
+import type { ObservedNode } from '../raft/node.js';
 import type { Simulator } from '../simulator.js';
 
 /** Entry data: 8-byte request id (origin coordinator << 32 | seq), then the coordinator command. */
@@ -94,9 +94,9 @@ export class CoordinatorReplica {
     this.machine = new CoordinatorStateMachine(catalog);
   }
 
-  /** The checker only reads `id` and `raft`; it is typed for the KV driver. */
-  private get asNode(): RaftSimNode {
-    return this as unknown as RaftSimNode;
+  /** What the Raft invariant checker observes of this replica (`id` and `raft`). */
+  private get asNode(): ObservedNode {
+    return this;
   }
 
   get raft(): Raft | null {
