@@ -5,7 +5,8 @@
  * - `claimed`: ADR-115 exactly. Weights are the visit counts as claimed (local and peers); n = Σ n.
  * - `fresh`:   a peer's weight is its fresh visits (own interactions since its previous sync), capped at
  *              `cap`; the local row weighs `anchor` when the entry exists locally. Lifetime totals are
- *              never trusted: n = n_local + Σ accepted fresh visits.
+ *              never trusted: n = n_local + Σ fresh weight of the reports the rule kept (`MergeOutput.used`;
+ *              a report the robust rule trimmed or trust rejected adds nothing).
  */
 import type { Delta } from './delta-codec.js';
 import { countConflicts, type MergeParams, type MergeRule, type ReportSet } from './merge/index.js';
@@ -42,6 +43,7 @@ export class MergeWorkspace {
   q = new Float64Array(0);
   w = new Float64Array(0);
   steps = new Float64Array(0);
+  used = new Float64Array(0);
   outQ = new Float64Array(0);
   outW = new Float64Array(0);
 
@@ -54,6 +56,7 @@ export class MergeWorkspace {
       this.q = new Float64Array(Math.max(cells, this.q.length * 2));
       this.w = new Float64Array(this.q.length);
       this.steps = new Float64Array(this.q.length);
+      this.used = new Float64Array(this.q.length);
     }
     if (this.cols.length < entries) {
       this.cols = new Int32Array(Math.max(entries, this.cols.length * 2));
@@ -124,7 +127,10 @@ export function mergeDeltasIntoTable(
     opts.trust.observe(set, steps, ids);
     opts.trust.weigh(set, ids);
   }
-  const out = { q: ws.outQ.subarray(0, K), w: ws.outW.subarray(0, K) };
+  // `used`: per report, the weight the rule kept (trimmed or rejected reports keep none).
+  const used = ws.used.subarray(0, K * R);
+  used.set(w);
+  const out = { q: ws.outQ.subarray(0, K), w: ws.outW.subarray(0, K), used };
   opts.rule(set, opts.params, out);
   const conflicts = countConflicts(set, opts.tolerance);
   const { min, max } = opts.params.bounds;
@@ -139,8 +145,9 @@ export function mergeDeltasIntoTable(
       n = 0;
       for (let r = 0; r < R; r++) n += w[k * R + r];
     } else {
+      // Only the samples behind the decided value: reports the rule trimmed or rejected add nothing.
       n = table.visits[e];
-      for (let r = 1; r < R; r++) n += w[k * R + r];
+      for (let r = 1; r < R; r++) n += used[k * R + r];
     }
     const clamped = v < min ? min : Math.min(v, max);
     if (clamped !== table.q[e] || n !== table.visits[e]) changed++;

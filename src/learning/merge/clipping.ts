@@ -20,6 +20,7 @@ export function selfCentredClipping(set: ReportSet, p: MergeParams, out: MergeOu
     let total = 0;
     for (let r = 0; r < R; r++) if (set.w[base + r] > 0) total += set.w[base + r];
     out.w[e] = total;
+    if (out.used) for (let r = 0; r < R; r++) out.used[base + r] = 0;
     if (total === 0) {
       out.q[e] = 0;
       continue;
@@ -31,6 +32,8 @@ export function selfCentredClipping(set: ReportSet, p: MergeParams, out: MergeOu
       if (!(w > 0)) continue;
       const d = set.q[base + r] - c;
       move += (w / total) * (d > tau ? tau : Math.max(d, -tau));
+      // A clipped report moves the entry by τ/|d| of its pull: only that fraction of its weight is kept.
+      if (out.used) out.used[base + r] = Math.abs(d) > tau ? (w * tau) / Math.abs(d) : w;
     }
     out.q[e] = c + move;
   }

@@ -85,6 +85,11 @@ function select(set: ReportSet, p: MergeParams, out: MergeOutput, m: number): vo
     let sw = 0;
     let sq = 0;
     let total = 0;
+    if (out.used) {
+      // Only the selected reporters' reports are behind the decision.
+      for (let r = 0; r < R; r++) out.used[base + r] = 0;
+      for (const r of chosen) out.used[base + r] = set.w[base + r] > 0 ? set.w[base + r] : 0;
+    }
     for (const r of chosen) {
       const w = set.w[base + r];
       total += w;

@@ -24,16 +24,30 @@ export function trimmedMean(set: ReportSet, p: MergeParams, out: MergeOutput): v
     let acc = 0;
     let sw = 0;
     let sq = 0;
+    let kLo = Infinity;
+    let kHi = -Infinity;
     for (let i = 0; i < m; i++) {
       const w = set.w[base + rows[i]];
       const a = Math.max(acc, lo);
       const b = Math.min(acc + w, hi);
       if (b > a) {
+        const v = set.q[base + rows[i]];
         sw += b - a;
-        sq += (b - a) * set.q[base + rows[i]];
+        sq += (b - a) * v;
+        if (v < kLo) kLo = v;
+        if (v > kHi) kHi = v;
       }
       acc += w;
     }
     out.q[e] = sw > 0 ? sq / sw : set.q[base + rows[m >> 1]];
+    if (sw === 0) kLo = kHi = out.q[e];
+    // A report is kept when its value lies in the kept range (ties with a kept value are not trimmed).
+    if (out.used) {
+      for (let r = 0; r < R; r++) out.used[base + r] = 0;
+      for (let i = 0; i < m; i++) {
+        const v = set.q[base + rows[i]];
+        if (v >= kLo && v <= kHi) out.used[base + rows[i]] = set.w[base + rows[i]];
+      }
+    }
   }
 }

@@ -29,6 +29,12 @@ export interface MergeParams {
 export interface MergeOutput {
   q: Float64Array;
   w: Float64Array;
+  /**
+   * Optional, per cell (the layout of `ReportSet.w`): the weight of each report the decision kept, 0 for a
+   * report the rule trimmed or rejected. Rules fill it when present; callers add only kept weight to an
+   * entry's visit count (a trimmed report's samples are not behind the decided value).
+   */
+  used?: Float64Array;
 }
 
 /** Every merge rule has this signature: pure over its inputs, writes `out`, allocates only scratch. */

@@ -16,6 +16,7 @@ export function visitWeighted(set: ReportSet, _p: MergeParams, out: MergeOutput)
         sw += w;
         sq += w * set.q[base + r];
       }
+      if (out.used) out.used[base + r] = w > 0 ? w : 0;
     }
     out.w[e] = sw;
     out.q[e] = sw > 0 ? sq / sw : 0;

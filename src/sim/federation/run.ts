@@ -236,6 +236,7 @@ export function runFederation(c: RunConfig): RunResult {
       : null;
   const rowIds = ['consensus', ...agents.map((_, i) => `agent-${i}`)];
   const out = newOutput(SA);
+  const usedW = new Float64Array(SA * R);
   let round = 0;
 
   const byzDelta = (count: number): Delta => {
@@ -444,7 +445,9 @@ export function runFederation(c: RunConfig): RunResult {
         trust.observe(set, fm, rowIds);
         trust.weigh(set, rowIds);
       }
-      const o = { q: out.q.subarray(0, K), w: out.w.subarray(0, K) };
+      const used = usedW.subarray(0, K * R);
+      used.set(set.w);
+      const o = { q: out.q.subarray(0, K), w: out.w.subarray(0, K), used };
       rule(set, params, o);
       for (let k = 0; k < K; k++) {
         const e = cols[k];
@@ -456,8 +459,9 @@ export function runFederation(c: RunConfig): RunResult {
           continue;
         }
         global[e] = Math.fround(Math.max(bounds.min, Math.min(bounds.max, v)));
+        // Visits behind the decided value: only the reports the rule kept.
         let n = plain ? 0 : globalN[e];
-        for (let r = plain ? 0 : 1; r < R; r++) n += wm[k * R + r];
+        for (let r = plain ? 0 : 1; r < R; r++) n += used[k * R + r];
         globalN[e] = Math.min(U32_MAX, n);
         // Every member adopts the aggregate for the decided entries.
         for (const ag of agents) {

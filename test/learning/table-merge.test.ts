@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import {
+  type Delta,
+  emptyDelta,
+  type MergeParams,
+  mergeDeltasIntoTable,
+  newOutput,
+  QTable,
+  type ReportSet,
+  ruleByName,
+  trimmedMean,
+  weightedMedian,
+} from '../../src/learning/index.js';
+
+const params: MergeParams = { beta: 0.3, f: 3, clipRadius: 0.1, bounds: { min: -30, max: 30 } };
+
+/** A one-entry peer delta for key (0, 1, action 2). */
+function report(origin: string, q: number, fresh: number): Delta {
+  const d = emptyDelta('peer', origin, 1);
+  d.lo[0] = 1;
+  d.action[0] = 2;
+  d.q[0] = q;
+  d.visits[0] = 100;
+  d.fresh[0] = fresh;
+  d.interactions = fresh;
+  return d;
+}
+
+describe('mergeDeltasIntoTable visit counts', () => {
+  it('adds only the weight of reports the robust rule kept, not of trimmed ones', () => {
+    const t = new QTable();
+    const e = t.slot(0, 1, 2);
+    t.write(e, 1, 5);
+    // Five honest reports at 1.0, one poisoned report at −10 with the same plausible fresh visits.
+    const deltas = ['a', 'b', 'c', 'd', 'e'].map((o) => report(o, 1, 2));
+    deltas.push(report('x', -10, 2));
+    for (const rule of ['trimmed-mean', 'median'] as const) {
+      const table = t.clone();
+      mergeDeltasIntoTable(table, deltas, {
+        rule: ruleByName(rule),
+        params,
+        weighting: { kind: 'fresh', cap: 2, anchor: 2 },
+        tolerance: 0.05,
+      });
+      expect(table.q[e], rule).toBeCloseTo(1, 6);
+      // 5 local + 5 honest × 2 fresh; the trimmed report's 2 visits are not behind the value.
+      expect(table.visits[e], rule).toBe(15);
+    }
+  });
+
+  it('adds every reporter under the plain rule (ADR-115: n = Σ n)', () => {
+    const t = new QTable();
+    const e = t.slot(0, 1, 2);
+    t.write(e, 1, 5);
+    mergeDeltasIntoTable(t, [report('a', 1, 2), report('x', -10, 2)], {
+      rule: ruleByName('visit-weighted'),
+      params,
+      weighting: { kind: 'claimed' },
+      tolerance: 0.05,
+    });
+    expect(t.visits[e]).toBe(205);
+  });
+});
+
+describe('kept weight per report (MergeOutput.used)', () => {
+  const set: ReportSet = {
+    entries: 1,
+    reporters: 5,
+    q: Float64Array.from([1, 1.1, 0.9, 1, -10]),
+    w: Float64Array.from([2, 2, 2, 2, 2]),
+    self: 0,
+  };
+  it('the trimmed mean keeps reports inside its kept value range and drops the trimmed ones', () => {
+    const out = { ...newOutput(1), used: new Float64Array(5) };
+    trimmedMean(set, params, out);
+    expect(out.used[4]).toBe(0);
+    expect(out.used[0]).toBe(2);
+    expect(out.used[3]).toBe(2);
+  });
+  it('the median keeps the reports at its value', () => {
+    const out = { ...newOutput(1), used: new Float64Array(5) };
+    weightedMedian(set, params, out);
+    expect(out.q[0]).toBe(1);
+    expect([...out.used]).toEqual([2, 0, 0, 2, 0]);
+  });
+});
