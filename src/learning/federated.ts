@@ -116,6 +116,12 @@ export class FederatedQTable {
   private electionAt: number;
   private broadcastVersion = 0;
   private readonly ws = new MergeWorkspace();
+  /**
+   * Peer-to-peer relay: per entry, the weight a merge kept from each origin since this member last sent
+   * deltas. Sent on as fresh visits (to everyone but that origin), so knowledge adopted from one peer
+   * reaches the next hop with the samples behind it instead of with no weight.
+   */
+  private relay = new Map<number, Map<string, number>>();
   /** Reputation of the peers whose deltas this member merges (as aggregator or peer-to-peer). */
   readonly trust: ReporterTrust;
 
@@ -204,8 +210,19 @@ export class FederatedQTable {
       : { kind: 'fresh', cap: this.config.weight_cap, anchor: this.config.weight_cap };
   }
 
-  private merge(deltas: Delta[]): number {
+  private merge(deltas: Delta[], relay = false): number {
     if (deltas.length === 0) return 0;
+    const onKept = relay
+      ? (e: number, r: number, w: number) => {
+          let m = this.relay.get(e);
+          if (!m) {
+            m = new Map();
+            this.relay.set(e, m);
+          }
+          const o = deltas[r].origin;
+          m.set(o, (m.get(o) ?? 0) + w);
+        }
+      : undefined;
     const learning = this.learner.config;
     const res = mergeDeltasIntoTable(
       this.local_qtable,
@@ -221,6 +238,7 @@ export class FederatedQTable {
         weighting: this.weighting(),
         tolerance: this.config.conflict_tolerance,
         trust: this.trust,
+        onKept,
       },
       this.ws,
     );
@@ -258,11 +276,40 @@ export class FederatedQTable {
     interactions: number,
   ): number {
     const since = kind === 'aggregate' ? this.broadcastVersion : (this.acked.get(to) ?? 0);
-    const d = deltaSince(this.local_qtable, since, fresh, { origin: this.id, kind });
+    let counts = fresh;
+    let covered = interactions;
+    if (kind === 'peer' && this.relay.size > 0) {
+      // Own visits plus the weight relayed from origins other than `to` (no echo of its own samples), at
+      // most `weight_cap` per entry (what a receiver counts) and within the plausible interactions.
+      const merged = new Map(fresh);
+      const budget = Math.max(0, this.config.max_interactions_per_delta - interactions);
+      let total = 0;
+      const parts: Array<[number, number]> = [];
+      for (const [e, byOrigin] of this.relay) {
+        let w = 0;
+        for (const [o, x] of byOrigin) if (o !== to) w += x;
+        const own = fresh.get(e) ?? 0;
+        const add = Math.min(Math.round(w), Math.max(0, this.config.weight_cap - own));
+        if (add > 0) {
+          parts.push([e, add]);
+          total += add;
+        }
+      }
+      const scale = total > budget ? budget / total : 1;
+      for (const [e, add] of parts) {
+        const x = Math.floor(add * scale);
+        if (x > 0) {
+          merged.set(e, (merged.get(e) ?? 0) + x);
+          covered += x;
+        }
+      }
+      counts = merged;
+    }
+    const d = deltaSince(this.local_qtable, since, counts, { origin: this.id, kind });
     if (d.count === 0) return 0;
     d.term = this.term;
     d.round = kind === 'aggregate' ? this.lastAggregate.round : this.local_qtable.clock;
-    d.interactions = interactions;
+    d.interactions = covered;
     this.network.send(this.id, to, envelope(ENVELOPE_DELTA, encodeDelta(d, this.identity)));
     return d.count;
   }
@@ -313,7 +360,7 @@ export class FederatedQTable {
     const interactions = this.learner.interactions - this.interactionsAtSync;
     this.interactionsAtSync = this.learner.interactions;
     // Peer-to-peer merges (no aggregator, or members that have not heard of it yet).
-    result.conflicts_resolved += this.merge(peerDeltas);
+    result.conflicts_resolved += this.merge(peerDeltas, true);
 
     const leaderAlive =
       this.leader !== null && this.leader !== this.id && now - this.leaderSeenAt <= 3 * this.sync_interval_ms;
@@ -341,6 +388,8 @@ export class FederatedQTable {
       }
       this.maybeStartElection(now);
     }
+    // Relayed weight goes out once, with this sync's deltas (like own visits).
+    this.relay.clear();
     this.lastSyncAt = now;
     this.nextSyncAt = this.jittered(now);
     result.sync_time_ms = this.clock.now() - t0;

@@ -28,6 +28,12 @@ export interface TableMergeOptions {
    * against the local table and scales their weights by their trust before the rule runs.
    */
   trust?: ReporterTrust;
+  /**
+   * Called for every decided entry and every delta whose report the rule kept there, with the table entry,
+   * the delta's index in `deltas` and the kept weight (after trust). A peer-to-peer member uses it to relay
+   * the weight behind entries it adopted (see `FederatedQTable`).
+   */
+  onKept?: (entry: number, delta: number, weight: number) => void;
 }
 
 export interface TableMergeResult {
@@ -149,6 +155,8 @@ export function mergeDeltasIntoTable(
       n = table.visits[e];
       for (let r = 1; r < R; r++) n += used[k * R + r];
     }
+    if (opts.onKept)
+      for (let r = 1; r < R; r++) if (used[k * R + r] > 0) opts.onKept(e, r - 1, used[k * R + r]);
     const clamped = v < min ? min : Math.min(v, max);
     if (clamped !== table.q[e] || n !== table.visits[e]) changed++;
     table.write(e, clamped, Math.min(n, U32_MAX));

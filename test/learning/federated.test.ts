@@ -93,6 +93,43 @@ describe('FederatedQTable', () => {
     expect(victim.leader).toBe(newLeader!.id);
   });
 
+  it('peer-to-peer, knowledge spreads more than one hop (adopted entries are relayed with their weight)', async () => {
+    // A line a – b – c – d without an aggregator (the clock stays before any election timeout).
+    const clock = new ManualClock(0);
+    const network = new InMemoryNetwork();
+    const keyring = new MapKeyring();
+    const ids = ['a', 'b', 'c', 'd'];
+    const line: FederatedQTable[] = [];
+    for (let i = 0; i < ids.length; i++) {
+      line.push(
+        await createFederatedQTable({
+          id: ids[i],
+          peers: ids.filter((_, j) => Math.abs(i - j) === 1),
+          network,
+          keyring,
+          clock,
+          seed: 42,
+          sync_interval_ms: 1000,
+        }),
+      );
+    }
+    const [a, b, c, d] = line;
+    const key = s(1);
+    for (let i = 0; i < 10; i++) a.learner.learn(key, 3, 1, null);
+    // d has its own, older estimate of the entry (one visit, reward 0).
+    d.learner.learn(key, 3, 0, null);
+    await federatedSync(d);
+    const learned = a.learner.q(key, 3);
+    expect(learned).toBeGreaterThan(0.6);
+    for (const t of line) await federatedSync(t);
+    for (const t of [b, c]) expect(t.learner.q(key, 3), t.id).toBeCloseTo(learned, 5);
+    // d merges c's relay of a's ten visits against its own single visit: a's value must weigh in.
+    expect(d.learner.q(key, 3)).toBeGreaterThan(0.25);
+    // a is not echoed its own samples back: its value is unchanged.
+    await federatedSync(a);
+    expect(a.learner.q(key, 3)).toBeCloseTo(learned, 6);
+  });
+
   it('refuses hostile bytes without changing state', async () => {
     const clock = new ManualClock(0);
     const { tables, network } = await trio(clock);
