@@ -133,6 +133,27 @@ describe('Byzantine evaluation (reduced: 10 agents, 3 attackers, 2 seeds)', () =
     }
   });
 
+  it('random MDP (off-policy agents): visit inflation, ALIE, reward flip within the targets; 4x speed-up', () => {
+    const r = runCampaign({
+      mdp: 'random',
+      agents: 10,
+      byzantine: 3,
+      attacks: ['visit-inflation', 'alie', 'reward-flip'],
+      rules: ['trimmed-mean'],
+      seeds: 3,
+      seed: 1,
+    });
+    expect(r.behaviour).toBe('off-policy');
+    for (const row of r.results) {
+      expect(row.rho_mean, row.attack).toBeGreaterThanOrEqual(0.95 * r.baseline.rho_mean);
+      expect(row.rho_min, row.attack).toBeGreaterThanOrEqual(0.9 * r.baseline.rho_mean);
+      expect(row.non_finite_stored).toBe(0);
+    }
+    expect(r.single_agent.reached_0_9).toBe(3);
+    expect(r.federated_10_honest.reached_0_9).toBe(3);
+    expect(r.federated_10_honest.episodes_to_0_9! * 4).toBeLessThanOrEqual(r.single_agent.episodes_to_0_9!);
+  });
+
   it('is deterministic: same seed, same report', () => {
     const o = {
       mdp: 'elex-query' as const,

@@ -3,6 +3,7 @@ import { DEFAULT_RULE, RULE_NAMES, type RuleName } from '../../learning/index.js
 import {
   ATTACK_NAMES,
   type AttackName,
+  BEHAVIOURS,
   MDP_NAMES,
   type MdpName,
   runCampaign,
@@ -27,6 +28,10 @@ export function register(simulate: Command): void {
     .option('--seeds <k>', 'seeds per configuration', intOption(1, 1000), 10)
     .option('--seed <s>', 'root seed', intOption(0, 2 ** 31 - 1), 1)
     .option('--episodes <n>', 'episodes per agent (default per MDP)', intOption(10, 1_000_000))
+    .option(
+      '--behaviour <name>',
+      `how agents act (default per MDP: random off-policy, others epsilon-greedy): ${BEHAVIOURS.join(', ')}`,
+    )
     .option('--json', 'print the report as JSON (the default)')
     .option('--quiet', 'no progress on stderr')
     .action(
@@ -39,6 +44,7 @@ export function register(simulate: Command): void {
         seeds: number;
         seed: number;
         episodes?: number;
+        behaviour?: string;
         quiet?: boolean;
       }) => {
         if (o.byzantine >= o.agents) throw new Error('--byzantine must be smaller than --agents');
@@ -59,6 +65,7 @@ export function register(simulate: Command): void {
               seeds: o.seeds,
               seed: o.seed,
               episodes: o.episodes,
+              behaviour: o.behaviour === undefined ? undefined : choiceOption(BEHAVIOURS)(o.behaviour),
             },
             (done, total) => bar.update(done, total, 'runs'),
           );

@@ -8,7 +8,7 @@ import type { AttackName } from './attacks.js';
 import { DEFAULT_RULE, type RuleName } from './deps.js';
 import { policyValue, startValue, uniformPolicy, valueIteration } from './mdp.js';
 import { type MdpName, mdpByName } from './mdps.js';
-import { type RunResult, runFederation, type Solution } from './run.js';
+import { type Behaviour, type RunResult, runFederation, type Solution } from './run.js';
 
 export interface CampaignOptions {
   mdp: MdpName;
@@ -22,7 +22,16 @@ export interface CampaignOptions {
   episodes?: number;
   /** Weigh reporters by their trust across rounds (default true; false = per-round rules alone). */
   trust?: boolean;
+  /** How agents act (default per MDP: `BEHAVIOUR`). */
+  behaviour?: Behaviour;
 }
+
+/** Behaviour per MDP: the random MDP is the off-policy setting (agents follow different fixed policies). */
+export const BEHAVIOUR: Record<MdpName, Behaviour> = {
+  'frozen-lake': 'epsilon-greedy',
+  random: 'off-policy',
+  'elex-query': 'epsilon-greedy',
+};
 
 const BUDGET: Record<MdpName, { federated: number; single: number; check: number }> = {
   'frozen-lake': { federated: 3000, single: 20000, check: 50 },
@@ -106,7 +115,7 @@ export function runCampaign(o: CampaignOptions, onProgress?: (done: number, tota
     beta: 0.3,
     tdCheck: true,
     trust: o.trust ?? true,
-    diverseBehaviour: o.mdp === 'random',
+    behaviour: o.behaviour ?? BEHAVIOUR[o.mdp],
   };
   const runAll = (
     agents: number,
@@ -174,6 +183,7 @@ export function runCampaign(o: CampaignOptions, onProgress?: (done: number, tota
     seed: o.seed,
     episodes_per_agent: episodes,
     sync_every_interactions: 10,
+    behaviour: o.behaviour ?? BEHAVIOUR[o.mdp],
     v_star: r4(solution.vStar),
     v_random: r4(solution.vRandom),
     default_rule: DEFAULT_RULE,

@@ -1,5 +1,5 @@
 export { ATTACK_NAMES, type AttackName, alieZ, normalQuantile } from './attacks.js';
-export { type CampaignOptions, type ResultRow, runCampaign, solve } from './campaign.js';
+export { BEHAVIOUR, type CampaignOptions, type ResultRow, runCampaign, solve } from './campaign.js';
 export {
   buildMdp,
   greedyPolicy,
@@ -10,4 +10,13 @@ export {
   valueIteration,
 } from './mdp.js';
 export { elexQueryMdp, frozenLake, MDP_NAMES, type MdpName, mdpByName, randomMdp } from './mdps.js';
-export { type RunConfig, type RunResult, rhoOf, runFederation, type Solution } from './run.js';
+export {
+  BEHAVIOURS,
+  type Behaviour,
+  preferredAction,
+  type RunConfig,
+  type RunResult,
+  rhoOf,
+  runFederation,
+  type Solution,
+} from './run.js';

@@ -56,12 +56,28 @@ export interface RunConfig {
   checkEvery: number;
   weightCap: number;
   beta: number;
-  /** Agents explore with their own bias (different behaviour policies) and start in their own region. */
-  diverseBehaviour: boolean;
+  /**
+   * How agents act. `epsilon-greedy`: the engine's ε-greedy on their own Q (ε 0.1 → 0.01). `diverse`: the
+   * same, with exploration biased towards an agent-specific action. `off-policy`: each agent follows a fixed
+   * behaviour policy of its own, independent of its Q (the setting of Woo et al. 2023): in state s it takes
+   * its preferred action p_i(s) with probability `offPolicyBias`, otherwise a uniformly random available
+   * one; ρ is measured on the greedy policy of its Q as always.
+   */
+  behaviour: Behaviour;
+  /** Probability of the agent-specific action under `off-policy` (default 0.5). */
+  offPolicyBias?: number;
   /** Refuse reports not reachable from the consensus by TD steps (`tdReachable`). */
   tdCheck: boolean;
   /** Weigh reporters by their trust across rounds (`ReporterTrust`); robust rules only. */
   trust: boolean;
+}
+
+export const BEHAVIOURS = ['epsilon-greedy', 'diverse', 'off-policy'] as const;
+export type Behaviour = (typeof BEHAVIOURS)[number];
+
+/** Agent i's preferred action in state s under the off-policy behaviour (differs between agents). */
+export function preferredAction(i: number, s: number, actions: number): number {
+  return (i * 7 + s * 3) % actions;
 }
 
 export interface RunResult {
@@ -86,6 +102,7 @@ interface Agent {
   episodes: number;
   steps: number;
   rng: Rng;
+  id: number;
   pref: number;
   byz: boolean;
   learns: boolean;
@@ -138,6 +155,7 @@ export function runFederation(c: RunConfig): RunResult {
       episodes: 0,
       steps: 0,
       rng: root.fork(`agent-${i}`),
+      id: i,
       pref: i % A,
       byz,
       learns: !byz || attack === 'none' || attack === 'reward-flip',
@@ -165,19 +183,23 @@ export function runFederation(c: RunConfig): RunResult {
   const ids = agents.map((_, i) => identityFromRng(`agent-${i}`, root.fork(`key-${i}`)));
   if (attack === 'forged-origin') for (const id of ids) keyring.add(id.id, id.publicKey);
 
+  const diverse = c.behaviour === 'diverse';
+  const offPolicy = c.behaviour === 'off-policy';
+  const bias = c.offPolicyBias ?? 0.5;
   const step = (ag: Agent): void => {
     const rng = ag.rng;
     if (ag.s < 0) {
-      ag.s = c.diverseBehaviour ? (sampleInitial(mdp, rng) + ag.pref * 7) % S : sampleInitial(mdp, rng);
-      if (c.diverseBehaviour && mdp.initial[ag.s] === 0) ag.s = sampleInitial(mdp, rng);
+      ag.s = diverse ? (sampleInitial(mdp, rng) + ag.pref * 7) % S : sampleInitial(mdp, rng);
+      if (diverse && mdp.initial[ag.s] === 0) ag.s = sampleInitial(mdp, rng);
       ag.h = 0;
     }
     const s = ag.s;
     const mask = mdp.mask[s];
-    const eps = epsilonAt(learning, ag.steps);
+    const eps = offPolicy ? 1 : epsilonAt(learning, ag.steps);
     let a = -1;
     if (rng.next() < eps) {
-      if (c.diverseBehaviour && rng.next() < 0.5 && mask & (1 << ag.pref)) a = ag.pref;
+      const p = offPolicy ? preferredAction(ag.id, s, A) : ag.pref;
+      if ((diverse || offPolicy) && rng.next() < (offPolicy ? bias : 0.5) && mask & (1 << p)) a = p;
       else {
         do a = rng.int(A);
         while ((mask & (1 << a)) === 0);
