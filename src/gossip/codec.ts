@@ -7,17 +7,19 @@ import { type ChannelCode, type KeyEntry, Status, type StatusCode } from './memb
  *   u8 magic 0xE1 | u8 type | str sender | varint gen | varint inc | body
  *
  * str = varint length + UTF-8. Bodies: heartbeat (varint seq), join (empty), rumor (claims), exchange
- * (hop, optional state hash and bucket hashes, digest, covered buckets, requests, deltas). Decoding checks
+ * (hop, optional state hash and bucket hashes, digest, covered buckets, requests, deltas), user (bytes: an
+ * application payload, memberlist's user message). Decoding checks
  * every length and enum and the ordering rules a delta must obey; anything else is `E_DECODE`.
  */
 export const MAGIC = 0xe1;
-export const MsgType = { heartbeat: 1, join: 2, exchange: 3, rumor: 4 } as const;
+export const MsgType = { heartbeat: 1, join: 2, exchange: 3, rumor: 4, user: 5 } as const;
 export type MsgTypeCode = (typeof MsgType)[keyof typeof MsgType];
 export const MSG_KIND_NAMES: Record<MsgTypeCode, string> = {
   1: 'gossip/heartbeat',
   2: 'gossip/join',
   3: 'gossip/exchange',
   4: 'gossip/rumor',
+  5: 'gossip/user',
 };
 
 export const LIMITS = {
@@ -83,7 +85,8 @@ export type Message =
   | (Header & { type: typeof MsgType.heartbeat; seq: number })
   | (Header & { type: typeof MsgType.join })
   | (Header & { type: typeof MsgType.rumor; claims: ClaimEntry[] })
-  | (Header & { type: typeof MsgType.exchange; body: ExchangeBody });
+  | (Header & { type: typeof MsgType.exchange; body: ExchangeBody })
+  | (Header & { type: typeof MsgType.user; payload: Uint8Array });
 
 // ---- sizes (for the byte budget, computed without encoding) ------------------------------------------
 
@@ -310,8 +313,12 @@ function putClaim(w: Writer, c: ClaimEntry): void {
   else if (c.status >= Status.dead) w.varint(c.ttlMs ?? 0);
 }
 
+/** One scratch writer for the module: `encode` is synchronous and copies its bytes out with `finish`. */
+const scratch = new Writer(2048);
+
 export function encode(m: Message): Uint8Array {
-  const w = new Writer(m.type === MsgType.exchange ? 1024 : 64);
+  const w = scratch;
+  w.length = 0;
   w.u8(MAGIC).u8(m.type);
   putStr(w, m.sender);
   w.varint(m.gen).varint(m.inc);
@@ -324,6 +331,9 @@ export function encode(m: Message): Uint8Array {
     case MsgType.rumor:
       w.varint(m.claims.length);
       for (const c of m.claims) putClaim(w, c);
+      break;
+    case MsgType.user:
+      w.bytes(m.payload);
       break;
     case MsgType.exchange: {
       const b = m.body;
@@ -418,20 +428,27 @@ function getClaim(r: Reader): ClaimEntry {
  * Decodes and validates one datagram. Throws `E_DECODE` (never anything else) on malformed input; the
  * core catches it, counts it and drops the datagram.
  */
-export function decode(data: Uint8Array, maxBytes: number): Message {
+/**
+ * `maxBytes` bounds every datagram except user messages, whose payload may reach `maxUserBytes` (a
+ * datagram above the path MTU is fragmented by IP; the sender chose to pay that).
+ */
+export function decode(data: Uint8Array, maxBytes: number, maxUserBytes = 0): Message {
   try {
-    return decodeUnchecked(data, maxBytes);
+    return decodeUnchecked(data, maxBytes, maxUserBytes);
   } catch (e) {
     if (e instanceof ElexError && e.code === 'E_DECODE') throw e;
     throw new ElexError('E_DECODE', `malformed datagram: ${(e as Error).message}`);
   }
 }
 
-function decodeUnchecked(data: Uint8Array, maxBytes: number): Message {
-  if (data.length > maxBytes) fail(`datagram of ${data.length} bytes exceeds ${maxBytes}`);
+function decodeUnchecked(data: Uint8Array, maxBytes: number, maxUserBytes: number): Message {
+  if (data.length > maxBytes + maxUserBytes)
+    fail(`datagram of ${data.length} bytes exceeds ${maxBytes + maxUserBytes}`);
   const r = new Reader(data);
   if (r.u8() !== MAGIC) fail('bad magic');
   const type = r.u8();
+  if (type !== MsgType.user && data.length > maxBytes)
+    fail(`datagram of ${data.length} bytes exceeds ${maxBytes}`);
   const sender = getStr(r, LIMITS.name, 'sender');
   const gen = r.varint();
   const inc = r.varint();
@@ -453,6 +470,12 @@ function decodeUnchecked(data: Uint8Array, maxBytes: number): Message {
     case MsgType.exchange:
       m = { type, sender, gen, inc, body: getExchange(r) };
       break;
+    case MsgType.user: {
+      const payload = r.bytes(maxUserBytes).slice();
+      if (payload.length === 0) fail('empty user payload');
+      m = { type, sender, gen, inc, payload };
+      break;
+    }
     default:
       fail(`unknown message type ${type}`);
   }

@@ -13,6 +13,11 @@ export interface GossipConfig {
   heartbeatIntervalMs: number;
   /** Monitors per member: the next `monitors` live members on the hash ring (Akka: 9). */
   monitors: number;
+  /**
+   * Members every member also heartbeats and that monitor every live member (the coordinator of a
+   * category's pool): they see each failure first-hand even when a whole ring neighbourhood fails together.
+   */
+  hubs: readonly string[];
   /** Phi-accrual (Akka's normal model): suspect when phi exceeds this. */
   phiThreshold: number;
   /** Floor on the standard deviation of inter-arrival times. */
@@ -36,6 +41,11 @@ export interface GossipConfig {
   maxDatagramBytes: number;
   /** Largest value accepted by `set` (a value must fit in one datagram with its headers). */
   maxValueBytes: number;
+  /**
+   * Largest user-message payload (`sendUser`): application data pushed to random live members, one
+   * datagram each (memberlist's user messages). Above the MTU, IP fragments it.
+   */
+  maxUserBytes: number;
   /** Entries changed within this window ride on the SYN digest (the cheap path for fresh news). */
   recentWindowMs: number;
   recentMax: number;
@@ -58,6 +68,7 @@ export const DEFAULT_CONFIG: Readonly<GossipConfig> = Object.freeze({
   fanout: 3,
   heartbeatIntervalMs: 1000,
   monitors: 9,
+  hubs: [],
   phiThreshold: 8,
   minStdDevMs: 100,
   acceptablePauseMs: 3000,
@@ -70,6 +81,7 @@ export const DEFAULT_CONFIG: Readonly<GossipConfig> = Object.freeze({
   forgottenCapacity: 4096,
   maxDatagramBytes: 1200,
   maxValueBytes: 900,
+  maxUserBytes: 16_384,
   recentWindowMs: 3000,
   recentMax: 12,
   buckets: 32,
@@ -81,7 +93,7 @@ export const DEFAULT_CONFIG: Readonly<GossipConfig> = Object.freeze({
 /** Fills defaults and refuses nonsense with `E_CONFIG`. */
 export function makeConfig(partial: Partial<GossipConfig> = {}): GossipConfig {
   const c: GossipConfig = { ...DEFAULT_CONFIG, ...partial };
-  const positive: Array<keyof GossipConfig> = [
+  const positive: Array<Exclude<keyof GossipConfig, 'hubs'>> = [
     'gossipIntervalMs',
     'fanout',
     'heartbeatIntervalMs',
@@ -97,6 +109,7 @@ export function makeConfig(partial: Partial<GossipConfig> = {}): GossipConfig {
     'forgottenCapacity',
     'maxDatagramBytes',
     'maxValueBytes',
+    'maxUserBytes',
     'recentMax',
     'buckets',
     'maxHops',
@@ -113,6 +126,7 @@ export function makeConfig(partial: Partial<GossipConfig> = {}): GossipConfig {
   if (c.buckets > 255) throw new ElexError('E_CONFIG', 'gossip buckets must be <= 255');
   if (c.maxDatagramBytes < 256 || c.maxDatagramBytes > 65_000)
     throw new ElexError('E_CONFIG', 'gossip maxDatagramBytes must be in 256..65000');
+  if (c.maxUserBytes > 60_000) throw new ElexError('E_CONFIG', 'gossip maxUserBytes must be <= 60000');
   if (c.maxValueBytes > c.maxDatagramBytes - 200)
     throw new ElexError('E_CONFIG', 'gossip maxValueBytes must leave 200 bytes of headers in a datagram');
   return c;

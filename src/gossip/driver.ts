@@ -26,6 +26,11 @@ export class GossipDriver {
     this.flush(this.core.leave(this.clock.now()));
   }
 
+  /** `core.sendUser`, sent at once. */
+  sendUser(payload: Uint8Array, fanout: number, accept?: (member: string) => boolean): void {
+    this.flush(this.core.sendUser(payload, fanout, accept));
+  }
+
   private flush(out: Outbound[]): void {
     for (let i = 0; i < out.length; i++) this.transport.send(out[i].to, out[i].data, out[i].kind);
   }

@@ -17,6 +17,12 @@ export type GossipEvent =
       key: string;
       value: Uint8Array;
       version: number;
+    }
+  | {
+      /** A user message (`sendUser`) from a live member of the current generation. */
+      kind: 'user';
+      member: string;
+      value: Uint8Array;
     };
 
 export type GossipListener = (e: GossipEvent) => void;

@@ -170,6 +170,25 @@ export class GossipNode {
     this.emitKey(m, e);
   }
 
+  /**
+   * Pushes `payload` to `fanout` random live members (those `accept` admits), one datagram each, now:
+   * best effort, not replicated, not retried (memberlist's user messages). Receivers hand it to their
+   * subscribers as a `user` event, and only from a member they know alive in its current generation.
+   * Returns the datagrams to send, like `tick` and `handle`.
+   */
+  sendUser(payload: Uint8Array, fanout: number, accept?: (member: string) => boolean): Outbound[] {
+    if (payload.length === 0 || payload.length > this.config.maxUserBytes)
+      throw new ElexError(
+        'E_TOO_LARGE',
+        `user payload of ${payload.length} bytes must be 1..${this.config.maxUserBytes}`,
+      );
+    if (this.hasLeft) return EMPTY;
+    const targets = this.pickLive(fanout, undefined, accept);
+    this.metrics.inc('user_sent', targets.length);
+    this.sendAll(targets, { type: MsgType.user, ...this.header(), payload });
+    return this.drain();
+  }
+
   /** Pattern broadcast: the pattern channel is a ring of `patternSlots` keys per member. */
   broadcastPattern(value: Uint8Array): number {
     const seq = this.patternSeq++;
@@ -332,14 +351,14 @@ export class GossipNode {
   private refreshMonitors(): void {
     if (this.monitorsAt === this.ringEpoch) return; // nobody joined, left or changed liveness class since
     this.monitorsAt = this.ringEpoch;
-    this.heartbeatTargets = this.ring.walk(
+    const hubs = this.config.hubs;
+    this.heartbeatTargets = this.withHubs(
+      this.ring.walk(this.name, this.self.ringPos, this.config.monitors, -1, this.isLive),
       this.name,
-      this.self.ringPos,
-      this.config.monitors,
-      -1,
-      this.isLive,
     );
-    const next = this.ring.walk(this.name, this.self.ringPos, this.config.monitors, 1, this.isLive);
+    const next = hubs.includes(this.name)
+      ? this.live.items.slice()
+      : this.ring.walk(this.name, this.self.ringPos, this.config.monitors, 1, this.isLive);
     for (const n of next)
       if (!this.histories.has(n)) this.histories.set(n, new HeartbeatHistory(this.config, this.now));
     for (const n of this.monitored) if (!next.includes(n)) this.histories.delete(n);
@@ -391,7 +410,14 @@ export class GossipNode {
   }
 
   private coMonitors(m: Member): string[] {
-    return this.ring.walk(m.name, m.ringPos, this.config.monitors, -1, this.isLive);
+    return this.withHubs(this.ring.walk(m.name, m.ringPos, this.config.monitors, -1, this.isLive), m.name);
+  }
+
+  /** A member's monitors: its ring predecessors and the live hubs (other than itself). */
+  private withHubs(monitors: string[], of: string): string[] {
+    for (const h of this.config.hubs)
+      if (h !== of && !monitors.includes(h) && this.isLive(h)) monitors.push(h);
+    return monitors;
   }
 
   private addVote(m: Member, origin: string, rumor: boolean): void {
@@ -664,8 +690,9 @@ export class GossipNode {
   }
 
   /** Up to `k` distinct live members chosen uniformly, excluding `except`. */
-  private pickLive(k: number, except: string | undefined): string[] {
-    const live = this.liveNames();
+  private pickLive(k: number, except: string | undefined, accept?: (member: string) => boolean): string[] {
+    const all = this.liveNames();
+    const live = accept === undefined ? all : all.filter(accept);
     const out: string[] = [];
     const n = live.length;
     if (n === 0) return out;
@@ -919,9 +946,10 @@ export class GossipNode {
     this.now = now;
     let msg: Message;
     try {
-      msg = decode(data, this.config.maxDatagramBytes);
+      msg = decode(data, this.config.maxDatagramBytes, this.config.maxUserBytes);
     } catch {
-      this.metrics.inc(data.length > this.config.maxDatagramBytes ? 'drop_oversized' : 'drop_malformed');
+      const limit = this.config.maxDatagramBytes + (data[1] === MsgType.user ? this.config.maxUserBytes : 0);
+      this.metrics.inc(data.length > limit ? 'drop_oversized' : 'drop_malformed');
       return EMPTY;
     }
     if (msg.sender === this.name) {
@@ -965,6 +993,11 @@ export class GossipNode {
         break;
       case MsgType.exchange:
         this.onExchange(sender, msg.body);
+        break;
+      case MsgType.user:
+        if (sender.gen === msg.gen && !isTerminal(sender.status) && this.listeners.length > 0)
+          this.emit({ kind: 'user', member: sender.name, value: msg.payload });
+        else this.metrics.inc('drop_user');
         break;
     }
     this.handleRumors(msg.sender);

@@ -9,6 +9,28 @@ function formed(members: number, seed: number, loss = 0): GossipCluster {
   return c;
 }
 
+describe('hubs', () => {
+  // All of a member's ring monitors failing with it (a whole category's agents at once) leaves nobody to
+  // notice: without a hub, the lone survivor only learns of the members it monitors itself.
+  const suspectedBySurvivor = (hubs: string[]) => {
+    const c = new GossipCluster({ members: 20, seed: 31, config: { monitors: 3, hubs } });
+    c.bootAll();
+    expect(c.runUntil(() => c.converged(), 60_000, 100)).not.toBeNull();
+    for (let i = 1; i < 20; i++) c.crash(i);
+    c.sim.runFor(7000);
+    return c.names.filter((n, i) => i > 0 && c.nodes[0]!.liveness(n) !== 'alive').length;
+  };
+
+  it('a hub watches every member: it suspects all 19 crashed members within 7 s', () => {
+    const names = new GossipCluster({ members: 1, seed: 1 }).names;
+    expect(suspectedBySurvivor([names[0]])).toBe(19);
+  });
+
+  it('without one, the survivor suspects only the members it monitors itself', () => {
+    expect(suspectedBySurvivor([])).toBe(3);
+  });
+});
+
 describe('gossip cluster in the simulator', () => {
   it('forms through the seeds and spreads a key to every member within a few rounds', () => {
     const c = formed(60, 11);

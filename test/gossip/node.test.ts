@@ -250,6 +250,67 @@ describe('GossipNode input hygiene', () => {
   });
 });
 
+describe('user messages (sendUser)', () => {
+  const user = (sender: string, payload: Uint8Array, gen = 1) =>
+    encode({ type: MsgType.user, sender, gen, inc: 0, payload });
+
+  it('pushes one datagram to each of `fanout` distinct live members that `accept` admits', () => {
+    const { n, metrics } = node('a');
+    for (const p of ['b', 'c', 'd', 'e', 'f']) join(n, p);
+    const payload = Uint8Array.of(9, 8, 7);
+    for (let round = 0; round < 20; round++) {
+      const out = n.sendUser(payload, 3, (m) => m !== 'b');
+      const to = out.map((o) => o.to);
+      expect(new Set(to).size).toBe(3);
+      expect(to).not.toContain('b');
+      expect(to).not.toContain('a');
+      for (const o of out) {
+        expect(o.kind).toBe('gossip/user');
+        const m = decode(o.data, 1200, 16_384);
+        expect(m.type === MsgType.user && [...m.payload]).toEqual([9, 8, 7]);
+      }
+    }
+    expect(metrics.get('user_sent')).toBe(60);
+  });
+
+  it('delivers to subscribers only from a known member of its current generation', () => {
+    const { n, metrics } = node('a');
+    join(n, 'b', 0, 2);
+    const seen: string[] = [];
+    n.subscribe((e) => {
+      if (e.kind === 'user') seen.push(`${e.member}:${e.value.length}`);
+    });
+    n.handle(user('b', new Uint8Array(3000), 2), 1); // above one datagram: allowed for user messages
+    n.handle(user('b', Uint8Array.of(1), 1), 2); // an older generation of b
+    n.handle(user('zz', Uint8Array.of(1)), 3); // a stranger
+    expect(seen).toEqual(['b:3000']);
+    expect(metrics.get('drop_stale_sender')).toBe(1);
+    expect(metrics.get('drop_unknown_sender')).toBe(1);
+  });
+
+  it('refuses empty and oversized payloads, on both ends, with typed errors and counted drops', () => {
+    const { n, metrics } = node('a', { maxUserBytes: 2000 });
+    join(n, 'b');
+    for (const size of [0, 2001]) {
+      try {
+        n.sendUser(new Uint8Array(size), 3);
+        expect.unreachable();
+      } catch (e) {
+        expect(isElexError(e) && e.code).toBe('E_TOO_LARGE');
+      }
+    }
+    expect(n.handle(user('b', new Uint8Array(2001)), 0)).toEqual([]);
+    expect(n.handle(user('b', new Uint8Array(0)), 0)).toEqual([]);
+    expect(n.handle(user('b', new Uint8Array(20_000)), 0)).toEqual([]);
+    expect(metrics.get('drop_malformed')).toBe(2); // a payload field above the limit, an empty one
+    expect(metrics.get('drop_oversized')).toBe(1); // a datagram above datagram + payload budgets
+    // Only user messages may exceed the datagram budget.
+    expect(() =>
+      decode(encode({ type: MsgType.rumor, sender: 'b', gen: 1, inc: 0, claims: [] }), 3, 5000),
+    ).toThrow();
+  });
+});
+
 describe('typed channels', () => {
   it('carries health, state and pattern updates to a peer and notifies subscribers per channel', async () => {
     const { GossipChannels } = await import('../../src/gossip/index.js');

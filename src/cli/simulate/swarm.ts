@@ -14,7 +14,7 @@ interface SwarmCliOptions {
   faults: string;
   byzantine: number;
   runs: number;
-  gossip: 'core' | 'lite' | 'adapter';
+  gossip: 'pools' | 'core' | 'lite' | 'adapter';
   json?: boolean;
   out?: string;
 }
@@ -34,8 +34,8 @@ export function register(simulate: Command): void {
     .option('--runs <n>', 'run N consecutive seeds and print an aggregate', intOption(1, 100_000), 1)
     .option(
       '--gossip <impl>',
-      "'lite' (default: direct heartbeats + phi at the coordinator, direct deltas and patterns; alias 'adapter') or 'core' (src/gossip on all 607 members: health, Q-table deltas, patterns; ~40x slower to simulate)",
-      choiceOption(['core', 'lite', 'adapter'] as const),
+      "'pools' (src/gossip, a pool per category plus one of coordinators: health, Q-table deltas, patterns), 'core' (src/gossip, one pool of all 607 members; ~40x slower to simulate) or 'lite' (direct heartbeats + phi at the coordinator, direct deltas and patterns; alias 'adapter')",
+      choiceOption(['pools', 'core', 'lite', 'adapter'] as const),
       'lite',
     )
     .option('--json', 'print the report as one JSON object on stdout')

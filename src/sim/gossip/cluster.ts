@@ -73,6 +73,11 @@ export class DeadlineDriver {
     this.flush(this.core.leave(this.sim.localTime(this.id)));
   }
 
+  /** `core.sendUser`, sent at once. */
+  sendUser(payload: Uint8Array, fanout: number, accept?: (member: string) => boolean): void {
+    this.flush(this.core.sendUser(payload, fanout, accept));
+  }
+
   /** Sets the timer if the core's deadline is earlier than the one already set. */
   private arm(floorMs = 0): void {
     const due = this.core.nextDeadline();

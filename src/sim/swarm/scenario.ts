@@ -69,7 +69,7 @@ export interface SwarmOptions {
    * 'adapter'): direct heartbeats to the category coordinator feeding a phi detector
    * (src/sim/swarm/liveness.ts), deltas and patterns as direct messages. See docs/swarm.md.
    */
-  gossip?: 'core' | 'lite' | 'adapter';
+  gossip?: 'pools' | 'core' | 'lite' | 'adapter';
   /** Scripted crashes on top of the random schedule: every agent of `category` at `atMs` (tests, demos). */
   crashCategories?: ReadonlyArray<{ category: string; atMs: number }>;
   /** Scripted queries on top of the random workload (tests, demos). */
@@ -211,8 +211,10 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
   });
   const categoryAgents: number[][] = cat.categories.map((c) => c.features.map((f) => featureNode.get(f)!));
   const featureOf = (node: number): Feature => cat.features[node - C];
-  const nodeName = (node: number) =>
-    node < C ? cat.categories[node].coordinator : agentName(featureOf(node).id);
+  const names = Array.from({ length: C + F }, (_, n) =>
+    n < C ? cat.categories[n].coordinator : agentName(cat.features[n - C].id),
+  );
+  const nodeName = (node: number) => names[node];
 
   const checker = new InvariantChecker(sim, o.seed, C);
   const voters = [...Array(C).keys()];
@@ -304,9 +306,18 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
         // its new patterns one broadcast on the pattern channel; Scuttlebutt carries both to every member.
         if (d !== null) {
           const bytes = encodeDelta(d, identityOf(i));
-          if (bytes.length <= g.config.maxValueBytes) g.set(Channel.state, 'q', bytes);
-          else new GossipChannels(g).setStateChunked('q', bytes);
-          deltaMsgs++;
+          if (usePools) {
+            // Pools: a user message to `fanout` random live agents of the pool (ADR-115's gossip_fanout),
+            // not replicated state: only the category learns from it, and not every member every round.
+            if (bytes.length <= g.config.maxUserBytes) {
+              gdrivers[node]!.sendUser(bytes, DELTA_FANOUT, isAgentName);
+              deltaMsgs++;
+            } else bump(gossipRefused, 'E_TOO_LARGE');
+          } else {
+            if (bytes.length <= g.config.maxValueBytes) g.set(Channel.state, 'q', bytes);
+            else new GossipChannels(g).setStateChunked('q', bytes);
+            deltaMsgs++;
+          }
         }
         const ps = a.newPatterns();
         for (let k = 0; k < ps.length; k += PATTERNS_PER_BROADCAST) {
@@ -534,7 +545,7 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
     sim.addNode(cat.categories[c].coordinator, {
       deliver: (from, payload) => {
         const rep = replicas[c];
-        if (payload instanceof Uint8Array) return gDeliver(c, payload);
+        if (payload instanceof Uint8Array) return gDeliver(c, payload, from);
         const m = payload as Msg | Message;
         if (!('k' in m)) return rep.deliver(m);
         if (!rep.up) return;
@@ -626,7 +637,9 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
   for (let i = 0; i < F; i++) {
     sim.addNode(agentName(cat.features[i].id), {
       deliver: (from, payload) =>
-        payload instanceof Uint8Array ? gDeliver(C + i, payload) : agentDeliver(i, from, payload as Msg),
+        payload instanceof Uint8Array
+          ? gDeliver(C + i, payload, from)
+          : agentDeliver(i, from, payload as Msg),
       crash: () => {
         if (useCore) gCrash(C + i);
         agents[i] = null;
@@ -641,15 +654,24 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
   }
 
   // ---- the gossip core (--gossip core) -------------------------------------------------------------
-  const useCore = (o.gossip ?? 'lite') === 'core';
+  const mode = o.gossip ?? 'lite';
+  const usePools = mode === 'pools';
+  const useCore = mode === 'core' || usePools;
+  /** `core`: one pool of all 607 members. `pools`: a pool per category (its coordinator and agents), one of coordinators. */
   const gnodes: (GossipNode | null)[] = new Array(C + F).fill(null);
   const gdrivers: (DeadlineDriver | null)[] = new Array(C + F).fill(null);
+  /** The coordinators' pool (pools mode): a coordinator's second gossip node. */
+  const wnodes: (GossipNode | null)[] = new Array(C).fill(null);
+  const wdrivers: (DeadlineDriver | null)[] = new Array(C).fill(null);
   const gGen = new Uint32Array(C + F);
   const gossipMetrics = new CounterMetrics();
   const gSeeds = [0, 1, 2].map(nodeName);
   const gIndex = new Map<string, number>();
   for (let n = 0; n < C + F; n++) gIndex.set(nodeName(n), n);
   const categoryOfNode = (n: number) => (n < C ? n : catIndex.get(featureOf(n).category)!);
+  const DELTA_FANOUT = 3;
+  const POOL_MONITORS = 5;
+  const isAgentName = (name: string) => (gIndex.get(name) ?? 0) >= C;
   // Each agent signs its deltas (Ed25519, the learning module's delta codec); every member knows the keys.
   const keyring = new MapKeyring();
   const identities: (Identity | null)[] = new Array(F).fill(null);
@@ -684,16 +706,20 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
   };
   let gossipDeltasReceived = 0;
   let gossipPatternsReceived = 0;
+  /** Patterns an agent got from its coordinator: found in another category, relayed by the two pools. */
+  let gossipPatternsRelayedIn = 0;
   const gossipRefused = new Map<string, number>();
-  const onAgentKey = (i: number, g: GossipNode, e: GossipEvent & { kind: 'key' }) => {
+  const onAgentKey = (i: number, g: GossipNode, e: GossipEvent & { kind: 'key' | 'user' }) => {
     const a = agents[i];
     if (a === null || e.member === g.name) return;
     const from = gIndex.get(e.member);
-    if (from === undefined || from < C) return;
-    if (e.channel === 'state') {
+    const isPattern = e.kind === 'key' && e.channel === 'pattern';
+    if (from === undefined || (from < C && !(usePools && isPattern))) return;
+    if (e.kind === 'user' || e.channel === 'state') {
       if (categoryOfNode(from) !== categoryOfNode(C + i)) return; // federation is per category
       let bytes: Uint8Array | undefined;
-      if (e.key === 'q') bytes = e.value;
+      if (e.kind === 'user') bytes = e.value;
+      else if (e.key === 'q') bytes = e.value;
       else if (e.key === 'q#') bytes = new GossipChannels(g).stateChunked(e.member, 'q');
       if (bytes === undefined) return;
       const d = decodeMemo(bytes);
@@ -717,6 +743,7 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
         if (seen.has(id)) continue;
         seen.add(id);
         gossipPatternsReceived++;
+        if (from < C) gossipPatternsRelayedIn++;
         if (!a.applyPattern(p)) patternsIgnored++;
       }
     }
@@ -747,29 +774,53 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
     if (excused) coreExcusedDeaths++;
     else coreFalseDeaths++;
   };
-  const gBoot = (n: number) => {
-    const gen = ++gGen[n];
-    const node = new GossipNode({
-      name: nodeName(n),
-      generation: gen,
-      seeds: gSeeds,
-      rng: sim.nodeRng(n).fork(`gossip/${gen}`),
-      now: sim.localTime(n),
-      config: { gossipIntervalMs: gossipMs, heartbeatIntervalMs: gossipMs },
-      metrics: gossipMetrics,
-    });
-    gnodes[n] = node;
-    if (n >= C) {
-      const i = n - C;
-      node.subscribe((e) => {
-        if (e.kind === 'key' && e.channel !== 'health') onAgentKey(i, node, e);
-      });
-    } else {
-      node.subscribe((e) => {
-        if (e.kind === 'member') onCoordMember(n, e);
-      });
+  /**
+   * Pools mode relays patterns between the two levels: a coordinator forwards what its agents broadcast to
+   * the coordinators' pool and what other coordinators forward into its category's pool, once per gossip
+   * interval in batches (a member's pattern channel is a ring of `patternSlots` broadcasts: bursts would
+   * overwrite each other).
+   */
+  const relayUp: Pattern[][] = Array.from({ length: C }, () => []);
+  const relayDown: Pattern[][] = Array.from({ length: C }, () => []);
+  let patternsRelayed = 0;
+  const relayPatterns = (c: number, bytes: Uint8Array, member: string, up: boolean) => {
+    try {
+      (up ? relayUp[c] : relayDown[c]).push(...decodePatterns(bytes, member));
+    } catch {
+      bump(gossipRefused, 'E_PATTERN');
     }
-    const driver = new DeadlineDriver(
+  };
+  const flushRelay = (c: number, gen: number) => {
+    if (gGen[c] !== gen) return;
+    const send = (g: GossipNode | null, q: Pattern[]) => {
+      for (let k = 0; g !== null && k < q.length; k += PATTERNS_PER_BROADCAST) {
+        const batch = q.slice(k, k + PATTERNS_PER_BROADCAST);
+        patternsRelayed += batch.length;
+        g.broadcastPattern(encodePatterns(batch));
+      }
+      q.length = 0;
+    };
+    send(wnodes[c], relayUp[c]);
+    send(gnodes[c], relayDown[c]);
+    sim.setTimer(c, gossipMs, () => flushRelay(c, gen));
+  };
+  const poolSeeds = (n: number): string[] => {
+    if (!usePools) return gSeeds;
+    const c = categoryOfNode(n);
+    return [c, ...categoryAgents[c].slice(0, 2)].map(nodeName);
+  };
+  // Pools of 11 to 157 members: 5 monitors per member (Akka's default is 9, sized for one large cluster);
+  // still more than the 3 independent suspicions Lifeguard needs to reach its shortest timeout.
+  const gConfig = {
+    gossipIntervalMs: gossipMs,
+    heartbeatIntervalMs: gossipMs,
+    ...(usePools ? { monitors: POOL_MONITORS } : {}),
+  };
+  // In its category's pool the coordinator is a hub: every agent also heartbeats it and it watches every
+  // agent, so it sees a failure first-hand even when all of an agent's ring monitors failed with it.
+  const lanConfig = (n: number) => (usePools ? { ...gConfig, hubs: [nodeName(categoryOfNode(n))] } : gConfig);
+  const newDriver = (n: number, node: GossipNode, gen: number, live: () => boolean) =>
+    new DeadlineDriver(
       sim,
       n,
       node,
@@ -779,22 +830,77 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
           if (j !== undefined) sim.send(n, j, data, kind, data.length + WIRE_OVERHEAD_BYTES);
         },
       },
-      () => gGen[n] === gen && gnodes[n] === node,
+      () => gGen[n] === gen && live(),
     );
+  const gBoot = (n: number) => {
+    const gen = ++gGen[n];
+    const node = new GossipNode({
+      name: nodeName(n),
+      generation: gen,
+      seeds: poolSeeds(n),
+      rng: sim.nodeRng(n).fork(`gossip/${gen}`),
+      now: sim.localTime(n),
+      config: lanConfig(n),
+      metrics: gossipMetrics,
+    });
+    gnodes[n] = node;
+    if (n >= C) {
+      const i = n - C;
+      node.subscribe((e) => {
+        if (e.kind === 'user' || (e.kind === 'key' && e.channel !== 'health')) onAgentKey(i, node, e);
+      });
+    } else {
+      node.subscribe((e) => {
+        if (e.kind === 'member') onCoordMember(n, e);
+        else if (usePools && e.kind === 'key' && e.channel === 'pattern' && e.member !== node.name)
+          relayPatterns(n, e.value, e.member, true);
+      });
+    }
+    const driver = newDriver(n, node, gen, () => gnodes[n] === node);
     gdrivers[n] = driver;
     driver.start();
+    if (usePools && n < C) {
+      const wan = new GossipNode({
+        name: nodeName(n),
+        generation: gen,
+        seeds: gSeeds,
+        rng: sim.nodeRng(n).fork(`gossip-wan/${gen}`),
+        now: sim.localTime(n),
+        config: gConfig,
+        metrics: gossipMetrics,
+      });
+      wnodes[n] = wan;
+      wan.subscribe((e) => {
+        if (e.kind === 'member') onCoordMember(n, e);
+        else if (e.kind === 'key' && e.channel === 'pattern' && e.member !== wan.name)
+          relayPatterns(n, e.value, e.member, false);
+      });
+      const wd = newDriver(n, wan, gen, () => wnodes[n] === wan);
+      wdrivers[n] = wd;
+      wd.start();
+      sim.setTimer(n, gossipMs, () => flushRelay(n, gen));
+    }
   };
-  const gDeliver = (n: number, data: Uint8Array) => {
-    gdrivers[n]?.receive(data);
+  /** Coordinators hear their category's pool from agents and the coordinators' pool from coordinators. */
+  const gDeliver = (n: number, data: Uint8Array, from: number) => {
+    if (usePools && n < C && from < C) wdrivers[n]?.receive(data);
+    else gdrivers[n]?.receive(data);
   };
   const gCrash = (n: number) => {
     gnodes[n] = null;
     gdrivers[n] = null;
+    if (n < C) {
+      wnodes[n] = null;
+      wdrivers[n] = null;
+      relayUp[n].length = 0;
+      relayDown[n].length = 0;
+    }
     gGen[n]++;
   };
   function isAlive(c: number, n: number, now: number): boolean {
     if (!useCore) return detectors[c].alive(n, now);
-    return gnodes[c]?.liveness(nodeName(n)) === 'alive';
+    const view = usePools && n < C ? wnodes[c] : gnodes[c];
+    return view?.liveness(nodeName(n)) === 'alive';
   }
 
   const coordHbInc = new Uint32Array(C);
@@ -1428,7 +1534,7 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
       heartbeat_ms: heartbeatMs,
       tick_ms: tickMs,
       sync_interval_ms: syncMs,
-      gossip: useCore ? 'core' : 'lite',
+      gossip: usePools ? 'pools' : useCore ? 'core' : 'lite',
       query_deadline_ms: deadlineMs,
     },
     invariant_violations: violations,
@@ -1480,9 +1586,11 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
       messages: raftMsgs.reduce((s, [, c]) => s + c.messages, 0),
     },
     gossip: {
-      implementation: useCore
-        ? 'gossip core (src/gossip): ring monitors, phi-accrual, Lifeguard suspicion, Scuttlebutt; deltas on the state channel, patterns on the pattern channel'
-        : 'lite: heartbeat + phi-accrual adapter (src/sim/swarm/liveness.ts), deltas and patterns as direct messages',
+      implementation: usePools
+        ? 'gossip core (src/gossip) in pools: one per category (its coordinator and agents: health, signed deltas on the state channel, patterns) and one of the 14 coordinators (their health, patterns relayed between categories)'
+        : useCore
+          ? 'gossip core (src/gossip) in one pool of all members: ring monitors, phi-accrual, Lifeguard suspicion, Scuttlebutt; deltas on the state channel, patterns on the pattern channel'
+          : 'lite: heartbeat + phi-accrual adapter (src/sim/swarm/liveness.ts), deltas and patterns as direct messages',
       gossip_core_messages: gossipKinds.reduce((s, [, c]) => s + c.messages, 0),
       members: C + F,
       heartbeats: useCore ? typeCount('gossip/heartbeat') : heartbeats,
@@ -1507,6 +1615,12 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
         ? {
             deltas_received: gossipDeltasReceived,
             patterns_received: gossipPatternsReceived,
+            ...(usePools
+              ? {
+                  patterns_relayed: patternsRelayed,
+                  patterns_received_from_other_categories: gossipPatternsRelayedIn,
+                }
+              : {}),
             refused_by_reason: sortedRecord(gossipRefused),
             counters: gossipMetrics.toJSON(),
           }
