@@ -4,6 +4,11 @@
  * (linear probing, load ≤ 1/2) points into them. No per-entry objects: 1,000,000 entries take about 30 MB
  * (21 bytes per entry column slot + 8 bytes of index per entry).
  *
+ * An index slot holds `entry | tag << b` (entries < 2^b = capacity; the tag is the key hash's top 31 − b
+ * bits, which the slot number does not use), or −1 when empty: a probe skips slots whose tag differs without
+ * reading the entry's key, so a lookup reads the entry columns about once instead of about 1.5 times, and
+ * batch lookups (slot-order.ts) can check keys later, in entry order.
+ *
  * Versions: every write stamps the entry with a fresh table version, so "entries changed since version v"
  * (what a peer acknowledged) is a scan of one u32 column.
  */
@@ -11,9 +16,11 @@ import { ElexError } from '../core/index.js';
 
 const EMPTY = -1;
 const MAX_ENTRIES = 1 << 26;
+
 const U32_MAX = 0xffffffff;
 
-function hashKey(hi: number, lo: number, action: number): number {
+/** The index hash of a key (its home slot is `hashKey(…) & mask`). */
+export function hashKey(hi: number, lo: number, action: number): number {
   let h = Math.imul(lo ^ 0x9e3779b9, 0x85ebca6b);
   h ^= Math.imul(hi ^ (h >>> 15), 0xc2b2ae35);
   h ^= Math.imul(action + 0x27d4eb2f, 0x165667b1);
@@ -34,11 +41,15 @@ export class QTable {
   /** The latest version stamped; 0 means never written. */
   clock = 0;
   private index: Int32Array;
+  /** Index slots − 1 (slots = 2 · capacity). */
   private mask: number;
+  /** log2 of the capacity: entry bits of an index slot; the tag is the hash's bits above the slot's. */
+  private entryBits: number;
 
   constructor(expectedEntries = 1024) {
     let cap = 16;
     while (cap < expectedEntries) cap *= 2;
+    if (cap > MAX_ENTRIES) throw new ElexError('E_CAPACITY', `QTable would exceed ${MAX_ENTRIES} entries`);
     this.hi = new Uint32Array(cap);
     this.lo = new Uint32Array(cap);
     this.action = new Uint8Array(cap);
@@ -47,17 +58,24 @@ export class QTable {
     this.version = new Uint32Array(cap);
     this.index = new Int32Array(cap * 2).fill(EMPTY);
     this.mask = cap * 2 - 1;
+    this.entryBits = 31 - Math.clz32(cap);
   }
 
   /** Index of the entry, or −1. */
   find(hi: number, lo: number, action: number): number {
     const mask = this.mask;
     const index = this.index;
-    let s = hashKey(hi, lo, action) & mask;
+    const bits = this.entryBits;
+    const h = hashKey(hi, lo, action);
+    const tag = h >>> (bits + 1);
+    let s = h & mask;
     for (;;) {
-      const e = index[s];
-      if (e === EMPTY) return -1;
-      if (this.lo[e] === lo && this.hi[e] === hi && this.action[e] === action) return e;
+      const v = index[s];
+      if (v === EMPTY) return -1;
+      if (v >>> bits === tag) {
+        const e = v & (mask >>> 1);
+        if (this.lo[e] === lo && this.hi[e] === hi && this.action[e] === action) return e;
+      }
       s = (s + 1) & mask;
     }
   }
@@ -70,11 +88,17 @@ export class QTable {
       throw new ElexError('E_RANGE', `action must be a u8, got ${action}`);
     }
     const mask = this.mask;
-    let s = hashKey(hi, lo, action) & mask;
+    const bits = this.entryBits;
+    const h = hashKey(hi, lo, action);
+    const tag = h >>> (bits + 1);
+    let s = h & mask;
     for (;;) {
-      const e = this.index[s];
-      if (e === EMPTY) break;
-      if (this.lo[e] === lo && this.hi[e] === hi && this.action[e] === action) return e;
+      const v = this.index[s];
+      if (v === EMPTY) break;
+      if (v >>> bits === tag) {
+        const e = v & (mask >>> 1);
+        if (this.lo[e] === lo && this.hi[e] === hi && this.action[e] === action) return e;
+      }
       s = (s + 1) & mask;
     }
     if (this.size === this.hi.length) {
@@ -85,7 +109,7 @@ export class QTable {
     this.hi[e] = hi;
     this.lo[e] = lo;
     this.action[e] = action;
-    this.index[s] = e;
+    this.index[s] = e | (tag << bits);
     return e;
   }
 
@@ -117,6 +141,15 @@ export class QTable {
       next = e + 1;
     }
     return out;
+  }
+
+  /**
+   * The open-addressing index for batch lookups (slot-order.ts): for h = hashKey(key), the probe run starts at
+   * slot `h & mask` (linear probing); a slot holds −1 (empty) or `entry | (h >>> (entryBits + 1)) << entryBits`
+   * where mask = 2^(entryBits+1) − 1. Read-only for callers; replaced when the table grows.
+   */
+  indexView(): { readonly index: Int32Array; readonly mask: number; readonly entryBits: number } {
+    return { index: this.index, mask: this.mask, entryBits: this.entryBits };
   }
 
   getQ(hi: number, lo: number, action: number): number {
@@ -165,6 +198,7 @@ export class QTable {
     t.version = this.version.slice();
     t.index = this.index.slice();
     t.mask = this.mask;
+    t.entryBits = this.entryBits;
     return t;
   }
 
@@ -184,10 +218,13 @@ export class QTable {
     this.version = widen(this.version, (n) => new Uint32Array(n));
     this.index = new Int32Array(cap * 2).fill(EMPTY);
     this.mask = cap * 2 - 1;
+    const bits = 31 - Math.clz32(cap);
+    this.entryBits = bits;
     for (let e = 0; e < this.size; e++) {
-      let s = hashKey(this.hi[e], this.lo[e], this.action[e]) & this.mask;
+      const h = hashKey(this.hi[e], this.lo[e], this.action[e]);
+      let s = h & this.mask;
       while (this.index[s] !== EMPTY) s = (s + 1) & this.mask;
-      this.index[s] = e;
+      this.index[s] = e | ((h >>> (bits + 1)) << bits);
     }
   }
 }

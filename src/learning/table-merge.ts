@@ -11,6 +11,7 @@
 import type { Delta } from './delta-codec.js';
 import { countConflicts, type MergeParams, type MergeRule, type ReportSet } from './merge/index.js';
 import type { QTable } from './q-table.js';
+import { mergeVisitWeighted } from './slot-order.js';
 import type { ReporterTrust } from './trust.js';
 
 const U32_MAX = 0xffffffff;
@@ -166,31 +167,11 @@ export function mergeDeltasIntoTable(
 
 /**
  * ADR-115's merge of one peer delta, on the hot path without the report-set machinery:
- * q = (q_l·n_l + q_p·n_p)/(n_l + n_p), n = n_l + n_p (saturating at 2³²−1).
+ * q = (q_l·n_l + q_p·n_p)/(n_l + n_p), n = n_l + n_p (saturating at 2³²−1). Large deltas in any key order
+ * are merged in streaming passes (slot-order.ts), with the same result as the per-key merge.
  */
 export function mergeVisitWeightedInto(table: QTable, d: Delta): number {
-  let changed = 0;
-  // Insert missing keys first so the hot loop below sees stable arrays.
-  const ix = table.locate(d.hi, d.lo, d.action, d.count, new Int32Array(d.count), true);
-  const q = table.q;
-  const visits = table.visits;
-  const version = table.version;
-  let clock = table.clock;
-  for (let i = 0; i < d.count; i++) {
-    const e = ix[i];
-    const nl = visits[e];
-    const np = d.visits[i];
-    const n = nl + np;
-    if (n === 0) continue;
-    const v = (q[e] * nl + d.q[i] * np) / n;
-    if (!Number.isFinite(v)) continue;
-    q[e] = v;
-    visits[e] = n > U32_MAX ? U32_MAX : n;
-    version[e] = ++clock;
-    changed++;
-  }
-  table.clock = clock;
-  return changed;
+  return mergeVisitWeighted(table, d);
 }
 
 /** The entries changed after `sinceVersion` as a delta (fresh visits from `fresh`, entry index → count). */
