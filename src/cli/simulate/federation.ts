@@ -22,8 +22,8 @@ export function register(simulate: Command): void {
     .description('Byzantine evaluation of federated Q-learning: attacks × merge rules × seeds on an MDP')
     .option('--agents <n>', 'agents in the federation', intOption(2, 200), 10)
     .option('--byzantine <n>', 'Byzantine agents among them', intOption(0, 199), 3)
-    .option('--attack <name>', `'all' or one of ${ATTACK_NAMES.join(', ')}`, 'all')
-    .option('--rule <name>', `'all' or one of ${RULE_NAMES.join(', ')}`, 'all')
+    .option('--attack <name>', `'all' or a comma-separated list of ${ATTACK_NAMES.join(', ')}`, 'all')
+    .option('--rule <name>', `'all' or a comma-separated list of ${RULE_NAMES.join(', ')}`, 'all')
     .option('--mdp <name>', `'all' or one of ${MDP_NAMES.join(', ')}`, 'frozen-lake')
     .option('--seeds <k>', 'seeds per configuration', intOption(1, 1000), 10)
     .option('--seed <s>', 'root seed', intOption(0, 2 ** 31 - 1), 1)
@@ -48,9 +48,11 @@ export function register(simulate: Command): void {
         quiet?: boolean;
       }) => {
         if (o.byzantine >= o.agents) throw new Error('--byzantine must be smaller than --agents');
+        // 'all', one name, or a comma-separated list.
         const attacks: AttackName[] =
-          o.attack === 'all' ? [...ATTACK_NAMES] : [choiceOption(ATTACK_NAMES)(o.attack)];
-        const rules: RuleName[] = o.rule === 'all' ? [...RULE_NAMES] : [choiceOption(RULE_NAMES)(o.rule)];
+          o.attack === 'all' ? [...ATTACK_NAMES] : o.attack.split(',').map(choiceOption(ATTACK_NAMES));
+        const rules: RuleName[] =
+          o.rule === 'all' ? [...RULE_NAMES] : o.rule.split(',').map(choiceOption(RULE_NAMES));
         const mdps: MdpName[] = o.mdp === 'all' ? [...MDP_NAMES] : [choiceOption(MDP_NAMES)(o.mdp)];
         const t0 = performance.now();
         const reports = mdps.map((mdp) => {
