@@ -132,4 +132,25 @@ describe('elex simulate swarm, end to end', () => {
     expect(r.gossip.refused_by_reason).toEqual({});
     expect(r.gossip.by_kind?.['gossip/heartbeat']?.messages_per_member_per_s).toBeGreaterThan(7);
   });
+
+  it('on gossip pools (the default): deltas as user messages within a category, patterns across categories', () => {
+    const r = runSwarm(base({ seed: 9, durationMs: 100_000, faults: [] }));
+    expect(r.options.gossip).toBe('pools');
+    expect(r.invariant_violations).toEqual([]);
+    const g = r.gossip;
+    // Each signed delta goes to 3 live agents of its own category, as one user message each.
+    expect(g.delta_messages).toBeGreaterThan(100);
+    expect(g.by_kind?.['gossip/user']?.messages_per_member_per_s).toBeGreaterThan(0);
+    expect(g.deltas_received).toBeGreaterThan(2 * g.delta_messages);
+    expect(g.deltas_received).toBeLessThanOrEqual(3 * g.delta_messages);
+    expect(g.refused_by_reason).toEqual({});
+    // Patterns found in one category reach agents of others through the coordinators' pool.
+    expect(g.patterns_relayed).toBeGreaterThan(0);
+    expect(g.patterns_received_from_other_categories).toBeGreaterThan(0);
+    // Heartbeats: 5 ring monitors plus the category's hub.
+    const hb = g.by_kind?.['gossip/heartbeat']?.messages_per_member_per_s ?? 0;
+    expect(hb).toBeGreaterThan(5);
+    expect(hb).toBeLessThan(7);
+    expect(g.failure_detection.false_deaths).toBe(0);
+  });
 });

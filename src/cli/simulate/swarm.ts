@@ -34,9 +34,9 @@ export function register(simulate: Command): void {
     .option('--runs <n>', 'run N consecutive seeds and print an aggregate', intOption(1, 100_000), 1)
     .option(
       '--gossip <impl>',
-      "'pools' (src/gossip, a pool per category plus one of coordinators: health, Q-table deltas, patterns), 'core' (src/gossip, one pool of all 607 members; ~40x slower to simulate) or 'lite' (direct heartbeats + phi at the coordinator, direct deltas and patterns; alias 'adapter')",
+      "'pools' (default: src/gossip, a pool per category plus one of coordinators: health, Q-table deltas, patterns), 'core' (src/gossip, one pool of all 607 members; ~40x slower to simulate) or 'lite' (direct heartbeats + phi at the coordinator, direct deltas and patterns; alias 'adapter')",
       choiceOption(['pools', 'core', 'lite', 'adapter'] as const),
-      'lite',
+      'pools',
     )
     .option('--json', 'print the report as one JSON object on stdout')
     .option('--out <dir>', 'also write report.json and report.html into DIR')

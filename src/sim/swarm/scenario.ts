@@ -63,11 +63,13 @@ export interface SwarmOptions {
   /** Mean gap between faults. */
   faultGapMs?: number;
   /**
-   * 'lite' (default, the only one fast enough for the ≥ 60× target: see docs/swarm.md) or 'core': the gossip core (src/gossip) on all 607 members carries the three gossip message
-   * kinds: health (ring heartbeats and phi-accrual; a coordinator reads liveness from its own node's view),
-   * Q-table deltas (signed, on the state channel) and patterns (the pattern channel). 'lite' (alias
-   * 'adapter'): direct heartbeats to the category coordinator feeding a phi detector
-   * (src/sim/swarm/liveness.ts), deltas and patterns as direct messages. See docs/swarm.md.
+   * How the three gossip message kinds travel (docs/swarm.md):
+   * 'pools' (default): the gossip core (src/gossip) in 15 pools, one per category (its coordinator, a hub,
+   * and its agents: health, signed Q-table deltas as user messages to 3 category peers, patterns) and one of
+   * the 14 coordinators (their health; patterns relayed between categories).
+   * 'core': the gossip core in one pool of all 607 members, deltas replicated on the state channel (slow).
+   * 'lite' (alias 'adapter'): direct heartbeats to the category coordinator feeding a phi detector
+   * (src/sim/swarm/liveness.ts), deltas and patterns as direct messages.
    */
   gossip?: 'pools' | 'core' | 'lite' | 'adapter';
   /** Scripted crashes on top of the random schedule: every agent of `category` at `atMs` (tests, demos). */
@@ -654,7 +656,7 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
   }
 
   // ---- the gossip core (--gossip core) -------------------------------------------------------------
-  const mode = o.gossip ?? 'lite';
+  const mode = o.gossip ?? 'pools';
   const usePools = mode === 'pools';
   const useCore = mode === 'core' || usePools;
   /** `core`: one pool of all 607 members. `pools`: a pool per category (its coordinator and agents), one of coordinators. */
