@@ -1274,9 +1274,15 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
       bump(faultCounts, `coordinator ${f.kind}`);
       // A paused, crashed or skewed monitor misjudges its members for a while; a lossy network delays beats.
       const until = sim.now + f.durationMs + 5000;
-      if (f.kind === 'pause' || f.kind === 'crash' || f.kind === 'clock-skew')
+      if (
+        f.kind === 'pause' ||
+        f.kind === 'crash' ||
+        f.kind === 'clock-skew' ||
+        f.kind.startsWith('partition')
+      )
         for (const n of f.nodes) excusedUntil[n] = until;
-      if (f.kind === 'loss' || f.kind === 'spike' || f.kind === 'reorder') lossyUntil = until;
+      if (f.kind === 'loss' || f.kind === 'spike' || f.kind === 'reorder' || f.kind.startsWith('partition'))
+        lossyUntil = Math.max(lossyUntil, until);
     },
   });
   installSchedule(sim, agentSchedule, {
@@ -1288,8 +1294,12 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
           crashedAt.set(C + n, sim.now);
           detectedCrash.delete(C + n);
         }
-      if (f.kind === 'pause' || f.kind === 'crash')
+      // Paused, crashed or cut-off agents are rightly suspected (a partial partition too: monitors on the
+      // far side suspect, and the rumor reaches a coordinator that still hears the agent).
+      if (f.kind === 'pause' || f.kind === 'crash' || f.kind.startsWith('partition'))
         for (const n of f.nodes) excusedUntil[C + n] = sim.now + f.durationMs + 5000;
+      // A partition splits the agents in two: suspicions on either side are the fault's.
+      if (f.kind.startsWith('partition')) lossyUntil = Math.max(lossyUntil, sim.now + f.durationMs + 5000);
     },
     onEnd: (f) => {
       if (f.kind === 'crash')
