@@ -107,18 +107,50 @@ export const ORDERED_MIN_KEYS = 4096;
 export const ORDERED_MIN_CAPACITY = 1 << 18;
 
 /**
- * ADR-115's merge of one delta: the bucketed merge for large deltas into large tables, the per-key merge
- * otherwise (same result either way; small merges stay in cache and need no scratch).
+ * ADR-115's merge of one delta: the bucketed merge for large deltas into large tables, unless the delta's keys
+ * follow the table's entry order (a full-table sync, or a delta of entries that two tables got in the same
+ * order), which the per-key merge walks sequentially (`QTable.locate` follows runs). Small merges stay in cache
+ * and take the per-key merge too. Same result on every path.
  */
 export function mergeVisitWeighted(
   table: QTable,
   d: Delta,
   ws: SlotOrderScratch = sharedSlotOrderScratch,
 ): number {
-  if (d.count >= ORDERED_MIN_KEYS && table.hi.length >= ORDERED_MIN_CAPACITY) {
+  if (
+    d.count >= ORDERED_MIN_KEYS &&
+    table.hi.length >= ORDERED_MIN_CAPACITY &&
+    !followsEntryOrder(table, d)
+  ) {
     return mergeVisitWeightedOrdered(table, d, ws);
   }
   return mergeVisitWeightedDirect(table, d);
+}
+
+/** Samples of adjacent delta keys checked by `followsEntryOrder`. */
+const RUN_SAMPLES = 64;
+
+/**
+ * Whether the delta's keys mostly come in the table's entry order: of `RUN_SAMPLES` adjacent pairs spread over
+ * the delta, at least 7 in 8 are adjacent entries of the table. A heuristic for speed only.
+ */
+export function followsEntryOrder(table: QTable, d: Delta): boolean {
+  if (d.count < 2) return false;
+  const step = (d.count - 1) / RUN_SAMPLES;
+  let runs = 0;
+  for (let k = 0; k < RUN_SAMPLES; k++) {
+    const i = Math.floor(k * step);
+    const e = table.find(d.hi[i], d.lo[i], d.action[i]);
+    if (e < 0 || e + 1 >= table.size) continue;
+    if (
+      table.hi[e + 1] === d.hi[i + 1] &&
+      table.lo[e + 1] === d.lo[i + 1] &&
+      table.action[e + 1] === d.action[i + 1]
+    ) {
+      runs++;
+    }
+  }
+  return runs * 8 >= RUN_SAMPLES * 7;
 }
 
 /**

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { QTable } from '../../src/learning/index.js';
+import { hashKey } from '../../src/learning/q-table.js';
 
 describe('QTable', () => {
   it('behaves like a map keyed by (state hi, state lo, action)', () => {
@@ -79,5 +80,32 @@ describe('QTable', () => {
         },
       ),
     );
+  });
+
+  it('index slots hold entry | hash tag, found from the home slot, through growth', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.nat(1000), fc.nat(1000), fc.nat(4)), { maxLength: 400 }), (keys) => {
+        const t = new QTable(4);
+        for (const [hi, lo, a] of keys) t.slot(hi * 7919, lo, a);
+        const { index, mask, entryBits } = t.indexView();
+        expect(mask + 1).toBe(t.hi.length * 2);
+        let used = 0;
+        for (const v of index) if (v >= 0) used++;
+        expect(used).toBe(t.size);
+        for (let e = 0; e < t.size; e++) {
+          const h = hashKey(t.hi[e], t.lo[e], t.action[e]);
+          const want = e | ((h >>> (entryBits + 1)) << entryBits);
+          let s = h & mask;
+          while (index[s] !== want) {
+            expect(index[s]).toBeGreaterThanOrEqual(0);
+            s = (s + 1) & mask;
+          }
+        }
+      }),
+    );
+  });
+
+  it('refuses a capacity beyond 2^26 entries (the index slot holds the entry in at most 26 bits)', () => {
+    expect(() => new QTable(2 ** 26 + 1)).toThrow(/exceed/);
   });
 });

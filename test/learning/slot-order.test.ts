@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { type Delta, emptyDelta, mergeVisitWeightedInto, QTable } from '../../src/learning/index.js';
 import { hashKey } from '../../src/learning/q-table.js';
 import {
+  followsEntryOrder,
   mergeVisitWeightedDirect,
   mergeVisitWeightedOrdered,
   type SlotOrderOptions,
@@ -180,6 +181,21 @@ describe('bucketed visit-weighted merge (slot-order)', () => {
       rows.push([[(i * 2654435761) >>> 0, i, i % 5], ((k % 40) - 20) / 10, k % 6]);
     }
     const d = delta(rows);
+    const want = base.clone();
+    const wantChanged = reference(want, d);
+    const got = base.clone();
+    expect(mergeVisitWeightedInto(got, d)).toBe(wantChanged);
+    expectSameTable(got, want);
+  });
+
+  it('routes deltas in the table’s entry order to the per-key merge (it follows runs), others to buckets', () => {
+    const base = new QTable(1 << 18);
+    for (let i = 0; i < 30_000; i++) base.write(base.slot(i * 2654435761, i, i % 5), 0.5, 1);
+    const inOrder: Array<[Key, number, number]> = [];
+    for (let e = 100; e < 20_100; e++) inOrder.push([[base.hi[e], base.lo[e], base.action[e]], -0.25, 2]);
+    const d = delta(inOrder);
+    expect(followsEntryOrder(base, d)).toBe(true);
+    expect(followsEntryOrder(base, delta([...inOrder].reverse()))).toBe(false);
     const want = base.clone();
     const wantChanged = reference(want, d);
     const got = base.clone();
