@@ -59,6 +59,8 @@ export class SlotOrderScratch {
   /** Delta positions whose merge changed nothing (n = 0 or a non-finite result); rare. */
   skipped = new Int32Array(16);
   skippedCount = 0;
+  /** Keys of the current chunk left pending. */
+  pendingCount = 0;
 
   ensure(records1: number, records2: number, buckets1: number, buckets2: number, chunk: number): void {
     if (this.rec1.length < records1 * W1) {
@@ -210,10 +212,11 @@ export function mergeVisitWeightedOrdered(
     const buckets2 = ((cap - 1) >>> entryShift) + 1;
     ws.ensure(buckets1 * cap1, cap, buckets1, buckets2, m);
     const base = clock0 + 1 + start;
+    ws.pendingCount = 0;
     bySlot(table, d, start, m, slotShift, buckets1, cap1, ws);
     probe(table, buckets1, cap1, entryShift, buckets2, ws);
     changed += mergeRecords(table, entryShift, buckets2, base, start, ws);
-    changed += mergePending(table, d, start, m, base, ws);
+    if (ws.pendingCount > 0) changed += mergePending(table, d, start, m, base, ws);
   }
   if (ws.skippedCount > 0) fixVersions(table, clock0, ws);
   table.clock = clock0 + changed;
@@ -251,6 +254,7 @@ function bySlot(
     const f = fill[b];
     if (f === cap1) {
       pending[j] = 1;
+      ws.pendingCount++;
       continue;
     }
     fill[b] = f + 1;
@@ -302,6 +306,7 @@ function probe(
       }
       if (v < 0) {
         pending[packed & 0xffffff] = 1;
+        ws.pendingCount++;
         continue;
       }
       const e = v & entryMask;
@@ -309,6 +314,7 @@ function probe(
       const f = fill2[eb];
       if (f === cap2) {
         pending[packed & 0xffffff] = 1;
+        ws.pendingCount++;
         continue;
       }
       fill2[eb] = f + 1;
@@ -351,6 +357,7 @@ function mergeRecords(
       const j = packed & 0xffffff;
       if (tlo[e] !== rec[p + 3] || thi[e] !== rec[p + 2] || ta[e] !== packed >>> 24) {
         pending[j] = 1;
+        ws.pendingCount++;
         continue;
       }
       const nl = visits[e];
