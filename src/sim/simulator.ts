@@ -65,10 +65,12 @@ export class Simulator {
   private readonly streams = new Map<string, Rng>();
   private defaultLink: LinkModel;
   private readonly linkOverrides = new Map<number, LinkModel>();
-  /** n×n count of partitions cutting from→to (a pair can be cut by several overlapping partitions). */
-  private cut = new Uint16Array(0);
-  /** Last scheduled delivery time per directed link, to keep links FIFO unless a message is reordered. */
-  private fifo = new Float64Array(0);
+  /**
+   * Per directed link from→to, at `2 * (from * capacity + to)`: the last scheduled in-order delivery time
+   * (links are FIFO unless a message is reordered), then the number of partitions cutting the link (a pair
+   * can be cut by several overlapping ones). Side by side, a send touches one cache line of this n×n table.
+   */
+  private links = new Float64Array(0);
   private capacity = 0;
   private readonly partitions = new Map<number, Array<[number, number]>>();
   private nextPartitionId = 1;
@@ -137,14 +139,10 @@ export class Simulator {
   }
 
   private grow(cap: number): void {
-    const cut = new Uint16Array(cap * cap);
-    const fifo = new Float64Array(cap * cap);
-    for (let a = 0; a < this.capacity; a++) {
-      cut.set(this.cut.subarray(a * this.capacity, (a + 1) * this.capacity), a * cap);
-      fifo.set(this.fifo.subarray(a * this.capacity, (a + 1) * this.capacity), a * cap);
-    }
-    this.cut = cut;
-    this.fifo = fifo;
+    const links = new Float64Array(2 * cap * cap);
+    const old = this.capacity;
+    for (let a = 0; a < old; a++) links.set(this.links.subarray(2 * a * old, 2 * (a + 1) * old), 2 * a * cap);
+    this.links = links;
     this.capacity = cap;
   }
 
@@ -234,8 +232,9 @@ export class Simulator {
     const link = this.linkOverrides.size
       ? (this.linkOverrides.get(from * 1048576 + to) ?? this.defaultLink)
       : this.defaultLink;
-    const idx = from * this.capacity + to;
-    if (this.cut[idx] > 0) {
+    const links = this.links;
+    const idx = 2 * (from * this.capacity + to);
+    if (links[idx + 1] > 0) {
       this.accounting.dropped.partition++;
       return;
     }
@@ -252,8 +251,8 @@ export class Simulator {
         t += rng.next() * 5 * (link.spikeMs > 0 ? Math.min(link.spikeMs, 50) : 5);
       } else {
         // FIFO per link: never overtake an earlier in-order message.
-        if (t < this.fifo[idx]) t = this.fifo[idx];
-        this.fifo[idx] = t;
+        if (t < links[idx]) t = links[idx];
+        links[idx] = t;
       }
       const e = this.ev(t, KIND_DELIVER, to, 0);
       e.from = from;
@@ -398,7 +397,7 @@ export class Simulator {
     for (const [a, b] of pairs) {
       this.node(a);
       this.node(b);
-      this.cut[a * this.capacity + b]++;
+      this.links[2 * (a * this.capacity + b) + 1]++;
     }
     const id = this.nextPartitionId++;
     this.partitions.set(id, pairs);
@@ -412,7 +411,7 @@ export class Simulator {
     for (const pid of ids) {
       const pairs = this.partitions.get(pid);
       if (pairs === undefined) continue;
-      for (const [a, b] of pairs) this.cut[a * this.capacity + b]--;
+      for (const [a, b] of pairs) this.links[2 * (a * this.capacity + b) + 1]--;
       this.partitions.delete(pid);
       this.traceEvent('heal', pid);
     }
@@ -420,7 +419,7 @@ export class Simulator {
 
   /** Whether `from` → `to` is currently cut by a partition. */
   isCut(from: number, to: number): boolean {
-    return this.cut[from * this.capacity + to] > 0;
+    return this.links[2 * (from * this.capacity + to) + 1] > 0;
   }
 
   get activePartitions(): number {
