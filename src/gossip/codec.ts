@@ -268,20 +268,19 @@ class Reader {
 const INTERN_MAX = 1 << 16;
 const interned = new Map<number, string>();
 
-function internAscii(b: Uint8Array): string {
-  let h = 0x811c9dc5 ^ b.length;
-  for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b[i], 0x01000193);
+/** The interned string of `buf[start, start + n)` (printable ASCII), whose FNV-1a hash seeded with n is `h`. */
+function internAt(buf: Uint8Array, start: number, n: number, h: number): string {
   const hit = interned.get(h);
-  if (hit !== undefined && hit.length === b.length) {
+  if (hit !== undefined && hit.length === n) {
     let same = true;
-    for (let i = 0; i < b.length; i++)
-      if (hit.charCodeAt(i) !== b[i]) {
+    for (let i = 0; i < n; i++)
+      if (hit.charCodeAt(i) !== buf[start + i]) {
         same = false;
         break;
       }
     if (same) return hit;
   }
-  const s = String.fromCharCode.apply(null, b as unknown as number[]);
+  const s = String.fromCharCode.apply(null, buf.subarray(start, start + n) as unknown as number[]);
   if (hit === undefined) {
     if (interned.size >= INTERN_MAX) interned.clear();
     interned.set(h, s);
@@ -382,19 +381,29 @@ function fail(msg: string): never {
 }
 
 function getStr(r: Reader, max: number, what: string, allowEmpty = false): string {
-  const b = r.bytes(max);
-  if (b.length === 0 && !allowEmpty) fail(`empty ${what}`);
+  const n = r.varint();
+  if (n > max) fail(`byte field of ${n} exceeds limit ${max}`);
+  const buf = r.buf;
+  const start = r.offset;
+  if (start + n > buf.length) fail(`truncated: need ${n} bytes at offset ${start}`);
+  r.offset = start + n;
+  if (n === 0 && !allowEmpty) fail(`empty ${what}`);
+  // Printable ASCII (the common case) is read in place, its hash computed on the way for interning.
+  let h = 0x811c9dc5 ^ n;
   let ascii = true;
-  for (let i = 0; i < b.length; i++)
-    if (b[i] >= 0x80 || b[i] < 0x20) {
+  for (let i = start; i < start + n; i++) {
+    const b = buf[i];
+    if (b >= 0x80 || b < 0x20) {
       ascii = false;
       break;
     }
+    h = Math.imul(h ^ b, 0x01000193);
+  }
   if (ascii)
-    return b.length <= LIMITS.name
-      ? internAscii(b)
-      : String.fromCharCode.apply(null, b as unknown as number[]);
-  const s = decoder.decode(b);
+    return n <= LIMITS.name
+      ? internAt(buf, start, n, h)
+      : String.fromCharCode.apply(null, buf.subarray(start, start + n) as unknown as number[]);
+  const s = decoder.decode(buf.subarray(start, start + n));
   for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) < 0x20) fail(`control character in ${what}`);
   return s;
 }
@@ -532,4 +541,64 @@ function getExchange(r: Reader): ExchangeBody {
     body.deltas.push({ claim, fromVersion, keys });
   }
   return body;
+}
+
+/** The fields of a heartbeat, filled in place by `decodeHeartbeat`. */
+export interface HeartbeatFields {
+  sender: string;
+  gen: number;
+  inc: number;
+  seq: number;
+}
+
+/** Where `readVarint` stopped (-1: truncated or too long). */
+let varintEnd = 0;
+
+/** `Reader.varint` on a bare buffer: the value at `o`, its end in `varintEnd` (-1 where the reader throws). */
+function readVarint(buf: Uint8Array, o: number): number {
+  let result = 0;
+  let mul = 1;
+  for (let i = 0; i < 8; i++) {
+    if (o >= buf.length) break;
+    const b = buf[o++];
+    result += (b & 0x7f) * mul;
+    if ((b & 0x80) === 0) {
+      varintEnd = o;
+      return result;
+    }
+    mul *= 0x80;
+  }
+  varintEnd = -1;
+  return 0;
+}
+
+/**
+ * The heartbeat fast path: when `data` is a well-formed heartbeat whose sender is a printable-ASCII name,
+ * fills `out` with exactly what `decode` would return (same interned sender) and returns true, with no
+ * allocation. Returns false for anything else (other types, malformed input), which `decode` then handles.
+ */
+export function decodeHeartbeat(data: Uint8Array, maxBytes: number, out: HeartbeatFields): boolean {
+  const len = data.length;
+  if (len > maxBytes || len < 7 || data[1] !== MsgType.heartbeat || data[0] !== MAGIC) return false;
+  const n = data[2]; // a one-byte length: names are at most 64 bytes
+  if (n === 0 || n > LIMITS.name) return false;
+  const end = 3 + n;
+  if (end > len) return false;
+  let h = 0x811c9dc5 ^ n;
+  for (let i = 3; i < end; i++) {
+    const b = data[i];
+    if (b >= 0x80 || b < 0x20) return false;
+    h = Math.imul(h ^ b, 0x01000193);
+  }
+  const gen = readVarint(data, end);
+  if (varintEnd < 0) return false;
+  const inc = readVarint(data, varintEnd);
+  if (varintEnd < 0) return false;
+  const seq = readVarint(data, varintEnd);
+  if (varintEnd !== len) return false;
+  out.sender = internAt(data, 3, n, h);
+  out.gen = gen;
+  out.inc = inc;
+  out.seq = seq;
+  return true;
 }

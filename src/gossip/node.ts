@@ -5,10 +5,12 @@ import {
   type Delta,
   type DigestEntry,
   decode,
+  decodeHeartbeat,
   digestEntrySize,
   type ExchangeBody,
   encode,
   type Header,
+  type HeartbeatFields,
   headerSize,
   type Message,
   MSG_KIND_NAMES,
@@ -55,10 +57,20 @@ export interface GossipNodeOptions {
 }
 
 const EMPTY: Outbound[] = [];
+/** Scratch for the heartbeat fast path (read into locals at once: `handle` may be re-entered by listeners). */
+const HEARTBEAT: HeartbeatFields = { sender: '', gen: 0, inc: 0, seq: 0 };
 /** Tombstones this close to their expiry are no longer offered in deltas (members forget within ms). */
 const TOMBSTONE_QUIET_MS = 1000;
 /** Fixed bytes of an exchange beyond the header: hop, flags, four list counts (up to 16383 each). */
 const EXCHANGE_FIXED = 2 + 4 * 2;
+
+/**
+ * What a core knows about a member, plus its heartbeat history while it monitors the member (always
+ * `histories.get(name)`: kept on the member too so that a heartbeat reaches it without a second lookup).
+ */
+interface Known extends Member {
+  hist: HeartbeatHistory | undefined;
+}
 
 /**
  * One member's gossip core: membership with generations and incarnations, phi-accrual monitoring of ring
@@ -73,8 +85,8 @@ export class GossipNode {
   readonly metrics: Metrics;
   private readonly rng: Rng;
   private readonly seeds: string[];
-  private readonly self: Member;
-  private readonly members = new Map<string, Member>();
+  private readonly self: Known;
+  private readonly members = new Map<string, Known>();
   private readonly terminal = new Set<string>();
   private readonly ring = new Ring();
   private readonly forgotten = new Map<string, { gen: number; inc: number }>();
@@ -360,10 +372,17 @@ export class GossipNode {
       ? this.live.items.slice()
       : this.ring.walk(this.name, this.self.ringPos, this.config.monitors, 1, this.isLive);
     for (const n of next)
-      if (!this.histories.has(n)) this.histories.set(n, new HeartbeatHistory(this.config, this.now));
-    for (const n of this.monitored) if (!next.includes(n)) this.histories.delete(n);
+      if (!this.histories.has(n)) this.setHistory(n, new HeartbeatHistory(this.config, this.now));
+    for (const n of this.monitored) if (!next.includes(n)) this.setHistory(n, undefined);
     this.monitored = next;
     this.monitoredHistories = next.map((n) => this.histories.get(n)!);
+  }
+
+  private setHistory(n: string, h: HeartbeatHistory | undefined): void {
+    if (h === undefined) this.histories.delete(n);
+    else this.histories.set(n, h);
+    const m = this.members.get(n);
+    if (m !== undefined) m.hist = h;
   }
 
   /** Our monitors are our ring predecessors: they get our heartbeats. */
@@ -463,8 +482,8 @@ export class GossipNode {
 
   // ---- membership -----------------------------------------------------------------------------------
 
-  private addMember(c: Claim & { name: string }): Member {
-    const m: Member = {
+  private addMember(c: Claim & { name: string }): Known {
+    const m: Known = {
       name: c.name,
       gen: c.gen,
       inc: c.inc,
@@ -477,6 +496,7 @@ export class GossipNode {
       hashLo: 0,
       hashHi: 0,
       ringPos: ringPosition(c.name),
+      hist: undefined,
     };
     this.members.set(c.name, m);
     this.ring.add(m.name, m.ringPos);
@@ -501,7 +521,7 @@ export class GossipNode {
 
   /** Replaces a member's claim (the caller checked precedence), with every side effect in one place. */
   private setClaim(
-    m: Member,
+    m: Known,
     c: Claim & { name?: string; origin?: string; ttlMs?: number },
     origin: string | undefined,
     previous: Liveness = STATUS_NAMES[m.status],
@@ -512,6 +532,7 @@ export class GossipNode {
       m.keys.clear();
       m.maxVersion = 0;
       this.histories.delete(m.name);
+      m.hist = undefined;
       this.ringEpoch++; // a new generation is monitored afresh
     }
     const refuted = c.status === Status.alive && (c.gen !== m.gen || c.inc !== m.inc || wasTerminal);
@@ -543,7 +564,7 @@ export class GossipNode {
     } else if (c.status === Status.alive) {
       this.suspicions.delete(m.name);
       // A refuted or restarted member gets a fresh grace period from its monitors.
-      if (refuted) this.histories.get(m.name)?.arrive(this.now);
+      if (refuted) m.hist?.arrive(this.now);
     }
     this.rumors.set(m.name, this.claimOf(m));
     this.emit({
@@ -612,7 +633,7 @@ export class GossipNode {
   }
 
   /** Self-claims in headers are first-hand: a higher (gen, inc) than ours makes the sender alive. */
-  private observeSender(m: Member, gen: number, inc: number): void {
+  private observeSender(m: Known, gen: number, inc: number): void {
     // `alive` is the lowest status: an alive claim supersedes exactly when its (gen, inc) is higher.
     const cmp = gen !== m.gen ? gen - m.gen : inc - m.inc;
     if (cmp > 0) {
@@ -944,6 +965,9 @@ export class GossipNode {
   handle(data: Uint8Array, now: number): Outbound[] {
     if (this.hasLeft) return EMPTY;
     this.now = now;
+    const hb = HEARTBEAT;
+    if (decodeHeartbeat(data, this.config.maxDatagramBytes, hb))
+      return this.onHeartbeat(hb.sender, hb.gen, hb.inc);
     let msg: Message;
     try {
       msg = decode(data, this.config.maxDatagramBytes, this.config.maxUserBytes);
@@ -983,7 +1007,7 @@ export class GossipNode {
     switch (msg.type) {
       case MsgType.heartbeat:
         if (sender.gen === msg.gen) {
-          const h = this.histories.get(sender.name);
+          const h = sender.hist;
           if (h) h.arrive(now);
           else this.metrics.inc('heartbeat_unmonitored');
         }
@@ -1001,6 +1025,36 @@ export class GossipNode {
         break;
     }
     this.handleRumors(msg.sender);
+    return this.drain();
+  }
+
+  /** `handle` for a well-formed heartbeat (most datagrams), decoded without building a message. */
+  private onHeartbeat(name: string, gen: number, inc: number): Outbound[] {
+    if (name === this.name) {
+      this.metrics.inc('drop_self');
+      return EMPTY;
+    }
+    let sender = this.members.get(name);
+    if (sender === undefined && this.seeds.includes(name)) {
+      this.applyClaim({ name, gen, inc, status: Status.alive });
+      sender = this.members.get(name);
+    }
+    if (sender === undefined) {
+      this.metrics.inc('drop_unknown_sender');
+      return EMPTY;
+    }
+    if (gen < sender.gen) {
+      this.metrics.inc('drop_stale_sender');
+      return EMPTY;
+    }
+    if (gen !== sender.gen || inc !== sender.inc || sender.status !== Status.alive)
+      this.observeSender(sender, gen, inc);
+    if (sender.gen === gen) {
+      const h = sender.hist;
+      if (h) h.arrive(this.now);
+      else this.metrics.inc('heartbeat_unmonitored');
+    }
+    this.handleRumors(name);
     return this.drain();
   }
 
