@@ -23,6 +23,11 @@
  * so the occurrences of one key are applied in delta order; each changed entry gets version `clock + rank of
  * its last change among the delta's changes` (`clock + 1 + position` unless some keys changed nothing, which
  * is fixed up at the end).
+ *
+ * Scratch (kept in a `SlotOrderScratch`, reused across merges): about 20 bytes per key of the chunk for the slot
+ * buckets and 24 per key for the entry buckets, plus a flag per key: 47.5 MB for 1,000,000 keys into a
+ * 1,000,000-entry table. About 190 bytes of memory traffic per key in all, against two dependent cache and TLB
+ * misses per key and column for the per-key merge.
  */
 import type { Delta } from './delta-codec.js';
 import { hashKey, type QTable } from './q-table.js';
