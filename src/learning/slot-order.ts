@@ -59,6 +59,9 @@ export class SlotOrderScratch {
   rec2F = new Float32Array(0);
   fill1 = new Int32Array(0);
   fill2 = new Int32Array(0);
+  /** Per record of one slot bucket: its hash and the index value at its home slot. */
+  hashes = new Uint32Array(0);
+  first = new Int32Array(0);
   /** Per position of the chunk: 1 when left for `QTable.slot`. */
   pending = new Uint8Array(0);
   /** Delta positions whose merge changed nothing (n = 0 or a non-finite result); rare. */
@@ -67,7 +70,14 @@ export class SlotOrderScratch {
   /** Keys of the current chunk left pending. */
   pendingCount = 0;
 
-  ensure(records1: number, records2: number, buckets1: number, buckets2: number, chunk: number): void {
+  ensure(
+    records1: number,
+    records2: number,
+    buckets1: number,
+    buckets2: number,
+    chunk: number,
+    cap1: number,
+  ): void {
     if (this.rec1.length < records1 * W1) {
       const buf = new ArrayBuffer(records1 * W1 * 4);
       this.rec1 = new Uint32Array(buf);
@@ -79,6 +89,10 @@ export class SlotOrderScratch {
       this.rec2F = new Float32Array(buf);
     }
     if (this.fill1.length < buckets1) this.fill1 = new Int32Array(buckets1);
+    if (this.hashes.length < cap1) {
+      this.hashes = new Uint32Array(cap1);
+      this.first = new Int32Array(cap1);
+    }
     if (this.fill2.length < buckets2) this.fill2 = new Int32Array(buckets2);
     if (this.pending.length < chunk) this.pending = new Uint8Array(chunk);
   }
@@ -89,6 +103,8 @@ export class SlotOrderScratch {
       this.rec1.byteLength +
       this.rec2.byteLength +
       this.fill1.byteLength +
+      this.hashes.byteLength +
+      this.first.byteLength +
       this.fill2.byteLength +
       this.pending.byteLength +
       this.skipped.byteLength
@@ -215,7 +231,7 @@ export function mergeVisitWeightedOrdered(
     const cap1 = Math.ceil(expected + 4 * Math.sqrt(expected) + 16);
     const entryShift = Math.min(31 - Math.clz32(cap), o.entryBucketLog);
     const buckets2 = ((cap - 1) >>> entryShift) + 1;
-    ws.ensure(buckets1 * cap1, cap, buckets1, buckets2, m);
+    ws.ensure(buckets1 * cap1, cap, buckets1, buckets2, m, cap1);
     const base = clock0 + 1 + start;
     ws.pendingCount = 0;
     bySlot(table, d, start, m, slotShift, buckets1, cap1, ws);
@@ -295,20 +311,30 @@ function probe(
   const fill2 = ws.fill2;
   const pending = ws.pending;
   fill2.fill(0, 0, buckets2);
+  const hashes = ws.hashes;
+  const first = ws.first;
   for (let b = 0; b < buckets1; b++) {
-    const end = (b * cap1 + fill1[b]) * W1;
-    for (let p = b * cap1 * W1; p < end; p += W1) {
-      const packed = src[p];
-      const hi = src[p + 1];
-      const lo = src[p + 2];
-      const h = hashKey(hi, lo, packed >>> 24);
+    const p0 = b * cap1 * W1;
+    const count = fill1[b];
+    // Every record's home slot first, with no branch on the loaded value: the misses overlap.
+    for (let k = 0, p = p0; k < count; k++, p += W1) {
+      const h = hashKey(src[p + 1], src[p + 2], src[p] >>> 24);
+      hashes[k] = h;
+      first[k] = index[h & mask];
+    }
+    // Then the probe runs, from cache.
+    for (let k = 0, p = p0; k < count; k++, p += W1) {
+      const h = hashes[k];
       const tag = h >>> tagShift;
-      let s = h & mask;
-      let v = index[s];
-      while (v >= 0 && v >>> entryBits !== tag) {
-        s = (s + 1) & mask;
-        v = index[s];
+      let v = first[k];
+      if (v >>> entryBits !== tag) {
+        let s = h & mask;
+        while (v >= 0 && v >>> entryBits !== tag) {
+          s = (s + 1) & mask;
+          v = index[s];
+        }
       }
+      const packed = src[p];
       if (v < 0) {
         pending[packed & 0xffffff] = 1;
         ws.pendingCount++;
@@ -326,8 +352,8 @@ function probe(
       const r = ((eb << entryShift) + f) * W2;
       dst[r] = e;
       dst[r + 1] = packed;
-      dst[r + 2] = hi;
-      dst[r + 3] = lo;
+      dst[r + 2] = src[p + 1];
+      dst[r + 3] = src[p + 2];
       dst[r + 4] = src[p + 3];
       dst[r + 5] = src[p + 4];
     }
