@@ -131,7 +131,9 @@ export class Simulator {
       rng: this.root.fork(`node/${name}`),
     });
     if (id >= this.capacity) {
-      this.grow(Math.max(16, this.capacity * 2, id + 1));
+      // Grows by a quarter: the n×n link table is read at random on every send, and the smaller it is the
+      // more of it stays in cache (608 nodes: 8.8 MB instead of 16.8 MB with doubling).
+      this.grow(Math.max(16, Math.ceil(this.capacity * 1.25), id + 1));
       this.accounting.grow(this.capacity);
     }
     this.traceEvent('add', id, -1, name);
