@@ -99,6 +99,12 @@ export class GossipNode {
   private ringEpoch = 0;
   private monitorsAt = -1;
   private monitoredHistories: HeartbeatHistory[] = [];
+  /**
+   * A lower bound on every monitored history's `bound()` (-Infinity: unknown): before it, no monitored member
+   * can exceed the phi threshold, and `checkPhi` would return at least it. Set by `checkPhi`, lowered by
+   * arrivals (an arrival can move a bound slightly earlier), reset when the monitors are recomputed.
+   */
+  private phiFloor = Number.NEGATIVE_INFINITY;
   private readonly suspicions = new Map<string, Suspicion>();
   private readonly lastDeadNotice = new Map<string, number>();
   private recent: string[] = [];
@@ -312,7 +318,11 @@ export class GossipNode {
       this.refreshMonitors();
       this.sendHeartbeats();
     }
-    let due = Math.min(this.nextHeartbeatAt, this.checkPhi());
+    // Well before the phi floor nobody can cross the threshold, so `checkPhi` would change nothing: it is
+    // needed only for its deadline, and only if that could be the earliest (1 ms guards float rounding).
+    const phiQuiet = c.phiThreshold >= 0.3 && now < this.phiFloor - 1;
+    let due = this.nextHeartbeatAt;
+    if (!phiQuiet) due = Math.min(due, this.checkPhi());
     due = Math.min(due, this.checkSuspicions());
     due = Math.min(due, this.collectGarbage());
     if (now >= this.nextGossipAt) {
@@ -320,6 +330,7 @@ export class GossipNode {
       this.gossipRound();
     }
     this.flushRumors(undefined);
+    if (phiQuiet && this.phiFloor < Math.min(due, this.nextGossipAt)) due = Math.min(due, this.checkPhi());
     this.dueAt = Math.min(due, this.nextGossipAt);
     return this.drain();
   }
@@ -376,6 +387,7 @@ export class GossipNode {
     for (const n of this.monitored) if (!next.includes(n)) this.setHistory(n, undefined);
     this.monitored = next;
     this.monitoredHistories = next.map((n) => this.histories.get(n)!);
+    this.phiFloor = Number.NEGATIVE_INFINITY;
   }
 
   private setHistory(n: string, h: HeartbeatHistory | undefined): void {
@@ -383,6 +395,13 @@ export class GossipNode {
     else this.histories.set(n, h);
     const m = this.members.get(n);
     if (m !== undefined) m.hist = h;
+  }
+
+  /** A heartbeat (or a refutation) from a monitored member: an arrival may move its bound a little earlier. */
+  private arrived(h: HeartbeatHistory): void {
+    h.arrive(this.now);
+    const b = h.bound();
+    if (b < this.phiFloor) this.phiFloor = b;
   }
 
   /** Our monitors are our ring predecessors: they get our heartbeats. */
@@ -398,13 +417,17 @@ export class GossipNode {
     const histories = this.monitoredHistories;
     const threshold = this.config.phiThreshold;
     let due = Number.POSITIVE_INFINITY;
+    let floor = Number.POSITIVE_INFINITY;
     for (let i = 0; i < monitored.length; i++) {
       const h = histories[i];
       if (!h.exceeds(this.now, threshold)) {
         const t = h.nextCheck(this.now, threshold);
         if (t < due) due = t;
+        const b = h.bound();
+        if (b < floor) floor = b;
         continue;
       }
+      floor = Number.NEGATIVE_INFINITY;
       const n = monitored[i];
       if (this.histories.get(n) !== histories[i]) continue; // replaced (new generation) since refresh
       const m = this.members.get(n);
@@ -425,6 +448,7 @@ export class GossipNode {
       this.rumorExtra.push(n);
       for (const co of this.coMonitors(m)) if (co !== this.name) this.rumorExtra.push(co);
     }
+    this.phiFloor = floor;
     return due;
   }
 
@@ -564,7 +588,7 @@ export class GossipNode {
     } else if (c.status === Status.alive) {
       this.suspicions.delete(m.name);
       // A refuted or restarted member gets a fresh grace period from its monitors.
-      if (refuted) m.hist?.arrive(this.now);
+      if (refuted && m.hist !== undefined) this.arrived(m.hist);
     }
     this.rumors.set(m.name, this.claimOf(m));
     this.emit({
@@ -1008,7 +1032,7 @@ export class GossipNode {
       case MsgType.heartbeat:
         if (sender.gen === msg.gen) {
           const h = sender.hist;
-          if (h) h.arrive(now);
+          if (h) this.arrived(h);
           else this.metrics.inc('heartbeat_unmonitored');
         }
         break;
@@ -1051,7 +1075,7 @@ export class GossipNode {
       this.observeSender(sender, gen, inc);
     if (sender.gen === gen) {
       const h = sender.hist;
-      if (h) h.arrive(this.now);
+      if (h) this.arrived(h);
       else this.metrics.inc('heartbeat_unmonitored');
     }
     this.handleRumors(name);

@@ -133,6 +133,14 @@ export class HeartbeatHistory {
     return t > now ? t : now + 1;
   }
 
+  /**
+   * The last arrival plus the mean interval and the acceptable pause: before it `exceeds` is false for any
+   * threshold ≥ 0.3 and `nextCheck` returns at least it.
+   */
+  bound(): number {
+    return this.lastArrival + this.sum / this.count + this.params.acceptablePauseMs;
+  }
+
   phi(now: number): number {
     return phi(
       now - this.lastArrival,
