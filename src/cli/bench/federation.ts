@@ -82,7 +82,7 @@ function median(xs: number[]): number {
 }
 
 /** Runs `warmup` untimed repetitions (JIT), then `reps` timed ones; `setup` before each is not timed. */
-function timeIt(reps: number, setup: () => void, body: () => void, warmup = 0): number[] {
+function timeIt(reps: number, setup: () => void, body: () => void, warmup = 0, cpu?: number[]): number[] {
   for (let i = 0; i < warmup; i++) {
     setup();
     body();
@@ -90,9 +90,12 @@ function timeIt(reps: number, setup: () => void, body: () => void, warmup = 0): 
   const out: number[] = [];
   for (let i = 0; i < reps; i++) {
     setup();
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     body();
     out.push(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    cpu?.push((c.user + c.system) / 1000);
   }
   return out;
 }
@@ -142,6 +145,7 @@ export function runFederationBench(o: { repeat: number }) {
   const reps1m = Math.max(3, Math.min(o.repeat, 7));
   const d1mShuffled = delta(1_000_000, 0, base1m);
   shuffleKeys(d1mShuffled, 11);
+  const shuffledCpu1m: number[] = [];
   const shuffled1m = timeIt(
     reps1m,
     () => {
@@ -149,6 +153,7 @@ export function runFederationBench(o: { repeat: number }) {
     },
     () => mergeVisitWeightedInto(work, d1mShuffled),
     2,
+    shuffledCpu1m,
   );
   const d1m = delta(1_000_000, 0, base1m);
   const inOrder1m = timeIt(
@@ -178,6 +183,7 @@ export function runFederationBench(o: { repeat: number }) {
     merge_delta_10k_into_100k_ms: r3(median(plain10k)),
     merge_delta_10k_into_100k_robust_ms: r3(median(robust10k)),
     merge_1m_into_1m_ms: r3(median(shuffled1m)),
+    merge_1m_into_1m_cpu_ms: r3(median(shuffledCpu1m)),
     merge_1m_into_1m_in_order_ms: r3(median(inOrder1m)),
     merge_scratch_bytes: sharedSlotOrderScratch.bytesInMemory(),
     bytes_sync_10_interactions: bytes10.length,
@@ -192,7 +198,7 @@ export function runFederationBench(o: { repeat: number }) {
       merge:
         'visit-weighted hot path (ADR-115 formula); robust = default rule through the report-set path. 10k into 100k: 5,000 updates of existing entries and 5,000 new keys, in a random order (per-key path: the table fits in cache)',
       merge_1m:
-        "merge_1m_into_1m_ms: a 1,000,000-key delta (every key of the table) in a random order into a 1,000,000-entry table, bucketed path (by home slot, probe, by entry, merge), median after 2 untimed warm-up runs; in_order: the same keys in the table's entry order; scratch: the reused bucket buffers (not part of the table's bytes)",
+        "merge_1m_into_1m_ms: a 1,000,000-key delta (every key of the table) in a random order into a 1,000,000-entry table, bucketed path (by home slot, probe, by entry, merge), median after 2 untimed warm-up runs (wall clock); cpu_ms: the process's CPU time over the same runs (the machine's cores are shared: wall minus cpu is waiting for a core); in_order: the same keys in the table's entry order; scratch: the reused bucket buffers (not part of the table's bytes)",
       encode_decode: 'one 10-entry delta, including Ed25519 sign / verify',
       repeat: o.repeat,
     },
