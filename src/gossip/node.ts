@@ -81,6 +81,14 @@ interface Known extends Member {
  */
 export class GossipNode {
   readonly name: string;
+  // Read by every datagram (first in the object, so they share its first cache lines).
+  private hasLeft = false;
+  /** `config.maxDatagramBytes`, here so a heartbeat does not load the config. */
+  private readonly maxBytes: number;
+  /** Whether `out` may hold datagrams (false: `drain` returns at once). */
+  private outPending = false;
+  /** Whether `rumors` or `rumorExtra` may hold news (false: both are empty). */
+  private news = false;
   readonly config: GossipConfig;
   readonly metrics: Metrics;
   private readonly rng: Rng;
@@ -123,7 +131,6 @@ export class GossipNode {
   private hbSeq = 0;
   private lastTickAt: number;
   private patternSeq = 0;
-  private hasLeft = false;
   /** When learned rumors waiting to be batched must go out (Infinity: none waiting). */
   private rumorDueAt = Number.POSITIVE_INFINITY;
   /** Earliest expiry among tombstones (collection does nothing before it). */
@@ -133,6 +140,7 @@ export class GossipNode {
 
   constructor(o: GossipNodeOptions) {
     this.config = makeConfig(o.config);
+    this.maxBytes = this.config.maxDatagramBytes;
     if (!(Number.isSafeInteger(o.generation) && o.generation >= 0))
       throw new ElexError('E_CONFIG', `generation must be a non-negative integer, got ${o.generation}`);
     if (o.name.length === 0 || o.name.length > 64)
@@ -341,6 +349,8 @@ export class GossipNode {
   }
 
   private drain(): Outbound[] {
+    if (!this.outPending) return EMPTY;
+    this.outPending = false;
     if (this.out.length === 0) return EMPTY;
     const o = this.out;
     this.out = [];
@@ -350,6 +360,7 @@ export class GossipNode {
   private send(to: string, m: Message): void {
     const data = encode(m);
     this.out.push({ to, data, kind: MSG_KIND_NAMES[m.type] });
+    this.outPending = true;
   }
 
   /** One encoding, many recipients (datagrams are immutable once handed out). */
@@ -358,6 +369,7 @@ export class GossipNode {
     const data = encode(m);
     const kind = MSG_KIND_NAMES[m.type];
     for (const to of targets) this.out.push({ to, data, kind });
+    this.outPending = true;
   }
 
   private header(): Header {
@@ -447,6 +459,7 @@ export class GossipNode {
       // The suspect hears it directly (to refute fast), and so do its other monitors (to confirm).
       this.rumorExtra.push(n);
       for (const co of this.coMonitors(m)) if (co !== this.name) this.rumorExtra.push(co);
+      this.news = true;
     }
     this.phiFloor = floor;
     return due;
@@ -469,8 +482,10 @@ export class GossipNode {
     if (s.origins.has(origin)) return;
     s.origins.add(origin);
     this.metrics.inc('suspicion_confirmations');
-    if (rumor)
+    if (rumor) {
       this.rumors.set(m.name, { name: m.name, gen: m.gen, inc: m.inc, status: Status.suspect, origin });
+      this.news = true;
+    }
   }
 
   /** Declares the deaths whose time has come; returns the earliest pending suspicion timeout. */
@@ -591,6 +606,7 @@ export class GossipNode {
       if (refuted && m.hist !== undefined) this.arrived(m.hist);
     }
     this.rumors.set(m.name, this.claimOf(m));
+    this.news = true;
     this.emit({
       kind: 'member',
       name: m.name,
@@ -652,7 +668,10 @@ export class GossipNode {
     this.metrics.inc('refutations');
     this.rumorUrgent = true;
     this.setClaim(me, { gen: me.gen, inc: c.inc + 1, status: Status.alive }, undefined);
-    if (c.origin !== undefined && c.origin !== this.name) this.rumorExtra.push(c.origin);
+    if (c.origin !== undefined && c.origin !== this.name) {
+      this.rumorExtra.push(c.origin);
+      this.news = true;
+    }
     return true;
   }
 
@@ -938,7 +957,11 @@ export class GossipNode {
 
   /** After a datagram: our own news goes at once, learned news waits up to `rumorDelayMs` to be batched. */
   private handleRumors(exceptPeer: string): void {
-    if (this.rumors.size === 0 && this.rumorExtra.length === 0) return;
+    if (!this.news) return;
+    if (this.rumors.size === 0 && this.rumorExtra.length === 0) {
+      this.news = false;
+      return;
+    }
     if (this.rumorUrgent || this.config.rumorDelayMs === 0) {
       this.flushRumors(exceptPeer);
       return;
@@ -952,6 +975,8 @@ export class GossipNode {
   private flushRumors(exceptPeer: string | undefined): void {
     this.rumorUrgent = false;
     this.rumorDueAt = Number.POSITIVE_INFINITY;
+    if (!this.news) return;
+    this.news = false;
     if (this.rumors.size === 0 && this.rumorExtra.length === 0) return;
     const claims = [...this.rumors.values()];
     this.rumors.clear();
@@ -990,8 +1015,7 @@ export class GossipNode {
     if (this.hasLeft) return EMPTY;
     this.now = now;
     const hb = HEARTBEAT;
-    if (decodeHeartbeat(data, this.config.maxDatagramBytes, hb))
-      return this.onHeartbeat(hb.sender, hb.gen, hb.inc);
+    if (decodeHeartbeat(data, this.maxBytes, hb)) return this.onHeartbeat(hb.sender, hb.gen, hb.inc);
     let msg: Message;
     try {
       msg = decode(data, this.config.maxDatagramBytes, this.config.maxUserBytes);
