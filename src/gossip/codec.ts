@@ -546,6 +546,8 @@ function getExchange(r: Reader): ExchangeBody {
 /** The fields of a heartbeat, filled in place by `decodeHeartbeat`. */
 export interface HeartbeatFields {
   sender: string;
+  /** A 32-bit hash of the sender's name (FNV-1a), for the receiver's caches. */
+  senderHash: number;
   gen: number;
   inc: number;
   seq: number;
@@ -597,6 +599,7 @@ export function decodeHeartbeat(data: Uint8Array, maxBytes: number, out: Heartbe
   const seq = readVarint(data, varintEnd);
   if (varintEnd !== len) return false;
   out.sender = internAt(data, 3, n, h);
+  out.senderHash = h;
   out.gen = gen;
   out.inc = inc;
   out.seq = seq;

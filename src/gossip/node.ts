@@ -58,7 +58,9 @@ export interface GossipNodeOptions {
 
 const EMPTY: Outbound[] = [];
 /** Scratch for the heartbeat fast path (read into locals at once: `handle` may be re-entered by listeners). */
-const HEARTBEAT: HeartbeatFields = { sender: '', gen: 0, inc: 0, seq: 0 };
+const HEARTBEAT: HeartbeatFields = { sender: '', senderHash: 0, gen: 0, inc: 0, seq: 0 };
+/** Slots of a core's heartbeat-sender cache (a power of two). */
+const SENDER_SLOTS = 64;
 /** Tombstones this close to their expiry are no longer offered in deltas (members forget within ms). */
 const TOMBSTONE_QUIET_MS = 1000;
 /** Fixed bytes of an exchange beyond the header: hop, flags, four list counts (up to 16383 each). */
@@ -89,6 +91,14 @@ export class GossipNode {
   private outPending = false;
   /** Whether `rumors` or `rumorExtra` may hold news (false: both are empty). */
   private news = false;
+  /**
+   * Heartbeat senders by name hash, (name, member) pairs: a direct-mapped cache in front of `members` (one
+   * cache line instead of a hash-table walk per heartbeat). Names are added, never replaced, in `members`, so
+   * only the removal of a member (tombstone collection) clears it.
+   */
+  private readonly senderCache: Array<string | Known | undefined> = new Array(2 * SENDER_SLOTS).fill(
+    undefined,
+  );
   readonly config: GossipConfig;
   readonly metrics: Metrics;
   private readonly rng: Rng;
@@ -711,6 +721,7 @@ export class GossipNode {
       }
       this.unhash(m);
       this.members.delete(n);
+      this.senderCache.fill(undefined);
       this.ring.remove(n, m.ringPos);
       this.ringEpoch++;
       this.terminal.delete(n);
@@ -1015,7 +1026,8 @@ export class GossipNode {
     if (this.hasLeft) return EMPTY;
     this.now = now;
     const hb = HEARTBEAT;
-    if (decodeHeartbeat(data, this.maxBytes, hb)) return this.onHeartbeat(hb.sender, hb.gen, hb.inc);
+    if (decodeHeartbeat(data, this.maxBytes, hb))
+      return this.onHeartbeat(hb.sender, hb.senderHash, hb.gen, hb.inc);
     let msg: Message;
     try {
       msg = decode(data, this.config.maxDatagramBytes, this.config.maxUserBytes);
@@ -1077,15 +1089,25 @@ export class GossipNode {
   }
 
   /** `handle` for a well-formed heartbeat (most datagrams), decoded without building a message. */
-  private onHeartbeat(name: string, gen: number, inc: number): Outbound[] {
+  private onHeartbeat(name: string, hash: number, gen: number, inc: number): Outbound[] {
     if (name === this.name) {
       this.metrics.inc('drop_self');
       return EMPTY;
     }
-    let sender = this.members.get(name);
-    if (sender === undefined && this.seeds.includes(name)) {
-      this.applyClaim({ name, gen, inc, status: Status.alive });
+    const cache = this.senderCache;
+    const slot = (hash & (SENDER_SLOTS - 1)) << 1;
+    let sender: Known | undefined;
+    if (cache[slot] === name) sender = cache[slot + 1] as Known;
+    else {
       sender = this.members.get(name);
+      if (sender === undefined && this.seeds.includes(name)) {
+        this.applyClaim({ name, gen, inc, status: Status.alive });
+        sender = this.members.get(name);
+      }
+      if (sender !== undefined) {
+        cache[slot] = name;
+        cache[slot + 1] = sender;
+      }
     }
     if (sender === undefined) {
       this.metrics.inc('drop_unknown_sender');

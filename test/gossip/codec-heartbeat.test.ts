@@ -5,7 +5,7 @@ import { decode, decodeHeartbeat, encode, type HeartbeatFields, MsgType } from '
 describe('heartbeat fast path', () => {
   it('decodes exactly what decode does, and declines everything decode rejects or is not a heartbeat', () => {
     const rng = new SeededRng(7);
-    const out: HeartbeatFields = { sender: '', gen: 0, inc: 0, seq: 0 };
+    const out: HeartbeatFields = { sender: '', senderHash: 0, gen: 0, inc: 0, seq: 0 };
     let fast = 0;
     for (let i = 0; i < 20_000; i++) {
       const name = `agent-${rng.int(1000)}${'x'.repeat(rng.int(3) === 0 ? 60 : 0)}`;
