@@ -11,12 +11,13 @@ import {
   encode,
   type Header,
   type HeartbeatFields,
-  headerSize,
   type Message,
   MSG_KIND_NAMES,
   MsgType,
   type Request,
   requestSize,
+  strSize,
+  varintSize,
 } from './codec.js';
 import { type GossipConfig, makeConfig } from './config.js';
 import { DigestIndex } from './digest.js';
@@ -126,6 +127,10 @@ export class GossipNode {
   private readonly suspicions = new Map<string, Suspicion>();
   private readonly lastDeadNotice = new Map<string, number>();
   private recent: string[] = [];
+  /** When the member last in `recent` was rehashed (its `changedAt`): nothing is recent before it. */
+  private lastRehashAt = Number.NEGATIVE_INFINITY;
+  /** Encoded size of our name (for `headerBytes`). */
+  private readonly nameBytes: number;
   /** Live (alive or suspect) members other than self, and dead ones: the peer-selection pools. */
   private readonly live = new NameSet();
   private readonly dead = new NameSet();
@@ -151,6 +156,7 @@ export class GossipNode {
   constructor(o: GossipNodeOptions) {
     this.config = makeConfig(o.config);
     this.maxBytes = this.config.maxDatagramBytes;
+    this.nameBytes = strSize(o.name);
     if (!(Number.isSafeInteger(o.generation) && o.generation >= 0))
       throw new ElexError('E_CONFIG', `generation must be a non-negative integer, got ${o.generation}`);
     if (o.name.length === 0 || o.name.length > 64)
@@ -382,6 +388,11 @@ export class GossipNode {
     this.outPending = true;
   }
 
+  /** `headerSize(this.header())` without building the header. */
+  private headerBytes(): number {
+    return 2 + this.nameBytes + varintSize(this.self.gen) + varintSize(this.self.inc);
+  }
+
   private header(): Header {
     return { sender: this.name, gen: this.self.gen, inc: this.self.inc };
   }
@@ -561,6 +572,7 @@ export class GossipNode {
   private rehash(m: Member): void {
     this.digest.add(m);
     m.changedAt = this.now;
+    this.lastRehashAt = this.now;
     const r = this.recent;
     const i = r.indexOf(m.name);
     if (i >= 0) r.splice(i, 1);
@@ -799,7 +811,7 @@ export class GossipNode {
       }
     }
     if (targets.length === 0) return;
-    const budget = c.maxDatagramBytes - headerSize(this.header()) - EXCHANGE_FIXED - 8;
+    const budget = c.maxDatagramBytes - this.headerBytes() - EXCHANGE_FIXED - 8;
     const digest = this.recentDigest(budget, undefined);
     this.metrics.inc('syn_sent', targets.length);
     this.sendAll(targets, {
@@ -819,6 +831,8 @@ export class GossipNode {
   private recentDigest(budget: number, skip: Set<string> | undefined): DigestEntry[] {
     const out: DigestEntry[] = [];
     const since = this.now - this.config.recentWindowMs;
+    // The last entry of `recent` is the member rehashed last: if even it is old (or gone), nothing is recent.
+    if (this.lastRehashAt < since) return out;
     let used = 0;
     for (let i = this.recent.length - 1; i >= 0; i--) {
       const m = this.members.get(this.recent[i]);
@@ -868,7 +882,7 @@ export class GossipNode {
     let buckets: Uint32Array | undefined;
     let digest: DigestEntry[] = [];
     let coveredOut: number[] = [];
-    const budget0 = c.maxDatagramBytes - headerSize(this.header()) - EXCHANGE_FIXED;
+    const budget0 = c.maxDatagramBytes - this.headerBytes() - EXCHANGE_FIXED;
     let budget = budget0;
     if (body.hop === 0) {
       if (body.hash && this.digest.matches(body.hash)) {
@@ -1001,7 +1015,7 @@ export class GossipNode {
 
   private sendRumors(claims: ClaimEntry[], targets: string[]): void {
     if (targets.length === 0) return;
-    const budget = this.config.maxDatagramBytes - headerSize(this.header()) - 3;
+    const budget = this.config.maxDatagramBytes - this.headerBytes() - 3;
     let batch: ClaimEntry[] = [];
     let used = 0;
     const flush = () => {
