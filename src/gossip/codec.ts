@@ -380,6 +380,9 @@ function fail(msg: string): never {
   throw new ElexError('E_DECODE', msg);
 }
 
+/** The FNV-1a hash of the last string `getStr` read as printable ASCII (0 otherwise). */
+let strHash = 0;
+
 function getStr(r: Reader, max: number, what: string, allowEmpty = false): string {
   const n = r.varint();
   if (n > max) fail(`byte field of ${n} exceeds limit ${max}`);
@@ -399,6 +402,7 @@ function getStr(r: Reader, max: number, what: string, allowEmpty = false): strin
     }
     h = Math.imul(h ^ b, 0x01000193);
   }
+  strHash = ascii ? h : 0;
   if (ascii)
     return n <= LIMITS.name
       ? internAt(buf, start, n, h)
@@ -441,16 +445,27 @@ function getClaim(r: Reader): ClaimEntry {
  * `maxBytes` bounds every datagram except user messages, whose payload may reach `maxUserBytes` (a
  * datagram above the path MTU is fragmented by IP; the sender chose to pay that).
  */
-export function decode(data: Uint8Array, maxBytes: number, maxUserBytes = 0): Message {
+export function decode(data: Uint8Array, maxBytes: number, maxUserBytes = 0, info?: DecodeInfo): Message {
   try {
-    return decodeUnchecked(data, maxBytes, maxUserBytes);
+    return decodeUnchecked(data, maxBytes, maxUserBytes, info);
   } catch (e) {
     if (e instanceof ElexError && e.code === 'E_DECODE') throw e;
     throw new ElexError('E_DECODE', `malformed datagram: ${(e as Error).message}`);
   }
 }
 
-function decodeUnchecked(data: Uint8Array, maxBytes: number, maxUserBytes: number): Message {
+/** What `decode` can report beside the message. */
+export interface DecodeInfo {
+  /** A 32-bit hash of the sender's name (FNV-1a; 0 for names that are not printable ASCII). */
+  senderHash: number;
+}
+
+function decodeUnchecked(
+  data: Uint8Array,
+  maxBytes: number,
+  maxUserBytes: number,
+  info: DecodeInfo | undefined,
+): Message {
   if (data.length > maxBytes + maxUserBytes)
     fail(`datagram of ${data.length} bytes exceeds ${maxBytes + maxUserBytes}`);
   const r = new Reader(data);
@@ -459,6 +474,7 @@ function decodeUnchecked(data: Uint8Array, maxBytes: number, maxUserBytes: numbe
   if (type !== MsgType.user && data.length > maxBytes)
     fail(`datagram of ${data.length} bytes exceeds ${maxBytes}`);
   const sender = getStr(r, LIMITS.name, 'sender');
+  if (info !== undefined) info.senderHash = strHash;
   const gen = r.varint();
   const inc = r.varint();
   let m: Message;

@@ -2,6 +2,7 @@ import { CounterMetrics, ElexError, type Metrics, type Rng } from '../core/index
 import {
   type ClaimEntry,
   claimSize,
+  type DecodeInfo,
   type Delta,
   type DigestEntry,
   decode,
@@ -60,6 +61,7 @@ export interface GossipNodeOptions {
 const EMPTY: Outbound[] = [];
 /** Scratch for the heartbeat fast path (read into locals at once: `handle` may be re-entered by listeners). */
 const HEARTBEAT: HeartbeatFields = { sender: '', senderHash: 0, gen: 0, inc: 0, seq: 0 };
+const DECODED: DecodeInfo = { senderHash: 0 };
 /** Slots of a core's heartbeat-sender cache (a power of two). */
 const SENDER_SLOTS = 64;
 /** Tombstones this close to their expiry are no longer offered in deltas (members forget within ms). */
@@ -88,6 +90,8 @@ export class GossipNode {
   private hasLeft = false;
   /** `config.maxDatagramBytes`, here so a heartbeat does not load the config. */
   private readonly maxBytes: number;
+  /** `config.maxUserBytes`. */
+  private readonly maxUserBytes: number;
   /** Whether `out` may hold datagrams (false: `drain` returns at once). */
   private outPending = false;
   /** Whether `rumors` or `rumorExtra` may hold news (false: both are empty). */
@@ -156,6 +160,7 @@ export class GossipNode {
   constructor(o: GossipNodeOptions) {
     this.config = makeConfig(o.config);
     this.maxBytes = this.config.maxDatagramBytes;
+    this.maxUserBytes = this.config.maxUserBytes;
     this.nameBytes = strSize(o.name);
     if (!(Number.isSafeInteger(o.generation) && o.generation >= 0))
       throw new ElexError('E_CONFIG', `generation must be a non-negative integer, got ${o.generation}`);
@@ -1043,8 +1048,9 @@ export class GossipNode {
     if (decodeHeartbeat(data, this.maxBytes, hb))
       return this.onHeartbeat(hb.sender, hb.senderHash, hb.gen, hb.inc);
     let msg: Message;
+    const info = DECODED;
     try {
-      msg = decode(data, this.config.maxDatagramBytes, this.config.maxUserBytes);
+      msg = decode(data, this.maxBytes, this.maxUserBytes, info);
     } catch {
       const limit = this.config.maxDatagramBytes + (data[1] === MsgType.user ? this.config.maxUserBytes : 0);
       this.metrics.inc(data.length > limit ? 'drop_oversized' : 'drop_malformed');
@@ -1054,7 +1060,7 @@ export class GossipNode {
       this.metrics.inc('drop_self');
       return EMPTY;
     }
-    let sender = this.members.get(msg.sender);
+    let sender = this.cachedMember(msg.sender, info.senderHash);
     if (msg.type === MsgType.join) {
       if (sender === undefined) {
         this.applyClaim({ name: msg.sender, gen: msg.gen, inc: msg.inc, status: Status.alive });
@@ -1102,26 +1108,29 @@ export class GossipNode {
     return this.drain();
   }
 
+  /** `members.get(name)` through the sender cache (`hash`: the name's hash from the decoder). */
+  private cachedMember(name: string, hash: number): Known | undefined {
+    const cache = this.senderCache;
+    const slot = (hash & (SENDER_SLOTS - 1)) << 1;
+    if (cache[slot] === name) return cache[slot + 1] as Known;
+    const m = this.members.get(name);
+    if (m !== undefined) {
+      cache[slot] = name;
+      cache[slot + 1] = m;
+    }
+    return m;
+  }
+
   /** `handle` for a well-formed heartbeat (most datagrams), decoded without building a message. */
   private onHeartbeat(name: string, hash: number, gen: number, inc: number): Outbound[] {
     if (name === this.name) {
       this.metrics.inc('drop_self');
       return EMPTY;
     }
-    const cache = this.senderCache;
-    const slot = (hash & (SENDER_SLOTS - 1)) << 1;
-    let sender: Known | undefined;
-    if (cache[slot] === name) sender = cache[slot + 1] as Known;
-    else {
+    let sender = this.cachedMember(name, hash);
+    if (sender === undefined && this.seeds.includes(name)) {
+      this.applyClaim({ name, gen, inc, status: Status.alive });
       sender = this.members.get(name);
-      if (sender === undefined && this.seeds.includes(name)) {
-        this.applyClaim({ name, gen, inc, status: Status.alive });
-        sender = this.members.get(name);
-      }
-      if (sender !== undefined) {
-        cache[slot] = name;
-        cache[slot + 1] = sender;
-      }
     }
     if (sender === undefined) {
       this.metrics.inc('drop_unknown_sender');
