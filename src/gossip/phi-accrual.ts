@@ -52,6 +52,13 @@ export interface PhiParams {
   firstHeartbeatEstimateMs: number;
 }
 
+const S_COUNT = 0;
+const S_HEAD = 1;
+const S_SUM = 2;
+const S_SUMSQ = 3;
+const S_LAST = 4;
+const S_SAMPLES = 5;
+
 /**
  * Inter-arrival history of one monitored member: a ring buffer with running sums, O(1) per heartbeat.
  * It starts with two synthetic samples (estimate ± estimate/4) so that mu = estimate and
@@ -59,61 +66,70 @@ export interface PhiParams {
  * answers is suspected after the same delay as one that stopped answering.
  */
 export class HeartbeatHistory {
-  private readonly samples: Float64Array;
-  private count = 0;
-  private head = 0;
-  private sum = 0;
-  private sumSq = 0;
-  lastArrival: number;
+  /**
+   * All the state in one array (an arrival touches it and nothing else of the history's but `params`):
+   * [count, head, sum, sum of squares, last arrival, then the ring of `sampleWindow` samples].
+   */
+  private readonly s: Float64Array;
 
   constructor(
     private readonly params: PhiParams,
     now: number,
   ) {
-    this.samples = new Float64Array(Math.max(2, params.sampleWindow));
+    this.s = new Float64Array(S_SAMPLES + Math.max(2, params.sampleWindow));
     const est = params.firstHeartbeatEstimateMs;
     this.add(est - est / 4);
     this.add(est + est / 4);
-    this.lastArrival = now;
+    this.s[S_LAST] = now;
+  }
+
+  /** When the last heartbeat arrived (or the history was created or given grace). */
+  get lastArrival(): number {
+    return this.s[S_LAST];
   }
 
   private add(x: number): void {
-    if (this.count === this.samples.length) {
-      const old = this.samples[this.head];
-      this.sum -= old;
-      this.sumSq -= old * old;
-    } else this.count++;
-    this.samples[this.head] = x;
-    this.head = (this.head + 1) % this.samples.length;
-    this.sum += x;
-    this.sumSq += x * x;
+    const s = this.s;
+    const window = s.length - S_SAMPLES;
+    const head = s[S_HEAD];
+    if (s[S_COUNT] === window) {
+      const old = s[S_SAMPLES + head];
+      s[S_SUM] -= old;
+      s[S_SUMSQ] -= old * old;
+    } else s[S_COUNT]++;
+    s[S_SAMPLES + head] = x;
+    s[S_HEAD] = (head + 1) % window;
+    s[S_SUM] += x;
+    s[S_SUMSQ] += x * x;
   }
 
   /** Records a heartbeat arriving at `now`; arrivals out of order (now < last) are ignored. */
   arrive(now: number): void {
-    if (now < this.lastArrival) return;
-    this.add(now - this.lastArrival);
-    this.lastArrival = now;
+    const last = this.s[S_LAST];
+    if (now < last) return;
+    this.add(now - last);
+    this.s[S_LAST] = now;
   }
 
   /** Restarts the clock without recording a sample (the monitor itself was stalled: no evidence either way). */
   grace(now: number): void {
-    if (now > this.lastArrival) this.lastArrival = now;
+    if (now > this.s[S_LAST]) this.s[S_LAST] = now;
   }
 
   get mean(): number {
-    return this.sum / this.count;
+    return this.s[S_SUM] / this.s[S_COUNT];
   }
 
   get stdDev(): number {
     const m = this.mean;
-    return Math.sqrt(Math.max(0, this.sumSq / this.count - m * m));
+    return Math.sqrt(Math.max(0, this.s[S_SUMSQ] / this.s[S_COUNT] - m * m));
   }
 
   /** phi > threshold, cheaply: phi stays below 1 until the gap passes mean + acceptable pause. */
   exceeds(now: number, threshold: number): boolean {
-    const gap = now - this.lastArrival;
-    if (gap <= this.sum / this.count + this.params.acceptablePauseMs) return threshold < 0.3;
+    const s = this.s;
+    const gap = now - s[S_LAST];
+    if (gap <= s[S_SUM] / s[S_COUNT] + this.params.acceptablePauseMs) return threshold < 0.3;
     return this.phi(now) > threshold;
   }
 
@@ -123,11 +139,12 @@ export class HeartbeatHistory {
    * Arrivals only move it later, so a value computed earlier is always a safe lower bound.
    */
   nextCheck(now: number, threshold: number): number {
-    const mean = this.sum / this.count;
-    const bound = this.lastArrival + mean + this.params.acceptablePauseMs;
+    const s = this.s;
+    const mean = s[S_SUM] / s[S_COUNT];
+    const bound = s[S_LAST] + mean + this.params.acceptablePauseMs;
     if (now < bound && threshold >= 0.3) return bound;
     const t =
-      this.lastArrival +
+      s[S_LAST] +
       timeToPhi(threshold, mean, this.stdDev, this.params.acceptablePauseMs, this.params.minStdDevMs) +
       0.01;
     return t > now ? t : now + 1;
@@ -138,12 +155,13 @@ export class HeartbeatHistory {
    * threshold ≥ 0.3 and `nextCheck` returns at least it.
    */
   bound(): number {
-    return this.lastArrival + this.sum / this.count + this.params.acceptablePauseMs;
+    const s = this.s;
+    return s[S_LAST] + s[S_SUM] / s[S_COUNT] + this.params.acceptablePauseMs;
   }
 
   phi(now: number): number {
     return phi(
-      now - this.lastArrival,
+      now - this.s[S_LAST],
       this.mean,
       this.stdDev,
       this.params.acceptablePauseMs,
