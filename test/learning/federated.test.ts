@@ -130,6 +130,36 @@ describe('FederatedQTable', () => {
     expect(a.learner.q(key, 3)).toBeCloseTo(learned, 6);
   });
 
+  it('relayed weight stays within the plausible interactions of a delta (receivers do not refuse it)', async () => {
+    const clock = new ManualClock(0);
+    const network = new InMemoryNetwork();
+    const keyring = new MapKeyring();
+    const ids = ['a', 'b', 'c'];
+    const line: FederatedQTable[] = [];
+    for (let i = 0; i < ids.length; i++) {
+      line.push(
+        await createFederatedQTable({
+          id: ids[i],
+          peers: ids.filter((_, j) => Math.abs(i - j) === 1),
+          network,
+          keyring,
+          clock,
+          seed: 9,
+          sync_interval_ms: 1000,
+          max_interactions_per_delta: 15,
+        }),
+      );
+    }
+    const [a, b, c] = line;
+    // a: 15 interactions on three entries; b: 10 of its own on a fourth, so own + relayed (15) would exceed 15.
+    for (let i = 0; i < 15; i++) a.learner.learn(s(10 + (i % 3)), 0, 1, null);
+    for (let i = 0; i < 10; i++) b.learner.learn(s(20), 0, 1, null);
+    for (const t of line) await federatedSync(t);
+    expect(c.refusals.get('E_IMPLAUSIBLE') ?? 0).toBe(0);
+    for (let k = 0; k < 3; k++) expect(c.learner.q(s(10 + k), 0)).toBeGreaterThan(0.3);
+    expect(c.learner.q(s(20), 0)).toBeGreaterThan(0.5);
+  });
+
   it('refuses hostile bytes without changing state', async () => {
     const clock = new ManualClock(0);
     const { tables, network } = await trio(clock);
