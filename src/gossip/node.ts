@@ -174,9 +174,13 @@ export class GossipNode {
     this.lastTickAt = o.now;
     this.digest = new DigestIndex(this.config.buckets);
     this.self = this.addMember({ name: o.name, gen: o.generation, inc: 0, status: Status.alive });
-    // Random phases: members do not gossip or heartbeat in lockstep.
+    // Random phases: members do not gossip or heartbeat in lockstep. With equal intervals a member's
+    // heartbeats and gossip rounds share one phase, so it wakes once a second instead of twice.
     this.nextGossipAt = o.now + this.rng.next() * this.config.gossipIntervalMs;
-    this.nextHeartbeatAt = o.now + this.rng.next() * this.config.heartbeatIntervalMs;
+    this.nextHeartbeatAt =
+      this.config.heartbeatIntervalMs === this.config.gossipIntervalMs
+        ? this.nextGossipAt
+        : o.now + this.rng.next() * this.config.heartbeatIntervalMs;
   }
 
   // ---- public API -----------------------------------------------------------------------------------

@@ -41,7 +41,8 @@ describe('elex simulate swarm, end to end', () => {
       // Every answer carries the Raft index it was computed at.
       expect(r.queries.answers_with_raft_index).toBe(r.queries.answered);
     }
-    // Seed 6 duplicates forwarded proposals on the network: the copies were committed and skipped, once each.
+    // One of these seeds (12 at present) duplicates forwarded proposals on the network: the copies were
+    // committed and skipped, once each.
     expect(duplicates).toBeGreaterThan(0);
   });
 
@@ -134,7 +135,8 @@ describe('elex simulate swarm, end to end', () => {
   });
 
   it('on gossip pools (the default): deltas as user messages within a category, patterns across categories', () => {
-    const r = runSwarm(base({ seed: 9, durationMs: 100_000, faults: [] }));
+    // Federation rounds every 10 s instead of ADR-115's 60 s, so that 100 s show plenty of both.
+    const r = runSwarm(base({ seed: 9, durationMs: 100_000, faults: [], syncIntervalMs: 10_000 }));
     expect(r.options.gossip).toBe('pools');
     expect(r.invariant_violations).toEqual([]);
     const g = r.gossip;
@@ -147,10 +149,11 @@ describe('elex simulate swarm, end to end', () => {
     // Patterns found in one category reach agents of others through the coordinators' pool.
     expect(g.patterns_relayed).toBeGreaterThan(0);
     expect(g.patterns_received_from_other_categories).toBeGreaterThan(0);
-    // Heartbeats: 5 ring monitors plus the category's hub.
+    // Heartbeats: an agent beats its 2 ring monitors and the category's hub (a coordinator beats 2 in its
+    // category's pool and 5 in the coordinators' pool).
     const hb = g.by_kind?.['gossip/heartbeat']?.messages_per_member_per_s ?? 0;
-    expect(hb).toBeGreaterThan(5);
-    expect(hb).toBeLessThan(7);
+    expect(hb).toBeGreaterThan(2.9);
+    expect(hb).toBeLessThan(3.2);
     expect(g.failure_detection.false_deaths).toBe(0);
   });
 });

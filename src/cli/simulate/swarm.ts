@@ -11,6 +11,7 @@ interface SwarmCliOptions {
   seed: number;
   duration: number;
   queryRate: number;
+  syncInterval: number;
   faults: string;
   byzantine: number;
   runs: number;
@@ -29,6 +30,12 @@ export function register(simulate: Command): void {
     .option('--seed <n>', 'root seed (the first seed with --runs)', intOption(0, 2 ** 31 - 1), 1)
     .option('--duration <d>', 'simulated time per run (e.g. 60s, 1h)', durationOption, 60_000)
     .option('--query-rate <q>', 'client queries per simulated second', floatOption(0, 10_000), 10)
+    .option(
+      '--sync-interval <d>',
+      "an agent's federation round (ADR-115 sync_interval_ms; it also syncs after 10 interactions)",
+      durationOption,
+      60_000,
+    )
     .option('--faults <kinds>', "'none', 'all', or a comma list of Raft and gossip fault kinds", 'all')
     .option('--byzantine <f>', 'fraction of malicious agents (poisoned deltas)', floatOption(0, 0.49), 0.1)
     .option('--runs <n>', 'run N consecutive seeds and print an aggregate', intOption(1, 100_000), 1)
@@ -49,6 +56,7 @@ export function register(simulate: Command): void {
             seed,
             durationMs: o.duration,
             queryRate: o.queryRate,
+            syncIntervalMs: o.syncInterval,
             faults,
             byzantine: o.byzantine,
             catalog,

@@ -56,7 +56,10 @@ export interface SwarmOptions {
   gossipIntervalMs?: number;
   heartbeatMs?: number;
   tickMs?: number;
-  /** Federation round per agent (jittered ±25 %). */
+  /**
+   * Federation round per agent (jittered ±25 %); an agent also syncs after 10 interactions. Default
+   * 60 s, ADR-115's `sync_interval_ms`.
+   */
   syncIntervalMs?: number;
   /** A query not answered by then is failed with DEADLINE. */
   queryDeadlineMs?: number;
@@ -191,7 +194,7 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
   const gossipMs = o.gossipIntervalMs ?? 1000;
   const heartbeatMs = o.heartbeatMs ?? 50;
   const tickMs = o.tickMs ?? 10;
-  const syncMs = o.syncIntervalMs ?? 10_000;
+  const syncMs = o.syncIntervalMs ?? 60_000;
   const deadlineMs = o.queryDeadlineMs ?? 3000;
   const sim = new Simulator({ seed: o.seed, link: { profile: 'lan' }, perLinkAccounting: false });
   const C = cat.categories.length;
@@ -282,6 +285,11 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
     }
   };
 
+  // ADR-115: an agent syncs every sync interval or after 10 interactions, whichever comes first.
+  const SYNC_AFTER_INTERACTIONS = 10;
+  const interactionsSinceSync = new Uint16Array(F);
+  const syncRound = new Uint32Array(F);
+  const syncNow: Array<() => void> = new Array(F).fill(() => {});
   const startAgent = (i: number) => {
     agentIncarnation[i]++;
     agents[i] = newAgent(i);
@@ -300,6 +308,7 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
     const sync = () => {
       const a = agents[i];
       if (a === null || agentIncarnation[i] !== inc) return;
+      interactionsSinceSync[i] = 0;
       a.mergePending();
       const d = a.takeDelta();
       const g = useCore ? gnodes[node] : null;
@@ -342,9 +351,16 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
           gossipPattern(i, p, rng);
         }
       }
-      sim.setTimer(node, syncMs * (0.75 + 0.5 * rng.next()), sync);
+      const round = ++syncRound[i];
+      sim.setTimer(node, syncMs * (0.75 + 0.5 * rng.next()), () => {
+        if (syncRound[i] === round) sync(); // else an early sync (10 interactions) re-armed the timer
+      });
     };
-    sim.setTimer(node, syncMs * rng.next(), sync);
+    const first = ++syncRound[i];
+    sim.setTimer(node, syncMs * rng.next(), () => {
+      if (syncRound[i] === first) sync();
+    });
+    syncNow[i] = sync;
   };
 
   const agentDeliver = (i: number, from: number, m: Msg) => {
@@ -360,6 +376,7 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
       }
       case 'feedback':
         a.feedback(m.queryId, m.rating, m.resolved, m.latencyMs);
+        if (++interactionsSinceSync[i] >= SYNC_AFTER_INTERACTIONS) syncNow[i]();
         return;
       case 'delta':
         a.receiveDelta(m.delta, MAX_INTERACTIONS_PER_DELTA);
@@ -672,7 +689,7 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
   for (let n = 0; n < C + F; n++) gIndex.set(nodeName(n), n);
   const categoryOfNode = (n: number) => (n < C ? n : catIndex.get(featureOf(n).category)!);
   const DELTA_FANOUT = 3;
-  const POOL_MONITORS = 5;
+  const LAN_RING_MONITORS = 2;
   const isAgentName = (name: string) => (gIndex.get(name) ?? 0) >= C;
   // Each agent signs its deltas (Ed25519, the learning module's delta codec); every member knows the keys.
   const keyring = new MapKeyring();
@@ -691,19 +708,25 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
    * Decoding (signature check included) is a pure function of the bytes: the simulator memoizes it across
    * the members that receive the same value, as 40 processes would each compute the same result.
    */
-  const decoded = new Map<string, Delta | string>();
+  const decoded = new Map<number, { bytes: Uint8Array; d: Delta | string }>(); // by FNV-1a of the bytes
+  const sameBytes = (a: Uint8Array, b: Uint8Array) => {
+    if (a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+    return true;
+  };
   const decodeMemo = (bytes: Uint8Array): Delta | string => {
-    const key = String.fromCharCode.apply(null, bytes as unknown as number[]);
-    let d = decoded.get(key);
-    if (d === undefined) {
-      try {
-        d = decodeDelta(bytes, keyring, { maxBytes: 64 * 1024 });
-      } catch (e) {
-        d = e instanceof Error && 'code' in e ? String((e as { code: unknown }).code) : 'E_DECODE';
-      }
-      if (decoded.size >= 8192) decoded.clear();
-      decoded.set(key, d);
+    let h = 0x811c9dc5 ^ bytes.length;
+    for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i], 0x01000193);
+    const hit = decoded.get(h);
+    if (hit !== undefined && sameBytes(hit.bytes, bytes)) return hit.d;
+    let d: Delta | string;
+    try {
+      d = decodeDelta(bytes, keyring, { maxBytes: 64 * 1024 });
+    } catch (e) {
+      d = e instanceof Error && 'code' in e ? String((e as { code: unknown }).code) : 'E_DECODE';
     }
+    if (decoded.size >= 8192) decoded.clear();
+    decoded.set(h, { bytes, d });
     return d;
   };
   let gossipDeltasReceived = 0;
@@ -811,16 +834,15 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
     const c = categoryOfNode(n);
     return [c, ...categoryAgents[c].slice(0, 2)].map(nodeName);
   };
-  // Pools of 11 to 157 members: 5 monitors per member (Akka's default is 9, sized for one large cluster);
-  // still more than the 3 independent suspicions Lifeguard needs to reach its shortest timeout.
-  const gConfig = {
-    gossipIntervalMs: gossipMs,
-    heartbeatIntervalMs: gossipMs,
-    ...(usePools ? { monitors: POOL_MONITORS } : {}),
-  };
-  // In its category's pool the coordinator is a hub: every agent also heartbeats it and it watches every
-  // agent, so it sees a failure first-hand even when all of an agent's ring monitors failed with it.
-  const lanConfig = (n: number) => (usePools ? { ...gConfig, hubs: [nodeName(categoryOfNode(n))] } : gConfig);
+  // Category pools: the coordinator is the pool's hub (every agent heartbeats it, it watches every agent),
+  // so a failure is seen first-hand even when a whole ring neighbourhood fails at once; it is also the only
+  // member that acts on an agent's liveness (routing). Each agent has LAN_RING_MONITORS ring monitors
+  // besides: a second opinion (Lifeguard confirmations) and coverage while the coordinator restarts.
+  // The coordinators' pool (14 members, no hub): 5 ring monitors.
+  const gConfig = { gossipIntervalMs: gossipMs, heartbeatIntervalMs: gossipMs };
+  const lanConfig = (n: number) =>
+    usePools ? { ...gConfig, monitors: LAN_RING_MONITORS, hubs: [nodeName(categoryOfNode(n))] } : gConfig;
+  const wanConfig = { ...gConfig, monitors: 5 };
   const newDriver = (n: number, node: GossipNode, gen: number, live: () => boolean) =>
     new DeadlineDriver(
       sim,
@@ -852,9 +874,15 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
         if (e.kind === 'user' || (e.kind === 'key' && e.channel !== 'health')) onAgentKey(i, node, e);
       });
     } else {
+      if (usePools) for (const a of categoryAgents[n]) agentAliveAtHub[a] = 0; // a new view knows nobody yet
       node.subscribe((e) => {
-        if (e.kind === 'member') onCoordMember(n, e);
-        else if (usePools && e.kind === 'key' && e.channel === 'pattern' && e.member !== node.name)
+        if (e.kind === 'member') {
+          if (usePools) {
+            const j = gIndex.get(e.name);
+            if (j !== undefined && j >= C) agentAliveAtHub[j] = e.status === 'alive' ? 1 : 0;
+          }
+          onCoordMember(n, e);
+        } else if (usePools && e.kind === 'key' && e.channel === 'pattern' && e.member !== node.name)
           relayPatterns(n, e.value, e.member, true);
       });
     }
@@ -868,7 +896,7 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
         seeds: gSeeds,
         rng: sim.nodeRng(n).fork(`gossip-wan/${gen}`),
         now: sim.localTime(n),
-        config: gConfig,
+        config: wanConfig,
         metrics: gossipMetrics,
       });
       wnodes[n] = wan;
@@ -888,6 +916,11 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
     if (usePools && n < C && from < C) wdrivers[n]?.receive(data);
     else gdrivers[n]?.receive(data);
   };
+  /**
+   * Pools: an agent's liveness as its coordinator's node sees it, kept from that node's member events (what
+   * `liveness()` would answer, without a map lookup per agent per routing decision and per sample).
+   */
+  const agentAliveAtHub = new Uint8Array(C + F);
   const gCrash = (n: number) => {
     gnodes[n] = null;
     gdrivers[n] = null;
@@ -901,6 +934,7 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
   };
   function isAlive(c: number, n: number, now: number): boolean {
     if (!useCore) return detectors[c].alive(n, now);
+    if (usePools && n >= C) return gnodes[c] !== null && agentAliveAtHub[n] === 1;
     const view = usePools && n < C ? wnodes[c] : gnodes[c];
     return view?.liveness(nodeName(n)) === 'alive';
   }
