@@ -216,6 +216,7 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
   });
   const categoryAgents: number[][] = cat.categories.map((c) => c.features.map((f) => featureNode.get(f)!));
   const featureOf = (node: number): Feature => cat.features[node - C];
+  const agentCategory = Int32Array.from(cat.features, (f) => catIndex.get(f.category)!);
   const names = Array.from({ length: C + F }, (_, n) =>
     n < C ? cat.categories[n].coordinator : agentName(cat.features[n - C].id),
   );
@@ -1451,7 +1452,7 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
       const node = C + i;
       const isUp = sim.status(node) === 'up';
       if (isUp) up++;
-      const c = catIndex.get(cat.features[i].category)!;
+      const c = agentCategory[i];
       const alive = replicas[c].up && isAlive(c, node, sim.localTime(c));
       if (alive) seen++;
       if (replicas[c].up && livenessReady) {
