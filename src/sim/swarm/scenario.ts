@@ -1634,7 +1634,7 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
     },
     gossip: {
       implementation: usePools
-        ? 'gossip core (src/gossip) in pools: one per category (its coordinator and agents: health, signed deltas on the state channel, patterns) and one of the 14 coordinators (their health, patterns relayed between categories)'
+        ? 'gossip core (src/gossip) in pools: one per category (its coordinator as hub and its agents: health; signed Q-table deltas as user messages to 3 category peers; patterns) and one of the 14 coordinators (their health; patterns relayed between categories)'
         : useCore
           ? 'gossip core (src/gossip) in one pool of all members: ring monitors, phi-accrual, Lifeguard suspicion, Scuttlebutt; deltas on the state channel, patterns on the pattern channel'
           : 'lite: heartbeat + phi-accrual adapter (src/sim/swarm/liveness.ts), deltas and patterns as direct messages',
