@@ -172,7 +172,7 @@ function summaryText(r: SwarmReport, wrote: boolean): string {
     `  latency ms intra p50 ${q.latency_ms.intra.p50} p99 ${q.latency_ms.intra.p99}; cross p50 ${q.latency_ms.cross.p50} p99 ${q.latency_ms.cross.p99}`,
     `  activations accepted ${r.activations.accepted}, rejected: ${rej || 'none'}; conflict sets ${cs.issued}, exactly one won ${cs.exactly_one_won}`,
     `  raft term ${r.raft.final_term}, ${r.raft.leader_changes} leader changes, commit p50 ${r.raft.commit_latency_ms.p50} ms p99 ${r.raft.commit_latency_ms.p99} ms`,
-    `  agent crashes detected ${r.gossip.failure_detection.agent_crashes_detected} (p50 ${r.gossip.failure_detection.detection_ms.p50} ms, sampled per second); policy quality ${r.learning.initial_quality} → ${r.learning.final_quality} (${r.learning.byzantine_agents} byzantine agents)`,
+    `  agent crashes detected ${r.gossip.failure_detection.agent_crashes_detected} (p50 ${r.gossip.failure_detection.detection_ms.p50} ms, ${r.options.gossip === 'lite' ? 'sampled per second' : "from the coordinators' gossip events"}); policy quality ${r.learning.initial_quality} → ${r.learning.final_quality} (${r.learning.byzantine_agents} byzantine agents)`,
     `  ${r.events} events in ${r.perf.wall_ms} ms (${r.perf.sim_speedup}x real time)`,
     wrote ? '' : '  (--json for the full report, --out DIR for report.json and report.html)',
   ]
