@@ -13,6 +13,13 @@ export function hashString(s: string, seed = 0): number {
   return finish(h1, h2);
 }
 
+/** 32-bit FNV-1a over bytes[from, to): checksums and memo keys. */
+export function fnv1a(bytes: Uint8Array, from = 0, to = bytes.length): number {
+  let h = 0x811c9dc5;
+  for (let i = from; i < to; i++) h = Math.imul(h ^ bytes[i], 0x01000193);
+  return h >>> 0;
+}
+
 function finish(a: number, b: number): number {
   let h1 = Math.imul(a ^ (a >>> 16), 2246822507) ^ Math.imul(b ^ (b >>> 13), 3266489909);
   let h2 = Math.imul(b ^ (b >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);

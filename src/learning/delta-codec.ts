@@ -11,7 +11,7 @@
  * The decoder refuses malformed, truncated, oversized, non-canonical and badly signed input with a reason
  * (`E_DECODE`, `E_OVERSIZE`, `E_SIGNATURE`); the contents are then checked by `validateDelta`.
  */
-import { ByteReader, ByteWriter, ElexError } from '../core/index.js';
+import { ByteReader, ByteWriter, ElexError, fnv1a } from '../core/index.js';
 import { type Identity, type Keyring, SIGNATURE_BYTES, signBytes, verifyBytes } from './identity.js';
 
 export const DELTA_MAGIC = 0x5144;
@@ -54,12 +54,6 @@ export function emptyDelta(kind: DeltaKind, origin: string, count: number): Delt
     visits: new Uint32Array(count),
     fresh: new Uint32Array(count),
   };
-}
-
-export function fnv1a(bytes: Uint8Array, from = 0, to = bytes.length): number {
-  let h = 0x811c9dc5;
-  for (let i = from; i < to; i++) h = Math.imul(h ^ bytes[i], 0x01000193);
-  return h >>> 0;
 }
 
 function order(d: Delta): Int32Array {

@@ -1,4 +1,4 @@
-import { CounterMetrics, type Rng, summarize } from '../../core/index.js';
+import { CounterMetrics, fnv1a, type Rng, summarize } from '../../core/index.js';
 import { Channel, GossipChannels, type GossipEvent, GossipNode } from '../../gossip/index.js';
 import {
   COMPLEXITIES,
@@ -716,8 +716,7 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
     return true;
   };
   const decodeMemo = (bytes: Uint8Array): Delta | string => {
-    let h = 0x811c9dc5 ^ bytes.length;
-    for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i], 0x01000193);
+    const h = fnv1a(bytes);
     const hit = decoded.get(h);
     if (hit !== undefined && sameBytes(hit.bytes, bytes)) return hit.d;
     let d: Delta | string;
@@ -857,17 +856,20 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
       },
       () => gGen[n] === gen && live(),
     );
-  const gBoot = (n: number) => {
-    const gen = ++gGen[n];
-    const node = new GossipNode({
+  /** Member n's node in its category's pool (`lan`) or, for a coordinator, in the coordinators' pool. */
+  const newGossipNode = (n: number, gen: number, pool: 'lan' | 'wan') =>
+    new GossipNode({
       name: nodeName(n),
       generation: gen,
-      seeds: poolSeeds(n),
-      rng: sim.nodeRng(n).fork(`gossip/${gen}`),
+      seeds: pool === 'wan' ? gSeeds : poolSeeds(n),
+      rng: sim.nodeRng(n).fork(pool === 'wan' ? `gossip-wan/${gen}` : `gossip/${gen}`),
       now: sim.localTime(n),
-      config: lanConfig(n),
+      config: pool === 'wan' ? wanConfig : lanConfig(n),
       metrics: gossipMetrics,
     });
+  const gBoot = (n: number) => {
+    const gen = ++gGen[n];
+    const node = newGossipNode(n, gen, 'lan');
     gnodes[n] = node;
     if (n >= C) {
       const i = n - C;
@@ -891,15 +893,7 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
     gdrivers[n] = driver;
     driver.start();
     if (usePools && n < C) {
-      const wan = new GossipNode({
-        name: nodeName(n),
-        generation: gen,
-        seeds: gSeeds,
-        rng: sim.nodeRng(n).fork(`gossip-wan/${gen}`),
-        now: sim.localTime(n),
-        config: wanConfig,
-        metrics: gossipMetrics,
-      });
+      const wan = newGossipNode(n, gen, 'wan');
       wnodes[n] = wan;
       wan.subscribe((e) => {
         if (e.kind === 'member') onCoordMember(n, e);
@@ -1412,9 +1406,7 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
     for (const r of replicas) {
       if (!r.up) continue;
       const s = r.machine.snapshot();
-      let h = 0x811c9dc5;
-      for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s[i], 0x01000193);
-      const key = `${s.length}:${h >>> 0}`;
+      const key = `${s.length}:${fnv1a(s)}`;
       const other = byIndex.get(r.appliedIndex);
       if (other === undefined) byIndex.set(r.appliedIndex, { id: r.id, snap: key });
       else if (other.snap !== key)
