@@ -6,12 +6,13 @@
  * columns: dependent random accesses into a table far larger than the caches (and the TLB). Here the delta
  * goes through three streaming passes over reusable scratch:
  *
- * 1. by slot, in delta order: each key's record (position, action, key, q, visits) is appended to the bucket
- *    of its home slot's stretch of the index (2^12 slots, 16 KB);
- * 2. probe, bucket by bucket: each key walks the index from its home slot to the first slot whose hash tag
- *    matches (see `QTable`), all within a cache-sized stretch; the record is appended to the bucket of the
- *    entry found (2^12 entries, about 85 KB of entry columns: measured ~10 % faster than 2^13 / 2^14);
- * 3. merge, bucket by bucket: check the key against the entry and apply the formula.
+ * 1. by slot, in delta order: each key's record (position, action, key, q, visits, hash) is appended to the
+ *    bucket of its home slot's stretch of the index (2^12 slots, 16 KB);
+ * 2. probe, bucket by bucket: the bucket's stretch of the index is read in address order first (so it streams
+ *    in), then each key walks it from its home slot to the first slot whose hash tag matches (see `QTable`);
+ *    the record is appended to the bucket of the entry found (2^12 entries, about 85 KB of entry columns);
+ * 3. merge, bucket by bucket: the bucket's entry columns are read in address order first, then each key is
+ *    checked against its entry and the formula applied.
  *
  * Buckets have fixed capacities (slot buckets: the expected share plus a margin; entry buckets: the entries
  * they cover, which distinct keys cannot exceed), so no counting pass is needed. A key whose bucket is full,
@@ -24,17 +25,17 @@
  * its last change among the delta's changes` (`clock + 1 + position` unless some keys changed nothing, which
  * is fixed up at the end).
  *
- * Scratch (kept in a `SlotOrderScratch`, reused across merges): about 20 bytes per key of the chunk for the slot
- * buckets and 24 per key for the entry buckets, plus a flag per key: 47.5 MB for 1,000,000 keys into a
- * 1,000,000-entry table. About 190 bytes of memory traffic per key in all, against two dependent cache and TLB
- * misses per key and column for the per-key merge.
+ * Scratch (kept in a `SlotOrderScratch`, reused across merges): about 27 bytes per key of the chunk for the
+ * slot buckets (24 plus the margin) and 24 per entry of the table for the entry buckets: 51 MB for 1,000,000
+ * keys into a 1,000,000-entry table. The 1M-into-1M merge spends about 14, 17 and 12 ms in passes 1 to 3
+ * (2-core VM, shared): mostly the scattered appends and the first reads of each stretch.
  */
 import type { Delta } from './delta-codec.js';
 import { hashKey, type QTable } from './q-table.js';
 
 const U32_MAX = 0xffffffff;
-/** Words per slot-bucket record: [position | action << 24, hi, lo, q (f32 bits), visits]. */
-const W1 = 5;
+/** Words per slot-bucket record: [position | action << 24, hi, lo, q (f32 bits), visits, hash]. */
+const W1 = 6;
 /** Words per entry-bucket record: [entry, position | action << 24, hi, lo, q (f32 bits), visits]. */
 const W2 = 6;
 /** Delta positions within a chunk must fit 24 bits (the action takes the top 8 of the packed word). */
@@ -54,47 +55,28 @@ const DEFAULTS: Required<SlotOrderOptions> = { chunk: 1 << 20, slotBucketLog: 12
 /** Reusable scratch for `mergeVisitWeightedOrdered`; grows to the largest chunk and table seen. */
 export class SlotOrderScratch {
   rec1 = new Uint32Array(0);
-  rec1F = new Float32Array(0);
   rec2 = new Uint32Array(0);
   rec2F = new Float32Array(0);
   fill1 = new Int32Array(0);
   fill2 = new Int32Array(0);
-  /** Per record of one slot bucket: its hash and the index value at its home slot. */
-  hashes = new Uint32Array(0);
-  first = new Int32Array(0);
-  /** Per position of the chunk: 1 when left for `QTable.slot`. */
-  pending = new Uint8Array(0);
+  /** Chunk positions of the keys left for `QTable.slot`: `pendingCount` of them. */
+  pending = new Int32Array(64);
+  pendingCount = 0;
   /** Delta positions whose merge changed nothing (n = 0 or a non-finite result); rare. */
   skipped = new Int32Array(16);
   skippedCount = 0;
-  /** Keys of the current chunk left pending. */
-  pendingCount = 0;
+  /** What the loads that pull a stretch of the index or of the columns into the cache read (kept so they stay). */
+  touched = 0;
 
-  ensure(
-    records1: number,
-    records2: number,
-    buckets1: number,
-    buckets2: number,
-    chunk: number,
-    cap1: number,
-  ): void {
-    if (this.rec1.length < records1 * W1) {
-      const buf = new ArrayBuffer(records1 * W1 * 4);
-      this.rec1 = new Uint32Array(buf);
-      this.rec1F = new Float32Array(buf);
-    }
+  ensure(records1: number, records2: number, buckets1: number, buckets2: number): void {
+    if (this.rec1.length < records1 * W1) this.rec1 = new Uint32Array(records1 * W1);
     if (this.rec2.length < records2 * W2) {
       const buf = new ArrayBuffer(records2 * W2 * 4);
       this.rec2 = new Uint32Array(buf);
       this.rec2F = new Float32Array(buf);
     }
     if (this.fill1.length < buckets1) this.fill1 = new Int32Array(buckets1);
-    if (this.hashes.length < cap1) {
-      this.hashes = new Uint32Array(cap1);
-      this.first = new Int32Array(cap1);
-    }
     if (this.fill2.length < buckets2) this.fill2 = new Int32Array(buckets2);
-    if (this.pending.length < chunk) this.pending = new Uint8Array(chunk);
   }
 
   /** Bytes held (kept across merges). */
@@ -103,22 +85,27 @@ export class SlotOrderScratch {
       this.rec1.byteLength +
       this.rec2.byteLength +
       this.fill1.byteLength +
-      this.hashes.byteLength +
-      this.first.byteLength +
       this.fill2.byteLength +
       this.pending.byteLength +
       this.skipped.byteLength
     );
   }
 
+  addPending(j: number): void {
+    if (this.pendingCount === this.pending.length) this.pending = grown(this.pending);
+    this.pending[this.pendingCount++] = j;
+  }
+
   addSkipped(i: number): void {
-    if (this.skippedCount === this.skipped.length) {
-      const s = new Int32Array(this.skipped.length * 2);
-      s.set(this.skipped);
-      this.skipped = s;
-    }
+    if (this.skippedCount === this.skipped.length) this.skipped = grown(this.skipped);
     this.skipped[this.skippedCount++] = i;
   }
+}
+
+function grown(a: Int32Array): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(a.length * 2);
+  b.set(a);
+  return b;
 }
 
 /** The scratch shared by merges that do not pass their own (merges run to completion one at a time). */
@@ -218,12 +205,14 @@ export function mergeVisitWeightedOrdered(
   // Versions are clock0 + 1 + position before the fix-up: keep them within u32 as the direct merge would.
   if (n === 0 || clock0 + n >= U32_MAX) return mergeVisitWeightedDirect(table, d);
   const chunk = Math.max(1, Math.min(o.chunk, MAX_CHUNK, n));
+  // q travels as its f32 bits: integer copies, no f32 -> f64 -> f32 round trip.
+  const dq = new Uint32Array(d.q.buffer, d.q.byteOffset, d.q.length);
   ws.skippedCount = 0;
   let changed = 0;
   for (let start = 0; start < n; start += chunk) {
     const m = Math.min(chunk, n - start);
     // Bucket geometry for the table as it is now (inserts of an earlier chunk may have grown it).
-    const { mask } = table.indexView();
+    const { index, mask, entryBits } = table.indexView();
     const cap = table.hi.length;
     const slotShift = Math.min(31 - Math.clz32(mask + 1), o.slotBucketLog);
     const buckets1 = (mask >>> slotShift) + 1;
@@ -231,51 +220,72 @@ export function mergeVisitWeightedOrdered(
     const cap1 = Math.ceil(expected + 4 * Math.sqrt(expected) + 16);
     const entryShift = Math.min(31 - Math.clz32(cap), o.entryBucketLog);
     const buckets2 = ((cap - 1) >>> entryShift) + 1;
-    ws.ensure(buckets1 * cap1, cap, buckets1, buckets2, m, cap1);
-    const base = clock0 + 1 + start;
+    ws.ensure(buckets1 * cap1, cap, buckets1, buckets2);
+    const { rec1, rec2, rec2F, fill1, fill2 } = ws;
+    fill1.fill(0, 0, buckets1);
+    fill2.fill(0, 0, buckets2);
     ws.pendingCount = 0;
-    bySlot(table, d, start, m, slotShift, buckets1, cap1, ws);
-    probe(table, buckets1, cap1, entryShift, buckets2, ws);
-    changed += mergeRecords(table, entryShift, buckets2, base, start, ws);
-    if (ws.pendingCount > 0) changed += mergePending(table, d, start, m, base, ws);
+    // The passes take arrays and numbers only (see the note above `bySlot`).
+    bySlot(d.hi, d.lo, d.action, dq, d.visits, start, m, mask, slotShift, cap1, fill1, rec1, ws);
+    probe(index, mask, entryBits, slotShift, buckets1, cap1, entryShift, fill1, rec1, fill2, rec2, ws);
+    const t = table;
+    const base = clock0 + 1 + start;
+    changed += mergeRecords(
+      t.hi,
+      t.lo,
+      t.action,
+      t.q,
+      t.visits,
+      t.version,
+      entryShift,
+      buckets2,
+      fill2,
+      rec2,
+      rec2F,
+      base,
+      start,
+      ws,
+    );
+    if (ws.pendingCount > 0) changed += mergePending(table, d, start, base, ws);
   }
   if (ws.skippedCount > 0) fixVersions(table, clock0, ws);
   table.clock = clock0 + changed;
   return changed;
 }
 
+/*
+ * Passes 1 to 3 take their arrays and numbers as arguments and do all their work in their loop. A pass runs
+ * once per merge, so V8 first runs it before it has a feedback vector: any property read or arithmetic ahead
+ * of the loop would have no type feedback, and the optimized pass would deoptimize on entry at the next merge
+ * and run interpreted until recompiled (measured: 1 to 3 slow merges after the warm-up ones).
+ */
+
 /** Pass 1, in delta order: each key's record appended to its home slot's bucket (or pending when full). */
 function bySlot(
-  table: QTable,
-  d: Delta,
+  dhi: Uint32Array,
+  dlo: Uint32Array,
+  da: Uint8Array,
+  dq: Uint32Array,
+  dv: Uint32Array,
   start: number,
   m: number,
+  mask: number,
   slotShift: number,
-  buckets: number,
   cap1: number,
+  fill: Int32Array,
+  rec: Uint32Array,
   ws: SlotOrderScratch,
 ): void {
-  const { mask } = table.indexView();
-  const dhi = d.hi;
-  const dlo = d.lo;
-  const da = d.action;
-  const dq = d.q;
-  const dv = d.visits;
-  const fill = ws.fill1;
-  const rec = ws.rec1;
-  const recF = ws.rec1F;
-  const pending = ws.pending;
-  fill.fill(0, 0, buckets);
   for (let j = 0; j < m; j++) {
     const i = start + j;
     const hi = dhi[i];
     const lo = dlo[i];
     const a = da[i];
-    const b = (hashKey(hi, lo, a) & mask) >>> slotShift;
+    const h = hashKey(hi, lo, a);
+    const b = (h & mask) >>> slotShift;
     const f = fill[b];
     if (f === cap1) {
-      pending[j] = 1;
-      ws.pendingCount++;
+      ws.addPending(j);
       continue;
     }
     fill[b] = f + 1;
@@ -283,69 +293,58 @@ function bySlot(
     rec[p] = j | (a << 24);
     rec[p + 1] = hi;
     rec[p + 2] = lo;
-    recF[p + 3] = dq[i];
+    rec[p + 3] = dq[i];
     rec[p + 4] = dv[i];
+    // The hash rides along: pass 2 would otherwise recompute it (measured: a word more to move is cheaper).
+    rec[p + 5] = h;
   }
 }
 
 /**
- * Pass 2, slot bucket by slot bucket (index reads stay within the bucket's stretch of the index): the entry at
- * the first slot of each key's probe run whose tag matches; the record is appended to that entry's bucket.
- * Absent keys, and keys whose entry bucket is full, are left pending.
+ * Pass 2, slot bucket by slot bucket: the entry at the first slot of each key's probe run whose tag matches;
+ * the record is appended to that entry's bucket. Absent keys, and keys whose entry bucket is full, are left
+ * pending.
  */
 function probe(
-  table: QTable,
+  index: Int32Array,
+  mask: number,
+  entryBits: number,
+  slotShift: number,
   buckets1: number,
   cap1: number,
   entryShift: number,
-  buckets2: number,
+  fill1: Int32Array,
+  src: Uint32Array,
+  fill2: Int32Array,
+  dst: Uint32Array,
   ws: SlotOrderScratch,
 ): void {
-  const { index, mask, entryBits } = table.indexView();
-  const tagShift = entryBits + 1;
-  const entryMask = mask >>> 1;
-  const cap2 = 1 << entryShift;
-  const src = ws.rec1;
-  const dst = ws.rec2;
-  const fill1 = ws.fill1;
-  const fill2 = ws.fill2;
-  const pending = ws.pending;
-  fill2.fill(0, 0, buckets2);
-  const hashes = ws.hashes;
-  const first = ws.first;
   for (let b = 0; b < buckets1; b++) {
-    const p0 = b * cap1 * W1;
-    const count = fill1[b];
-    // Every record's home slot first, with no branch on the loaded value: the misses overlap.
-    for (let k = 0, p = p0; k < count; k++, p += W1) {
-      const h = hashKey(src[p + 1], src[p + 2], src[p] >>> 24);
-      hashes[k] = h;
-      first[k] = index[h & mask];
-    }
-    // Then the probe runs, from cache.
-    for (let k = 0, p = p0; k < count; k++, p += W1) {
-      const h = hashes[k];
-      const tag = h >>> tagShift;
-      let v = first[k];
-      if (v >>> entryBits !== tag) {
-        let s = h & mask;
-        while (v >= 0 && v >>> entryBits !== tag) {
-          s = (s + 1) & mask;
-          v = index[s];
-        }
-      }
+    // The bucket's stretch of the index, one load per cache line in address order, so the hardware
+    // prefetcher streams it in: the probes below then hit the cache instead of missing in random order.
+    let t = 0;
+    for (let s = b << slotShift, s1 = Math.min(s + (1 << slotShift), mask + 1); s < s1; s += 16)
+      t |= index[s];
+    ws.touched ^= t;
+    for (let p = b * cap1 * W1, pe = p + fill1[b] * W1; p < pe; p += W1) {
       const packed = src[p];
+      const h = src[p + 5];
+      const tag = h >>> (entryBits + 1);
+      let s = h & mask;
+      let v = index[s];
+      while (v >= 0 && v >>> entryBits !== tag) {
+        s = (s + 1) & mask;
+        v = index[s];
+      }
       if (v < 0) {
-        pending[packed & 0xffffff] = 1;
-        ws.pendingCount++;
+        ws.addPending(packed & 0xffffff);
         continue;
       }
-      const e = v & entryMask;
+      const e = v & (mask >>> 1);
       const eb = e >>> entryShift;
       const f = fill2[eb];
-      if (f === cap2) {
-        pending[packed & 0xffffff] = 1;
-        ws.pendingCount++;
+      if (f === 1 << entryShift) {
+        ws.addPending(packed & 0xffffff);
         continue;
       }
       fill2[eb] = f + 1;
@@ -362,33 +361,36 @@ function probe(
 
 /** Pass 3, entry bucket by entry bucket: the merge of each record whose entry holds its key; others pending. */
 function mergeRecords(
-  table: QTable,
+  thi: Uint32Array,
+  tlo: Uint32Array,
+  ta: Uint8Array,
+  q: Float32Array,
+  visits: Uint32Array,
+  version: Uint32Array,
   entryShift: number,
   buckets2: number,
+  fill2: Int32Array,
+  rec: Uint32Array,
+  recF: Float32Array,
   base: number,
   start: number,
   ws: SlotOrderScratch,
 ): number {
-  const rec = ws.rec2;
-  const recF = ws.rec2F;
-  const fill2 = ws.fill2;
-  const pending = ws.pending;
-  const thi = table.hi;
-  const tlo = table.lo;
-  const ta = table.action;
-  const q = table.q;
-  const visits = table.visits;
-  const version = table.version;
   let changed = 0;
   for (let b = 0; b < buckets2; b++) {
-    const end = ((b << entryShift) + fill2[b]) * W2;
-    for (let p = (b << entryShift) * W2; p < end; p += W2) {
+    // The bucket's entries, column by column in address order (see `probe`).
+    let t = 0;
+    const e0 = b << entryShift;
+    const e1 = Math.min(e0 + (1 << entryShift), thi.length);
+    for (let e = e0; e < e1; e += 16) t |= thi[e] | tlo[e] | visits[e] | version[e] | (q[e] > 0 ? 1 : 0);
+    for (let e = e0; e < e1; e += 64) t |= ta[e];
+    ws.touched ^= t;
+    for (let p = e0 * W2, end = (e0 + fill2[b]) * W2; p < end; p += W2) {
       const e = rec[p];
       const packed = rec[p + 1];
       const j = packed & 0xffffff;
       if (tlo[e] !== rec[p + 3] || thi[e] !== rec[p + 2] || ta[e] !== packed >>> 24) {
-        pending[j] = 1;
-        ws.pendingCount++;
+        ws.addPending(j);
         continue;
       }
       const nl = visits[e];
@@ -412,12 +414,12 @@ function mergeRecords(
  * Pass 4, in delta order: keys left pending, looked up or inserted by `QTable.slot` (so absent keys get entry
  * indices in order of first appearance, as `locate` gives them) and merged. Insertion may grow the table.
  */
-function mergePending(table: QTable, d: Delta, start: number, m: number, base: number, ws: SlotOrderScratch) {
-  const pending = ws.pending;
+function mergePending(table: QTable, d: Delta, start: number, base: number, ws: SlotOrderScratch): number {
+  // Passes 2 and 3 leave keys pending out of delta order.
+  const list = ws.pending.subarray(0, ws.pendingCount).sort();
   let changed = 0;
-  for (let j = 0; j < m; j++) {
-    if (pending[j] === 0) continue;
-    pending[j] = 0;
+  for (let k = 0; k < list.length; k++) {
+    const j = list[k];
     const i = start + j;
     const e = table.slot(d.hi[i], d.lo[i], d.action[i]);
     const q = table.q;

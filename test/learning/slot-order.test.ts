@@ -170,6 +170,41 @@ describe('bucketed visit-weighted merge (slot-order)', () => {
     expect(got.find(7, b, 1)).toBeGreaterThan(0);
   });
 
+  it('reads delta columns that are views into larger buffers (q is copied as its f32 bits)', () => {
+    const base = build(
+      [
+        [[1, 2, 3], 0.5, 2],
+        [[4, 5, 1], -1.25, 7],
+      ],
+      64,
+    );
+    const rows: Array<[Key, number, number]> = [
+      [[4, 5, 1], 0.75, 3],
+      [[9, 9, 0], -0.0, 1],
+      [[1, 2, 3], Number.NaN, 4],
+      [[1, 2, 3], 3.5e-41, 2],
+    ];
+    const plain = delta(rows);
+    const d = { ...plain };
+    const at = 3;
+    const view = <T extends Uint32Array | Uint8Array | Float32Array>(col: T, make: (n: number) => T): T => {
+      const big = make(col.length + 2 * at);
+      big.set(col, at);
+      return big.subarray(at, at + col.length) as T;
+    };
+    d.hi = view(plain.hi, (n) => new Uint32Array(n));
+    d.lo = view(plain.lo, (n) => new Uint32Array(n));
+    d.action = view(plain.action, (n) => new Uint8Array(n));
+    d.q = view(plain.q, (n) => new Float32Array(n));
+    d.visits = view(plain.visits, (n) => new Uint32Array(n));
+    expect(d.q.byteOffset).toBe(at * 4);
+    const want = base.clone();
+    const wantChanged = reference(want, plain);
+    const got = base.clone();
+    expect(mergeVisitWeightedOrdered(got, d, new SlotOrderScratch(), { slotBucketLog: 1 })).toBe(wantChanged);
+    expectSameTable(got, want);
+  });
+
   it('mergeVisitWeightedInto takes the bucketed path for a large delta into a large table, same result', () => {
     const base = new QTable(1 << 18);
     for (let i = 0; i < 20_000; i++)
