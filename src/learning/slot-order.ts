@@ -57,8 +57,9 @@ export class SlotOrderScratch {
   rec1 = new Uint32Array(0);
   rec2 = new Uint32Array(0);
   rec2F = new Float32Array(0);
-  fill1 = new Int32Array(0);
-  fill2 = new Int32Array(0);
+  /** Per bucket, the word offset in `rec1` / `rec2` where its next record goes. */
+  head1 = new Int32Array(0);
+  head2 = new Int32Array(0);
   /** Chunk positions of the keys left for `QTable.slot`: `pendingCount` of them. */
   pending = new Int32Array(64);
   pendingCount = 0;
@@ -75,8 +76,8 @@ export class SlotOrderScratch {
       this.rec2 = new Uint32Array(buf);
       this.rec2F = new Float32Array(buf);
     }
-    if (this.fill1.length < buckets1) this.fill1 = new Int32Array(buckets1);
-    if (this.fill2.length < buckets2) this.fill2 = new Int32Array(buckets2);
+    if (this.head1.length < buckets1) this.head1 = new Int32Array(buckets1);
+    if (this.head2.length < buckets2) this.head2 = new Int32Array(buckets2);
   }
 
   /** Bytes held (kept across merges). */
@@ -84,8 +85,8 @@ export class SlotOrderScratch {
     return (
       this.rec1.byteLength +
       this.rec2.byteLength +
-      this.fill1.byteLength +
-      this.fill2.byteLength +
+      this.head1.byteLength +
+      this.head2.byteLength +
       this.pending.byteLength +
       this.skipped.byteLength
     );
@@ -221,13 +222,13 @@ export function mergeVisitWeightedOrdered(
     const entryShift = Math.min(31 - Math.clz32(cap), o.entryBucketLog);
     const buckets2 = ((cap - 1) >>> entryShift) + 1;
     ws.ensure(buckets1 * cap1, cap, buckets1, buckets2);
-    const { rec1, rec2, rec2F, fill1, fill2 } = ws;
-    fill1.fill(0, 0, buckets1);
-    fill2.fill(0, 0, buckets2);
+    const { rec1, rec2, rec2F, head1, head2 } = ws;
+    for (let b = 0; b < buckets1; b++) head1[b] = b * cap1 * W1;
+    for (let b = 0; b < buckets2; b++) head2[b] = (b << entryShift) * W2;
     ws.pendingCount = 0;
     // The passes take arrays and numbers only (see the note above `bySlot`).
-    bySlot(d.hi, d.lo, d.action, dq, d.visits, start, m, mask, slotShift, cap1, fill1, rec1, ws);
-    probe(index, mask, entryBits, slotShift, buckets1, cap1, entryShift, fill1, rec1, fill2, rec2, ws);
+    bySlot(d.hi, d.lo, d.action, dq, d.visits, start, m, mask, slotShift, cap1, head1, rec1, ws);
+    probe(index, mask, entryBits, slotShift, buckets1, cap1, entryShift, head1, rec1, head2, rec2, ws);
     const t = table;
     const base = clock0 + 1 + start;
     changed += mergeRecords(
@@ -239,7 +240,7 @@ export function mergeVisitWeightedOrdered(
       t.version,
       entryShift,
       buckets2,
-      fill2,
+      head2,
       rec2,
       rec2F,
       base,
@@ -272,10 +273,11 @@ function bySlot(
   mask: number,
   slotShift: number,
   cap1: number,
-  fill: Int32Array,
+  head: Int32Array,
   rec: Uint32Array,
   ws: SlotOrderScratch,
 ): void {
+  const stride = cap1 * W1;
   for (let j = 0; j < m; j++) {
     const i = start + j;
     const hi = dhi[i];
@@ -283,13 +285,12 @@ function bySlot(
     const a = da[i];
     const h = hashKey(hi, lo, a);
     const b = (h & mask) >>> slotShift;
-    const f = fill[b];
-    if (f === cap1) {
+    const p = head[b];
+    if (p === (b + 1) * stride) {
       ws.addPending(j);
       continue;
     }
-    fill[b] = f + 1;
-    const p = (b * cap1 + f) * W1;
+    head[b] = p + W1;
     rec[p] = j | (a << 24);
     rec[p + 1] = hi;
     rec[p + 2] = lo;
@@ -313,9 +314,9 @@ function probe(
   buckets1: number,
   cap1: number,
   entryShift: number,
-  fill1: Int32Array,
+  head1: Int32Array,
   src: Uint32Array,
-  fill2: Int32Array,
+  head2: Int32Array,
   dst: Uint32Array,
   ws: SlotOrderScratch,
 ): void {
@@ -326,7 +327,7 @@ function probe(
     for (let s = b << slotShift, s1 = Math.min(s + (1 << slotShift), mask + 1); s < s1; s += 16)
       t |= index[s];
     ws.touched ^= t;
-    for (let p = b * cap1 * W1, pe = p + fill1[b] * W1; p < pe; p += W1) {
+    for (let p = b * cap1 * W1, pe = head1[b]; p < pe; p += W1) {
       const packed = src[p];
       const h = src[p + 5];
       const tag = h >>> (entryBits + 1);
@@ -342,13 +343,12 @@ function probe(
       }
       const e = v & (mask >>> 1);
       const eb = e >>> entryShift;
-      const f = fill2[eb];
-      if (f === 1 << entryShift) {
+      const r = head2[eb];
+      if (r === ((eb + 1) << entryShift) * W2) {
         ws.addPending(packed & 0xffffff);
         continue;
       }
-      fill2[eb] = f + 1;
-      const r = ((eb << entryShift) + f) * W2;
+      head2[eb] = r + W2;
       dst[r] = e;
       dst[r + 1] = packed;
       dst[r + 2] = src[p + 1];
@@ -369,7 +369,7 @@ function mergeRecords(
   version: Uint32Array,
   entryShift: number,
   buckets2: number,
-  fill2: Int32Array,
+  head2: Int32Array,
   rec: Uint32Array,
   recF: Float32Array,
   base: number,
@@ -385,7 +385,7 @@ function mergeRecords(
     for (let e = e0; e < e1; e += 16) t |= thi[e] | tlo[e] | visits[e] | version[e] | (q[e] > 0 ? 1 : 0);
     for (let e = e0; e < e1; e += 64) t |= ta[e];
     ws.touched ^= t;
-    for (let p = e0 * W2, end = (e0 + fill2[b]) * W2; p < end; p += W2) {
+    for (let p = e0 * W2, end = head2[b]; p < end; p += W2) {
       const e = rec[p];
       const packed = rec[p + 1];
       const j = packed & 0xffffff;
