@@ -229,15 +229,14 @@ export function mergeVisitWeightedOrdered(
     // The passes take arrays and numbers only (see the note above `bySlot`).
     bySlot(d.hi, d.lo, d.action, dq, d.visits, start, m, mask, slotShift, cap1, head1, rec1, ws);
     probe(index, mask, entryBits, slotShift, buckets1, cap1, entryShift, head1, rec1, head2, rec2, ws);
-    const t = table;
     const base = clock0 + 1 + start;
     changed += mergeRecords(
-      t.hi,
-      t.lo,
-      t.action,
-      t.q,
-      t.visits,
-      t.version,
+      table.hi,
+      table.lo,
+      table.action,
+      table.q,
+      table.visits,
+      table.version,
       entryShift,
       buckets2,
       head2,
