@@ -27,7 +27,7 @@
  *
  * Scratch (kept in a `SlotOrderScratch`, reused across merges): about 27 bytes per key of the chunk for the
  * slot buckets (24 plus the margin) and 24 per entry of the table for the entry buckets: 51 MB for 1,000,000
- * keys into a 1,000,000-entry table. The 1M-into-1M merge spends about 14, 17 and 12 ms in passes 1 to 3
+ * keys into a 1,000,000-entry table. The 1M-into-1M merge spends about 13, 16 and 12 ms in passes 1 to 3
  * (2-core VM, shared): mostly the scattered appends and the first reads of each stretch.
  */
 import type { Delta } from './delta-codec.js';
@@ -66,7 +66,7 @@ export class SlotOrderScratch {
   /** Delta positions whose merge changed nothing (n = 0 or a non-finite result); rare. */
   skipped = new Int32Array(16);
   skippedCount = 0;
-  /** What the loads that pull a stretch of the index or of the columns into the cache read (kept so they stay). */
+  /** XOR of the reads that pull a stretch of the index or of the columns into the cache (so they are kept). */
   touched = 0;
 
   ensure(records1: number, records2: number, buckets1: number, buckets2: number): void {
