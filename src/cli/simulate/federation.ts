@@ -32,6 +32,10 @@ export function register(simulate: Command): void {
       '--behaviour <name>',
       `how agents act (default per MDP: random off-policy, others epsilon-greedy): ${BEHAVIOURS.join(', ')}`,
     )
+    .option(
+      '--shrink',
+      "shrink each round's decisions towards the consensus (James-Stein; robust rules; not default, see docs/federation.md)",
+    )
     .option('--json', 'print the report as JSON (the default)')
     .option('--quiet', 'no progress on stderr')
     .action(
@@ -45,6 +49,7 @@ export function register(simulate: Command): void {
         seed: number;
         episodes?: number;
         behaviour?: string;
+        shrink?: boolean;
         quiet?: boolean;
       }) => {
         if (o.byzantine >= o.agents) throw new Error('--byzantine must be smaller than --agents');
@@ -68,6 +73,7 @@ export function register(simulate: Command): void {
               seed: o.seed,
               episodes: o.episodes,
               behaviour: o.behaviour === undefined ? undefined : choiceOption(BEHAVIOURS)(o.behaviour),
+              shrink: o.shrink === true,
             },
             (done, total) => bar.update(done, total, 'runs'),
           );

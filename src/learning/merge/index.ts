@@ -9,6 +9,7 @@ import { visitWeighted } from './visit-weighted.js';
 export { selfCentredClipping } from './clipping.js';
 export { krum, multiKrum } from './krum.js';
 export { weightedMedian } from './median.js';
+export { shrinkTowardConsensus } from './shrink.js';
 export { trimmedMean } from './trimmed-mean.js';
 export {
   countConflicts,

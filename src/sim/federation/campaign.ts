@@ -24,6 +24,8 @@ export interface CampaignOptions {
   trust?: boolean;
   /** How agents act (default per MDP: `BEHAVIOUR`). */
   behaviour?: Behaviour;
+  /** Shrink each round's decisions towards the consensus (`shrinkTowardConsensus`; default false). */
+  shrink?: boolean;
 }
 
 /** Behaviour per MDP: the random MDP is the off-policy setting (agents follow different fixed policies). */
@@ -116,6 +118,7 @@ export function runCampaign(o: CampaignOptions, onProgress?: (done: number, tota
     tdCheck: true,
     trust: o.trust ?? true,
     behaviour: o.behaviour ?? BEHAVIOUR[o.mdp],
+    shrink: o.shrink ?? false,
   };
   const runAll = (
     agents: number,
@@ -184,6 +187,7 @@ export function runCampaign(o: CampaignOptions, onProgress?: (done: number, tota
     episodes_per_agent: episodes,
     sync_every_interactions: 10,
     behaviour: o.behaviour ?? BEHAVIOUR[o.mdp],
+    shrink: o.shrink ?? false,
     v_star: r4(solution.vStar),
     v_random: r4(solution.vRandom),
     default_rule: DEFAULT_RULE,

@@ -19,6 +19,7 @@ export {
   ReporterTrust,
   type ReportSet,
   RULE_NAMES,
+  shrinkTowardConsensus,
   type RuleName,
   ruleByName,
   tdReachable,

@@ -28,6 +28,7 @@ import {
   type ReportSet,
   type RuleName,
   ruleByName,
+  shrinkTowardConsensus,
   tdReachable,
   tdStep,
 } from './deps.js';
@@ -70,6 +71,8 @@ export interface RunConfig {
   tdCheck: boolean;
   /** Weigh reporters by their trust across rounds (`ReporterTrust`); robust rules only. */
   trust: boolean;
+  /** James–Stein shrinkage of each round's decisions towards the consensus (robust rules; off by default). */
+  shrink?: boolean;
 }
 
 export const BEHAVIOURS = ['epsilon-greedy', 'diverse', 'off-policy'] as const;
@@ -471,6 +474,7 @@ export function runFederation(c: RunConfig): RunResult {
       used.set(set.w);
       const o = { q: out.q.subarray(0, K), w: out.w.subarray(0, K), used };
       rule(set, params, o);
+      if (!plain && c.shrink) shrinkTowardConsensus(set, 0, o, used);
       for (let k = 0; k < K; k++) {
         const e = cols[k];
         mark[e] = -1;
