@@ -19,9 +19,9 @@ export {
   ReporterTrust,
   type ReportSet,
   RULE_NAMES,
-  shrinkTowardConsensus,
   type RuleName,
   ruleByName,
+  shrinkTowardConsensus,
   tdReachable,
   tdStep,
 } from '../../learning/index.js';
