@@ -60,8 +60,8 @@ export class SlotOrderScratch {
   /** Per bucket, the word offset in `rec1` / `rec2` where its next record goes. */
   head1 = new Int32Array(0);
   head2 = new Int32Array(0);
-  /** Chunk positions of the keys left for `QTable.slot`: `pendingCount` of them. */
-  pending = new Int32Array(64);
+  /** A bit per position of the chunk, set for the keys left for `QTable.slot`. */
+  pending = new Int32Array(0);
   pendingCount = 0;
   /** Delta positions whose merge changed nothing (n = 0 or a non-finite result); rare. */
   skipped = new Int32Array(16);
@@ -69,7 +69,7 @@ export class SlotOrderScratch {
   /** XOR of the reads that pull a stretch of the index or of the columns into the cache (so they are kept). */
   touched = 0;
 
-  ensure(records1: number, records2: number, buckets1: number, buckets2: number): void {
+  ensure(records1: number, records2: number, buckets1: number, buckets2: number, chunk: number): void {
     if (this.rec1.length < records1 * W1) this.rec1 = new Uint32Array(records1 * W1);
     if (this.rec2.length < records2 * W2) {
       const buf = new ArrayBuffer(records2 * W2 * 4);
@@ -78,6 +78,7 @@ export class SlotOrderScratch {
     }
     if (this.head1.length < buckets1) this.head1 = new Int32Array(buckets1);
     if (this.head2.length < buckets2) this.head2 = new Int32Array(buckets2);
+    if (this.pending.length < (chunk + 31) >>> 5) this.pending = new Int32Array((chunk + 31) >>> 5);
   }
 
   /** Bytes held (kept across merges). */
@@ -93,8 +94,8 @@ export class SlotOrderScratch {
   }
 
   addPending(j: number): void {
-    if (this.pendingCount === this.pending.length) this.pending = grown(this.pending);
-    this.pending[this.pendingCount++] = j;
+    this.pending[j >>> 5] |= 1 << (j & 31);
+    this.pendingCount++;
   }
 
   addSkipped(i: number): void {
@@ -221,10 +222,11 @@ export function mergeVisitWeightedOrdered(
     const cap1 = Math.ceil(expected + 4 * Math.sqrt(expected) + 16);
     const entryShift = Math.min(31 - Math.clz32(cap), o.entryBucketLog);
     const buckets2 = ((cap - 1) >>> entryShift) + 1;
-    ws.ensure(buckets1 * cap1, cap, buckets1, buckets2);
+    ws.ensure(buckets1 * cap1, cap, buckets1, buckets2, m);
     const { rec1, rec2, rec2F, head1, head2 } = ws;
     for (let b = 0; b < buckets1; b++) head1[b] = b * cap1 * W1;
     for (let b = 0; b < buckets2; b++) head2[b] = (b << entryShift) * W2;
+    ws.pending.fill(0, 0, (m + 31) >>> 5);
     ws.pendingCount = 0;
     // The passes take arrays and numbers only (see the note above `bySlot`).
     bySlot(d.hi, d.lo, d.action, dq, d.visits, start, m, mask, slotShift, cap1, head1, rec1, ws);
@@ -246,7 +248,7 @@ export function mergeVisitWeightedOrdered(
       start,
       ws,
     );
-    if (ws.pendingCount > 0) changed += mergePending(table, d, start, base, ws);
+    if (ws.pendingCount > 0) changed += mergePending(table, d, start, m, base, ws);
   }
   if (ws.skippedCount > 0) fixVersions(table, clock0, ws);
   table.clock = clock0 + changed;
@@ -413,28 +415,38 @@ function mergeRecords(
  * Pass 4, in delta order: keys left pending, looked up or inserted by `QTable.slot` (so absent keys get entry
  * indices in order of first appearance, as `locate` gives them) and merged. Insertion may grow the table.
  */
-function mergePending(table: QTable, d: Delta, start: number, base: number, ws: SlotOrderScratch): number {
-  // Passes 2 and 3 leave keys pending out of delta order.
-  const list = ws.pending.subarray(0, ws.pendingCount).sort();
+function mergePending(
+  table: QTable,
+  d: Delta,
+  start: number,
+  m: number,
+  base: number,
+  ws: SlotOrderScratch,
+): number {
+  // A bitmap, not a list: passes 2 and 3 leave keys pending out of delta order, and sorting a list of them
+  // takes about 70 ms for 1M keys (a delta of new keys).
+  const pending = ws.pending;
   let changed = 0;
-  for (let k = 0; k < list.length; k++) {
-    const j = list[k];
-    const i = start + j;
-    const e = table.slot(d.hi[i], d.lo[i], d.action[i]);
-    const q = table.q;
-    const visits = table.visits;
-    const nl = visits[e];
-    const np = d.visits[i];
-    const n = nl + np;
-    const v = n === 0 ? Number.NaN : (q[e] * nl + d.q[i] * np) / n;
-    if (!Number.isFinite(v)) {
-      ws.addSkipped(i);
-      continue;
+  for (let w = 0, words = (m + 31) >>> 5; w < words; w++) {
+    for (let bits = pending[w]; bits !== 0; bits &= bits - 1) {
+      const j = (w << 5) | (31 - Math.clz32(bits & -bits));
+      const i = start + j;
+      const e = table.slot(d.hi[i], d.lo[i], d.action[i]);
+      const q = table.q;
+      const visits = table.visits;
+      const nl = visits[e];
+      const np = d.visits[i];
+      const n = nl + np;
+      const v = n === 0 ? Number.NaN : (q[e] * nl + d.q[i] * np) / n;
+      if (!Number.isFinite(v)) {
+        ws.addSkipped(i);
+        continue;
+      }
+      q[e] = v;
+      visits[e] = n > U32_MAX ? U32_MAX : n;
+      table.version[e] = base + j;
+      changed++;
     }
-    q[e] = v;
-    visits[e] = n > U32_MAX ? U32_MAX : n;
-    table.version[e] = base + j;
-    changed++;
   }
   return changed;
 }
