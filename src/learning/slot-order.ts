@@ -229,7 +229,7 @@ export function mergeVisitWeightedOrdered(
     ws.pending.fill(0, 0, (m + 31) >>> 5);
     ws.pendingCount = 0;
     // The passes take arrays and numbers only (see the note above `bySlot`).
-    bySlot(d.hi, d.lo, d.action, dq, d.visits, start, m, mask, slotShift, cap1, head1, rec1, ws);
+    bySlot(d.hi, d.lo, d.action, dq, d.visits, start, m, mask, slotShift, cap1 * W1, head1, rec1, ws);
     probe(index, mask, entryBits, slotShift, buckets1, cap1, entryShift, head1, rec1, head2, rec2, ws);
     const base = clock0 + 1 + start;
     changed += mergeRecords(
@@ -248,7 +248,7 @@ export function mergeVisitWeightedOrdered(
       start,
       ws,
     );
-    if (ws.pendingCount > 0) changed += mergePending(table, d, start, m, base, ws);
+    if (ws.pendingCount > 0) changed += mergePending(table, d, start, ws.pending, (m + 31) >>> 5, base, ws);
   }
   if (ws.skippedCount > 0) fixVersions(table, clock0, ws);
   table.clock = clock0 + changed;
@@ -273,12 +273,11 @@ function bySlot(
   m: number,
   mask: number,
   slotShift: number,
-  cap1: number,
+  stride: number,
   head: Int32Array,
   rec: Uint32Array,
   ws: SlotOrderScratch,
 ): void {
-  const stride = cap1 * W1;
   for (let j = 0; j < m; j++) {
     const i = start + j;
     const hi = dhi[i];
@@ -419,15 +418,15 @@ function mergePending(
   table: QTable,
   d: Delta,
   start: number,
-  m: number,
+  pending: Int32Array,
+  words: number,
   base: number,
   ws: SlotOrderScratch,
 ): number {
   // A bitmap, not a list: passes 2 and 3 leave keys pending out of delta order, and sorting a list of them
-  // takes about 70 ms for 1M keys (a delta of new keys).
-  const pending = ws.pending;
+  // takes about 70 ms for 1M keys (a delta of new keys). Arguments only, as for passes 1 to 3.
   let changed = 0;
-  for (let w = 0, words = (m + 31) >>> 5; w < words; w++) {
+  for (let w = 0; w < words; w++) {
     for (let bits = pending[w]; bits !== 0; bits &= bits - 1) {
       const j = (w << 5) | (31 - Math.clz32(bits & -bits));
       const i = start + j;
