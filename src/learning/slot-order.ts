@@ -256,7 +256,7 @@ export function mergeVisitWeightedOrdered(
 }
 
 /*
- * Passes 1 to 3 take their arrays and numbers as arguments and do all their work in their loop. A pass runs
+ * The passes take what they read before their loop as arguments and do all their work in the loop. A pass runs
  * once per merge, so V8 first runs it before it has a feedback vector: any property read or arithmetic ahead
  * of the loop would have no type feedback, and the optimized pass would deoptimize on entry at the next merge
  * and run interpreted until recompiled (measured: 1 to 3 slow merges after the warm-up ones).
@@ -424,7 +424,7 @@ function mergePending(
   ws: SlotOrderScratch,
 ): number {
   // A bitmap, not a list: passes 2 and 3 leave keys pending out of delta order, and sorting a list of them
-  // takes about 70 ms for 1M keys (a delta of new keys). Arguments only, as for passes 1 to 3.
+  // takes about 70 ms for 1M keys (a delta of new keys).
   let changed = 0;
   for (let w = 0; w < words; w++) {
     for (let bits = pending[w]; bits !== 0; bits &= bits - 1) {
