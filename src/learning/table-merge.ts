@@ -8,6 +8,7 @@
  *              never trusted: n = n_local + Σ fresh weight of the reports the rule kept (`MergeOutput.used`;
  *              a report the robust rule trimmed or trust rejected adds nothing).
  */
+import { ElexError } from '../core/index.js';
 import type { Delta } from './delta-codec.js';
 import { countConflicts, type MergeParams, type MergeRule, type ReportSet } from './merge/index.js';
 import type { QTable } from './q-table.js';
@@ -171,6 +172,14 @@ export function mergeDeltasIntoTable(
  * are merged in streaming passes (slot-order.ts), with the same result as the per-key merge.
  */
 export function mergeVisitWeightedInto(table: QTable, d: Delta): number {
+  // The two paths read short columns differently (NaN vs 0): refuse a delta the decoder could never build.
+  const short = (['hi', 'lo', 'action', 'q', 'visits', 'fresh'] as const).find((c) => d[c].length < d.count);
+  if (short !== undefined) {
+    throw new ElexError(
+      'E_DELTA',
+      `delta column '${short}' has ${d[short].length} values for ${d.count} entries`,
+    );
+  }
   return mergeVisitWeighted(table, d);
 }
 

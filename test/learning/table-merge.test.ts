@@ -4,6 +4,7 @@ import {
   emptyDelta,
   type MergeParams,
   mergeDeltasIntoTable,
+  mergeVisitWeightedInto,
   newOutput,
   QTable,
   type ReportSet,
@@ -82,5 +83,18 @@ describe('kept weight per report (MergeOutput.used)', () => {
     weightedMedian(set, params, out);
     expect(out.q[0]).toBe(1);
     expect([...out.used]).toEqual([2, 0, 0, 2, 0]);
+  });
+});
+
+describe('mergeVisitWeightedInto input', () => {
+  it('refuses a delta whose columns are shorter than its count, whichever merge path it would take', () => {
+    for (const count of [3, 5000]) {
+      const table = new QTable(1 << 19);
+      const d = emptyDelta('peer', 'p', count);
+      for (let i = 0; i < count; i++) d.lo[i] = i;
+      d.q = d.q.subarray(0, count - 1);
+      expect(() => mergeVisitWeightedInto(table, d)).toThrow(/column 'q' has/);
+      expect(table.size).toBe(0);
+    }
   });
 });
