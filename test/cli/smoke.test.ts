@@ -88,4 +88,28 @@ describe('the elex CLI in a pipeline', () => {
     expect(r.stdout.length).toBe(10);
     expect(r.stderr).not.toMatch(/EPIPE|Error/);
   });
+  it('simulate federation --shrink damps the aggregate (JSON says so, and the honest ρ changes)', () => {
+    const args = ['simulate', 'federation', '--mdp', 'random', '--agents', '4', '--byzantine', '1'];
+    const small = [
+      ...args,
+      '--attack',
+      'none',
+      '--rule',
+      'trimmed-mean',
+      '--seeds',
+      '1',
+      '--episodes',
+      '300',
+      '--quiet',
+    ];
+    const plain = elex(...small);
+    const shrunk = elex(...small, '--shrink');
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(shrunk.code, shrunk.stderr).toBe(0);
+    const a = JSON.parse(plain.stdout);
+    const b = JSON.parse(shrunk.stdout);
+    expect(a.shrink).toBe(false);
+    expect(b.shrink).toBe(true);
+    expect(b.results[0].rho_mean).not.toBe(a.results[0].rho_mean);
+  });
 });
