@@ -22,7 +22,7 @@ import { QTable } from './q-table.js';
 import { REWARD_MAX, REWARD_MIN } from './reward.js';
 import { deltaSince, MergeWorkspace, mergeDeltasIntoTable, type Weighting } from './table-merge.js';
 import { ReporterTrust } from './trust.js';
-import { checkDelta } from './validate.js';
+import { checkDelta, tdReachable, tdTargetRange } from './validate.js';
 
 export type ConsensusState =
   | { kind: 'Follower' }
@@ -204,13 +204,54 @@ export class FederatedQTable {
     this.consensus_state = { kind: 'Follower' };
   }
 
-  private weighting(): Weighting {
+  /**
+   * Peer-to-peer, the member's own table is anchored at `weight_cap` (it holds everything the member has
+   * learned and adopted; one peer's report must not replace it). As aggregator, its table is the consensus
+   * and weighs only its own fresh visits since the previous sync, capped like any member's: the evaluated
+   * aggregator (`elex simulate federation`) exactly.
+   */
+  private weighting(anchor: number | ReadonlyMap<number, number>): Weighting {
     return this.config.rule === 'visit-weighted'
       ? { kind: 'claimed' }
-      : { kind: 'fresh', cap: this.config.weight_cap, anchor: this.config.weight_cap };
+      : { kind: 'fresh', cap: this.config.weight_cap, anchor };
   }
 
-  private merge(deltas: Delta[], relay = false): number {
+  /**
+   * The aggregator's TD-reachability check (`tdReachable`): every member delta's values must be reachable
+   * from the consensus by its fresh visits (+1) of Q-learning with targets inside the consensus's range.
+   * A delta with any unreachable value is refused whole (`E_UNREACHABLE`): it is poison, or it was learned
+   * from an aggregate this member has not applied, and its next delta will be.
+   */
+  private reachable(deltas: readonly Delta[]): Delta[] {
+    if (this.config.rule === 'visit-weighted') return [...deltas];
+    const t = this.local_qtable;
+    let vMin = 0;
+    let vMax = 0;
+    for (let e = 0; e < t.size; e++) {
+      if (t.q[e] < vMin) vMin = t.q[e];
+      if (t.q[e] > vMax) vMax = t.q[e];
+    }
+    const { alpha, gamma } = this.learner.config;
+    const { tMin, tMax } = tdTargetRange(vMin, vMax, REWARD_MIN, REWARD_MAX, gamma, alpha);
+    return deltas.filter((d) => {
+      for (let i = 0; i < d.count; i++) {
+        const e = t.find(d.hi[i], d.lo[i], d.action[i]);
+        const g = e < 0 ? 0 : t.q[e];
+        const steps = Math.min(d.fresh[i], d.interactions) + 1;
+        if (!tdReachable(g, d.q[i], steps, alpha, tMin, tMax, 1e-4)) {
+          this.refuse('E_UNREACHABLE');
+          return false;
+        }
+      }
+      return true;
+    });
+  }
+
+  private merge(
+    deltas: Delta[],
+    relay = false,
+    anchor: number | ReadonlyMap<number, number> = this.config.weight_cap,
+  ): number {
     if (deltas.length === 0) return 0;
     const onKept = relay
       ? (e: number, r: number, w: number) => {
@@ -235,7 +276,7 @@ export class FederatedQTable {
           clipRadius: learning.alpha * (this.learner.bounds.max - this.learner.bounds.min) * 0.05,
           bounds: this.learner.bounds,
         },
-        weighting: this.weighting(),
+        weighting: this.weighting(anchor),
         tolerance: this.config.conflict_tolerance,
         trust: this.trust,
         onKept,
@@ -367,7 +408,9 @@ export class FederatedQTable {
     if (this.consensus_state.kind === 'Leader') {
       const contributors = new Set(this.pending_updates.map((d) => d.origin));
       if (contributors.size + 1 >= this.config.min_peers_for_consensus) {
-        result.conflicts_resolved += this.merge(this.pending_updates);
+        const admitted = this.reachable(this.pending_updates);
+        result.refused += this.pending_updates.length - admitted.length;
+        result.conflicts_resolved += this.merge(admitted, false, fresh);
         this.pending_updates = [];
         this.lastAggregate = { term: this.term, round: this.lastAggregate.round + 1 };
         for (const p of this.peers)

@@ -55,4 +55,11 @@ export {
   type Weighting,
 } from './table-merge.js';
 export { DEFAULT_TRUST, ReporterTrust, type TrustOptions } from './trust.js';
-export { checkDelta, tdReachable, type ValidationLimits, type Verdict, validateDelta } from './validate.js';
+export {
+  checkDelta,
+  tdReachable,
+  tdTargetRange,
+  type ValidationLimits,
+  type Verdict,
+  validateDelta,
+} from './validate.js';

@@ -4,7 +4,8 @@
  *
  * - `claimed`: ADR-115 exactly. Weights are the visit counts as claimed (local and peers); n = Σ n.
  * - `fresh`:   a peer's weight is its fresh visits (own interactions since its previous sync), capped at
- *              `cap`; the local row weighs `anchor` when the entry exists locally. Lifetime totals are
+ *              `cap`; the local row weighs `anchor` when the entry exists locally: a constant, or per entry
+ *              (the local table's own fresh visits, capped like a peer's). Lifetime totals are
  *              never trusted: n = n_local + Σ fresh weight of the reports the rule kept (`MergeOutput.used`;
  *              a report the robust rule trimmed or trust rejected adds nothing).
  */
@@ -17,7 +18,9 @@ import type { ReporterTrust } from './trust.js';
 
 const U32_MAX = 0xffffffff;
 
-export type Weighting = { kind: 'claimed' } | { kind: 'fresh'; cap: number; anchor: number };
+export type Weighting =
+  | { kind: 'claimed' }
+  | { kind: 'fresh'; cap: number; anchor: number | ReadonlyMap<number, number> };
 
 export interface TableMergeOptions {
   rule: MergeRule;
@@ -111,7 +114,8 @@ export function mergeDeltasIntoTable(
     const e = cols[k];
     q[k * R] = table.q[e];
     const exists = e < before && (table.visits[e] > 0 || table.version[e] > 0);
-    w[k * R] = claimed ? table.visits[e] : exists ? anchor : 0;
+    const own = typeof anchor === 'number' ? anchor : Math.min(cap, anchor.get(e) ?? 0);
+    w[k * R] = claimed ? table.visits[e] : exists ? own : 0;
   }
   for (let r = 1; r < R; r++) {
     const d = deltas[r - 1];

@@ -77,3 +77,22 @@ export function tdReachable(
   const hi = keep * g + (1 - keep) * Math.max(tMax, g);
   return q >= lo - slack && q <= hi + slack;
 }
+
+/**
+ * The TD-target range [tMin, tMax] for `tdReachable` over a consensus table whose values span [vMin, vMax]
+ * (both taken with 0 included): r + γ·V(s′) over the reward range and the table's values, widened by one TD
+ * step of V itself, because a member's own updates within the round can move next-state values that far.
+ */
+export function tdTargetRange(
+  vMin: number,
+  vMax: number,
+  rMin: number,
+  rMax: number,
+  gamma: number,
+  alpha: number,
+): { tMin: number; tMax: number } {
+  return {
+    tMin: rMin + gamma * (vMin - alpha * Math.max(0, vMin - rMin - gamma * vMin)),
+    tMax: rMax + gamma * (vMax + alpha * Math.max(0, rMax + gamma * vMax - vMax)),
+  };
+}

@@ -67,10 +67,15 @@ describe('FederatedQTable', () => {
       expect(f.lastAggregate.round).toBeGreaterThan(0);
     }
     // Depose the leader: isolate it, let the others elect a new one at a higher term.
+    // (The others keep learning: a new aggregator makes itself known with its first aggregate, which needs
+    // contributions.)
     network.isolated.add(leader.id);
     for (let step = 0; step < 40; step++) {
       clock.advance(500);
-      for (const f of followers) await federatedSync(f);
+      for (const f of followers) {
+        f.learner.learn(s(step % 7), (step + 1) % 5, 0.25, null);
+        await federatedSync(f);
+      }
     }
     const newLeader = followers.find((t) => t.consensus_state.kind === 'Leader');
     expect(newLeader).toBeDefined();
@@ -172,5 +177,57 @@ describe('FederatedQTable', () => {
     expect(r.refused).toBe(3);
     expect(b.local_qtable.size).toBe(before);
     expect([...b.refusals.keys()].every((k) => k === 'E_DECODE')).toBe(true);
+  });
+  describe('as aggregator (the pipeline elex simulate federation evaluates)', () => {
+    async function elected() {
+      const clock = new ManualClock(0);
+      const { tables } = await trio(clock);
+      for (let step = 0; step < 40; step++) {
+        clock.advance(500);
+        for (const t of tables) {
+          t.learner.learn(s(step % 7), step % 5, 0.5, null);
+          await federatedSync(t);
+        }
+      }
+      const leader = tables.find((t) => t.consensus_state.kind === 'Leader')!;
+      const members = tables.filter((t) => t !== leader);
+      for (const m of members) expect(m.leader).toBe(leader.id);
+      return { clock, leader, members };
+    }
+    const key = (i: number) => Number(s(i) & 0xffffffffn);
+
+    it('refuses a member delta holding a value no TD learning could reach from the consensus', async () => {
+      const { clock, leader, members } = await elected();
+      const [m] = members;
+      // A value written straight into the table (no learning behind it) rides the member's next delta.
+      const e = m.local_qtable.slot(0, key(50), 2);
+      m.local_qtable.write(e, 1.4, 1);
+      m.learner.learn(s(51), 1, 0.5, null);
+      clock.advance(500);
+      await federatedSync(m);
+      const before = leader.refusals.get('E_UNREACHABLE') ?? 0;
+      const r = await federatedSync(leader);
+      expect(leader.refusals.get('E_UNREACHABLE')).toBe(before + 1);
+      expect(r.refused).toBeGreaterThan(0);
+      // The whole delta is refused: neither the poison nor the honest entry beside it.
+      expect(leader.local_qtable.find(0, key(50), 2)).toBe(-1);
+      expect(leader.local_qtable.find(0, key(51), 1)).toBe(-1);
+    });
+
+    it('weighs its own table by its own fresh visits only: a member that learned decides an entry it did not', async () => {
+      const { clock, leader, members } = await elected();
+      const [m] = members;
+      const ix = leader.local_qtable.find(0, key(3), 3);
+      expect(ix).toBeGreaterThanOrEqual(0);
+      const consensus = leader.local_qtable.q[ix];
+      m.learner.learn(s(3), 3, 1.5, null);
+      const learned = m.local_qtable.getQ(0, key(3), 3);
+      expect(learned).toBeGreaterThan(consensus);
+      clock.advance(500);
+      await federatedSync(m);
+      await federatedSync(leader);
+      // With the old anchor (its table weighed like a full report) the result would lie between the two.
+      expect(leader.local_qtable.getQ(0, key(3), 3)).toBeCloseTo(learned, 6);
+    });
   });
 });

@@ -24,6 +24,7 @@ export {
   shrinkTowardConsensus,
   tdReachable,
   tdStep,
+  tdTargetRange,
 } from '../../learning/index.js';
 
 export function isElexErrorCode(e: unknown): string | null {

@@ -31,6 +31,7 @@ import {
   shrinkTowardConsensus,
   tdReachable,
   tdStep,
+  tdTargetRange,
 } from './deps.js';
 import { greedyPolicy, type Mdp, policyValue, sampleInitial, sampleOutcome, startValue } from './mdp.js';
 
@@ -289,11 +290,7 @@ export function runFederation(c: RunConfig): RunResult {
       if (global[e] < vMin) vMin = global[e];
       if (global[e] > vMax) vMax = global[e];
     }
-    // An agent's own updates within the round can move next-state values by one TD step: allow for it.
-    const tMin =
-      mdp.rMin + mdp.gamma * (vMin - learning.alpha * Math.max(0, vMin - mdp.rMin - mdp.gamma * vMin));
-    const tMax =
-      mdp.rMax + mdp.gamma * (vMax + learning.alpha * Math.max(0, mdp.rMax + mdp.gamma * vMax - vMax));
+    const { tMin, tMax } = tdTargetRange(vMin, vMax, mdp.rMin, mdp.rMax, mdp.gamma, learning.alpha);
     const reachable = (e: number, q: number, fresh: number): boolean =>
       !c.tdCheck ||
       tdReachable(global[e], q, Math.min(c.syncEvery, fresh) + 1, learning.alpha, tMin, tMax, 1e-4);
