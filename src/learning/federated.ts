@@ -50,7 +50,7 @@ export interface FederationConfig {
   sync_after_interactions?: number;
   /** Most interactions a peer may claim in one delta (plausibility). */
   max_interactions_per_delta?: number;
-  /** Cap on one peer's weight for one entry, in fresh visits. */
+  /** Cap on one peer's weight for one entry, in fresh visits (default 2, the evaluated configuration). */
   weight_cap?: number;
   /** Reports differing by more than this (Q units) count as a conflict. */
   conflict_tolerance?: number;
@@ -139,7 +139,7 @@ export class FederatedQTable {
       gossip_fanout: config.gossip_fanout ?? 3,
       sync_after_interactions: config.sync_after_interactions ?? 10,
       max_interactions_per_delta: config.max_interactions_per_delta ?? 10_000,
-      weight_cap: config.weight_cap ?? 10,
+      weight_cap: config.weight_cap ?? 2,
       conflict_tolerance: config.conflict_tolerance ?? 0.05,
       rule: config.rule ?? DEFAULT_RULE,
     };

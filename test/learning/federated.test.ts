@@ -115,6 +115,8 @@ describe('FederatedQTable', () => {
           clock,
           seed: 42,
           sync_interval_ms: 1000,
+          // Room for all ten of a's visits per entry, so the relayed weight is visible end to end.
+          weight_cap: 10,
         }),
       );
     }
