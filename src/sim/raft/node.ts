@@ -18,6 +18,7 @@ import {
   Role,
 } from '../../raft/index.js';
 import type { Simulator } from '../simulator.js';
+import { drainReadies, type ReadyDriver } from './ready-loop.js';
 
 /** Observers the cluster harness installs: the invariant checkers see every Ready before it takes effect. */
 /** What an observer may read of a driver: any Raft driver in the simulator (KV or coordinator) is one. */
@@ -63,11 +64,11 @@ interface ReadWaiter {
  * sends its messages only after the sync completes, applies committed entries to a KV machine, snapshots
  * periodically, and serves client requests (writes through the log, reads through ReadIndex).
  */
-export class RaftSimNode {
+export class RaftSimNode implements ReadyDriver {
   rn: RawNode | null = null;
   kv: KvStateMachine = new KvStateMachine();
   readonly storage: DiskStorage;
-  private busy = false;
+  syncing = false;
   private writes = new Map<string, WriteWaiter>();
   private reads = new Map<number, ReadWaiter>();
   private waitingReads: ReadWaiter[] = [];
@@ -107,7 +108,7 @@ export class RaftSimNode {
     this.rn = new RawNode(cfg, boot, raft);
     this.kv = new KvStateMachine((c, s, i) => this.obs.onExecute(this, c, s, i));
     if (snap) this.kv.restore(snap.data, snap.meta.index);
-    this.busy = false;
+    this.syncing = false;
     this.obs.onRestart(this);
     this.scheduleTick();
   }
@@ -145,28 +146,14 @@ export class RaftSimNode {
   }
 
   private process(): void {
-    const rn = this.rn;
-    while (rn !== null && rn === this.rn && !this.busy && rn.hasReady()) {
-      const rd = rn.ready();
-      this.obs.onReady(this, rd);
-      if (rd.snapshot !== null) this.storage.resetTo(rd.snapshot);
-      this.storage.append(rd.entries);
-      if (rd.hardState !== null) this.storage.setHardState(rd.hardState);
-      if (rd.mustSync && !this.opts.skipPersist) {
-        this.busy = true;
-        const inc = this.incarnation;
-        this.storage.sync(() => {
-          if (inc !== this.incarnation || this.rn !== rn) return;
-          this.busy = false;
-          this.guard(() => this.finish(rn, rd));
-        });
-        return;
-      }
-      this.finish(rn, rd);
-    }
+    drainReadies(this, !this.opts.skipPersist);
   }
 
-  private finish(rn: RawNode, rd: Ready): void {
+  observeReady(rd: Ready): void {
+    this.obs.onReady(this, rd);
+  }
+
+  finishReady(rn: RawNode, rd: Ready): void {
     this.obs.onPersisted(this, rd);
     for (const m of rd.messages) this.sim.send(this.id, m.to, m, MSG_NAMES[m.type], messageSize(m));
     if (rd.snapshot !== null) this.kv.restore(rd.snapshot.data, rd.snapshot.meta.index);

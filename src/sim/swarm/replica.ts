@@ -16,6 +16,7 @@ import {
 import { type Catalog, type CommandResult, CoordinatorStateMachine } from '../../swarm/index.js';
 import type { InvariantChecker } from '../raft/checkers.js';
 import type { ObservedNode } from '../raft/node.js';
+import { drainReadies, type ReadyDriver } from '../raft/ready-loop.js';
 import type { Simulator } from '../simulator.js';
 
 /** Entry data: 8-byte request id (origin coordinator << 32 | seq), then the coordinator command. */
@@ -55,13 +56,13 @@ type ReadWaiter = { index: number; cb: (index: number) => void };
  * the sync completes, applies committed entries to the coordinator state machine, snapshots periodically and
  * serves proposals (results by request id) and ReadIndex reads (callback with the read index once applied).
  */
-export class CoordinatorReplica {
+export class CoordinatorReplica implements ReadyDriver {
   rn: RawNode | null = null;
   machine: CoordinatorStateMachine;
   readonly storage: DiskStorage;
   incarnation = 0;
   snapshotsTaken = 0;
-  private busy = false;
+  syncing = false;
   private readonly writes = new Map<number, (r: CommandResult | null) => void>();
   /**
    * Results of recently applied client commands, so a retry whose first copy already applied gets the same
@@ -132,7 +133,7 @@ export class CoordinatorReplica {
     this.appliedIndex = 0;
     this.applied = new Set();
     if (snap) this.restoreSnapshot(snap.data, snap.meta.index);
-    this.busy = false;
+    this.syncing = false;
     this.checker.onRestart(this.asNode);
   }
 
@@ -158,7 +159,7 @@ export class CoordinatorReplica {
     this.guard(() => this.rn!.step(m));
   }
 
-  private guard(fn: () => void): void {
+  guard(fn: () => void): void {
     try {
       fn();
       this.process();
@@ -169,28 +170,14 @@ export class CoordinatorReplica {
   }
 
   private process(): void {
-    const rn = this.rn;
-    while (rn !== null && rn === this.rn && !this.busy && rn.hasReady()) {
-      const rd = rn.ready();
-      this.checker.onReady(this.asNode, rd);
-      if (rd.snapshot !== null) this.storage.resetTo(rd.snapshot);
-      this.storage.append(rd.entries);
-      if (rd.hardState !== null) this.storage.setHardState(rd.hardState);
-      if (rd.mustSync) {
-        this.busy = true;
-        const inc = this.incarnation;
-        this.storage.sync(() => {
-          if (inc !== this.incarnation || this.rn !== rn) return;
-          this.busy = false;
-          this.guard(() => this.finish(rn, rd));
-        });
-        return;
-      }
-      this.finish(rn, rd);
-    }
+    drainReadies(this);
   }
 
-  private finish(rn: RawNode, rd: Ready): void {
+  observeReady(rd: Ready): void {
+    this.checker.onReady(this.asNode, rd);
+  }
+
+  finishReady(rn: RawNode, rd: Ready): void {
     this.checker.onPersisted(this.asNode, rd);
     for (const m of rd.messages) this.sim.send(this.id, m.to, m, MSG_NAMES[m.type], messageSize(m));
     if (rd.snapshot !== null) this.restoreSnapshot(rd.snapshot.data, rd.snapshot.meta.index);
