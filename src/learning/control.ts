@@ -4,14 +4,15 @@
  *   u16 magic 0x4351 ('QC'), u8 format (1), u8 type, str from, varint term, varint value, 64-byte signature
  *
  * type 1 vote request (value = 0), 2 vote granted (value = 1) or refused (0), 3 ack (value = the acked
- * version of the receiver's table). Envelope byte 0 on the network distinguishes deltas (1) from controls (2).
+ * version of the receiver's table), 4 pre-vote request and 5 pre-vote (term = the term the candidate would
+ * take; value as for votes). Envelope byte 0 on the network distinguishes deltas (1) from controls (2).
  */
 import { ByteReader, ByteWriter, ElexError } from '../core/index.js';
 import { type Identity, type Keyring, SIGNATURE_BYTES, signBytes, verifyBytes } from './identity.js';
 
 export const CONTROL_MAGIC = 0x4351;
-export type ControlType = 'vote-request' | 'vote' | 'ack';
-const TYPES: readonly ControlType[] = ['vote-request', 'vote', 'ack'];
+export type ControlType = 'vote-request' | 'vote' | 'ack' | 'pre-vote-request' | 'pre-vote';
+const TYPES: readonly ControlType[] = ['vote-request', 'vote', 'ack', 'pre-vote-request', 'pre-vote'];
 
 export interface Control {
   type: ControlType;

@@ -12,7 +12,7 @@
  * - Every delta and control message is Ed25519-signed; every delta is validated before any rule sees it.
  */
 import { type Clock, ElexError, isElexError, ManualClock, type Rng, SeededRng } from '../core/index.js';
-import { decodeControl, encodeControl } from './control.js';
+import { type ControlType, decodeControl, encodeControl } from './control.js';
 import { type Delta, decodeDelta, encodeDelta } from './delta-codec.js';
 import { type LearningConfig, QLearner } from './engine.js';
 import { type Identity, identityFromRng, type Keyring, MapKeyring } from './identity.js';
@@ -109,6 +109,8 @@ export class FederatedQTable {
   private readonly rng: Rng;
   private readonly acked = new Map<string, number>();
   private votes = new Set<string>();
+  /** Pre-votes for `term + 1` while this member asks whether it could win (null: not asking). */
+  private preVotes: Set<string> | null = null;
   private interactionsAtSync = 0;
   private lastSyncAt: number;
   private nextSyncAt: number;
@@ -190,8 +192,8 @@ export class FederatedQTable {
     this.refusals.set(code, (this.refusals.get(code) ?? 0) + 1);
   }
 
-  private sendControl(to: string, type: 'vote-request' | 'vote' | 'ack', value: number): void {
-    const msg = encodeControl({ type, from: this.id, term: this.term, value }, this.identity);
+  private sendControl(to: string, type: ControlType, value: number, term = this.term): void {
+    const msg = encodeControl({ type, from: this.id, term, value }, this.identity);
     this.network.send(this.id, to, envelope(ENVELOPE_CONTROL, msg));
   }
 
@@ -381,7 +383,8 @@ export class FederatedQTable {
             if (!this.applyAggregate(d)) result.refused++;
             continue;
           }
-          if (d.term > this.term) this.stepDown(d.term);
+          // A peer delta's term is only its sender's claim: terms change through votes and aggregates, so a
+          // member cannot depose an aggregator by writing a higher term into a delta.
           this.sendControl(d.origin, 'ack', d.round);
           if (this.consensus_state.kind === 'Leader') this.pending_updates.push(d);
           else peerDeltas.push(d);
@@ -403,8 +406,7 @@ export class FederatedQTable {
     // Peer-to-peer merges (no aggregator, or members that have not heard of it yet).
     result.conflicts_resolved += this.merge(peerDeltas, true);
 
-    const leaderAlive =
-      this.leader !== null && this.leader !== this.id && now - this.leaderSeenAt <= 3 * this.sync_interval_ms;
+    const leaderAlive = this.followsLiveLeader(now);
     if (this.consensus_state.kind === 'Leader') {
       const contributors = new Set(this.pending_updates.map((d) => d.origin));
       if (contributors.size + 1 >= this.config.min_peers_for_consensus) {
@@ -439,19 +441,59 @@ export class FederatedQTable {
     return result;
   }
 
+  /** This member heard an aggregate from another member's term within three sync intervals. */
+  private followsLiveLeader(now: number): boolean {
+    return (
+      this.leader !== null && this.leader !== this.id && now - this.leaderSeenAt <= 3 * this.sync_interval_ms
+    );
+  }
+
+  /**
+   * Raft's PreVote (§9.6 of Ongaro's thesis): before taking term + 1, ask whether a majority would grant it.
+   * A member that is cut off therefore does not inflate its term while alone, and on its return it cannot
+   * depose a live aggregator or fence that aggregator's rounds (aggregates of a lower term are refused).
+   */
   private maybeStartElection(now: number): void {
     if (this.peers.length === 0 || now < this.electionAt) return;
+    this.electionAt = now + this.electionTimeout();
+    this.preVotes = new Set([this.id]);
+    for (const p of this.peers) this.sendControl(p, 'pre-vote-request', 0, this.term + 1);
+  }
+
+  private startElection(): void {
+    this.preVotes = null;
     this.term++;
     this.consensus_state = { kind: 'Candidate', term: this.term };
     this.votedFor = this.id;
     this.votes = new Set([this.id]);
-    this.electionAt = now + this.electionTimeout();
     for (const p of this.peers) this.sendControl(p, 'vote-request', 0);
   }
 
-  private onControl(c: { type: string; from: string; term: number; value: number }): void {
+  private majority(n: number): boolean {
+    return n >= Math.floor(this.members / 2) + 1;
+  }
+
+  private onControl(c: { type: ControlType; from: string; term: number; value: number }): void {
+    const now = this.clock.now();
     if (c.type === 'ack') {
       this.acked.set(c.from, Math.max(this.acked.get(c.from) ?? 0, c.value));
+      return;
+    }
+    // Leader stickiness (etcd's lease check): while this member follows a live aggregator, or is one, it
+    // neither grants (pre-)votes nor lets a candidate's higher term depose that aggregator.
+    const sticky = this.consensus_state.kind === 'Leader' || this.followsLiveLeader(now);
+    if (c.type === 'pre-vote-request') {
+      this.sendControl(c.from, 'pre-vote', !sticky && c.term > this.term ? 1 : 0, c.term);
+      return;
+    }
+    if (c.type === 'pre-vote') {
+      if (this.preVotes === null || c.term !== this.term + 1 || c.value !== 1) return;
+      this.preVotes.add(c.from);
+      if (this.majority(this.preVotes.size)) this.startElection();
+      return;
+    }
+    if (c.type === 'vote-request' && sticky) {
+      this.sendControl(c.from, 'vote', 0);
       return;
     }
     if (c.term > this.term) this.stepDown(c.term);
@@ -463,7 +505,7 @@ export class FederatedQTable {
     }
     if (this.consensus_state.kind === 'Candidate' && c.term === this.term && c.value === 1) {
       this.votes.add(c.from);
-      if (this.votes.size >= Math.floor(this.members / 2) + 1) {
+      if (this.majority(this.votes.size)) {
         this.consensus_state = { kind: 'Leader', term: this.term };
         this.leader = this.id;
         this.lastAggregate = { term: this.term, round: 0 };

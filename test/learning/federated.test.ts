@@ -232,4 +232,69 @@ describe('FederatedQTable', () => {
       expect(leader.local_qtable.getQ(0, key(3), 3)).toBeCloseTo(learned, 6);
     });
   });
+  describe('election (PreVote, leader stickiness)', () => {
+    async function settled(n = 4) {
+      const clock = new ManualClock(0);
+      const network = new InMemoryNetwork();
+      const keyring = new MapKeyring();
+      const ids = ['a', 'b', 'c', 'd'].slice(0, n);
+      const tables: FederatedQTable[] = [];
+      for (const id of ids) {
+        tables.push(
+          await createFederatedQTable({
+            id,
+            peers: ids,
+            network,
+            keyring,
+            clock,
+            seed: 42,
+            sync_interval_ms: 1000,
+            min_peers_for_consensus: 2,
+          }),
+        );
+      }
+      const round = async (rounds: number, who = tables) => {
+        for (let step = 0; step < rounds; step++) {
+          clock.advance(500);
+          for (const t of who) {
+            t.learner.learn(s(step % 5), step % 3, 0.5, null);
+            await federatedSync(t);
+          }
+        }
+      };
+      await round(40);
+      const leader = tables.find((t) => t.consensus_state.kind === 'Leader')!;
+      expect(leader).toBeDefined();
+      return { tables, network, leader, round };
+    }
+
+    it('a member cut off does not inflate its term, and on its return it follows the same aggregator', async () => {
+      const { tables, network, leader, round } = await settled();
+      const loner = tables.find((t) => t !== leader)!;
+      const term = loner.term;
+      network.isolated.add(loner.id);
+      await round(60); // 30 s: many election timeouts for the loner
+      expect(loner.term).toBe(term);
+      network.isolated.delete(loner.id);
+      const fenced = loner.refusals.get('E_FENCED') ?? 0;
+      await round(10);
+      expect(leader.consensus_state.kind).toBe('Leader');
+      expect(leader.term).toBe(term);
+      expect(loner.leader).toBe(leader.id);
+      expect(loner.refusals.get('E_FENCED') ?? 0).toBe(fenced);
+    });
+
+    it('a higher term written into a peer delta, or asked for in a vote, does not depose a live aggregator', async () => {
+      const { tables, leader, round } = await settled();
+      const rogue = tables.find((t) => t !== leader)!;
+      const term = leader.term;
+      // The rogue claims a far higher term in its deltas and asks everyone for votes at it.
+      rogue.term = term + 50;
+      (rogue as unknown as { startElection(): void }).startElection();
+      await round(10);
+      expect(leader.consensus_state).toEqual({ kind: 'Leader', term });
+      for (const t of tables) if (t !== rogue) expect(t.leader, t.id).toBe(leader.id);
+      for (const t of tables) if (t !== rogue) expect(t.term, t.id).toBe(term);
+    });
+  });
 });
