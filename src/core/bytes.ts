@@ -90,6 +90,8 @@ export class ByteWriter {
   }
 }
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 export class ByteReader {
   private readonly view: DataView;
   offset = 0;
@@ -168,7 +170,13 @@ export class ByteReader {
     return out;
   }
   str(max = 1 << 16): string {
-    return new TextDecoder('utf-8', { fatal: true }).decode(this.bytes(max));
+    const b = this.bytes(max);
+    try {
+      return UTF8.decode(b);
+    } catch {
+      // The fatal decoder throws a TypeError; decoders must only throw typed errors.
+      throw new ElexError('E_DECODE', 'string is not valid UTF-8');
+    }
   }
   /** Asserts the message was consumed exactly (trailing bytes are an error). */
   end(): void {

@@ -69,6 +69,18 @@ describe('byte codec', () => {
     expect(() => r.end()).toThrow(/trailing/);
     expect(() => new ByteReader(new ByteWriter().varint(10).finish()).bytes(5)).toThrow(/exceeds limit/);
   });
+
+  it('refuses a string that is not valid UTF-8 with a typed error (not the TypeError of TextDecoder)', () => {
+    const bad = new ByteWriter().bytes(new Uint8Array([0x61, 0xc3, 0x28])).finish();
+    let err: unknown;
+    try {
+      new ByteReader(bad).str();
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ElexError);
+    expect((err as ElexError).code).toBe('E_DECODE');
+  });
 });
 
 describe('summarize', () => {
