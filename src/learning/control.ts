@@ -1,7 +1,11 @@
 /**
  * Signed control messages of the per-category aggregator election and acknowledgements.
  *
- *   u16 magic 0x4351 ('QC'), u8 format (1), u8 type, str from, varint term, varint value, 64-byte signature
+ *   u16 magic 0x4351 ('QC'), u8 format (2), u8 type, str from, str to, varint term, varint value,
+ *   64-byte signature
+ *
+ * `to` is signed too, so a granted vote is a transferable proof that `from` voted for `to` in `term`: an
+ * aggregator shows a majority of them (an election certificate) before members adopt its aggregates.
  *
  * type 1 vote request (value = 0), 2 vote granted (value = 1) or refused (0), 3 ack (value = the acked
  * version of the receiver's table), 4 pre-vote request and 5 pre-vote (term = the term the candidate would
@@ -17,6 +21,7 @@ const TYPES: readonly ControlType[] = ['vote-request', 'vote', 'ack', 'pre-vote-
 export interface Control {
   type: ControlType;
   from: string;
+  to: string;
   term: number;
   value: number;
 }
@@ -26,9 +31,10 @@ export function encodeControl(c: Control, signer: Identity): Uint8Array {
     throw new ElexError('E_ENCODE', `identity ${signer.id} cannot sign for ${c.from}`);
   const w = new ByteWriter(96);
   w.u16(CONTROL_MAGIC)
-    .u8(1)
+    .u8(2)
     .u8(TYPES.indexOf(c.type) + 1)
     .str(c.from)
+    .str(c.to)
     .varint(c.term)
     .varint(c.value);
   const unsigned = w.finish();
@@ -44,10 +50,11 @@ export function decodeControl(bytes: Uint8Array, keys: Keyring): Control {
   const signed = bytes.subarray(0, bytes.length - SIGNATURE_BYTES);
   const r = new ByteReader(signed);
   if (r.u16() !== CONTROL_MAGIC) throw new ElexError('E_DECODE', 'bad magic: not a control message');
-  if (r.u8() !== 1) throw new ElexError('E_DECODE', 'unsupported control format');
+  if (r.u8() !== 2) throw new ElexError('E_DECODE', 'unsupported control format');
   const t = r.u8();
   if (t < 1 || t > TYPES.length) throw new ElexError('E_DECODE', `unknown control type ${t}`);
   const from = r.str(64);
+  const to = r.str(64);
   const term = r.varint();
   const value = r.varint();
   r.end();
@@ -56,5 +63,5 @@ export function decodeControl(bytes: Uint8Array, keys: Keyring): Control {
   if (!verifyBytes(key, signed, bytes.subarray(bytes.length - SIGNATURE_BYTES))) {
     throw new ElexError('E_SIGNATURE', `bad signature for origin '${from}'`);
   }
-  return { type: TYPES[t - 1], from, term, value };
+  return { type: TYPES[t - 1], from, to, term, value };
 }

@@ -12,7 +12,8 @@
  * - Every delta and control message is Ed25519-signed; every delta is validated before any rule sees it.
  */
 import { type Clock, ElexError, isElexError, ManualClock, type Rng, SeededRng } from '../core/index.js';
-import { type ControlType, decodeControl, encodeControl } from './control.js';
+import { encodeCertificate, verifyCertificate } from './certificate.js';
+import { type Control, type ControlType, decodeControl, encodeControl } from './control.js';
 import { type Delta, decodeDelta, encodeDelta } from './delta-codec.js';
 import { type LearningConfig, QLearner } from './engine.js';
 import { type Identity, identityFromRng, type Keyring, MapKeyring } from './identity.js';
@@ -66,6 +67,7 @@ export interface SyncResult {
 
 const ENVELOPE_DELTA = 1;
 const ENVELOPE_CONTROL = 2;
+const ENVELOPE_CERTIFICATE = 3;
 
 function envelope(kind: number, body: Uint8Array): Uint8Array {
   const out = new Uint8Array(body.length + 1);
@@ -109,6 +111,12 @@ export class FederatedQTable {
   private readonly rng: Rng;
   private readonly acked = new Map<string, number>();
   private votes = new Set<string>();
+  /** Signed votes granted to this member in its current candidacy (the certificate if it wins). */
+  private voteProofs = new Map<string, Uint8Array>();
+  /** This member's election certificate while it leads; sent ahead of its aggregates. */
+  private certificate: Uint8Array | null = null;
+  /** Who a verified certificate elected, per term (the few latest terms). */
+  private readonly certified = new Map<number, string>();
   /** Pre-votes for `term + 1` while this member asks whether it could win (null: not asking). */
   private preVotes: Set<string> | null = null;
   private interactionsAtSync = 0;
@@ -193,7 +201,7 @@ export class FederatedQTable {
   }
 
   private sendControl(to: string, type: ControlType, value: number, term = this.term): void {
-    const msg = encodeControl({ type, from: this.id, term, value }, this.identity);
+    const msg = encodeControl({ type, from: this.id, to, term, value }, this.identity);
     this.network.send(this.id, to, envelope(ENVELOPE_CONTROL, msg));
   }
 
@@ -204,6 +212,7 @@ export class FederatedQTable {
       this.leader = null;
     }
     this.consensus_state = { kind: 'Follower' };
+    this.certificate = null;
   }
 
   /**
@@ -295,6 +304,10 @@ export class FederatedQTable {
     }
     if (d.term === this.lastAggregate.term && d.round <= this.lastAggregate.round) {
       this.refuse('E_STALE');
+      return false;
+    }
+    if (this.certified.get(d.term) !== d.origin) {
+      this.refuse('E_UNCERTIFIED');
       return false;
     }
     this.stepDown(d.term);
@@ -389,7 +402,11 @@ export class FederatedQTable {
           if (this.consensus_state.kind === 'Leader') this.pending_updates.push(d);
           else peerDeltas.push(d);
         } else if (msg[0] === ENVELOPE_CONTROL) {
-          this.onControl(decodeControl(body, this.keyring));
+          this.onControl(decodeControl(body, this.keyring), body);
+        } else if (msg[0] === ENVELOPE_CERTIFICATE) {
+          const c = verifyCertificate(body, this.keyring, this.members);
+          this.certified.set(c.term, c.leader);
+          for (const t of this.certified.keys()) if (t < c.term - 4) this.certified.delete(t);
         } else {
           throw new ElexError('E_DECODE', `unknown envelope ${msg[0]}`);
         }
@@ -415,8 +432,12 @@ export class FederatedQTable {
         result.conflicts_resolved += this.merge(admitted, false, fresh);
         this.pending_updates = [];
         this.lastAggregate = { term: this.term, round: this.lastAggregate.round + 1 };
-        for (const p of this.peers)
+        for (const p of this.peers) {
+          // The certificate first: members adopt aggregates only from a member elected for their term.
+          if (this.certificate !== null)
+            this.network.send(this.id, p, envelope(ENVELOPE_CERTIFICATE, this.certificate));
           result.updates_sent += this.sendDelta(p, 'aggregate', fresh, interactions);
+        }
         this.broadcastVersion = this.local_qtable.clock;
       }
     } else if (leaderAlive && this.leader !== null) {
@@ -466,6 +487,7 @@ export class FederatedQTable {
     this.consensus_state = { kind: 'Candidate', term: this.term };
     this.votedFor = this.id;
     this.votes = new Set([this.id]);
+    this.voteProofs = new Map();
     for (const p of this.peers) this.sendControl(p, 'vote-request', 0);
   }
 
@@ -473,7 +495,7 @@ export class FederatedQTable {
     return n >= Math.floor(this.members / 2) + 1;
   }
 
-  private onControl(c: { type: ControlType; from: string; term: number; value: number }): void {
+  private onControl(c: Control, signed: Uint8Array): void {
     const now = this.clock.now();
     if (c.type === 'ack') {
       this.acked.set(c.from, Math.max(this.acked.get(c.from) ?? 0, c.value));
@@ -503,10 +525,17 @@ export class FederatedQTable {
       this.sendControl(c.from, 'vote', grant ? 1 : 0);
       return;
     }
-    if (this.consensus_state.kind === 'Candidate' && c.term === this.term && c.value === 1) {
+    if (
+      this.consensus_state.kind === 'Candidate' &&
+      c.term === this.term &&
+      c.value === 1 &&
+      c.to === this.id
+    ) {
       this.votes.add(c.from);
+      this.voteProofs.set(c.from, signed);
       if (this.majority(this.votes.size)) {
         this.consensus_state = { kind: 'Leader', term: this.term };
+        this.certificate = this.majority(1) ? null : encodeCertificate([...this.voteProofs.values()]);
         this.leader = this.id;
         this.lastAggregate = { term: this.term, round: 0 };
         this.broadcastVersion = 0;

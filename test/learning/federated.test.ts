@@ -284,6 +284,32 @@ describe('FederatedQTable', () => {
       expect(loner.refusals.get('E_FENCED') ?? 0).toBe(fenced);
     });
 
+    it('a member that declares itself aggregator without an election certificate is not followed', async () => {
+      const { tables, leader, round } = await settled();
+      const rogue = tables.find((t) => t !== leader)!;
+      const term = leader.term;
+      // The rogue claims a higher term and leadership, and broadcasts a poisoned "aggregate".
+      rogue.term = term + 1;
+      rogue.consensus_state = { kind: 'Leader', term: term + 1 };
+      rogue.leader = rogue.id;
+      (rogue.config as { min_peers_for_consensus: number }).min_peers_for_consensus = 1;
+      const poison = s(77);
+      rogue.learner.learn(poison, 2, -1.5, null);
+      await round(1, [rogue]);
+      await round(
+        6,
+        tables.filter((t) => t !== rogue),
+      );
+      for (const t of tables) {
+        if (t === rogue) continue;
+        expect(t.leader, t.id).toBe(leader.id);
+        expect(t.term, t.id).toBe(term);
+        expect(t.local_qtable.find(0, Number(poison & 0xffffffffn), 2), t.id).toBe(-1);
+        expect(t.refusals.get('E_UNCERTIFIED') ?? 0, t.id).toBeGreaterThan(0);
+      }
+      expect(leader.consensus_state).toEqual({ kind: 'Leader', term });
+    });
+
     it('a higher term written into a peer delta, or asked for in a vote, does not depose a live aggregator', async () => {
       const { tables, leader, round } = await settled();
       const rogue = tables.find((t) => t !== leader)!;

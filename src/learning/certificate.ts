@@ -1,0 +1,59 @@
+/**
+ * Election certificates: the signed votes that made a member its category's aggregator in a term. Members
+ * adopt an aggregate only from the member a certificate names for the aggregate's term, so no member can make
+ * itself aggregator by writing a term into a delta: it needs a majority of the others' signed votes.
+ *
+ *   varint count, then per vote: varint length + the vote's signed control message (control.ts)
+ *
+ * The aggregator's vote for itself is implicit: count + 1 must be a majority of the category.
+ */
+import { ByteReader, ByteWriter, ElexError } from '../core/index.js';
+import { decodeControl } from './control.js';
+import type { Keyring } from './identity.js';
+
+/** Most votes a certificate may carry (a category of up to 1,024 members). */
+export const MAX_CERTIFICATE_VOTES = 1024;
+
+export function encodeCertificate(votes: readonly Uint8Array[]): Uint8Array {
+  if (votes.length === 0 || votes.length > MAX_CERTIFICATE_VOTES)
+    throw new ElexError('E_ENCODE', `1..${MAX_CERTIFICATE_VOTES} votes per certificate, got ${votes.length}`);
+  const w = new ByteWriter(votes.length * 112 + 4);
+  w.varint(votes.length);
+  for (const v of votes) w.bytes(v);
+  return w.finish();
+}
+
+/**
+ * Checks a certificate against the keyring and the category size: every vote signed, granted, for the same
+ * member and term, from distinct other members, a majority with the aggregator's own. Returns whom it elects.
+ */
+export function verifyCertificate(
+  bytes: Uint8Array,
+  keys: Keyring,
+  members: number,
+): { leader: string; term: number } {
+  const r = new ByteReader(bytes);
+  const n = r.varint();
+  if (n < 1 || n > MAX_CERTIFICATE_VOTES) throw new ElexError('E_DECODE', `certificate with ${n} votes`);
+  let leader: string | null = null;
+  let term = -1;
+  const voters = new Set<string>();
+  for (let i = 0; i < n; i++) {
+    const v = decodeControl(r.bytes(1024), keys);
+    if (v.type !== 'vote' || v.value !== 1)
+      throw new ElexError('E_CERTIFICATE', `entry ${i} is not a granted vote`);
+    if (leader === null) {
+      leader = v.to;
+      term = v.term;
+    } else if (v.to !== leader || v.term !== term) {
+      throw new ElexError('E_CERTIFICATE', 'votes for different members or terms');
+    }
+    if (v.from === leader || voters.has(v.from))
+      throw new ElexError('E_CERTIFICATE', `vote from '${v.from}' counted twice`);
+    voters.add(v.from);
+  }
+  r.end();
+  if (voters.size + 1 < Math.floor(members / 2) + 1)
+    throw new ElexError('E_CERTIFICATE', `${voters.size + 1} of ${members} votes is not a majority`);
+  return { leader: leader!, term };
+}
