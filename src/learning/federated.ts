@@ -69,6 +69,12 @@ const ENVELOPE_DELTA = 1;
 const ENVELOPE_CONTROL = 2;
 const ENVELOPE_CERTIFICATE = 3;
 
+function sameBytes(a: Uint8Array, b: Uint8Array | null): boolean {
+  if (b === null || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 function envelope(kind: number, body: Uint8Array): Uint8Array {
   const out = new Uint8Array(body.length + 1);
   out[0] = kind;
@@ -115,6 +121,7 @@ export class FederatedQTable {
   private voteProofs = new Map<string, Uint8Array>();
   /** This member's election certificate while it leads; sent ahead of its aggregates. */
   private certificate: Uint8Array | null = null;
+  private lastCertificate: Uint8Array | null = null;
   /** Who a verified certificate elected, per term (the few latest terms). */
   private readonly certified = new Map<number, string>();
   /** Pre-votes for `term + 1` while this member asks whether it could win (null: not asking). */
@@ -404,9 +411,13 @@ export class FederatedQTable {
         } else if (msg[0] === ENVELOPE_CONTROL) {
           this.onControl(decodeControl(body, this.keyring), body);
         } else if (msg[0] === ENVELOPE_CERTIFICATE) {
-          const c = verifyCertificate(body, this.keyring, this.members);
-          this.certified.set(c.term, c.leader);
-          for (const t of this.certified.keys()) if (t < c.term - 4) this.certified.delete(t);
+          // The aggregator repeats its certificate with every aggregate: verify each distinct one once.
+          if (!sameBytes(body, this.lastCertificate)) {
+            const c = verifyCertificate(body, this.keyring, this.members);
+            this.certified.set(c.term, c.leader);
+            for (const t of this.certified.keys()) if (t < c.term - 4) this.certified.delete(t);
+            this.lastCertificate = body.slice();
+          }
         } else {
           throw new ElexError('E_DECODE', `unknown envelope ${msg[0]}`);
         }
