@@ -529,6 +529,9 @@ export class FederatedQTable {
       this.sendControl(c.from, 'vote', 0);
       return;
     }
+    // A sticky member has no candidacy to count votes for; a vote's higher term must not depose it either
+    // (it would bypass the stickiness above: any member could sign a refused vote with term + 50).
+    if (c.type === 'vote' && sticky) return;
     if (c.term > this.term) this.stepDown(c.term);
     if (c.type === 'vote-request') {
       const grant = c.term === this.term && (this.votedFor === null || this.votedFor === c.from);

@@ -1,0 +1,95 @@
+/**
+ * Adversarial review of the aggregator election and aggregate acceptance (Raft / BFT view). Each test
+ * reproduces one bug found on the previous code.
+ */
+import { describe, expect, it } from 'vitest';
+import { ByteWriter, ManualClock } from '../../src/core/index.js';
+import {
+  type Control,
+  createFederatedQTable,
+  encodeControl,
+  encodeState,
+  type FederatedQTable,
+  federatedSync,
+  type Identity,
+  InMemoryNetwork,
+  MapKeyring,
+  signBytes,
+} from '../../src/learning/index.js';
+
+const s = (i: number) =>
+  encodeState({ queryType: 'kpi', complexity: 'moderate', confidence: 0.5, contextHash: BigInt(i) });
+const key = (i: number) => Number(s(i) & 0xffffffffn);
+
+const identity = (t: FederatedQTable) => (t as unknown as { identity: Identity }).identity;
+const control = (t: FederatedQTable, c: Omit<Control, 'from'>) => {
+  const body = encodeControl({ ...c, from: t.id }, identity(t));
+  const out = new Uint8Array(body.length + 1);
+  out[0] = 2;
+  out.set(body, 1);
+  return out;
+};
+
+async function category(
+  ids: string[],
+  opts: { clock?: ManualClock; network?: InMemoryNetwork; keyring?: MapKeyring } = {},
+) {
+  const clock = opts.clock ?? new ManualClock(0);
+  const network = opts.network ?? new InMemoryNetwork();
+  const keyring = opts.keyring ?? new MapKeyring();
+  const tables: FederatedQTable[] = [];
+  for (const id of ids) {
+    tables.push(
+      await createFederatedQTable({
+        id,
+        peers: ids,
+        network,
+        keyring,
+        clock,
+        seed: 42,
+        sync_interval_ms: 1000,
+        min_peers_for_consensus: 2,
+      }),
+    );
+  }
+  const round = async (rounds: number, who = tables) => {
+    for (let step = 0; step < rounds; step++) {
+      clock.advance(500);
+      for (const t of who) {
+        t.learner.learn(s(step % 5), step % 3, 0.5, null);
+        await federatedSync(t);
+      }
+    }
+  };
+  return { clock, network, keyring, tables, round };
+}
+
+async function settled(n = 4) {
+  const c = await category(['a', 'b', 'c', 'd'].slice(0, n));
+  await c.round(40);
+  const leader = c.tables.find((t) => t.consensus_state.kind === 'Leader')!;
+  expect(leader).toBeDefined();
+  return { ...c, leader };
+}
+
+describe('FederatedQTable election review', () => {
+  it('a refused vote carrying a higher term does not depose a live aggregator or its followers', async () => {
+    const { tables, network, leader, round } = await settled();
+    const rogue = tables.find((t) => t !== leader)!;
+    const term = leader.term;
+    // Leader stickiness covers vote requests; a 'vote' (value 0) with a far higher term must not bypass it.
+    for (const t of tables) {
+      if (t === rogue) continue;
+      network.send(rogue.id, t.id, control(rogue, { type: 'vote', to: t.id, term: term + 50, value: 0 }));
+    }
+    await round(
+      1,
+      tables.filter((t) => t !== rogue),
+    );
+    expect(leader.consensus_state).toEqual({ kind: 'Leader', term });
+    for (const t of tables) if (t !== rogue) expect(t.term, t.id).toBe(term);
+    await round(6);
+    expect(leader.consensus_state).toEqual({ kind: 'Leader', term });
+    for (const t of tables) if (t !== leader) expect(t.leader, t.id).toBe(leader.id);
+  });
+});
