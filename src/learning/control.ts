@@ -15,6 +15,8 @@ import { ByteReader, ByteWriter, ElexError } from '../core/index.js';
 import { type Identity, type Keyring, SIGNATURE_BYTES, signBytes, verifyBytes } from './identity.js';
 
 export const CONTROL_MAGIC = 0x4351;
+/** Highest term a control message may carry: term + 1 stays exact and encodable (varints reach 2^56). */
+export const MAX_TERM = 0xffff_ffff;
 export type ControlType = 'vote-request' | 'vote' | 'ack' | 'pre-vote-request' | 'pre-vote';
 const TYPES: readonly ControlType[] = ['vote-request', 'vote', 'ack', 'pre-vote-request', 'pre-vote'];
 
@@ -58,6 +60,9 @@ export function decodeControl(bytes: Uint8Array, keys: Keyring): Control {
   const term = r.varint();
   const value = r.varint();
   r.end();
+  // A term past 2^53 loses precision and cannot be re-encoded: adopting one broke every later sync.
+  if (term > MAX_TERM || !Number.isSafeInteger(value))
+    throw new ElexError('E_DECODE', `control term ${term} or value ${value} out of range`);
   const key = keys.publicKey(from);
   if (!key) throw new ElexError('E_SIGNATURE', `unknown origin '${from}'`);
   if (!verifyBytes(key, signed, bytes.subarray(bytes.length - SIGNATURE_BYTES))) {

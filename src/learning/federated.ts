@@ -13,7 +13,7 @@
  */
 import { type Clock, ElexError, isElexError, ManualClock, type Rng, SeededRng } from '../core/index.js';
 import { encodeCertificate, verifyCertificate } from './certificate.js';
-import { type Control, type ControlType, decodeControl, encodeControl } from './control.js';
+import { type Control, type ControlType, decodeControl, encodeControl, MAX_TERM } from './control.js';
 import { type Delta, decodeDelta, encodeDelta } from './delta-codec.js';
 import { type LearningConfig, QLearner } from './engine.js';
 import { type Identity, identityFromRng, type Keyring, MapKeyring } from './identity.js';
@@ -486,7 +486,8 @@ export class FederatedQTable {
    * depose a live aggregator or fence that aggregator's rounds (aggregates of a lower term are refused).
    */
   private maybeStartElection(now: number): void {
-    if (this.peers.length === 0 || now < this.electionAt) return;
+    // At MAX_TERM (a Byzantine vote request can push a member there) term + 1 would be refused anyway.
+    if (this.peers.length === 0 || now < this.electionAt || this.term >= MAX_TERM) return;
     this.electionAt = now + this.electionTimeout();
     this.preVotes = new Set([this.id]);
     for (const p of this.peers) this.sendControl(p, 'pre-vote-request', 0, this.term + 1);

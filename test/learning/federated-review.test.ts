@@ -92,4 +92,33 @@ describe('FederatedQTable election review', () => {
     expect(leader.consensus_state).toEqual({ kind: 'Leader', term });
     for (const t of tables) if (t !== leader) expect(t.leader, t.id).toBe(leader.id);
   });
+
+  it('a control message with a huge term neither breaks a member nor strands its elections', async () => {
+    const { tables, network, round } = await category(['a', 'b', 'c']);
+    const [a, b, rogue] = tables;
+    // A vote request whose term needs all 8 varint bytes (2^56 - 1, not a safe integer) or is 2^53 - 1
+    // (term + 1 is no longer a safe integer): signed by a member, so only the range can refuse it.
+    const raw = (term: number[]) => {
+      const w = new ByteWriter(96);
+      w.u16(0x4351).u8(2).u8(1).str(rogue.id).str(b.id);
+      w.raw(Uint8Array.from(term)).varint(0);
+      const unsigned = w.finish();
+      const out = new Uint8Array(1 + unsigned.length + 64);
+      out[0] = 2;
+      out.set(unsigned, 1);
+      out.set(signBytes(identity(rogue), unsigned), 1 + unsigned.length);
+      return out;
+    };
+    network.send(rogue.id, a.id, raw([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]));
+    network.send(rogue.id, b.id, raw([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x0f]));
+    // The two honest members go on learning and must elect one of them (2 of 3) without sync throwing.
+    await round(40, [a, b]);
+    for (const t of [a, b]) {
+      expect(Number.isSafeInteger(t.term), t.id).toBe(true);
+      expect(t.term, t.id).toBeLessThan(1000);
+    }
+    const leader = [a, b].find((t) => t.consensus_state.kind === 'Leader');
+    expect(leader).toBeDefined();
+    expect([a, b].find((t) => t !== leader)!.leader).toBe(leader!.id);
+  });
 });
