@@ -24,14 +24,18 @@ export function encodeCertificate(votes: readonly Uint8Array[]): Uint8Array {
 }
 
 /**
- * Checks a certificate against the keyring and the category size: every vote signed, granted, for the same
- * member and term, from distinct other members, a majority with the aggregator's own. Returns whom it elects.
+ * Checks a certificate against the keyring and the category (its size, or its member ids): every vote signed,
+ * granted, for the same member and term, from distinct other members, a majority with the aggregator's own.
+ * Given the ids, the aggregator and every voter must be members: a keyring shared with other categories
+ * would otherwise let their votes elect an outsider here. Returns whom it elects.
  */
 export function verifyCertificate(
   bytes: Uint8Array,
   keys: Keyring,
-  members: number,
+  members: number | ReadonlySet<string>,
 ): { leader: string; term: number } {
+  const size = typeof members === 'number' ? members : members.size;
+  const member = (id: string) => typeof members === 'number' || members.has(id);
   const r = new ByteReader(bytes);
   const n = r.varint();
   if (n < 1 || n > MAX_CERTIFICATE_VOTES) throw new ElexError('E_DECODE', `certificate with ${n} votes`);
@@ -48,12 +52,14 @@ export function verifyCertificate(
     } else if (v.to !== leader || v.term !== term) {
       throw new ElexError('E_CERTIFICATE', 'votes for different members or terms');
     }
+    if (!member(v.from) || !member(v.to))
+      throw new ElexError('E_CERTIFICATE', `vote from '${v.from}' for '${v.to}' is not between members`);
     if (v.from === leader || voters.has(v.from))
       throw new ElexError('E_CERTIFICATE', `vote from '${v.from}' counted twice`);
     voters.add(v.from);
   }
   r.end();
-  if (voters.size + 1 < Math.floor(members / 2) + 1)
-    throw new ElexError('E_CERTIFICATE', `${voters.size + 1} of ${members} votes is not a majority`);
+  if (voters.size + 1 < Math.floor(size / 2) + 1)
+    throw new ElexError('E_CERTIFICATE', `${voters.size + 1} of ${size} votes is not a majority`);
   return { leader: leader!, term };
 }

@@ -87,6 +87,8 @@ export class FederatedQTable {
   readonly local_qtable: QTable;
   readonly learner: QLearner;
   readonly peers: readonly string[];
+  /** This member and its peers: the only ids whose (pre-)votes and certificates count here. */
+  private readonly memberIds: ReadonlySet<string>;
   consensus_state: ConsensusState = { kind: 'Follower' };
   /** Peer deltas waiting for the aggregator's next round. */
   pending_updates: Delta[] = [];
@@ -145,6 +147,7 @@ export class FederatedQTable {
   constructor(config: FederationConfig = {}) {
     this.id = config.id ?? 'agent-0';
     this.peers = (config.peers ?? []).filter((p) => p !== this.id);
+    this.memberIds = new Set([this.id, ...this.peers]);
     this.sync_interval_ms = config.sync_interval_ms ?? 60_000;
     if (!(this.sync_interval_ms > 0)) throw new ElexError('E_CONFIG', 'sync_interval_ms must be positive');
     const threshold = config.byzantine_threshold ?? 0.33;
@@ -396,6 +399,8 @@ export class FederatedQTable {
         if (msg[0] === ENVELOPE_DELTA) {
           const d = decodeDelta(body, this.keyring, { actions: this.learner.config.actions });
           if (d.origin === this.id) throw new ElexError('E_DECODE', 'a delta from myself');
+          if (!this.memberIds.has(d.origin))
+            throw new ElexError('E_MEMBER', `delta from non-member '${d.origin}'`);
           const v = checkDelta(d, limits);
           if (!v.ok) throw new ElexError(v.code, v.reason);
           result.updates_received += d.count;
@@ -413,7 +418,7 @@ export class FederatedQTable {
         } else if (msg[0] === ENVELOPE_CERTIFICATE) {
           // The aggregator repeats its certificate with every aggregate: verify each distinct one once.
           if (!sameBytes(body, this.lastCertificate)) {
-            const c = verifyCertificate(body, this.keyring, this.members);
+            const c = verifyCertificate(body, this.keyring, this.memberIds);
             this.certified.set(c.term, c.leader);
             for (const t of this.certified.keys()) if (t < c.term - 4) this.certified.delete(t);
             this.lastCertificate = body.slice();
@@ -513,6 +518,9 @@ export class FederatedQTable {
       this.acked.set(c.from, Math.max(this.acked.get(c.from) ?? 0, c.value));
       return;
     }
+    // The keyring may hold other categories' keys: their election messages neither count nor get a vote here.
+    if (!this.memberIds.has(c.from))
+      throw new ElexError('E_MEMBER', `'${c.from}' is not a member of this category`);
     // Leader stickiness (etcd's lease check): while this member follows a live aggregator, or is one, it
     // neither grants (pre-)votes nor lets a candidate's higher term depose that aggregator.
     const sticky = this.consensus_state.kind === 'Leader' || this.followsLiveLeader(now);

@@ -73,4 +73,19 @@ describe('election certificates', () => {
       }),
     );
   });
+
+  it('given the member ids, refuse votes from or for members of another category sharing the keyring', () => {
+    const members = new Set(['a', 'b', 'c']);
+    // d and e are in the keyring, not in this category: 3 "votes" of 3 members by size, none by membership.
+    expect(() =>
+      verifyCertificate(encodeCertificate([vote('d', 'a', 4), vote('e', 'a', 4)]), keys, members),
+    ).toThrow(/not between members/);
+    expect(() =>
+      verifyCertificate(encodeCertificate([vote('b', 'd', 4), vote('c', 'd', 4)]), keys, members),
+    ).toThrow(/not between members/);
+    expect(verifyCertificate(encodeCertificate([vote('b', 'a', 4)]), keys, members)).toEqual({
+      leader: 'a',
+      term: 4,
+    });
+  });
 });

@@ -121,4 +121,24 @@ describe('FederatedQTable election review', () => {
     expect(leader).toBeDefined();
     expect([a, b].find((t) => t !== leader)!.leader).toBe(leader!.id);
   });
+
+  it('votes and certificates from members of another category (same keyring) elect no one here', async () => {
+    // Category {a, b, c}; x and y are another category's members whose keys are in the shared keyring.
+    const { clock, network, keyring, tables } = await category(['a', 'b', 'c']);
+    const b = tables[1];
+    const opts = { network, keyring, clock, seed: 42, sync_interval_ms: 1000, min_peers_for_consensus: 2 };
+    // x is Byzantine: it counts b as a peer, so y's vote (2 of 3 in b's category size) "elects" it for b.
+    const x = await createFederatedQTable({ ...opts, id: 'x', peers: ['y', 'b'] });
+    const y = await createFederatedQTable({ ...opts, id: 'y', peers: ['x'] });
+    const poison = s(77);
+    for (let step = 0; step < 40; step++) {
+      clock.advance(500);
+      x.learner.learn(poison, 2, -1.5, null);
+      y.learner.learn(s(step % 5), step % 3, 0.5, null);
+      for (const t of [x, y, b]) await federatedSync(t);
+    }
+    expect(x.consensus_state.kind).toBe('Leader');
+    expect(b.leader).not.toBe('x');
+    expect(b.local_qtable.find(0, key(77), 2)).toBe(-1);
+  });
 });
