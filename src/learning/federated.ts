@@ -220,6 +220,8 @@ export class FederatedQTable {
       this.term = term;
       this.votedFor = null;
       this.leader = null;
+      // A pre-vote campaign asked for the old term + 1; its pre-votes must not count towards a later one.
+      this.preVotes = null;
     }
     this.consensus_state = { kind: 'Follower' };
     this.certificate = null;
@@ -529,7 +531,8 @@ export class FederatedQTable {
       return;
     }
     if (c.type === 'pre-vote') {
-      if (this.preVotes === null || c.term !== this.term + 1 || c.value !== 1) return;
+      // Only pre-votes naming this member (a relayed one for another candidate must not count).
+      if (this.preVotes === null || c.term !== this.term + 1 || c.value !== 1 || c.to !== this.id) return;
       this.preVotes.add(c.from);
       if (this.majority(this.preVotes.size)) this.startElection();
       return;

@@ -141,4 +141,32 @@ describe('FederatedQTable election review', () => {
     expect(b.leader).not.toBe('x');
     expect(b.local_qtable.find(0, key(77), 2)).toBe(-1);
   });
+
+  it('a pre-vote counts only for the candidate it names and the campaign (term) it was asked in', async () => {
+    type Campaigner = { maybeStartElection(now: number): void };
+    {
+      // A cut-off member a asks for pre-votes; b relays c's pre-vote that names b, not a.
+      const { network, tables } = await category(['a', 'b', 'c']);
+      const [a, b, c] = tables;
+      (a as unknown as Campaigner).maybeStartElection(1e9);
+      network.send(b.id, a.id, control(c, { type: 'pre-vote', to: b.id, term: a.term + 1, value: 1 }));
+      await federatedSync(a);
+      expect(a.term).toBe(0);
+      expect(a.consensus_state.kind).toBe('Follower');
+    }
+    {
+      // a gets b's pre-vote for term 1, then moves to term 1 by voting for c; a pre-vote for term 2 must not
+      // be counted together with b's pre-vote from the abandoned campaign.
+      const { network, tables } = await category(['a', 'b', 'c', 'd']);
+      const [a, b, c] = tables;
+      (a as unknown as Campaigner).maybeStartElection(1e9);
+      network.send(b.id, a.id, control(b, { type: 'pre-vote', to: a.id, term: 1, value: 1 }));
+      network.send(c.id, a.id, control(c, { type: 'vote-request', to: a.id, term: 1, value: 0 }));
+      network.send(c.id, a.id, control(c, { type: 'pre-vote', to: a.id, term: 2, value: 1 }));
+      await federatedSync(a);
+      expect(a.votedFor).toBe('c');
+      expect(a.term).toBe(1);
+      expect(a.consensus_state.kind).toBe('Follower');
+    }
+  });
 });
