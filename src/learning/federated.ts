@@ -126,6 +126,8 @@ export class FederatedQTable {
   private lastCertificate: Uint8Array | null = null;
   /** Who a verified certificate elected, per term (the few latest terms). */
   private readonly certified = new Map<number, string>();
+  /** Highest term this member knows an aggregator was certified for (a verified certificate, or its own). */
+  private certifiedTerm = 0;
   /** Pre-votes for `term + 1` while this member asks whether it could win (null: not asking). */
   private preVotes: Set<string> | null = null;
   private interactionsAtSync = 0;
@@ -310,7 +312,9 @@ export class FederatedQTable {
   }
 
   private applyAggregate(d: Delta): boolean {
-    if (d.term < this.term) {
+    // Fenced by the newest *certified* term, not by this member's own term: a vote request (a Byzantine one,
+    // or a failed candidacy) raises the own term, and fencing by it stranded the member off the live aggregator.
+    if (d.term < this.certifiedTerm) {
       this.refuse('E_FENCED');
       return false;
     }
@@ -422,6 +426,7 @@ export class FederatedQTable {
           if (!sameBytes(body, this.lastCertificate)) {
             const c = verifyCertificate(body, this.keyring, this.memberIds);
             this.certified.set(c.term, c.leader);
+            this.certifiedTerm = Math.max(this.certifiedTerm, c.term);
             for (const t of this.certified.keys()) if (t < c.term - 4) this.certified.delete(t);
             this.lastCertificate = body.slice();
           }
@@ -563,8 +568,14 @@ export class FederatedQTable {
         this.consensus_state = { kind: 'Leader', term: this.term };
         this.certificate = this.majority(1) ? null : encodeCertificate([...this.voteProofs.values()]);
         this.leader = this.id;
+        this.certifiedTerm = this.term;
         this.lastAggregate = { term: this.term, round: 0 };
         this.broadcastVersion = 0;
+        // Members fence older aggregators by the newest certificate they know: tell them now, not at the
+        // first aggregate (which waits for contributions).
+        if (this.certificate !== null)
+          for (const p of this.peers)
+            this.network.send(this.id, p, envelope(ENVELOPE_CERTIFICATE, this.certificate));
       }
     }
   }

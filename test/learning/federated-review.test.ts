@@ -169,4 +169,63 @@ describe('FederatedQTable election review', () => {
       expect(a.consensus_state.kind).toBe('Follower');
     }
   });
+
+  it('a member moved to a higher term by a failed candidacy rejoins the live aggregator (not stranded)', async () => {
+    const { tables, network, leader, round } = await settled();
+    const [loner, rogue] = tables.filter((t) => t !== leader);
+    const term = leader.term;
+    // The loner is cut off long enough that its aggregator expires, then returns; before the next aggregate
+    // reaches it, a member asks it for a vote at term + 1 and goes no further (a Byzantine member, or a
+    // candidate whose election failed). The others still follow the live aggregator.
+    network.isolated.add(loner.id);
+    await round(
+      10,
+      tables.filter((t) => t !== loner),
+    );
+    network.isolated.delete(loner.id);
+    network.send(
+      rogue.id,
+      loner.id,
+      control(rogue, { type: 'vote-request', to: loner.id, term: term + 1, value: 0 }),
+    );
+    await round(1, [loner]);
+    expect(loner.term).toBe(term + 1);
+    await round(20);
+    expect(leader.consensus_state).toEqual({ kind: 'Leader', term });
+    // Before: the loner refused every aggregate of term `term` (E_FENCED) and every member refused its
+    // pre-votes (they follow a live aggregator): cut off from the consensus for as long as the aggregator lives.
+    expect(loner.leader).toBe(leader.id);
+    expect(loner.lastAggregate.term).toBe(term);
+    expect(loner.lastAggregate.round).toBe(leader.lastAggregate.round);
+  });
+
+  it('a new aggregator announces its certificate on winning: its voters fence the old one before its first round', async () => {
+    const { clock, tables, network, leader } = await settled();
+    const followers = tables.filter((t) => t !== leader);
+    network.isolated.add(leader.id);
+    let winner: FederatedQTable | undefined;
+    // The winner must not aggregate yet (its first round waits for contributions).
+    for (const f of followers) (f.config as { min_peers_for_consensus: number }).min_peers_for_consensus = 99;
+    for (let step = 0; step < 40 && !winner; step++) {
+      clock.advance(500);
+      for (const f of followers) {
+        await federatedSync(f);
+        winner = followers.find((t) => t.consensus_state.kind === 'Leader');
+        if (winner) break;
+      }
+    }
+    expect(winner).toBeDefined();
+    expect(winner!.lastAggregate.round).toBe(0);
+    network.isolated.delete(leader.id);
+    (leader.config as { min_peers_for_consensus: number }).min_peers_for_consensus = 1;
+    leader.learner.learn(s(99), 1, 1, null);
+    expect((await federatedSync(leader)).updates_sent).toBeGreaterThan(0);
+    for (const f of followers) {
+      if (f === winner || f.votedFor !== winner!.id) continue;
+      const fenced = f.refusals.get('E_FENCED') ?? 0;
+      await federatedSync(f);
+      expect(f.refusals.get('E_FENCED') ?? 0, f.id).toBe(fenced + 1);
+      expect(f.local_qtable.find(0, key(99), 1), f.id).toBe(-1);
+    }
+  });
 });
