@@ -429,6 +429,8 @@ export class FederatedQTable {
             this.certifiedTerm = Math.max(this.certifiedTerm, c.term);
             for (const t of this.certified.keys()) if (t < c.term - 4) this.certified.delete(t);
             this.lastCertificate = body.slice();
+            // A leader (or candidate) of an older term is deposed: without this it led on, refusing votes.
+            if (c.term > this.term && this.consensus_state.kind !== 'Follower') this.stepDown(c.term);
           }
         } else {
           throw new ElexError('E_DECODE', `unknown envelope ${msg[0]}`);
@@ -462,6 +464,11 @@ export class FederatedQTable {
           result.updates_sent += this.sendDelta(p, 'aggregate', fresh, interactions);
         }
         this.broadcastVersion = this.local_qtable.clock;
+      } else if (this.certificate !== null) {
+        // No round yet: repeat the certificate, so a returning older leader learns it was deposed (it may be
+        // the contributor this round waits for).
+        for (const p of this.peers)
+          this.network.send(this.id, p, envelope(ENVELOPE_CERTIFICATE, this.certificate));
       }
     } else if (leaderAlive && this.leader !== null) {
       result.updates_sent += this.sendDelta(this.leader, 'peer', fresh, interactions);

@@ -228,4 +228,58 @@ describe('FederatedQTable election review', () => {
       expect(f.local_qtable.find(0, key(99), 1), f.id).toBe(-1);
     }
   });
+
+  it('a deposed aggregator that returns steps down, so the new one reaches min_peers_for_consensus', async () => {
+    // Three members, every one needed for a round (min_peers_for_consensus 3, the default).
+    const clock = new ManualClock(0);
+    const network = new InMemoryNetwork();
+    const keyring = new MapKeyring();
+    const ids = ['a', 'b', 'c'];
+    const tables: FederatedQTable[] = [];
+    for (const id of ids)
+      tables.push(
+        await createFederatedQTable({
+          id,
+          peers: ids,
+          network,
+          keyring,
+          clock,
+          seed: 42,
+          sync_interval_ms: 1000,
+        }),
+      );
+    const round = async (rounds: number, who = tables) => {
+      for (let step = 0; step < rounds; step++) {
+        clock.advance(500);
+        for (const t of who) {
+          t.learner.learn(s(step % 5), step % 3, 0.5, null);
+          await federatedSync(t);
+        }
+      }
+    };
+    await round(40);
+    const old = tables.find((t) => t.consensus_state.kind === 'Leader')!;
+    expect(old).toBeDefined();
+    // The aggregator is cut off; the other two elect one of them (2 of 3), which cannot aggregate alone.
+    network.isolated.add(old.id);
+    await round(
+      20,
+      tables.filter((t) => t !== old),
+    );
+    const next = tables.find((t) => t !== old && t.consensus_state.kind === 'Leader')!;
+    expect(next).toBeDefined();
+    expect(next.term).toBeGreaterThan(old.term);
+    network.isolated.delete(old.id);
+    await round(20);
+    // Before: both stayed Leader for ever; the old one never heard of the new term (no aggregate carried the
+    // certificate), the new one never had 3 contributors, and the third member's pre-votes met two leaders.
+    expect(tables.filter((t) => t.consensus_state.kind === 'Leader').length).toBe(1);
+    const leader = tables.find((t) => t.consensus_state.kind === 'Leader')!;
+    for (const t of tables) {
+      if (t === leader) continue;
+      expect(t.leader, t.id).toBe(leader.id);
+      expect(t.lastAggregate.term, t.id).toBe(leader.term);
+      expect(t.lastAggregate.round, t.id).toBeGreaterThan(0);
+    }
+  });
 });
