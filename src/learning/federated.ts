@@ -420,7 +420,11 @@ export class FederatedQTable {
           if (this.consensus_state.kind === 'Leader') this.pending_updates.push(d);
           else peerDeltas.push(d);
         } else if (msg[0] === ENVELOPE_CONTROL) {
-          this.onControl(decodeControl(body, this.keyring), body);
+          const c = decodeControl(body, this.keyring);
+          // A replay of this member's own message: its own vote request used to earn it a signed self vote,
+          // which made its certificate invalid at every member.
+          if (c.from === this.id) throw new ElexError('E_DECODE', 'a control message from myself');
+          this.onControl(c, body);
         } else if (msg[0] === ENVELOPE_CERTIFICATE) {
           // The aggregator repeats its certificate with every aggregate: verify each distinct one once.
           if (!sameBytes(body, this.lastCertificate)) {

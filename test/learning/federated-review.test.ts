@@ -15,6 +15,7 @@ import {
   InMemoryNetwork,
   MapKeyring,
   signBytes,
+  verifyCertificate,
 } from '../../src/learning/index.js';
 
 const s = (i: number) =>
@@ -281,5 +282,22 @@ describe('FederatedQTable election review', () => {
       expect(t.lastAggregate.term, t.id).toBe(leader.term);
       expect(t.lastAggregate.round, t.id).toBeGreaterThan(0);
     }
+  });
+
+  it("a candidate's own vote request replayed to it does not put a self vote into its certificate", async () => {
+    const { network, keyring, tables } = await category(['a', 'b', 'c', 'd']);
+    const [a, b, c] = tables;
+    (a as unknown as { startElection(): void }).startElection();
+    expect(a.term).toBe(1);
+    // b replays a's own signed vote request back to a; a used to grant itself a signed vote.
+    network.send(b.id, a.id, control(a, { type: 'vote-request', to: b.id, term: 1, value: 0 }));
+    await federatedSync(a);
+    network.send(b.id, a.id, control(b, { type: 'vote', to: a.id, term: 1, value: 1 }));
+    network.send(c.id, a.id, control(c, { type: 'vote', to: a.id, term: 1, value: 1 }));
+    await federatedSync(a);
+    expect(a.consensus_state).toEqual({ kind: 'Leader', term: 1 });
+    const cert = (a as unknown as { certificate: Uint8Array }).certificate;
+    // Before: the certificate held a's vote for itself and every member refused it ("counted twice").
+    expect(verifyCertificate(cert, keyring, new Set(['a', 'b', 'c', 'd']))).toEqual({ leader: 'a', term: 1 });
   });
 });
