@@ -2,11 +2,13 @@
  * Adversarial review of the aggregator election and aggregate acceptance (Raft / BFT view). Each test
  * reproduces one bug found on the previous code.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ByteWriter, ManualClock } from '../../src/core/index.js';
 import {
   type Control,
   createFederatedQTable,
+  encodeCertificate,
   encodeControl,
   encodeState,
   type FederatedQTable,
@@ -299,5 +301,40 @@ describe('FederatedQTable election review', () => {
     const cert = (a as unknown as { certificate: Uint8Array }).certificate;
     // Before: the certificate held a's vote for itself and every member refused it ("counted twice").
     expect(verifyCertificate(cert, keyring, new Set(['a', 'b', 'c', 'd']))).toEqual({ leader: 'a', term: 1 });
+  });
+
+  it('sync survives any mix of hostile bytes, signed controls and certificates from members (typed refusals only)', async () => {
+    const { network, tables, round } = await category(['a', 'b', 'c', 'd']);
+    await round(10);
+    const [victim, ...others] = tables;
+    const types = ['vote-request', 'vote', 'ack', 'pre-vote-request', 'pre-vote'] as const;
+    const signed = fc.record({
+      who: fc.nat(others.length - 1),
+      type: fc.constantFrom(...types),
+      to: fc.oneof(fc.constantFrom('a', 'b', 'c', 'd', 'x', ''), fc.string({ maxLength: 20 })),
+      term: fc.oneof(fc.nat(8), fc.nat(0xffff_ffff)),
+      value: fc.oneof(fc.nat(2), fc.nat()),
+    });
+    const message = fc.oneof(
+      fc
+        .tuple(fc.integer({ min: 0, max: 4 }), fc.uint8Array({ maxLength: 200 }))
+        .map(([k, b]) => Uint8Array.of(k, ...b)),
+      signed.map((c) => control(others[c.who], c)),
+      fc.array(signed, { minLength: 1, maxLength: 4 }).map((cs) => {
+        const cert = encodeCertificate(
+          cs.map((c) => encodeControl({ ...c, from: others[c.who].id }, identity(others[c.who]))),
+        );
+        return Uint8Array.of(3, ...cert);
+      }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(message, { maxLength: 12 }), async (msgs) => {
+        for (const m of msgs) network.inject(victim.id, m);
+        await federatedSync(victim);
+        expect(Number.isSafeInteger(victim.term)).toBe(true);
+        expect(victim.term).toBeLessThanOrEqual(0xffff_ffff);
+      }),
+      { numRuns: 150 },
+    );
   });
 });
