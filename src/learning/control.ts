@@ -7,9 +7,10 @@
  * `to` is signed too, so a granted vote is a transferable proof that `from` voted for `to` in `term`: an
  * aggregator shows a majority of them (an election certificate) before members adopt its aggregates.
  *
- * type 1 vote request (value = 0), 2 vote granted (value = 1) or refused (0), 3 ack (value = the acked
+ * type 1 vote request (value = the candidate's last applied aggregate, term · 2^21 + round; voters refuse a
+ * candidate less fresh than themselves), 2 vote granted (value = 1) or refused (0), 3 ack (value = the acked
  * version of the receiver's table), 4 pre-vote request and 5 pre-vote (term = the term the candidate would
- * take; value as for votes). Envelope byte 0 on the network distinguishes deltas (1) from controls (2).
+ * take; value as for vote requests and votes). Envelope byte 0 on the network distinguishes deltas (1) from controls (2).
  */
 import { ByteReader, ByteWriter, ElexError } from '../core/index.js';
 import { type Identity, type Keyring, SIGNATURE_BYTES, signBytes, verifyBytes } from './identity.js';

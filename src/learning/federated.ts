@@ -513,7 +513,7 @@ export class FederatedQTable {
     if (this.peers.length === 0 || now < this.electionAt || this.term >= MAX_TERM) return;
     this.electionAt = now + this.electionTimeout();
     this.preVotes = new Set([this.id]);
-    for (const p of this.peers) this.sendControl(p, 'pre-vote-request', 0, this.term + 1);
+    for (const p of this.peers) this.sendControl(p, 'pre-vote-request', this.freshness(), this.term + 1);
   }
 
   private startElection(): void {
@@ -523,7 +523,17 @@ export class FederatedQTable {
     this.votedFor = this.id;
     this.votes = new Set([this.id]);
     this.voteProofs = new Map();
-    for (const p of this.peers) this.sendControl(p, 'vote-request', 0);
+    for (const p of this.peers) this.sendControl(p, 'vote-request', this.freshness());
+  }
+
+  /**
+   * Raft's election restriction: (term, round) of the last aggregate applied, as one number (rounds saturate
+   * at 2^21 - 1; MAX_TERM · 2^21 stays a safe integer). Members vote only for a candidate at least as fresh:
+   * an elected aggregator's first aggregate is its whole table, adopted outright, so a member that missed
+   * rounds would roll the consensus back.
+   */
+  private freshness(): number {
+    return this.lastAggregate.term * 2 ** 21 + Math.min(this.lastAggregate.round, 2 ** 21 - 1);
   }
 
   private majority(n: number): boolean {
@@ -543,7 +553,8 @@ export class FederatedQTable {
     // neither grants (pre-)votes nor lets a candidate's higher term depose that aggregator.
     const sticky = this.consensus_state.kind === 'Leader' || this.followsLiveLeader(now);
     if (c.type === 'pre-vote-request') {
-      this.sendControl(c.from, 'pre-vote', !sticky && c.term > this.term ? 1 : 0, c.term);
+      const grant = !sticky && c.term > this.term && c.value >= this.freshness();
+      this.sendControl(c.from, 'pre-vote', grant ? 1 : 0, c.term);
       return;
     }
     if (c.type === 'pre-vote') {
@@ -562,7 +573,10 @@ export class FederatedQTable {
     if (c.type === 'vote' && sticky) return;
     if (c.term > this.term) this.stepDown(c.term);
     if (c.type === 'vote-request') {
-      const grant = c.term === this.term && (this.votedFor === null || this.votedFor === c.from);
+      const grant =
+        c.term === this.term &&
+        (this.votedFor === null || this.votedFor === c.from) &&
+        c.value >= this.freshness();
       if (grant) this.votedFor = c.from;
       this.sendControl(c.from, 'vote', grant ? 1 : 0);
       return;

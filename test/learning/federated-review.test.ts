@@ -337,4 +337,36 @@ describe('FederatedQTable election review', () => {
       { numRuns: 150 },
     );
   });
+
+  it('a member that missed rounds (stale table) is not elected: its first aggregate would roll the consensus back', async () => {
+    const { clock, tables, network, leader, round } = await settled();
+    const [stale, ...rest] = tables.filter((t) => t !== leader);
+    const term = leader.term;
+    const before = stale.learner.q(s(3), 1);
+    expect(before).toBeGreaterThan(0.05);
+    network.isolated.add(stale.id);
+    // While the stale member is away the others learn that an entry it knows is bad.
+    for (let step = 0; step < 20; step++) {
+      clock.advance(500);
+      for (const t of [leader, ...rest]) {
+        for (let k = 0; k < 5; k++) t.learner.learn(s(3), 1, -1.5, null);
+        await federatedSync(t);
+      }
+    }
+    const learned = rest[0].learner.q(s(3), 1);
+    expect(learned).toBeLessThan(-0.5);
+    // The aggregator fails; the stale member returns and is the first to ask for votes.
+    network.isolated.add(leader.id);
+    network.isolated.delete(stale.id);
+    clock.advance(3500);
+    (stale as unknown as { startElection(): void }).startElection();
+    expect(stale.term).toBe(term + 1);
+    for (const t of rest) await federatedSync(t);
+    await federatedSync(stale);
+    // Before: elected (no up-to-date check on votes), and its first aggregate, its whole table, was adopted
+    // outright: the members' value went back to the stale one.
+    expect(stale.consensus_state.kind).not.toBe('Leader');
+    await round(4, [stale, ...rest]);
+    for (const t of rest) expect(t.learner.q(s(3), 1), t.id).toBeLessThan(-0.5);
+  });
 });
