@@ -14,7 +14,7 @@
 import { type Clock, ElexError, isElexError, ManualClock, type Rng, SeededRng } from '../core/index.js';
 import { encodeCertificate, verifyCertificate } from './certificate.js';
 import { type Control, type ControlType, decodeControl, encodeControl, MAX_TERM } from './control.js';
-import { type Delta, decodeDelta, encodeDelta } from './delta-codec.js';
+import { type Delta, decodeDelta, emptyDelta, encodeDelta, MAX_DELTA_ENTRIES } from './delta-codec.js';
 import { type LearningConfig, QLearner } from './engine.js';
 import { type Identity, identityFromRng, type Keyring, MapKeyring } from './identity.js';
 import { DEFAULT_RULE, type RuleName, ruleByName } from './merge/index.js';
@@ -143,6 +143,8 @@ export class FederatedQTable {
    * reaches the next hop with the samples behind it instead of with no weight.
    */
   private relay = new Map<number, Map<string, number>>();
+  /** As aggregator: per member, the keys of its last refused (unreachable) delta, sent back in the aggregate. */
+  private resend = new Map<string, Array<[number, number, number]>>();
   /** Reputation of the peers whose deltas this member merges (as aggregator or peer-to-peer). */
   readonly trust: ReporterTrust;
 
@@ -245,7 +247,9 @@ export class FederatedQTable {
    * The aggregator's TD-reachability check (`tdReachable`): every member delta's values must be reachable
    * from the consensus by its fresh visits (+1) of Q-learning with targets inside the consensus's range.
    * A delta with any unreachable value is refused whole (`E_UNREACHABLE`): it is poison, or it was learned
-   * from an aggregate this member has not applied, and its next delta will be.
+   * from a consensus this member does not hold (it was cut off, or merged peer-to-peer meanwhile). The
+   * consensus of the unreachable entries (0 where the aggregator has none) goes back to that member in its
+   * next aggregate, so its next deltas are reachable; before, an entry only it had learned was refused for ever.
    */
   private reachable(deltas: readonly Delta[]): Delta[] {
     if (this.config.rule === 'visit-weighted') return [...deltas];
@@ -259,16 +263,18 @@ export class FederatedQTable {
     const { alpha, gamma } = this.learner.config;
     const { tMin, tMax } = tdTargetRange(vMin, vMax, REWARD_MIN, REWARD_MAX, gamma, alpha);
     return deltas.filter((d) => {
+      const back: Array<[number, number, number]> = [];
       for (let i = 0; i < d.count; i++) {
         const e = t.find(d.hi[i], d.lo[i], d.action[i]);
         const g = e < 0 ? 0 : t.q[e];
         const steps = Math.min(d.fresh[i], d.interactions) + 1;
-        if (!tdReachable(g, d.q[i], steps, alpha, tMin, tMax, 1e-4)) {
-          this.refuse('E_UNREACHABLE');
-          return false;
-        }
+        if (!tdReachable(g, d.q[i], steps, alpha, tMin, tMax, 1e-4))
+          back.push([d.hi[i], d.lo[i], d.action[i]]);
       }
-      return true;
+      if (back.length === 0) return true;
+      this.refuse('E_UNREACHABLE');
+      this.resend.set(d.origin, back);
+      return false;
     });
   }
 
@@ -377,13 +383,48 @@ export class FederatedQTable {
       }
       counts = merged;
     }
-    const d = deltaSince(this.local_qtable, since, counts, { origin: this.id, kind });
+    let d = deltaSince(this.local_qtable, since, counts, { origin: this.id, kind });
+    if (kind === 'aggregate') d = this.withResend(d, to);
     if (d.count === 0) return 0;
     d.term = this.term;
     d.round = kind === 'aggregate' ? this.lastAggregate.round : this.local_qtable.clock;
     d.interactions = covered;
     this.network.send(this.id, to, envelope(ENVELOPE_DELTA, encodeDelta(d, this.identity)));
     return d.count;
+  }
+
+  /** `d` plus the consensus of the entries `to` sent unreachable (only to it: no amplification to others). */
+  private withResend(d: Delta, to: string): Delta {
+    const back = this.resend.get(to);
+    if (!back) return d;
+    const t = this.local_qtable;
+    const out = emptyDelta(d.kind, d.origin, d.count + back.length);
+    let n = 0;
+    const put = (hi: number, lo: number, action: number, q: number, visits: number) => {
+      out.hi[n] = hi;
+      out.lo[n] = lo;
+      out.action[n] = action;
+      out.q[n] = q;
+      out.visits[n] = visits;
+      n++;
+    };
+    for (let i = 0; i < d.count; i++) put(d.hi[i], d.lo[i], d.action[i], d.q[i], d.visits[i]);
+    for (const [hi, lo, action] of back) {
+      if (n >= MAX_DELTA_ENTRIES) break;
+      const e = t.find(hi, lo, action);
+      if (e < 0) put(hi, lo, action, 0, 0);
+      else if (t.version[e] <= this.broadcastVersion) put(hi, lo, action, t.q[e], t.visits[e]);
+    }
+    return {
+      ...out,
+      count: n,
+      hi: out.hi.subarray(0, n),
+      lo: out.lo.subarray(0, n),
+      action: out.action.subarray(0, n),
+      q: out.q.subarray(0, n),
+      visits: out.visits.subarray(0, n),
+      fresh: out.fresh.subarray(0, n),
+    };
   }
 
   /** One synchronisation step. */
@@ -468,6 +509,7 @@ export class FederatedQTable {
           result.updates_sent += this.sendDelta(p, 'aggregate', fresh, interactions);
         }
         this.broadcastVersion = this.local_qtable.clock;
+        this.resend.clear();
       } else if (this.certificate !== null) {
         // No round yet: repeat the certificate, so a returning older leader learns it was deposed (it may be
         // the contributor this round waits for).

@@ -369,4 +369,30 @@ describe('FederatedQTable election review', () => {
     await round(4, [stale, ...rest]);
     for (const t of rest) expect(t.learner.q(s(3), 1), t.id).toBeLessThan(-0.5);
   });
+
+  it('after a partition, an entry only the cut-off member learned reaches the aggregator (not refused for ever)', async () => {
+    const { clock, tables, network, leader } = await settled();
+    const m = tables.find((t) => t !== leader)!;
+    const others = tables.filter((t) => t !== m);
+    const step = async (learnMore: boolean) => {
+      clock.advance(500);
+      for (const t of tables) {
+        t.learner.learn(s(1), 1, 0.5, null);
+        if (t === m && learnMore) t.learner.learn(s(40), 0, -1.5, null);
+        await federatedSync(t);
+      }
+    };
+    network.isolated.add(m.id);
+    for (let i = 0; i < 10; i++) for (let k = 0; k < 3; k++) m.learner.learn(s(40), 0, -1.5, null);
+    for (let i = 0; i < 10; i++) await step(false);
+    expect(m.learner.q(s(40), 0)).toBeLessThan(-1);
+    network.isolated.delete(m.id);
+    for (let i = 0; i < 30; i++) await step(true);
+    // Before: every delta of m carried the entry, unreachable from the consensus (0) in its fresh visits,
+    // so each was refused whole (E_UNREACHABLE) and no aggregate ever brought the consensus value back to m.
+    const refused = leader.refusals.get('E_UNREACHABLE') ?? 0;
+    for (let i = 0; i < 10; i++) await step(true);
+    expect(leader.refusals.get('E_UNREACHABLE') ?? 0).toBe(refused);
+    for (const t of others) expect(t.learner.q(s(40), 0), t.id).toBeLessThan(-0.5);
+  });
 });
