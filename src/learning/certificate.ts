@@ -39,6 +39,8 @@ export function verifyCertificate(
   const r = new ByteReader(bytes);
   const n = r.varint();
   if (n < 1 || n > MAX_CERTIFICATE_VOTES) throw new ElexError('E_DECODE', `certificate with ${n} votes`);
+  // Every vote costs a signature check: a certificate padded to 1,024 votes was checked in full before.
+  if (n > size - 1) throw new ElexError('E_CERTIFICATE', `${n} votes for a category of ${size}`);
   let leader: string | null = null;
   let term = -1;
   const voters = new Set<string>();

@@ -88,4 +88,21 @@ describe('election certificates', () => {
       term: 4,
     });
   });
+
+  it('refuse more votes than the category has other members before checking any signature', () => {
+    let lookups = 0;
+    const counting = {
+      publicKey: (id: string) => {
+        lookups++;
+        return keys.publicKey(id);
+      },
+    };
+    // 12 copies of two valid votes: a 3-member category has at most 2 voters besides the aggregator.
+    const padded = encodeCertificate(Array.from({ length: 12 }, (_, i) => vote(i % 2 ? 'b' : 'c', 'a', 4)));
+    expect(() => verifyCertificate(padded, counting, new Set(['a', 'b', 'c']))).toThrow(
+      /E_CERTIFICATE|votes/,
+    );
+    expect(() => verifyCertificate(padded, counting, 3)).toThrow(/E_CERTIFICATE|votes/);
+    expect(lookups).toBe(0);
+  });
 });
