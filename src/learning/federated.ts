@@ -12,7 +12,7 @@
  * - Every delta and control message is Ed25519-signed; every delta is validated before any rule sees it.
  */
 import { type Clock, ElexError, isElexError, ManualClock, type Rng, SeededRng } from '../core/index.js';
-import { encodeCertificate, verifyCertificate } from './certificate.js';
+import { electionQuorum, encodeCertificate, verifyCertificate } from './certificate.js';
 import { type Control, type ControlType, decodeControl, encodeControl, MAX_TERM } from './control.js';
 import { type Delta, decodeDelta, emptyDelta, encodeDelta, MAX_DELTA_ENTRIES } from './delta-codec.js';
 import { type LearningConfig, QLearner } from './engine.js';
@@ -469,7 +469,12 @@ export class FederatedQTable {
         } else if (msg[0] === ENVELOPE_CERTIFICATE) {
           // The aggregator repeats its certificate with every aggregate: verify each distinct one once.
           if (!sameBytes(body, this.lastCertificate)) {
-            const c = verifyCertificate(body, this.keyring, this.memberIds);
+            const c = verifyCertificate(
+              body,
+              this.keyring,
+              this.memberIds,
+              electionQuorum(this.members, this.config.byzantine_threshold),
+            );
             this.certified.set(c.term, c.leader);
             this.certifiedTerm = Math.max(this.certifiedTerm, c.term);
             for (const t of this.certified.keys()) if (t < c.term - 4) this.certified.delete(t);
@@ -578,8 +583,9 @@ export class FederatedQTable {
     return this.lastAggregate.term * 2 ** 21 + Math.min(this.lastAggregate.round, 2 ** 21 - 1);
   }
 
+  /** Enough (pre-)votes to win: a Byzantine quorum (`electionQuorum`), so one term certifies one member. */
   private majority(n: number): boolean {
-    return n >= Math.floor(this.members / 2) + 1;
+    return n >= electionQuorum(this.members, this.config.byzantine_threshold);
   }
 
   private onControl(c: Control, signed: Uint8Array): void {

@@ -1,5 +1,10 @@
 /** Federated Q-learning: the engine, the typed-array QTable, merge rules, the signed delta codec, federation. */
-export { encodeCertificate, MAX_CERTIFICATE_VOTES, verifyCertificate } from './certificate.js';
+export {
+  electionQuorum,
+  encodeCertificate,
+  MAX_CERTIFICATE_VOTES,
+  verifyCertificate,
+} from './certificate.js';
 export { type Control, type ControlType, decodeControl, encodeControl } from './control.js';
 export {
   type DecodeOptions,

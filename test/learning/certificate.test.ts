@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isElexError, SeededRng } from '../../src/core/index.js';
 import {
+  electionQuorum,
   encodeCertificate,
   encodeControl,
   type Identity,
@@ -39,7 +40,7 @@ describe('election certificates', () => {
     ];
     for (const votes of bad) {
       expect(() => verifyCertificate(encodeCertificate(votes), keys, 5)).toThrow(
-        /E_CERTIFICATE|not a majority|not a granted vote|counted twice|different/,
+        /E_CERTIFICATE|not a quorum|not a granted vote|counted twice|different/,
       );
     }
   });
@@ -104,5 +105,24 @@ describe('election certificates', () => {
     );
     expect(() => verifyCertificate(padded, counting, 3)).toThrow(/E_CERTIFICATE|votes/);
     expect(lookups).toBe(0);
+  });
+  it('need a Byzantine quorum: a double-voting member cannot certify two aggregators for one term', () => {
+    expect([3, 4, 5, 7, 10, 33].map((n) => electionQuorum(n, 0.33))).toEqual([2, 3, 4, 5, 7, 22]);
+    // e votes for a and for b in term 7; c is with a, d with b.
+    const forA = encodeCertificate([vote('c', 'a', 7), vote('e', 'a', 7)]);
+    const forB = encodeCertificate([vote('d', 'b', 7), vote('e', 'b', 7)]);
+    // A simple majority (3 of 5) certifies both...
+    expect(verifyCertificate(forA, keys, 5).leader).toBe('a');
+    expect(verifyCertificate(forB, keys, 5).leader).toBe('b');
+    // ...the quorum FederatedQTable uses (4 of 5 for f = 1) certifies neither.
+    const q = electionQuorum(5, 0.33);
+    expect(() => verifyCertificate(forA, keys, 5, q)).toThrow(/not a quorum/);
+    expect(() => verifyCertificate(forB, keys, 5, q)).toThrow(/not a quorum/);
+    expect(
+      verifyCertificate(encodeCertificate(['b', 'c', 'd'].map((v) => vote(v, 'a', 7))), keys, 5, q),
+    ).toEqual({
+      leader: 'a',
+      term: 7,
+    });
   });
 });

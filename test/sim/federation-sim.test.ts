@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { electionQuorum } from '../../src/learning/index.js';
 import { FederationSimCluster, runFederationScenario } from '../../src/sim/federation/sim-network.js';
 
 /**
@@ -46,8 +47,11 @@ describe('FederatedQTable on the simulator: safety under loss, a partition and a
       // different origins. Checked after every sync of every member.
       expect(c.violations).toEqual([]);
       expect(c.claims.size).toBeGreaterThan(0);
-      // A new aggregator was elected at a higher term while the first one was cut off.
-      expect(Math.max(...c.claims.keys())).toBeGreaterThan(r.firstTerm);
+      // A new aggregator was elected at a higher term while the first one was cut off, wherever the members
+      // left (all but the aggregator and the crashed one) make an election quorum. With 5 members the quorum
+      // is 4 (f = 1): two members down is beyond f, and the first aggregator may simply resume.
+      if (members - 2 >= electionQuorum(members, 0.33))
+        expect(Math.max(...c.claims.keys())).toBeGreaterThan(r.firstTerm);
       // (c) Only typed errors: nothing thrown by sync, learning or the driver; every refusal a typed code.
       expect(c.errors).toEqual([]);
       expect([...c.typedThrows]).toEqual([]);
@@ -73,7 +77,9 @@ describe('FederatedQTable on the simulator: liveness after the partition heals',
       // It still holds 20 s later, with the same aggregator at a term above the first one's.
       expect(r.holds).toBe(true);
       expect(r.agreed).not.toBeNull();
-      expect(r.finalLeader!.term).toBeGreaterThan(r.firstTerm);
+      const { members } = config(seed);
+      if (members - 2 >= electionQuorum(members, 0.33))
+        expect(r.finalLeader!.term).toBeGreaterThan(r.firstTerm);
       expect(r.maxSpread).toBeLessThan(0.05);
       expect(r.maxError).toBeLessThan(0.05);
       // The first aggregator, back from its partition, follows the new one (its old term is superseded).
