@@ -55,6 +55,20 @@ export interface FederationConfig {
   weight_cap?: number;
   /** Reports differing by more than this (Q units) count as a conflict. */
   conflict_tolerance?: number;
+  /** (term, vote) saved by an earlier life of this member (see `on_vote_state`). */
+  vote_state?: VoteState;
+  /**
+   * Called whenever this member's (term, vote) changes, before any message that depends on it is sent. Save it
+   * durably and pass it back as `vote_state` after a restart: a member that forgets its vote could vote twice
+   * in one term, and two quorums would no longer need an honest member in common.
+   */
+  on_vote_state?: (s: VoteState) => void;
+}
+
+/** What a member must keep across restarts (Raft's hard state, for the aggregator election). */
+export interface VoteState {
+  term: number;
+  voted_for: string | null;
 }
 
 export interface SyncResult {
@@ -115,6 +129,7 @@ export class FederatedQTable {
   private readonly network: FederationNetwork;
   private readonly keyring: Keyring;
   private readonly identity: Identity;
+  private readonly onVoteState: ((s: VoteState) => void) | undefined;
   private readonly clock: Clock;
   private readonly rng: Rng;
   private readonly acked = new Map<string, number>();
@@ -152,6 +167,14 @@ export class FederatedQTable {
     this.id = config.id ?? 'agent-0';
     this.peers = (config.peers ?? []).filter((p) => p !== this.id);
     this.memberIds = new Set([this.id, ...this.peers]);
+    if (config.vote_state) {
+      const v = config.vote_state;
+      if (!(Number.isSafeInteger(v.term) && v.term >= 0 && v.term <= MAX_TERM))
+        throw new ElexError('E_CONFIG', `vote_state.term ${v.term} is not a term`);
+      this.term = v.term;
+      this.votedFor = v.voted_for;
+    }
+    this.onVoteState = config.on_vote_state;
     this.sync_interval_ms = config.sync_interval_ms ?? 60_000;
     if (!(this.sync_interval_ms > 0)) throw new ElexError('E_CONFIG', 'sync_interval_ms must be positive');
     const threshold = config.byzantine_threshold ?? 0.33;
@@ -219,16 +242,24 @@ export class FederatedQTable {
     this.network.send(this.id, to, envelope(ENVELOPE_CONTROL, msg));
   }
 
+  private setVoteState(term: number, votedFor: string | null): void {
+    if (term === this.term && votedFor === this.votedFor) return;
+    this.term = term;
+    this.votedFor = votedFor;
+    this.onVoteState?.({ term, voted_for: votedFor });
+  }
+
   private stepDown(term: number): void {
     if (term > this.term) {
-      this.term = term;
-      this.votedFor = null;
+      this.setVoteState(term, null);
       this.leader = null;
       // A pre-vote campaign asked for the old term + 1; its pre-votes must not count towards a later one.
       this.preVotes = null;
     }
     this.consensus_state = { kind: 'Follower' };
     this.certificate = null;
+    // Deltas sent to this member as aggregator: a follower must not merge them into a later round of its own.
+    this.pending_updates = [];
   }
 
   /**
@@ -458,8 +489,14 @@ export class FederatedQTable {
           // A peer delta's term is only its sender's claim: terms change through votes and aggregates, so a
           // member cannot depose an aggregator by writing a higher term into a delta.
           this.sendControl(d.origin, 'ack', d.round);
-          if (this.consensus_state.kind === 'Leader') this.pending_updates.push(d);
-          else peerDeltas.push(d);
+          if (this.consensus_state.kind === 'Leader') {
+            // Bounded backlog while a round waits for contributors: the oldest deltas go first.
+            if (this.pending_updates.length >= 4 * this.members) {
+              this.pending_updates.shift();
+              this.refuse('E_BACKLOG');
+            }
+            this.pending_updates.push(d);
+          } else peerDeltas.push(d);
         } else if (msg[0] === ENVELOPE_CONTROL) {
           const c = decodeControl(body, this.keyring);
           // A replay of this member's own message: its own vote request used to earn it a signed self vote,
@@ -565,9 +602,8 @@ export class FederatedQTable {
 
   private startElection(): void {
     this.preVotes = null;
-    this.term++;
+    this.setVoteState(this.term + 1, this.id);
     this.consensus_state = { kind: 'Candidate', term: this.term };
-    this.votedFor = this.id;
     this.votes = new Set([this.id]);
     this.voteProofs = new Map();
     for (const p of this.peers) this.sendControl(p, 'vote-request', this.freshness());
@@ -625,7 +661,7 @@ export class FederatedQTable {
         c.term === this.term &&
         (this.votedFor === null || this.votedFor === c.from) &&
         c.value >= this.freshness();
-      if (grant) this.votedFor = c.from;
+      if (grant) this.setVoteState(this.term, c.from);
       this.sendControl(c.from, 'vote', grant ? 1 : 0);
       return;
     }

@@ -36,6 +36,7 @@ export {
   type FederationConfig,
   federatedSync,
   type SyncResult,
+  type VoteState,
 } from './federated.js';
 export {
   type Identity,

@@ -4,9 +4,11 @@ import {
   createFederatedQTable,
   encodeState,
   type FederatedQTable,
+  type FederationConfig,
   federatedSync,
   InMemoryNetwork,
   MapKeyring,
+  type VoteState,
 } from '../../src/learning/index.js';
 
 async function trio(clock: ManualClock, network = new InMemoryNetwork()) {
@@ -322,5 +324,72 @@ describe('FederatedQTable', () => {
       for (const t of tables) if (t !== rogue) expect(t.leader, t.id).toBe(leader.id);
       for (const t of tables) if (t !== rogue) expect(t.term, t.id).toBe(term);
     });
+  });
+  it('keeps its vote across a restart through on_vote_state / vote_state (no second vote in a term)', async () => {
+    const network = new InMemoryNetwork();
+    const keyring = new MapKeyring();
+    const clock = new ManualClock(0);
+    const ids = ['a', 'b', 'c'];
+    const saved: VoteState[] = [];
+    const make = (id: string, extra: Partial<FederationConfig> = {}) =>
+      createFederatedQTable({
+        id,
+        peers: ids,
+        network,
+        keyring,
+        clock,
+        seed: 5,
+        sync_interval_ms: 1000,
+        ...extra,
+      });
+    const a = await make('a', { on_vote_state: (v) => saved.push(v) });
+    const b = await make('b');
+    const c = await make('c');
+    // b campaigns at term 1: a grants it, and says so before its vote leaves.
+    (b as unknown as { startElection(): void }).startElection();
+    await federatedSync(a);
+    expect(a.votedFor).toBe('b');
+    expect(saved.at(-1)).toEqual({ term: 1, voted_for: 'b' });
+    // a restarts from what it saved; c campaigns for the same term 1 and must not get a's vote.
+    const a2 = await make('a', { vote_state: saved.at(-1) });
+    network.drain('a');
+    c.term = 0;
+    (c as unknown as { startElection(): void }).startElection();
+    expect(c.term).toBe(1);
+    await federatedSync(a2);
+    expect(a2.votedFor).toBe('b');
+    const granted = await (async () => {
+      await federatedSync(c);
+      return (c as unknown as { votes: Set<string> }).votes.has('a');
+    })();
+    expect(granted).toBe(false);
+    await expect(make('x', { vote_state: { term: -1, voted_for: null } })).rejects.toThrow(
+      /E_CONFIG|not a term/,
+    );
+  });
+  it('an aggregator waiting for contributors keeps a bounded backlog and drops it when it steps down', async () => {
+    const clock = new ManualClock(0);
+    const { tables, network } = await trio(clock);
+    for (let step = 0; step < 40; step++) {
+      clock.advance(500);
+      for (const t of tables) {
+        t.learner.learn(s(step % 7), step % 5, 0.5, null);
+        await federatedSync(t);
+      }
+    }
+    const leader = tables.find((t) => t.consensus_state.kind === 'Leader')!;
+    const [m, n] = tables.filter((t) => t !== leader);
+    // Only m reaches the aggregator from now on, and the round needs all three members.
+    (leader.config as { min_peers_for_consensus: number }).min_peers_for_consensus = 3;
+    network.isolated.add(n.id);
+    for (let step = 0; step < 30; step++) {
+      m.learner.learn(s(step % 7), 1, 0.5, null);
+      await federatedSync(m);
+      await federatedSync(leader);
+    }
+    expect(leader.pending_updates.length).toBeLessThanOrEqual(4 * leader.members);
+    expect(leader.refusals.get('E_BACKLOG') ?? 0).toBeGreaterThan(0);
+    (leader as unknown as { stepDown(t: number): void }).stepDown(leader.term + 1);
+    expect(leader.pending_updates).toEqual([]);
   });
 });
