@@ -35,6 +35,17 @@ async function trio(clock: ManualClock, network = new InMemoryNetwork()) {
 const s = (i: number) =>
   encodeState({ queryType: 'kpi', complexity: 'moderate', confidence: 0.5, contextHash: BigInt(i) });
 
+/** 20 s of learning and syncing (every member, every 500 ms): time enough to elect an aggregator. */
+async function settle(tables: readonly FederatedQTable[], clock: ManualClock): Promise<void> {
+  for (let step = 0; step < 40; step++) {
+    clock.advance(500);
+    for (const t of tables) {
+      t.learner.learn(s(step % 7), step % 5, 0.5, null);
+      await federatedSync(t);
+    }
+  }
+}
+
 describe('FederatedQTable', () => {
   it('is due for a sync after 10 interactions or the interval', async () => {
     const clock = new ManualClock(0);
@@ -52,13 +63,7 @@ describe('FederatedQTable', () => {
   it('elects one aggregator per term, aggregates rounds, and fences a deposed aggregator', async () => {
     const clock = new ManualClock(0);
     const { tables, network } = await trio(clock);
-    for (let step = 0; step < 40; step++) {
-      clock.advance(500);
-      for (const t of tables) {
-        t.learner.learn(s(step % 7), step % 5, 0.5, null);
-        await federatedSync(t);
-      }
-    }
+    await settle(tables, clock);
     const leaders = tables.filter((t) => t.consensus_state.kind === 'Leader');
     expect(leaders.length).toBe(1);
     const leader = leaders[0];
@@ -186,13 +191,7 @@ describe('FederatedQTable', () => {
     async function elected() {
       const clock = new ManualClock(0);
       const { tables } = await trio(clock);
-      for (let step = 0; step < 40; step++) {
-        clock.advance(500);
-        for (const t of tables) {
-          t.learner.learn(s(step % 7), step % 5, 0.5, null);
-          await federatedSync(t);
-        }
-      }
+      await settle(tables, clock);
       const leader = tables.find((t) => t.consensus_state.kind === 'Leader')!;
       const members = tables.filter((t) => t !== leader);
       for (const m of members) expect(m.leader).toBe(leader.id);
@@ -370,13 +369,7 @@ describe('FederatedQTable', () => {
   it('an aggregator waiting for contributors keeps a bounded backlog and drops it when it steps down', async () => {
     const clock = new ManualClock(0);
     const { tables, network } = await trio(clock);
-    for (let step = 0; step < 40; step++) {
-      clock.advance(500);
-      for (const t of tables) {
-        t.learner.learn(s(step % 7), step % 5, 0.5, null);
-        await federatedSync(t);
-      }
-    }
+    await settle(tables, clock);
     const leader = tables.find((t) => t.consensus_state.kind === 'Leader')!;
     const [m, n] = tables.filter((t) => t !== leader);
     // Only m reaches the aggregator from now on, and the round needs all three members.
