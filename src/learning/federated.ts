@@ -3,7 +3,7 @@
  * pending updates and a sync interval, over a byte-message `FederationNetwork`.
  *
  * - Sync every `sync_interval_ms` (jittered ±25 %) or after `sync_after_interactions` (10) interactions.
- * - Per category an aggregator is elected with terms by a majority of the category's live members. The
+ * - Per category an aggregator is elected with terms by a Byzantine quorum of the category's members. The
  *   aggregator merges a round once `min_peers_for_consensus` members (itself included) contributed and
  *   broadcasts the result as a signed aggregate stamped (term, round); members refuse aggregates from an
  *   older term or a (term, round) they have already passed, so a deposed aggregator's output is fenced.
