@@ -18,8 +18,23 @@ import { type Identity, type Keyring, SIGNATURE_BYTES, signBytes, verifyBytes } 
 export const CONTROL_MAGIC = 0x4351;
 /** Highest term a control message may carry: term + 1 stays exact and encodable (varints reach 2^56). */
 export const MAX_TERM = 0xffff_ffff;
-export type ControlType = 'vote-request' | 'vote' | 'ack' | 'pre-vote-request' | 'pre-vote';
-const TYPES: readonly ControlType[] = ['vote-request', 'vote', 'ack', 'pre-vote-request', 'pre-vote'];
+export type ControlType =
+  | 'vote-request'
+  | 'vote'
+  | 'ack'
+  | 'pre-vote-request'
+  | 'pre-vote'
+  | 'heartbeat'
+  | 'heartbeat-ack';
+const TYPES: readonly ControlType[] = [
+  'vote-request',
+  'vote',
+  'ack',
+  'pre-vote-request',
+  'pre-vote',
+  'heartbeat',
+  'heartbeat-ack',
+];
 
 export interface Control {
   type: ControlType;

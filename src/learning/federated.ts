@@ -149,6 +149,12 @@ export class FederatedQTable {
   private lastSyncAt: number;
   private nextSyncAt: number;
   private leaderSeenAt = 0;
+  /** As aggregator: heartbeats sent this term (their sequence) and when each member was last heard from. */
+  private heartbeatSeq = 0;
+  private leaderSince = 0;
+  private readonly heardAt = new Map<string, number>();
+  /** As member: the newest heartbeat (term, sequence) seen (a replay must not count). */
+  private lastHeartbeat = { term: 0, seq: 0 };
   private electionAt: number;
   private broadcastVersion = 0;
   private readonly ws = new MergeWorkspace();
@@ -490,6 +496,7 @@ export class FederatedQTable {
           // member cannot depose an aggregator by writing a higher term into a delta.
           this.sendControl(d.origin, 'ack', d.round);
           if (this.consensus_state.kind === 'Leader') {
+            this.heardAt.set(d.origin, this.clock.now());
             // Bounded backlog while a round waits for contributors: the oldest deltas go first.
             if (this.pending_updates.length >= 4 * this.members) {
               this.pending_updates.shift();
@@ -558,6 +565,11 @@ export class FederatedQTable {
         for (const p of this.peers)
           this.network.send(this.id, p, envelope(ENVELOPE_CERTIFICATE, this.certificate));
       }
+      // A signed heartbeat every sync: members with nothing to send keep following (instead of electing a new
+      // aggregator every three intervals), and their acks tell this aggregator who it still reaches.
+      this.heartbeatSeq++;
+      for (const p of this.peers) this.sendControl(p, 'heartbeat', this.heartbeatSeq);
+      this.checkQuorum(now);
     } else if (leaderAlive && this.leader !== null) {
       result.updates_sent += this.sendDelta(this.leader, 'peer', fresh, interactions);
     } else {
@@ -578,6 +590,21 @@ export class FederatedQTable {
     this.nextSyncAt = this.jittered(now);
     result.sync_time_ms = this.clock.now() - t0;
     return result;
+  }
+
+  /**
+   * etcd's CheckQuorum: an aggregator that has not heard from a quorum of members (deltas or heartbeat acks)
+   * for three sync intervals steps down, so one cut off with a minority stops producing rounds there.
+   */
+  private checkQuorum(now: number): void {
+    const window = 3 * this.sync_interval_ms;
+    if (now - this.leaderSince <= window) return;
+    let heard = 1;
+    for (const p of this.peers) if (now - (this.heardAt.get(p) ?? -Infinity) <= window) heard++;
+    if (!this.majority(heard)) {
+      this.stepDown(this.term);
+      this.leader = null;
+    }
   }
 
   /** This member heard an aggregate from another member's term within three sync intervals. */
@@ -633,6 +660,22 @@ export class FederatedQTable {
     // The keyring may hold other categories' keys: their election messages neither count nor get a vote here.
     if (!this.memberIds.has(c.from))
       throw new ElexError('E_MEMBER', `'${c.from}' is not a member of this category`);
+    if (c.type === 'heartbeat-ack') {
+      if (this.consensus_state.kind === 'Leader' && c.term === this.term && c.to === this.id)
+        this.heardAt.set(c.from, now);
+      return;
+    }
+    if (c.type === 'heartbeat') {
+      // Only from the aggregator certified for the newest term this member knows, and newer than the last one
+      // seen (a replayed heartbeat must not keep a gone aggregator alive).
+      if (c.term !== this.certifiedTerm || this.certified.get(c.term) !== c.from) return;
+      const last = this.lastHeartbeat;
+      if (c.term === last.term && c.value <= last.seq) return;
+      this.lastHeartbeat = { term: c.term, seq: c.value };
+      if (this.leader === c.from) this.leaderSeenAt = now;
+      this.sendControl(c.from, 'heartbeat-ack', c.value, c.term);
+      return;
+    }
     // Leader stickiness (etcd's lease check): while this member follows a live aggregator, or is one, it
     // neither grants (pre-)votes nor lets a candidate's higher term depose that aggregator.
     const sticky = this.consensus_state.kind === 'Leader' || this.followsLiveLeader(now);
@@ -678,6 +721,9 @@ export class FederatedQTable {
         this.certificate = this.majority(1) ? null : encodeCertificate([...this.voteProofs.values()]);
         this.leader = this.id;
         this.certifiedTerm = this.term;
+        this.leaderSince = now;
+        this.heartbeatSeq = 0;
+        this.heardAt.clear();
         this.lastAggregate = { term: this.term, round: 0 };
         this.broadcastVersion = 0;
         // Members fence older aggregators by the newest certificate they know: tell them now, not at the

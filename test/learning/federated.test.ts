@@ -385,4 +385,70 @@ describe('FederatedQTable', () => {
     (leader as unknown as { stepDown(t: number): void }).stepDown(leader.term + 1);
     expect(leader.pending_updates).toEqual([]);
   });
+  describe('heartbeats and CheckQuorum', () => {
+    async function four() {
+      const clock = new ManualClock(0);
+      const network = new InMemoryNetwork();
+      const keyring = new MapKeyring();
+      const ids = ['a', 'b', 'c', 'd'];
+      const tables: FederatedQTable[] = [];
+      for (const id of ids) {
+        tables.push(
+          await createFederatedQTable({
+            id,
+            peers: ids,
+            network,
+            keyring,
+            clock,
+            seed: 42,
+            sync_interval_ms: 1000,
+            min_peers_for_consensus: 2,
+          }),
+        );
+      }
+      await settle(tables, clock);
+      const leader = tables.find((t) => t.consensus_state.kind === 'Leader')!;
+      expect(leader).toBeDefined();
+      const idle = async (ms: number, who = tables) => {
+        for (let t = 0; t < ms; t += 500) {
+          clock.advance(500);
+          for (const m of who) await federatedSync(m);
+        }
+      };
+      return { clock, network, tables, leader, idle };
+    }
+
+    it('an idle category keeps its aggregator: heartbeats, not aggregates, keep members following', async () => {
+      const { tables, leader, idle } = await four();
+      const term = leader.term;
+      await idle(30_000); // nobody learns: no rounds for 30 sync intervals
+      expect(leader.consensus_state).toEqual({ kind: 'Leader', term });
+      for (const t of tables) if (t !== leader) expect(t.leader, t.id).toBe(leader.id);
+      for (const t of tables) expect(t.term, t.id).toBe(term);
+    });
+
+    it('an aggregator cut off from a quorum steps down (no rounds on a minority side)', async () => {
+      const { network, tables, leader, idle } = await four();
+      const others = tables.filter((t) => t !== leader);
+      network.isolated.add(others[0].id);
+      network.isolated.add(others[1].id);
+      await idle(5_000, [leader, others[2]]);
+      expect(leader.consensus_state.kind).toBe('Follower');
+    });
+
+    it('a replayed heartbeat does not keep a gone aggregator alive', async () => {
+      const { network, tables, leader, idle } = await four();
+      const m = tables.find((t) => t !== leader)!;
+      // Capture what the aggregator sends m in one sync (certificate, heartbeat).
+      await federatedSync(leader);
+      const captured = network.drain(m.id);
+      expect(captured.length).toBeGreaterThan(0);
+      network.isolated.add(leader.id);
+      for (let i = 0; i < 10; i++) {
+        for (const b of captured) network.send('x', m.id, b);
+        await idle(500, [m]);
+      }
+      expect(m.leader).toBeNull();
+    });
+  });
 });
