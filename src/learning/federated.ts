@@ -654,6 +654,9 @@ export class FederatedQTable {
   private onControl(c: Control, signed: Uint8Array): void {
     const now = this.clock.now();
     if (c.type === 'ack') {
+      // Only an ack addressed here: one relayed from another member (value: that member's version) made this
+      // member skip everything up to that version in its deltas to the ack's sender.
+      if (c.to !== this.id) return;
       this.acked.set(c.from, Math.max(this.acked.get(c.from) ?? 0, c.value));
       return;
     }

@@ -395,4 +395,25 @@ describe('FederatedQTable election review', () => {
     expect(leader.refusals.get('E_UNREACHABLE') ?? 0).toBe(refused);
     for (const t of others) expect(t.learner.q(s(40), 0), t.id).toBeLessThan(-0.5);
   });
+
+  describe('heartbeats, CheckQuorum, acks and the backlog (review)', () => {
+    const idle = async (c: { clock: ManualClock }, ms: number, who: FederatedQTable[]) => {
+      for (let t = 0; t < ms; t += 500) {
+        c.clock.advance(500);
+        for (const m of who) await federatedSync(m);
+      }
+    };
+
+    it("an ack addressed to another member does not stop this member's deltas to its sender", async () => {
+      const { tables, leader, network } = await settled();
+      const [b, z] = tables.filter((t) => t !== leader);
+      // The aggregator acks b's delta with b's claimed round (any value b signs); b relays that ack to z.
+      network.send(b.id, z.id, control(leader, { type: 'ack', to: b.id, term: leader.term, value: 1e12 }));
+      await federatedSync(z);
+      z.learner.learn(s(77), 1, 0.9, null);
+      const r = await federatedSync(z);
+      // Before: z took it as the aggregator's ack of z's table at version 1e12 and sent it nothing more.
+      expect(r.updates_sent).toBeGreaterThan(0);
+    });
+  });
 });
