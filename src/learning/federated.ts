@@ -497,9 +497,15 @@ export class FederatedQTable {
           this.sendControl(d.origin, 'ack', d.round);
           if (this.consensus_state.kind === 'Leader') {
             this.heardAt.set(d.origin, this.clock.now());
-            // Bounded backlog while a round waits for contributors: the oldest deltas go first.
-            if (this.pending_updates.length >= 4 * this.members) {
-              this.pending_updates.shift();
+            // Bounded backlog while a round waits for contributors: 4 deltas per member, its oldest go first (a
+            // shared bound let one member's flood evict everyone else's deltas, and the round never came).
+            let own = 0;
+            for (const p of this.pending_updates) if (p.origin === d.origin) own++;
+            if (own >= 4) {
+              this.pending_updates.splice(
+                this.pending_updates.findIndex((p) => p.origin === d.origin),
+                1,
+              );
               this.refuse('E_BACKLOG');
             }
             this.pending_updates.push(d);

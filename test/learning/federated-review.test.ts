@@ -415,5 +415,26 @@ describe('FederatedQTable election review', () => {
       // Before: z took it as the aggregator's ack of z's table at version 1e12 and sent it nothing more.
       expect(r.updates_sent).toBeGreaterThan(0);
     });
+
+    it("one member's flood of deltas does not evict the other members' deltas from the backlog", async () => {
+      const { tables, leader, network } = await settled();
+      const [byz, c, d] = tables.filter((t) => t !== leader);
+      (leader.config as { min_peers_for_consensus: number }).min_peers_for_consensus = 4;
+      network.drain(leader.id);
+      byz.learner.learn(s(60), 0, 0.5, null);
+      await federatedSync(byz);
+      const flood = network.drain(leader.id).filter((m) => m[0] === 1);
+      expect(flood.length).toBe(1);
+      for (const t of [c, d]) {
+        t.learner.learn(s(61), 1, 0.5, null);
+        await federatedSync(t);
+      }
+      for (let i = 0; i < 8 * leader.members; i++) network.send(byz.id, leader.id, flood[0]);
+      const round = leader.lastAggregate.round;
+      await federatedSync(leader);
+      // Before: the 4n-delta backlog was shared, so byz's copies pushed c's and d's out and the round
+      // (needing all four members) never came.
+      expect(leader.lastAggregate.round).toBe(round + 1);
+    });
   });
 });
