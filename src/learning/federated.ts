@@ -155,6 +155,9 @@ export class FederatedQTable {
   private readonly heardAt = new Map<string, number>();
   /** As member: the newest heartbeat (term, sequence) seen (a replay must not count). */
   private lastHeartbeat = { term: 0, seq: 0 };
+  /** As member: the certified aggregator whose heartbeats it hears before adopting any of its aggregates. */
+  private heartbeatLeader: string | null = null;
+  private heartbeatSeenAt = 0;
   private electionAt: number;
   private broadcastVersion = 0;
   private readonly ws = new MergeWorkspace();
@@ -548,7 +551,8 @@ export class FederatedQTable {
     // Peer-to-peer merges (no aggregator, or members that have not heard of it yet).
     result.conflicts_resolved += this.merge(peerDeltas, true);
 
-    const leaderAlive = this.followsLiveLeader(now);
+    const live = this.liveLeader(now);
+    const leaderAlive = live !== null;
     if (this.consensus_state.kind === 'Leader') {
       const contributors = new Set(this.pending_updates.map((d) => d.origin));
       if (contributors.size + 1 >= this.config.min_peers_for_consensus) {
@@ -576,8 +580,8 @@ export class FederatedQTable {
       this.heartbeatSeq++;
       for (const p of this.peers) this.sendControl(p, 'heartbeat', this.heartbeatSeq);
       this.checkQuorum(now);
-    } else if (leaderAlive && this.leader !== null) {
-      result.updates_sent += this.sendDelta(this.leader, 'peer', fresh, interactions);
+    } else if (live !== null) {
+      result.updates_sent += this.sendDelta(live, 'peer', fresh, interactions);
     } else {
       if (this.leader !== null && !leaderAlive) this.leader = null;
       const targets = [...this.peers];
@@ -615,9 +619,21 @@ export class FederatedQTable {
 
   /** This member heard an aggregate from another member's term within three sync intervals. */
   private followsLiveLeader(now: number): boolean {
-    return (
-      this.leader !== null && this.leader !== this.id && now - this.leaderSeenAt <= 3 * this.sync_interval_ms
-    );
+    return this.liveLeader(now) !== null;
+  }
+
+  /**
+   * The aggregator this member follows: the one certified for the newest term it knows if its heartbeats
+   * arrived within three sync intervals, else the origin of its last aggregate if that arrived within them.
+   */
+  private liveLeader(now: number): string | null {
+    const window = 3 * this.sync_interval_ms;
+    const h = this.heartbeatLeader;
+    if (h !== null && now - this.heartbeatSeenAt <= window && this.certified.get(this.certifiedTerm) === h)
+      return h;
+    if (this.leader !== null && this.leader !== this.id && now - this.leaderSeenAt <= window)
+      return this.leader;
+    return null;
   }
 
   /**
@@ -677,11 +693,18 @@ export class FederatedQTable {
     if (c.type === 'heartbeat') {
       // Only from the aggregator certified for the newest term this member knows, and newer than the last one
       // seen (a replayed heartbeat must not keep a gone aggregator alive).
+      // Addressed to this member: relayed by another, it proves nothing about the aggregator reaching this one.
       if (c.term !== this.certifiedTerm || this.certified.get(c.term) !== c.from) return;
       const last = this.lastHeartbeat;
       if (c.term === last.term && c.value <= last.seq) return;
       this.lastHeartbeat = { term: c.term, seq: c.value };
       if (this.leader === c.from) this.leaderSeenAt = now;
+      // Followed before its first aggregate too: only a leader known from an aggregate counted, so after an
+      // election in an idle category nobody followed the new aggregator and the others elected again and again.
+      else {
+        this.heartbeatLeader = c.from;
+        this.heartbeatSeenAt = now;
+      }
       this.sendControl(c.from, 'heartbeat-ack', c.value, c.term);
       return;
     }

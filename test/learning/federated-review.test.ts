@@ -436,5 +436,23 @@ describe('FederatedQTable election review', () => {
       // (needing all four members) never came.
       expect(leader.lastAggregate.round).toBe(round + 1);
     });
+
+    it('a category elected while idle keeps its aggregator (no election every few intervals)', async () => {
+      const c = await category(['a', 'b', 'c', 'd', 'e']);
+      await idle(c, 10_000, c.tables); // nobody has learned anything: an election, and no round to follow
+      const leader = c.tables.find((t) => t.consensus_state.kind === 'Leader')!;
+      expect(leader).toBeDefined();
+      const term = leader.term;
+      await idle(c, 30_000, c.tables);
+      // Before: heartbeats refreshed only a leader known from an aggregate, so nobody followed this one and
+      // the four others elected again every few intervals (term 33 after 60 s).
+      expect(leader.consensus_state).toEqual({ kind: 'Leader', term });
+      for (const t of c.tables) expect(t.term, t.id).toBe(term);
+      // Once they learn, their deltas go to it (not gossiped at random) and it has a round.
+      for (const t of c.tables) t.learner.learn(s(90), 2, 0.5, null);
+      for (const t of c.tables) if (t !== leader) await federatedSync(t);
+      await federatedSync(leader);
+      expect(leader.lastAggregate.round).toBe(1);
+    });
   });
 });
