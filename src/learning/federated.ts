@@ -617,7 +617,7 @@ export class FederatedQTable {
     }
   }
 
-  /** This member heard an aggregate from another member's term within three sync intervals. */
+  /** This member heard its aggregator (aggregates or heartbeats) within three sync intervals. */
   private followsLiveLeader(now: number): boolean {
     return this.liveLeader(now) !== null;
   }
@@ -694,7 +694,7 @@ export class FederatedQTable {
       // Only from the aggregator certified for the newest term this member knows, and newer than the last one
       // seen (a replayed heartbeat must not keep a gone aggregator alive).
       // Addressed to this member: relayed by another, it proves nothing about the aggregator reaching this one.
-      if (c.term !== this.certifiedTerm || this.certified.get(c.term) !== c.from) return;
+      if (c.to !== this.id || c.term !== this.certifiedTerm || this.certified.get(c.term) !== c.from) return;
       const last = this.lastHeartbeat;
       if (c.term === last.term && c.value <= last.seq) return;
       this.lastHeartbeat = { term: c.term, seq: c.value };

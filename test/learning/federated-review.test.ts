@@ -454,5 +454,22 @@ describe('FederatedQTable election review', () => {
       await federatedSync(leader);
       expect(leader.lastAggregate.round).toBe(1);
     });
+
+    it('a heartbeat addressed to another member is not counted (a relay keeps no aggregator alive)', async () => {
+      const c = await category(['a', 'b', 'c', 'd']);
+      await c.round(40);
+      const leader = c.tables.find((t) => t.consensus_state.kind === 'Leader')!;
+      const [relay, m] = c.tables.filter((t) => t !== leader);
+      // The aggregator no longer reaches m; the relay forwards what it gets from the aggregator to m.
+      const net = c.network;
+      const send = net.send.bind(net);
+      net.send = (from, to, msg) => {
+        if (from === leader.id && to === m.id) return;
+        send(from, to, msg);
+        if (from === leader.id && to === relay.id) send(relay.id, m.id, msg);
+      };
+      await idle(c, 10_000, c.tables);
+      expect(m.leader).not.toBe(leader.id);
+    });
   });
 });
