@@ -7,13 +7,15 @@
  *
  * Everything here is driven by the simulator: no real clock, timer or random source.
  */
-import { type Clock, ElexError, isElexError, type Rng } from '../../core/index.js';
+import { type Clock, ElexError, isElexError, type Rng, SeededRng } from '../../core/index.js';
 import {
   encodeState,
   FederatedQTable,
   type FederationConfig,
   type FederationNetwork,
   federatedSync,
+  type Identity,
+  identityFromRng,
   MapKeyring,
 } from '../../learning/index.js';
 import type { LinkModel } from '../network.js';
@@ -58,6 +60,8 @@ export class SimFederationNetwork implements FederationNetwork {
   private readonly held = new Map<string, Array<[string, Uint8Array]>>();
   /** Sends to or from names that are not registered (counted, then dropped). */
   unknown = 0;
+  /** Sees every message delivered into an inbox (checkers; it must not throw). */
+  onDeliver: ((to: string, message: Uint8Array) => void) | null = null;
 
   constructor(readonly sim: Simulator) {}
 
@@ -101,6 +105,7 @@ export class SimFederationNetwork implements FederationNetwork {
   deliver(to: number, payload: unknown): void {
     const name = this.names[to];
     if (name === undefined || !(payload instanceof Uint8Array)) return;
+    this.onDeliver?.(name, payload);
     this.inboxes.get(name)!.push(payload);
   }
 
@@ -172,6 +177,30 @@ export interface FederationSimOptions {
   persist?: boolean;
   /** Extra `FederationConfig` for every member. */
   federation?: Partial<FederationConfig>;
+  /**
+   * Per-member behaviour (e.g. a Byzantine member, `byzantine-members.ts`), asked once per member at
+   * construction with the member's name and identity; undefined: an honest member.
+   */
+  behaviour?: (
+    name: string,
+    identity: Identity,
+    cluster: FederationSimCluster,
+  ) => MemberBehaviour | undefined;
+}
+
+/**
+ * How a member departs from the honest driver. Its `FederatedQTable` still runs the real protocol with the
+ * member's own identity; the behaviour sits around it.
+ */
+export interface MemberBehaviour {
+  /** Excluded from the honest-member checks (claims, `honest()`); default true. */
+  byzantine?: boolean;
+  /** The network this member's `FederatedQTable` uses instead of the cluster's (wrap it to filter or tap). */
+  network?: FederationNetwork;
+  /** The reward this member learns for a known entry (default its `reward`). */
+  reward?: (e: KnownEntry) => number;
+  /** Called after each of this member's syncs (sends crafted messages, etc.). Throws are recorded as errors. */
+  afterSync?: (fqt: FederatedQTable) => void;
 }
 
 /** What one member believed after one sync. */
@@ -205,6 +234,8 @@ interface Member {
   learns: KnownEntry[];
   /** Refusal counts of earlier incarnations (a restart starts a fresh table). */
   pastRefusals: Map<string, number>;
+  identity: Identity;
+  behaviour: MemberBehaviour | undefined;
 }
 
 interface Durable {
@@ -271,6 +302,9 @@ export class FederationSimCluster {
         syncs: 0,
         learns: [],
         pastRefusals: new Map(),
+        // The key FederatedQTable would derive itself from this seed and id (same key, same trace).
+        identity: identityFromRng(name, new SeededRng(opts.seed).fork(name).fork('key')),
+        behaviour: undefined,
       };
       this.network.register(name, node);
       this.members.push(m);
@@ -279,7 +313,21 @@ export class FederationSimCluster {
     this.task.forEach((e, k) => {
       for (let j = 0; j < owners; j++) this.members[(k + j) % opts.members].learns.push(e);
     });
+    for (const m of this.members) m.behaviour = opts.behaviour?.(m.name, m.identity, this);
+    this.byzantine = new Set(
+      this.members
+        .filter((m) => m.behaviour !== undefined && m.behaviour.byzantine !== false)
+        .map((m) => m.name),
+    );
     for (const m of this.members) this.boot(m);
+  }
+
+  /** Members whose behaviour is Byzantine (see `MemberBehaviour.byzantine`). */
+  readonly byzantine: ReadonlySet<string>;
+
+  /** A member's signing identity (the one its `FederatedQTable` uses). */
+  identity(name: string): Identity {
+    return this.members[this.network.nodeOf(name)].identity;
   }
 
   private boot(m: Member): void {
@@ -287,8 +335,9 @@ export class FederationSimCluster {
       ...this.opts.federation,
       id: m.name,
       peers: this.names,
-      network: this.network,
+      network: m.behaviour?.network ?? this.network,
       keyring: this.keyring,
+      identity: m.identity,
       clock: new SimClock(this.sim, m.node),
       seed: this.opts.seed,
       sync_interval_ms: this.syncIntervalMs,
@@ -318,7 +367,8 @@ export class FederationSimCluster {
     try {
       for (let i = 0; i < this.opts.learn_per_sync && m.learns.length > 0; i++) {
         const e = m.learns[m.rng.int(m.learns.length)];
-        fqt.learner.learn(e.state, e.action, e.reward, null);
+        const reward = m.behaviour?.reward ? m.behaviour.reward(e) : e.reward;
+        fqt.learner.learn(e.state, e.action, reward, null);
       }
     } catch (e) {
       this.errors.push(e);
@@ -332,6 +382,13 @@ export class FederationSimCluster {
       else this.errors.push(e);
     });
     m.syncs++;
+    if (m.behaviour?.afterSync) {
+      try {
+        m.behaviour.afterSync(fqt);
+      } catch (e) {
+        this.errors.push(e);
+      }
+    }
     this.observe(m, fqt);
     if (!persist) return;
     if (fqt.term === before.term && fqt.votedFor === before.votedFor) {
@@ -360,9 +417,12 @@ export class FederationSimCluster {
       leading,
     };
     // A leader claims its term; a follower's last adopted aggregate names its origin (the leader it set).
-    if (leading) this.claim(fqt.term, m.name, m.name);
-    else if (fqt.leader !== null && fqt.lastAggregate.round > 0)
-      this.claim(fqt.lastAggregate.term, fqt.leader, m.name);
+    // Only honest members' beliefs count (a Byzantine member's table may believe anything).
+    if (!this.byzantine.has(m.name)) {
+      if (leading) this.claim(fqt.term, m.name, m.name);
+      else if (fqt.leader !== null && fqt.lastAggregate.round > 0)
+        this.claim(fqt.lastAggregate.term, fqt.leader, m.name);
+    }
     this.onObserve?.(o, fqt);
   }
 
@@ -412,6 +472,11 @@ export class FederationSimCluster {
     const out: FederatedQTable[] = [];
     for (const m of this.members) if (m.fqt !== null) out.push(m.fqt);
     return out;
+  }
+
+  /** Live honest members (not `byzantine`). */
+  honest(): FederatedQTable[] {
+    return this.live().filter((t) => !this.byzantine.has(t.id));
   }
 
   leaders(): FederatedQTable[] {
