@@ -153,6 +153,9 @@ export class FederatedQTable {
   private heartbeatSeq = 0;
   private leaderSince = 0;
   private readonly heardAt = new Map<string, number>();
+  /** As aggregator: when each recent heartbeat went out, and the newest delta round counted per member. */
+  private readonly heartbeatSentAt = new Map<number, number>();
+  private readonly heardRound = new Map<string, number>();
   /** As member: the newest heartbeat (term, sequence) seen (a replay must not count). */
   private lastHeartbeat = { term: 0, seq: 0 };
   /** As member: the certified aggregator whose heartbeats it hears before adopting any of its aggregates. */
@@ -499,7 +502,11 @@ export class FederatedQTable {
           // member cannot depose an aggregator by writing a higher term into a delta.
           this.sendControl(d.origin, 'ack', d.round);
           if (this.consensus_state.kind === 'Leader') {
-            this.heardAt.set(d.origin, this.clock.now());
+            // A sign of life only if newer than the last one counted: a replayed delta kept a gone member heard.
+            if (d.round > (this.heardRound.get(d.origin) ?? -1)) {
+              this.heardRound.set(d.origin, d.round);
+              this.heardAt.set(d.origin, this.clock.now());
+            }
             // Bounded backlog while a round waits for contributors: 4 deltas per member, its oldest go first (a
             // shared bound let one member's flood evict everyone else's deltas, and the round never came).
             let own = 0;
@@ -578,6 +585,11 @@ export class FederatedQTable {
       // A signed heartbeat every sync: members with nothing to send keep following (instead of electing a new
       // aggregator every three intervals), and their acks tell this aggregator who it still reaches.
       this.heartbeatSeq++;
+      this.heartbeatSentAt.set(this.heartbeatSeq, now);
+      for (const [seq, at] of this.heartbeatSentAt) {
+        if (now - at <= 3 * this.sync_interval_ms) break;
+        this.heartbeatSentAt.delete(seq);
+      }
       for (const p of this.peers) this.sendControl(p, 'heartbeat', this.heartbeatSeq);
       this.checkQuorum(now);
     } else if (live !== null) {
@@ -686,7 +698,15 @@ export class FederatedQTable {
     if (!this.memberIds.has(c.from))
       throw new ElexError('E_MEMBER', `'${c.from}' is not a member of this category`);
     if (c.type === 'heartbeat-ack') {
-      if (this.consensus_state.kind === 'Leader' && c.term === this.term && c.to === this.id)
+      // Only an ack of a heartbeat sent within the CheckQuorum window: any old ack, replayed, counted.
+      const sent = this.heartbeatSentAt.get(c.value);
+      if (
+        this.consensus_state.kind === 'Leader' &&
+        c.term === this.term &&
+        c.to === this.id &&
+        sent !== undefined &&
+        now - sent <= 3 * this.sync_interval_ms
+      )
         this.heardAt.set(c.from, now);
       return;
     }
@@ -756,6 +776,8 @@ export class FederatedQTable {
         this.leaderSince = now;
         this.heartbeatSeq = 0;
         this.heardAt.clear();
+        this.heartbeatSentAt.clear();
+        this.heardRound.clear();
         this.lastAggregate = { term: this.term, round: 0 };
         this.broadcastVersion = 0;
         // Members fence older aggregators by the newest certificate they know: tell them now, not at the

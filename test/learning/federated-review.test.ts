@@ -471,5 +471,48 @@ describe('FederatedQTable election review', () => {
       await idle(c, 10_000, c.tables);
       expect(m.leader).not.toBe(leader.id);
     });
+
+    it('replayed deltas do not keep an aggregator cut off from a quorum in office', async () => {
+      const c = await category(['a', 'b', 'c', 'd']);
+      await c.round(40);
+      const leader = c.tables.find((t) => t.consensus_state.kind === 'Leader')!;
+      const others = c.tables.filter((t) => t !== leader);
+      await federatedSync(leader);
+      c.network.drain(leader.id);
+      for (const t of others.slice(0, 2)) {
+        t.learner.learn(s(70), 1, 0.5, null);
+        await federatedSync(t);
+      }
+      const deltas = c.network.drain(leader.id).filter((m) => m[0] === 1);
+      expect(deltas.length).toBe(2);
+      c.network.isolated.add(others[0].id);
+      c.network.isolated.add(others[1].id);
+      for (let i = 0; i < 20; i++) {
+        for (const d of deltas) c.network.send(others[2].id, leader.id, d);
+        await idle(c, 500, [leader, others[2]]);
+      }
+      // Before: every copy counted as the cut-off members being heard from.
+      expect(leader.consensus_state.kind).toBe('Follower');
+    });
+
+    it('replayed heartbeat acks do not keep an aggregator cut off from a quorum in office', async () => {
+      const c = await category(['a', 'b', 'c', 'd']);
+      await c.round(40);
+      const leader = c.tables.find((t) => t.consensus_state.kind === 'Leader')!;
+      const others = c.tables.filter((t) => t !== leader);
+      await idle(c, 2_000, c.tables);
+      await federatedSync(leader);
+      for (const t of others) await federatedSync(t);
+      const acks = c.network.drain(leader.id).filter((m) => m[0] === 2);
+      expect(acks.length).toBeGreaterThan(0);
+      c.network.isolated.add(others[0].id);
+      c.network.isolated.add(others[1].id);
+      for (let i = 0; i < 20; i++) {
+        // others[2] (Byzantine) replays the acks it saw from the two cut-off members.
+        for (const a of acks) c.network.send(others[2].id, leader.id, a);
+        await idle(c, 500, [leader, others[2]]);
+      }
+      expect(leader.consensus_state.kind).toBe('Follower');
+    });
   });
 });
