@@ -11,7 +11,15 @@
  *   when an aggregator returns they send to it again and adopt its rounds.
  * - Every delta and control message is Ed25519-signed; every delta is validated before any rule sees it.
  */
-import { type Clock, ElexError, isElexError, ManualClock, type Rng, SeededRng } from '../core/index.js';
+import {
+  type Clock,
+  ElexError,
+  fnv1a,
+  isElexError,
+  ManualClock,
+  type Rng,
+  SeededRng,
+} from '../core/index.js';
 import { electionQuorum, encodeCertificate, verifyCertificate } from './certificate.js';
 import { type Control, type ControlType, decodeControl, encodeControl, MAX_TERM } from './control.js';
 import { type Delta, decodeDelta, emptyDelta, encodeDelta, MAX_DELTA_ENTRIES } from './delta-codec.js';
@@ -82,6 +90,8 @@ export interface SyncResult {
 const ENVELOPE_DELTA = 1;
 const ENVELOPE_CONTROL = 2;
 const ENVELOPE_CERTIFICATE = 3;
+/** Peer deltas remembered per origin to refuse replays (Ed25519 signatures are deterministic: same bytes). */
+const REPLAY_WINDOW = 256;
 
 function sameBytes(a: Uint8Array, b: Uint8Array | null): boolean {
   if (b === null || a.length !== b.length) return false;
@@ -139,6 +149,7 @@ export class FederatedQTable {
   /** This member's election certificate while it leads; sent ahead of its aggregates. */
   private certificate: Uint8Array | null = null;
   private lastCertificate: Uint8Array | null = null;
+  private readonly recentDeltas = new Map<string, number[]>();
   /** Who a verified certificate elected, per term (the few latest terms). */
   private readonly certified = new Map<number, string>();
   /** Highest term this member knows an aggregator was certified for (a verified certificate, or its own). */
@@ -243,6 +254,19 @@ export class FederatedQTable {
       this.clock.now() >= this.nextSyncAt ||
       this.learner.interactions - this.interactionsAtSync >= this.config.sync_after_interactions
     );
+  }
+
+  /** Remembers the last `REPLAY_WINDOW` peer deltas per origin (by a hash of their signed bytes). */
+  private seenBefore(origin: string, hash: number): boolean {
+    let ring = this.recentDeltas.get(origin);
+    if (!ring) {
+      ring = [];
+      this.recentDeltas.set(origin, ring);
+    }
+    if (ring.includes(hash)) return true;
+    ring.push(hash);
+    if (ring.length > REPLAY_WINDOW) ring.shift();
+    return false;
   }
 
   private refuse(code: string): void {
@@ -493,6 +517,9 @@ export class FederatedQTable {
             throw new ElexError('E_MEMBER', `delta from non-member '${d.origin}'`);
           const v = checkDelta(d, limits);
           if (!v.ok) throw new ElexError(v.code, v.reason);
+          // The same signed delta twice (a replay, or a resend after a lost ack) would count its samples twice.
+          if (d.kind === 'peer' && this.seenBefore(d.origin, fnv1a(body)))
+            throw new ElexError('E_REPLAY', `delta from '${d.origin}' already received`);
           result.updates_received += d.count;
           if (d.kind === 'aggregate') {
             if (!this.applyAggregate(d)) result.refused++;

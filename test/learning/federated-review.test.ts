@@ -515,4 +515,24 @@ describe('FederatedQTable election review', () => {
       expect(leader.consensus_state.kind).toBe('Follower');
     });
   });
+  it('a replayed peer delta is refused (E_REPLAY), not acked and merged a second time', async () => {
+    const { tables, network, leader } = await settled();
+    const m = tables.find((t) => t !== leader)!;
+    // Capture m's next delta to the aggregator on its way.
+    m.learner.learn(s(40), 1, 1.5, null);
+    await federatedSync(m);
+    const sent = network.drain(leader.id);
+    const delta = sent.find((b) => b[0] === 1)!;
+    expect(delta).toBeDefined();
+    for (const b of sent) network.send(m.id, leader.id, b);
+    await federatedSync(leader);
+    const visits = leader.local_qtable.getVisits(0, key(40), 1);
+    // The same bytes again, twice, as any member could forward them.
+    network.send('z', leader.id, delta);
+    network.send('z', leader.id, delta);
+    const before = leader.refusals.get('E_REPLAY') ?? 0;
+    await federatedSync(leader);
+    expect(leader.refusals.get('E_REPLAY')).toBe(before + 2);
+    expect(leader.local_qtable.getVisits(0, key(40), 1)).toBe(visits);
+  });
 });
