@@ -453,3 +453,79 @@ export function runByzantineScenario(o: ByzantineScenarioOptions) {
     },
   };
 }
+
+export interface ByzantineSplitOptions {
+  seed: number;
+  members: number;
+  byzantine: number;
+  attacks: readonly ByzantineAttack[];
+  loss: number;
+  /** How long the honest members stay split (default 30 s). */
+  splitMs?: number;
+  /** The members' `byzantine_threshold` (default the library's 0.33); 0 makes the quorum a simple majority. */
+  threshold?: number;
+}
+
+/**
+ * The double voter's best case (docs/federation.md, "Quorum": n = 5, a Byzantine voter with two honest ones on
+ * each side): after a first election the honest members are split into two halves (and a rest, alone) that
+ * cannot reach each other, while the Byzantine members reach everyone (a partial partition with them as
+ * bridges) and vote for every candidate. With the Byzantine quorum neither half can elect; with a simple
+ * majority (`threshold` 0) both can, in the same term. Then heal, and wait up to 60 s for agreement.
+ */
+export function runByzantineSplit(o: ByzantineSplitOptions) {
+  const names = Array.from({ length: o.members }, (_, i) => `m${i}`);
+  const choose = new SeededRng(o.seed).fork('byzantine-members');
+  const pool = [...names];
+  const bad: string[] = [];
+  for (let i = 0; i < o.byzantine; i++) bad.push(pool.splice(choose.int(pool.length), 1)[0]);
+  const agents = new Map<string, ByzantineMember>();
+  const threshold = o.threshold ?? 0.33;
+  const c = new FederationSimCluster({
+    seed: o.seed,
+    members: o.members,
+    loss: o.loss,
+    federation: { byzantine_threshold: threshold },
+    behaviour: (name, identity, cluster) => {
+      if (!bad.includes(name)) return undefined;
+      const b = new ByzantineMember(name, identity, cluster, cluster.network, { attacks: o.attacks });
+      agents.set(name, b);
+      return b;
+    },
+  });
+  const certs = watchCertificates(c, threshold);
+  const sim = c.sim;
+  const elected = sim.runUntilTrue(() => agreedAggregator(c) !== null, 60_000) ? sim.now : null;
+  sim.runFor(5_000);
+  const honest = names.filter((n) => !bad.includes(n));
+  const rng = sim.rng('split');
+  for (let i = honest.length - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    [honest[i], honest[j]] = [honest[j], honest[i]];
+  }
+  const half = Math.floor(honest.length / 2);
+  const sides = [honest.slice(0, half), honest.slice(half, 2 * half), honest.slice(2 * half)]
+    .filter((s) => s.length > 0)
+    .map((s) => s.map((n) => c.network.nodeOf(n)));
+  const termsBefore = new Set(certs.certified.keys());
+  const cut = sim.partition({ kind: 'partial', sides, bridges: bad.map((n) => c.network.nodeOf(n)) });
+  sim.runFor(o.splitMs ?? 30_000);
+  /** Terms first certified while the honest members were split. */
+  const certifiedDuringSplit = [...certs.certified.keys()].filter((t) => !termsBefore.has(t));
+  sim.heal(cut);
+  const healAt = sim.now;
+  const agreedAt = sim.runUntilTrue(() => agreedAggregator(c) !== null, 60_000) ? sim.now - healAt : null;
+  sim.runFor(10_000);
+  return {
+    cluster: c,
+    certs,
+    byzantine: bad,
+    agents,
+    sides: sides.map((s) => s.map((i) => names[i])),
+    elected,
+    certifiedDuringSplit,
+    agreedAt,
+    agreed: agreedAggregator(c),
+    summary: { ...c.summary(), certified: Object.fromEntries(certs.certified), agreed_at: agreedAt },
+  };
+}

@@ -9,6 +9,7 @@
  */
 import { type Clock, ElexError, isElexError, type Rng, SeededRng } from '../../core/index.js';
 import {
+  decodeDelta,
   encodeState,
   FederatedQTable,
   type FederationConfig,
@@ -58,6 +59,7 @@ export class SimFederationNetwork implements FederationNetwork {
   private readonly names: string[] = [];
   private readonly inboxes = new Map<string, Uint8Array[]>();
   private readonly held = new Map<string, Array<[string, Uint8Array]>>();
+  private readonly drained = new Map<string, Uint8Array[]>();
   /** Sends to or from names that are not registered (counted, then dropped). */
   unknown = 0;
   /** Sees every message delivered into an inbox (checkers; it must not throw). */
@@ -96,9 +98,18 @@ export class SimFederationNetwork implements FederationNetwork {
 
   drain(id: string): Uint8Array[] {
     const box = this.inboxes.get(id);
-    if (box === undefined || box.length === 0) return [];
+    if (box === undefined || box.length === 0) {
+      this.drained.set(id, []);
+      return [];
+    }
     this.inboxes.set(id, []);
+    this.drained.set(id, box);
     return box;
+  }
+
+  /** The messages of `id`'s last drain (what its last sync read). */
+  lastDrained(id: string): readonly Uint8Array[] {
+    return this.drained.get(id) ?? [];
   }
 
   /** Called by the member's node handler when the simulator delivers a message. */
@@ -125,6 +136,7 @@ export class SimFederationNetwork implements FederationNetwork {
   discard(name: string): void {
     this.held.delete(name);
     this.inboxes.set(name, []);
+    this.drained.delete(name);
   }
 }
 
@@ -375,6 +387,8 @@ export class FederationSimCluster {
     }
     const persist = this.opts.persist;
     const before: Durable = { term: fqt.term, votedFor: fqt.votedFor };
+    const aggregate = fqt.lastAggregate;
+    const had = [aggregate.term, aggregate.round];
     if (persist) this.network.hold(m.name);
     // sync() runs to completion inside this call (it awaits nothing); a throw becomes a rejection.
     federatedSync(fqt).then(undefined, (e: unknown) => {
@@ -389,7 +403,8 @@ export class FederationSimCluster {
         this.errors.push(e);
       }
     }
-    this.observe(m, fqt);
+    const now = fqt.lastAggregate;
+    this.observe(m, fqt, now.term !== had[0] || now.round !== had[1]);
     if (!persist) return;
     if (fqt.term === before.term && fqt.votedFor === before.votedFor) {
       this.network.release(m.name);
@@ -404,7 +419,7 @@ export class FederationSimCluster {
     });
   }
 
-  private observe(m: Member, fqt: FederatedQTable): void {
+  private observe(m: Member, fqt: FederatedQTable, changed: boolean): void {
     this.observations++;
     const leading = fqt.consensus_state.kind === 'Leader';
     const o: Observation = {
@@ -416,14 +431,39 @@ export class FederationSimCluster {
       aggregateRound: fqt.lastAggregate.round,
       leading,
     };
-    // A leader claims its term; a follower's last adopted aggregate names its origin (the leader it set).
-    // Only honest members' beliefs count (a Byzantine member's table may believe anything).
+    // A leader claims its term; a follower that adopted an aggregate in this sync claims the aggregate's term
+    // for its origin. Only honest members' beliefs count (a Byzantine member's table may believe anything).
     if (!this.byzantine.has(m.name)) {
       if (leading) this.claim(fqt.term, m.name, m.name);
-      else if (fqt.leader !== null && fqt.lastAggregate.round > 0)
-        this.claim(fqt.lastAggregate.term, fqt.leader, m.name);
+      else if (changed && fqt.lastAggregate.round > 0)
+        for (const origin of this.adoptedOrigins(m.name, fqt))
+          this.claim(fqt.lastAggregate.term, origin, m.name);
     }
     this.onObserve?.(o, fqt);
+  }
+
+  /**
+   * Origins of the aggregates stamped with `fqt`'s last adopted (term, round) that its last sync read, with a
+   * valid signature (what it adopted is among them). Several (a Byzantine member may sign an aggregate of
+   * its own with the same stamp): the one it now follows if among them, else all of them. None found (it
+   * cannot happen while adoption needs a delivered aggregate): the member's leader.
+   */
+  private adoptedOrigins(name: string, fqt: FederatedQTable): string[] {
+    const { term, round } = fqt.lastAggregate;
+    const found = new Set<string>();
+    for (const msg of this.network.lastDrained(name)) {
+      // Envelope 1 (delta); byte 4 is the delta's kind (1: aggregate), checked again after decoding.
+      if (msg[0] !== 1 || msg[4] !== 1) continue;
+      try {
+        const d = decodeDelta(msg.subarray(1), this.keyring, { actions: fqt.learner.config.actions });
+        if (d.kind === 'aggregate' && d.term === term && d.round === round) found.add(d.origin);
+      } catch {
+        // refused by the member too
+      }
+    }
+    if (found.size === 0) return fqt.leader === null ? [] : [fqt.leader];
+    if (fqt.leader !== null && found.has(fqt.leader)) return [fqt.leader];
+    return [...found];
   }
 
   private claim(term: number, origin: string, member: string): void {
