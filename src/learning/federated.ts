@@ -525,6 +525,10 @@ export class FederatedQTable {
             if (!this.applyAggregate(d)) result.refused++;
             continue;
           }
+          // A follower of a live aggregator merges no peer deltas: only the aggregator does, and a delta its
+          // origin sent there could otherwise be forwarded here and counted twice in the category.
+          if (this.consensus_state.kind !== 'Leader' && this.liveLeader(this.clock.now()) !== null)
+            throw new ElexError('E_FOLLOWING', `peer delta from '${d.origin}' while following an aggregator`);
           // A peer delta's term is only its sender's claim: terms change through votes and aggregates, so a
           // member cannot depose an aggregator by writing a higher term into a delta.
           this.sendControl(d.origin, 'ack', d.round);
@@ -760,10 +764,20 @@ export class FederatedQTable {
     const sticky = this.consensus_state.kind === 'Leader' || this.followsLiveLeader(now);
     if (c.type === 'pre-vote-request') {
       const grant = !sticky && c.term > this.term && c.value >= this.freshness();
-      this.sendControl(c.from, 'pre-vote', grant ? 1 : 0, c.term);
+      // A refusal from a member already at or past the asked term carries that term, so the candidate can
+      // catch up: fresher members stuck below a failed candidacy's term otherwise never win (etcd does this).
+      const term = !grant && !sticky && this.term >= c.term ? this.term : c.term;
+      this.sendControl(c.from, 'pre-vote', grant ? 1 : 0, term);
       return;
     }
     if (c.type === 'pre-vote') {
+      // A refusal at a term at or above the one this member asked for: take that term (not while following
+      // a live aggregator, whose followers must not be moved by anyone's term), and ask again above it.
+      if (this.preVotes !== null && c.value === 0 && c.to === this.id && c.term > this.term && !sticky) {
+        this.stepDown(c.term);
+        this.electionAt = now;
+        return;
+      }
       // Only pre-votes naming this member (a relayed one for another candidate must not count).
       if (this.preVotes === null || c.term !== this.term + 1 || c.value !== 1 || c.to !== this.id) return;
       this.preVotes.add(c.from);
