@@ -5,6 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ByteWriter, ManualClock } from '../../src/core/index.js';
+import { MAX_TERM } from '../../src/learning/control.js';
 import {
   type Control,
   createFederatedQTable,
@@ -534,5 +535,20 @@ describe('FederatedQTable election review', () => {
     await federatedSync(leader);
     expect(leader.refusals.get('E_REPLAY')).toBe(before + 2);
     expect(leader.local_qtable.getVisits(0, key(40), 1)).toBe(visits);
+  });
+  it('a vote request far above every known term is refused (E_TERM_JUMP), so one message cannot exhaust terms', async () => {
+    const { tables, network } = await category(['a', 'b', 'c']);
+    const [a, b] = tables;
+    // No aggregator yet: before, a's term became MAX_TERM and it never campaigned again.
+    network.send(b.id, a.id, control(b, { type: 'vote-request', to: a.id, term: MAX_TERM, value: 0 }));
+    network.send(b.id, a.id, control(b, { type: 'vote-request', to: a.id, term: a.term + 5000, value: 0 }));
+    await federatedSync(a);
+    expect(a.term).toBeLessThan(1024);
+    expect(a.refusals.get('E_TERM_JUMP')).toBe(2);
+    // A nearby term is still taken (honest catch-up after missed elections).
+    network.send(b.id, a.id, control(b, { type: 'vote-request', to: a.id, term: a.term + 3, value: 0 }));
+    const t = a.term;
+    await federatedSync(a);
+    expect(a.term).toBe(t + 3);
   });
 });
