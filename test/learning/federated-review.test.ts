@@ -11,7 +11,6 @@ import {
   createFederatedQTable,
   encodeCertificate,
   encodeControl,
-  encodeState,
   type FederatedQTable,
   federatedSync,
   type Identity,
@@ -20,10 +19,7 @@ import {
   signBytes,
   verifyCertificate,
 } from '../../src/learning/index.js';
-
-const s = (i: number) =>
-  encodeState({ queryType: 'kpi', complexity: 'moderate', confidence: 0.5, contextHash: BigInt(i) });
-const key = (i: number) => Number(s(i) & 0xffffffffn);
+import { category, key, s } from './federation-fixtures.js';
 
 const identity = (t: FederatedQTable) => (t as unknown as { identity: Identity }).identity;
 const control = (t: FederatedQTable, c: Omit<Control, 'from'>) => {
@@ -33,40 +29,6 @@ const control = (t: FederatedQTable, c: Omit<Control, 'from'>) => {
   out.set(body, 1);
   return out;
 };
-
-async function category(
-  ids: string[],
-  opts: { clock?: ManualClock; network?: InMemoryNetwork; keyring?: MapKeyring } = {},
-) {
-  const clock = opts.clock ?? new ManualClock(0);
-  const network = opts.network ?? new InMemoryNetwork();
-  const keyring = opts.keyring ?? new MapKeyring();
-  const tables: FederatedQTable[] = [];
-  for (const id of ids) {
-    tables.push(
-      await createFederatedQTable({
-        id,
-        peers: ids,
-        network,
-        keyring,
-        clock,
-        seed: 42,
-        sync_interval_ms: 1000,
-        min_peers_for_consensus: 2,
-      }),
-    );
-  }
-  const round = async (rounds: number, who = tables) => {
-    for (let step = 0; step < rounds; step++) {
-      clock.advance(500);
-      for (const t of who) {
-        t.learner.learn(s(step % 5), step % 3, 0.5, null);
-        await federatedSync(t);
-      }
-    }
-  };
-  return { clock, network, keyring, tables, round };
-}
 
 async function settled(n = 4) {
   const c = await category(['a', 'b', 'c', 'd'].slice(0, n));

@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/index.js';
 import {
   createFederatedQTable,
-  encodeState,
   type FederatedQTable,
   type FederationConfig,
   federatedSync,
@@ -10,41 +9,10 @@ import {
   MapKeyring,
   type VoteState,
 } from '../../src/learning/index.js';
+import { category, s, settle } from './federation-fixtures.js';
 
-async function trio(clock: ManualClock, network = new InMemoryNetwork()) {
-  const keyring = new MapKeyring();
-  const ids = ['a', 'b', 'c'];
-  const tables: FederatedQTable[] = [];
-  for (const id of ids) {
-    tables.push(
-      await createFederatedQTable({
-        id,
-        peers: ids,
-        network,
-        keyring,
-        clock,
-        seed: 42,
-        sync_interval_ms: 1000,
-        min_peers_for_consensus: 2,
-      }),
-    );
-  }
-  return { tables, network };
-}
-
-const s = (i: number) =>
-  encodeState({ queryType: 'kpi', complexity: 'moderate', confidence: 0.5, contextHash: BigInt(i) });
-
-/** 20 s of learning and syncing (every member, every 500 ms): time enough to elect an aggregator. */
-async function settle(tables: readonly FederatedQTable[], clock: ManualClock): Promise<void> {
-  for (let step = 0; step < 40; step++) {
-    clock.advance(500);
-    for (const t of tables) {
-      t.learner.learn(s(step % 7), step % 5, 0.5, null);
-      await federatedSync(t);
-    }
-  }
-}
+const trio = (clock: ManualClock, network = new InMemoryNetwork()) =>
+  category(['a', 'b', 'c'], { clock, network });
 
 describe('FederatedQTable', () => {
   it('is due for a sync after 10 interactions or the interval', async () => {
@@ -235,34 +203,7 @@ describe('FederatedQTable', () => {
   });
   describe('election (PreVote, leader stickiness)', () => {
     async function settled(n = 4) {
-      const clock = new ManualClock(0);
-      const network = new InMemoryNetwork();
-      const keyring = new MapKeyring();
-      const ids = ['a', 'b', 'c', 'd'].slice(0, n);
-      const tables: FederatedQTable[] = [];
-      for (const id of ids) {
-        tables.push(
-          await createFederatedQTable({
-            id,
-            peers: ids,
-            network,
-            keyring,
-            clock,
-            seed: 42,
-            sync_interval_ms: 1000,
-            min_peers_for_consensus: 2,
-          }),
-        );
-      }
-      const round = async (rounds: number, who = tables) => {
-        for (let step = 0; step < rounds; step++) {
-          clock.advance(500);
-          for (const t of who) {
-            t.learner.learn(s(step % 5), step % 3, 0.5, null);
-            await federatedSync(t);
-          }
-        }
-      };
+      const { tables, network, round } = await category(['a', 'b', 'c', 'd'].slice(0, n));
       await round(40);
       const leader = tables.find((t) => t.consensus_state.kind === 'Leader')!;
       expect(leader).toBeDefined();
@@ -387,25 +328,7 @@ describe('FederatedQTable', () => {
   });
   describe('heartbeats and CheckQuorum', () => {
     async function four() {
-      const clock = new ManualClock(0);
-      const network = new InMemoryNetwork();
-      const keyring = new MapKeyring();
-      const ids = ['a', 'b', 'c', 'd'];
-      const tables: FederatedQTable[] = [];
-      for (const id of ids) {
-        tables.push(
-          await createFederatedQTable({
-            id,
-            peers: ids,
-            network,
-            keyring,
-            clock,
-            seed: 42,
-            sync_interval_ms: 1000,
-            min_peers_for_consensus: 2,
-          }),
-        );
-      }
+      const { clock, network, tables } = await category(['a', 'b', 'c', 'd']);
       await settle(tables, clock);
       const leader = tables.find((t) => t.consensus_state.kind === 'Leader')!;
       expect(leader).toBeDefined();

@@ -1,0 +1,71 @@
+/** Shared set-up for the FederatedQTable tests: a category of members on one in-memory network. */
+import { ManualClock } from '../../src/core/index.js';
+import {
+  createFederatedQTable,
+  encodeState,
+  type FederatedQTable,
+  type FederationConfig,
+  federatedSync,
+  InMemoryNetwork,
+  MapKeyring,
+} from '../../src/learning/index.js';
+
+export const s = (i: number) =>
+  encodeState({ queryType: 'kpi', complexity: 'moderate', confidence: 0.5, contextHash: BigInt(i) });
+/** The low word of state `s(i)` (its high word is 0), for `QTable.find` / `getQ`. */
+export const key = (i: number) => Number(s(i) & 0xffffffffn);
+
+/**
+ * Members `ids` (seed 42, sync every 1 s, rounds of 2 members); `round(k)` advances 500 ms k times, each
+ * member learning one interaction and syncing.
+ */
+export async function category(
+  ids: readonly string[],
+  opts: {
+    clock?: ManualClock;
+    network?: InMemoryNetwork;
+    keyring?: MapKeyring;
+    config?: Partial<FederationConfig>;
+  } = {},
+) {
+  const clock = opts.clock ?? new ManualClock(0);
+  const network = opts.network ?? new InMemoryNetwork();
+  const keyring = opts.keyring ?? new MapKeyring();
+  const tables: FederatedQTable[] = [];
+  for (const id of ids) {
+    tables.push(
+      await createFederatedQTable({
+        id,
+        peers: [...ids],
+        network,
+        keyring,
+        clock,
+        seed: 42,
+        sync_interval_ms: 1000,
+        min_peers_for_consensus: 2,
+        ...opts.config,
+      }),
+    );
+  }
+  const round = async (rounds: number, who: readonly FederatedQTable[] = tables) => {
+    for (let step = 0; step < rounds; step++) {
+      clock.advance(500);
+      for (const t of who) {
+        t.learner.learn(s(step % 5), step % 3, 0.5, null);
+        await federatedSync(t);
+      }
+    }
+  };
+  return { clock, network, keyring, tables, round };
+}
+
+/** 20 s of learning and syncing (every member, every 500 ms): time enough to elect an aggregator. */
+export async function settle(tables: readonly FederatedQTable[], clock: ManualClock): Promise<void> {
+  for (let step = 0; step < 40; step++) {
+    clock.advance(500);
+    for (const t of tables) {
+      t.learner.learn(s(step % 7), step % 5, 0.5, null);
+      await federatedSync(t);
+    }
+  }
+}
