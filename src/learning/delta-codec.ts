@@ -1,8 +1,8 @@
 /**
  * Signed Q-table deltas on the wire.
  *
- *   u16 magic 0x5144 ('DQ'), u8 format version (1), u8 kind (0 peer delta, 1 aggregate)
- *   str origin (≤ 64 bytes), varint term, varint round, varint interactions (own interactions covered)
+ *   u16 magic 0x5144 ('DQ'), u8 format version (1), u8 kind (0 peer delta, 1 aggregate; + 0x80: addressed)
+ *   str origin (≤ 64 bytes), [str to (≤ 64 bytes) when addressed], varint term, varint round, varint interactions (own interactions covered)
  *   varint count (entries), varint groups (distinct states), u32 checksum (FNV-1a of the body)
  *   body: per state, strictly increasing: u32 lo, u32 hi, u8 action mask, then per action in the mask:
  *         f32 q, varint visits (claimed lifetime), varint fresh (own visits since the last sync)
@@ -20,6 +20,8 @@ export const MAX_DELTA_BYTES = 16 * 1024 * 1024;
 export const MAX_DELTA_ENTRIES = 1 << 20;
 export const MAX_ORIGIN_BYTES = 64;
 const U32_MAX = 0xffffffff;
+/** Flag in the kind byte: a recipient follows the origin. */
+const ADDRESSED = 0x80;
 
 export type DeltaKind = 'peer' | 'aggregate';
 
@@ -27,6 +29,11 @@ export type DeltaKind = 'peer' | 'aggregate';
 export interface Delta {
   kind: DeltaKind;
   origin: string;
+  /**
+   * The one member this delta is for, signed with it (absent: any receiver). `FederatedQTable` addresses every
+   * delta, so one it sent to a member cannot be forwarded to another and counted twice.
+   */
+  to?: string;
   term: number;
   round: number;
   interactions: number;
@@ -105,12 +112,19 @@ export function encodeDeltaUnchecked(d: Delta, signer: Identity): Uint8Array {
   const w = new ByteWriter(bodyBytes.length + 96);
   w.u16(DELTA_MAGIC)
     .u8(DELTA_FORMAT)
-    .u8(d.kind === 'peer' ? 0 : 1);
+    .u8((d.kind === 'peer' ? 0 : 1) | (d.to === undefined ? 0 : ADDRESSED));
   const origin = new TextEncoder().encode(d.origin);
   if (origin.length === 0 || origin.length > MAX_ORIGIN_BYTES) {
     throw new ElexError('E_ENCODE', `origin must be 1..${MAX_ORIGIN_BYTES} bytes`);
   }
-  w.bytes(origin).varint(d.term).varint(d.round).varint(d.interactions).varint(d.count).varint(groups);
+  w.bytes(origin);
+  if (d.to !== undefined) {
+    const to = new TextEncoder().encode(d.to);
+    if (to.length === 0 || to.length > MAX_ORIGIN_BYTES)
+      throw new ElexError('E_ENCODE', `recipient must be 1..${MAX_ORIGIN_BYTES} bytes`);
+    w.bytes(to);
+  }
+  w.varint(d.term).varint(d.round).varint(d.interactions).varint(d.count).varint(groups);
   w.u32(fnv1a(bodyBytes)).raw(bodyBytes);
   const unsigned = w.finish();
   const sig = signBytes(signer, unsigned);
@@ -145,10 +159,16 @@ export function decodeDelta(bytes: Uint8Array, keys: Keyring, opts: DecodeOption
   if (r.u16() !== DELTA_MAGIC) fail('E_DECODE', 'bad magic: not a Q-table delta');
   const format = r.u8();
   if (format !== DELTA_FORMAT) fail('E_DECODE', `unsupported delta format ${format}`);
-  const kindByte = r.u8();
-  if (kindByte > 1) fail('E_DECODE', `unknown delta kind ${kindByte}`);
+  const flags = r.u8();
+  const kindByte = flags & ~ADDRESSED;
+  if (kindByte > 1) fail('E_DECODE', `unknown delta kind ${flags}`);
   const origin = r.str(MAX_ORIGIN_BYTES);
   if (origin.length === 0) fail('E_DECODE', 'empty origin');
+  let to: string | undefined;
+  if (flags & ADDRESSED) {
+    to = r.str(MAX_ORIGIN_BYTES);
+    if (to.length === 0) fail('E_DECODE', 'empty recipient');
+  }
   const term = r.varint();
   const round = r.varint();
   const interactions = r.varint();
@@ -165,6 +185,7 @@ export function decodeDelta(bytes: Uint8Array, keys: Keyring, opts: DecodeOption
   if (!key) fail('E_SIGNATURE', `unknown origin '${origin}'`);
   if (!verifyBytes(key, signed, sig)) fail('E_SIGNATURE', `bad signature for origin '${origin}'`);
   const d = emptyDelta(kindByte === 0 ? 'peer' : 'aggregate', origin, count);
+  if (to !== undefined) d.to = to;
   d.term = term;
   d.round = round;
   d.interactions = interactions;

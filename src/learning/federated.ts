@@ -459,6 +459,7 @@ export class FederatedQTable {
     let d = deltaSince(this.local_qtable, since, counts, { origin: this.id, kind });
     if (kind === 'aggregate') d = this.withResend(d, to);
     if (d.count === 0) return 0;
+    d.to = to;
     d.term = this.term;
     d.round = kind === 'aggregate' ? this.lastAggregate.round : this.local_qtable.clock;
     d.interactions = covered;
@@ -521,6 +522,9 @@ export class FederatedQTable {
           if (d.origin === this.id) throw new ElexError('E_DECODE', 'a delta from myself');
           if (!this.memberIds.has(d.origin))
             throw new ElexError('E_MEMBER', `delta from non-member '${d.origin}'`);
+          // Signed for another member: forwarded to this one, its samples would count twice in the category.
+          if (d.to !== undefined && d.to !== this.id)
+            throw new ElexError('E_NOT_ADDRESSED', `delta from '${d.origin}' is for '${d.to}'`);
           const v = checkDelta(d, limits);
           if (!v.ok) throw new ElexError(v.code, v.reason);
           // The same signed delta twice (a replay, or a resend after a lost ack) would count its samples twice.

@@ -56,6 +56,20 @@ describe('delta codec', () => {
     expect(b).toEqual(a);
   });
 
+  it('carries a signed recipient when addressed, and the same bytes as before when not', () => {
+    const d = sample(10);
+    const plain = encodeDelta(d, alice);
+    expect(decodeDelta(plain, keys).to).toBeUndefined();
+    const addressed = encodeDelta({ ...d, to: 'bob' }, alice);
+    expect(addressed.length).toBe(plain.length + 4);
+    expect(decodeDelta(addressed, keys).to).toBe('bob');
+    // The recipient is under the signature: rewriting it ('bob' -> 'bot') breaks the delta.
+    const i = Buffer.from(addressed).indexOf('bob');
+    const changed = addressed.slice();
+    changed[i + 2] = 't'.charCodeAt(0);
+    expect(codeOf(() => decodeDelta(changed, keys))).toBe('E_SIGNATURE');
+  });
+
   it('signs deterministically from a seed and keeps a 10-entry sync small', () => {
     const a = encodeDelta(sample(10), alice);
     const b = encodeDelta(sample(10), identityFromRng('alice', new SeededRng(1)));

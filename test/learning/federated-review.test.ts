@@ -513,4 +513,19 @@ describe('FederatedQTable election review', () => {
     await federatedSync(a);
     expect(a.term).toBe(t + 3);
   });
+  it('a delta addressed to the aggregator and forwarded to another member is refused there (E_NOT_ADDRESSED)', async () => {
+    const { tables, network, leader } = await settled();
+    const [m, other] = tables.filter((t) => t !== leader);
+    m.learner.learn(s(41), 1, 1.5, null);
+    await federatedSync(m);
+    const delta = network.drain(leader.id).find((b) => b[0] === 1)!;
+    expect(delta).toBeDefined();
+    // Even a member without an aggregator (which would merge peer deltas) refuses it.
+    (other as unknown as { leader: string | null }).leader = null;
+    network.send(m.id, other.id, delta);
+    const before = other.refusals.get('E_NOT_ADDRESSED') ?? 0;
+    await federatedSync(other);
+    expect(other.refusals.get('E_NOT_ADDRESSED')).toBe(before + 1);
+    expect(other.local_qtable.find(0, key(41), 1)).toBe(-1);
+  });
 });
