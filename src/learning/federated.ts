@@ -789,7 +789,7 @@ export class FederatedQTable {
       // a live aggregator, whose followers must not be moved by anyone's term), and ask again above it.
       if (this.preVotes !== null && c.value === 0 && c.to === this.id && c.term > this.term && !sticky) {
         this.stepDown(c.term);
-        this.electionAt = now;
+        this.electionAt = now + this.electionTimeout();
         return;
       }
       // Only pre-votes naming this member (a relayed one for another candidate must not count).

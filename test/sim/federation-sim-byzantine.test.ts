@@ -174,27 +174,28 @@ describe('a double voter bridging two halves of the honest members (docs/federat
   // Positive control of the checkers: with byzantine_threshold 0 the quorum is a simple majority, and the same
   // split lets each half elect its own aggregator in one term with the double voter's votes. The certificate
   // watch and the per-sync origin check both see it.
-  // (Seeds where the split produces rival candidacies in one term; re-picked after the PreVote term catch-up.)
-  for (const [members, seed] of [
-    [5, 2],
-    [5, 4],
-    [7, 3],
-    [7, 7],
-  ] as const) {
-    it(`control: a simple-majority quorum (byzantine_threshold 0), ${members} members, seed ${seed}: two members certified for one term, seen`, () => {
-      const r = runByzantineSplit({
-        seed,
-        members,
-        byzantine: f(members),
-        attacks: ['double-vote'],
-        loss: 0.01,
-        threshold: 0,
-      });
-      expect(r.certs.conflicts.length).toBeGreaterThan(0);
-      expect(r.cluster.violations.length).toBeGreaterThan(0);
-      const { term, leaders } = r.certs.conflicts[0];
-      expect(r.cluster.violations.map((v) => v.term)).toContain(term);
-      expect(leaders[0]).not.toBe(leaders[1]);
+  // Rival candidacies in one term need the split to fall between two campaigns, which depends on the
+  // trajectory: scan seeds 1–12 and require that some runs show it (a fixed seed list went stale twice).
+  for (const members of [5, 7] as const) {
+    it(`control: a simple-majority quorum (byzantine_threshold 0), ${members} members, seeds 1–12: two members certified for one term, seen`, () => {
+      let seen = 0;
+      for (let seed = 1; seed <= 12; seed++) {
+        const r = runByzantineSplit({
+          seed,
+          members,
+          byzantine: f(members),
+          attacks: ['double-vote'],
+          loss: 0.01,
+          threshold: 0,
+        });
+        if (r.certs.conflicts.length === 0) continue;
+        seen++;
+        expect(r.cluster.violations.length).toBeGreaterThan(0);
+        const { term, leaders } = r.certs.conflicts[0];
+        expect(r.cluster.violations.map((v) => v.term)).toContain(term);
+        expect(leaders[0]).not.toBe(leaders[1]);
+      }
+      expect(seen).toBeGreaterThan(0);
     });
   }
 });
