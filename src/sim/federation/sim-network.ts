@@ -452,8 +452,8 @@ export class FederationSimCluster {
     const { term, round } = fqt.lastAggregate;
     const found = new Set<string>();
     for (const msg of this.network.lastDrained(name)) {
-      // Envelope 1 (delta); byte 4 is the delta's kind (1: aggregate), checked again after decoding.
-      if (msg[0] !== 1 || msg[4] !== 1) continue;
+      // Deltas only; the kind is read by decoding (the kind byte also carries the 'addressed' flag).
+      if (msg[0] !== 1) continue;
       try {
         const d = decodeDelta(msg.subarray(1), this.keyring, { actions: fqt.learner.config.actions });
         if (d.kind === 'aggregate' && d.term === term && d.round === round) found.add(d.origin);
