@@ -24,6 +24,7 @@ import { electionQuorum, encodeCertificate, verifyCertificate } from './certific
 import { type Control, type ControlType, decodeControl, encodeControl, MAX_TERM } from './control.js';
 import { type Delta, decodeDelta, emptyDelta, encodeDelta, MAX_DELTA_ENTRIES } from './delta-codec.js';
 import { type LearningConfig, QLearner } from './engine.js';
+import { ENVELOPE, envelope } from './envelope.js';
 import { type Identity, identityFromRng, type Keyring, MapKeyring } from './identity.js';
 import { DEFAULT_RULE, type RuleName, ruleByName } from './merge/index.js';
 import { type FederationNetwork, InMemoryNetwork } from './network.js';
@@ -87,9 +88,6 @@ export interface SyncResult {
   refused: number;
 }
 
-const ENVELOPE_DELTA = 1;
-const ENVELOPE_CONTROL = 2;
-const ENVELOPE_CERTIFICATE = 3;
 /**
  * How far above the terms it knows a member lets an election message move it (see `onControl`). Honest churn
  * under a tight quorum moved terms by ~60 in 100 s while a member was away (simulator, 7 members, 3 % loss), so
@@ -103,13 +101,6 @@ function sameBytes(a: Uint8Array, b: Uint8Array | null): boolean {
   if (b === null || a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
-}
-
-function envelope(kind: number, body: Uint8Array): Uint8Array {
-  const out = new Uint8Array(body.length + 1);
-  out[0] = kind;
-  out.set(body, 1);
-  return out;
 }
 
 export class FederatedQTable {
@@ -281,7 +272,7 @@ export class FederatedQTable {
 
   private sendControl(to: string, type: ControlType, value: number, term = this.term): void {
     const msg = encodeControl({ type, from: this.id, to, term, value }, this.identity);
-    this.network.send(this.id, to, envelope(ENVELOPE_CONTROL, msg));
+    this.network.send(this.id, to, envelope(ENVELOPE.control, msg));
   }
 
   private setVoteState(term: number, votedFor: string | null): void {
@@ -463,7 +454,7 @@ export class FederatedQTable {
     d.term = this.term;
     d.round = kind === 'aggregate' ? this.lastAggregate.round : this.local_qtable.clock;
     d.interactions = covered;
-    this.network.send(this.id, to, envelope(ENVELOPE_DELTA, encodeDelta(d, this.identity)));
+    this.network.send(this.id, to, envelope(ENVELOPE.delta, encodeDelta(d, this.identity)));
     return d.count;
   }
 
@@ -517,7 +508,7 @@ export class FederatedQTable {
       try {
         if (msg.length < 1) throw new ElexError('E_DECODE', 'empty message');
         const body = msg.subarray(1);
-        if (msg[0] === ENVELOPE_DELTA) {
+        if (msg[0] === ENVELOPE.delta) {
           const d = decodeDelta(body, this.keyring, { actions: this.learner.config.actions });
           if (d.origin === this.id) throw new ElexError('E_DECODE', 'a delta from myself');
           if (!this.memberIds.has(d.origin))
@@ -561,13 +552,13 @@ export class FederatedQTable {
             }
             this.pending_updates.push(d);
           } else peerDeltas.push(d);
-        } else if (msg[0] === ENVELOPE_CONTROL) {
+        } else if (msg[0] === ENVELOPE.control) {
           const c = decodeControl(body, this.keyring);
           // A replay of this member's own message: its own vote request used to earn it a signed self vote,
           // which made its certificate invalid at every member.
           if (c.from === this.id) throw new ElexError('E_DECODE', 'a control message from myself');
           this.onControl(c, body);
-        } else if (msg[0] === ENVELOPE_CERTIFICATE) {
+        } else if (msg[0] === ENVELOPE.certificate) {
           // The aggregator repeats its certificate with every aggregate: verify each distinct one once.
           if (!sameBytes(body, this.lastCertificate)) {
             const c = verifyCertificate(
@@ -612,7 +603,7 @@ export class FederatedQTable {
         for (const p of this.peers) {
           // The certificate first: members adopt aggregates only from a member elected for their term.
           if (this.certificate !== null)
-            this.network.send(this.id, p, envelope(ENVELOPE_CERTIFICATE, this.certificate));
+            this.network.send(this.id, p, envelope(ENVELOPE.certificate, this.certificate));
           result.updates_sent += this.sendDelta(p, 'aggregate', fresh, interactions);
         }
         this.broadcastVersion = this.local_qtable.clock;
@@ -621,7 +612,7 @@ export class FederatedQTable {
         // No round yet: repeat the certificate, so a returning older leader learns it was deposed (it may be
         // the contributor this round waits for).
         for (const p of this.peers)
-          this.network.send(this.id, p, envelope(ENVELOPE_CERTIFICATE, this.certificate));
+          this.network.send(this.id, p, envelope(ENVELOPE.certificate, this.certificate));
       }
       // A signed heartbeat every sync: members with nothing to send keep following (instead of electing a new
       // aggregator every three intervals), and their acks tell this aggregator who it still reaches.
@@ -839,7 +830,7 @@ export class FederatedQTable {
         // first aggregate (which waits for contributions).
         if (this.certificate !== null)
           for (const p of this.peers)
-            this.network.send(this.id, p, envelope(ENVELOPE_CERTIFICATE, this.certificate));
+            this.network.send(this.id, p, envelope(ENVELOPE.certificate, this.certificate));
       }
     }
   }

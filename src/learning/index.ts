@@ -29,6 +29,7 @@ export {
   randomAvailable,
   tdStep,
 } from './engine.js';
+export { ENVELOPE, type EnvelopeKind, envelope } from './envelope.js';
 export {
   type ConsensusState,
   createFederatedQTable,

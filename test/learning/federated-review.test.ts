@@ -9,8 +9,10 @@ import { MAX_TERM } from '../../src/learning/control.js';
 import {
   type Control,
   createFederatedQTable,
+  ENVELOPE,
   encodeCertificate,
   encodeControl,
+  envelope,
   type FederatedQTable,
   federatedSync,
   type Identity,
@@ -22,13 +24,8 @@ import {
 import { category, key, s } from './federation-fixtures.js';
 
 const identity = (t: FederatedQTable) => (t as unknown as { identity: Identity }).identity;
-const control = (t: FederatedQTable, c: Omit<Control, 'from'>) => {
-  const body = encodeControl({ ...c, from: t.id }, identity(t));
-  const out = new Uint8Array(body.length + 1);
-  out[0] = 2;
-  out.set(body, 1);
-  return out;
-};
+const control = (t: FederatedQTable, c: Omit<Control, 'from'>) =>
+  envelope(ENVELOPE.control, encodeControl({ ...c, from: t.id }, identity(t)));
 
 async function settled(n = 4) {
   const c = await category(['a', 'b', 'c', 'd'].slice(0, n));

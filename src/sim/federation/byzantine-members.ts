@@ -30,10 +30,12 @@ import {
   type Control,
   decodeControl,
   deltaSince,
+  ENVELOPE,
   electionQuorum,
   encodeCertificate,
   encodeControl,
   encodeDelta,
+  envelope,
   type FederatedQTable,
   type FederationNetwork,
   type Identity,
@@ -63,19 +65,9 @@ export interface ByzantineSpec {
   campaign?: boolean;
 }
 
-const ENVELOPE_DELTA = 1;
-const ENVELOPE_CONTROL = 2;
-const ENVELOPE_CERTIFICATE = 3;
 /** Highest inflated term that still lets an honest member take term + 1 many times over. */
 const INFLATED_TERM_MAX = 2 ** 31;
 const HISTORY = 256;
-
-function envelope(kind: number, body: Uint8Array): Uint8Array {
-  const out = new Uint8Array(body.length + 1);
-  out[0] = kind;
-  out.set(body, 1);
-  return out;
-}
 
 /** What a Byzantine member did (counts per action). */
 export interface ByzantineStats {
@@ -132,7 +124,7 @@ export class ByzantineMember implements FederationNetwork, MemberBehaviour {
   }
 
   private control(bytes: Uint8Array): Control | null {
-    if (bytes.length < 2 || bytes[0] !== ENVELOPE_CONTROL) return null;
+    if (bytes.length < 2 || bytes[0] !== ENVELOPE.control) return null;
     try {
       return decodeControl(bytes.subarray(1), this.cluster.keyring);
     } catch {
@@ -143,7 +135,7 @@ export class ByzantineMember implements FederationNetwork, MemberBehaviour {
   private sendControl(to: string, c: Omit<Control, 'from' | 'to'>): void {
     const msg = encodeControl({ ...c, from: this.name, to }, this.identity);
     this.stats.maxTermSent = Math.max(this.stats.maxTermSent, c.term);
-    this.inner.send(this.name, to, envelope(ENVELOPE_CONTROL, msg));
+    this.inner.send(this.name, to, envelope(ENVELOPE.control, msg));
   }
 
   private others(): string[] {
@@ -238,7 +230,7 @@ export class ByzantineMember implements FederationNetwork, MemberBehaviour {
         d.round = fqt.local_qtable.clock;
         d.interactions = 1;
         this.stats.maxTermSent = Math.max(this.stats.maxTermSent, term);
-        this.inner.send(this.name, to, envelope(ENVELOPE_DELTA, encodeDelta(d, this.identity)));
+        this.inner.send(this.name, to, envelope(ENVELOPE.delta, encodeDelta(d, this.identity)));
       }
     }
   }
@@ -262,7 +254,7 @@ export class ByzantineMember implements FederationNetwork, MemberBehaviour {
       { type: 'vote', from: this.name, to: this.name, term: this.knownTerm + 1, value: 1 },
       this.identity,
     );
-    const fake = envelope(ENVELOPE_CERTIFICATE, encodeCertificate([self]));
+    const fake = envelope(ENVELOPE.certificate, encodeCertificate([self]));
     const round = 1_000_000 + this.stats.forgedAggregates;
     for (const term of [this.knownTerm, this.knownTerm + 1]) {
       if (term < 1) continue;
@@ -278,7 +270,7 @@ export class ByzantineMember implements FederationNetwork, MemberBehaviour {
           d.round = round;
           d.interactions = 1;
           this.stats.forgedAggregates++;
-          this.inner.send(this.name, to, envelope(ENVELOPE_DELTA, encodeDelta(d, this.identity)));
+          this.inner.send(this.name, to, envelope(ENVELOPE.delta, encodeDelta(d, this.identity)));
         }
       }
     }
@@ -306,7 +298,7 @@ export function watchCertificates(c: FederationSimCluster, byzantineThreshold = 
   const w: CertificateWatch = { certified: new Map(), conflicts: [], refused: new Map(), checked: 0 };
   const done = new Set<string>();
   c.network.onDeliver = (to, m) => {
-    if (c.byzantine.has(to) || m.length < 2 || m[0] !== ENVELOPE_CERTIFICATE) return;
+    if (c.byzantine.has(to) || m.length < 2 || m[0] !== ENVELOPE.certificate) return;
     const key = Buffer.from(m.buffer, m.byteOffset, m.byteLength).toString('base64');
     if (done.has(key)) return;
     done.add(key);
@@ -357,6 +349,15 @@ export interface ByzantineScenarioOptions {
   federation?: FederationSimOptions['federation'];
 }
 
+/** Which members are Byzantine: `count` of them, drawn from the seed. */
+function chooseByzantine(seed: number, names: readonly string[], count: number): string[] {
+  const pool = [...names];
+  const choose = new SeededRng(seed).fork('byzantine-members');
+  const bad: string[] = [];
+  for (let i = 0; i < count; i++) bad.push(pool.splice(choose.int(pool.length), 1)[0]);
+  return bad;
+}
+
 /**
  * The fault scenario of `runFederationScenario` with Byzantine members: elect; cut the first aggregator off
  * for `partitionMs` while an honest member crashes for half of it; heal; wait up to `boundMs` for every live
@@ -366,10 +367,7 @@ export function runByzantineScenario(o: ByzantineScenarioOptions) {
   const bound = o.boundMs ?? 60_000;
   const partitionMs = o.partitionMs ?? 20_000;
   const names = Array.from({ length: o.members }, (_, i) => `m${i}`);
-  const choose = new SeededRng(o.seed).fork('byzantine-members');
-  const pool = [...names];
-  const bad: string[] = [];
-  for (let i = 0; i < o.byzantine; i++) bad.push(pool.splice(choose.int(pool.length), 1)[0]);
+  const bad = chooseByzantine(o.seed, names, o.byzantine);
   const agents = new Map<string, ByzantineMember>();
   const c = new FederationSimCluster({
     seed: o.seed,
@@ -475,10 +473,7 @@ export interface ByzantineSplitOptions {
  */
 export function runByzantineSplit(o: ByzantineSplitOptions) {
   const names = Array.from({ length: o.members }, (_, i) => `m${i}`);
-  const choose = new SeededRng(o.seed).fork('byzantine-members');
-  const pool = [...names];
-  const bad: string[] = [];
-  for (let i = 0; i < o.byzantine; i++) bad.push(pool.splice(choose.int(pool.length), 1)[0]);
+  const bad = chooseByzantine(o.seed, names, o.byzantine);
   const agents = new Map<string, ByzantineMember>();
   const threshold = o.threshold ?? 0.33;
   const c = new FederationSimCluster({

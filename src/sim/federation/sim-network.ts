@@ -10,6 +10,7 @@
 import { type Clock, ElexError, isElexError, type Rng, SeededRng } from '../../core/index.js';
 import {
   decodeDelta,
+  ENVELOPE,
   encodeState,
   FederatedQTable,
   type FederationConfig,
@@ -37,11 +38,11 @@ export class SimClock implements Clock {
 /** Accounting type of a federation message, from its envelope byte (see `FederatedQTable`). */
 function messageType(m: Uint8Array): string {
   switch (m[0]) {
-    case 1:
+    case ENVELOPE.delta:
       return 'fed-delta';
-    case 2:
+    case ENVELOPE.control:
       return 'fed-control';
-    case 3:
+    case ENVELOPE.certificate:
       return 'fed-certificate';
     default:
       return 'fed-other';
@@ -453,7 +454,7 @@ export class FederationSimCluster {
     const found = new Set<string>();
     for (const msg of this.network.lastDrained(name)) {
       // Deltas only; the kind is read by decoding (the kind byte also carries the 'addressed' flag).
-      if (msg[0] !== 1) continue;
+      if (msg[0] !== ENVELOPE.delta) continue;
       try {
         const d = decodeDelta(msg.subarray(1), this.keyring, { actions: fqt.learner.config.actions });
         if (d.kind === 'aggregate' && d.term === term && d.round === round) found.add(d.origin);
