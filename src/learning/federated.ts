@@ -375,6 +375,7 @@ export class FederatedQTable {
         tolerance: this.config.conflict_tolerance,
         trust: this.trust,
         onKept,
+        restateUndecided: !relay,
       },
       this.ws,
     );

@@ -39,6 +39,14 @@ export interface TableMergeOptions {
    * the weight behind entries it adopted (see `FederatedQTable`).
    */
   onKept?: (entry: number, delta: number, weight: number) => void;
+  /**
+   * An entry the deltas reported but the rule kept nothing of (every report trimmed, or its reporters
+   * distrusted) keeps its value under a new version, so the next delta built from the table (an aggregate)
+   * restates it. Without this a member whose reports are dropped keeps learning on its own value, drifts
+   * from the consensus, looks ever more deviant to reporter trust and ends refused as unreachable (in the
+   * simulation: every honest member distrusted, stale replayers trusted, ρ 0.93 → 0.30).
+   */
+  restateUndecided?: boolean;
 }
 
 export interface TableMergeResult {
@@ -151,7 +159,10 @@ export function mergeDeltasIntoTable(
     const e = cols[k];
     mark[e] = -1;
     const v = out.q[k];
-    if (!(out.w[k] > 0) || !Number.isFinite(v)) continue;
+    if (!(out.w[k] > 0) || !Number.isFinite(v)) {
+      if (opts.restateUndecided) table.write(e, table.q[e], table.visits[e]);
+      continue;
+    }
     let n: number;
     if (claimed) {
       n = 0;

@@ -25,6 +25,7 @@ export {
   tdReachable,
   tdStep,
   tdTargetRange,
+  type TrustOptions,
 } from '../../learning/index.js';
 
 export function isElexErrorCode(e: unknown): string | null {

@@ -32,6 +32,7 @@ import {
   tdReachable,
   tdStep,
   tdTargetRange,
+  type TrustOptions,
 } from './deps.js';
 import { greedyPolicy, type Mdp, policyValue, sampleInitial, sampleOutcome, startValue } from './mdp.js';
 
@@ -74,6 +75,8 @@ export interface RunConfig {
   trust: boolean;
   /** James–Stein shrinkage of each round's decisions towards the consensus (robust rules; off by default). */
   shrink?: boolean;
+  /** Reporter-trust options other than the defaults (the α and scale floor come from the MDP). */
+  trustOptions?: Partial<TrustOptions>;
 }
 
 export const BEHAVIOURS = ['epsilon-greedy', 'diverse', 'off-policy'] as const;
@@ -256,6 +259,7 @@ export function runFederation(c: RunConfig): RunResult {
   const trust =
     !plain && c.trust
       ? new ReporterTrust({
+          ...c.trustOptions,
           alpha: learning.alpha,
           minScale: 0.1 * (mdp.rMax - mdp.rMin),
         })
@@ -271,6 +275,8 @@ export function runFederation(c: RunConfig): RunResult {
     return d;
   };
 
+  // (agent, entry) pairs whose consensus goes back to a member whose delta was refused as unreachable.
+  const resend: number[] = [];
   const roundSync = (): void => {
     round++;
     let K = 0;
@@ -302,7 +308,10 @@ export function runFederation(c: RunConfig): RunResult {
       let ok = true;
       for (let t = 0; t < ag.nTouched; t++) {
         const e = ag.touched[t];
-        if (!reachable(e, Math.fround(ag.q[e]), ag.fresh[e])) ok = false;
+        if (!reachable(e, Math.fround(ag.q[e]), ag.fresh[e])) {
+          ok = false;
+          resend.push(i, e);
+        }
       }
       if (!ok) {
         refuse(ag.byz ? 'E_UNREACHABLE' : 'HONEST_UNREACHABLE');
@@ -475,10 +484,12 @@ export function runFederation(c: RunConfig): RunResult {
       for (let k = 0; k < K; k++) {
         const e = cols[k];
         mark[e] = -1;
-        if (!(o.w[k] > 0)) continue;
         const v = o.q[k];
-        if (!Number.isFinite(v)) {
-          nonFinite++;
+        if (o.w[k] > 0 && !Number.isFinite(v)) nonFinite++;
+        if (!(o.w[k] > 0) || !Number.isFinite(v)) {
+          // Nothing kept: the aggregate restates the consensus (FederatedQTable: `restateUndecided`), so a
+          // member whose report was dropped does not drift from it.
+          for (const ag of agents) if (ag.learns) ag.q[e] = global[e];
           continue;
         }
         global[e] = Math.fround(Math.max(bounds.min, Math.min(bounds.max, v)));
@@ -494,6 +505,9 @@ export function runFederation(c: RunConfig): RunResult {
         }
       }
     }
+    // A refused member gets the consensus of its unreachable entries back (FederatedQTable's resend).
+    for (let j = 0; j < resend.length; j += 2) agents[resend[j]].q[resend[j + 1]] = global[resend[j + 1]];
+    resend.length = 0;
     for (const ag of agents) {
       for (let t = 0; t < ag.nTouched; t++) ag.fresh[ag.touched[t]] = 0;
       ag.nTouched = 0;
