@@ -22,10 +22,10 @@ export {
   type RuleName,
   ruleByName,
   shrinkTowardConsensus,
+  type TrustOptions,
   tdReachable,
   tdStep,
   tdTargetRange,
-  type TrustOptions,
 } from '../../learning/index.js';
 
 export function isElexErrorCode(e: unknown): string | null {
