@@ -49,6 +49,31 @@ describe('mergeDeltasIntoTable visit counts', () => {
     }
   });
 
+  it('restateUndecided: an entry whose reports were all dropped keeps its value under a new version', () => {
+    const t = new QTable();
+    const e = t.slot(0, 1, 2);
+    t.write(e, 1, 5);
+    // No fresh visits: no weight under the fresh weighting; the table's own row weighs nothing (an
+    // aggregator without fresh visits of its own), so the rule keeps nothing.
+    const deltas = [report('a', 3, 0), report('b', 4, 0)];
+    const opts = {
+      rule: ruleByName('trimmed-mean'),
+      params,
+      weighting: { kind: 'fresh' as const, cap: 2, anchor: 0 },
+      tolerance: 0.05,
+    };
+    for (const restate of [false, true]) {
+      const table = t.clone();
+      const before = table.version[e];
+      mergeDeltasIntoTable(table, deltas, { ...opts, restateUndecided: restate });
+      expect(table.q[e]).toBe(1);
+      expect(table.visits[e]).toBe(5);
+      // Restated, it is in the next delta built from the table (the aggregate); otherwise it is not.
+      if (restate) expect(table.version[e]).toBeGreaterThan(before);
+      else expect(table.version[e]).toBe(before);
+    }
+  });
+
   it('adds every reporter under the plain rule (ADR-115: n = Σ n)', () => {
     const t = new QTable();
     const e = t.slot(0, 1, 2);

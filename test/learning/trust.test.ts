@@ -85,6 +85,51 @@ describe('ReporterTrust', () => {
   });
 });
 
+describe('ReporterTrust newcomers', () => {
+  const scoring = { reference: 'consensus', statistic: 'mean' } as const;
+  const firstRound = (newcomer: TrustOptions['newcomer'], seed: number, attackers: number) => {
+    const trust = new ReporterTrust({ alpha: 0.1, ...scoring, newcomer });
+    const honest = 10 - attackers;
+    const { set, steps } = round(new SeededRng(seed), honest, attackers, attackers > 0 ? -2 : null);
+    trust.observe(set, steps, ids(11));
+    return Array.from({ length: 10 }, (_, r) => trust.trustOf(`a${r}`));
+  };
+
+  it('averaged (default): a reporter that pulls from its first round has no weight after it; trusted keeps it', () => {
+    expect(firstRound('averaged', 3, 3).slice(7)).toEqual([0, 0, 0]);
+    expect(firstRound('trusted', 3, 3).slice(7)).toEqual([1, 1, 1]);
+    expect(new ReporterTrust({ alpha: 0.1 }).options.newcomer).toBe('averaged');
+  });
+
+  it('averaged: one unlucky honest first round is diluted by the prior (scored distrusts such reporters)', () => {
+    let averagedLost = 0;
+    let scoredLost = 0;
+    for (let seed = 1; seed <= 50; seed++) {
+      averagedLost += firstRound('averaged', seed, 0).filter((t) => t < 1).length;
+      scoredLost += firstRound('scored', seed, 0).filter((t) => t < 1).length;
+    }
+    expect(averagedLost).toBe(0);
+    expect(scoredLost).toBeGreaterThan(10);
+  });
+
+  it('averaged: once the prior weighs less than the smoothing it is a plain EWMA (the start is not repeated)', () => {
+    // Fed the same rounds, an averaged and a trusted newcomer differ only in how they started; once both
+    // are plain EWMAs (weight 0.1 per round) their difference shrinks by exactly 0.9 per round.
+    const averaged = new ReporterTrust({ alpha: 0.1, ...scoring });
+    const trusted = new ReporterTrust({ alpha: 0.1, ...scoring, newcomer: 'trusted' });
+    const rng = new SeededRng(4);
+    const diffs: number[] = [];
+    for (let t = 0; t < 30; t++) {
+      const { set, steps } = round(rng, 10, 0, null);
+      averaged.observe(set, steps, ids(11));
+      trusted.observe(set, steps, ids(11));
+      diffs.push(averaged.ratioOf('a0')! - trusted.ratioOf('a0')!);
+    }
+    expect(Math.abs(diffs[6])).toBeGreaterThan(1e-3);
+    for (let t = 7; t < 30; t++) expect(diffs[t]).toBeCloseTo(0.9 * diffs[t - 1], 12);
+  });
+});
+
 describe('mergeDeltasIntoTable with ReporterTrust', () => {
   /** 40 rounds: 6 honest reporters, 2 colluding attackers; on entry 9 the attackers outnumber the honest one. */
   function scenario(trust: ReporterTrust | undefined): { table: QTable; entry9: number[] } {

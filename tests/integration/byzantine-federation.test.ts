@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../src/core/index.js';
+import { deriveSeed, ManualClock } from '../../src/core/index.js';
 import {
   createFederatedQTable,
   encodeState,
@@ -10,7 +10,16 @@ import {
   stateHi,
   stateLo,
 } from '../../src/learning/index.js';
-import { type AttackName, runCampaign } from '../../src/sim/federation/index.js';
+import {
+  type AttackName,
+  BEHAVIOUR,
+  type MdpName,
+  mdpByName,
+  type RunConfig,
+  runCampaign,
+  runFederation,
+  solve,
+} from '../../src/sim/federation/index.js';
 
 describe('ADR-115 integration snippet', () => {
   it('learning on one table reaches the other two through federatedSync', async () => {
@@ -224,5 +233,58 @@ describe('Byzantine evaluation (reduced: 10 agents, 3 attackers, 2 seeds)', () =
       seed: 5,
     };
     expect(JSON.stringify(runCampaign(o))).toBe(JSON.stringify(runCampaign(o)));
+  });
+});
+
+describe('Byzantine evaluation: single runs that once failed', () => {
+  const config = (
+    mdp: MdpName,
+    attack: AttackName,
+    seed: number,
+    extra: Partial<RunConfig> = {},
+  ): RunConfig => ({
+    mdp: mdpByName(mdp),
+    solution: solve(mdp),
+    agents: 10,
+    byzantine: 3,
+    attack,
+    rule: 'trimmed-mean',
+    seed,
+    episodes: mdp === 'frozen-lake' ? 3000 : 1000,
+    syncEvery: 10,
+    checkEvery: mdp === 'elex-query' ? 25 : 50,
+    weightCap: 2,
+    beta: 0.3,
+    behaviour: BEHAVIOUR[mdp],
+    tdCheck: true,
+    trust: true,
+    ...extra,
+  });
+
+  it('members re-anchor on the consensus: no honest delta refused, no trust collapse (stale replay)', () => {
+    // Before the fix, with one pseudo-round of newcomer prior: honest reports the trust weighed out were
+    // never adopted back, the members drifted, were refused as unreachable from round 13 on, and every honest
+    // member ended distrusted (ratios 3.2–3.7) while the stale replayers were trusted (0.05): ρ 0.30–0.49.
+    const r = runFederation(
+      config('elex-query', 'stale-replay', deriveSeed(101, 'seed-8') >>> 0, {
+        trustOptions: { newcomerRounds: 1 },
+      }),
+    );
+    expect(r.refused.HONEST_UNREACHABLE).toBeUndefined();
+    expect(Math.min(...r.rho)).toBeGreaterThan(0.9);
+    for (let i = 0; i < 7; i++) expect(r.trustRatios[i]!, `agent-${i}`).toBeLessThan(1.3);
+  });
+
+  it('FrozenLake: reward flippers have no weight from their first scored round (trusted newcomers had)', () => {
+    const seed = deriveSeed(1, 'seed-6') >>> 0;
+    const alone = runFederation(config('frozen-lake', 'none', seed, { agents: 7, byzantine: 0 }));
+    const now = runFederation(config('frozen-lake', 'reward-flip', seed));
+    const before = runFederation(
+      config('frozen-lake', 'reward-flip', seed, { trustOptions: { newcomer: 'trusted' } }),
+    );
+    // The honest agents' trajectory is the one they have without the flippers, to the last bit.
+    expect(now.rho).toEqual(alone.rho);
+    const mean = alone.rho.reduce((a, b) => a + b, 0) / alone.rho.length;
+    expect(Math.min(...before.rho)).toBeLessThan(0.9 * mean);
   });
 });
