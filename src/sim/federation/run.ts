@@ -29,10 +29,10 @@ import {
   type RuleName,
   ruleByName,
   shrinkTowardConsensus,
+  type TrustOptions,
   tdReachable,
   tdStep,
   tdTargetRange,
-  type TrustOptions,
 } from './deps.js';
 import { greedyPolicy, type Mdp, policyValue, sampleInitial, sampleOutcome, startValue } from './mdp.js';
 
