@@ -185,6 +185,34 @@ describe('FederatedQTable', () => {
       expect(leader.local_qtable.find(0, key(51), 1)).toBe(-1);
     });
 
+    it('restates an entry whose reports it kept nothing of, so the member whose report was dropped re-anchors', async () => {
+      const { clock, leader, members } = await elected();
+      const [m] = members;
+      // The aggregator's trust has weighed m out (five rounds in which m pulled far from three peers).
+      for (let round = 0; round < 5; round++) {
+        const R = 5;
+        const q = new Float64Array(4 * R);
+        const w = new Float64Array(4 * R).fill(1);
+        for (let e = 0; e < 4; e++) {
+          for (let r = 1; r < 4; r++) q[e * R + r] = 0.01 * (r + e);
+          q[e * R + 4] = -1;
+        }
+        leader.trust.observe({ entries: 4, reporters: R, q, w, self: 0 }, w, ['', 'p1', 'p2', 'p3', m.id]);
+      }
+      expect(leader.trust.trustOf(m.id)).toBe(0);
+      // m learns an entry nobody else has; its report is weighed out, so the round keeps nothing of it.
+      m.learner.learn(s(60), 4, 1.5, null);
+      const learned = m.local_qtable.getQ(0, key(60), 4);
+      expect(learned).toBeGreaterThan(0);
+      clock.advance(500);
+      await federatedSync(m);
+      await federatedSync(leader);
+      expect(leader.local_qtable.getQ(0, key(60), 4)).toBe(0);
+      // The aggregate restated the entry at the consensus (0); m adopted it instead of drifting on its own.
+      await federatedSync(m);
+      expect(m.local_qtable.getQ(0, key(60), 4)).toBe(0);
+    });
+
     it('weighs its own table by its own fresh visits only: a member that learned decides an entry it did not', async () => {
       const { clock, leader, members } = await elected();
       const [m] = members;
