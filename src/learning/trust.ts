@@ -60,11 +60,10 @@ export interface TrustOptions {
    * from its first round on has no grace period (damage done early, e.g. an optimal action pushed down
    * and then never explored again, can outlast the attacker's weight). `averaged` (default): the smoothed
    * ratio starts as the mean of `newcomerRounds` pseudo-rounds at 1 (the round's median reporter) and the
-   * rounds scored so far, until
-   * that mean's weight falls to `smoothing` (the bias-corrected start of an EWMA): a reporter that pulls
-   * hard from its first round is distrusted within a round or two, while one unlucky honest round is
-   * diluted by the prior (with one pseudo-round honest reporters lost weight often enough to slow the
-   * honest elex-query federation from 92 to 112 episodes to ρ 0.9; with three, 93).
+   * rounds scored so far, until that mean's weight falls to `smoothing` (the bias-corrected start of an
+   * EWMA): a reporter that pulls hard from its first round is distrusted within a round or two, while one
+   * unlucky honest round is diluted by the prior (with one pseudo-round honest reporters lost weight often
+   * enough to slow the honest elex-query federation from 92 to 112 episodes to ρ 0.9; with three, 93).
    */
   newcomer: 'trusted' | 'scored' | 'averaged';
   /** Pseudo-rounds at ratio 1 that start an `averaged` newcomer's smoothed ratio. */
