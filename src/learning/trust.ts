@@ -21,8 +21,17 @@ import type { ReportSet } from './merge/index.js';
 export interface TrustOptions {
   /** Learning rate α of the members (turns a report into its implied target). */
   alpha: number;
-  /** Weight of the newest round in the smoothed ratio (0 < smoothing ≤ 1). */
+  /** Weight of the newest round in the smoothed ratio when it raises it (0 < smoothing ≤ 1). */
   smoothing: number;
+  /**
+   * Weight of the newest round when it lowers the smoothed ratio (0 < forgiveness ≤ smoothing): trust is
+   * lost fast and regained slowly. With one rate (0.1 both ways) an attacker pushing half as hard as the
+   * TD-reachability check allows (visit-inflation-quiet) spent rounds with a low ratio whenever its targets
+   * gave it little to push (e.g. optimal actions already at the bottom of the range), was forgiven within
+   * a few rounds (smoothed ratio swinging 0.9–7), and kept pushing: FrozenLake 10/3 ρ 0.611 / 0.305; with
+   * 0.03 down, 0.874 / 0.821.
+   */
+  forgiveness: number;
   /** Smoothed ratio up to which a reporter keeps full weight. */
   lo: number;
   /** Smoothed ratio from which a reporter's weight is 0. */
@@ -73,6 +82,7 @@ export interface TrustOptions {
 export const DEFAULT_TRUST: TrustOptions = {
   alpha: 0.1,
   smoothing: 0.1,
+  forgiveness: 0.03,
   lo: 1.3,
   hi: 1.8,
   minReporters: 3,
@@ -199,7 +209,9 @@ export class ReporterTrust {
         continue;
       }
       const first = this.options.newcomer === 'scored' ? x : Math.min(x, this.options.lo);
-      this.ratio.set(id, prev === undefined ? first : (1 - s) * prev + s * x);
+      // Distrust comes at `smoothing`, trust returns at `forgiveness` (slower).
+      const w = prev !== undefined && x < prev ? this.options.forgiveness : s;
+      this.ratio.set(id, prev === undefined ? first : (1 - w) * prev + w * x);
     }
   }
 

@@ -115,8 +115,9 @@ describe('ReporterTrust newcomers', () => {
   it('averaged: once the prior weighs less than the smoothing it is a plain EWMA (the start is not repeated)', () => {
     // Fed the same rounds, an averaged and a trusted newcomer differ only in how they started; once both
     // are plain EWMAs (weight 0.1 per round) their difference shrinks by exactly 0.9 per round.
-    const averaged = new ReporterTrust({ alpha: 0.1, ...scoring });
-    const trusted = new ReporterTrust({ alpha: 0.1, ...scoring, newcomer: 'trusted' });
+    // One rate both ways, so the two EWMAs take the same branch every round.
+    const averaged = new ReporterTrust({ alpha: 0.1, ...scoring, forgiveness: 0.1 });
+    const trusted = new ReporterTrust({ alpha: 0.1, ...scoring, newcomer: 'trusted', forgiveness: 0.1 });
     const rng = new SeededRng(4);
     const diffs: number[] = [];
     for (let t = 0; t < 30; t++) {
@@ -127,6 +128,36 @@ describe('ReporterTrust newcomers', () => {
     }
     expect(Math.abs(diffs[6])).toBeGreaterThan(1e-3);
     for (let t = 7; t < 30; t++) expect(diffs[t]).toBeCloseTo(0.9 * diffs[t - 1], 12);
+  });
+});
+
+describe('ReporterTrust forgiveness', () => {
+  it('trust is lost at the smoothing rate and regained at the slower forgiveness rate', () => {
+    const scoring = { alpha: 0.1, reference: 'consensus', statistic: 'mean' } as const;
+    const slow = new ReporterTrust(scoring);
+    const even = new ReporterTrust({ ...scoring, forgiveness: 0.1 });
+    expect(slow.options.forgiveness).toBe(0.03);
+    const rng = new SeededRng(8);
+    const names = ids(11);
+    const feed = (attackers: number, poison: number | null) => {
+      const { set, steps } = round(rng, 10 - attackers, attackers, poison);
+      slow.observe(set, steps, names);
+      even.observe(set, steps, names);
+    };
+    for (let t = 0; t < 20; t++) feed(0, null);
+    for (let t = 0; t < 10; t++) feed(3, -2);
+    // Rising, both move at the smoothing rate: a7..a9 are distrusted alike.
+    for (const r of [7, 8, 9]) {
+      expect(slow.trustOf(`a${r}`)).toBe(0);
+      expect(even.trustOf(`a${r}`)).toBe(0);
+    }
+    // Back to honest reports: with one rate they are trusted again within 30 rounds, not with forgiveness.
+    for (let t = 0; t < 30; t++) feed(0, null);
+    for (const r of [7, 8, 9]) {
+      expect(even.trustOf(`a${r}`)).toBe(1);
+      expect(slow.trustOf(`a${r}`)).toBeLessThan(1);
+      expect(slow.ratioOf(`a${r}`)!).toBeGreaterThan(even.ratioOf(`a${r}`)!);
+    }
   });
 });
 

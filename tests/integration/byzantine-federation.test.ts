@@ -275,6 +275,20 @@ describe('Byzantine evaluation: single runs that once failed', () => {
     for (let i = 0; i < 7; i++) expect(r.trustRatios[i]!, `agent-${i}`).toBeLessThan(1.3);
   });
 
+  it('FrozenLake: quiet visit inflation is not forgiven between its pushes (one smoothing rate was)', () => {
+    const seed = deriveSeed(1, 'seed-1') >>> 0;
+    const alone = runFederation(config('frozen-lake', 'none', seed, { agents: 7, byzantine: 0 }));
+    const mean = alone.rho.reduce((a, b) => a + b, 0) / alone.rho.length;
+    const now = runFederation(config('frozen-lake', 'visit-inflation-quiet', seed));
+    const symmetric = runFederation(
+      config('frozen-lake', 'visit-inflation-quiet', seed, { trustOptions: { forgiveness: 0.1 } }),
+    );
+    // Its deltas pass validation (half the push the check allows): only trust can stop it.
+    expect(now.refused.E_UNREACHABLE).toBeUndefined();
+    expect(Math.min(...now.rho)).toBeGreaterThanOrEqual(0.9 * mean);
+    expect(Math.min(...symmetric.rho)).toBeLessThan(0.5);
+  });
+
   it('FrozenLake: reward flippers have no weight from their first scored round (trusted newcomers had)', () => {
     const seed = deriveSeed(1, 'seed-6') >>> 0;
     const alone = runFederation(config('frozen-lake', 'none', seed, { agents: 7, byzantine: 0 }));

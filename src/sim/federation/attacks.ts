@@ -8,6 +8,9 @@
  * - visit-inflation: claims 2³²−1 lifetime visits on every available entry (the fresh-visit budget on the
  *                    targets, 0 fresh elsewhere); q = the lowest value TD reachability accepts for the
  *                    best action, the highest for the others (poison that passes validation).
+ * - visit-inflation-quiet: the same with half the push: the edge of what `fresh` TD steps reach, where
+ *                    the check allows fresh + 1 (a pull of 1.4–2.4 × the median reporter, inside reporter
+ *                    trust's partial band, instead of 3.5–5).
  * - noise:           q uniform in [Q_min, Q_max].
  * - invalid:         NaN, +Inf or 10·Q_max (refused by validation).
  * - sign-flip:       best and worst actions' values swapped.
@@ -25,6 +28,7 @@
 export const ATTACK_NAMES = [
   'none',
   'visit-inflation',
+  'visit-inflation-quiet',
   'noise',
   'invalid',
   'sign-flip',

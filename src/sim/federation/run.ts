@@ -269,6 +269,7 @@ export function runFederation(c: RunConfig): RunResult {
   const usedW = new Float64Array(SA * R);
   let round = 0;
 
+  const inflating = attack === 'visit-inflation' || attack === 'visit-inflation-quiet';
   const byzDelta = (count: number): Delta => {
     const d = emptyDelta('peer', 'byz', count);
     d.interactions = c.syncEvery;
@@ -337,7 +338,7 @@ export function runFederation(c: RunConfig): RunResult {
       // Visit inflation poisons every available entry: the targets with the fresh-visit budget, all others
       // with no fresh visits (no weight under a robust rule, 2³²−1 claimed visits under the plain one).
       const poisoned = uniq.length;
-      if (attack === 'visit-inflation') {
+      if (inflating) {
         const chosen = new Set(uniq);
         for (let e = 0; e < SA; e++) {
           if (chosen.has(e) || (mdp.mask[Math.floor(e / A)] & (1 << (e % A))) === 0) continue;
@@ -375,10 +376,12 @@ export function runFederation(c: RunConfig): RunResult {
           const worst = argBest(mdp, global, s, true);
           let v: number;
           switch (attack) {
-            case 'visit-inflation': {
+            case 'visit-inflation':
+            case 'visit-inflation-quiet': {
               // The most damaging values a TD-reachability check still accepts: the best action as low as
-              // reachable, every other one as high, so a worse action becomes greedy.
-              const keep = (1 - learning.alpha) ** (fresh + 1);
+              // reachable, every other one as high, so a worse action becomes greedy. The quiet variant
+              // pushes to what `fresh` steps reach (the check allows one more), half as far.
+              const keep = (1 - learning.alpha) ** (attack === 'visit-inflation' ? fresh + 1 : fresh);
               const g = global[e];
               v =
                 a === best
@@ -415,7 +418,7 @@ export function runFederation(c: RunConfig): RunResult {
           d.lo[t] = s;
           d.action[t] = a;
           d.q[t] = v;
-          d.visits[t] = attack === 'visit-inflation' ? U32_MAX : Math.max(1, Math.round(globalN[e]));
+          d.visits[t] = inflating ? U32_MAX : Math.max(1, Math.round(globalN[e]));
           d.fresh[t] = fresh;
         }
         if (attack === 'forged-origin') {
