@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ByteWriter, ManualClock } from '../../src/core/index.js';
+import { ByteWriter, type ManualClock } from '../../src/core/index.js';
 import { MAX_TERM } from '../../src/learning/control.js';
 import {
   type Control,
@@ -16,8 +16,6 @@ import {
   type FederatedQTable,
   federatedSync,
   type Identity,
-  InMemoryNetwork,
-  MapKeyring,
   signBytes,
   verifyCertificate,
 } from '../../src/learning/index.js';
@@ -193,33 +191,10 @@ describe('FederatedQTable election review', () => {
   });
 
   it('a deposed aggregator that returns steps down, so the new one reaches min_peers_for_consensus', async () => {
-    // Three members, every one needed for a round (min_peers_for_consensus 3, the default).
-    const clock = new ManualClock(0);
-    const network = new InMemoryNetwork();
-    const keyring = new MapKeyring();
-    const ids = ['a', 'b', 'c'];
-    const tables: FederatedQTable[] = [];
-    for (const id of ids)
-      tables.push(
-        await createFederatedQTable({
-          id,
-          peers: ids,
-          network,
-          keyring,
-          clock,
-          seed: 42,
-          sync_interval_ms: 1000,
-        }),
-      );
-    const round = async (rounds: number, who = tables) => {
-      for (let step = 0; step < rounds; step++) {
-        clock.advance(500);
-        for (const t of who) {
-          t.learner.learn(s(step % 5), step % 3, 0.5, null);
-          await federatedSync(t);
-        }
-      }
-    };
+    // Three members, every one needed for a round (min_peers_for_consensus 3, the library's default).
+    const { network, tables, round } = await category(['a', 'b', 'c'], {
+      config: { min_peers_for_consensus: 3 },
+    });
     await round(40);
     const old = tables.find((t) => t.consensus_state.kind === 'Leader')!;
     expect(old).toBeDefined();
@@ -363,6 +338,20 @@ describe('FederatedQTable election review', () => {
         for (const m of who) await federatedSync(m);
       }
     };
+    /** Cuts others[0..1] off; for 10 s others[2] (Byzantine) replays `captured` to the aggregator. */
+    const replayWhileCutOff = async (
+      c: Awaited<ReturnType<typeof category>>,
+      leader: FederatedQTable,
+      others: FederatedQTable[],
+      captured: Uint8Array[],
+    ) => {
+      c.network.isolated.add(others[0].id);
+      c.network.isolated.add(others[1].id);
+      for (let i = 0; i < 20; i++) {
+        for (const m of captured) c.network.send(others[2].id, leader.id, m);
+        await idle(c, 500, [leader, others[2]]);
+      }
+    };
 
     it("an ack addressed to another member does not stop this member's deltas to its sender", async () => {
       const { tables, leader, network } = await settled();
@@ -445,12 +434,7 @@ describe('FederatedQTable election review', () => {
       }
       const deltas = c.network.drain(leader.id).filter((m) => m[0] === 1);
       expect(deltas.length).toBe(2);
-      c.network.isolated.add(others[0].id);
-      c.network.isolated.add(others[1].id);
-      for (let i = 0; i < 20; i++) {
-        for (const d of deltas) c.network.send(others[2].id, leader.id, d);
-        await idle(c, 500, [leader, others[2]]);
-      }
+      await replayWhileCutOff(c, leader, others, deltas);
       // Before: every copy counted as the cut-off members being heard from.
       expect(leader.consensus_state.kind).toBe('Follower');
     });
@@ -465,13 +449,8 @@ describe('FederatedQTable election review', () => {
       for (const t of others) await federatedSync(t);
       const acks = c.network.drain(leader.id).filter((m) => m[0] === 2);
       expect(acks.length).toBeGreaterThan(0);
-      c.network.isolated.add(others[0].id);
-      c.network.isolated.add(others[1].id);
-      for (let i = 0; i < 20; i++) {
-        // others[2] (Byzantine) replays the acks it saw from the two cut-off members.
-        for (const a of acks) c.network.send(others[2].id, leader.id, a);
-        await idle(c, 500, [leader, others[2]]);
-      }
+      // others[2] (Byzantine) replays the acks it saw from the two cut-off members.
+      await replayWhileCutOff(c, leader, others, acks);
       expect(leader.consensus_state.kind).toBe('Follower');
     });
   });
