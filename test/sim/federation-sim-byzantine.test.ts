@@ -19,6 +19,16 @@ const loss = (seed: number) => 0.01 + 0.01 * (seed % 3);
 const run = (members: number, seed: number, attacks = ATTACKS, campaign = false) =>
   runByzantineScenario({ seed, members, byzantine: f(members), attacks, campaign, loss: loss(seed) });
 type Run = ReturnType<typeof run>;
+/** The split scenario (double voters as bridges, 1 % loss); the positive control only lowers the quorum. */
+const split = (members: number, seed: number, threshold?: number) =>
+  runByzantineSplit({
+    seed,
+    members,
+    byzantine: f(members),
+    attacks: ['double-vote'],
+    loss: 0.01,
+    ...(threshold === undefined ? {} : { threshold }),
+  });
 
 /** (a) safety and (c) typed refusals only, whatever the Byzantine members did. */
 function expectSafeAndTyped(r: Run): void {
@@ -151,13 +161,7 @@ describe('a double voter bridging two halves of the honest members (docs/federat
     [7, 3],
   ] as const) {
     it(`${members} members, ${f(members)} double voter(s) as bridges, seed ${seed}: nobody certified while split, live after the heal`, () => {
-      const r = runByzantineSplit({
-        seed,
-        members,
-        byzantine: f(members),
-        attacks: ['double-vote'],
-        loss: 0.01,
-      });
+      const r = split(members, seed);
       expect(r.elected).not.toBeNull();
       for (const b of r.agents.values()) expect(b.stats.grants).toBeGreaterThan(0);
       expect(r.certifiedDuringSplit).toEqual([]);
@@ -180,14 +184,7 @@ describe('a double voter bridging two halves of the honest members (docs/federat
     it(`control: a simple-majority quorum (byzantine_threshold 0), ${members} members, seeds 1–12: two members certified for one term, seen`, () => {
       let seen = 0;
       for (let seed = 1; seed <= 12; seed++) {
-        const r = runByzantineSplit({
-          seed,
-          members,
-          byzantine: f(members),
-          attacks: ['double-vote'],
-          loss: 0.01,
-          threshold: 0,
-        });
+        const r = split(members, seed, 0);
         if (r.certs.conflicts.length === 0) continue;
         seen++;
         expect(r.cluster.violations.length).toBeGreaterThan(0);
