@@ -139,6 +139,9 @@ describe('Byzantine evaluation (reduced: 10 agents, 3 attackers, 2 seeds)', () =
     });
     expect(r.results[0].rho_mean).toBeLessThan(0.5);
     expect(r.results[0].non_finite_stored).toBe(0);
+    // Paired with the baseline on the same seeds: worse on each, by more than 0.3 on average.
+    expect(r.results[0].vs_baseline.worse_seeds).toBe(2);
+    expect(r.results[0].vs_baseline.mean_diff).toBeLessThan(-0.3);
   });
 
   it('the default rule with validation keeps ρ under refused and bounded attacks, and never stores NaN', () => {
@@ -167,6 +170,10 @@ describe('Byzantine evaluation (reduced: 10 agents, 3 attackers, 2 seeds)', () =
       expect(row.rho_min, row.attack).toBeGreaterThanOrEqual(0.9 * r.baseline.rho_mean);
       expect(row.non_finite_stored).toBe(0);
     }
+    // Refused outright, the invalid attack leaves the honest agents where the baseline leaves them on every
+    // seed (paired difference exactly 0).
+    const invalid = r.results.find((x) => x.attack === 'invalid')!;
+    expect(invalid.vs_baseline).toEqual({ mean_diff: 0, ci95: 0, worse_seeds: 0, equal_seeds: 2 });
     const forged = r.results.find((x) => x.attack === 'forged-origin')!;
     expect(forged.refused.E_SIGNATURE).toBeGreaterThan(0);
     expect(forged.refused.ACCEPTED_FORGERY).toBeUndefined();

@@ -8,6 +8,7 @@ import type { AttackName } from './attacks.js';
 import { DEFAULT_RULE, type RuleName } from './deps.js';
 import { policyValue, startValue, uniformPolicy, valueIteration } from './mdp.js';
 import { type MdpName, mdpByName } from './mdps.js';
+import { type PairedDiff, pairedDiff } from './paired.js';
 import { type Behaviour, type RunResult, runFederation, type Solution } from './run.js';
 
 export interface CampaignOptions {
@@ -52,7 +53,12 @@ export interface ResultRow {
   reached_0_9: number;
   non_finite_stored: number;
   refused: Record<string, number>;
+  /** Paired per-seed difference of honest mean ρ against the baseline (same seeds and streams). */
+  vs_baseline: PairedDiff;
 }
+
+/** Honest mean ρ per seed. */
+const seedMeans = (runs: RunResult[]) => runs.map((r) => r.rho.reduce((a, b) => a + b, 0) / r.rho.length);
 
 const r4 = (x: number) => Number(x.toFixed(4));
 
@@ -66,7 +72,7 @@ export function solve(mdpName: MdpName): Solution {
   };
 }
 
-function summarise(attack: AttackName, rule: RuleName, runs: RunResult[]): ResultRow {
+function summarise(attack: AttackName, rule: RuleName, runs: RunResult[], baseline: number[]): ResultRow {
   let rhoSum = 0;
   let rhoMin = Infinity;
   let qErr = 0;
@@ -98,6 +104,7 @@ function summarise(attack: AttackName, rule: RuleName, runs: RunResult[]): Resul
     reached_0_9: reached.length,
     non_finite_stored: nonFinite,
     refused: sortedRefused,
+    vs_baseline: pairedDiff(seedMeans(runs), baseline),
   };
 }
 
@@ -142,12 +149,23 @@ export function runCampaign(o: CampaignOptions, onProgress?: (done: number, tota
       onProgress?.(++done, total);
       return r;
     });
+  // The baseline federates the same honest agents (the first N − F, same seeds and streams) with no
+  // attacker present: what the honest agents reach together, against which an attack's damage is measured.
+  // The 'none' row (all N learning honestly) stays among the results for comparison.
+  const baselineRuns =
+    o.byzantine > 0
+      ? runAll(o.agents - o.byzantine, 0, 'none', DEFAULT_RULE, episodes, budget.check)
+      : runAll(o.agents, 0, 'none', DEFAULT_RULE, episodes, budget.check);
+  const baselineMeans = seedMeans(baselineRuns);
+  const baseline = summarise('none', DEFAULT_RULE, baselineRuns, baselineMeans);
   const cache = new Map<string, ResultRow>();
+  if (o.byzantine === 0) cache.set(`none/${DEFAULT_RULE}`, baseline);
   const row = (attack: AttackName, rule: RuleName): ResultRow => {
     const key = `${attack}/${rule}`;
     let r = cache.get(key);
     if (!r) {
-      r = summarise(attack, rule, runAll(o.agents, o.byzantine, attack, rule, episodes, budget.check));
+      const runs = runAll(o.agents, o.byzantine, attack, rule, episodes, budget.check);
+      r = summarise(attack, rule, runs, baselineMeans);
       cache.set(key, r);
     } else {
       done += seeds.length;
@@ -155,23 +173,18 @@ export function runCampaign(o: CampaignOptions, onProgress?: (done: number, tota
     }
     return r;
   };
-  // The baseline federates the same honest agents (the first N − F, same seeds and streams) with no
-  // attacker present: what the honest agents reach together, against which an attack's damage is measured.
-  // The 'none' row (all N learning honestly) stays among the results for comparison.
-  const baseline =
-    o.byzantine > 0
-      ? summarise(
-          'none',
-          DEFAULT_RULE,
-          runAll(o.agents - o.byzantine, 0, 'none', DEFAULT_RULE, episodes, budget.check),
-        )
-      : row('none', DEFAULT_RULE);
   const single = summarise(
     'none',
     DEFAULT_RULE,
     runAll(1, 0, 'none', DEFAULT_RULE, budget.single, budget.check),
+    baselineMeans,
   );
-  const fed10 = summarise('none', DEFAULT_RULE, runAll(10, 0, 'none', DEFAULT_RULE, episodes, budget.check));
+  const fed10 = summarise(
+    'none',
+    DEFAULT_RULE,
+    runAll(10, 0, 'none', DEFAULT_RULE, episodes, budget.check),
+    baselineMeans,
+  );
   const results: ResultRow[] = [];
   for (const attack of o.attacks) for (const rule of o.rules) results.push(row(attack, rule));
   const speedup =
