@@ -153,10 +153,13 @@ export class ReporterTrust {
     // that are the majority of an entry's reporters would otherwise make honest reports there look deviant.
     const voice = this.voice.length >= R ? this.voice : new Uint8Array(R);
     this.voice = voice;
+    // Only rows that report this round count towards the quorum: a silent row (a member whose delta was
+    // refused) is never scored, so fully trusted, and counting it kept distrusted reporters unheard where too
+    // few trusted ones reported (a refused attacker changed honest scores on the random MDP).
     let voices = 0;
     for (let r = 0; r < R; r++) {
       voice[r] = r !== set.self && this.trustOf(ids[r]) >= 0.5 ? 1 : 0;
-      voices += voice[r];
+      if (voice[r] && reports(set, r)) voices++;
     }
     if (voices < this.options.minReporters) for (let r = 0; r < R; r++) voice[r] = r === set.self ? 0 : 1;
     const keepBase = 1 - this.options.alpha;
@@ -279,4 +282,10 @@ export class ReporterTrust {
       for (let e = 0; e < set.entries; e++) set.w[e * R + r] *= t;
     }
   }
+}
+
+/** Whether row r reports any entry of the set. */
+function reports(set: ReportSet, r: number): boolean {
+  for (let e = 0; e < set.entries; e++) if (set.w[e * set.reporters + r] > 0) return true;
+  return false;
 }

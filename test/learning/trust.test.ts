@@ -253,3 +253,35 @@ describe('mergeDeltasIntoTable with ReporterTrust', () => {
     for (let r = 8; r < 10; r++) expect(old[r], `flipper ${r}`).toBeGreaterThan(0.5);
   });
 });
+
+describe('ReporterTrust and rows that report nothing', () => {
+  it('a row with no reports (a refused or silent member) changes nobody’s score', () => {
+    // Three honest reporters and two pullers, four needed for a peers median: once the pullers are
+    // distrusted fewer than `minReporters` trusted members report, and every reporter is heard again.
+    // Silent rows, never scored and so fully trusted, must not count towards that quorum (they did: a
+    // refused attacker changed honest scores on the random MDP).
+    const plain = new ReporterTrust({ alpha: 0.1, minReporters: 4 });
+    const padded = new ReporterTrust({ alpha: 0.1, minReporters: 4 });
+    const rng = new SeededRng(12);
+    const names = ids(6);
+    const paddedNames = [...names, 'silent-0', 'silent-1'];
+    for (let t = 0; t < 40; t++) {
+      const { set, steps } = round(rng, 3, 2, -2);
+      plain.observe(set, steps, names);
+      const R = set.reporters + 2;
+      const q = new Float64Array(set.entries * R);
+      const w = new Float64Array(set.entries * R);
+      const k = new Float64Array(set.entries * R);
+      for (let e = 0; e < set.entries; e++) {
+        for (let r = 0; r < set.reporters; r++) {
+          q[e * R + r] = set.q[e * set.reporters + r];
+          w[e * R + r] = set.w[e * set.reporters + r];
+          k[e * R + r] = steps[e * set.reporters + r];
+        }
+      }
+      padded.observe({ entries: set.entries, reporters: R, q, w, self: 0 }, k, paddedNames);
+    }
+    expect(Math.min(...names.slice(1).map((id) => plain.trustOf(id)))).toBeLessThan(0.5);
+    for (const id of names.slice(1)) expect(padded.ratioOf(id), id).toBe(plain.ratioOf(id));
+  });
+});
