@@ -146,7 +146,7 @@ describe('federation on the simulator with a Byzantine member pushing terms to M
   }
 });
 
-describe('a double voter bridging two halves of the honest members (docs/federation.md, "Quorum")', () => {
+describe('a double voter bridging two halves of the honest members (docs/aggregator-election.md, "Quorum")', () => {
   // After a first election the honest members are split into two halves that cannot reach each other (with
   // 7 members a fifth honest one alone); the Byzantine members reach everyone, vote for every candidate and
   // never campaign. Two halves plus the double voters are short of the Byzantine quorum, so nobody is

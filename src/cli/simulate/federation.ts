@@ -34,7 +34,7 @@ export function register(simulate: Command): void {
     )
     .option(
       '--shrink',
-      "shrink each round's decisions towards the consensus (James-Stein; robust rules; not default, see docs/federation.md)",
+      "shrink each round's decisions towards the consensus (James-Stein; robust rules; not default, see docs/federation-experiments.md)",
     )
     .option('--json', 'print the report as JSON (the default)')
     .option('--quiet', 'no progress on stderr')

@@ -2,7 +2,7 @@ import type { MergeOutput, ReportSet } from './types.js';
 
 /**
  * Positive-part James–Stein shrinkage of a round's decided moves towards the consensus (not a default: see
- * docs/federation.md, "Damping the aggregate").
+ * docs/federation-experiments.md, "Damping the aggregate").
  *
  * A robust rule decides each entry from the round's kept reports alone (a server step of 1): each report has
  * moved its entry a few TD steps of α from the consensus, so the decided move d = m − g carries the sampling

@@ -465,7 +465,7 @@ export interface ByzantineSplitOptions {
 }
 
 /**
- * The double voter's best case (docs/federation.md, "Quorum": n = 5, a Byzantine voter with two honest ones on
+ * The double voter's best case (docs/aggregator-election.md, "Quorum": n = 5, a Byzantine voter with two honest ones on
  * each side): after a first election the honest members are split into two halves (and a rest, alone) that
  * cannot reach each other, while the Byzantine members reach everyone (a partial partition with them as
  * bridges) and vote for every candidate. With the Byzantine quorum neither half can elect; with a simple
