@@ -148,7 +148,11 @@ export class ReporterTrust {
       this.devP = new Float64Array(this.devC.length);
     }
     const { mass, targets, order, devC, devP } = this;
+    // Each row's weight this round (0: the row reports nothing).
     mass.fill(0, 0, R);
+    for (let e = 0; e < set.entries; e++) {
+      for (let r = 0; r < R; r++) if (r !== set.self && set.w[e * R + r] > 0) mass[r] += set.w[e * R + r];
+    }
     // Reporters distrusted so far neither shape the peers' median nor the peers test's scale: colluders
     // that are the majority of an entry's reporters would otherwise make honest reports there look deviant.
     const voice = this.voice.length >= R ? this.voice : new Uint8Array(R);
@@ -159,7 +163,7 @@ export class ReporterTrust {
     let voices = 0;
     for (let r = 0; r < R; r++) {
       voice[r] = r !== set.self && this.trustOf(ids[r]) >= 0.5 ? 1 : 0;
-      if (voice[r] && reports(set, r)) voices++;
+      if (voice[r] && mass[r] > 0) voices++;
     }
     if (voices < this.options.minReporters) for (let r = 0; r < R; r++) voice[r] = r === set.self ? 0 : 1;
     const keepBase = 1 - this.options.alpha;
@@ -185,7 +189,6 @@ export class ReporterTrust {
         if (r === set.self || !(set.w[base + r] > 0)) continue;
         devC[base + r] = Math.abs(targets[r]);
         devP[base + r] = Math.abs(targets[r] - peer);
-        mass[r] += set.w[base + r];
       }
     }
     let scored = 0;
@@ -282,10 +285,4 @@ export class ReporterTrust {
       for (let e = 0; e < set.entries; e++) set.w[e * R + r] *= t;
     }
   }
-}
-
-/** Whether row r reports any entry of the set. */
-function reports(set: ReportSet, r: number): boolean {
-  for (let e = 0; e < set.entries; e++) if (set.w[e * set.reporters + r] > 0) return true;
-  return false;
 }

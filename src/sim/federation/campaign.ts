@@ -152,10 +152,7 @@ export function runCampaign(o: CampaignOptions, onProgress?: (done: number, tota
   // The baseline federates the same honest agents (the first N − F, same seeds and streams) with no
   // attacker present: what the honest agents reach together, against which an attack's damage is measured.
   // The 'none' row (all N learning honestly) stays among the results for comparison.
-  const baselineRuns =
-    o.byzantine > 0
-      ? runAll(o.agents - o.byzantine, 0, 'none', DEFAULT_RULE, episodes, budget.check)
-      : runAll(o.agents, 0, 'none', DEFAULT_RULE, episodes, budget.check);
+  const baselineRuns = runAll(o.agents - o.byzantine, 0, 'none', DEFAULT_RULE, episodes, budget.check);
   const baselineMeans = seedMeans(baselineRuns);
   const baseline = summarise('none', DEFAULT_RULE, baselineRuns, baselineMeans);
   const cache = new Map<string, ResultRow>();
