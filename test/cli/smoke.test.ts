@@ -112,4 +112,23 @@ describe('the elex CLI in a pipeline', () => {
     expect(b.shrink).toBe(true);
     expect(b.results[0].rho_mean).not.toBe(a.results[0].rho_mean);
   });
+  it('simulate federation --polyak measures ρ on averaged tables; a rate outside (0, 1] is refused', () => {
+    const small = [
+      ...['simulate', 'federation', '--mdp', 'random', '--agents', '4', '--byzantine', '1'],
+      ...['--attack', 'none', '--rule', 'trimmed-mean', '--seeds', '1', '--episodes', '300', '--quiet'],
+    ];
+    const raw = elex(...small);
+    const avg = elex(...small, '--polyak', '0.05');
+    expect(avg.code, avg.stderr).toBe(0);
+    const a = JSON.parse(raw.stdout);
+    const b = JSON.parse(avg.stdout);
+    expect(a.polyak).toBe(null);
+    expect(b.polyak).toBe(0.05);
+    expect(b.results[0].rho_mean).not.toBe(a.results[0].rho_mean);
+    // The learning is the same run: only the measured table differs.
+    expect(b.results[0].refused).toEqual(a.results[0].refused);
+    const bad = elex(...small, '--polyak', '0');
+    expect(bad.code).toBe(2); // a usage error
+    expect(bad.stderr).toMatch(/--polyak.*expected/);
+  });
 });

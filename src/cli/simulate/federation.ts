@@ -8,7 +8,7 @@ import {
   type MdpName,
   runCampaign,
 } from '../../sim/federation/index.js';
-import { choiceOption, intOption } from '../options.js';
+import { choiceOption, floatOption, intOption } from '../options.js';
 import { printJson } from '../output.js';
 import { progress } from '../progress.js';
 
@@ -36,6 +36,11 @@ export function register(simulate: Command): void {
       '--shrink',
       "shrink each round's decisions towards the consensus (James-Stein; robust rules; not default, see docs/federation-experiments.md)",
     )
+    .option(
+      '--polyak <rate>',
+      "measure rho on a Polyak average of each honest agent's table (q-bar += rate*(q - q-bar) per round; learning and acting unchanged; not default, see docs/federation-experiments.md)",
+      floatOption(0.0001, 1),
+    )
     .option('--json', 'print the report as JSON (the default)')
     .option('--quiet', 'no progress on stderr')
     .action(
@@ -50,6 +55,7 @@ export function register(simulate: Command): void {
         episodes?: number;
         behaviour?: string;
         shrink?: boolean;
+        polyak?: number;
         quiet?: boolean;
       }) => {
         if (o.byzantine >= o.agents) throw new Error('--byzantine must be smaller than --agents');
@@ -74,6 +80,7 @@ export function register(simulate: Command): void {
               episodes: o.episodes,
               behaviour: o.behaviour === undefined ? undefined : choiceOption(BEHAVIOURS)(o.behaviour),
               shrink: o.shrink === true,
+              polyak: o.polyak,
             },
             (done, total) => bar.update(done, total, 'runs'),
           );

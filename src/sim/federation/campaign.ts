@@ -27,6 +27,8 @@ export interface CampaignOptions {
   behaviour?: Behaviour;
   /** Shrink each round's decisions towards the consensus (`shrinkTowardConsensus`; default false). */
   shrink?: boolean;
+  /** Measure ρ on a Polyak average of each honest member's table at this rate per round (default off). */
+  polyak?: number;
 }
 
 /** Behaviour per MDP: the random MDP is the off-policy setting (agents follow different fixed policies). */
@@ -126,6 +128,7 @@ export function runCampaign(o: CampaignOptions, onProgress?: (done: number, tota
     trust: o.trust ?? true,
     behaviour: o.behaviour ?? BEHAVIOUR[o.mdp],
     shrink: o.shrink ?? false,
+    polyak: o.polyak,
   };
   const runAll = (
     agents: number,
@@ -198,6 +201,7 @@ export function runCampaign(o: CampaignOptions, onProgress?: (done: number, tota
     sync_every_interactions: 10,
     behaviour: o.behaviour ?? BEHAVIOUR[o.mdp],
     shrink: o.shrink ?? false,
+    polyak: o.polyak ?? null,
     v_star: r4(solution.vStar),
     v_random: r4(solution.vRandom),
     default_rule: DEFAULT_RULE,

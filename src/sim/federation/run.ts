@@ -7,7 +7,7 @@
  * previous sync); weights, validation and rules are the library's. Honest deltas are not serialised (they
  * would decode to themselves); forged-origin deltas go through the real Ed25519 codec.
  */
-import { type Rng, SeededRng } from '../../core/index.js';
+import { ElexError, type Rng, SeededRng } from '../../core/index.js';
 import { type AttackName, alieZ } from './attacks.js';
 import {
   checkDelta,
@@ -77,6 +77,12 @@ export interface RunConfig {
   shrink?: boolean;
   /** Reporter-trust options other than the defaults (the α and scale floor come from the MDP). */
   trustOptions?: Partial<TrustOptions>;
+  /**
+   * Measure ρ on the greedy policy of a Polyak–Ruppert average of each honest member's table,
+   * q̄ ← q̄ + polyak·(q − q̄) after every round (0 < polyak ≤ 1; off by default). Learning and acting are
+   * unchanged: it measures how much of the honest agents' spread is constant-α noise in their tables.
+   */
+  polyak?: number;
 }
 
 export const BEHAVIOURS = ['epsilon-greedy', 'diverse', 'off-policy'] as const;
@@ -532,9 +538,20 @@ export function runFederation(c: RunConfig): RunResult {
     for (const h of honest) t += h.episodes;
     return t / honest.length;
   };
+  if (c.polyak !== undefined && !(c.polyak > 0 && c.polyak <= 1))
+    throw new ElexError('E_CONFIG', `polyak must be in (0, 1], got ${c.polyak}`);
+  const polyak = c.polyak ?? 0;
+  const averaged = polyak > 0 ? honest.map((h) => Float64Array.from(h.q)) : [];
+  // The table ρ is measured on: the member's own, or its Polyak average.
+  const measured = (i: number): ArrayLike<number> => (polyak > 0 ? averaged[i] : honest[i].q);
   for (;;) {
     for (let t = 0; t < c.syncEvery; t++) for (const ag of learners) step(ag);
     if (N > 1) roundSync();
+    for (let i = 0; i < averaged.length; i++) {
+      const avg = averaged[i];
+      const q = honest[i].q;
+      for (let e = 0; e < avg.length; e++) avg[e] += polyak * (q[e] - avg[e]);
+    }
     const ep = meanEpisodes();
     if (ep >= nextCheck) {
       nextCheck += c.checkEvery;
@@ -542,7 +559,7 @@ export function runFederation(c: RunConfig): RunResult {
       if (episodesTo09 === null || inTail) {
         let m = 0;
         for (let i = 0; i < honest.length; i++) {
-          const r = rhoOf(mdp, c.solution, honest[i].q);
+          const r = rhoOf(mdp, c.solution, measured(i));
           m += r;
           if (inTail) rhoSum[i] += r;
         }
@@ -559,7 +576,7 @@ export function runFederation(c: RunConfig): RunResult {
   for (let i = 0; i < honest.length; i++) {
     const h = honest[i];
     // ρ is averaged over the last checkpoints (constant α keeps the greedy policy jittering).
-    rho.push(tailChecks > 0 ? rhoSum[i] / tailChecks : rhoOf(mdp, c.solution, h.q));
+    rho.push(tailChecks > 0 ? rhoSum[i] / tailChecks : rhoOf(mdp, c.solution, measured(i)));
     for (let e = 0; e < SA; e++) {
       if (!Number.isFinite(h.q[e])) nonFinite++;
       const s = Math.floor(e / A);
