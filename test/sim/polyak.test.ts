@@ -1,32 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { deriveSeed } from '../../src/core/index.js';
 import {
-  BEHAVIOUR,
+  campaignRunConfig,
   type MdpName,
-  mdpByName,
   type RunConfig,
   runFederation,
-  solve,
 } from '../../src/sim/federation/index.js';
 
-const config = (mdp: MdpName, extra: Partial<RunConfig> = {}): RunConfig => ({
-  mdp: mdpByName(mdp),
-  solution: solve(mdp),
-  agents: 7,
-  byzantine: 0,
-  attack: 'none',
-  rule: 'trimmed-mean',
-  seed: deriveSeed(1, 'seed-0') >>> 0,
-  episodes: 600,
-  syncEvery: 10,
-  checkEvery: 50,
-  weightCap: 2,
-  beta: 0.3,
-  behaviour: BEHAVIOUR[mdp],
-  tdCheck: true,
-  trust: true,
-  ...extra,
-});
+// The campaign's run, small: 7 honest agents, 600 episodes.
+const config = (mdp: MdpName, extra: Partial<RunConfig> = {}): RunConfig =>
+  campaignRunConfig(mdp, { agents: 7, seed: deriveSeed(1, 'seed-0') >>> 0, episodes: 600, ...extra });
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 

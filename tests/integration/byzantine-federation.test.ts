@@ -12,13 +12,11 @@ import {
 } from '../../src/learning/index.js';
 import {
   type AttackName,
-  BEHAVIOUR,
+  campaignRunConfig,
   type MdpName,
-  mdpByName,
   type RunConfig,
   runCampaign,
   runFederation,
-  solve,
 } from '../../src/sim/federation/index.js';
 
 describe('ADR-115 integration snippet', () => {
@@ -249,24 +247,16 @@ describe('Byzantine evaluation: single runs that once failed', () => {
     attack: AttackName,
     seed: number,
     extra: Partial<RunConfig> = {},
-  ): RunConfig => ({
-    mdp: mdpByName(mdp),
-    solution: solve(mdp),
-    agents: 10,
-    byzantine: 3,
-    attack,
-    rule: 'trimmed-mean',
-    seed,
-    episodes: mdp === 'frozen-lake' ? 3000 : 1000,
-    syncEvery: 10,
-    checkEvery: mdp === 'elex-query' ? 25 : 50,
-    weightCap: 2,
-    beta: 0.3,
-    behaviour: BEHAVIOUR[mdp],
-    tdCheck: true,
-    trust: true,
-    ...extra,
-  });
+  ): RunConfig =>
+    campaignRunConfig(mdp, {
+      agents: 10,
+      byzantine: 3,
+      attack,
+      rule: 'trimmed-mean',
+      seed,
+      episodes: mdp === 'frozen-lake' ? 3000 : 1000,
+      ...extra,
+    });
 
   it('members re-anchor on the consensus: no honest delta refused, no trust collapse (stale replay)', () => {
     // Before the fix, with one pseudo-round of newcomer prior: honest reports the trust weighed out were

@@ -9,7 +9,7 @@ import { DEFAULT_RULE, type RuleName } from './deps.js';
 import { policyValue, startValue, uniformPolicy, valueIteration } from './mdp.js';
 import { type MdpName, mdpByName } from './mdps.js';
 import { type PairedDiff, pairedDiff } from './paired.js';
-import { type Behaviour, type RunResult, runFederation, type Solution } from './run.js';
+import { type Behaviour, type RunConfig, type RunResult, runFederation, type Solution } from './run.js';
 
 export interface CampaignOptions {
   mdp: MdpName;
@@ -43,6 +43,33 @@ const BUDGET: Record<MdpName, { federated: number; single: number; check: number
   random: { federated: 1500, single: 8000, check: 50 },
   'elex-query': { federated: 1000, single: 3000, check: 25 },
 };
+
+/**
+ * One federated run as the campaign configures it (sync every 10 interactions, fresh-visit weights capped at
+ * 2, trimmed fraction 0.3, TD-reachability check and reporter trust on; the MDP's behaviour and budget;
+ * no attacker), with `extra` overriding any of it. Tests start from it so they run what the CLI runs.
+ */
+export function campaignRunConfig(mdpName: MdpName, extra: Partial<RunConfig> = {}): RunConfig {
+  const budget = BUDGET[mdpName];
+  return {
+    mdp: extra.mdp ?? mdpByName(mdpName),
+    solution: extra.solution ?? solve(mdpName),
+    agents: 10,
+    byzantine: 0,
+    attack: 'none',
+    rule: DEFAULT_RULE,
+    seed: 1,
+    episodes: budget.federated,
+    syncEvery: 10,
+    checkEvery: budget.check,
+    weightCap: 2,
+    beta: 0.3,
+    behaviour: BEHAVIOUR[mdpName],
+    tdCheck: true,
+    trust: true,
+    ...extra,
+  };
+}
 
 export interface ResultRow {
   attack: AttackName;
@@ -118,18 +145,14 @@ export function runCampaign(o: CampaignOptions, onProgress?: (done: number, tota
   const seeds = Array.from({ length: o.seeds }, (_, i) => deriveSeed(o.seed, `seed-${i}`) >>> 0);
   const total = (o.attacks.length * o.rules.length + 3) * seeds.length;
   let done = 0;
-  const base = {
+  const base = campaignRunConfig(o.mdp, {
     mdp,
     solution,
-    syncEvery: 10,
-    weightCap: 2,
-    beta: 0.3,
-    tdCheck: true,
     trust: o.trust ?? true,
     behaviour: o.behaviour ?? BEHAVIOUR[o.mdp],
     shrink: o.shrink ?? false,
     polyak: o.polyak,
-  };
+  });
   const runAll = (
     agents: number,
     byzantine: number,

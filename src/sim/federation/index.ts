@@ -1,5 +1,12 @@
 export { ATTACK_NAMES, type AttackName, alieZ, normalQuantile } from './attacks.js';
-export { BEHAVIOUR, type CampaignOptions, type ResultRow, runCampaign, solve } from './campaign.js';
+export {
+  BEHAVIOUR,
+  type CampaignOptions,
+  campaignRunConfig,
+  type ResultRow,
+  runCampaign,
+  solve,
+} from './campaign.js';
 export {
   buildMdp,
   greedyPolicy,
