@@ -138,6 +138,8 @@ function argBest(mdp: Mdp, q: Float64Array, s: number, worst: boolean): number {
 }
 
 export function runFederation(c: RunConfig): RunResult {
+  if (c.polyak !== undefined && !(c.polyak > 0 && c.polyak <= 1))
+    throw new ElexError('E_CONFIG', `polyak must be in (0, 1], got ${c.polyak}`);
   const { mdp } = c;
   const S = mdp.states;
   const A = mdp.actions;
@@ -538,8 +540,6 @@ export function runFederation(c: RunConfig): RunResult {
     for (const h of honest) t += h.episodes;
     return t / honest.length;
   };
-  if (c.polyak !== undefined && !(c.polyak > 0 && c.polyak <= 1))
-    throw new ElexError('E_CONFIG', `polyak must be in (0, 1], got ${c.polyak}`);
   const polyak = c.polyak ?? 0;
   const averaged = polyak > 0 ? honest.map((h) => Float64Array.from(h.q)) : [];
   // The table ρ is measured on: the member's own, or its Polyak average.
