@@ -41,6 +41,11 @@ export function register(simulate: Command): void {
       "measure rho on a Polyak average of each honest agent's table (q-bar += rate*(q - q-bar) per round; learning and acting unchanged; not default, see docs/federation-experiments.md)",
       floatOption(0.0001, 1),
     )
+    .option(
+      '--td-slack <steps>',
+      "TD steps the reachability check allows beyond a report's fresh visits (default 1, as the product; 0 asks what the extra step costs; see docs/federation-experiments.md)",
+      intOption(0, 10),
+    )
     .option('--json', 'print the report as JSON (the default)')
     .option('--quiet', 'no progress on stderr')
     .action(
@@ -56,6 +61,7 @@ export function register(simulate: Command): void {
         behaviour?: string;
         shrink?: boolean;
         polyak?: number;
+        tdSlack?: number;
         quiet?: boolean;
       }) => {
         if (o.byzantine >= o.agents) throw new Error('--byzantine must be smaller than --agents');
@@ -81,6 +87,7 @@ export function register(simulate: Command): void {
               behaviour: o.behaviour === undefined ? undefined : choiceOption(BEHAVIOURS)(o.behaviour),
               shrink: o.shrink === true,
               polyak: o.polyak,
+              tdSlack: o.tdSlack,
             },
             (done, total) => bar.update(done, total, 'runs'),
           );

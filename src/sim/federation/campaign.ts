@@ -27,6 +27,8 @@ export interface CampaignOptions {
   behaviour?: Behaviour;
   /** Shrink each round's decisions towards the consensus (`shrinkTowardConsensus`; default false). */
   shrink?: boolean;
+  /** Steps the evaluation's TD-reachability check allows beyond the fresh visits (default 1, as the product). */
+  tdSlack?: number;
   /** Measure ρ on a Polyak average of each honest member's table at this rate per round (default off). */
   polyak?: number;
 }
@@ -152,6 +154,7 @@ export function runCampaign(o: CampaignOptions, onProgress?: (done: number, tota
     behaviour: o.behaviour ?? BEHAVIOUR[o.mdp],
     shrink: o.shrink ?? false,
     polyak: o.polyak,
+    tdSlack: o.tdSlack ?? 1,
   });
   const runAll = (
     agents: number,
@@ -225,6 +228,7 @@ export function runCampaign(o: CampaignOptions, onProgress?: (done: number, tota
     behaviour: o.behaviour ?? BEHAVIOUR[o.mdp],
     shrink: o.shrink ?? false,
     polyak: o.polyak ?? null,
+    td_slack: o.tdSlack ?? 1,
     v_star: r4(solution.vStar),
     v_random: r4(solution.vRandom),
     default_rule: DEFAULT_RULE,

@@ -78,6 +78,13 @@ export interface RunConfig {
   /** Reporter-trust options other than the defaults (the α and scale floor come from the MDP). */
   trustOptions?: Partial<TrustOptions>;
   /**
+   * Steps the TD-reachability check allows beyond a report's fresh visits (default 1, as `FederatedQTable`,
+   * whose members can learn from an aggregate older than the latest). The evaluation's members always learn
+   * from the latest aggregate, so 0 asks what the extra step costs; visit inflation pushes to the edge the
+   * check accepts (at 0 it coincides with the quiet variant, which pushes to the edge of the fresh visits).
+   */
+  tdSlack?: number;
+  /**
    * Measure ρ on the greedy policy of a Polyak–Ruppert average of each honest member's table,
    * q̄ ← q̄ + polyak·(q − q̄) after every round (0 < polyak ≤ 1; off by default). Learning and acting are
    * unchanged: it measures how much of the honest agents' spread is constant-α noise in their tables.
@@ -138,6 +145,9 @@ function argBest(mdp: Mdp, q: Float64Array, s: number, worst: boolean): number {
 }
 
 export function runFederation(c: RunConfig): RunResult {
+  const tdSlack = c.tdSlack ?? 1;
+  if (!Number.isInteger(tdSlack) || tdSlack < 0 || tdSlack > 10)
+    throw new ElexError('E_CONFIG', `tdSlack must be an integer in 0..10, got ${c.tdSlack}`);
   if (c.polyak !== undefined && !(c.polyak > 0 && c.polyak <= 1))
     throw new ElexError('E_CONFIG', `polyak must be in (0, 1], got ${c.polyak}`);
   const { mdp } = c;
@@ -308,7 +318,7 @@ export function runFederation(c: RunConfig): RunResult {
     const { tMin, tMax } = tdTargetRange(vMin, vMax, mdp.rMin, mdp.rMax, mdp.gamma, learning.alpha);
     const reachable = (e: number, q: number, fresh: number): boolean =>
       !c.tdCheck ||
-      tdReachable(global[e], q, Math.min(c.syncEvery, fresh) + 1, learning.alpha, tMin, tMax, 1e-4);
+      tdReachable(global[e], q, Math.min(c.syncEvery, fresh) + tdSlack, learning.alpha, tMin, tMax, 1e-4);
     // Honest-format reports.
     let honestEntries = 0;
     for (let i = 0; i < N; i++) {
@@ -388,8 +398,8 @@ export function runFederation(c: RunConfig): RunResult {
             case 'visit-inflation-quiet': {
               // The most damaging values a TD-reachability check still accepts: the best action as low as
               // reachable, every other one as high, so a worse action becomes greedy. The quiet variant
-              // pushes to what `fresh` steps reach (the check allows one more), half as far.
-              const keep = (1 - learning.alpha) ** (attack === 'visit-inflation' ? fresh + 1 : fresh);
+              // pushes to what `fresh` steps reach (the check allows `tdSlack` more, by default one: half as far).
+              const keep = (1 - learning.alpha) ** (attack === 'visit-inflation' ? fresh + tdSlack : fresh);
               const g = global[e];
               v =
                 a === best
