@@ -131,4 +131,28 @@ describe('the elex CLI in a pipeline', () => {
     expect(bad.code).toBe(2); // a usage error
     expect(bad.stderr).toMatch(/--polyak.*expected/);
   });
+  it('simulate federation --td-slack sets the evaluation’s reachability slack (JSON says so); -1 is refused', () => {
+    const small = [
+      ...['simulate', 'federation', '--mdp', 'random', '--agents', '4', '--byzantine', '1'],
+      ...[
+        '--attack',
+        'stale-replay',
+        '--rule',
+        'trimmed-mean',
+        '--seeds',
+        '1',
+        '--episodes',
+        '300',
+        '--quiet',
+      ],
+    ];
+    const one = JSON.parse(elex(...small).stdout);
+    const zero = elex(...small, '--td-slack', '0');
+    expect(zero.code, zero.stderr).toBe(0);
+    expect(one.td_slack).toBe(1);
+    expect(JSON.parse(zero.stdout).td_slack).toBe(0);
+    const bad = elex(...small, '--td-slack', '-1');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--td-slack.*expected/);
+  });
 });
