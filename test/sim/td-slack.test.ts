@@ -51,3 +51,12 @@ describe('the evaluation’s TD-reachability slack (--td-slack)', () => {
     }
   });
 });
+
+describe('the plain merge in the evaluation', () => {
+  it('has no reachability check, as in FederatedQTable: poison within bounds is accepted, not refused', () => {
+    const plain = runFederation(config('random', 'noise', { rule: 'visit-weighted' }));
+    const robust = runFederation(config('random', 'noise'));
+    expect(plain.refused.E_UNREACHABLE).toBeUndefined();
+    expect(robust.refused.E_UNREACHABLE).toBeGreaterThan(0);
+  });
+});

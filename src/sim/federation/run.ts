@@ -316,8 +316,10 @@ export function runFederation(c: RunConfig): RunResult {
       if (global[e] > vMax) vMax = global[e];
     }
     const { tMin, tMax } = tdTargetRange(vMin, vMax, mdp.rMin, mdp.rMax, mdp.gamma, learning.alpha);
+    // As in `FederatedQTable`, the plain ADR-115 merge has no reachability check (it trusts claimed visits).
     const reachable = (e: number, q: number, fresh: number): boolean =>
       !c.tdCheck ||
+      plain ||
       tdReachable(global[e], q, Math.min(c.syncEvery, fresh) + tdSlack, learning.alpha, tMin, tMax, 1e-4);
     // Honest-format reports.
     let honestEntries = 0;
