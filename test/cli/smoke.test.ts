@@ -11,6 +11,14 @@ function elex(...args: string[]) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** A one-seed, 300-episode federation campaign on the random MDP (4 agents, 1 attacker): seconds, not minutes. */
+function smallFederation(attack: string): string[] {
+  return [
+    ...['simulate', 'federation', '--mdp', 'random', '--agents', '4', '--byzantine', '1', '--attack', attack],
+    ...['--rule', 'trimmed-mean', '--seeds', '1', '--episodes', '300', '--quiet'],
+  ];
+}
+
 describe('the elex CLI (spawned for real)', () => {
   it('--version prints the package version', () => {
     const pkg = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'package.json'), 'utf8'));
@@ -89,19 +97,7 @@ describe('the elex CLI in a pipeline', () => {
     expect(r.stderr).not.toMatch(/EPIPE|Error/);
   });
   it('simulate federation --shrink damps the aggregate (JSON says so, and the honest ρ changes)', () => {
-    const args = ['simulate', 'federation', '--mdp', 'random', '--agents', '4', '--byzantine', '1'];
-    const small = [
-      ...args,
-      '--attack',
-      'none',
-      '--rule',
-      'trimmed-mean',
-      '--seeds',
-      '1',
-      '--episodes',
-      '300',
-      '--quiet',
-    ];
+    const small = smallFederation('none');
     const plain = elex(...small);
     const shrunk = elex(...small, '--shrink');
     expect(plain.code, plain.stderr).toBe(0);
@@ -113,10 +109,7 @@ describe('the elex CLI in a pipeline', () => {
     expect(b.results[0].rho_mean).not.toBe(a.results[0].rho_mean);
   });
   it('simulate federation --polyak measures ρ on averaged tables; a rate outside (0, 1] is refused', () => {
-    const small = [
-      ...['simulate', 'federation', '--mdp', 'random', '--agents', '4', '--byzantine', '1'],
-      ...['--attack', 'none', '--rule', 'trimmed-mean', '--seeds', '1', '--episodes', '300', '--quiet'],
-    ];
+    const small = smallFederation('none');
     const raw = elex(...small);
     const avg = elex(...small, '--polyak', '0.05');
     expect(avg.code, avg.stderr).toBe(0);
@@ -132,20 +125,7 @@ describe('the elex CLI in a pipeline', () => {
     expect(bad.stderr).toMatch(/--polyak.*expected/);
   });
   it('simulate federation --td-slack sets the evaluation’s reachability slack (JSON says so); -1 is refused', () => {
-    const small = [
-      ...['simulate', 'federation', '--mdp', 'random', '--agents', '4', '--byzantine', '1'],
-      ...[
-        '--attack',
-        'stale-replay',
-        '--rule',
-        'trimmed-mean',
-        '--seeds',
-        '1',
-        '--episodes',
-        '300',
-        '--quiet',
-      ],
-    ];
+    const small = smallFederation('stale-replay');
     const one = JSON.parse(elex(...small).stdout);
     const zero = elex(...small, '--td-slack', '0');
     expect(zero.code, zero.stderr).toBe(0);

@@ -9,7 +9,14 @@ import { DEFAULT_RULE, type RuleName } from './deps.js';
 import { policyValue, startValue, uniformPolicy, valueIteration } from './mdp.js';
 import { type MdpName, mdpByName } from './mdps.js';
 import { type PairedDiff, pairedDiff } from './paired.js';
-import { type Behaviour, type RunConfig, type RunResult, runFederation, type Solution } from './run.js';
+import {
+  type Behaviour,
+  DEFAULT_TD_SLACK,
+  type RunConfig,
+  type RunResult,
+  runFederation,
+  type Solution,
+} from './run.js';
 
 export interface CampaignOptions {
   mdp: MdpName;
@@ -154,7 +161,7 @@ export function runCampaign(o: CampaignOptions, onProgress?: (done: number, tota
     behaviour: o.behaviour ?? BEHAVIOUR[o.mdp],
     shrink: o.shrink ?? false,
     polyak: o.polyak,
-    tdSlack: o.tdSlack ?? 1,
+    tdSlack: o.tdSlack ?? DEFAULT_TD_SLACK,
   });
   const runAll = (
     agents: number,
@@ -225,10 +232,10 @@ export function runCampaign(o: CampaignOptions, onProgress?: (done: number, tota
     seed: o.seed,
     episodes_per_agent: episodes,
     sync_every_interactions: 10,
-    behaviour: o.behaviour ?? BEHAVIOUR[o.mdp],
-    shrink: o.shrink ?? false,
-    polyak: o.polyak ?? null,
-    td_slack: o.tdSlack ?? 1,
+    behaviour: base.behaviour,
+    shrink: base.shrink,
+    polyak: base.polyak ?? null,
+    td_slack: base.tdSlack,
     v_star: r4(solution.vStar),
     v_random: r4(solution.vRandom),
     default_rule: DEFAULT_RULE,

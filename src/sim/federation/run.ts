@@ -92,6 +92,9 @@ export interface RunConfig {
   polyak?: number;
 }
 
+/** The product's reachability slack (`FederatedQTable`): one TD step beyond the fresh visits. */
+export const DEFAULT_TD_SLACK = 1;
+
 export const BEHAVIOURS = ['epsilon-greedy', 'diverse', 'off-policy'] as const;
 export type Behaviour = (typeof BEHAVIOURS)[number];
 
@@ -145,7 +148,7 @@ function argBest(mdp: Mdp, q: Float64Array, s: number, worst: boolean): number {
 }
 
 export function runFederation(c: RunConfig): RunResult {
-  const tdSlack = c.tdSlack ?? 1;
+  const tdSlack = c.tdSlack ?? DEFAULT_TD_SLACK;
   if (!Number.isInteger(tdSlack) || tdSlack < 0 || tdSlack > 10)
     throw new ElexError('E_CONFIG', `tdSlack must be an integer in 0..10, got ${c.tdSlack}`);
   if (c.polyak !== undefined && !(c.polyak > 0 && c.polyak <= 1))
