@@ -103,6 +103,8 @@ export class QLearner {
   interactions = 0;
   /** Own visits per entry since the last `takeOwnVisits()` (entry index → count). */
   private own = new Map<number, number>();
+  /** Each entry's value before its first own update since the last `takeOwnVisits()` (what own learning started from). */
+  private ownBase = new Map<number, number>();
 
   constructor(
     readonly table: QTable,
@@ -171,6 +173,7 @@ export class QLearner {
       maxNext = maxAvailable((a) => this.table.getQ(hi, lo, a), this.config.actions, nextMask);
     }
     const e = this.table.slot(stateHi(state), stateLo(state), action);
+    if (!this.own.has(e)) this.ownBase.set(e, this.table.q[e]);
     const v = tdStep(this.table.q[e], r, maxNext, this.config.alpha, this.config.gamma);
     const clamped = Math.max(this.bounds.min, Math.min(this.bounds.max, v));
     this.table.write(e, clamped, this.table.visits[e] + 1);
@@ -183,7 +186,27 @@ export class QLearner {
   takeOwnVisits(): Map<number, number> {
     const out = this.own;
     this.own = new Map();
+    this.ownBase = new Map();
     return out;
+  }
+
+  /**
+   * Adopts `base` (an aggregate's value) for entry `e` without losing own learning not yet reported. k TD
+   * steps are linear in their starting value, q_k = (1−α)^k·q_0 + (what the k targets added), so the same
+   * samples from `base` give q_k + (1−α)^k·(base − q_0): the value k fresh steps reach from `base`, which is
+   * what the aggregator's reachability check expects. Writes (clamped to the Q bounds) and returns the value.
+   */
+  adopt(e: number, base: number, visits: number): number {
+    const k = this.own.get(e) ?? 0;
+    let v = base;
+    if (k > 0) {
+      const from = this.ownBase.get(e) ?? 0;
+      v = this.table.q[e] + (1 - this.config.alpha) ** k * (base - from);
+      this.ownBase.set(e, base);
+    }
+    const clamped = Math.max(this.bounds.min, Math.min(this.bounds.max, v));
+    this.table.write(e, clamped, visits);
+    return clamped;
   }
 
   peekOwnVisits(): ReadonlyMap<number, number> {

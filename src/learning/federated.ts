@@ -404,11 +404,15 @@ export class FederatedQTable {
     const t = this.local_qtable;
     for (let i = 0; i < d.count; i++) {
       const e = t.slot(d.hi[i], d.lo[i], d.action[i]);
-      const q = Math.max(this.learner.bounds.min, Math.min(this.learner.bounds.max, d.q[i]));
-      t.write(e, q, Math.max(t.visits[e], d.visits[i]));
+      // Own learning since the last sync is moved onto the adopted value, not overwritten by it.
+      this.learner.adopt(e, d.q[i], Math.max(t.visits[e], d.visits[i]));
     }
-    // Adopted values are the aggregator's; do not echo them back as this member's changes.
+    // Adopted values are the aggregator's; do not echo them back as this member's changes. Own learning since
+    // the last sync is not yet reported: stamped again, it goes out with the next delta (it used to be counted
+    // as acknowledged with the aggregate, and a member's learning reached no one whenever an aggregate came
+    // between two of its syncs).
     this.acked.set(d.origin, t.clock);
+    for (const e of this.learner.peekOwnVisits().keys()) t.write(e, t.q[e], t.visits[e]);
     return true;
   }
 

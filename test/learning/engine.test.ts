@@ -93,3 +93,46 @@ describe('QLearner', () => {
     expect(l.takeOwnVisits().get(l.table.find(0, Number(s & 0xffffffffn), 0))).toBe(5000);
   });
 });
+
+describe('QLearner.adopt', () => {
+  it('moves unreported own learning onto the adopted value: the same samples learned from it', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.double({ min: -1, max: 1, noNaN: true }), { minLength: 1, maxLength: 12 }),
+        fc.double({ min: -5, max: 5, noNaN: true }),
+        fc.double({ min: -5, max: 5, noNaN: true }),
+        (rewards, q0, base) => {
+          const s = encodeState({ queryType: 'kpi', complexity: 'simple', confidence: 0.5, contextHash: 7n });
+          const learnFrom = (start: number) => {
+            const l = new QLearner(new QTable(), new SeededRng(1));
+            const e = l.table.slot(0, Number(s & 0xffffffffn), 2);
+            l.table.write(e, start, 0);
+            return { l, e };
+          };
+          const a = learnFrom(q0);
+          for (const r of rewards) a.l.learn(s, 2, r, null);
+          const adopted = a.l.adopt(a.e, base, 3);
+          const b = learnFrom(Math.fround(base));
+          for (const r of rewards) b.l.learn(s, 2, r, null);
+          expect(adopted).toBeCloseTo(b.l.table.q[b.e], 4);
+          expect(a.l.table.visits[a.e]).toBe(3);
+          // A second aggregate before the next sync: the learning moves again, from the new base.
+          const again = a.l.adopt(a.e, 0.25, 3);
+          const c = learnFrom(0.25);
+          for (const r of rewards) c.l.learn(s, 2, r, null);
+          expect(again).toBeCloseTo(c.l.table.q[c.e], 4);
+        },
+      ),
+    );
+  });
+
+  it('without own learning since the last take, writes the adopted value (clamped to the Q bounds)', () => {
+    const l = new QLearner(new QTable(), new SeededRng(1));
+    const s = encodeState({ queryType: 'kpi', complexity: 'simple', confidence: 0.5, contextHash: 8n });
+    l.learn(s, 1, 1, null);
+    l.takeOwnVisits();
+    const e = l.table.find(0, Number(s & 0xffffffffn), 1);
+    expect(l.adopt(e, 0.3, 9)).toBeCloseTo(0.3, 6);
+    expect(l.adopt(e, 1e9, 9)).toBe(l.bounds.max);
+  });
+});

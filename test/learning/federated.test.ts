@@ -9,7 +9,7 @@ import {
   MapKeyring,
   type VoteState,
 } from '../../src/learning/index.js';
-import { category, s, settle } from './federation-fixtures.js';
+import { category, key, s, settle } from './federation-fixtures.js';
 
 const trio = (clock: ManualClock, network = new InMemoryNetwork()) =>
   category(['a', 'b', 'c'], { clock, network });
@@ -401,5 +401,50 @@ describe('FederatedQTable', () => {
       }
       expect(m.leader).toBeNull();
     });
+  });
+});
+
+describe("FederatedQTable: a member's learning between two of its syncs", () => {
+  async function withAggregator() {
+    const c = await category(['a', 'b', 'c']);
+    await settle(c.tables, c.clock);
+    const leader = c.tables.find((t) => t.consensus_state.kind === 'Leader');
+    if (!leader) throw new Error('no aggregator elected');
+    const [m, other] = c.tables.filter((t) => t !== leader);
+    return { ...c, leader, m, other };
+  }
+
+  it('reaches the aggregator although an aggregate arrived in between (it was counted as acknowledged)', async () => {
+    const { clock, leader, m, other } = await withAggregator();
+    m.learner.learn(s(900), 1, 1, null);
+    clock.advance(500);
+    other.learner.learn(s(3), 1, 0.5, null);
+    await federatedSync(other);
+    await federatedSync(leader); // an aggregate to m, before m's sync
+    await federatedSync(m);
+    clock.advance(500);
+    await federatedSync(other);
+    await federatedSync(leader);
+    expect(leader.local_qtable.getQ(0, key(900), 1)).toBeCloseTo(0.1, 6);
+  });
+
+  it('on an entry the aggregate overwrites, is moved onto the aggregate value, not lost', async () => {
+    const { clock, leader, m, other } = await withAggregator();
+    const before = m.local_qtable.getQ(0, key(901), 0);
+    // The other member's report changes entry 901 in the next aggregate; m learned it meanwhile too.
+    other.learner.learn(s(901), 0, -1, null);
+    clock.advance(500);
+    await federatedSync(other);
+    m.learner.learn(s(901), 0, 1, null);
+    expect(m.local_qtable.getQ(0, key(901), 0)).toBeCloseTo(before + 0.1 * (1 - before), 6);
+    await federatedSync(leader);
+    const g = leader.local_qtable.getQ(0, key(901), 0);
+    expect(g).toBeLessThan(0);
+    await federatedSync(m);
+    // One step towards the reward 1 from the adopted value: (1 − α)·g + α·1.
+    expect(m.local_qtable.getQ(0, key(901), 0)).toBeCloseTo(0.9 * g + 0.1, 5);
+    clock.advance(500);
+    await federatedSync(leader);
+    expect(leader.local_qtable.getQ(0, key(901), 0)).toBeGreaterThan(g);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deriveSeed, ManualClock } from '../../src/core/index.js';
+import { deriveSeed, ManualClock, SeededRng } from '../../src/core/index.js';
 import {
   createFederatedQTable,
   encodeState,
@@ -68,11 +68,15 @@ describe('the shipped aggregator (FederatedQTable) with a Byzantine member', () 
   // Honest members elect an aggregator while `z` is cut off; then `z` joins and learns on a flipped reward,
   // reporting honestly formatted, TD-reachable deltas through the real signed codec. The aggregate must stay
   // with the honest members' learning. (A Byzantine member that wins the election is not covered: the
-  // aggregator is trusted, see docs/federation.md.)
-  async function run(withFlipper: boolean) {
+  // aggregator is trusted, see docs/federation.md.) Each step every member learns the same entry once, then
+  // syncs: in a seeded random order (`random`), or with `z` last, right after the aggregator (`timed`): then
+  // every report of z reaches the aggregator after the honest reports of its entry were aggregated, and z is
+  // the only reporter of each of its entries.
+  async function run(withFlipper: boolean, order: 'random' | 'timed', rewardBase: number) {
     const network = new InMemoryNetwork();
     const keyring = new MapKeyring();
     const clock = new ManualClock(0);
+    const rng = new SeededRng(5);
     const ids = withFlipper ? ['h1', 'h2', 'h3', 'z'] : ['h1', 'h2', 'h3'];
     const tables: FederatedQTable[] = [];
     for (const id of ids) {
@@ -92,13 +96,16 @@ describe('the shipped aggregator (FederatedQTable) with a Byzantine member', () 
     const states = [0, 1, 2].map((i) =>
       encodeState({ queryType: 'kpi', complexity: 'simple', confidence: 0.5, contextHash: BigInt(i) }),
     );
+    const rank = (t: FederatedQTable) =>
+      order === 'random' ? rng.next() : t.id === 'z' ? 2 : t.consensus_state.kind === 'Leader' ? 1 : 0;
     network.isolated.add('z');
     for (let step = 0; step < 160; step++) {
       if (step === 40) network.isolated.delete('z');
       clock.advance(400);
-      for (const t of tables) {
+      const ranked = tables.map((t) => [rank(t), t] as const).sort((a, b) => a[0] - b[0]);
+      for (const [, t] of ranked) {
         const st = states[step % 3];
-        const r = 0.2 + 0.1 * (step % 3);
+        const r = rewardBase + 0.1 * (step % 3);
         t.learner.learn(st, 1, t.id === 'z' ? -r : r, null);
         await federatedSync(t);
       }
@@ -108,18 +115,36 @@ describe('the shipped aggregator (FederatedQTable) with a Byzantine member', () 
     return { leader, q };
   }
 
-  it('keeps the honest value when a reward flipper contributes, and distrusts the flipper', async () => {
-    const honest = await run(false);
-    const attacked = await run(true);
+  async function expectHonestKept(order: 'random' | 'timed', rewardBase: number) {
+    const honest = await run(false, order, rewardBase);
+    const attacked = await run(true, order, rewardBase);
     expect(attacked.leader?.id).toMatch(/^h/);
     // z's deltas reached the aggregator and were scored.
     expect(attacked.leader!.trust.ratioOf('z')).toBeDefined();
     expect(attacked.leader!.trust.trustOf('z')).toBeLessThan(0.5);
     for (let i = 0; i < 3; i++) {
-      expect(honest.q[i]).toBeGreaterThan(0.15);
+      expect(honest.q[i]).toBeCloseTo(rewardBase + 0.1 * i, 2);
       // The flipper pulls towards −r; the aggregate stays within 10 % of the honest-only value.
       expect(Math.abs(attacked.q[i] - honest.q[i])).toBeLessThan(0.1 * honest.q[i]);
     }
+  }
+
+  it('keeps the honest value when a reward flipper contributes, and distrusts the flipper', async () => {
+    await expectHonestKept('random', 0.2);
+  });
+
+  it("also when the flipper times every report to be its entry's only one, on values of 0.4 and more", async () => {
+    await expectHonestKept('timed', 0.4);
+  });
+
+  it('known limit: timed that way, a flipper of values 0.2–0.4 stays within the trust floor and holds them near 0', async () => {
+    // Its implied targets are −r, the consensus it drags is near 0, so it deviates by about r: under
+    // 1.3 × the trust's scale floor (0.1 × the reward range = 0.3) it keeps its weight. Where it is an
+    // entry's only reporter every other round, the entry ends midway between r and −r. docs/federation.md,
+    // threat model. This test fails (and the docs must change) once that is defended.
+    const attacked = await run(true, 'timed', 0.2);
+    expect(attacked.leader!.trust.trustOf('z')).toBeGreaterThanOrEqual(0.5);
+    for (let i = 0; i < 3; i++) expect(Math.abs(attacked.q[i])).toBeLessThan(0.05);
   });
 });
 
