@@ -212,4 +212,9 @@ export class QLearner {
   peekOwnVisits(): ReadonlyMap<number, number> {
     return this.own;
   }
+
+  /** The value entry `e` had before its first own update since the last take (undefined: no own update). */
+  ownBaseOf(e: number): number | undefined {
+    return this.ownBase.get(e);
+  }
 }

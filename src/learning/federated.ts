@@ -96,6 +96,12 @@ export interface SyncResult {
 const MAX_TERM_STEP = 1024;
 /** Peer deltas remembered per origin to refuse replays (Ed25519 signatures are deterministic: same bytes). */
 const REPLAY_WINDOW = 256;
+/**
+ * Aggregates a member's delta may have been learned from: the latest, or an older one when the member synced
+ * before the latest reached it (an aggregate in flight) or lost it. The reachability check accepts a report
+ * reachable from the value its entry was published with in any of them.
+ */
+export const TD_WINDOW = 3;
 
 function sameBytes(a: Uint8Array, b: Uint8Array | null): boolean {
   if (b === null || a.length !== b.length) return false;
@@ -180,6 +186,10 @@ export class FederatedQTable {
   private relay = new Map<number, Map<string, number>>();
   /** As aggregator: per member, the keys of its last refused (unreachable) delta, sent back in the aggregate. */
   private resend = new Map<string, Array<[number, number, number]>>();
+  /** As aggregator: entries changed since the last aggregate → the value they were published with. */
+  private unpublished = new Map<number, number>();
+  /** As aggregator, per recent aggregate (newest last, at most TD_WINDOW − 1): its entries' values before it. */
+  private publishedBefore: Array<Map<number, number>> = [];
   /** Reputation of the peers whose deltas this member merges (as aggregator or peer-to-peer). */
   readonly trust: ReporterTrust;
 
@@ -293,6 +303,8 @@ export class FederatedQTable {
     this.certificate = null;
     // Deltas sent to this member as aggregator: a follower must not merge them into a later round of its own.
     this.pending_updates = [];
+    this.unpublished.clear();
+    this.publishedBefore = [];
   }
 
   /**
@@ -317,6 +329,9 @@ export class FederatedQTable {
    */
   private reachable(deltas: readonly Delta[]): Delta[] {
     if (this.config.rule === 'visit-weighted') return [...deltas];
+    // Until it has published TD_WINDOW − 1 aggregates in its term, an aggregator knows neither what its members
+    // learned from nor its own moves since: it checks against its table with one step of slack.
+    const windowed = this.publishedBefore.length >= TD_WINDOW - 1;
     const t = this.local_qtable;
     let vMin = 0;
     let vMax = 0;
@@ -330,16 +345,46 @@ export class FederatedQTable {
       const back: Array<[number, number, number]> = [];
       for (let i = 0; i < d.count; i++) {
         const e = t.find(d.hi[i], d.lo[i], d.action[i]);
-        const g = e < 0 ? 0 : t.q[e];
-        const steps = Math.min(d.fresh[i], d.interactions) + 1;
-        if (!tdReachable(g, d.q[i], steps, alpha, tMin, tMax, 1e-4))
-          back.push([d.hi[i], d.lo[i], d.action[i]]);
+        const fresh = Math.min(d.fresh[i], d.interactions);
+        // No fresh visits: no weight under a robust rule (a repeat of a report not yet acknowledged).
+        if (fresh === 0) continue;
+        const from = (g: number, steps: number) => tdReachable(g, d.q[i], steps, alpha, tMin, tMax, 1e-4);
+        let ok: boolean;
+        if (e < 0) ok = from(0, windowed ? fresh : fresh + 1);
+        else if (!windowed) ok = from(t.q[e], fresh + 1);
+        else {
+          ok = from(this.unpublished.get(e) ?? t.q[e], fresh);
+          for (let w = this.publishedBefore.length - 1; !ok && w >= 0; w--) {
+            const g = this.publishedBefore[w].get(e);
+            if (g !== undefined) ok = from(g, fresh);
+          }
+        }
+        if (!ok) back.push([d.hi[i], d.lo[i], d.action[i]]);
       }
       if (back.length === 0) return true;
       this.refuse('E_UNREACHABLE');
       this.resend.set(d.origin, back);
       return false;
     });
+  }
+
+  /** As aggregator: entry `e` is about to change; remember the value it was last published with (once). */
+  private notePublished(e: number, published: number | undefined): void {
+    if (!this.unpublished.has(e)) this.unpublished.set(e, published ?? this.local_qtable.q[e]);
+  }
+
+  /**
+   * The published values of the entries `deltas` report, before the merge changes them. Entries new to the
+   * table (published as 0: members start from 0) exist only after it, so a second pass records those.
+   */
+  private notePublishedOf(deltas: readonly Delta[], afterMerge: boolean): void {
+    const t = this.local_qtable;
+    for (const d of deltas) {
+      for (let i = 0; i < d.count; i++) {
+        const e = t.find(d.hi[i], d.lo[i], d.action[i]);
+        if (e >= 0) this.notePublished(e, afterMerge ? 0 : t.q[e]);
+      }
+    }
   }
 
   private merge(
@@ -589,6 +634,9 @@ export class FederatedQTable {
       }
     }
     const now = this.clock.now();
+    if (this.consensus_state.kind === 'Leader') {
+      for (const e of this.learner.peekOwnVisits().keys()) this.notePublished(e, this.learner.ownBaseOf(e));
+    }
     const fresh = this.learner.takeOwnVisits();
     const interactions = this.learner.interactions - this.interactionsAtSync;
     this.interactionsAtSync = this.learner.interactions;
@@ -602,7 +650,9 @@ export class FederatedQTable {
       if (contributors.size + 1 >= this.config.min_peers_for_consensus) {
         const admitted = this.reachable(this.pending_updates);
         result.refused += this.pending_updates.length - admitted.length;
+        this.notePublishedOf(admitted, false);
         result.conflicts_resolved += this.merge(admitted, false, fresh);
+        this.notePublishedOf(admitted, true);
         this.pending_updates = [];
         this.lastAggregate = { term: this.term, round: this.lastAggregate.round + 1 };
         for (const p of this.peers) {
@@ -613,6 +663,9 @@ export class FederatedQTable {
         }
         this.broadcastVersion = this.local_qtable.clock;
         this.resend.clear();
+        this.publishedBefore.push(this.unpublished);
+        if (this.publishedBefore.length > TD_WINDOW - 1) this.publishedBefore.shift();
+        this.unpublished = new Map();
       } else if (this.certificate !== null) {
         // No round yet: repeat the certificate, so a returning older leader learns it was deposed (it may be
         // the contributor this round waits for).
@@ -827,6 +880,8 @@ export class FederatedQTable {
         this.leaderSince = now;
         this.heartbeatSeq = 0;
         this.heardAt.clear();
+        this.unpublished.clear();
+        this.publishedBefore = [];
         this.heartbeatSentAt.clear();
         this.heardRound.clear();
         this.lastAggregate = { term: this.term, round: 0 };

@@ -37,6 +37,7 @@ export {
   type FederationConfig,
   federatedSync,
   type SyncResult,
+  TD_WINDOW,
   type VoteState,
 } from './federated.js';
 export {

@@ -124,15 +124,19 @@ describe('the elex CLI in a pipeline', () => {
     expect(bad.code).toBe(2); // a usage error
     expect(bad.stderr).toMatch(/--polyak.*expected/);
   });
-  it('simulate federation --td-slack sets the evaluation’s reachability slack (JSON says so); -1 is refused', () => {
+  it('simulate federation --td-window / --td-slack set the evaluation’s reachability check (JSON says so); bad values are refused', () => {
     const small = smallFederation('stale-replay');
-    const one = JSON.parse(elex(...small).stdout);
-    const zero = elex(...small, '--td-slack', '0');
-    expect(zero.code, zero.stderr).toBe(0);
-    expect(one.td_slack).toBe(1);
-    expect(JSON.parse(zero.stdout).td_slack).toBe(0);
+    const byDefault = JSON.parse(elex(...small).stdout);
+    expect(byDefault.td_window).toBe(3);
+    expect(byDefault.td_slack).toBe(0);
+    const before = elex(...small, '--td-window', '1', '--td-slack', '1');
+    expect(before.code, before.stderr).toBe(0);
+    expect(JSON.parse(before.stdout)).toMatchObject({ td_window: 1, td_slack: 1 });
     const bad = elex(...small, '--td-slack', '-1');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--td-slack.*expected/);
+    const badWindow = elex(...small, '--td-window', '0');
+    expect(badWindow.code).toBe(2);
+    expect(badWindow.stderr).toMatch(/--td-window.*expected/);
   });
 });

@@ -158,20 +158,22 @@ describe('FederatedQTable', () => {
   describe('as aggregator (the pipeline elex simulate federation evaluates)', () => {
     async function elected() {
       const clock = new ManualClock(0);
-      const { tables } = await trio(clock);
+      const { tables, network } = await trio(clock);
       await settle(tables, clock);
       const leader = tables.find((t) => t.consensus_state.kind === 'Leader')!;
       const members = tables.filter((t) => t !== leader);
       for (const m of members) expect(m.leader).toBe(leader.id);
-      return { clock, leader, members };
+      return { clock, network, leader, members };
     }
     const key = (i: number) => Number(s(i) & 0xffffffffn);
 
     it('refuses a member delta holding a value no TD learning could reach from the consensus', async () => {
       const { clock, leader, members } = await elected();
       const [m] = members;
-      // A value written straight into the table (no learning behind it) rides the member's next delta.
-      const e = m.local_qtable.slot(0, key(50), 2);
+      // One visit learned, then a value written straight into the table (no learning behind it): it rides the
+      // member's next delta with that fresh visit.
+      m.learner.learn(s(50), 2, 0.5, null);
+      const e = m.local_qtable.find(0, key(50), 2);
       m.local_qtable.write(e, 1.4, 1);
       m.learner.learn(s(51), 1, 0.5, null);
       clock.advance(500);
@@ -183,6 +185,68 @@ describe('FederatedQTable', () => {
       // The whole delta is refused: neither the poison nor the honest entry beside it.
       expect(leader.local_qtable.find(0, key(50), 2)).toBe(-1);
       expect(leader.local_qtable.find(0, key(51), 1)).toBe(-1);
+    });
+
+    it('admits a report learned from an aggregate before the latest (one the member missed or had not received)', async () => {
+      const { clock, network, leader, members } = await elected();
+      const [m, m2] = members;
+      // m misses the next aggregate, which moves entry 70 a long way (m2's five visits on reward 1.5).
+      network.isolated.add(m.id);
+      for (let i = 0; i < 5; i++) m2.learner.learn(s(70), 0, 1.5, null);
+      clock.advance(500);
+      await federatedSync(m2);
+      await federatedSync(leader);
+      network.isolated.delete(m.id);
+      const g1 = leader.local_qtable.getQ(0, key(70), 0);
+      expect(g1).toBeGreaterThan(0.5);
+      // m learned entry 70 once on reward −1.5 from the value it still holds (0): −0.15, one step from the
+      // aggregate before the latest but not within two steps of the latest (the check before the window).
+      m.learner.learn(s(70), 0, -1.5, null);
+      clock.advance(500);
+      await federatedSync(m);
+      const before = leader.refusals.get('E_UNREACHABLE') ?? 0;
+      await federatedSync(leader);
+      expect(leader.refusals.get('E_UNREACHABLE') ?? 0).toBe(before);
+      expect(leader.local_qtable.getQ(0, key(70), 0)).toBeCloseTo(-0.15, 5);
+    });
+
+    it('refuses a value the entry was published with before the window, replayed as one fresh visit', async () => {
+      const { clock, leader, members } = await elected();
+      const [m, m2] = members;
+      // Three aggregates in a row move entry 71 (m2 learns it on reward 1.5); m follows them.
+      for (let round = 0; round < 3; round++) {
+        for (let i = 0; i < 5; i++) m2.learner.learn(s(71), 0, 1.5, null);
+        clock.advance(500);
+        await federatedSync(m2);
+        await federatedSync(leader);
+        await federatedSync(m);
+      }
+      expect(m.local_qtable.getQ(0, key(71), 0)).toBeGreaterThan(0.8);
+      // m reports the entry's value from before those aggregates (0) behind one visit of its own.
+      m.learner.learn(s(71), 0, 1.5, null);
+      m.local_qtable.write(m.local_qtable.find(0, key(71), 0), 0, 1);
+      clock.advance(500);
+      await federatedSync(m);
+      const before = leader.refusals.get('E_UNREACHABLE') ?? 0;
+      await federatedSync(leader);
+      expect(leader.refusals.get('E_UNREACHABLE')).toBe(before + 1);
+      expect(leader.local_qtable.getQ(0, key(71), 0)).toBeGreaterThan(0.8);
+    });
+
+    it('a report with no fresh visits weighs nothing and is not checked (a repeat of an unacknowledged report)', async () => {
+      const { clock, leader, members } = await elected();
+      const [m] = members;
+      // A value written straight into the table with no visit behind it rides m's next delta with 0 fresh.
+      const e = m.local_qtable.slot(0, key(72), 1);
+      m.local_qtable.write(e, 1.4, 1);
+      m.learner.learn(s(73), 1, 0.5, null);
+      clock.advance(500);
+      await federatedSync(m);
+      const before = leader.refusals.get('E_UNREACHABLE') ?? 0;
+      await federatedSync(leader);
+      expect(leader.refusals.get('E_UNREACHABLE') ?? 0).toBe(before);
+      expect(leader.local_qtable.getQ(0, key(72), 1)).toBe(0);
+      expect(leader.local_qtable.getQ(0, key(73), 1)).toBeCloseTo(0.05, 6);
     });
 
     it('restates an entry whose reports it kept nothing of, so the member whose report was dropped re-anchors', async () => {

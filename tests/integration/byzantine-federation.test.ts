@@ -299,11 +299,13 @@ describe('Byzantine evaluation: single runs that once failed', () => {
 
   it('FrozenLake: quiet visit inflation is not forgiven between its pushes (one smoothing rate was)', () => {
     const seed = deriveSeed(1, 'seed-1') >>> 0;
-    const alone = runFederation(config('frozen-lake', 'none', seed, { agents: 7, byzantine: 0 }));
+    // Under the reachability check it was found with (one step of slack, no window), where it pushed hardest.
+    const check = { tdWindow: 1, tdSlack: 1 };
+    const alone = runFederation(config('frozen-lake', 'none', seed, { agents: 7, byzantine: 0, ...check }));
     const mean = alone.rho.reduce((a, b) => a + b, 0) / alone.rho.length;
-    const now = runFederation(config('frozen-lake', 'visit-inflation-quiet', seed));
+    const now = runFederation(config('frozen-lake', 'visit-inflation-quiet', seed, check));
     const symmetric = runFederation(
-      config('frozen-lake', 'visit-inflation-quiet', seed, { trustOptions: { forgiveness: 0.1 } }),
+      config('frozen-lake', 'visit-inflation-quiet', seed, { ...check, trustOptions: { forgiveness: 0.1 } }),
     );
     // Its deltas pass validation (half the push the check allows): only trust can stop it.
     expect(now.refused.E_UNREACHABLE).toBeUndefined();

@@ -43,8 +43,13 @@ export function register(simulate: Command): void {
     )
     .option(
       '--td-slack <steps>',
-      "TD steps the reachability check allows beyond a report's fresh visits (default 1, as the product; 0 asks what the extra step costs; see docs/federation-experiments.md)",
+      "TD steps the reachability check allows beyond a report's fresh visits (default 0, as the product; see docs/federation-experiments.md)",
       intOption(0, 10),
+    )
+    .option(
+      '--td-window <aggregates>',
+      "aggregates a report may be learned from: it must be reachable from its entry's value in one of the last N (default 3, as the product; --td-window 1 --td-slack 1 is the check before the window)",
+      intOption(1, 50),
     )
     .option('--json', 'print the report as JSON (the default)')
     .option('--quiet', 'no progress on stderr')
@@ -62,6 +67,7 @@ export function register(simulate: Command): void {
         shrink?: boolean;
         polyak?: number;
         tdSlack?: number;
+        tdWindow?: number;
         quiet?: boolean;
       }) => {
         if (o.byzantine >= o.agents) throw new Error('--byzantine must be smaller than --agents');
@@ -88,6 +94,7 @@ export function register(simulate: Command): void {
               shrink: o.shrink === true,
               polyak: o.polyak,
               tdSlack: o.tdSlack,
+              tdWindow: o.tdWindow,
             },
             (done, total) => bar.update(done, total, 'runs'),
           );

@@ -5,7 +5,7 @@
  */
 import { deriveSeed } from '../../core/index.js';
 import type { AttackName } from './attacks.js';
-import { DEFAULT_RULE, type RuleName } from './deps.js';
+import { DEFAULT_RULE, type RuleName, TD_WINDOW } from './deps.js';
 import { policyValue, startValue, uniformPolicy, valueIteration } from './mdp.js';
 import { type MdpName, mdpByName } from './mdps.js';
 import { type PairedDiff, pairedDiff } from './paired.js';
@@ -34,8 +34,10 @@ export interface CampaignOptions {
   behaviour?: Behaviour;
   /** Shrink each round's decisions towards the consensus (`shrinkTowardConsensus`; default false). */
   shrink?: boolean;
-  /** Steps the evaluation's TD-reachability check allows beyond the fresh visits (default 1, as the product). */
+  /** Steps the evaluation's TD-reachability check allows beyond the fresh visits (default 0, as the product). */
   tdSlack?: number;
+  /** Aggregates a report may be learned from, for the reachability check (default TD_WINDOW, as the product). */
+  tdWindow?: number;
   /** Measure ρ on a Polyak average of each honest member's table at this rate per round (default off). */
   polyak?: number;
 }
@@ -162,6 +164,7 @@ export function runCampaign(o: CampaignOptions, onProgress?: (done: number, tota
     shrink: o.shrink ?? false,
     polyak: o.polyak,
     tdSlack: o.tdSlack ?? DEFAULT_TD_SLACK,
+    tdWindow: o.tdWindow ?? TD_WINDOW,
   });
   const runAll = (
     agents: number,
@@ -236,6 +239,7 @@ export function runCampaign(o: CampaignOptions, onProgress?: (done: number, tota
     shrink: base.shrink,
     polyak: base.polyak ?? null,
     td_slack: base.tdSlack,
+    td_window: base.tdWindow,
     v_star: r4(solution.vStar),
     v_random: r4(solution.vRandom),
     default_rule: DEFAULT_RULE,

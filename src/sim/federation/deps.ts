@@ -22,6 +22,7 @@ export {
   type RuleName,
   ruleByName,
   shrinkTowardConsensus,
+  TD_WINDOW,
   type TrustOptions,
   tdReachable,
   tdStep,

@@ -29,6 +29,7 @@ import {
   type RuleName,
   ruleByName,
   shrinkTowardConsensus,
+  TD_WINDOW,
   type TrustOptions,
   tdReachable,
   tdStep,
@@ -78,10 +79,17 @@ export interface RunConfig {
   /** Reporter-trust options other than the defaults (the α and scale floor come from the MDP). */
   trustOptions?: Partial<TrustOptions>;
   /**
-   * Steps the TD-reachability check allows beyond a report's fresh visits (default 1, as `FederatedQTable`,
-   * whose members can learn from an aggregate older than the latest). The evaluation's members always learn
-   * from the latest aggregate, so 0 asks what the extra step costs; visit inflation pushes to the edge the
-   * check accepts (at 0 it coincides with the quiet variant, which pushes to the edge of the fresh visits).
+   * Aggregates whose published values a report may be learned from (default `TD_WINDOW`, as
+   * `FederatedQTable`): a report passes the reachability check if it is reachable from its entry's value in
+   * any of the last `tdWindow` aggregates. 1: the current consensus only. As in the product, until
+   * `tdWindow − 1` aggregates are published the check uses the current consensus and one step of slack.
+   */
+  tdWindow?: number;
+  /**
+   * Steps the reachability check allows beyond a report's fresh visits (default 0, as `FederatedQTable`).
+   * `--td-window 1 --td-slack 1` is the product's check before the window (one step of slack for members
+   * that learned from an older aggregate). Visit inflation pushes to the edge the check accepts, from the most
+   * favourable value in the window (at slack 0 it coincides with the quiet variant).
    */
   tdSlack?: number;
   /**
@@ -92,8 +100,8 @@ export interface RunConfig {
   polyak?: number;
 }
 
-/** The product's reachability slack (`FederatedQTable`): one TD step beyond the fresh visits. */
-export const DEFAULT_TD_SLACK = 1;
+/** The product's reachability slack (`FederatedQTable`): none beyond the fresh visits, within its window. */
+export const DEFAULT_TD_SLACK = 0;
 
 export const BEHAVIOURS = ['epsilon-greedy', 'diverse', 'off-policy'] as const;
 export type Behaviour = (typeof BEHAVIOURS)[number];
@@ -151,6 +159,9 @@ export function runFederation(c: RunConfig): RunResult {
   const tdSlack = c.tdSlack ?? DEFAULT_TD_SLACK;
   if (!Number.isInteger(tdSlack) || tdSlack < 0 || tdSlack > 10)
     throw new ElexError('E_CONFIG', `tdSlack must be an integer in 0..10, got ${c.tdSlack}`);
+  const tdWindow = c.tdWindow ?? TD_WINDOW;
+  if (!Number.isInteger(tdWindow) || tdWindow < 1 || tdWindow > 50)
+    throw new ElexError('E_CONFIG', `tdWindow must be an integer in 1..50, got ${c.tdWindow}`);
   if (c.polyak !== undefined && !(c.polyak > 0 && c.polyak <= 1))
     throw new ElexError('E_CONFIG', `polyak must be in (0, 1], got ${c.polyak}`);
   const { mdp } = c;
@@ -299,8 +310,11 @@ export function runFederation(c: RunConfig): RunResult {
 
   // (agent, entry) pairs whose consensus goes back to a member whose delta was refused as unreachable.
   const resend: number[] = [];
+  // The consensus as published before each of the last `tdWindow − 1` rounds (newest first).
+  const published: Float64Array[] = [];
   const roundSync = (): void => {
     round++;
+    const before = tdWindow > 1 ? global.slice() : null;
     let K = 0;
     const add = (e: number): number => {
       if (mark[e] < 0) {
@@ -319,11 +333,18 @@ export function runFederation(c: RunConfig): RunResult {
       if (global[e] > vMax) vMax = global[e];
     }
     const { tMin, tMax } = tdTargetRange(vMin, vMax, mdp.rMin, mdp.rMax, mdp.gamma, learning.alpha);
-    // As in `FederatedQTable`, the plain ADR-115 merge has no reachability check (it trusts claimed visits).
-    const reachable = (e: number, q: number, fresh: number): boolean =>
-      !c.tdCheck ||
-      plain ||
-      tdReachable(global[e], q, Math.min(c.syncEvery, fresh) + tdSlack, learning.alpha, tMin, tMax, 1e-4);
+    // The values each entry was published with in the window (`FederatedQTable`): the consensus, and the
+    // aggregates before it once enough were published; one step of slack until then.
+    const windowed = published.length >= tdWindow - 1;
+    const bases = windowed ? [global, ...published] : [global];
+    const slack = windowed ? tdSlack : Math.max(1, tdSlack);
+    // As in `FederatedQTable`, the plain ADR-115 merge has no reachability check (it trusts claimed visits),
+    // and a report with no fresh visits (no weight under a robust rule) is not checked.
+    const reachable = (e: number, q: number, fresh: number): boolean => {
+      if (!c.tdCheck || plain || fresh === 0) return true;
+      const steps = Math.min(c.syncEvery, fresh) + slack;
+      return bases.some((b) => tdReachable(b[e], q, steps, learning.alpha, tMin, tMax, 1e-4));
+    };
     // Honest-format reports.
     let honestEntries = 0;
     for (let i = 0; i < N; i++) {
@@ -403,13 +424,17 @@ export function runFederation(c: RunConfig): RunResult {
             case 'visit-inflation-quiet': {
               // The most damaging values a TD-reachability check still accepts: the best action as low as
               // reachable, every other one as high, so a worse action becomes greedy. The quiet variant
-              // pushes to what `fresh` steps reach (the check allows `tdSlack` more, by default one: half as far).
-              const keep = (1 - learning.alpha) ** (attack === 'visit-inflation' ? fresh + tdSlack : fresh);
-              const g = global[e];
-              v =
-                a === best
-                  ? keep * g + (1 - keep) * Math.min(tMin, g)
-                  : keep * g + (1 - keep) * Math.max(tMax, g);
+              // pushes to what `fresh` steps reach (the check may allow `slack` more). Both push from the most
+              // favourable value the entry had in the window.
+              const keep = (1 - learning.alpha) ** (attack === 'visit-inflation' ? fresh + slack : fresh);
+              v = a === best ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY;
+              for (const b of bases) {
+                const g = b[e];
+                v =
+                  a === best
+                    ? Math.min(v, keep * g + (1 - keep) * Math.min(tMin, g))
+                    : Math.max(v, keep * g + (1 - keep) * Math.max(tMax, g));
+              }
               break;
             }
             case 'noise':
@@ -537,6 +562,10 @@ export function runFederation(c: RunConfig): RunResult {
     for (const ag of agents) {
       for (let t = 0; t < ag.nTouched; t++) ag.fresh[ag.touched[t]] = 0;
       ag.nTouched = 0;
+    }
+    if (before !== null) {
+      published.unshift(before);
+      if (published.length > tdWindow - 1) published.pop();
     }
     if (attack === 'stale-replay') {
       history.push(global.slice());
