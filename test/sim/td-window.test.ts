@@ -65,6 +65,15 @@ describe('the evaluation’s TD-reachability check (--td-window, --td-slack)', (
 });
 
 describe('the plain merge in the evaluation', () => {
+  it('falls below ρ 0.5 under visit inflation: entries the attackers have no fresh visits for are poisoned at the bounds', () => {
+    // They are not checked (no weight under a robust rule); pushed only as far as a check would accept, they
+    // left the plain merge at ρ 0.55 on the random MDP.
+    const plain = runFederation(config('random', 'visit-inflation', { rule: 'visit-weighted' }));
+    expect(Math.max(...plain.rho)).toBeLessThan(0.5);
+    const robust = runFederation(config('random', 'visit-inflation'));
+    expect(Math.min(...robust.rho)).toBeGreaterThan(0.7);
+  });
+
   it('has no reachability check, as in FederatedQTable: poison within bounds is accepted, not refused', () => {
     const plain = runFederation(config('random', 'noise', { rule: 'visit-weighted' }));
     const robust = runFederation(config('random', 'noise'));

@@ -425,7 +425,12 @@ export function runFederation(c: RunConfig): RunResult {
               // The most damaging values a TD-reachability check still accepts: the best action as low as
               // reachable, every other one as high, so a worse action becomes greedy. The quiet variant
               // pushes to what `fresh` steps reach (the check may allow `slack` more). Both push from the most
-              // favourable value the entry had in the window.
+              // favourable value the entry had in the window. Entries without fresh visits are not checked
+              // (they weigh nothing under a robust rule): the bounds, for the plain rule's claimed visits.
+              if (fresh === 0) {
+                v = a === best ? bounds.min : bounds.max;
+                break;
+              }
               const keep = (1 - learning.alpha) ** (attack === 'visit-inflation' ? fresh + slack : fresh);
               v = a === best ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY;
               for (const b of bases) {
