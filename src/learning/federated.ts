@@ -827,10 +827,12 @@ export class FederatedQTable {
       throw new ElexError('E_TERM_JUMP', `term ${c.term} from '${c.from}' is far above ${this.term}`);
     if (c.type === 'pre-vote-request') {
       const grant = !sticky && c.term > this.term && c.value >= this.freshness();
-      // A refusal from a member already at or past the asked term carries that term, so the candidate can
-      // catch up: fresher members stuck below a failed candidacy's term otherwise never win (etcd does this).
-      const term = !grant && !sticky && this.term >= c.term ? this.term : c.term;
-      this.sendControl(c.from, 'pre-vote', grant ? 1 : 0, term);
+      // A grant carries the asked term (the candidate counts grants for term + 1 only). A refusal carries the
+      // refuser's own term, as etcd's: from a member at or past the asked term it lets the candidate catch up
+      // (fresher members stuck below a failed candidacy's term otherwise never win); from one below it, it
+      // moves nobody. Carrying the asked term there raised every refused candidate's term by one per pre-vote
+      // round, terms ratcheted, and the one member fresh enough to win never caught up.
+      this.sendControl(c.from, 'pre-vote', grant ? 1 : 0, grant ? c.term : this.term);
       return;
     }
     if (c.type === 'pre-vote') {

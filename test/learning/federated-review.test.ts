@@ -9,6 +9,7 @@ import { MAX_TERM } from '../../src/learning/control.js';
 import {
   type Control,
   createFederatedQTable,
+  decodeControl,
   ENVELOPE,
   encodeCertificate,
   encodeControl,
@@ -129,6 +130,25 @@ describe('FederatedQTable election review', () => {
       expect(a.term).toBe(1);
       expect(a.consensus_state.kind).toBe('Follower');
     }
+  });
+
+  it("a pre-vote refusal carries the refuser's own term: one from below the asked term moves no candidate up", async () => {
+    const { tables, network, keyring } = await category(['a', 'b', 'c']);
+    const [a, b] = tables;
+    // b is fresher than a and at term 0: it refuses a's pre-vote for term 1 (a has applied less).
+    b.lastAggregate = { term: 1, round: 5 };
+    network.send(a.id, b.id, control(a, { type: 'pre-vote-request', to: b.id, term: a.term + 1, value: 0 }));
+    await federatedSync(b);
+    const replies = network
+      .drain(a.id)
+      .filter((m) => m[0] === ENVELOPE.control)
+      .map((m) => decodeControl(m.subarray(1), keyring))
+      .filter((c) => c.type === 'pre-vote' && c.from === b.id);
+    expect(replies.map((c) => [c.value, c.term])).toEqual([[0, b.term]]);
+    // Carrying the asked term instead, every refused candidate took term + 1 and asked again above it: terms
+    // ratcheted one per pre-vote round and the one member fresh enough to win never caught up (Byzantine scan,
+    // 5 members, seed 11: no aggregator for 78 s after the heal).
+    expect(b.term).toBe(0);
   });
 
   it('a member moved to a higher term by a failed candidacy rejoins the live aggregator (not stranded)', async () => {
