@@ -8,17 +8,10 @@
  *   npx tsx scripts/federation-convergence.ts [--seeds 10] [--learn-per-sync 4]
  */
 import { FederationSimCluster } from '../src/sim/federation/sim-network.js';
+import { positiveIntArg } from './args.js';
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(name);
-  if (i < 0) return fallback;
-  const v = Number(process.argv[i + 1]);
-  if (!Number.isInteger(v) || v <= 0) throw new Error(`${name} needs a positive integer`);
-  return v;
-}
-
-const seeds = arg('--seeds', 10);
-const learnPerSync = arg('--learn-per-sync', 4);
+const seeds = positiveIntArg('--seeds', 10);
+const learnPerSync = positiveIntArg('--learn-per-sync', 4);
 const checkpoints = [10, 20, 30, 60];
 const error = checkpoints.map(() => 0);
 const spread = checkpoints.map(() => 0);

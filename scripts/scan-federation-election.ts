@@ -8,18 +8,11 @@
  */
 import { runByzantineScenario } from '../src/sim/federation/byzantine-members.js';
 import { runFederationScenario } from '../src/sim/federation/sim-network.js';
+import { positiveIntArg } from './args.js';
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(name);
-  if (i < 0) return fallback;
-  const v = Number(process.argv[i + 1]);
-  if (!Number.isInteger(v) || v <= 0) throw new Error(`${name} needs a positive integer`);
-  return v;
-}
-
-const seeds = arg('--seeds', 200);
-const byzSeeds = arg('--byzantine-seeds', 25);
-const boundMs = arg('--bound-ms', 60_000);
+const seeds = positiveIntArg('--seeds', 200);
+const byzSeeds = positiveIntArg('--byzantine-seeds', 25);
+const boundMs = positiveIntArg('--bound-ms', 60_000);
 
 const honest = {
   runs: 0,

@@ -166,6 +166,14 @@ describe('FederatedQTable', () => {
       return { clock, network, leader, members };
     }
     const key = (i: number) => Number(s(i) & 0xffffffffn);
+    /** m syncs, then the aggregator's round: how many of m's deltas it refused as unreachable. */
+    async function refusedInNextRound(m: FederatedQTable, leader: FederatedQTable, clock: ManualClock) {
+      clock.advance(500);
+      await federatedSync(m);
+      const before = leader.refusals.get('E_UNREACHABLE') ?? 0;
+      await federatedSync(leader);
+      return (leader.refusals.get('E_UNREACHABLE') ?? 0) - before;
+    }
 
     it('refuses a member delta holding a value no TD learning could reach from the consensus', async () => {
       const { clock, leader, members } = await elected();
@@ -176,12 +184,7 @@ describe('FederatedQTable', () => {
       const e = m.local_qtable.find(0, key(50), 2);
       m.local_qtable.write(e, 1.4, 1);
       m.learner.learn(s(51), 1, 0.5, null);
-      clock.advance(500);
-      await federatedSync(m);
-      const before = leader.refusals.get('E_UNREACHABLE') ?? 0;
-      const r = await federatedSync(leader);
-      expect(leader.refusals.get('E_UNREACHABLE')).toBe(before + 1);
-      expect(r.refused).toBeGreaterThan(0);
+      expect(await refusedInNextRound(m, leader, clock)).toBe(1);
       // The whole delta is refused: neither the poison nor the honest entry beside it.
       expect(leader.local_qtable.find(0, key(50), 2)).toBe(-1);
       expect(leader.local_qtable.find(0, key(51), 1)).toBe(-1);
@@ -202,11 +205,7 @@ describe('FederatedQTable', () => {
       // m learned entry 70 once on reward −1.5 from the value it still holds (0): −0.15, one step from the
       // aggregate before the latest but not within two steps of the latest (the check before the window).
       m.learner.learn(s(70), 0, -1.5, null);
-      clock.advance(500);
-      await federatedSync(m);
-      const before = leader.refusals.get('E_UNREACHABLE') ?? 0;
-      await federatedSync(leader);
-      expect(leader.refusals.get('E_UNREACHABLE') ?? 0).toBe(before);
+      expect(await refusedInNextRound(m, leader, clock)).toBe(0);
       expect(leader.local_qtable.getQ(0, key(70), 0)).toBeCloseTo(-0.15, 5);
     });
 
@@ -225,11 +224,7 @@ describe('FederatedQTable', () => {
       // m reports the entry's value from before those aggregates (0) behind one visit of its own.
       m.learner.learn(s(71), 0, 1.5, null);
       m.local_qtable.write(m.local_qtable.find(0, key(71), 0), 0, 1);
-      clock.advance(500);
-      await federatedSync(m);
-      const before = leader.refusals.get('E_UNREACHABLE') ?? 0;
-      await federatedSync(leader);
-      expect(leader.refusals.get('E_UNREACHABLE')).toBe(before + 1);
+      expect(await refusedInNextRound(m, leader, clock)).toBe(1);
       expect(leader.local_qtable.getQ(0, key(71), 0)).toBeGreaterThan(0.8);
     });
 
@@ -240,11 +235,7 @@ describe('FederatedQTable', () => {
       const e = m.local_qtable.slot(0, key(72), 1);
       m.local_qtable.write(e, 1.4, 1);
       m.learner.learn(s(73), 1, 0.5, null);
-      clock.advance(500);
-      await federatedSync(m);
-      const before = leader.refusals.get('E_UNREACHABLE') ?? 0;
-      await federatedSync(leader);
-      expect(leader.refusals.get('E_UNREACHABLE') ?? 0).toBe(before);
+      expect(await refusedInNextRound(m, leader, clock)).toBe(0);
       expect(leader.local_qtable.getQ(0, key(72), 1)).toBe(0);
       expect(leader.local_qtable.getQ(0, key(73), 1)).toBeCloseTo(0.05, 6);
     });
