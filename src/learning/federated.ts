@@ -320,8 +320,9 @@ export class FederatedQTable {
   }
 
   /**
-   * The aggregator's TD-reachability check (`tdReachable`): every member delta's values must be reachable
-   * from the consensus by its fresh visits (+1) of Q-learning with targets inside the consensus's range.
+   * The aggregator's TD-reachability check (`tdReachable`): every member delta's values with fresh visits
+   * must be reachable by those visits of Q-learning, with targets inside the consensus's range, from a value
+   * the entry was published with in the last TD_WINDOW aggregates (docs/federation.md, "Reachability window").
    * A delta with any unreachable value is refused whole (`E_UNREACHABLE`): it is poison, or it was learned
    * from a consensus this member does not hold (it was cut off, or merged peer-to-peer meanwhile). The
    * consensus of the unreachable entries (0 where the aggregator has none) goes back to that member in its

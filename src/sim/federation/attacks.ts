@@ -6,11 +6,14 @@
  * and best / worst the consensus greedy and worst actions in s:
  *
  * - visit-inflation: claims 2³²−1 lifetime visits on every available entry (the fresh-visit budget on the
- *                    targets, 0 fresh elsewhere); q = the lowest value TD reachability accepts for the
- *                    best action, the highest for the others (poison that passes validation).
- * - visit-inflation-quiet: the same with half the push: the edge of what `fresh` TD steps reach, where
- *                    the check allows fresh + 1 (a pull of 1.4–2.4 × the median reporter, inside reporter
- *                    trust's partial band, instead of 3.5–5).
+ *                    targets, 0 fresh elsewhere); on the targets q = the lowest value TD reachability
+ *                    accepts for the best action, the highest for the others, from the most favourable value
+ *                    in the check's window (poison that passes validation); elsewhere, unchecked and of no
+ *                    weight under a robust rule, the Q bounds.
+ * - visit-inflation-quiet: the same pushing only as far as `fresh` TD steps reach. With the check's slack
+ *                    (`--td-slack 1`) the loud variant goes one step further (a pull of 3.5–5 × the median
+ *                    reporter against 1.4–2.4, inside reporter trust's partial band); without it (the
+ *                    default) the two coincide.
  * - noise:           q uniform in [Q_min, Q_max].
  * - invalid:         NaN, +Inf or 10·Q_max (refused by validation).
  * - sign-flip:       best and worst actions' values swapped.
