@@ -376,15 +376,13 @@ export class FederatedQTable {
 
   /**
    * The published values of the entries `deltas` report, before the merge changes them. Entries new to the
-   * table (published as 0: members start from 0) exist only after it, so a second pass records those.
+   * table are inserted here (q 0, never written: what members start from), in the order the merge would
+   * insert them, so one pass covers both.
    */
-  private notePublishedOf(deltas: readonly Delta[], afterMerge: boolean): void {
+  private notePublishedOf(deltas: readonly Delta[]): void {
     const t = this.local_qtable;
     for (const d of deltas) {
-      for (let i = 0; i < d.count; i++) {
-        const e = t.find(d.hi[i], d.lo[i], d.action[i]);
-        if (e >= 0) this.notePublished(e, afterMerge ? 0 : t.q[e]);
-      }
+      for (let i = 0; i < d.count; i++) this.notePublished(t.slot(d.hi[i], d.lo[i], d.action[i]), undefined);
     }
   }
 
@@ -651,9 +649,8 @@ export class FederatedQTable {
       if (contributors.size + 1 >= this.config.min_peers_for_consensus) {
         const admitted = this.reachable(this.pending_updates);
         result.refused += this.pending_updates.length - admitted.length;
-        this.notePublishedOf(admitted, false);
+        this.notePublishedOf(admitted);
         result.conflicts_resolved += this.merge(admitted, false, fresh);
-        this.notePublishedOf(admitted, true);
         this.pending_updates = [];
         this.lastAggregate = { term: this.term, round: this.lastAggregate.round + 1 };
         for (const p of this.peers) {
