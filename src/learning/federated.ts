@@ -29,6 +29,7 @@ import { type Identity, identityFromRng, type Keyring, MapKeyring } from './iden
 import { DEFAULT_RULE, type RuleName, ruleByName } from './merge/index.js';
 import { type FederationNetwork, InMemoryNetwork } from './network.js';
 import { QTable } from './q-table.js';
+import { ReachabilityWindow } from './reachability-window.js';
 import { REWARD_MAX, REWARD_MIN } from './reward.js';
 import { deltaSince, MergeWorkspace, mergeDeltasIntoTable, type Weighting } from './table-merge.js';
 import { ReporterTrust } from './trust.js';
@@ -96,13 +97,6 @@ export interface SyncResult {
 const MAX_TERM_STEP = 1024;
 /** Peer deltas remembered per origin to refuse replays (Ed25519 signatures are deterministic: same bytes). */
 const REPLAY_WINDOW = 256;
-/**
- * Aggregates a member's delta may have been learned from: the latest, or an older one when the member synced
- * before the latest reached it (an aggregate in flight) or lost it. The reachability check accepts a report
- * reachable from the value its entry was published with in any of them.
- */
-export const TD_WINDOW = 3;
-
 function sameBytes(a: Uint8Array, b: Uint8Array | null): boolean {
   if (b === null || a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
@@ -186,10 +180,8 @@ export class FederatedQTable {
   private relay = new Map<number, Map<string, number>>();
   /** As aggregator: per member, the keys of its last refused (unreachable) delta, sent back in the aggregate. */
   private resend = new Map<string, Array<[number, number, number]>>();
-  /** As aggregator: entries changed since the last aggregate → the value they were published with. */
-  private unpublished = new Map<number, number>();
-  /** As aggregator, per recent aggregate (newest last, at most TD_WINDOW − 1): its entries' values before it. */
-  private publishedBefore: Array<Map<number, number>> = [];
+  /** As aggregator: the values its entries were published with in its last TD_WINDOW aggregates. */
+  private readonly window = new ReachabilityWindow();
   /** Reputation of the peers whose deltas this member merges (as aggregator or peer-to-peer). */
   readonly trust: ReporterTrust;
 
@@ -303,8 +295,7 @@ export class FederatedQTable {
     this.certificate = null;
     // Deltas sent to this member as aggregator: a follower must not merge them into a later round of its own.
     this.pending_updates = [];
-    this.unpublished.clear();
-    this.publishedBefore = [];
+    this.window.clear();
   }
 
   /**
@@ -330,9 +321,8 @@ export class FederatedQTable {
    */
   private reachable(deltas: readonly Delta[]): Delta[] {
     if (this.config.rule === 'visit-weighted') return [...deltas];
-    // Until it has published TD_WINDOW − 1 aggregates in its term, an aggregator knows neither what its members
-    // learned from nor its own moves since: it checks against its table with one step of slack.
-    const windowed = this.publishedBefore.length >= TD_WINDOW - 1;
+    // A window not yet full: check against the table with one step of slack (`ReachabilityWindow.full`).
+    const windowed = this.window.full;
     const t = this.local_qtable;
     let vMin = 0;
     let vMax = 0;
@@ -353,13 +343,7 @@ export class FederatedQTable {
         let ok: boolean;
         if (e < 0) ok = from(0, windowed ? fresh : fresh + 1);
         else if (!windowed) ok = from(t.q[e], fresh + 1);
-        else {
-          ok = from(this.unpublished.get(e) ?? t.q[e], fresh);
-          for (let w = this.publishedBefore.length - 1; !ok && w >= 0; w--) {
-            const g = this.publishedBefore[w].get(e);
-            if (g !== undefined) ok = from(g, fresh);
-          }
-        }
+        else ok = this.window.anyBase(e, t.q[e], (g) => from(g, fresh));
         if (!ok) back.push([d.hi[i], d.lo[i], d.action[i]]);
       }
       if (back.length === 0) return true;
@@ -367,11 +351,6 @@ export class FederatedQTable {
       this.resend.set(d.origin, back);
       return false;
     });
-  }
-
-  /** As aggregator: entry `e` is about to change; remember the value it was last published with (once). */
-  private notePublished(e: number, published: number | undefined): void {
-    if (!this.unpublished.has(e)) this.unpublished.set(e, published ?? this.local_qtable.q[e]);
   }
 
   /**
@@ -382,7 +361,10 @@ export class FederatedQTable {
   private notePublishedOf(deltas: readonly Delta[]): void {
     const t = this.local_qtable;
     for (const d of deltas) {
-      for (let i = 0; i < d.count; i++) this.notePublished(t.slot(d.hi[i], d.lo[i], d.action[i]), undefined);
+      for (let i = 0; i < d.count; i++) {
+        const e = t.slot(d.hi[i], d.lo[i], d.action[i]);
+        this.window.notePublished(e, t.q[e]);
+      }
     }
   }
 
@@ -634,7 +616,9 @@ export class FederatedQTable {
     }
     const now = this.clock.now();
     if (this.consensus_state.kind === 'Leader') {
-      for (const e of this.learner.peekOwnVisits().keys()) this.notePublished(e, this.learner.ownBaseOf(e));
+      // Its own learning since the last aggregate moved these entries away from what it published.
+      for (const e of this.learner.peekOwnVisits().keys())
+        this.window.notePublished(e, this.learner.ownBaseOf(e) ?? this.local_qtable.q[e]);
     }
     const fresh = this.learner.takeOwnVisits();
     const interactions = this.learner.interactions - this.interactionsAtSync;
@@ -661,9 +645,7 @@ export class FederatedQTable {
         }
         this.broadcastVersion = this.local_qtable.clock;
         this.resend.clear();
-        this.publishedBefore.push(this.unpublished);
-        if (this.publishedBefore.length > TD_WINDOW - 1) this.publishedBefore.shift();
-        this.unpublished = new Map();
+        this.window.published();
       } else if (this.certificate !== null) {
         // No round yet: repeat the certificate, so a returning older leader learns it was deposed (it may be
         // the contributor this round waits for).
@@ -880,8 +862,7 @@ export class FederatedQTable {
         this.leaderSince = now;
         this.heartbeatSeq = 0;
         this.heardAt.clear();
-        this.unpublished.clear();
-        this.publishedBefore = [];
+        this.window.clear();
         this.heartbeatSentAt.clear();
         this.heardRound.clear();
         this.lastAggregate = { term: this.term, round: 0 };

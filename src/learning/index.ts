@@ -37,7 +37,6 @@ export {
   type FederationConfig,
   federatedSync,
   type SyncResult,
-  TD_WINDOW,
   type VoteState,
 } from './federated.js';
 export {
@@ -52,6 +51,7 @@ export {
 export * from './merge/index.js';
 export { type FederationNetwork, InMemoryNetwork } from './network.js';
 export { QTable } from './q-table.js';
+export { ReachabilityWindow, TD_WINDOW } from './reachability-window.js';
 export { type Outcome, type QBounds, qBounds, REWARD_MAX, REWARD_MIN, reward } from './reward.js';
 export * from './state.js';
 export {
