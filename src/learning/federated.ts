@@ -523,7 +523,11 @@ export class FederatedQTable {
     };
   }
 
-  /** One synchronisation step. */
+  /**
+   * One synchronisation step: take in what arrived, merge peer-to-peer deltas, then act by role. An aggregator
+   * runs a round once enough members contributed and sends a heartbeat; a follower of a live aggregator sends
+   * it its delta; a member without one gossips its delta to `gossip_fanout` peers and may campaign.
+   */
   async sync(): Promise<SyncResult> {
     const t0 = this.clock.now();
     const result: SyncResult = {
@@ -533,87 +537,7 @@ export class FederatedQTable {
       sync_time_ms: 0,
       refused: 0,
     };
-    const peerDeltas: Delta[] = [];
-    const limits = { bounds: this.learner.bounds, maxInteractions: this.config.max_interactions_per_delta };
-    for (const msg of this.network.drain(this.id)) {
-      try {
-        if (msg.length < 1) throw new ElexError('E_DECODE', 'empty message');
-        const body = msg.subarray(1);
-        if (msg[0] === ENVELOPE.delta) {
-          const d = decodeDelta(body, this.keyring, { actions: this.learner.config.actions });
-          if (d.origin === this.id) throw new ElexError('E_DECODE', 'a delta from myself');
-          if (!this.memberIds.has(d.origin))
-            throw new ElexError('E_MEMBER', `delta from non-member '${d.origin}'`);
-          // Signed for another member: forwarded to this one, its samples would count twice in the category.
-          if (d.to !== undefined && d.to !== this.id)
-            throw new ElexError('E_NOT_ADDRESSED', `delta from '${d.origin}' is for '${d.to}'`);
-          const v = checkDelta(d, limits);
-          if (!v.ok) throw new ElexError(v.code, v.reason);
-          // The same signed delta twice (a replay, or a resend after a lost ack) would count its samples twice.
-          if (d.kind === 'peer' && this.seenBefore(d.origin, fnv1a(body)))
-            throw new ElexError('E_REPLAY', `delta from '${d.origin}' already received`);
-          result.updates_received += d.count;
-          if (d.kind === 'aggregate') {
-            if (!this.applyAggregate(d)) result.refused++;
-            continue;
-          }
-          // A follower of a live aggregator merges no peer deltas: only the aggregator does, and a delta its
-          // origin sent there could otherwise be forwarded here and counted twice in the category.
-          if (this.consensus_state.kind !== 'Leader' && this.liveLeader(this.clock.now()) !== null)
-            throw new ElexError('E_FOLLOWING', `peer delta from '${d.origin}' while following an aggregator`);
-          // A peer delta's term is only its sender's claim: terms change through votes and aggregates, so a
-          // member cannot depose an aggregator by writing a higher term into a delta.
-          this.sendControl(d.origin, 'ack', d.round);
-          if (this.consensus_state.kind === 'Leader') {
-            // A sign of life only if newer than the last one counted: a replayed delta kept a gone member heard.
-            if (d.round > (this.heardRound.get(d.origin) ?? -1)) {
-              this.heardRound.set(d.origin, d.round);
-              this.heardAt.set(d.origin, this.clock.now());
-            }
-            // Bounded backlog while a round waits for contributors: 4 deltas per member, its oldest go first (a
-            // shared bound let one member's flood evict everyone else's deltas, and the round never came).
-            let own = 0;
-            for (const p of this.pending_updates) if (p.origin === d.origin) own++;
-            if (own >= 4) {
-              this.pending_updates.splice(
-                this.pending_updates.findIndex((p) => p.origin === d.origin),
-                1,
-              );
-              this.refuse('E_BACKLOG');
-            }
-            this.pending_updates.push(d);
-          } else peerDeltas.push(d);
-        } else if (msg[0] === ENVELOPE.control) {
-          const c = decodeControl(body, this.keyring);
-          // A replay of this member's own message: its own vote request used to earn it a signed self vote,
-          // which made its certificate invalid at every member.
-          if (c.from === this.id) throw new ElexError('E_DECODE', 'a control message from myself');
-          this.onControl(c, body);
-        } else if (msg[0] === ENVELOPE.certificate) {
-          // The aggregator repeats its certificate with every aggregate: verify each distinct one once.
-          if (!sameBytes(body, this.lastCertificate)) {
-            const c = verifyCertificate(
-              body,
-              this.keyring,
-              this.memberIds,
-              electionQuorum(this.members, this.config.byzantine_threshold),
-            );
-            this.certified.set(c.term, c.leader);
-            this.certifiedTerm = Math.max(this.certifiedTerm, c.term);
-            for (const t of this.certified.keys()) if (t < c.term - 4) this.certified.delete(t);
-            this.lastCertificate = body.slice();
-            // A leader (or candidate) of an older term is deposed: without this it led on, refusing votes.
-            if (c.term > this.term && this.consensus_state.kind !== 'Follower') this.stepDown(c.term);
-          }
-        } else {
-          throw new ElexError('E_DECODE', `unknown envelope ${msg[0]}`);
-        }
-      } catch (e) {
-        if (!isElexError(e)) throw e;
-        result.refused++;
-        this.refuse(e.code);
-      }
-    }
+    const peerDeltas = this.receive(result);
     const now = this.clock.now();
     if (this.consensus_state.kind === 'Leader') {
       // Its own learning since the last aggregate moved these entries away from what it published.
@@ -627,45 +551,10 @@ export class FederatedQTable {
     result.conflicts_resolved += this.merge(peerDeltas, true);
 
     const live = this.liveLeader(now);
-    const leaderAlive = live !== null;
-    if (this.consensus_state.kind === 'Leader') {
-      const contributors = new Set(this.pending_updates.map((d) => d.origin));
-      if (contributors.size + 1 >= this.config.min_peers_for_consensus) {
-        const admitted = this.reachable(this.pending_updates);
-        result.refused += this.pending_updates.length - admitted.length;
-        this.notePublishedOf(admitted);
-        result.conflicts_resolved += this.merge(admitted, false, fresh);
-        this.pending_updates = [];
-        this.lastAggregate = { term: this.term, round: this.lastAggregate.round + 1 };
-        for (const p of this.peers) {
-          // The certificate first: members adopt aggregates only from a member elected for their term.
-          if (this.certificate !== null)
-            this.network.send(this.id, p, envelope(ENVELOPE.certificate, this.certificate));
-          result.updates_sent += this.sendDelta(p, 'aggregate', fresh, interactions);
-        }
-        this.broadcastVersion = this.local_qtable.clock;
-        this.resend.clear();
-        this.window.published();
-      } else if (this.certificate !== null) {
-        // No round yet: repeat the certificate, so a returning older leader learns it was deposed (it may be
-        // the contributor this round waits for).
-        for (const p of this.peers)
-          this.network.send(this.id, p, envelope(ENVELOPE.certificate, this.certificate));
-      }
-      // A signed heartbeat every sync: members with nothing to send keep following (instead of electing a new
-      // aggregator every three intervals), and their acks tell this aggregator who it still reaches.
-      this.heartbeatSeq++;
-      this.heartbeatSentAt.set(this.heartbeatSeq, now);
-      for (const [seq, at] of this.heartbeatSentAt) {
-        if (now - at <= 3 * this.sync_interval_ms) break;
-        this.heartbeatSentAt.delete(seq);
-      }
-      for (const p of this.peers) this.sendControl(p, 'heartbeat', this.heartbeatSeq);
-      this.checkQuorum(now);
-    } else if (live !== null) {
-      result.updates_sent += this.sendDelta(live, 'peer', fresh, interactions);
-    } else {
-      if (this.leader !== null && !leaderAlive) this.leader = null;
+    if (this.consensus_state.kind === 'Leader') this.lead(now, fresh, interactions, result);
+    else if (live !== null) result.updates_sent += this.sendDelta(live, 'peer', fresh, interactions);
+    else {
+      this.leader = null;
       const targets = [...this.peers];
       for (let i = targets.length - 1; i > 0; i--) {
         const j = this.rng.int(i + 1);
@@ -682,6 +571,157 @@ export class FederatedQTable {
     this.nextSyncAt = this.jittered(now);
     result.sync_time_ms = this.clock.now() - t0;
     return result;
+  }
+
+  /**
+   * Drains the network: applies aggregates, certificates and control messages, queues peer deltas for the
+   * aggregator's round (as aggregator) and returns those to merge peer-to-peer. Anything refused is counted
+   * by its typed code and changes nothing.
+   */
+  private receive(result: SyncResult): Delta[] {
+    const peerDeltas: Delta[] = [];
+    for (const msg of this.network.drain(this.id)) {
+      try {
+        if (msg.length < 1) throw new ElexError('E_DECODE', 'empty message');
+        const body = msg.subarray(1);
+        if (msg[0] === ENVELOPE.delta) {
+          const d = this.decodeDeltaFrom(body);
+          result.updates_received += d.count;
+          if (d.kind === 'aggregate') {
+            if (!this.applyAggregate(d)) result.refused++;
+          } else this.onPeerDelta(d, peerDeltas);
+        } else if (msg[0] === ENVELOPE.control) {
+          const c = decodeControl(body, this.keyring);
+          // A replay of this member's own message: its own vote request used to earn it a signed self vote,
+          // which made its certificate invalid at every member.
+          if (c.from === this.id) throw new ElexError('E_DECODE', 'a control message from myself');
+          this.onControl(c, body);
+        } else if (msg[0] === ENVELOPE.certificate) {
+          this.onCertificate(body);
+        } else {
+          throw new ElexError('E_DECODE', `unknown envelope ${msg[0]}`);
+        }
+      } catch (e) {
+        if (!isElexError(e)) throw e;
+        result.refused++;
+        this.refuse(e.code);
+      }
+    }
+    return peerDeltas;
+  }
+
+  /** A delta's bytes, decoded and checked: signed by a member, addressed here, plausible, not a replay. */
+  private decodeDeltaFrom(body: Uint8Array): Delta {
+    const d = decodeDelta(body, this.keyring, { actions: this.learner.config.actions });
+    if (d.origin === this.id) throw new ElexError('E_DECODE', 'a delta from myself');
+    if (!this.memberIds.has(d.origin)) throw new ElexError('E_MEMBER', `delta from non-member '${d.origin}'`);
+    // Signed for another member: forwarded to this one, its samples would count twice in the category.
+    if (d.to !== undefined && d.to !== this.id)
+      throw new ElexError('E_NOT_ADDRESSED', `delta from '${d.origin}' is for '${d.to}'`);
+    const v = checkDelta(d, {
+      bounds: this.learner.bounds,
+      maxInteractions: this.config.max_interactions_per_delta,
+    });
+    if (!v.ok) throw new ElexError(v.code, v.reason);
+    // The same signed delta twice (a replay, or a resend after a lost ack) would count its samples twice.
+    if (d.kind === 'peer' && this.seenBefore(d.origin, fnv1a(body)))
+      throw new ElexError('E_REPLAY', `delta from '${d.origin}' already received`);
+    return d;
+  }
+
+  /** A member's delta: queued for the aggregator's round here, or merged peer-to-peer without an aggregator. */
+  private onPeerDelta(d: Delta, peerDeltas: Delta[]): void {
+    // A follower of a live aggregator merges no peer deltas: only the aggregator does, and a delta its origin
+    // sent there could otherwise be forwarded here and counted twice in the category.
+    if (this.consensus_state.kind !== 'Leader' && this.liveLeader(this.clock.now()) !== null)
+      throw new ElexError('E_FOLLOWING', `peer delta from '${d.origin}' while following an aggregator`);
+    // A peer delta's term is only its sender's claim: terms change through votes and aggregates, so a member
+    // cannot depose an aggregator by writing a higher term into a delta.
+    this.sendControl(d.origin, 'ack', d.round);
+    if (this.consensus_state.kind !== 'Leader') {
+      peerDeltas.push(d);
+      return;
+    }
+    // A sign of life only if newer than the last one counted: a replayed delta kept a gone member heard.
+    if (d.round > (this.heardRound.get(d.origin) ?? -1)) {
+      this.heardRound.set(d.origin, d.round);
+      this.heardAt.set(d.origin, this.clock.now());
+    }
+    // Bounded backlog while a round waits for contributors: 4 deltas per member, its oldest go first (a shared
+    // bound let one member's flood evict everyone else's deltas, and the round never came).
+    let own = 0;
+    for (const p of this.pending_updates) if (p.origin === d.origin) own++;
+    if (own >= 4) {
+      this.pending_updates.splice(
+        this.pending_updates.findIndex((p) => p.origin === d.origin),
+        1,
+      );
+      this.refuse('E_BACKLOG');
+    }
+    this.pending_updates.push(d);
+  }
+
+  /** An election certificate: verified once per distinct one; it fences older aggregators and deposes them. */
+  private onCertificate(body: Uint8Array): void {
+    // The aggregator repeats its certificate with every aggregate: verify each distinct one once.
+    if (sameBytes(body, this.lastCertificate)) return;
+    const c = verifyCertificate(
+      body,
+      this.keyring,
+      this.memberIds,
+      electionQuorum(this.members, this.config.byzantine_threshold),
+    );
+    this.certified.set(c.term, c.leader);
+    this.certifiedTerm = Math.max(this.certifiedTerm, c.term);
+    for (const t of this.certified.keys()) if (t < c.term - 4) this.certified.delete(t);
+    this.lastCertificate = body.slice();
+    // A leader (or candidate) of an older term is deposed: without this it led on, refusing votes.
+    if (c.term > this.term && this.consensus_state.kind !== 'Follower') this.stepDown(c.term);
+  }
+
+  /**
+   * As aggregator: a round once `min_peers_for_consensus` members (itself included) contributed, each admitted
+   * delta checked for reachability; then a signed heartbeat, and CheckQuorum.
+   */
+  private lead(
+    now: number,
+    fresh: ReadonlyMap<number, number>,
+    interactions: number,
+    result: SyncResult,
+  ): void {
+    const contributors = new Set(this.pending_updates.map((d) => d.origin));
+    if (contributors.size + 1 >= this.config.min_peers_for_consensus) {
+      const admitted = this.reachable(this.pending_updates);
+      result.refused += this.pending_updates.length - admitted.length;
+      this.notePublishedOf(admitted);
+      result.conflicts_resolved += this.merge(admitted, false, fresh);
+      this.pending_updates = [];
+      this.lastAggregate = { term: this.term, round: this.lastAggregate.round + 1 };
+      for (const p of this.peers) {
+        // The certificate first: members adopt aggregates only from a member elected for their term.
+        if (this.certificate !== null)
+          this.network.send(this.id, p, envelope(ENVELOPE.certificate, this.certificate));
+        result.updates_sent += this.sendDelta(p, 'aggregate', fresh, interactions);
+      }
+      this.broadcastVersion = this.local_qtable.clock;
+      this.resend.clear();
+      this.window.published();
+    } else if (this.certificate !== null) {
+      // No round yet: repeat the certificate, so a returning older leader learns it was deposed (it may be
+      // the contributor this round waits for).
+      for (const p of this.peers)
+        this.network.send(this.id, p, envelope(ENVELOPE.certificate, this.certificate));
+    }
+    // A signed heartbeat every sync: members with nothing to send keep following (instead of electing a new
+    // aggregator every three intervals), and their acks tell this aggregator who it still reaches.
+    this.heartbeatSeq++;
+    this.heartbeatSentAt.set(this.heartbeatSeq, now);
+    for (const [seq, at] of this.heartbeatSentAt) {
+      if (now - at <= 3 * this.sync_interval_ms) break;
+      this.heartbeatSentAt.delete(seq);
+    }
+    for (const p of this.peers) this.sendControl(p, 'heartbeat', this.heartbeatSeq);
+    this.checkQuorum(now);
   }
 
   /**
