@@ -19,6 +19,7 @@ import {
   type Identity,
   identityFromRng,
   MapKeyring,
+  type VoteState,
 } from '../../learning/index.js';
 import type { LinkModel } from '../network.js';
 import type { SimNodeHandler } from '../simulator.js';
@@ -249,11 +250,8 @@ interface Member {
   pastRefusals: Map<string, number>;
   identity: Identity;
   behaviour: MemberBehaviour | undefined;
-}
-
-interface Durable {
-  term: number;
-  votedFor: string | null;
+  /** (term, vote) as the table last reported it through `on_vote_state` (what must be made durable). */
+  voteState: VoteState;
 }
 
 /**
@@ -318,6 +316,7 @@ export class FederationSimCluster {
         // The key FederatedQTable would derive itself from this seed and id (same key, same trace).
         identity: identityFromRng(name, new SeededRng(opts.seed).fork(name).fork('key')),
         behaviour: undefined,
+        voteState: { term: 0, voted_for: null },
       };
       this.network.register(name, node);
       this.members.push(m);
@@ -344,6 +343,11 @@ export class FederationSimCluster {
   }
 
   private boot(m: Member): void {
+    // The product's durable-state contract: resume from what `on_vote_state` reported and was made durable.
+    const durable = this.opts.persist
+      ? (this.sim.disk(m.node).read('federation/vote') as VoteState | undefined)
+      : undefined;
+    m.voteState = durable ?? { term: 0, voted_for: null };
     const fqt = new FederatedQTable({
       ...this.opts.federation,
       id: m.name,
@@ -354,14 +358,11 @@ export class FederationSimCluster {
       clock: new SimClock(this.sim, m.node),
       seed: this.opts.seed,
       sync_interval_ms: this.syncIntervalMs,
+      vote_state: durable,
+      on_vote_state: (v) => {
+        m.voteState = v;
+      },
     });
-    if (this.opts.persist) {
-      const d = this.sim.disk(m.node).read('federation/vote') as Durable | undefined;
-      if (d !== undefined) {
-        fqt.term = d.term;
-        fqt.votedFor = d.votedFor;
-      }
-    }
     m.fqt = fqt;
     this.schedule(m);
   }
@@ -387,7 +388,7 @@ export class FederationSimCluster {
       this.errors.push(e);
     }
     const persist = this.opts.persist;
-    const before: Durable = { term: fqt.term, votedFor: fqt.votedFor };
+    const before = m.voteState;
     const aggregate = fqt.lastAggregate;
     const had = [aggregate.term, aggregate.round];
     if (persist) this.network.hold(m.name);
@@ -407,12 +408,13 @@ export class FederationSimCluster {
     const now = fqt.lastAggregate;
     this.observe(m, fqt, now.term !== had[0] || now.round !== had[1]);
     if (!persist) return;
-    if (fqt.term === before.term && fqt.votedFor === before.votedFor) {
+    const after = m.voteState;
+    if (after.term === before.term && after.voted_for === before.voted_for) {
       this.network.release(m.name);
       return;
     }
     const disk = this.sim.disk(m.node);
-    disk.write('federation/vote', { term: fqt.term, votedFor: fqt.votedFor } satisfies Durable);
+    disk.write('federation/vote', after);
     const inc = m.incarnation;
     // The votes and requests of this sync go out once (term, vote) is durable; a crash first drops them.
     disk.sync(() => {
