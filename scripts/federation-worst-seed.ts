@@ -1,0 +1,66 @@
+/**
+ * How often the issue's worst-agent criterion passes when nothing is attacked. The honest agents of one
+ * evaluated run all hold the consensus (test/sim/honest-agents.test.ts), so a cell's worst agent is its worst
+ * seed. This runs the campaign's honest baseline (N − F honest agents, no attacker, the default rule, the
+ * campaign's seeds from root `--root`) on `--seeds` seeds and, from those per-seed ρ, estimates by resampling
+ * the chance that a run drawn from the same spread passes: 10 seeds whose worst is ≥ 0.90 × the mean of 10
+ * other seeds (the baseline's), and whose mean is ≥ 0.95 × it. That is the pass rate of an attack that does no
+ * damage but changes the trajectory (any attack whose reports are partly accepted). Prints one JSON object.
+ *
+ *   npx tsx scripts/federation-worst-seed.ts [--mdp frozen-lake] [--seeds 30] [--root 1] [--draws 20000]
+ */
+import { deriveSeed, SeededRng } from '../src/core/index.js';
+import { campaignRunConfig, MDP_NAMES, type MdpName, runFederation } from '../src/sim/federation/index.js';
+import { positiveIntArg } from './args.js';
+
+const mdpAt = process.argv.indexOf('--mdp');
+const mdp = (mdpAt < 0 ? 'frozen-lake' : process.argv[mdpAt + 1]) as MdpName;
+if (!MDP_NAMES.includes(mdp)) throw new Error(`--mdp must be one of ${MDP_NAMES.join(', ')}`);
+const seeds = positiveIntArg('--seeds', 30);
+const root = positiveIntArg('--root', 1);
+const draws = positiveIntArg('--draws', 20_000);
+const r3 = (x: number) => Math.round(x * 1e3) / 1e3;
+
+const sizes = [];
+for (const [agents, byzantine] of [
+  [10, 3],
+  [20, 6],
+] as const) {
+  const rho: number[] = [];
+  for (let i = 0; i < seeds; i++) {
+    const seed = deriveSeed(root, `seed-${i}`) >>> 0;
+    const r = runFederation(campaignRunConfig(mdp, { agents: agents - byzantine, byzantine: 0, seed }));
+    rho.push(r.rho[0]);
+    process.stderr.write(`${agents}/${byzantine}: ${i + 1}/${seeds} seeds\r`);
+  }
+  process.stderr.write('\n');
+  const rng = new SeededRng(root).fork(`resample-${agents}`);
+  const pick = () => rho[rng.int(rho.length)];
+  let worstOk = 0;
+  let meanOk = 0;
+  for (let d = 0; d < draws; d++) {
+    let base = 0;
+    for (let k = 0; k < 10; k++) base += pick() / 10;
+    let worst = Infinity;
+    let mean = 0;
+    for (let k = 0; k < 10; k++) {
+      const x = pick();
+      worst = Math.min(worst, x);
+      mean += x / 10;
+    }
+    if (worst >= 0.9 * base) worstOk++;
+    if (mean >= 0.95 * base) meanOk++;
+  }
+  const mean = rho.reduce((a, b) => a + b, 0) / rho.length;
+  sizes.push({
+    agents,
+    byzantine,
+    honest: agents - byzantine,
+    rho_per_seed: rho.map(r3),
+    rho_mean: r3(mean),
+    rho_min: r3(Math.min(...rho)),
+    p_worst_passes: r3(worstOk / draws),
+    p_mean_passes: r3(meanOk / draws),
+  });
+}
+console.log(JSON.stringify({ mdp, seeds, root, draws, baselines: sizes }));
