@@ -795,47 +795,26 @@ export class FederatedQTable {
     return n >= electionQuorum(this.members, this.config.byzantine_threshold);
   }
 
+  /**
+   * Every control message goes through here, then to one handler per type (etcd's `Step`). Acks need only be
+   * addressed here; everything else must come from a member of this category, and an election message may not
+   * move terms further than `MAX_TERM_STEP` above those this member knows.
+   */
   private onControl(c: Control, signed: Uint8Array): void {
     const now = this.clock.now();
     if (c.type === 'ack') {
-      // Only an ack addressed here: one relayed from another member (value: that member's version) made this
-      // member skip everything up to that version in its deltas to the ack's sender.
-      if (c.to !== this.id) return;
-      this.acked.set(c.from, Math.max(this.acked.get(c.from) ?? 0, c.value));
+      this.onAck(c);
       return;
     }
     // The keyring may hold other categories' keys: their election messages neither count nor get a vote here.
     if (!this.memberIds.has(c.from))
       throw new ElexError('E_MEMBER', `'${c.from}' is not a member of this category`);
     if (c.type === 'heartbeat-ack') {
-      // Only an ack of a heartbeat sent within the CheckQuorum window: any old ack, replayed, counted.
-      const sent = this.heartbeatSentAt.get(c.value);
-      if (
-        this.consensus_state.kind === 'Leader' &&
-        c.term === this.term &&
-        c.to === this.id &&
-        sent !== undefined &&
-        now - sent <= 3 * this.sync_interval_ms
-      )
-        this.heardAt.set(c.from, now);
+      this.onHeartbeatAck(c, now);
       return;
     }
     if (c.type === 'heartbeat') {
-      // Only from the aggregator certified for the newest term this member knows, and newer than the last one
-      // seen (a replayed heartbeat must not keep a gone aggregator alive).
-      // Addressed to this member: relayed by another, it proves nothing about the aggregator reaching this one.
-      if (c.to !== this.id || c.term !== this.certifiedTerm || this.certified.get(c.term) !== c.from) return;
-      const last = this.lastHeartbeat;
-      if (c.term === last.term && c.value <= last.seq) return;
-      this.lastHeartbeat = { term: c.term, seq: c.value };
-      if (this.leader === c.from) this.leaderSeenAt = now;
-      // Followed before its first aggregate too: only a leader known from an aggregate counted, so after an
-      // election in an idle category nobody followed the new aggregator and the others elected again and again.
-      else {
-        this.heartbeatLeader = c.from;
-        this.heartbeatSeenAt = now;
-      }
-      this.sendControl(c.from, 'heartbeat-ack', c.value, c.term);
+      this.onHeartbeat(c, now);
       return;
     }
     // Leader stickiness (etcd's lease check): while this member follows a live aggregator, or is one, it
@@ -845,75 +824,134 @@ export class FederatedQTable {
     // certified one) is a Byzantine push towards MAX_TERM, after which nobody could campaign.
     if (c.term > Math.max(this.term, this.certifiedTerm) + MAX_TERM_STEP)
       throw new ElexError('E_TERM_JUMP', `term ${c.term} from '${c.from}' is far above ${this.term}`);
-    if (c.type === 'pre-vote-request') {
-      const grant = !sticky && c.term > this.term && c.value >= this.freshness();
-      // A grant carries the asked term (the candidate counts grants for term + 1 only). A refusal carries the
-      // refuser's own term, as etcd's: from a member at or past the asked term it lets the candidate catch up
-      // (fresher members stuck below a failed candidacy's term otherwise never win); from one below it, it
-      // moves nobody. Carrying the asked term there raised every refused candidate's term by one per pre-vote
-      // round, terms ratcheted, and the one member fresh enough to win never caught up.
-      this.sendControl(c.from, 'pre-vote', grant ? 1 : 0, grant ? c.term : this.term);
+    switch (c.type) {
+      case 'pre-vote-request':
+        this.onPreVoteRequest(c, sticky);
+        break;
+      case 'pre-vote':
+        this.onPreVote(c, sticky, now);
+        break;
+      case 'vote-request':
+        this.onVoteRequest(c, sticky);
+        break;
+      case 'vote':
+        this.onVote(c, signed, sticky, now);
+        break;
+    }
+  }
+
+  private onAck(c: Control): void {
+    // Only an ack addressed here: one relayed from another member (value: that member's version) made this
+    // member skip everything up to that version in its deltas to the ack's sender.
+    if (c.to !== this.id) return;
+    this.acked.set(c.from, Math.max(this.acked.get(c.from) ?? 0, c.value));
+  }
+
+  private onHeartbeatAck(c: Control, now: number): void {
+    // Only an ack of a heartbeat sent within the CheckQuorum window: any old ack, replayed, counted.
+    const sent = this.heartbeatSentAt.get(c.value);
+    if (
+      this.consensus_state.kind === 'Leader' &&
+      c.term === this.term &&
+      c.to === this.id &&
+      sent !== undefined &&
+      now - sent <= 3 * this.sync_interval_ms
+    )
+      this.heardAt.set(c.from, now);
+  }
+
+  private onHeartbeat(c: Control, now: number): void {
+    // Only from the aggregator certified for the newest term this member knows, and newer than the last one
+    // seen (a replayed heartbeat must not keep a gone aggregator alive).
+    // Addressed to this member: relayed by another, it proves nothing about the aggregator reaching this one.
+    if (c.to !== this.id || c.term !== this.certifiedTerm || this.certified.get(c.term) !== c.from) return;
+    const last = this.lastHeartbeat;
+    if (c.term === last.term && c.value <= last.seq) return;
+    this.lastHeartbeat = { term: c.term, seq: c.value };
+    if (this.leader === c.from) this.leaderSeenAt = now;
+    // Followed before its first aggregate too: only a leader known from an aggregate counted, so after an
+    // election in an idle category nobody followed the new aggregator and the others elected again and again.
+    else {
+      this.heartbeatLeader = c.from;
+      this.heartbeatSeenAt = now;
+    }
+    this.sendControl(c.from, 'heartbeat-ack', c.value, c.term);
+  }
+
+  private onPreVoteRequest(c: Control, sticky: boolean): void {
+    const grant = !sticky && c.term > this.term && c.value >= this.freshness();
+    // A grant carries the asked term (the candidate counts grants for term + 1 only). A refusal carries the
+    // refuser's own term, as etcd's: from a member at or past the asked term it lets the candidate catch up
+    // (fresher members stuck below a failed candidacy's term otherwise never win); from one below it, it
+    // moves nobody. Carrying the asked term there raised every refused candidate's term by one per pre-vote
+    // round, terms ratcheted, and the one member fresh enough to win never caught up.
+    this.sendControl(c.from, 'pre-vote', grant ? 1 : 0, grant ? c.term : this.term);
+  }
+
+  private onPreVote(c: Control, sticky: boolean, now: number): void {
+    // A refusal at a term at or above the one this member asked for: take that term (not while following
+    // a live aggregator, whose followers must not be moved by anyone's term), and ask again above it.
+    if (this.preVotes !== null && c.value === 0 && c.to === this.id && c.term > this.term && !sticky) {
+      this.stepDown(c.term);
+      this.electionAt = now + this.electionTimeout();
       return;
     }
-    if (c.type === 'pre-vote') {
-      // A refusal at a term at or above the one this member asked for: take that term (not while following
-      // a live aggregator, whose followers must not be moved by anyone's term), and ask again above it.
-      if (this.preVotes !== null && c.value === 0 && c.to === this.id && c.term > this.term && !sticky) {
-        this.stepDown(c.term);
-        this.electionAt = now + this.electionTimeout();
-        return;
-      }
-      // Only pre-votes naming this member (a relayed one for another candidate must not count).
-      if (this.preVotes === null || c.term !== this.term + 1 || c.value !== 1 || c.to !== this.id) return;
-      this.preVotes.add(c.from);
-      if (this.majority(this.preVotes.size)) this.startElection();
-      return;
-    }
-    if (c.type === 'vote-request' && sticky) {
+    // Only pre-votes naming this member (a relayed one for another candidate must not count).
+    if (this.preVotes === null || c.term !== this.term + 1 || c.value !== 1 || c.to !== this.id) return;
+    this.preVotes.add(c.from);
+    if (this.majority(this.preVotes.size)) this.startElection();
+  }
+
+  private onVoteRequest(c: Control, sticky: boolean): void {
+    if (sticky) {
       this.sendControl(c.from, 'vote', 0);
       return;
     }
+    if (c.term > this.term) this.stepDown(c.term);
+    const grant =
+      c.term === this.term &&
+      (this.votedFor === null || this.votedFor === c.from) &&
+      c.value >= this.freshness();
+    if (grant) this.setVoteState(this.term, c.from);
+    this.sendControl(c.from, 'vote', grant ? 1 : 0);
+  }
+
+  private onVote(c: Control, signed: Uint8Array, sticky: boolean, now: number): void {
     // A sticky member has no candidacy to count votes for; a vote's higher term must not depose it either
     // (it would bypass the stickiness above: any member could sign a refused vote with term + 50).
-    if (c.type === 'vote' && sticky) return;
+    if (sticky) return;
     if (c.term > this.term) this.stepDown(c.term);
-    if (c.type === 'vote-request') {
-      const grant =
-        c.term === this.term &&
-        (this.votedFor === null || this.votedFor === c.from) &&
-        c.value >= this.freshness();
-      if (grant) this.setVoteState(this.term, c.from);
-      this.sendControl(c.from, 'vote', grant ? 1 : 0);
-      return;
-    }
     if (
-      this.consensus_state.kind === 'Candidate' &&
-      c.term === this.term &&
-      c.value === 1 &&
-      c.to === this.id
-    ) {
-      this.votes.add(c.from);
-      this.voteProofs.set(c.from, signed);
-      if (this.majority(this.votes.size)) {
-        this.consensus_state = { kind: 'Leader', term: this.term };
-        this.certificate = this.majority(1) ? null : encodeCertificate([...this.voteProofs.values()]);
-        this.leader = this.id;
-        this.certifiedTerm = this.term;
-        this.leaderSince = now;
-        this.heartbeatSeq = 0;
-        this.heardAt.clear();
-        this.window.clear();
-        this.heartbeatSentAt.clear();
-        this.heardRound.clear();
-        this.lastAggregate = { term: this.term, round: 0 };
-        this.broadcastVersion = 0;
-        // Members fence older aggregators by the newest certificate they know: tell them now, not at the
-        // first aggregate (which waits for contributions).
-        if (this.certificate !== null)
-          for (const p of this.peers)
-            this.network.send(this.id, p, envelope(ENVELOPE.certificate, this.certificate));
-      }
-    }
+      this.consensus_state.kind !== 'Candidate' ||
+      c.term !== this.term ||
+      c.value !== 1 ||
+      c.to !== this.id
+    )
+      return;
+    this.votes.add(c.from);
+    this.voteProofs.set(c.from, signed);
+    if (this.majority(this.votes.size)) this.becomeLeader(now);
+  }
+
+  /** A quorum of signed votes: lead this term, with them as the certificate members check aggregates against. */
+  private becomeLeader(now: number): void {
+    this.consensus_state = { kind: 'Leader', term: this.term };
+    this.certificate = this.majority(1) ? null : encodeCertificate([...this.voteProofs.values()]);
+    this.leader = this.id;
+    this.certifiedTerm = this.term;
+    this.leaderSince = now;
+    this.heartbeatSeq = 0;
+    this.heardAt.clear();
+    this.window.clear();
+    this.heartbeatSentAt.clear();
+    this.heardRound.clear();
+    this.lastAggregate = { term: this.term, round: 0 };
+    this.broadcastVersion = 0;
+    // Members fence older aggregators by the newest certificate they know: tell them now, not at the first
+    // aggregate (which waits for contributions).
+    if (this.certificate !== null)
+      for (const p of this.peers)
+        this.network.send(this.id, p, envelope(ENVELOPE.certificate, this.certificate));
   }
 }
 
