@@ -9,8 +9,14 @@
  *
  *   npx tsx scripts/federation-worst-seed.ts [--mdp frozen-lake] [--seeds 30] [--root 1] [--draws 20000]
  */
-import { deriveSeed, SeededRng } from '../src/core/index.js';
-import { campaignRunConfig, MDP_NAMES, type MdpName, runFederation } from '../src/sim/federation/index.js';
+import { SeededRng } from '../src/core/index.js';
+import {
+  campaignRunConfig,
+  campaignSeed,
+  MDP_NAMES,
+  type MdpName,
+  runFederation,
+} from '../src/sim/federation/index.js';
 import { positiveIntArg } from './args.js';
 
 const mdpAt = process.argv.indexOf('--mdp');
@@ -28,8 +34,9 @@ for (const [agents, byzantine] of [
 ] as const) {
   const rho: number[] = [];
   for (let i = 0; i < seeds; i++) {
-    const seed = deriveSeed(root, `seed-${i}`) >>> 0;
-    const r = runFederation(campaignRunConfig(mdp, { agents: agents - byzantine, byzantine: 0, seed }));
+    const r = runFederation(
+      campaignRunConfig(mdp, { agents: agents - byzantine, byzantine: 0, seed: campaignSeed(root, i) }),
+    );
     rho.push(r.rho[0]);
     process.stderr.write(`${agents}/${byzantine}: ${i + 1}/${seeds} seeds\r`);
   }

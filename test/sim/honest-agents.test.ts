@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { deriveSeed } from '../../src/core/index.js';
 import {
   type AttackName,
   campaignRunConfig,
+  campaignSeed,
   type MdpName,
   runFederation,
 } from '../../src/sim/federation/index.js';
@@ -13,7 +13,7 @@ const run = (mdp: MdpName, attack: AttackName, seed: number) =>
       agents: 10,
       byzantine: 3,
       attack,
-      seed: deriveSeed(1, `seed-${seed}`) >>> 0,
+      seed: campaignSeed(1, seed),
       episodes: mdp === 'frozen-lake' ? 600 : 200,
     }),
   );

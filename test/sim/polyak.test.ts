@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { deriveSeed } from '../../src/core/index.js';
 import {
   campaignRunConfig,
+  campaignSeed,
   type MdpName,
   type RunConfig,
   runFederation,
@@ -9,7 +9,7 @@ import {
 
 // The campaign's run, small: 7 honest agents, 600 episodes.
 const config = (mdp: MdpName, extra: Partial<RunConfig> = {}): RunConfig =>
-  campaignRunConfig(mdp, { agents: 7, seed: deriveSeed(1, 'seed-0') >>> 0, episodes: 600, ...extra });
+  campaignRunConfig(mdp, { agents: 7, seed: campaignSeed(1, 0), episodes: 600, ...extra });
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 

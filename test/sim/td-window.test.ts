@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { deriveSeed } from '../../src/core/index.js';
 import { TD_WINDOW } from '../../src/learning/index.js';
 import {
   type AttackName,
   campaignRunConfig,
+  campaignSeed,
   type MdpName,
   type RunConfig,
   runFederation,
@@ -14,7 +14,7 @@ const config = (mdp: MdpName, attack: AttackName, extra: Partial<RunConfig> = {}
     agents: 10,
     byzantine: 3,
     attack,
-    seed: deriveSeed(1, 'seed-0') >>> 0,
+    seed: campaignSeed(1, 0),
     episodes: mdp === 'frozen-lake' ? 1000 : 300,
     ...extra,
   });

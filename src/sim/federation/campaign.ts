@@ -55,6 +55,11 @@ const BUDGET: Record<MdpName, { federated: number; single: number; check: number
   'elex-query': { federated: 1000, single: 3000, check: 25 },
 };
 
+/** The campaign's i-th seed from root seed `root` (scripts and tests that reproduce a campaign's runs use it). */
+export function campaignSeed(root: number, i: number): number {
+  return deriveSeed(root, `seed-${i}`) >>> 0;
+}
+
 /**
  * One federated run as the campaign configures it (sync every 10 interactions, fresh-visit weights capped at
  * 2, trimmed fraction 0.3, TD-reachability check and reporter trust on; the MDP's behaviour and budget;
@@ -153,7 +158,7 @@ export function runCampaign(o: CampaignOptions, onProgress?: (done: number, tota
   const solution = solve(o.mdp);
   const budget = BUDGET[o.mdp];
   const episodes = o.episodes ?? budget.federated;
-  const seeds = Array.from({ length: o.seeds }, (_, i) => deriveSeed(o.seed, `seed-${i}`) >>> 0);
+  const seeds = Array.from({ length: o.seeds }, (_, i) => campaignSeed(o.seed, i));
   const total = (o.attacks.length * o.rules.length + 3) * seeds.length;
   let done = 0;
   const base = campaignRunConfig(o.mdp, {

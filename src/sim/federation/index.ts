@@ -3,6 +3,7 @@ export {
   BEHAVIOUR,
   type CampaignOptions,
   campaignRunConfig,
+  campaignSeed,
   type ResultRow,
   runCampaign,
   solve,
