@@ -20,8 +20,13 @@ import {
   type Rng,
   SeededRng,
 } from '../core/index.js';
-import { electionQuorum, encodeCertificate, verifyCertificate } from './certificate.js';
-import { type Control, type ControlType, decodeControl, encodeControl, MAX_TERM } from './control.js';
+import {
+  type AggregateStamp,
+  AggregatorElection,
+  type ConsensusState,
+  type VoteState,
+} from './aggregator-election.js';
+import { type Control, type ControlType, decodeControl, encodeControl } from './control.js';
 import { type Delta, decodeDelta, emptyDelta, encodeDelta, MAX_DELTA_ENTRIES } from './delta-codec.js';
 import { type LearningConfig, QLearner } from './engine.js';
 import { ENVELOPE, envelope } from './envelope.js';
@@ -35,10 +40,7 @@ import { deltaSince, MergeWorkspace, mergeDeltasIntoTable, type Weighting } from
 import { ReporterTrust } from './trust.js';
 import { checkDelta, tdReachable, tdTargetRange } from './validate.js';
 
-export type ConsensusState =
-  | { kind: 'Follower' }
-  | { kind: 'Candidate'; term: number }
-  | { kind: 'Leader'; term: number };
+export type { ConsensusState, VoteState } from './aggregator-election.js';
 
 export interface FederationConfig {
   sync_interval_ms?: number;
@@ -75,12 +77,6 @@ export interface FederationConfig {
   on_vote_state?: (s: VoteState) => void;
 }
 
-/** What a member must keep across restarts (Raft's hard state, for the aggregator election). */
-export interface VoteState {
-  term: number;
-  voted_for: string | null;
-}
-
 export interface SyncResult {
   updates_sent: number;
   updates_received: number;
@@ -89,19 +85,8 @@ export interface SyncResult {
   refused: number;
 }
 
-/**
- * How far above the terms it knows a member lets an election message move it (see `onControl`). Honest churn
- * under a tight quorum moved terms by ~60 in 100 s while a member was away (simulator, 7 members, 3 % loss), so
- * the bound is loose: it makes exhausting MAX_TERM take millions of messages instead of one.
- */
-const MAX_TERM_STEP = 1024;
 /** Peer deltas remembered per origin to refuse replays (Ed25519 signatures are deterministic: same bytes). */
 const REPLAY_WINDOW = 256;
-function sameBytes(a: Uint8Array, b: Uint8Array | null): boolean {
-  if (b === null || a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
 
 export class FederatedQTable {
   readonly id: string;
@@ -110,7 +95,6 @@ export class FederatedQTable {
   readonly peers: readonly string[];
   /** This member and its peers: the only ids whose (pre-)votes and certificates count here. */
   private readonly memberIds: ReadonlySet<string>;
-  consensus_state: ConsensusState = { kind: 'Follower' };
   /** Peer deltas waiting for the aggregator's next round. */
   pending_updates: Delta[] = [];
   readonly sync_interval_ms: number;
@@ -126,50 +110,20 @@ export class FederatedQTable {
       | 'conflict_tolerance'
     >
   > & { rule: RuleName };
-  term = 0;
-  votedFor: string | null = null;
-  leader: string | null = null;
-  /** (term, round) of the last aggregate applied here; the aggregator's own round counter when leading. */
-  lastAggregate = { term: 0, round: 0 };
+  /** Who aggregates this category: terms, votes, certificates, heartbeats (sans-IO, driven by `sync`). */
+  readonly election: AggregatorElection;
   readonly refusals = new Map<string, number>();
 
   private readonly network: FederationNetwork;
   private readonly keyring: Keyring;
   private readonly identity: Identity;
-  private readonly onVoteState: ((s: VoteState) => void) | undefined;
   private readonly clock: Clock;
   private readonly rng: Rng;
   private readonly acked = new Map<string, number>();
-  private votes = new Set<string>();
-  /** Signed votes granted to this member in its current candidacy (the certificate if it wins). */
-  private voteProofs = new Map<string, Uint8Array>();
-  /** This member's election certificate while it leads; sent ahead of its aggregates. */
-  private certificate: Uint8Array | null = null;
-  private lastCertificate: Uint8Array | null = null;
   private readonly recentDeltas = new Map<string, number[]>();
-  /** Who a verified certificate elected, per term (the few latest terms). */
-  private readonly certified = new Map<number, string>();
-  /** Highest term this member knows an aggregator was certified for (a verified certificate, or its own). */
-  private certifiedTerm = 0;
-  /** Pre-votes for `term + 1` while this member asks whether it could win (null: not asking). */
-  private preVotes: Set<string> | null = null;
   private interactionsAtSync = 0;
   private lastSyncAt: number;
   private nextSyncAt: number;
-  private leaderSeenAt = 0;
-  /** As aggregator: heartbeats sent this term (their sequence) and when each member was last heard from. */
-  private heartbeatSeq = 0;
-  private leaderSince = 0;
-  private readonly heardAt = new Map<string, number>();
-  /** As aggregator: when each recent heartbeat went out, and the newest delta round counted per member. */
-  private readonly heartbeatSentAt = new Map<number, number>();
-  private readonly heardRound = new Map<string, number>();
-  /** As member: the newest heartbeat (term, sequence) seen (a replay must not count). */
-  private lastHeartbeat = { term: 0, seq: 0 };
-  /** As member: the certified aggregator whose heartbeats it hears before adopting any of its aggregates. */
-  private heartbeatLeader: string | null = null;
-  private heartbeatSeenAt = 0;
-  private electionAt: number;
   private broadcastVersion = 0;
   private readonly ws = new MergeWorkspace();
   /**
@@ -189,14 +143,6 @@ export class FederatedQTable {
     this.id = config.id ?? 'agent-0';
     this.peers = (config.peers ?? []).filter((p) => p !== this.id);
     this.memberIds = new Set([this.id, ...this.peers]);
-    if (config.vote_state) {
-      const v = config.vote_state;
-      if (!(Number.isSafeInteger(v.term) && v.term >= 0 && v.term <= MAX_TERM))
-        throw new ElexError('E_CONFIG', `vote_state.term ${v.term} is not a term`);
-      this.term = v.term;
-      this.votedFor = v.voted_for;
-    }
-    this.onVoteState = config.on_vote_state;
     this.sync_interval_ms = config.sync_interval_ms ?? 60_000;
     if (!(this.sync_interval_ms > 0)) throw new ElexError('E_CONFIG', 'sync_interval_ms must be positive');
     const threshold = config.byzantine_threshold ?? 0.33;
@@ -231,15 +177,55 @@ export class FederatedQTable {
     });
     this.lastSyncAt = this.clock.now();
     this.nextSyncAt = this.jittered(this.lastSyncAt);
-    this.electionAt = this.lastSyncAt + this.electionTimeout();
+    this.election = new AggregatorElection({
+      id: this.id,
+      peers: this.peers,
+      byzantineThreshold: threshold,
+      syncIntervalMs: this.sync_interval_ms,
+      keyring,
+      rng: this.rng,
+      transport: {
+        control: (to, type, value, term) => this.sendControl(to, type, value, term),
+        certificate: (to, c) => this.network.send(this.id, to, envelope(ENVELOPE.certificate, c)),
+      },
+      hooks: {
+        // Deltas sent to this member as aggregator: a follower must not merge them into a round of its own.
+        steppedDown: () => {
+          this.pending_updates = [];
+          this.window.clear();
+        },
+        becameLeader: () => {
+          this.window.clear();
+          this.broadcastVersion = 0;
+        },
+      },
+      voteState: config.vote_state,
+      onVoteState: config.on_vote_state,
+      now: this.lastSyncAt,
+    });
+  }
+
+  /** ADR-115's consensus state: Follower, Candidate{term} or Leader{term}. */
+  get consensus_state(): ConsensusState {
+    return this.election.state;
+  }
+  get term(): number {
+    return this.election.term;
+  }
+  get votedFor(): string | null {
+    return this.election.votedFor;
+  }
+  /** The aggregator this member last followed, or itself while it leads (null: none). */
+  get leader(): string | null {
+    return this.election.leader;
+  }
+  /** (term, round) of the last aggregate applied here; the aggregator's own round counter when leading. */
+  get lastAggregate(): AggregateStamp {
+    return this.election.lastAggregate;
   }
 
   private jittered(from: number): number {
     return from + this.sync_interval_ms * (0.75 + 0.5 * this.rng.next());
-  }
-
-  private electionTimeout(): number {
-    return this.sync_interval_ms * (2 + 2 * this.rng.next());
   }
 
   /** Members of the category, this one included. */
@@ -272,30 +258,9 @@ export class FederatedQTable {
     this.refusals.set(code, (this.refusals.get(code) ?? 0) + 1);
   }
 
-  private sendControl(to: string, type: ControlType, value: number, term = this.term): void {
+  private sendControl(to: string, type: ControlType, value: number, term: number): void {
     const msg = encodeControl({ type, from: this.id, to, term, value }, this.identity);
     this.network.send(this.id, to, envelope(ENVELOPE.control, msg));
-  }
-
-  private setVoteState(term: number, votedFor: string | null): void {
-    if (term === this.term && votedFor === this.votedFor) return;
-    this.term = term;
-    this.votedFor = votedFor;
-    this.onVoteState?.({ term, voted_for: votedFor });
-  }
-
-  private stepDown(term: number): void {
-    if (term > this.term) {
-      this.setVoteState(term, null);
-      this.leader = null;
-      // A pre-vote campaign asked for the old term + 1; its pre-votes must not count towards a later one.
-      this.preVotes = null;
-    }
-    this.consensus_state = { kind: 'Follower' };
-    this.certificate = null;
-    // Deltas sent to this member as aggregator: a follower must not merge them into a later round of its own.
-    this.pending_updates = [];
-    this.window.clear();
   }
 
   /**
@@ -408,25 +373,9 @@ export class FederatedQTable {
     return res.conflicts;
   }
 
-  private applyAggregate(d: Delta): boolean {
-    // Fenced by the newest *certified* term, not by this member's own term: a vote request (a Byzantine one,
-    // or a failed candidacy) raises the own term, and fencing by it stranded the member off the live aggregator.
-    if (d.term < this.certifiedTerm) {
-      this.refuse('E_FENCED');
-      return false;
-    }
-    if (d.term === this.lastAggregate.term && d.round <= this.lastAggregate.round) {
-      this.refuse('E_STALE');
-      return false;
-    }
-    if (this.certified.get(d.term) !== d.origin) {
-      this.refuse('E_UNCERTIFIED');
-      return false;
-    }
-    this.stepDown(d.term);
-    this.leader = d.origin;
-    this.leaderSeenAt = this.clock.now();
-    this.lastAggregate = { term: d.term, round: d.round };
+  /** An aggregate's entries, adopted once the election admits it (fenced, certified, newer). */
+  private applyAggregate(d: Delta): void {
+    this.election.admitAggregate(d.origin, d.term, d.round, this.clock.now());
     const t = this.local_qtable;
     for (let i = 0; i < d.count; i++) {
       const e = t.slot(d.hi[i], d.lo[i], d.action[i]);
@@ -439,7 +388,6 @@ export class FederatedQTable {
     // between two of its syncs).
     this.acked.set(d.origin, t.clock);
     for (const e of this.learner.peekOwnVisits().keys()) t.write(e, t.q[e], t.visits[e]);
-    return true;
   }
 
   private sendDelta(
@@ -539,7 +487,7 @@ export class FederatedQTable {
     };
     const peerDeltas = this.receive(result);
     const now = this.clock.now();
-    if (this.consensus_state.kind === 'Leader') {
+    if (this.election.isLeader) {
       // Its own learning since the last aggregate moved these entries away from what it published.
       for (const e of this.learner.peekOwnVisits().keys())
         this.window.notePublished(e, this.learner.ownBaseOf(e) ?? this.local_qtable.q[e]);
@@ -550,11 +498,11 @@ export class FederatedQTable {
     // Peer-to-peer merges (no aggregator, or members that have not heard of it yet).
     result.conflicts_resolved += this.merge(peerDeltas, true);
 
-    const live = this.liveLeader(now);
-    if (this.consensus_state.kind === 'Leader') this.lead(now, fresh, interactions, result);
+    const live = this.election.liveLeader(now);
+    if (this.election.isLeader) this.lead(now, fresh, interactions, result);
     else if (live !== null) result.updates_sent += this.sendDelta(live, 'peer', fresh, interactions);
     else {
-      this.leader = null;
+      this.election.forgetLeader();
       const targets = [...this.peers];
       for (let i = targets.length - 1; i > 0; i--) {
         const j = this.rng.int(i + 1);
@@ -563,7 +511,7 @@ export class FederatedQTable {
       for (const p of targets.slice(0, this.config.gossip_fanout)) {
         result.updates_sent += this.sendDelta(p, 'peer', fresh, interactions);
       }
-      this.maybeStartElection(now);
+      this.election.tick(now);
     }
     // Relayed weight goes out once, with this sync's deltas (like own visits).
     this.relay.clear();
@@ -587,17 +535,17 @@ export class FederatedQTable {
         if (msg[0] === ENVELOPE.delta) {
           const d = this.decodeDeltaFrom(body);
           result.updates_received += d.count;
-          if (d.kind === 'aggregate') {
-            if (!this.applyAggregate(d)) result.refused++;
-          } else this.onPeerDelta(d, peerDeltas);
+          if (d.kind === 'aggregate') this.applyAggregate(d);
+          else this.onPeerDelta(d, peerDeltas);
         } else if (msg[0] === ENVELOPE.control) {
           const c = decodeControl(body, this.keyring);
           // A replay of this member's own message: its own vote request used to earn it a signed self vote,
           // which made its certificate invalid at every member.
           if (c.from === this.id) throw new ElexError('E_DECODE', 'a control message from myself');
-          this.onControl(c, body);
+          if (c.type === 'ack') this.onAck(c);
+          else this.election.step(c, body, this.clock.now());
         } else if (msg[0] === ENVELOPE.certificate) {
-          this.onCertificate(body);
+          this.election.onCertificate(body);
         } else {
           throw new ElexError('E_DECODE', `unknown envelope ${msg[0]}`);
         }
@@ -633,20 +581,16 @@ export class FederatedQTable {
   private onPeerDelta(d: Delta, peerDeltas: Delta[]): void {
     // A follower of a live aggregator merges no peer deltas: only the aggregator does, and a delta its origin
     // sent there could otherwise be forwarded here and counted twice in the category.
-    if (this.consensus_state.kind !== 'Leader' && this.liveLeader(this.clock.now()) !== null)
+    if (!this.election.isLeader && this.election.liveLeader(this.clock.now()) !== null)
       throw new ElexError('E_FOLLOWING', `peer delta from '${d.origin}' while following an aggregator`);
     // A peer delta's term is only its sender's claim: terms change through votes and aggregates, so a member
     // cannot depose an aggregator by writing a higher term into a delta.
-    this.sendControl(d.origin, 'ack', d.round);
-    if (this.consensus_state.kind !== 'Leader') {
+    this.sendControl(d.origin, 'ack', d.round, this.election.term);
+    if (!this.election.isLeader) {
       peerDeltas.push(d);
       return;
     }
-    // A sign of life only if newer than the last one counted: a replayed delta kept a gone member heard.
-    if (d.round > (this.heardRound.get(d.origin) ?? -1)) {
-      this.heardRound.set(d.origin, d.round);
-      this.heardAt.set(d.origin, this.clock.now());
-    }
+    this.election.heardFrom(d.origin, d.round, this.clock.now());
     // Bounded backlog while a round waits for contributors: 4 deltas per member, its oldest go first (a shared
     // bound let one member's flood evict everyone else's deltas, and the round never came).
     let own = 0;
@@ -659,24 +603,6 @@ export class FederatedQTable {
       this.refuse('E_BACKLOG');
     }
     this.pending_updates.push(d);
-  }
-
-  /** An election certificate: verified once per distinct one; it fences older aggregators and deposes them. */
-  private onCertificate(body: Uint8Array): void {
-    // The aggregator repeats its certificate with every aggregate: verify each distinct one once.
-    if (sameBytes(body, this.lastCertificate)) return;
-    const c = verifyCertificate(
-      body,
-      this.keyring,
-      this.memberIds,
-      electionQuorum(this.members, this.config.byzantine_threshold),
-    );
-    this.certified.set(c.term, c.leader);
-    this.certifiedTerm = Math.max(this.certifiedTerm, c.term);
-    for (const t of this.certified.keys()) if (t < c.term - 4) this.certified.delete(t);
-    this.lastCertificate = body.slice();
-    // A leader (or candidate) of an older term is deposed: without this it led on, refusing votes.
-    if (c.term > this.term && this.consensus_state.kind !== 'Follower') this.stepDown(c.term);
   }
 
   /**
@@ -696,148 +622,23 @@ export class FederatedQTable {
       this.notePublishedOf(admitted);
       result.conflicts_resolved += this.merge(admitted, false, fresh);
       this.pending_updates = [];
-      this.lastAggregate = { term: this.term, round: this.lastAggregate.round + 1 };
+      this.election.nextRound();
+      const certificate = this.election.certificate;
       for (const p of this.peers) {
         // The certificate first: members adopt aggregates only from a member elected for their term.
-        if (this.certificate !== null)
-          this.network.send(this.id, p, envelope(ENVELOPE.certificate, this.certificate));
+        if (certificate !== null) this.network.send(this.id, p, envelope(ENVELOPE.certificate, certificate));
         result.updates_sent += this.sendDelta(p, 'aggregate', fresh, interactions);
       }
       this.broadcastVersion = this.local_qtable.clock;
       this.resend.clear();
       this.window.published();
-    } else if (this.certificate !== null) {
+    } else if (this.election.certificate !== null) {
       // No round yet: repeat the certificate, so a returning older leader learns it was deposed (it may be
       // the contributor this round waits for).
-      for (const p of this.peers)
-        this.network.send(this.id, p, envelope(ENVELOPE.certificate, this.certificate));
+      const certificate = this.election.certificate;
+      for (const p of this.peers) this.network.send(this.id, p, envelope(ENVELOPE.certificate, certificate));
     }
-    // A signed heartbeat every sync: members with nothing to send keep following (instead of electing a new
-    // aggregator every three intervals), and their acks tell this aggregator who it still reaches.
-    this.heartbeatSeq++;
-    this.heartbeatSentAt.set(this.heartbeatSeq, now);
-    for (const [seq, at] of this.heartbeatSentAt) {
-      if (now - at <= 3 * this.sync_interval_ms) break;
-      this.heartbeatSentAt.delete(seq);
-    }
-    for (const p of this.peers) this.sendControl(p, 'heartbeat', this.heartbeatSeq);
-    this.checkQuorum(now);
-  }
-
-  /**
-   * etcd's CheckQuorum: an aggregator that has not heard from a quorum of members (deltas or heartbeat acks)
-   * for three sync intervals steps down, so one cut off with a minority stops producing rounds there.
-   */
-  private checkQuorum(now: number): void {
-    const window = 3 * this.sync_interval_ms;
-    if (now - this.leaderSince <= window) return;
-    let heard = 1;
-    for (const p of this.peers) if (now - (this.heardAt.get(p) ?? -Infinity) <= window) heard++;
-    if (!this.majority(heard)) {
-      this.stepDown(this.term);
-      this.leader = null;
-    }
-  }
-
-  /** This member heard its aggregator (aggregates or heartbeats) within three sync intervals. */
-  private followsLiveLeader(now: number): boolean {
-    return this.liveLeader(now) !== null;
-  }
-
-  /**
-   * The aggregator this member follows: the one certified for the newest term it knows if its heartbeats
-   * arrived within three sync intervals, else the origin of its last aggregate if that arrived within them.
-   */
-  private liveLeader(now: number): string | null {
-    const window = 3 * this.sync_interval_ms;
-    const h = this.heartbeatLeader;
-    if (h !== null && now - this.heartbeatSeenAt <= window && this.certified.get(this.certifiedTerm) === h)
-      return h;
-    if (this.leader !== null && this.leader !== this.id && now - this.leaderSeenAt <= window)
-      return this.leader;
-    return null;
-  }
-
-  /**
-   * Raft's PreVote (§9.6 of Ongaro's thesis): before taking term + 1, ask whether a majority would grant it.
-   * A member that is cut off therefore does not inflate its term while alone, and on its return it cannot
-   * depose a live aggregator or fence that aggregator's rounds (aggregates of a lower term are refused).
-   */
-  private maybeStartElection(now: number): void {
-    // At MAX_TERM (a Byzantine vote request can push a member there) term + 1 would be refused anyway.
-    if (this.peers.length === 0 || now < this.electionAt || this.term >= MAX_TERM) return;
-    this.electionAt = now + this.electionTimeout();
-    this.preVotes = new Set([this.id]);
-    for (const p of this.peers) this.sendControl(p, 'pre-vote-request', this.freshness(), this.term + 1);
-  }
-
-  private startElection(): void {
-    this.preVotes = null;
-    this.setVoteState(this.term + 1, this.id);
-    this.consensus_state = { kind: 'Candidate', term: this.term };
-    this.votes = new Set([this.id]);
-    this.voteProofs = new Map();
-    for (const p of this.peers) this.sendControl(p, 'vote-request', this.freshness());
-  }
-
-  /**
-   * Raft's election restriction: (term, round) of the last aggregate applied, as one number (rounds saturate
-   * at 2^21 - 1; MAX_TERM · 2^21 stays a safe integer). Members vote only for a candidate at least as fresh:
-   * an elected aggregator's first aggregate is its whole table, adopted outright, so a member that missed
-   * rounds would roll the consensus back.
-   */
-  private freshness(): number {
-    return this.lastAggregate.term * 2 ** 21 + Math.min(this.lastAggregate.round, 2 ** 21 - 1);
-  }
-
-  /** Enough (pre-)votes to win: a Byzantine quorum (`electionQuorum`), so one term certifies one member. */
-  private majority(n: number): boolean {
-    return n >= electionQuorum(this.members, this.config.byzantine_threshold);
-  }
-
-  /**
-   * Every control message goes through here, then to one handler per type (etcd's `Step`). Acks need only be
-   * addressed here; everything else must come from a member of this category, and an election message may not
-   * move terms further than `MAX_TERM_STEP` above those this member knows.
-   */
-  private onControl(c: Control, signed: Uint8Array): void {
-    const now = this.clock.now();
-    if (c.type === 'ack') {
-      this.onAck(c);
-      return;
-    }
-    // The keyring may hold other categories' keys: their election messages neither count nor get a vote here.
-    if (!this.memberIds.has(c.from))
-      throw new ElexError('E_MEMBER', `'${c.from}' is not a member of this category`);
-    if (c.type === 'heartbeat-ack') {
-      this.onHeartbeatAck(c, now);
-      return;
-    }
-    if (c.type === 'heartbeat') {
-      this.onHeartbeat(c, now);
-      return;
-    }
-    // Leader stickiness (etcd's lease check): while this member follows a live aggregator, or is one, it
-    // neither grants (pre-)votes nor lets a candidate's higher term depose that aggregator.
-    const sticky = this.consensus_state.kind === 'Leader' || this.followsLiveLeader(now);
-    // Terms move one election at a time: a vote message far above every term this member knows (its own, or a
-    // certified one) is a Byzantine push towards MAX_TERM, after which nobody could campaign.
-    if (c.term > Math.max(this.term, this.certifiedTerm) + MAX_TERM_STEP)
-      throw new ElexError('E_TERM_JUMP', `term ${c.term} from '${c.from}' is far above ${this.term}`);
-    switch (c.type) {
-      case 'pre-vote-request':
-        this.onPreVoteRequest(c, sticky);
-        break;
-      case 'pre-vote':
-        this.onPreVote(c, sticky, now);
-        break;
-      case 'vote-request':
-        this.onVoteRequest(c, sticky);
-        break;
-      case 'vote':
-        this.onVote(c, signed, sticky, now);
-        break;
-    }
+    this.election.heartbeat(now);
   }
 
   private onAck(c: Control): void {
@@ -845,113 +646,6 @@ export class FederatedQTable {
     // member skip everything up to that version in its deltas to the ack's sender.
     if (c.to !== this.id) return;
     this.acked.set(c.from, Math.max(this.acked.get(c.from) ?? 0, c.value));
-  }
-
-  private onHeartbeatAck(c: Control, now: number): void {
-    // Only an ack of a heartbeat sent within the CheckQuorum window: any old ack, replayed, counted.
-    const sent = this.heartbeatSentAt.get(c.value);
-    if (
-      this.consensus_state.kind === 'Leader' &&
-      c.term === this.term &&
-      c.to === this.id &&
-      sent !== undefined &&
-      now - sent <= 3 * this.sync_interval_ms
-    )
-      this.heardAt.set(c.from, now);
-  }
-
-  private onHeartbeat(c: Control, now: number): void {
-    // Only from the aggregator certified for the newest term this member knows, and newer than the last one
-    // seen (a replayed heartbeat must not keep a gone aggregator alive).
-    // Addressed to this member: relayed by another, it proves nothing about the aggregator reaching this one.
-    if (c.to !== this.id || c.term !== this.certifiedTerm || this.certified.get(c.term) !== c.from) return;
-    const last = this.lastHeartbeat;
-    if (c.term === last.term && c.value <= last.seq) return;
-    this.lastHeartbeat = { term: c.term, seq: c.value };
-    if (this.leader === c.from) this.leaderSeenAt = now;
-    // Followed before its first aggregate too: only a leader known from an aggregate counted, so after an
-    // election in an idle category nobody followed the new aggregator and the others elected again and again.
-    else {
-      this.heartbeatLeader = c.from;
-      this.heartbeatSeenAt = now;
-    }
-    this.sendControl(c.from, 'heartbeat-ack', c.value, c.term);
-  }
-
-  private onPreVoteRequest(c: Control, sticky: boolean): void {
-    const grant = !sticky && c.term > this.term && c.value >= this.freshness();
-    // A grant carries the asked term (the candidate counts grants for term + 1 only). A refusal carries the
-    // refuser's own term, as etcd's: from a member at or past the asked term it lets the candidate catch up
-    // (fresher members stuck below a failed candidacy's term otherwise never win); from one below it, it
-    // moves nobody. Carrying the asked term there raised every refused candidate's term by one per pre-vote
-    // round, terms ratcheted, and the one member fresh enough to win never caught up.
-    this.sendControl(c.from, 'pre-vote', grant ? 1 : 0, grant ? c.term : this.term);
-  }
-
-  private onPreVote(c: Control, sticky: boolean, now: number): void {
-    // A refusal at a term at or above the one this member asked for: take that term (not while following
-    // a live aggregator, whose followers must not be moved by anyone's term), and ask again above it.
-    if (this.preVotes !== null && c.value === 0 && c.to === this.id && c.term > this.term && !sticky) {
-      this.stepDown(c.term);
-      this.electionAt = now + this.electionTimeout();
-      return;
-    }
-    // Only pre-votes naming this member (a relayed one for another candidate must not count).
-    if (this.preVotes === null || c.term !== this.term + 1 || c.value !== 1 || c.to !== this.id) return;
-    this.preVotes.add(c.from);
-    if (this.majority(this.preVotes.size)) this.startElection();
-  }
-
-  private onVoteRequest(c: Control, sticky: boolean): void {
-    if (sticky) {
-      this.sendControl(c.from, 'vote', 0);
-      return;
-    }
-    if (c.term > this.term) this.stepDown(c.term);
-    const grant =
-      c.term === this.term &&
-      (this.votedFor === null || this.votedFor === c.from) &&
-      c.value >= this.freshness();
-    if (grant) this.setVoteState(this.term, c.from);
-    this.sendControl(c.from, 'vote', grant ? 1 : 0);
-  }
-
-  private onVote(c: Control, signed: Uint8Array, sticky: boolean, now: number): void {
-    // A sticky member has no candidacy to count votes for; a vote's higher term must not depose it either
-    // (it would bypass the stickiness above: any member could sign a refused vote with term + 50).
-    if (sticky) return;
-    if (c.term > this.term) this.stepDown(c.term);
-    if (
-      this.consensus_state.kind !== 'Candidate' ||
-      c.term !== this.term ||
-      c.value !== 1 ||
-      c.to !== this.id
-    )
-      return;
-    this.votes.add(c.from);
-    this.voteProofs.set(c.from, signed);
-    if (this.majority(this.votes.size)) this.becomeLeader(now);
-  }
-
-  /** A quorum of signed votes: lead this term, with them as the certificate members check aggregates against. */
-  private becomeLeader(now: number): void {
-    this.consensus_state = { kind: 'Leader', term: this.term };
-    this.certificate = this.majority(1) ? null : encodeCertificate([...this.voteProofs.values()]);
-    this.leader = this.id;
-    this.certifiedTerm = this.term;
-    this.leaderSince = now;
-    this.heartbeatSeq = 0;
-    this.heardAt.clear();
-    this.window.clear();
-    this.heartbeatSentAt.clear();
-    this.heardRound.clear();
-    this.lastAggregate = { term: this.term, round: 0 };
-    this.broadcastVersion = 0;
-    // Members fence older aggregators by the newest certificate they know: tell them now, not at the first
-    // aggregate (which waits for contributions).
-    if (this.certificate !== null)
-      for (const p of this.peers)
-        this.network.send(this.id, p, envelope(ENVELOPE.certificate, this.certificate));
   }
 }
 

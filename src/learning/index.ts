@@ -1,5 +1,12 @@
 /** Federated Q-learning: the engine, the typed-array QTable, merge rules, the signed delta codec, federation. */
 export {
+  type AggregateStamp,
+  AggregatorElection,
+  type ElectionHooks,
+  type ElectionOptions,
+  type ElectionTransport,
+} from './aggregator-election.js';
+export {
   electionQuorum,
   encodeCertificate,
   MAX_CERTIFICATE_VOTES,

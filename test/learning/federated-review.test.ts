@@ -105,12 +105,11 @@ describe('FederatedQTable election review', () => {
   });
 
   it('a pre-vote counts only for the candidate it names and the campaign (term) it was asked in', async () => {
-    type Campaigner = { maybeStartElection(now: number): void };
     {
       // A cut-off member a asks for pre-votes; b relays c's pre-vote that names b, not a.
       const { network, tables } = await category(['a', 'b', 'c']);
       const [a, b, c] = tables;
-      (a as unknown as Campaigner).maybeStartElection(1e9);
+      a.election.tick(1e9);
       network.send(b.id, a.id, control(c, { type: 'pre-vote', to: b.id, term: a.term + 1, value: 1 }));
       await federatedSync(a);
       expect(a.term).toBe(0);
@@ -121,7 +120,7 @@ describe('FederatedQTable election review', () => {
       // be counted together with b's pre-vote from the abandoned campaign.
       const { network, tables } = await category(['a', 'b', 'c', 'd']);
       const [a, b, c] = tables;
-      (a as unknown as Campaigner).maybeStartElection(1e9);
+      a.election.tick(1e9);
       network.send(b.id, a.id, control(b, { type: 'pre-vote', to: a.id, term: 1, value: 1 }));
       network.send(c.id, a.id, control(c, { type: 'vote-request', to: a.id, term: 1, value: 0 }));
       network.send(c.id, a.id, control(c, { type: 'pre-vote', to: a.id, term: 2, value: 1 }));
@@ -136,7 +135,7 @@ describe('FederatedQTable election review', () => {
     const { tables, network, keyring } = await category(['a', 'b', 'c']);
     const [a, b] = tables;
     // b is fresher than a and at term 0: it refuses a's pre-vote for term 1 (a has applied less).
-    b.lastAggregate = { term: 1, round: 5 };
+    b.election.assume({ lastAggregate: { term: 1, round: 5 } });
     network.send(a.id, b.id, control(a, { type: 'pre-vote-request', to: b.id, term: a.term + 1, value: 0 }));
     await federatedSync(b);
     const replies = network
@@ -244,7 +243,7 @@ describe('FederatedQTable election review', () => {
   it("a candidate's own vote request replayed to it does not put a self vote into its certificate", async () => {
     const { network, keyring, tables } = await category(['a', 'b', 'c', 'd']);
     const [a, b, c] = tables;
-    (a as unknown as { startElection(): void }).startElection();
+    a.election.campaign();
     expect(a.term).toBe(1);
     // b replays a's own signed vote request back to a; a used to grant itself a signed vote.
     network.send(b.id, a.id, control(a, { type: 'vote-request', to: b.id, term: 1, value: 0 }));
@@ -253,7 +252,7 @@ describe('FederatedQTable election review', () => {
     network.send(c.id, a.id, control(c, { type: 'vote', to: a.id, term: 1, value: 1 }));
     await federatedSync(a);
     expect(a.consensus_state).toEqual({ kind: 'Leader', term: 1 });
-    const cert = (a as unknown as { certificate: Uint8Array }).certificate;
+    const cert = a.election.certificate!;
     // Before: the certificate held a's vote for itself and every member refused it ("counted twice").
     expect(verifyCertificate(cert, keyring, new Set(['a', 'b', 'c', 'd']))).toEqual({ leader: 'a', term: 1 });
   });
@@ -314,7 +313,7 @@ describe('FederatedQTable election review', () => {
     network.isolated.add(leader.id);
     network.isolated.delete(stale.id);
     clock.advance(3500);
-    (stale as unknown as { startElection(): void }).startElection();
+    stale.election.campaign();
     expect(stale.term).toBe(term + 1);
     for (const t of rest) await federatedSync(t);
     await federatedSync(stale);
@@ -517,7 +516,7 @@ describe('FederatedQTable election review', () => {
     const delta = network.drain(leader.id).find((b) => b[0] === 1)!;
     expect(delta).toBeDefined();
     // Even a member without an aggregator (which would merge peer deltas) refuses it.
-    (other as unknown as { leader: string | null }).leader = null;
+    other.election.forgetLeader();
     network.send(m.id, other.id, delta);
     const before = other.refusals.get('E_NOT_ADDRESSED') ?? 0;
     await federatedSync(other);
