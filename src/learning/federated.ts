@@ -93,8 +93,6 @@ export class FederatedQTable {
   readonly local_qtable: QTable;
   readonly learner: QLearner;
   readonly peers: readonly string[];
-  /** This member and its peers: the only ids whose (pre-)votes and certificates count here. */
-  private readonly memberIds: ReadonlySet<string>;
   /** Peer deltas waiting for the aggregator's next round. */
   pending_updates: Delta[] = [];
   readonly sync_interval_ms: number;
@@ -142,7 +140,6 @@ export class FederatedQTable {
   constructor(config: FederationConfig = {}) {
     this.id = config.id ?? 'agent-0';
     this.peers = (config.peers ?? []).filter((p) => p !== this.id);
-    this.memberIds = new Set([this.id, ...this.peers]);
     this.sync_interval_ms = config.sync_interval_ms ?? 60_000;
     if (!(this.sync_interval_ms > 0)) throw new ElexError('E_CONFIG', 'sync_interval_ms must be positive');
     const threshold = config.byzantine_threshold ?? 0.33;
@@ -562,7 +559,7 @@ export class FederatedQTable {
   private decodeDeltaFrom(body: Uint8Array): Delta {
     const d = decodeDelta(body, this.keyring, { actions: this.learner.config.actions });
     if (d.origin === this.id) throw new ElexError('E_DECODE', 'a delta from myself');
-    if (!this.memberIds.has(d.origin)) throw new ElexError('E_MEMBER', `delta from non-member '${d.origin}'`);
+    if (!this.election.memberIds.has(d.origin)) throw new ElexError('E_MEMBER', `delta from non-member '${d.origin}'`);
     // Signed for another member: forwarded to this one, its samples would count twice in the category.
     if (d.to !== undefined && d.to !== this.id)
       throw new ElexError('E_NOT_ADDRESSED', `delta from '${d.origin}' is for '${d.to}'`);
