@@ -28,6 +28,9 @@
  * - forged-origin:   a poisoned delta claiming an honest origin, signed with the attacker's key (refused by
  *                    the signature check; exercised through the real codec).
  */
+import type { Rng } from '../../core/index.js';
+import type { QBounds } from '../../learning/index.js';
+
 export const ATTACK_NAMES = [
   'none',
   'visit-inflation',
@@ -81,4 +84,80 @@ export function normalQuantile(p: number): number {
 export function alieZ(n: number, f: number): number {
   const s = Math.floor(n / 2 + 1) - f;
   return Math.max(0, normalQuantile((n - s) / n));
+}
+
+/** What a Byzantine reporter sees of one entry e = (s, a) when it forges its value (a rushing adversary). */
+export interface EntryView {
+  entry: number;
+  state: number;
+  action: number;
+  /** Fresh visits it claims for the entry (0: reported with no weight under a robust rule). */
+  fresh: number;
+  /** The consensus's greedy and worst actions in `state`. */
+  best: number;
+  worst: number;
+  /** Mean and spread of the honest reports of the entry this round (the consensus and 0 if none). */
+  mu: number;
+  sd: number;
+  /** ALIE's z (`alieZ`). */
+  z: number;
+  consensus: Float64Array;
+  /** The consensus 50 rounds ago (the consensus itself until there is one). */
+  stale: Float64Array;
+  /** The values entries were published with in the reachability check's window, newest first. */
+  bases: readonly Float64Array[];
+  /** The TD target range and the steps of slack the check allows. */
+  tMin: number;
+  tMax: number;
+  slack: number;
+  actions: number;
+  alpha: number;
+  bounds: QBounds;
+  round: number;
+  reporter: number;
+  rng: Rng;
+}
+
+/** The value an attack reports for one entry (the module comment says what each attack does and why). */
+export function poisonedValue(attack: AttackName, x: EntryView): number {
+  const isBest = x.action === x.best;
+  switch (attack) {
+    case 'visit-inflation':
+    case 'visit-inflation-quiet': {
+      // The most damaging values a TD-reachability check still accepts: the best action as low as reachable,
+      // every other one as high, so a worse action becomes greedy. The quiet variant pushes to what `fresh`
+      // steps reach (the check may allow `slack` more). Both push from the most favourable value the entry had
+      // in the window. Entries without fresh visits are not checked (they weigh nothing under a robust rule):
+      // the bounds, for the plain rule's claimed visits.
+      if (x.fresh === 0) return isBest ? x.bounds.min : x.bounds.max;
+      const keep = (1 - x.alpha) ** (attack === 'visit-inflation' ? x.fresh + x.slack : x.fresh);
+      let v = isBest ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY;
+      for (const b of x.bases) {
+        const g = b[x.entry];
+        v = isBest
+          ? Math.min(v, keep * g + (1 - keep) * Math.min(x.tMin, g))
+          : Math.max(v, keep * g + (1 - keep) * Math.max(x.tMax, g));
+      }
+      return v;
+    }
+    case 'noise':
+      return x.bounds.min + x.rng.next() * (x.bounds.max - x.bounds.min);
+    case 'invalid':
+      return [Number.NaN, Number.POSITIVE_INFINITY, x.bounds.max * 10][(x.round + x.reporter) % 3];
+    case 'sign-flip':
+    case 'equivocation':
+    case 'forged-origin': {
+      const row = x.state * x.actions;
+      if (isBest) return x.consensus[row + x.worst];
+      return x.action === x.worst ? x.consensus[row + x.best] : x.mu;
+    }
+    case 'alie':
+      return isBest ? x.mu - x.z * x.sd : x.mu + x.z * x.sd;
+    case 'ipm':
+      return -0.5 * x.mu;
+    case 'stale-replay':
+      return x.stale[x.entry];
+    default:
+      return x.mu;
+  }
 }

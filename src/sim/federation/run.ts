@@ -8,7 +8,7 @@
  * would decode to themselves); forged-origin deltas go through the real Ed25519 codec.
  */
 import { ElexError, type Rng, SeededRng } from '../../core/index.js';
-import { type AttackName, alieZ } from './attacks.js';
+import { type AttackName, alieZ, type EntryView, poisonedValue } from './attacks.js';
 import {
   checkDelta,
   DEFAULT_LEARNING,
@@ -214,6 +214,30 @@ export function runFederation(c: RunConfig): RunResult {
     bounds,
   };
   const z = alieZ(N, c.byzantine);
+  // What a Byzantine reporter sees of one entry (one object, refilled per entry: this runs per report).
+  const view: EntryView = {
+    entry: 0,
+    state: 0,
+    action: 0,
+    fresh: 0,
+    best: 0,
+    worst: 0,
+    mu: 0,
+    sd: 0,
+    z,
+    consensus: global,
+    stale: global,
+    bases: [global],
+    tMin: 0,
+    tMax: 0,
+    slack: 0,
+    actions: A,
+    alpha: learning.alpha,
+    bounds,
+    round: 0,
+    reporter: 0,
+    rng: attackRng,
+  };
   const equivocators = new Set<number>();
   const lastRound = new Map<number, number>();
 
@@ -418,55 +442,23 @@ export function runFederation(c: RunConfig): RunResult {
           sd = n > 1 ? Math.sqrt(sd / (n - 1)) : 0;
           const best = argBest(mdp, global, s, false);
           const worst = argBest(mdp, global, s, true);
-          let v: number;
-          switch (attack) {
-            case 'visit-inflation':
-            case 'visit-inflation-quiet': {
-              // The most damaging values a TD-reachability check still accepts: the best action as low as
-              // reachable, every other one as high, so a worse action becomes greedy. The quiet variant
-              // pushes to what `fresh` steps reach (the check may allow `slack` more). Both push from the most
-              // favourable value the entry had in the window. Entries without fresh visits are not checked
-              // (they weigh nothing under a robust rule): the bounds, for the plain rule's claimed visits.
-              if (fresh === 0) {
-                v = a === best ? bounds.min : bounds.max;
-                break;
-              }
-              const keep = (1 - learning.alpha) ** (attack === 'visit-inflation' ? fresh + slack : fresh);
-              v = a === best ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY;
-              for (const b of bases) {
-                const g = b[e];
-                v =
-                  a === best
-                    ? Math.min(v, keep * g + (1 - keep) * Math.min(tMin, g))
-                    : Math.max(v, keep * g + (1 - keep) * Math.max(tMax, g));
-              }
-              break;
-            }
-            case 'noise':
-              v = bounds.min + attackRng.next() * (bounds.max - bounds.min);
-              break;
-            case 'invalid':
-              v = [Number.NaN, Number.POSITIVE_INFINITY, bounds.max * 10][(round + i) % 3];
-              break;
-            case 'sign-flip':
-            case 'equivocation':
-            case 'forged-origin':
-              v = a === best ? global[s * A + worst] : a === worst ? global[s * A + best] : mu;
-              break;
-            case 'alie':
-              v = a === best ? mu - z * sd : mu + z * sd;
-              break;
-            case 'ipm':
-              v = -0.5 * mu;
-              break;
-            case 'stale-replay': {
-              const old = history.length > 0 ? history[0] : global;
-              v = old[e];
-              break;
-            }
-            default:
-              v = mu;
-          }
+          const x = view;
+          x.entry = e;
+          x.action = a;
+          x.fresh = fresh;
+          x.best = best;
+          x.worst = worst;
+          x.state = s;
+          x.mu = mu;
+          x.sd = sd;
+          x.bases = bases;
+          x.tMin = tMin;
+          x.tMax = tMax;
+          x.slack = slack;
+          x.round = round;
+          x.reporter = i;
+          x.stale = history.length > 0 ? history[0] : global;
+          const v = poisonedValue(attack, x);
           d.hi[t] = 0;
           d.lo[t] = s;
           d.action[t] = a;
