@@ -559,7 +559,8 @@ export class FederatedQTable {
   private decodeDeltaFrom(body: Uint8Array): Delta {
     const d = decodeDelta(body, this.keyring, { actions: this.learner.config.actions });
     if (d.origin === this.id) throw new ElexError('E_DECODE', 'a delta from myself');
-    if (!this.election.memberIds.has(d.origin)) throw new ElexError('E_MEMBER', `delta from non-member '${d.origin}'`);
+    if (!this.election.memberIds.has(d.origin))
+      throw new ElexError('E_MEMBER', `delta from non-member '${d.origin}'`);
     // Signed for another member: forwarded to this one, its samples would count twice in the category.
     if (d.to !== undefined && d.to !== this.id)
       throw new ElexError('E_NOT_ADDRESSED', `delta from '${d.origin}' is for '${d.to}'`);
