@@ -336,40 +336,65 @@ export function runFederation(c: RunConfig): RunResult {
   const resend: number[] = [];
   // The consensus as published before each of the last `tdWindow − 1` rounds (newest first).
   const published: Float64Array[] = [];
-  const roundSync = (): void => {
-    round++;
-    const before = tdWindow > 1 ? global.slice() : null;
-    let K = 0;
-    const add = (e: number): number => {
-      if (mark[e] < 0) {
-        mark[e] = K;
-        cols[K] = e;
-        for (let r = 0; r < R; r++) wm[K * R + r] = 0;
-        K++;
-      }
-      return mark[e];
-    };
-    // TD reachability bounds from the consensus table.
+
+  // The round's report matrix: entry e is column mark[e] (−1: not reported this round), cols[k] is column k's
+  // entry, K columns so far; row 0 is the consensus, row i + 1 agent i.
+  let K = 0;
+  const add = (e: number): number => {
+    if (mark[e] < 0) {
+      mark[e] = K;
+      cols[K] = e;
+      for (let r = 0; r < R; r++) wm[K * R + r] = 0;
+      K++;
+    }
+    return mark[e];
+  };
+  const put = (i: number, k: number, q: number, w: number, fresh: number): void => {
+    qm[k * R + i + 1] = q;
+    wm[k * R + i + 1] = w;
+    fm[k * R + i + 1] = fresh;
+  };
+
+  // The round's TD-reachability check, as `FederatedQTable`'s: target range, window and slack (`openRound`).
+  let tMin = 0;
+  let tMax = 0;
+  let slack = 0;
+  let bases: Float64Array[] = [global];
+  // As in `FederatedQTable`, the plain ADR-115 merge has no reachability check (it trusts claimed visits),
+  // and a report with no fresh visits (no weight under a robust rule) is not checked.
+  const reachable = (e: number, q: number, fresh: number): boolean => {
+    if (!c.tdCheck || plain || fresh === 0) return true;
+    const steps = Math.min(c.syncEvery, fresh) + slack;
+    return bases.some((b) => tdReachable(b[e], q, steps, learning.alpha, tMin, tMax, 1e-4));
+  };
+
+  /** TD bounds from the consensus table, and the values each entry was published with in the window. */
+  const openRound = (): void => {
+    K = 0;
     let vMin = 0;
     let vMax = 0;
     for (let e = 0; e < SA; e++) {
       if (global[e] < vMin) vMin = global[e];
       if (global[e] > vMax) vMax = global[e];
     }
-    const { tMin, tMax } = tdTargetRange(vMin, vMax, mdp.rMin, mdp.rMax, mdp.gamma, learning.alpha);
-    // The values each entry was published with in the window (`FederatedQTable`): the consensus, and the
-    // aggregates before it once enough were published; one step of slack until then.
+    ({ tMin, tMax } = tdTargetRange(vMin, vMax, mdp.rMin, mdp.rMax, mdp.gamma, learning.alpha));
+    // The consensus, and the aggregates before it once enough were published; one step of slack until then.
     const windowed = published.length >= tdWindow - 1;
-    const bases = windowed ? [global, ...published] : [global];
-    const slack = windowed ? tdSlack : Math.max(1, tdSlack);
-    // As in `FederatedQTable`, the plain ADR-115 merge has no reachability check (it trusts claimed visits),
-    // and a report with no fresh visits (no weight under a robust rule) is not checked.
-    const reachable = (e: number, q: number, fresh: number): boolean => {
-      if (!c.tdCheck || plain || fresh === 0) return true;
-      const steps = Math.min(c.syncEvery, fresh) + slack;
-      return bases.some((b) => tdReachable(b[e], q, steps, learning.alpha, tMin, tMax, 1e-4));
-    };
-    // Honest-format reports.
+    bases = windowed ? [global, ...published] : [global];
+    slack = windowed ? tdSlack : Math.max(1, tdSlack);
+    view.bases = bases;
+    view.tMin = tMin;
+    view.tMax = tMax;
+    view.slack = slack;
+    view.round = round;
+    view.stale = history.length > 0 ? history[0] : global;
+  };
+
+  /**
+   * Every learner's delta (its entries touched since the last round), refused whole if any value is
+   * unreachable. Returns how many columns the honest agents' reports opened (they come first).
+   */
+  const collectLearners = (): number => {
     let honestEntries = 0;
     for (let i = 0; i < N; i++) {
       const ag = agents[i];
@@ -388,171 +413,176 @@ export function runFederation(c: RunConfig): RunResult {
       }
       for (let t = 0; t < ag.nTouched; t++) {
         const e = ag.touched[t];
-        const k = add(e);
-        qm[k * R + i + 1] = Math.fround(ag.q[e]);
-        wm[k * R + i + 1] = plain ? ag.visits[e] : Math.min(c.weightCap, ag.fresh[e]);
-        fm[k * R + i + 1] = ag.fresh[e];
+        put(
+          i,
+          add(e),
+          Math.fround(ag.q[e]),
+          plain ? ag.visits[e] : Math.min(c.weightCap, ag.fresh[e]),
+          ag.fresh[e],
+        );
       }
       if (!ag.byz) honestEntries = K;
     }
-    const honestK = honestEntries;
-    // Byzantine reports.
-    const active = attack !== 'none' && attack !== 'reward-flip' && c.byzantine > 0 && honestK > 0;
-    if (active) {
-      const targets: number[] = [];
-      const budget = Math.min(c.syncEvery, honestK);
-      for (let t = 0; t < budget; t++) targets.push(cols[attackRng.int(honestK)]);
-      const uniq = [...new Set(targets)];
-      // Visit inflation poisons every available entry: the targets with the fresh-visit budget, all others
-      // with no fresh visits (no weight under a robust rule, 2³²−1 claimed visits under the plain one).
-      const poisoned = uniq.length;
-      if (inflating) {
-        const chosen = new Set(uniq);
-        for (let e = 0; e < SA; e++) {
-          if (chosen.has(e) || (mdp.mask[Math.floor(e / A)] & (1 << (e % A))) === 0) continue;
-          add(e);
-          uniq.push(e);
-        }
-      }
-      for (let i = N - c.byzantine; i < N; i++) {
-        if (equivocators.has(i)) {
-          refuse('E_EQUIVOCATION');
-          continue;
-        }
-        const d = byzDelta(uniq.length);
-        for (let t = 0; t < uniq.length; t++) {
-          const e = uniq[t];
-          const fresh = t < poisoned ? 1 : 0;
-          const s = Math.floor(e / A);
-          const a = e % A;
-          const k = mark[e];
-          let mu = 0;
-          let n = 0;
-          for (let j = 0; j < N - c.byzantine; j++) {
-            if (wm[k * R + j + 1] > 0) {
-              mu += qm[k * R + j + 1];
-              n++;
-            }
-          }
-          mu = n > 0 ? mu / n : global[e];
-          let sd = 0;
-          for (let j = 0; j < N - c.byzantine; j++) {
-            if (wm[k * R + j + 1] > 0) sd += (qm[k * R + j + 1] - mu) ** 2;
-          }
-          sd = n > 1 ? Math.sqrt(sd / (n - 1)) : 0;
-          const best = argBest(mdp, global, s, false);
-          const worst = argBest(mdp, global, s, true);
-          const x = view;
-          x.entry = e;
-          x.action = a;
-          x.fresh = fresh;
-          x.best = best;
-          x.worst = worst;
-          x.state = s;
-          x.mu = mu;
-          x.sd = sd;
-          x.bases = bases;
-          x.tMin = tMin;
-          x.tMax = tMax;
-          x.slack = slack;
-          x.round = round;
-          x.reporter = i;
-          x.stale = history.length > 0 ? history[0] : global;
-          const v = poisonedValue(attack, x);
-          d.hi[t] = 0;
-          d.lo[t] = s;
-          d.action[t] = a;
-          d.q[t] = v;
-          d.visits[t] = inflating ? U32_MAX : Math.max(1, Math.round(globalN[e]));
-          d.fresh[t] = fresh;
-        }
-        if (attack === 'forged-origin') {
-          // Claims to come from honest agent 0, signed with the attacker's own key.
-          d.origin = ids[0].id;
-          try {
-            decodeDelta(encodeDeltaUnchecked(d, ids[i]), keyring, { actions: Math.max(5, A) });
-            refuse('ACCEPTED_FORGERY');
-          } catch (err) {
-            refuse(isElexErrorCode(err) ?? 'E_UNKNOWN');
-          }
-          continue;
-        }
-        if (attack === 'stale-replay') {
-          // A replay of an honest agent's earlier signed delta: its round is not newer than the last seen.
-          const victim = i % (N - c.byzantine);
-          const last = lastRound.get(victim) ?? 0;
-          if (round - 20 <= last) refuse('E_STALE');
-        }
-        const verdict = checkDelta(d, { bounds, maxInteractions: c.syncEvery });
-        if (!verdict.ok) {
-          refuse(verdict.code);
-          continue;
-        }
-        let ok = true;
-        for (let t = 0; t < d.count; t++)
-          if (!reachable(d.lo[t] * A + d.action[t], d.q[t], d.fresh[t])) ok = false;
-        if (!ok) {
-          refuse('E_UNREACHABLE');
-          continue;
-        }
-        for (let t = 0; t < d.count; t++) {
-          const k = mark[d.lo[t] * A + d.action[t]];
-          qm[k * R + i + 1] = d.q[t];
-          wm[k * R + i + 1] = plain ? d.visits[t] : Math.min(c.weightCap, d.fresh[t]);
-          fm[k * R + i + 1] = d.fresh[t];
-        }
-        if (attack === 'equivocation') equivocators.add(i);
+    return honestEntries;
+  };
+
+  /**
+   * The colluders' shared targets, drawn from the entries honest agents reported this round (a rushing
+   * adversary). Visit inflation poisons every available entry: the targets with the fresh-visit budget (the
+   * first `poisoned`), all others with no fresh visits (no weight under a robust rule, 2³²−1 claimed visits
+   * under the plain one).
+   */
+  const chooseTargets = (honestK: number): { targets: number[]; poisoned: number } => {
+    const drawn: number[] = [];
+    const budget = Math.min(c.syncEvery, honestK);
+    for (let t = 0; t < budget; t++) drawn.push(cols[attackRng.int(honestK)]);
+    const targets = [...new Set(drawn)];
+    const poisoned = targets.length;
+    if (inflating) {
+      const chosen = new Set(targets);
+      for (let e = 0; e < SA; e++) {
+        if (chosen.has(e) || (mdp.mask[Math.floor(e / A)] & (1 << (e % A))) === 0) continue;
+        add(e);
+        targets.push(e);
       }
     }
-    for (let i = 0; i < N - c.byzantine; i++) lastRound.set(i, round);
-    if (K > 0) {
-      // Row 0: the consensus so far (ADR-115's local table: weighted by its visits under the plain rule; the
-      // centre of clipping otherwise, with no weight of its own).
-      for (let k = 0; k < K; k++) {
-        const e = cols[k];
-        qm[k * R] = global[e];
-        wm[k * R] = plain ? globalN[e] : 0;
-      }
-      const set: ReportSet = {
-        entries: K,
-        reporters: R,
-        q: qm.subarray(0, K * R),
-        w: wm.subarray(0, K * R),
-        self: 0,
-      };
-      if (trust) {
-        trust.observe(set, fm, rowIds);
-        trust.weigh(set, rowIds);
-      }
-      const used = usedW.subarray(0, K * R);
-      used.set(set.w);
-      const o = { q: out.q.subarray(0, K), w: out.w.subarray(0, K), used };
-      rule(set, params, o);
-      if (!plain && c.shrink) shrinkTowardConsensus(set, 0, o, used);
-      for (let k = 0; k < K; k++) {
-        const e = cols[k];
-        mark[e] = -1;
-        const v = o.q[k];
-        if (o.w[k] > 0 && !Number.isFinite(v)) nonFinite++;
-        if (!(o.w[k] > 0) || !Number.isFinite(v)) {
-          // Nothing kept: the aggregate restates the consensus (FederatedQTable: `restateUndecided`), so a
-          // member whose report was dropped does not drift from it.
-          for (const ag of agents) if (ag.learns) ag.q[e] = global[e];
-          continue;
-        }
-        global[e] = Math.fround(Math.max(bounds.min, Math.min(bounds.max, v)));
-        // Visits behind the decided value: only the reports the rule kept.
-        let n = plain ? 0 : globalN[e];
-        for (let r = plain ? 0 : 1; r < R; r++) n += used[k * R + r];
-        globalN[e] = Math.min(U32_MAX, n);
-        // Every member adopts the aggregate for the decided entries.
-        for (const ag of agents) {
-          if (!ag.learns) continue;
-          ag.q[e] = global[e];
-          ag.visits[e] = globalN[e];
-        }
+    return { targets, poisoned };
+  };
+
+  /** What the colluders see of entry e (column k) this round: the honest reports' mean and spread. */
+  const observe = (e: number, k: number): void => {
+    let mu = 0;
+    let n = 0;
+    for (let j = 0; j < N - c.byzantine; j++) {
+      if (wm[k * R + j + 1] > 0) {
+        mu += qm[k * R + j + 1];
+        n++;
       }
     }
+    mu = n > 0 ? mu / n : global[e];
+    let sd = 0;
+    for (let j = 0; j < N - c.byzantine; j++) {
+      if (wm[k * R + j + 1] > 0) sd += (qm[k * R + j + 1] - mu) ** 2;
+    }
+    const s = Math.floor(e / A);
+    view.entry = e;
+    view.state = s;
+    view.action = e % A;
+    view.mu = mu;
+    view.sd = n > 1 ? Math.sqrt(sd / (n - 1)) : 0;
+    view.best = argBest(mdp, global, s, false);
+    view.worst = argBest(mdp, global, s, true);
+  };
+
+  /** Byzantine member i's delta on the targets, through the checks every member's delta goes through. */
+  const collectByzantine = (i: number, targets: readonly number[], poisoned: number): void => {
+    if (equivocators.has(i)) {
+      refuse('E_EQUIVOCATION');
+      return;
+    }
+    const d = byzDelta(targets.length);
+    view.reporter = i;
+    for (let t = 0; t < targets.length; t++) {
+      const e = targets[t];
+      observe(e, mark[e]);
+      view.fresh = t < poisoned ? 1 : 0;
+      d.hi[t] = 0;
+      d.lo[t] = view.state;
+      d.action[t] = view.action;
+      d.q[t] = poisonedValue(attack, view);
+      d.visits[t] = inflating ? U32_MAX : Math.max(1, Math.round(globalN[e]));
+      d.fresh[t] = view.fresh;
+    }
+    if (attack === 'forged-origin') {
+      // Claims to come from honest agent 0, signed with the attacker's own key.
+      d.origin = ids[0].id;
+      try {
+        decodeDelta(encodeDeltaUnchecked(d, ids[i]), keyring, { actions: Math.max(5, A) });
+        refuse('ACCEPTED_FORGERY');
+      } catch (err) {
+        refuse(isElexErrorCode(err) ?? 'E_UNKNOWN');
+      }
+      return;
+    }
+    if (attack === 'stale-replay') {
+      // A replay of an honest agent's earlier signed delta: its round is not newer than the last seen.
+      const victim = i % (N - c.byzantine);
+      const last = lastRound.get(victim) ?? 0;
+      if (round - 20 <= last) refuse('E_STALE');
+    }
+    const verdict = checkDelta(d, { bounds, maxInteractions: c.syncEvery });
+    if (!verdict.ok) {
+      refuse(verdict.code);
+      return;
+    }
+    for (let t = 0; t < d.count; t++) {
+      if (!reachable(d.lo[t] * A + d.action[t], d.q[t], d.fresh[t])) {
+        refuse('E_UNREACHABLE');
+        return;
+      }
+    }
+    for (let t = 0; t < d.count; t++) {
+      const k = mark[d.lo[t] * A + d.action[t]];
+      put(i, k, d.q[t], plain ? d.visits[t] : Math.min(c.weightCap, d.fresh[t]), d.fresh[t]);
+    }
+    if (attack === 'equivocation') equivocators.add(i);
+  };
+
+  /**
+   * The rule decides every reported entry, behind reporter trust, and every member adopts the decision; an
+   * entry with nothing kept is restated (`FederatedQTable`'s `restateUndecided`).
+   */
+  const decide = (): void => {
+    // Row 0: the consensus so far (ADR-115's local table: weighted by its visits under the plain rule; the
+    // centre of clipping otherwise, with no weight of its own).
+    for (let k = 0; k < K; k++) {
+      const e = cols[k];
+      qm[k * R] = global[e];
+      wm[k * R] = plain ? globalN[e] : 0;
+    }
+    const set: ReportSet = {
+      entries: K,
+      reporters: R,
+      q: qm.subarray(0, K * R),
+      w: wm.subarray(0, K * R),
+      self: 0,
+    };
+    if (trust) {
+      trust.observe(set, fm, rowIds);
+      trust.weigh(set, rowIds);
+    }
+    const used = usedW.subarray(0, K * R);
+    used.set(set.w);
+    const o = { q: out.q.subarray(0, K), w: out.w.subarray(0, K), used };
+    rule(set, params, o);
+    if (!plain && c.shrink) shrinkTowardConsensus(set, 0, o, used);
+    for (let k = 0; k < K; k++) {
+      const e = cols[k];
+      mark[e] = -1;
+      const v = o.q[k];
+      if (o.w[k] > 0 && !Number.isFinite(v)) nonFinite++;
+      if (!(o.w[k] > 0) || !Number.isFinite(v)) {
+        // Nothing kept: the aggregate restates the consensus, so a member whose report was dropped does not
+        // drift from it.
+        for (const ag of agents) if (ag.learns) ag.q[e] = global[e];
+        continue;
+      }
+      global[e] = Math.fround(Math.max(bounds.min, Math.min(bounds.max, v)));
+      // Visits behind the decided value: only the reports the rule kept.
+      let n = plain ? 0 : globalN[e];
+      for (let r = plain ? 0 : 1; r < R; r++) n += used[k * R + r];
+      globalN[e] = Math.min(U32_MAX, n);
+      // Every member adopts the aggregate for the decided entries.
+      for (const ag of agents) {
+        if (!ag.learns) continue;
+        ag.q[e] = global[e];
+        ag.visits[e] = globalN[e];
+      }
+    }
+  };
+
+  /** Resends, fresh visits cleared, and what later rounds check against (the window) or replay (history). */
+  const closeRound = (before: Float64Array | null): void => {
     // A refused member gets the consensus of its unreachable entries back (FederatedQTable's resend).
     for (let j = 0; j < resend.length; j += 2) agents[resend[j]].q[resend[j + 1]] = global[resend[j + 1]];
     resend.length = 0;
@@ -568,6 +598,21 @@ export function runFederation(c: RunConfig): RunResult {
       history.push(global.slice());
       if (history.length > 50) history.shift();
     }
+  };
+
+  /** One synchronous round of the evaluated aggregator. */
+  const roundSync = (): void => {
+    round++;
+    const before = tdWindow > 1 ? global.slice() : null;
+    openRound();
+    const honestK = collectLearners();
+    if (attack !== 'none' && attack !== 'reward-flip' && c.byzantine > 0 && honestK > 0) {
+      const { targets, poisoned } = chooseTargets(honestK);
+      for (let i = N - c.byzantine; i < N; i++) collectByzantine(i, targets, poisoned);
+    }
+    for (let i = 0; i < N - c.byzantine; i++) lastRound.set(i, round);
+    if (K > 0) decide();
+    closeRound(before);
   };
 
   let episodesTo09: number | null = null;
