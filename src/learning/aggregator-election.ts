@@ -70,6 +70,14 @@ const MAX_TERM_STEP = 1024;
 /** Certified terms remembered below the newest (aggregates of older terms are fenced anyway). */
 const CERTIFIED_KEPT = 4;
 
+/** Refuses a saved (term, vote) that cannot be one (`E_CONFIG`). */
+export function checkVoteState(v: VoteState): void {
+  if (!(Number.isSafeInteger(v.term) && v.term >= 0 && v.term <= MAX_TERM))
+    throw new ElexError('E_CONFIG', `vote_state.term ${v.term} is not a term`);
+  if (v.voted_for !== null && typeof v.voted_for !== 'string')
+    throw new ElexError('E_CONFIG', 'vote_state.voted_for must be a member id or null');
+}
+
 function sameBytes(a: Uint8Array, b: Uint8Array | null): boolean {
   if (b === null || a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
@@ -127,11 +135,9 @@ export class AggregatorElection {
     this.peers = o.peers;
     this.memberIds = new Set([o.id, ...o.peers]);
     if (o.voteState) {
-      const v = o.voteState;
-      if (!(Number.isSafeInteger(v.term) && v.term >= 0 && v.term <= MAX_TERM))
-        throw new ElexError('E_CONFIG', `vote_state.term ${v.term} is not a term`);
-      this._term = v.term;
-      this._votedFor = v.voted_for;
+      checkVoteState(o.voteState);
+      this._term = o.voteState.term;
+      this._votedFor = o.voteState.voted_for;
     }
     this.threshold = o.byzantineThreshold;
     this.interval = o.syncIntervalMs;

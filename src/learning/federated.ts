@@ -24,6 +24,7 @@ import {
   type AggregateStamp,
   AggregatorElection,
   type ConsensusState,
+  checkVoteState,
   type VoteState,
 } from './aggregator-election.js';
 import { type Control, type ControlType, decodeControl, encodeControl } from './control.js';
@@ -138,6 +139,8 @@ export class FederatedQTable {
   readonly trust: ReporterTrust;
 
   constructor(config: FederationConfig = {}) {
+    // Checked before anything else: a refused configuration must leave the caller's keyring untouched.
+    if (config.vote_state) checkVoteState(config.vote_state);
     this.id = config.id ?? 'agent-0';
     this.peers = (config.peers ?? []).filter((p) => p !== this.id);
     this.sync_interval_ms = config.sync_interval_ms ?? 60_000;

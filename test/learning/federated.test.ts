@@ -385,6 +385,12 @@ describe('FederatedQTable', () => {
     await expect(make('x', { vote_state: { term: -1, voted_for: null } })).rejects.toThrow(
       /E_CONFIG|not a term/,
     );
+    // A refused configuration leaves the caller's keyring as it was (the check once came after the member's
+    // key was added to it).
+    expect(keyring.publicKey('x')).toBeUndefined();
+    await expect(make('y', { vote_state: { term: 1, voted_for: 7 as unknown as string } })).rejects.toThrow(
+      /E_CONFIG|voted_for/,
+    );
   });
   it('an aggregator waiting for contributors keeps a bounded backlog and drops it when it steps down', async () => {
     const clock = new ManualClock(0);
