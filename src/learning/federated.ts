@@ -36,6 +36,7 @@ import { DEFAULT_RULE, type RuleName, ruleByName } from './merge/index.js';
 import { type FederationNetwork, InMemoryNetwork } from './network.js';
 import { QTable } from './q-table.js';
 import { ReachabilityWindow } from './reachability-window.js';
+import { relayedCounts } from './relay.js';
 import { REWARD_MAX, REWARD_MIN } from './reward.js';
 import { deltaSince, MergeWorkspace, mergeDeltasIntoTable, type Weighting } from './table-merge.js';
 import { ReporterTrust } from './trust.js';
@@ -400,31 +401,10 @@ export class FederatedQTable {
     let counts = fresh;
     let covered = interactions;
     if (kind === 'peer' && this.relay.size > 0) {
-      // Own visits plus the weight relayed from origins other than `to` (no echo of its own samples), at
-      // most `weight_cap` per entry (what a receiver counts) and within the plausible interactions.
-      const merged = new Map(fresh);
-      const budget = Math.max(0, this.config.max_interactions_per_delta - interactions);
-      let total = 0;
-      const parts: Array<[number, number]> = [];
-      for (const [e, byOrigin] of this.relay) {
-        let w = 0;
-        for (const [o, x] of byOrigin) if (o !== to) w += x;
-        const own = fresh.get(e) ?? 0;
-        const add = Math.min(Math.round(w), Math.max(0, this.config.weight_cap - own));
-        if (add > 0) {
-          parts.push([e, add]);
-          total += add;
-        }
-      }
-      const scale = total > budget ? budget / total : 1;
-      for (const [e, add] of parts) {
-        const x = Math.floor(add * scale);
-        if (x > 0) {
-          merged.set(e, (merged.get(e) ?? 0) + x);
-          covered += x;
-        }
-      }
-      counts = merged;
+      const budget = this.config.max_interactions_per_delta - interactions;
+      const r = relayedCounts(this.relay, fresh, to, this.config.weight_cap, budget);
+      counts = r.counts;
+      covered += r.extra;
     }
     let d = deltaSince(this.local_qtable, since, counts, { origin: this.id, kind });
     if (kind === 'aggregate') d = this.withResend(d, to);
