@@ -88,8 +88,9 @@ export interface RunConfig {
   /**
    * Steps the reachability check allows beyond a report's fresh visits (default 0, as `FederatedQTable`).
    * `--td-window 1 --td-slack 1` is the product's check before the window (one step of slack for members
-   * that learned from an older aggregate), except that reports with no fresh visits are not checked. Visit inflation pushes to the edge the check accepts, from the most
-   * favourable value in the window (at slack 0 it coincides with the quiet variant).
+   * that learned from an older aggregate), except that reports with no fresh visits are not checked. Visit
+   * inflation pushes to the edge the check accepts, from the most favourable value in the window (at slack 0
+   * it coincides with the quiet variant).
    */
   tdSlack?: number;
   /**
