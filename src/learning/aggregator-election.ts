@@ -201,9 +201,14 @@ export class AggregatorElection {
     this.transport.control(to, type, value, term);
   }
 
-  private broadcastCertificate(): void {
-    if (this._certificate === null) return;
-    for (const p of this.peers) this.transport.certificate(p, this._certificate);
+  /** Sends this member's certificate to `to` (nothing while it has none: not leading, or a one-member quorum). */
+  sendCertificate(to: string): void {
+    if (this._certificate !== null) this.transport.certificate(to, this._certificate);
+  }
+
+  /** `sendCertificate` to every other member. */
+  broadcastCertificate(): void {
+    for (const p of this.peers) this.sendCertificate(p);
   }
 
   private setVoteState(term: number, votedFor: string | null): void {

@@ -604,20 +604,18 @@ export class FederatedQTable {
       result.conflicts_resolved += this.merge(admitted, false, fresh);
       this.pending_updates = [];
       this.election.nextRound();
-      const certificate = this.election.certificate;
       for (const p of this.peers) {
         // The certificate first: members adopt aggregates only from a member elected for their term.
-        if (certificate !== null) this.network.send(this.id, p, envelope(ENVELOPE.certificate, certificate));
+        this.election.sendCertificate(p);
         result.updates_sent += this.sendDelta(p, 'aggregate', fresh, interactions);
       }
       this.broadcastVersion = this.local_qtable.clock;
       this.resend.clear();
       this.window.published();
-    } else if (this.election.certificate !== null) {
+    } else {
       // No round yet: repeat the certificate, so a returning older leader learns it was deposed (it may be
       // the contributor this round waits for).
-      const certificate = this.election.certificate;
-      for (const p of this.peers) this.network.send(this.id, p, envelope(ENVELOPE.certificate, certificate));
+      this.election.broadcastCertificate();
     }
     this.election.heartbeat(now);
   }
