@@ -450,29 +450,36 @@ export function runFederation(c: RunConfig): RunResult {
     return { targets, poisoned };
   };
 
-  /** What the colluders see of entry e (column k) this round: the honest reports' mean and spread. */
-  const observe = (e: number, k: number): void => {
-    let mu = 0;
-    let n = 0;
-    for (let j = 0; j < N - c.byzantine; j++) {
-      if (wm[k * R + j + 1] > 0) {
-        mu += qm[k * R + j + 1];
-        n++;
+  // What the colluders see of each target this round (by its position in the target list): the honest
+  // reports' mean and spread, and the consensus's greedy and worst actions in its state. The same for every
+  // colluder, so computed once per round.
+  const seenMu = new Float64Array(SA);
+  const seenSd = new Float64Array(SA);
+  const seenBest = new Int32Array(SA);
+  const seenWorst = new Int32Array(SA);
+  const observeTargets = (targets: readonly number[]): void => {
+    for (let t = 0; t < targets.length; t++) {
+      const e = targets[t];
+      const k = mark[e];
+      let mu = 0;
+      let n = 0;
+      for (let j = 0; j < N - c.byzantine; j++) {
+        if (wm[k * R + j + 1] > 0) {
+          mu += qm[k * R + j + 1];
+          n++;
+        }
       }
+      mu = n > 0 ? mu / n : global[e];
+      let sd = 0;
+      for (let j = 0; j < N - c.byzantine; j++) {
+        if (wm[k * R + j + 1] > 0) sd += (qm[k * R + j + 1] - mu) ** 2;
+      }
+      const s = Math.floor(e / A);
+      seenMu[t] = mu;
+      seenSd[t] = n > 1 ? Math.sqrt(sd / (n - 1)) : 0;
+      seenBest[t] = argBest(mdp, global, s, false);
+      seenWorst[t] = argBest(mdp, global, s, true);
     }
-    mu = n > 0 ? mu / n : global[e];
-    let sd = 0;
-    for (let j = 0; j < N - c.byzantine; j++) {
-      if (wm[k * R + j + 1] > 0) sd += (qm[k * R + j + 1] - mu) ** 2;
-    }
-    const s = Math.floor(e / A);
-    view.entry = e;
-    view.state = s;
-    view.action = e % A;
-    view.mu = mu;
-    view.sd = n > 1 ? Math.sqrt(sd / (n - 1)) : 0;
-    view.best = argBest(mdp, global, s, false);
-    view.worst = argBest(mdp, global, s, true);
   };
 
   /** Byzantine member i's delta on the targets, through the checks every member's delta goes through. */
@@ -485,7 +492,13 @@ export function runFederation(c: RunConfig): RunResult {
     view.reporter = i;
     for (let t = 0; t < targets.length; t++) {
       const e = targets[t];
-      observe(e, mark[e]);
+      view.entry = e;
+      view.state = Math.floor(e / A);
+      view.action = e % A;
+      view.mu = seenMu[t];
+      view.sd = seenSd[t];
+      view.best = seenBest[t];
+      view.worst = seenWorst[t];
       view.fresh = t < poisoned ? 1 : 0;
       d.hi[t] = 0;
       d.lo[t] = view.state;
@@ -609,6 +622,7 @@ export function runFederation(c: RunConfig): RunResult {
     const honestK = collectLearners();
     if (attack !== 'none' && attack !== 'reward-flip' && c.byzantine > 0 && honestK > 0) {
       const { targets, poisoned } = chooseTargets(honestK);
+      observeTargets(targets);
       for (let i = N - c.byzantine; i < N; i++) collectByzantine(i, targets, poisoned);
     }
     for (let i = 0; i < N - c.byzantine; i++) lastRound.set(i, round);
