@@ -10,18 +10,9 @@ import {
   MapKeyring,
   verifyCertificate,
 } from '../../src/learning/index.js';
+import { codeOf } from './error-code.js';
 
 const INTERVAL = 1000;
-
-/** The typed code `fn` throws (the test fails if it throws nothing). */
-function codeOf(fn: () => void): string {
-  try {
-    fn();
-  } catch (e) {
-    return (e as { code?: string }).code ?? String(e);
-  }
-  throw new Error('did not throw');
-}
 
 /**
  * Elections wired to each other with no table and no network: signed control messages queue in `inbox` until

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isElexError, SeededRng } from '../../src/core/index.js';
+import { SeededRng } from '../../src/core/index.js';
 import {
   checkDelta,
   decodeDelta,
@@ -11,6 +11,7 @@ import {
   MapKeyring,
   qBounds,
 } from '../../src/learning/index.js';
+import { codeOf } from './error-code.js';
 
 const alice = identityFromRng('alice', new SeededRng(1));
 const mallory = identityFromRng('mallory', new SeededRng(2));
@@ -31,16 +32,6 @@ function sample(n: number, origin = 'alice') {
     d.fresh[i] = 1;
   }
   return d;
-}
-
-function codeOf(f: () => unknown): string {
-  try {
-    f();
-    return 'ok';
-  } catch (e) {
-    if (!isElexError(e)) throw e;
-    return e.code;
-  }
 }
 
 describe('delta codec', () => {
