@@ -1,0 +1,133 @@
+/**
+ * Issue 5's Byzantine table, measured and judged by one command. For each MDP and each size (10 agents with 3
+ * attackers, 20 with 6) it runs two `elex simulate federation` campaigns as child processes, `--jobs` at a
+ * time: the default robust rule under every attack, and the plain visit-weighted merge under `none` and
+ * `visit-inflation`. Each report is saved as JSON under `--dir`; a saved report with the same seeds is reused,
+ * so an interrupted run resumes where it stopped (`--fresh` re-measures everything: a saved report does not
+ * know which code produced it), and `--render` prints the table from saved reports alone.
+ * Prints the Markdown table with ✗ on every figure that misses, then the criteria met and each one missed
+ * (src/sim/federation/verdict.ts). About 14 minutes for 10 seeds with 2 jobs on a 2-core machine.
+ *
+ *   npx tsx scripts/federation-table.ts [--seeds 10] [--seed 1] [--jobs 2] [--dir out/federation-table] [--fresh | --render]
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { MDP_NAMES } from '../src/sim/federation/mdps.js';
+import {
+  type CampaignReportView,
+  judgeColumn,
+  parseCampaignReport,
+  renderVerdict,
+} from '../src/sim/federation/verdict.js';
+import { positiveIntArg } from './args.js';
+
+if (process.argv.includes('--help') || process.argv.includes('-h')) {
+  process.stdout.write(
+    [
+      'Usage: npx tsx scripts/federation-table.ts [--seeds 10] [--seed 1] [--jobs 2] [--dir out/federation-table] [--fresh | --render]',
+      '',
+      "Runs issue 5's twelve Byzantine campaigns (3 MDPs x {10/3, 20/6} x {robust under every attack, plain",
+      'under none and visit-inflation}), saves each report as JSON, and prints the table judged against the',
+      'criteria. Saved reports with the same seeds are reused (--fresh re-runs them all: a saved report does not',
+      'know which code produced it); --render only reads them.',
+      '',
+    ].join('\n'),
+  );
+  process.exit(0);
+}
+
+const seeds = positiveIntArg('--seeds', 10);
+const rootAt = process.argv.indexOf('--seed');
+const root = rootAt < 0 ? 1 : Number(process.argv[rootAt + 1]);
+if (!Number.isInteger(root) || root < 0) throw new Error('--seed needs a non-negative integer');
+const jobs = positiveIntArg('--jobs', 2);
+const dirAt = process.argv.indexOf('--dir');
+const dir = dirAt < 0 ? join('out', 'federation-table') : process.argv[dirAt + 1];
+const renderOnly = process.argv.includes('--render');
+const fresh = process.argv.includes('--fresh');
+if (renderOnly && fresh) throw new Error('--render and --fresh exclude each other');
+const SIZES = [
+  [10, 3],
+  [20, 6],
+] as const;
+
+interface Job {
+  file: string;
+  args: string[];
+}
+
+const jobsList: Job[] = [];
+const columns: { robust: string; plain: string }[] = [];
+for (const mdp of MDP_NAMES) {
+  for (const [agents, byzantine] of SIZES) {
+    const common = ['--mdp', mdp, '--agents', `${agents}`, '--byzantine', `${byzantine}`];
+    const tail = ['--seeds', `${seeds}`, '--seed', `${root}`, '--json', '--quiet'];
+    const stem = `${mdp}-${agents}-${byzantine}-s${seeds}-r${root}`;
+    const robust = join(dir, `${stem}-robust.json`);
+    const plain = join(dir, `${stem}-plain.json`);
+    jobsList.push({ file: robust, args: [...common, '--attack', 'all', '--rule', 'trimmed-mean', ...tail] });
+    jobsList.push({
+      file: plain,
+      args: [...common, '--attack', 'none,visit-inflation', '--rule', 'visit-weighted', ...tail],
+    });
+    columns.push({ robust, plain });
+  }
+}
+
+/** Runs one campaign; its report is written to a temporary file and renamed, so a saved file is whole. */
+function run(job: Job): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['bin/elex.js', 'simulate', 'federation', ...job.args], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const chunks: Buffer[] = [];
+    child.stdout.on('data', (c: Buffer) => chunks.push(c));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) {
+        reject(new Error(`elex simulate federation ${job.args.join(' ')} exited with ${code}`));
+        return;
+      }
+      const tmp = `${job.file}.tmp`;
+      writeFileSync(tmp, Buffer.concat(chunks));
+      renameSync(tmp, job.file);
+      resolve();
+    });
+  });
+}
+
+// Longest first (FrozenLake's robust campaigns take most of the time), so the last job to finish is short.
+const cost = (j: Job) => (j.file.includes('frozen-lake') ? 4 : 1) * (j.file.endsWith('-robust.json') ? 4 : 1);
+const todo = (fresh ? jobsList : jobsList.filter((j) => !existsSync(j.file))).sort(
+  (a, b) => cost(b) - cost(a),
+);
+if (renderOnly && todo.length > 0) {
+  throw new Error(`--render: ${todo.length} reports missing under ${dir}, first ${todo[0].file}`);
+}
+mkdirSync(dir, { recursive: true });
+let started = 0;
+let finished = 0;
+const t0 = Date.now();
+async function worker(): Promise<void> {
+  while (started < todo.length) {
+    const job = todo[started++];
+    await run(job);
+    finished++;
+    const min = ((Date.now() - t0) / 60_000).toFixed(1);
+    process.stderr.write(
+      `federation-table: ${finished}/${todo.length} campaigns (${min} min), saved ${job.file}\n`,
+    );
+  }
+}
+if (todo.length > 0) {
+  const reused = jobsList.length - todo.length;
+  process.stderr.write(
+    `federation-table: ${todo.length} campaigns to run, ${jobs} at a time, reports in ${dir}${reused > 0 ? ` (${reused} saved reports reused)` : ''}\n`,
+  );
+  await Promise.all(Array.from({ length: Math.min(jobs, todo.length) }, worker));
+}
+
+const load = (file: string): CampaignReportView =>
+  parseCampaignReport(JSON.parse(readFileSync(file, 'utf8')), file);
+process.stdout.write(renderVerdict(columns.map((c) => judgeColumn(load(c.robust), load(c.plain)))));

@@ -1,0 +1,120 @@
+import { describe, expect, it } from 'vitest';
+import { runCampaign } from '../../src/sim/federation/index.js';
+import {
+  type CampaignReportView,
+  criteriaCount,
+  failures,
+  judgeColumn,
+  parseCampaignReport,
+  renderVerdict,
+} from '../../src/sim/federation/verdict.js';
+import { codeOf } from '../learning/error-code.js';
+
+const row = (attack: string, rule: string, rho_mean: number, rho_min: number, non_finite_stored = 0) => ({
+  attack,
+  rule,
+  rho_mean,
+  rho_min,
+  non_finite_stored,
+});
+
+/** A column whose baseline mean is 0.8: thresholds 0.76 (mean) and 0.72 (worst). */
+function column(robustRows: ReturnType<typeof row>[], plainRows: ReturnType<typeof row>[], speedup = 8) {
+  const common = {
+    mdp: 'random',
+    agents: 10,
+    byzantine: 3,
+    seeds: 10,
+    seed: 1,
+    default_rule: 'trimmed-mean',
+    baseline: { rho_mean: 0.8, rho_min: 0.75 },
+    single_agent: { episodes_to_0_9: 800 },
+    federated_10_honest: { episodes_to_0_9: 800 / speedup, speedup_vs_single: speedup },
+  };
+  const robust: CampaignReportView = { ...common, results: robustRows };
+  const plain: CampaignReportView = { ...common, results: plainRows };
+  return judgeColumn(robust, plain);
+}
+
+const plainRows = [row('none', 'visit-weighted', 0.8, 0.7), row('visit-inflation', 'visit-weighted', 0.1, 0)];
+
+describe('the Byzantine table verdict', () => {
+  it('passes a column at its thresholds and fails it just below them', () => {
+    const at = column(
+      [row('none', 'trimmed-mean', 0.8, 0.8), row('alie', 'trimmed-mean', 0.76, 0.72)],
+      plainRows,
+    );
+    expect(at.thresholds.mean).toBeCloseTo(0.76, 12);
+    expect(at.thresholds.worst).toBeCloseTo(0.72, 12);
+    expect(failures([at])).toEqual([]);
+    const below = column(
+      [row('none', 'trimmed-mean', 0.8, 0.8), row('alie', 'trimmed-mean', 0.7599, 0.7199)],
+      plainRows,
+    );
+    expect(failures([below])).toEqual([
+      'random 10/3 alie: mean 0.760 < 0.760',
+      'random 10/3 alie: worst 0.720 < 0.720',
+    ]);
+    expect(renderVerdict([below])).toContain('| alie | 0.760 ✗ / 0.720 ✗ |');
+    expect(renderVerdict([below])).toContain(
+      `${criteriaCount([below]) - 2} of ${criteriaCount([below])} criteria met.`,
+    );
+  });
+
+  it('fails the ratio, the plain merge holding up, stored non-finite values and a small speed-up', () => {
+    const c = column(
+      [row('none', 'trimmed-mean', 0.78, 0.75, 1)],
+      [row('none', 'visit-weighted', 0.8, 0.7), row('visit-inflation', 'visit-weighted', 0.5, 0.4)],
+      3.9,
+    );
+    expect(c.ratio.mean).toBeCloseTo(0.975, 12);
+    expect(failures([c])).toEqual([
+      'random 10/3 robust vs plain without attack: 0.975× < 0.98×',
+      'random 10/3 plain under visit inflation: mean 0.500 ≥ 0.5',
+      'random 10/3: 1 non-finite values stored',
+      'random 10/3 speed-up: 3.900× < 4×',
+    ]);
+  });
+
+  it('ignores rows of other rules in the robust campaign', () => {
+    const c = column([row('none', 'trimmed-mean', 0.8, 0.8), row('alie', 'krum', 0.1, 0.1)], plainRows);
+    expect(c.cells.map((x) => x.attack)).toEqual(['none']);
+  });
+
+  it('refuses campaigns that do not pair and reports that are not campaign reports', () => {
+    const good = parseCampaignReport(
+      {
+        mdp: 'random',
+        agents: 10,
+        byzantine: 3,
+        seeds: 10,
+        seed: 1,
+        default_rule: 'trimmed-mean',
+        baseline: { rho_mean: 0.8, rho_min: 0.7 },
+        single_agent: { episodes_to_0_9: null },
+        federated_10_honest: { episodes_to_0_9: null, speedup_vs_single: null },
+        results: plainRows,
+      },
+      'plain.json',
+    );
+    expect(codeOf(() => judgeColumn({ ...good, seeds: 5 }, good))).toBe('E_REPORT');
+    expect(codeOf(() => judgeColumn(good, good))).toBe('E_REPORT'); // no robust 'none' row
+    expect(codeOf(() => parseCampaignReport({ default_rule: 'trimmed-mean', reports: [] }, 'x.json'))).toBe(
+      'E_REPORT',
+    );
+    expect(() => parseCampaignReport({ ...good, seeds: '10' }, 'x.json')).toThrow(/x\.json: .*seeds/);
+  });
+
+  it('reads what `elex simulate federation` writes', () => {
+    const opts = { mdp: 'elex-query' as const, agents: 4, byzantine: 1, seeds: 1, seed: 3 };
+    const robust = runCampaign({ ...opts, attacks: ['none', 'sign-flip'], rules: ['trimmed-mean'] });
+    const plain = runCampaign({ ...opts, attacks: ['none', 'visit-inflation'], rules: ['visit-weighted'] });
+    const c = judgeColumn(
+      parseCampaignReport(JSON.parse(JSON.stringify(robust)), 'robust'),
+      parseCampaignReport(JSON.parse(JSON.stringify(plain)), 'plain'),
+    );
+    expect(c.cells.map((x) => x.attack)).toEqual(['none', 'sign-flip']);
+    expect(c.baseline.mean).toBe(robust.baseline.rho_mean);
+    expect(c.plainInflation.mean).toBe(plain.results[1].rho_mean);
+  });
+});
