@@ -18,19 +18,24 @@ const row = (attack: string, rule: string, rho_mean: number, rho_min: number, no
   non_finite_stored,
 });
 
-/** A column whose baseline mean is 0.8: thresholds 0.76 (mean) and 0.72 (worst). */
+/** A report's header: random MDP, 10/3, baseline mean 0.8 (thresholds 0.76 and 0.72), the given speed-up. */
+const header = (speedup: number | null) => ({
+  mdp: 'random',
+  agents: 10,
+  byzantine: 3,
+  seeds: 10,
+  seed: 1,
+  default_rule: 'trimmed-mean',
+  baseline: { rho_mean: 0.8, rho_min: 0.75 },
+  single_agent: { episodes_to_0_9: speedup === null ? null : 800 },
+  federated_10_honest: {
+    episodes_to_0_9: speedup === null ? null : 800 / speedup,
+    speedup_vs_single: speedup,
+  },
+});
+
 function column(robustRows: ReturnType<typeof row>[], plainRows: ReturnType<typeof row>[], speedup = 8) {
-  const common = {
-    mdp: 'random',
-    agents: 10,
-    byzantine: 3,
-    seeds: 10,
-    seed: 1,
-    default_rule: 'trimmed-mean',
-    baseline: { rho_mean: 0.8, rho_min: 0.75 },
-    single_agent: { episodes_to_0_9: 800 },
-    federated_10_honest: { episodes_to_0_9: 800 / speedup, speedup_vs_single: speedup },
-  };
+  const common = header(speedup);
   const robust: CampaignReportView = { ...common, results: robustRows };
   const plain: CampaignReportView = { ...common, results: plainRows };
   return judgeColumn(robust, plain);
@@ -82,21 +87,7 @@ describe('the Byzantine table verdict', () => {
   });
 
   it('refuses campaigns that do not pair and reports that are not campaign reports', () => {
-    const good = parseCampaignReport(
-      {
-        mdp: 'random',
-        agents: 10,
-        byzantine: 3,
-        seeds: 10,
-        seed: 1,
-        default_rule: 'trimmed-mean',
-        baseline: { rho_mean: 0.8, rho_min: 0.7 },
-        single_agent: { episodes_to_0_9: null },
-        federated_10_honest: { episodes_to_0_9: null, speedup_vs_single: null },
-        results: plainRows,
-      },
-      'plain.json',
-    );
+    const good = parseCampaignReport({ ...header(null), results: plainRows }, 'plain.json');
     expect(codeOf(() => judgeColumn({ ...good, seeds: 5 }, good))).toBe('E_REPORT');
     expect(codeOf(() => judgeColumn(good, good))).toBe('E_REPORT'); // no robust 'none' row
     expect(codeOf(() => parseCampaignReport({ default_rule: 'trimmed-mean', reports: [] }, 'x.json'))).toBe(
