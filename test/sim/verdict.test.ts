@@ -81,6 +81,18 @@ describe('the Byzantine table verdict', () => {
     ]);
   });
 
+  it('names the paired difference of a miss, so damage can be told from the seed spread', () => {
+    const alie = {
+      ...row('alie', 'trimmed-mean', 0.77, 0.7),
+      vs_baseline: { mean_diff: -0.03, ci95: 0.02, worse_seeds: 8 },
+    };
+    const c = column([row('none', 'trimmed-mean', 0.8, 0.8), alie], plainRows);
+    expect(c.cells[1].paired).toEqual({ meanDiff: -0.03, ci95: 0.02, worseSeeds: 8 });
+    expect(failures([c])).toEqual([
+      'random 10/3 alie: worst 0.700 < 0.720 (paired with the baseline −0.030 ± 0.020, 8 of 10 seeds worse)',
+    ]);
+  });
+
   it('ignores rows of other rules in the robust campaign', () => {
     const c = column([row('none', 'trimmed-mean', 0.8, 0.8), row('alie', 'krum', 0.1, 0.1)], plainRows);
     expect(c.cells.map((x) => x.attack)).toEqual(['none']);

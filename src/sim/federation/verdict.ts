@@ -20,6 +20,10 @@ const row = z.object({
   rho_mean: z.number(),
   rho_min: z.number(),
   non_finite_stored: z.number().int().nonnegative(),
+  /** Paired per-seed difference from the baseline (campaign.ts); absent in reports older than session 7. */
+  vs_baseline: z
+    .object({ mean_diff: z.number(), ci95: z.number(), worse_seeds: z.number().int().nonnegative() })
+    .optional(),
 });
 
 /** The fields of an `elex simulate federation --json` report the verdict reads (others are ignored). */
@@ -69,6 +73,8 @@ export interface CellVerdict {
   worst: number;
   meanOk: boolean;
   worstOk: boolean;
+  /** Attack − baseline honest ρ per seed: mean, 95 % half-width, seeds worse (tells damage from spread). */
+  paired: { meanDiff: number; ci95: number; worseSeeds: number } | null;
 }
 
 export interface ColumnVerdict {
@@ -122,6 +128,13 @@ export function judgeColumn(robust: CampaignReportView, plain: CampaignReportVie
       worst: x.rho_min,
       meanOk: atLeast(x.rho_mean, thresholds.mean),
       worstOk: atLeast(x.rho_min, thresholds.worst),
+      paired: x.vs_baseline
+        ? {
+            meanDiff: x.vs_baseline.mean_diff,
+            ci95: x.vs_baseline.ci95,
+            worseSeeds: x.vs_baseline.worse_seeds,
+          }
+        : null,
     }));
   const robustNoneRow = findRow(robust, 'none', rule, 'the robust campaign');
   const plainNoneRow = findRow(plain, 'none', PLAIN_RULE, 'the plain campaign');
@@ -161,8 +174,9 @@ export function failures(columns: readonly ColumnVerdict[]): string[] {
   for (const c of columns) {
     const name = columnName(c);
     for (const x of c.cells) {
-      if (!x.meanOk) out.push(`${name} ${x.attack}: mean ${f3(x.mean)} < ${f3(c.thresholds.mean)}`);
-      if (!x.worstOk) out.push(`${name} ${x.attack}: worst ${f3(x.worst)} < ${f3(c.thresholds.worst)}`);
+      const p = pairedText(x, c.seeds);
+      if (!x.meanOk) out.push(`${name} ${x.attack}: mean ${f3(x.mean)} < ${f3(c.thresholds.mean)}${p}`);
+      if (!x.worstOk) out.push(`${name} ${x.attack}: worst ${f3(x.worst)} < ${f3(c.thresholds.worst)}${p}`);
     }
     if (!c.ratio.ok) out.push(`${name} robust vs plain without attack: ${ratioText(c.ratio.mean)} < 0.98×`);
     if (!c.plainInflation.ok)
@@ -183,6 +197,11 @@ export function criteriaCount(columns: readonly ColumnVerdict[]): number {
 
 const f3 = (x: number) => (x < 0 && x > -0.0005 ? '-0.000' : x.toFixed(3)).replace('-', '−');
 const ratioText = (x: number) => `${x.toFixed(3)}×`;
+/** A miss's paired difference: damage when the interval lies below 0, the seed-to-seed spread otherwise. */
+const pairedText = (x: CellVerdict, seeds: number) =>
+  x.paired === null
+    ? ''
+    : ` (paired with the baseline ${f3(x.paired.meanDiff)} ± ${x.paired.ci95.toFixed(3)}, ${x.paired.worseSeeds} of ${seeds} seeds worse)`;
 const columnName = (c: ColumnVerdict) => `${c.mdp} ${c.agents}/${c.byzantine}`;
 const mark = (ok: boolean) => (ok ? '' : ' ✗');
 
