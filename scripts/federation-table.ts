@@ -8,7 +8,7 @@
  * Prints the Markdown table with ✗ on every figure that misses, then the criteria met and each one missed
  * (src/sim/federation/verdict.ts). About 14 minutes for 10 seeds with 2 jobs on a 2-core machine.
  *
- *   npx tsx scripts/federation-table.ts [--seeds 10] [--seed 1] [--jobs 2] [--dir out/federation-table] [--fresh | --render]
+ *   npx tsx scripts/federation-table.ts [--seeds 10] [--seed 1] [--jobs 2] [--dir out/federation-table] [--fresh | --render] [--json]
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -16,6 +16,8 @@ import { join } from 'node:path';
 import type { MdpName } from '../src/sim/federation/mdps.js';
 import {
   type CampaignReportView,
+  criteriaCount,
+  failures,
   judgeColumn,
   parseCampaignReport,
   renderVerdict,
@@ -25,12 +27,13 @@ import { positiveIntArg } from './args.js';
 if (process.argv.includes('--help') || process.argv.includes('-h')) {
   process.stdout.write(
     [
-      'Usage: npx tsx scripts/federation-table.ts [--seeds 10] [--seed 1] [--jobs 2] [--dir out/federation-table] [--fresh | --render]',
+      'Usage: npx tsx scripts/federation-table.ts [--seeds 10] [--seed 1] [--jobs 2] [--dir out/federation-table] [--fresh | --render] [--json]',
       '',
       "Runs issue 5's twelve Byzantine campaigns (3 MDPs x {10/3, 20/6} x {robust under every attack, plain",
       'under none and visit-inflation}), saves each report as JSON, and prints the table judged against the',
       'criteria. Saved reports with the same seeds are reused (--fresh re-runs them all: a saved report does not',
-      'know which code produced it); --render only reads them.',
+      'know which code produced it); --render only reads them. --json prints the verdicts as one JSON object',
+      '(criteria, met, failures, and per column every figure and whether it passes) instead of the table.',
       '',
     ].join('\n'),
   );
@@ -132,4 +135,13 @@ if (todo.length > 0) {
 
 const load = (file: string): CampaignReportView =>
   parseCampaignReport(JSON.parse(readFileSync(file, 'utf8')), file);
-process.stdout.write(renderVerdict(columns.map((c) => judgeColumn(load(c.robust), load(c.plain)))));
+const verdicts = columns.map((c) => judgeColumn(load(c.robust), load(c.plain)));
+if (process.argv.includes('--json')) {
+  const failed = failures(verdicts);
+  const criteria = criteriaCount(verdicts);
+  process.stdout.write(
+    `${JSON.stringify({ criteria, met: criteria - failed.length, failures: failed, columns: verdicts }, null, 2)}\n`,
+  );
+} else {
+  process.stdout.write(renderVerdict(verdicts));
+}
