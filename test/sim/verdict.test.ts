@@ -93,6 +93,14 @@ describe('the Byzantine table verdict', () => {
     ]);
   });
 
+  it('judges attacks only: the robust none row (all N agents honest) is shown, not judged', () => {
+    const c = column([row('none', 'trimmed-mean', 0.5, 0.4)], plainRows);
+    expect(c.cells[0].judged).toBe(false);
+    expect(failures([c])).toEqual(['random 10/3 robust vs plain without attack: 0.625× < 0.98×']);
+    expect(criteriaCount([c])).toBe(4);
+    expect(renderVerdict([c])).toContain('| none (all N honest; not judged) | 0.500 / 0.400 |');
+  });
+
   it('ignores rows of other rules in the robust campaign', () => {
     const c = column([row('none', 'trimmed-mean', 0.8, 0.8), row('alie', 'krum', 0.1, 0.1)], plainRows);
     expect(c.cells.map((x) => x.attack)).toEqual(['none']);

@@ -69,6 +69,8 @@ const atLeast = (x: number, threshold: number) => x >= threshold - EPS;
 
 export interface CellVerdict {
   attack: string;
+  /** False for `none`: all N agents honest, shown for comparison; the criteria are for attacks. */
+  judged: boolean;
   mean: number;
   worst: number;
   meanOk: boolean;
@@ -124,10 +126,11 @@ export function judgeColumn(robust: CampaignReportView, plain: CampaignReportVie
     .filter((x) => x.rule === rule)
     .map((x) => ({
       attack: x.attack,
+      judged: x.attack !== 'none',
       mean: x.rho_mean,
       worst: x.rho_min,
-      meanOk: atLeast(x.rho_mean, thresholds.mean),
-      worstOk: atLeast(x.rho_min, thresholds.worst),
+      meanOk: x.attack === 'none' || atLeast(x.rho_mean, thresholds.mean),
+      worstOk: x.attack === 'none' || atLeast(x.rho_min, thresholds.worst),
       paired: x.vs_baseline
         ? {
             meanDiff: x.vs_baseline.mean_diff,
@@ -190,9 +193,9 @@ export function failures(columns: readonly ColumnVerdict[]): string[] {
   return out;
 }
 
-/** Criteria checked over all columns (each cell's mean and worst, and four per column). */
+/** Criteria checked over all columns (each attack's mean and worst, and four per column). */
 export function criteriaCount(columns: readonly ColumnVerdict[]): number {
-  return columns.reduce((s, c) => s + 2 * c.cells.length + 4, 0);
+  return columns.reduce((s, c) => s + 2 * c.cells.filter((x) => x.judged).length + 4, 0);
 }
 
 const f3 = (x: number) => (x < 0 && x > -0.0005 ? '-0.000' : x.toFixed(3)).replace('-', '−');
@@ -223,7 +226,7 @@ export function renderTable(columns: readonly ColumnVerdict[]): string {
   for (const a of attacks) {
     lines.push(
       line([
-        a,
+        a === 'none' ? 'none (all N honest; not judged)' : a,
         ...per((c) => {
           const x = c.cells.find((y) => y.attack === a);
           return x ? `${f3(x.mean)}${mark(x.meanOk)} / ${f3(x.worst)}${mark(x.worstOk)}` : '—';
