@@ -8,7 +8,7 @@
  * Prints the Markdown table with ✗ on every figure that misses, then the criteria met and each one missed
  * (src/sim/federation/verdict.ts). About 14 minutes for 10 seeds with 2 jobs on a 2-core machine.
  *
- *   npx tsx scripts/federation-table.ts [--seeds 10] [--seed 1] [--jobs 2] [--dir out/federation-table] [--fresh | --render] [--json]
+ *   npx tsx scripts/federation-table.ts [--seeds 10] [--seed 1] [--jobs 2] [--episodes N] [--dir out/federation-table] [--fresh | --render] [--json]
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -27,13 +27,14 @@ import { positiveIntArg } from './args.js';
 if (process.argv.includes('--help') || process.argv.includes('-h')) {
   process.stdout.write(
     [
-      'Usage: npx tsx scripts/federation-table.ts [--seeds 10] [--seed 1] [--jobs 2] [--dir out/federation-table] [--fresh | --render] [--json]',
+      'Usage: npx tsx scripts/federation-table.ts [--seeds 10] [--seed 1] [--jobs 2] [--episodes N] [--dir out/federation-table] [--fresh | --render] [--json]',
       '',
       "Runs issue 5's twelve Byzantine campaigns (3 MDPs x {10/3, 20/6} x {robust under every attack, plain",
       'under none and visit-inflation}), saves each report as JSON, and prints the table judged against the',
       'criteria. Saved reports with the same seeds are reused (--fresh re-runs them all: a saved report does not',
       'know which code produced it); --render only reads them. --json prints the verdicts as one JSON object',
       '(criteria, met, failures, and per column every figure and whether it passes) instead of the table.',
+      "--episodes overrides every MDP's budget (a quick look; the issue's figures use the defaults).",
       '',
     ].join('\n'),
   );
@@ -45,11 +46,15 @@ const rootAt = process.argv.indexOf('--seed');
 const root = rootAt < 0 ? 1 : Number(process.argv[rootAt + 1]);
 if (!Number.isInteger(root) || root < 0) throw new Error('--seed needs a non-negative integer');
 const jobs = positiveIntArg('--jobs', 2);
+// Episodes per agent: the MDP's budget unless given (a short budget gives a quick look, not the figures).
+const episodesAt = process.argv.indexOf('--episodes');
+const episodes = episodesAt < 0 ? null : positiveIntArg('--episodes', 0);
 const dirAt = process.argv.indexOf('--dir');
 const dir = dirAt < 0 ? join('out', 'federation-table') : process.argv[dirAt + 1];
 const renderOnly = process.argv.includes('--render');
 const fresh = process.argv.includes('--fresh');
 if (renderOnly && fresh) throw new Error('--render and --fresh exclude each other');
+const ELEX = join(import.meta.dirname, '..', 'bin', 'elex.js');
 const SIZES = [
   [10, 3],
   [20, 6],
@@ -68,7 +73,8 @@ for (const mdp of MDPS) {
   for (const [agents, byzantine] of SIZES) {
     const common = ['--mdp', mdp, '--agents', `${agents}`, '--byzantine', `${byzantine}`];
     const tail = ['--seeds', `${seeds}`, '--seed', `${root}`, '--json', '--quiet'];
-    const stem = `${mdp}-${agents}-${byzantine}-s${seeds}-r${root}`;
+    if (episodes !== null) tail.push('--episodes', `${episodes}`);
+    const stem = `${mdp}-${agents}-${byzantine}-s${seeds}-r${root}${episodes === null ? '' : `-e${episodes}`}`;
     const robust = join(dir, `${stem}-robust.json`);
     const plain = join(dir, `${stem}-plain.json`);
     jobsList.push({ file: robust, args: [...common, '--attack', 'all', '--rule', 'trimmed-mean', ...tail] });
@@ -83,7 +89,7 @@ for (const mdp of MDPS) {
 /** Runs one campaign; its report is written to a temporary file and renamed, so a saved file is whole. */
 function run(job: Job): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/elex.js', 'simulate', 'federation', ...job.args], {
+    const child = spawn(process.execPath, [ELEX, 'simulate', 'federation', ...job.args], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     const chunks: Buffer[] = [];

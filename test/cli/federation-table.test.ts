@@ -1,0 +1,53 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const SCRIPT = join(import.meta.dirname, '..', '..', 'scripts', 'federation-table.ts');
+
+function table(...args: string[]) {
+  // tsx resolved here, so the script runs from another directory (it must find bin/elex.js by itself).
+  const r = spawnSync(process.execPath, ['--import', import.meta.resolve('tsx'), SCRIPT, ...args], {
+    encoding: 'utf8',
+    timeout: 300_000,
+    cwd: tmpdir(),
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('scripts/federation-table.ts (spawned for real, 1 seed of 20 episodes)', () => {
+  it('runs the twelve campaigns, renders from the saved reports, and refuses to render with one missing', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'elex-table-'));
+    const quick = ['--seeds', '1', '--episodes', '20', '--dir', dir];
+    const run = table(...quick);
+    expect(run.code, run.stderr).toBe(0);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.json'))).toHaveLength(12);
+    expect(run.stderr).toContain('12/12 campaigns');
+    expect(run.stdout).toMatch(
+      /\|\s+\| elex-query 10\/3 \| elex-query 20\/6 \| random 10\/3 .* frozen-lake 20\/6 \|/,
+    );
+    expect(run.stdout).toMatch(/\d+ of 156 criteria met\./);
+
+    const json = table(...quick, '--render', '--json');
+    expect(json.code, json.stderr).toBe(0);
+    const v = JSON.parse(json.stdout) as { criteria: number; met: number; failures: string[] };
+    expect(v.criteria).toBe(156);
+    expect(v.met + v.failures.length).toBe(156);
+    expect(run.stdout).toContain(`${v.met} of 156 criteria met.`);
+
+    rmSync(join(dir, 'random-20-6-s1-r1-e20-plain.json'));
+    const missing = table(...quick, '--render');
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toContain('1 reports missing');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('--help explains the options', () => {
+    const r = table('--help');
+    expect(r.code).toBe(0);
+    for (const o of ['--seeds', '--jobs', '--episodes', '--dir', '--fresh', '--render', '--json']) {
+      expect(r.stdout).toContain(o);
+    }
+  });
+});
