@@ -41,19 +41,26 @@ if (process.argv.includes('--help') || process.argv.includes('-h')) {
   process.exit(0);
 }
 
+/** A usage or run error: one line on stderr, exit status 2 (no stack trace). */
+function fail(message: string): never {
+  process.stderr.write(`federation-table: ${message}\n`);
+  process.exit(2);
+}
+
 const seeds = positiveIntArg('--seeds', 10);
 const rootAt = process.argv.indexOf('--seed');
 const root = rootAt < 0 ? 1 : Number(process.argv[rootAt + 1]);
-if (!Number.isInteger(root) || root < 0) throw new Error('--seed needs a non-negative integer');
+if (!Number.isInteger(root) || root < 0) fail('--seed needs a non-negative integer');
 const jobs = positiveIntArg('--jobs', 2);
 // Episodes per agent: the MDP's budget unless given (a short budget gives a quick look, not the figures).
 const episodesAt = process.argv.indexOf('--episodes');
 const episodes = episodesAt < 0 ? null : positiveIntArg('--episodes', 0);
 const dirAt = process.argv.indexOf('--dir');
 const dir = dirAt < 0 ? join('out', 'federation-table') : process.argv[dirAt + 1];
+if (dir === undefined || dir.startsWith('--')) fail('--dir needs a directory');
 const renderOnly = process.argv.includes('--render');
 const fresh = process.argv.includes('--fresh');
-if (renderOnly && fresh) throw new Error('--render and --fresh exclude each other');
+if (renderOnly && fresh) fail('--render and --fresh exclude each other');
 const ELEX = join(import.meta.dirname, '..', 'bin', 'elex.js');
 const SIZES = [
   [10, 3],
@@ -114,7 +121,7 @@ const todo = (fresh ? jobsList : jobsList.filter((j) => !existsSync(j.file))).so
   (a, b) => cost(b) - cost(a),
 );
 if (renderOnly && todo.length > 0) {
-  throw new Error(`--render: ${todo.length} reports missing under ${dir}, first ${todo[0].file}`);
+  fail(`--render: ${todo.length} reports missing under ${dir}, first ${todo[0].file}`);
 }
 mkdirSync(dir, { recursive: true });
 let started = 0;
@@ -136,11 +143,25 @@ if (todo.length > 0) {
   process.stderr.write(
     `federation-table: ${todo.length} campaigns to run, ${jobs} at a time, reports in ${dir}${reused > 0 ? ` (${reused} saved reports reused)` : ''}\n`,
   );
-  await Promise.all(Array.from({ length: Math.min(jobs, todo.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(jobs, todo.length) }, worker)).catch((e: Error) =>
+    fail(`${e.message}; the reports saved so far are kept, a re-run resumes`),
+  );
 }
 
-const load = (file: string): CampaignReportView =>
-  parseCampaignReport(JSON.parse(readFileSync(file, 'utf8')), file);
+function load(file: string): CampaignReportView {
+  const again = 'delete it or use --fresh to measure it again';
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    return fail(`${file}: ${(e as Error).message}; ${again}`);
+  }
+  try {
+    return parseCampaignReport(json, file);
+  } catch (e) {
+    return fail(`${(e as Error).message}; ${again}`);
+  }
+}
 const verdicts = columns.map((c) => judgeColumn(load(c.robust), load(c.plain)));
 if (process.argv.includes('--json')) {
   const failed = failures(verdicts);

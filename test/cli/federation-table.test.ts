@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -17,7 +17,7 @@ function table(...args: string[]) {
 }
 
 describe('scripts/federation-table.ts (spawned for real, 1 seed of 20 episodes)', () => {
-  it('runs the twelve campaigns, renders from the saved reports, and refuses to render with one missing', () => {
+  it('runs the twelve campaigns, renders from the saved reports, and refuses a corrupt or missing one', () => {
     const dir = mkdtempSync(join(tmpdir(), 'elex-table-'));
     const quick = ['--seeds', '1', '--episodes', '20', '--dir', dir];
     const run = table(...quick);
@@ -36,9 +36,15 @@ describe('scripts/federation-table.ts (spawned for real, 1 seed of 20 episodes)'
     expect(v.met + v.failures.length).toBe(156);
     expect(run.stdout).toContain(`${v.met} of 156 criteria met.`);
 
-    rmSync(join(dir, 'random-20-6-s1-r1-e20-plain.json'));
+    const one = join(dir, 'random-20-6-s1-r1-e20-plain.json');
+    writeFileSync(one, '{"reports": []}');
+    const corrupt = table(...quick, '--render');
+    expect(corrupt.code).toBe(2);
+    expect(corrupt.stderr).toContain(`${one}: not a campaign report`);
+
+    rmSync(one);
     const missing = table(...quick, '--render');
-    expect(missing.code).not.toBe(0);
+    expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('1 reports missing');
     rmSync(dir, { recursive: true, force: true });
   });
