@@ -13,15 +13,15 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { MdpName } from '../src/sim/federation/mdps.js';
 import {
   type CampaignReportView,
   criteriaCount,
   failures,
   judgeColumn,
+  type MdpName,
   parseCampaignReport,
   renderVerdict,
-} from '../src/sim/federation/verdict.js';
+} from '../src/sim/federation/index.js';
 import { positiveIntArg } from './args.js';
 
 if (process.argv.includes('--help') || process.argv.includes('-h')) {

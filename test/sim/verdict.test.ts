@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { runCampaign } from '../../src/sim/federation/index.js';
 import {
   type CampaignReportView,
   criteriaCount,
@@ -7,7 +6,8 @@ import {
   judgeColumn,
   parseCampaignReport,
   renderVerdict,
-} from '../../src/sim/federation/verdict.js';
+  runCampaign,
+} from '../../src/sim/federation/index.js';
 import { codeOf } from '../learning/error-code.js';
 
 const row = (attack: string, rule: string, rho_mean: number, rho_min: number, non_finite_stored = 0) => ({

@@ -28,3 +28,15 @@ export {
   runFederation,
   type Solution,
 } from './run.js';
+export {
+  type CampaignReportView,
+  type CellVerdict,
+  type ColumnVerdict,
+  campaignReportSchema,
+  criteriaCount,
+  failures,
+  judgeColumn,
+  parseCampaignReport,
+  renderTable,
+  renderVerdict,
+} from './verdict.js';
