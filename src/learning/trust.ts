@@ -17,6 +17,7 @@
  * samples. Pure and deterministic.
  */
 import type { ReportSet } from './merge/index.js';
+import { sortByKey, sortPrefix } from './small-sort.js';
 
 export interface TrustOptions {
   /** Learning rate α of the members (turns a report into its implied target). */
@@ -109,6 +110,17 @@ export class ReporterTrust {
   private ratioP = new Float64Array(0);
   private cellOrder: number[] = [];
   private voice = new Uint8Array(0);
+  /**
+   * The round's reports, listed once so later passes touch reports, not the whole entries × reporters matrix
+   * (a member reports a few of the round's entries): row r's cells in entry order at
+   * `rowCells[r·entries …]`, `rowCount[r]` of them; entry e's reporting rows in row order at
+   * `entryRows[e·R …]`, `entryCount[e]` of them.
+   */
+  private rowCells = new Int32Array(0);
+  private rowCount = new Int32Array(0);
+  private entryRows = new Int32Array(0);
+  private entryCount = new Int32Array(0);
+  private keep: Float64Array | null = null;
 
   constructor(options: Partial<TrustOptions> = {}) {
     this.options = { ...DEFAULT_TRUST, ...options };
@@ -146,12 +158,27 @@ export class ReporterTrust {
     if (this.devC.length < cells) {
       this.devC = new Float64Array(Math.max(cells, this.devC.length * 2));
       this.devP = new Float64Array(this.devC.length);
+      this.rowCells = new Int32Array(this.devC.length);
+      this.entryRows = new Int32Array(this.devC.length);
     }
-    const { mass, targets, order, devC, devP } = this;
-    // Each row's weight this round (0: the row reports nothing).
+    if (this.rowCount.length < R) this.rowCount = new Int32Array(R);
+    if (this.entryCount.length < set.entries)
+      this.entryCount = new Int32Array(Math.max(set.entries, this.entryCount.length * 2));
+    const { mass, targets, order, devC, devP, rowCells, rowCount, entryRows, entryCount } = this;
+    // Each row's weight this round (0: the row reports nothing), and the lists of reports.
     mass.fill(0, 0, R);
-    for (let e = 0; e < set.entries; e++) {
-      for (let r = 0; r < R; r++) if (r !== set.self && set.w[e * R + r] > 0) mass[r] += set.w[e * R + r];
+    rowCount.fill(0, 0, R);
+    const E = set.entries;
+    for (let e = 0; e < E; e++) {
+      let m = 0;
+      for (let r = 0; r < R; r++) {
+        const w = set.w[e * R + r];
+        if (r === set.self || !(w > 0)) continue;
+        mass[r] += w;
+        rowCells[r * E + rowCount[r]++] = e * R + r;
+        entryRows[e * R + m++] = r;
+      }
+      entryCount[e] = m;
     }
     // Reporters distrusted so far neither shape the peers' median nor the peers test's scale: colluders
     // that are the majority of an entry's reporters would otherwise make honest reports there look deviant.
@@ -166,27 +193,29 @@ export class ReporterTrust {
       if (voice[r] && mass[r] > 0) voices++;
     }
     if (voices < this.options.minReporters) for (let r = 0; r < R; r++) voice[r] = r === set.self ? 0 : 1;
-    const keepBase = 1 - this.options.alpha;
+    const keep = this.keepPowers();
     const ref = this.options.reference;
-    for (let e = 0; e < set.entries; e++) {
+    for (let e = 0; e < E; e++) {
       const base = e * R;
       const g = set.self >= 0 ? set.q[base + set.self] : 0;
+      const rows = entryCount[e];
       // Implied mean TD targets, as deviations from g.
       let n = 0;
-      for (let r = 0; r < R; r++) {
-        if (r === set.self || !(set.w[base + r] > 0)) continue;
+      for (let i = 0; i < rows; i++) {
+        const r = entryRows[base + i];
         const k = Math.max(1, steps[base + r]);
-        targets[r] = (set.q[base + r] - g) / (1 - keepBase ** k);
+        const kk = k < keep.length && Number.isInteger(k) ? keep[k] : keep[1] ** k;
+        targets[r] = (set.q[base + r] - g) / (1 - kk);
         if (voice[r]) order[n++] = targets[r];
       }
       // The peers' median target (the consensus when too few reported the entry).
       let peer = 0;
       if (ref !== 'consensus' && n >= this.options.minReporters) {
-        const o = order.subarray(0, n).sort();
-        peer = n % 2 ? o[n >> 1] : (o[n / 2 - 1] + o[n / 2]) / 2;
+        sortPrefix(order, n);
+        peer = n % 2 ? order[n >> 1] : (order[n / 2 - 1] + order[n / 2]) / 2;
       }
-      for (let r = 0; r < R; r++) {
-        if (r === set.self || !(set.w[base + r] > 0)) continue;
+      for (let i = 0; i < rows; i++) {
+        const r = entryRows[base + i];
         devC[base + r] = Math.abs(targets[r]);
         devP[base + r] = Math.abs(targets[r] - peer);
       }
@@ -234,16 +263,19 @@ export class ReporterTrust {
     voiced: boolean,
   ): boolean {
     const R = set.reporters;
-    const { mass, sum } = this;
+    const E = set.entries;
+    const { mass, sum, rowCells, rowCount } = this;
     const cells = this.cellOrder;
     let m = 0;
     const per = this.scratch;
     for (let r = 0; r < R; r++) {
       if (r === set.self || !(mass[r] > 0)) continue;
+      const from = r * E;
+      const to = from + rowCount[r];
       if (median) {
         cells.length = 0;
-        for (let e = 0; e < set.entries; e++) if (set.w[e * R + r] > 0) cells.push(e * R + r);
-        cells.sort((a, b) => dev[a] - dev[b]);
+        for (let i = from; i < to; i++) cells.push(rowCells[i]);
+        sortByKey(cells, dev);
         let acc = 0;
         let v = dev[cells[cells.length - 1]];
         for (const c of cells) {
@@ -256,10 +288,7 @@ export class ReporterTrust {
         sum[r] = v;
       } else {
         let x = 0;
-        for (let e = 0; e < set.entries; e++) {
-          const w = set.w[e * R + r];
-          if (w > 0) x += w * dev[e * R + r];
-        }
+        for (let i = from; i < to; i++) x += set.w[rowCells[i]] * dev[rowCells[i]];
         sum[r] = x / mass[r];
       }
       if (!voiced || this.voice[r]) per[m++] = sum[r];
@@ -273,6 +302,16 @@ export class ReporterTrust {
     if (!(med > 0)) return false;
     for (let r = 0; r < R; r++) if (r !== set.self && mass[r] > 0) into[r] = sum[r] / med;
     return true;
+  }
+
+  /** (1 − α)^k for k = 0 … 63, from the same `**` as any other k (one table per α, built once). */
+  private keepPowers(): Float64Array {
+    if (this.keep === null) {
+      const base = 1 - this.options.alpha;
+      this.keep = new Float64Array(64);
+      for (let k = 0; k < 64; k++) this.keep[k] = base ** k;
+    }
+    return this.keep;
   }
 
   /** Multiplies every report's weight by its reporter's trust (the `self` row is left as it is). */
