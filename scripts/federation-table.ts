@@ -6,7 +6,7 @@
  * so an interrupted run resumes where it stopped (`--fresh` re-measures everything: a saved report does not
  * know which code produced it), and `--render` prints the table from saved reports alone.
  * Prints the Markdown table with ✗ on every figure that misses, then the criteria met and each one missed
- * (src/sim/federation/verdict.ts). About 14 minutes for 10 seeds with 2 jobs on a 2-core machine.
+ * (src/sim/federation/verdict.ts). About 8 minutes for 10 seeds with 2 jobs on a 2-core machine.
  *
  *   npx tsx scripts/federation-table.ts [--seeds 10] [--seed 1] [--jobs 2] [--episodes N] [--dir out/federation-table] [--fresh | --render] [--json]
  */
