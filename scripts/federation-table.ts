@@ -70,6 +70,8 @@ const SIZES = [
 interface Job {
   file: string;
   args: string[];
+  /** Relative run time: FrozenLake's robust campaigns take most of it. */
+  cost: number;
 }
 
 const jobsList: Job[] = [];
@@ -84,10 +86,16 @@ for (const mdp of MDPS) {
     const stem = `${mdp}-${agents}-${byzantine}-s${seeds}-r${root}${episodes === null ? '' : `-e${episodes}`}`;
     const robust = join(dir, `${stem}-robust.json`);
     const plain = join(dir, `${stem}-plain.json`);
-    jobsList.push({ file: robust, args: [...common, '--attack', 'all', '--rule', 'trimmed-mean', ...tail] });
+    const weight = mdp === 'frozen-lake' ? 4 : 1;
+    jobsList.push({
+      file: robust,
+      args: [...common, '--attack', 'all', '--rule', 'trimmed-mean', ...tail],
+      cost: 4 * weight,
+    });
     jobsList.push({
       file: plain,
       args: [...common, '--attack', 'none,visit-inflation', '--rule', 'visit-weighted', ...tail],
+      cost: weight,
     });
     columns.push({ robust, plain });
   }
@@ -115,11 +123,8 @@ function run(job: Job): Promise<void> {
   });
 }
 
-// Longest first (FrozenLake's robust campaigns take most of the time), so the last job to finish is short.
-const cost = (j: Job) => (j.file.includes('frozen-lake') ? 4 : 1) * (j.file.endsWith('-robust.json') ? 4 : 1);
-const todo = (fresh ? jobsList : jobsList.filter((j) => !existsSync(j.file))).sort(
-  (a, b) => cost(b) - cost(a),
-);
+// Longest first, so the last job to finish is short.
+const todo = (fresh ? jobsList : jobsList.filter((j) => !existsSync(j.file))).sort((a, b) => b.cost - a.cost);
 if (renderOnly && todo.length > 0) {
   fail(`--render: ${todo.length} reports missing under ${dir}, first ${todo[0].file}`);
 }

@@ -15,7 +15,9 @@ import {
   campaignSeed,
   MDP_NAMES,
   type MdpName,
+  MEAN_FACTOR,
   runFederation,
+  WORST_FACTOR,
 } from '../src/sim/federation/index.js';
 import { positiveIntArg } from './args.js';
 
@@ -55,8 +57,8 @@ for (const [agents, byzantine] of [
       worst = Math.min(worst, x);
       mean += x / 10;
     }
-    if (worst >= 0.9 * base) worstOk++;
-    if (mean >= 0.95 * base) meanOk++;
+    if (worst >= WORST_FACTOR * base) worstOk++;
+    if (mean >= MEAN_FACTOR * base) meanOk++;
   }
   const mean = rho.reduce((a, b) => a + b, 0) / rho.length;
   sizes.push({

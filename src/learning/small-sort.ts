@@ -3,6 +3,7 @@
  * replacing one by the other changes no decision: the simulator's reports stay byte-identical): insertion
  * sort up to 32 values, which allocates nothing and calls no comparator, the built-in sort beyond that.
  */
+
 /**
  * Sorts a[0 … n) ascending in place, as the built-in sort does: insertion sort for the few reporters of one
  * entry (no subarray per entry), the built-in beyond that or with a NaN (whose place only it defines).

@@ -120,10 +120,12 @@ export class ReporterTrust {
   private rowCount = new Int32Array(0);
   private entryRows = new Int32Array(0);
   private entryCount = new Int32Array(0);
-  private keep: Float64Array | null = null;
+  /** (1 − α)^k for the usual fresh-visit counts k, from the same `**` as any other k. */
+  private readonly keep = new Float64Array(64);
 
   constructor(options: Partial<TrustOptions> = {}) {
     this.options = { ...DEFAULT_TRUST, ...options };
+    for (let k = 0; k < this.keep.length; k++) this.keep[k] = (1 - this.options.alpha) ** k;
   }
 
   /** Trust in [0, 1] of a reporter (1 for one never scored). */
@@ -193,7 +195,8 @@ export class ReporterTrust {
       if (voice[r] && mass[r] > 0) voices++;
     }
     if (voices < this.options.minReporters) for (let r = 0; r < R; r++) voice[r] = r === set.self ? 0 : 1;
-    const keep = this.keepPowers();
+    const { keep } = this;
+    const keepBase = 1 - this.options.alpha;
     const ref = this.options.reference;
     for (let e = 0; e < E; e++) {
       const base = e * R;
@@ -204,7 +207,7 @@ export class ReporterTrust {
       for (let i = 0; i < rows; i++) {
         const r = entryRows[base + i];
         const k = Math.max(1, steps[base + r]);
-        const kk = k < keep.length && Number.isInteger(k) ? keep[k] : keep[1] ** k;
+        const kk = k < keep.length && Number.isInteger(k) ? keep[k] : keepBase ** k;
         targets[r] = (set.q[base + r] - g) / (1 - kk);
         if (voice[r]) order[n++] = targets[r];
       }
@@ -302,16 +305,6 @@ export class ReporterTrust {
     if (!(med > 0)) return false;
     for (let r = 0; r < R; r++) if (r !== set.self && mass[r] > 0) into[r] = sum[r] / med;
     return true;
-  }
-
-  /** (1 − α)^k for k = 0 … 63, from the same `**` as any other k (one table per α, built once). */
-  private keepPowers(): Float64Array {
-    if (this.keep === null) {
-      const base = 1 - this.options.alpha;
-      this.keep = new Float64Array(64);
-      for (let k = 0; k < 64; k++) this.keep[k] = base ** k;
-    }
-    return this.keep;
   }
 
   /** Multiplies every report's weight by its reporter's trust (the `self` row is left as it is). */

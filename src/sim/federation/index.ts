@@ -36,7 +36,9 @@ export {
   criteriaCount,
   failures,
   judgeColumn,
+  MEAN_FACTOR,
   parseCampaignReport,
   renderTable,
   renderVerdict,
+  WORST_FACTOR,
 } from './verdict.js';
