@@ -9,12 +9,20 @@ import { zoneBoundsSchema } from '../catalog-schema.js';
 
 const featureId = z.string().min(1).max(64);
 const parameterName = z.string().min(1).max(128);
+/** `parameters`: zod's record skips an own `__proto__` key without an issue (copying it would set the result's
+ *  prototype), so the parameter would vanish and the activation succeed without it; refused here instead. */
+const parameters = z
+  .custom<unknown>(
+    (v) => typeof v !== 'object' || v === null || !Object.hasOwn(v, '__proto__'),
+    'a parameter may not be named __proto__',
+  )
+  .pipe(z.record(parameterName, z.number()));
 const atMs = z.number().nonnegative();
 
 export const activateSchema = z.strictObject({
   op: z.literal('activate'),
   feature: featureId,
-  parameters: z.record(parameterName, z.number()).optional(),
+  parameters: parameters.optional(),
   with_prerequisites: z.boolean().optional(),
   at_ms: atMs,
 });
@@ -95,8 +103,24 @@ export function decodeCommand(bytes: Uint8Array): Decoded {
     return { ok: false, reason: 'not UTF-8 JSON' };
   }
   const r = commandSchema.safeParse(json);
-  if (r.success) return { ok: true, command: r.data };
+  if (r.success) return { ok: true, command: withoutNegativeZero(r.data) };
   const first = r.error.issues[0];
   const where = first.path.length > 0 ? first.path.join('.') : '(root)';
   return { ok: false, reason: `at ${where}: ${first.message}` };
+}
+
+/**
+ * Every number of the command with -0 made 0 (`x + 0`; in place: zod built a fresh object). JSON text can spell
+ * -0 (`-0`, or `-1e-400` underflowing), but a snapshot cannot keep it (JSON.stringify writes 0), so a replica
+ * restored from a snapshot would hold 0 where the others hold -0 and answer later commands differently.
+ */
+function withoutNegativeZero(cmd: Command): Command {
+  cmd.at_ms += 0;
+  if (cmd.op === 'set_parameter') cmd.value += 0;
+  else if (cmd.op === 'activate' && cmd.parameters !== undefined) {
+    for (const k of Object.keys(cmd.parameters)) cmd.parameters[k] += 0;
+  } else if (cmd.op === 'update_safe_zone') {
+    for (const k of Object.keys(cmd.zone) as Array<keyof typeof cmd.zone>) cmd.zone[k] += 0;
+  }
+  return cmd;
 }

@@ -243,7 +243,13 @@ export class CoordinatorStateMachine implements StateMachine {
       if (bad) return bad;
     }
     for (const id of chain) this.active.set(id, { index, at_ms: now, seq: ++this.seq });
-    const changes = params.map(([parameter, value]) => this.write(index, now, feature.id, parameter, value));
+    const changes = params.map(([parameter, value]) => {
+      // Like set_parameter: the value already stored is no change and starts no cooldown.
+      const before = this.values.get(key(feature.id, parameter));
+      if (before && before.value === value && !before.out_of_zone)
+        return { feature: feature.id, parameter, value, previous: before.value };
+      return this.write(index, now, feature.id, parameter, value);
+    });
     return { ok: true, op: 'activate', activated: chain, parameters: changes };
   }
 
@@ -372,8 +378,12 @@ export class CoordinatorStateMachine implements StateMachine {
     }
     const current = this.values.get(key(feature, parameter));
     if (!current || current.out_of_zone || current.value === value) return undefined;
-    const base = current.value !== 0 ? Math.abs(current.value) : zone.safe_max - zone.safe_min;
-    const maxChange = (zone.change_limit_percent / 100) * base;
+    const share = zone.change_limit_percent / 100;
+    const width = zone.safe_max - zone.safe_min;
+    let maxChange = share * (current.value !== 0 ? Math.abs(current.value) : width);
+    // A zone wider than Number.MAX_VALUE: share × Infinity would allow any change (NaN for a 0 % limit).
+    if (current.value === 0 && !Number.isFinite(width))
+      maxChange = share * zone.safe_max - share * zone.safe_min;
     if (Math.abs(value - current.value) > maxChange * (1 + CHANGE_EPSILON)) {
       return {
         ok: false,
