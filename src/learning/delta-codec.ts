@@ -12,6 +12,7 @@
  * (`E_DECODE`, `E_OVERSIZE`, `E_SIGNATURE`); the contents are then checked by `validateDelta`.
  */
 import { ByteReader, ByteWriter, ElexError, fnv1a } from '../core/index.js';
+import { MAX_TERM } from './control.js';
 import { type Identity, type Keyring, SIGNATURE_BYTES, signBytes, verifyBytes } from './identity.js';
 
 export const DELTA_MAGIC = 0x5144;
@@ -19,6 +20,8 @@ export const DELTA_FORMAT = 1;
 export const MAX_DELTA_BYTES = 16 * 1024 * 1024;
 export const MAX_DELTA_ENTRIES = 1 << 20;
 export const MAX_ORIGIN_BYTES = 64;
+/** Actions per state a delta can carry (its action mask is one byte). */
+export const MAX_DELTA_ACTIONS = 8;
 const U32_MAX = 0xffffffff;
 /** Flag in the kind byte: a recipient follows the origin. */
 const ADDRESSED = 0x80;
@@ -174,6 +177,11 @@ export function decodeDelta(bytes: Uint8Array, keys: Keyring, opts: DecodeOption
   const interactions = r.varint();
   const count = r.varint();
   const groups = r.varint();
+  // As for control messages: a term no election can certify, or numbers past 2^53 (they lost precision, and
+  // a receiver's ack of such a round could not be encoded), are refused here, not later as E_ENCODE.
+  if (term > MAX_TERM) fail('E_DECODE', `delta term ${term} exceeds ${MAX_TERM}`);
+  if (!Number.isSafeInteger(round) || !Number.isSafeInteger(interactions))
+    fail('E_DECODE', `delta round ${round} or interactions ${interactions} out of range`);
   if (count > maxEntries) fail('E_OVERSIZE', `${count} entries exceed the limit of ${maxEntries}`);
   if (groups > count) fail('E_DECODE', `${groups} states for ${count} entries`);
   // Each entry needs at least 6 body bytes and each state 9: refuse counts the bytes cannot hold.

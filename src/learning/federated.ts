@@ -28,7 +28,14 @@ import {
   type VoteState,
 } from './aggregator-election.js';
 import { type Control, type ControlType, decodeControl, encodeControl } from './control.js';
-import { type Delta, decodeDelta, emptyDelta, encodeDelta, MAX_DELTA_ENTRIES } from './delta-codec.js';
+import {
+  type Delta,
+  decodeDelta,
+  emptyDelta,
+  encodeDelta,
+  MAX_DELTA_ACTIONS,
+  MAX_DELTA_ENTRIES,
+} from './delta-codec.js';
 import { type LearningConfig, QLearner } from './engine.js';
 import { ENVELOPE, envelope } from './envelope.js';
 import { type Identity, identityFromRng, type Keyring, MapKeyring } from './identity.js';
@@ -86,6 +93,8 @@ export interface SyncResult {
   sync_time_ms: number;
   refused: number;
 }
+
+const U32_MAX = 0xffffffff;
 
 /** Peer deltas remembered per origin to refuse replays (Ed25519 signatures are deterministic: same bytes). */
 const REPLAY_WINDOW = 256;
@@ -170,6 +179,11 @@ export class FederatedQTable {
     this.keyring = keyring;
     this.network = config.network ?? new InMemoryNetwork();
     this.clock = config.clock ?? new ManualClock(0);
+    // A delta names a state's actions in an 8-bit mask: a member learning action 8 or above could not encode
+    // its next delta, and every sync threw E_ENCODE.
+    const actions = config.learning?.actions;
+    if (actions !== undefined && !(actions >= 1 && actions <= MAX_DELTA_ACTIONS))
+      throw new ElexError('E_CONFIG', `learning.actions must be 1..${MAX_DELTA_ACTIONS} to federate`);
     this.local_qtable = new QTable();
     this.learner = new QLearner(this.local_qtable, this.rng.fork('learner'), config.learning);
     this.trust = new ReporterTrust({
@@ -476,7 +490,7 @@ export class FederatedQTable {
     const interactions = this.learner.interactions - this.interactionsAtSync;
     this.interactionsAtSync = this.learner.interactions;
     // Peer-to-peer merges (no aggregator, or members that have not heard of it yet).
-    result.conflicts_resolved += this.merge(peerDeltas, true);
+    result.conflicts_resolved += this.merge(oneRowPerOrigin(peerDeltas), true);
 
     const live = this.election.liveLeader(now);
     if (this.election.isLeader) this.lead(now, fresh, interactions, result);
@@ -598,8 +612,9 @@ export class FederatedQTable {
   ): void {
     const contributors = new Set(this.pending_updates.map((d) => d.origin));
     if (contributors.size + 1 >= this.config.min_peers_for_consensus) {
-      const admitted = this.reachable(this.pending_updates);
-      result.refused += this.pending_updates.length - admitted.length;
+      const reachable = this.reachable(this.pending_updates);
+      result.refused += this.pending_updates.length - reachable.length;
+      const admitted = oneRowPerOrigin(reachable);
       this.notePublishedOf(admitted);
       result.conflicts_resolved += this.merge(admitted, false, fresh);
       this.pending_updates = [];
@@ -626,6 +641,70 @@ export class FederatedQTable {
     if (c.to !== this.id) return;
     this.acked.set(c.from, Math.max(this.acked.get(c.from) ?? 0, c.value));
   }
+}
+
+/**
+ * One report row per member: its several deltas of one round (it synced more often than the aggregator, or
+ * floods) become one, each entry at the value of its newest delta holding it (highest round, then arrival)
+ * with the fresh visits of all of them, so the weight cap holds per member and entry. As separate rows, one
+ * Byzantine member's four backlogged deltas weighed four capped reports on an entry, out-voted the honest
+ * members under the trimmed mean and were most of the reporters whose median reporter trust scores against.
+ */
+function oneRowPerOrigin(deltas: readonly Delta[]): Delta[] {
+  const groups = new Map<string, Delta[]>();
+  for (const d of deltas) {
+    const g = groups.get(d.origin);
+    if (g) g.push(d);
+    else groups.set(d.origin, [d]);
+  }
+  if (groups.size === deltas.length) return [...deltas];
+  const out: Delta[] = [];
+  for (const group of groups.values()) {
+    if (group.length === 1) {
+      out.push(group[0]);
+      continue;
+    }
+    // Oldest first (stable sort: arrival order among equal rounds), so newer values overwrite older ones.
+    const g = [...group].sort((x, y) => x.round - y.round);
+    let total = 0;
+    for (const d of g) total += d.count;
+    const c = emptyDelta(g[0].kind, g[0].origin, total);
+    // Rows of `c` are the entries of `keys`, in first-seen order.
+    const keys = new QTable(total);
+    let n = 0;
+    let interactions = 0;
+    for (const d of g) {
+      for (let i = 0; i < d.count; i++) {
+        const j = keys.slot(d.hi[i], d.lo[i], d.action[i]);
+        if (j === n) {
+          c.hi[j] = d.hi[i];
+          c.lo[j] = d.lo[i];
+          c.action[j] = d.action[i];
+          n++;
+        }
+        c.q[j] = d.q[i];
+        c.visits[j] = d.visits[i];
+        c.fresh[j] = Math.min(U32_MAX, c.fresh[j] + d.fresh[i]);
+      }
+      interactions += d.interactions;
+    }
+    const last = g[g.length - 1];
+    out.push({
+      ...c,
+      to: last.to,
+      term: last.term,
+      round: last.round,
+      interactions,
+      count: n,
+      hi: c.hi.subarray(0, n),
+      lo: c.lo.subarray(0, n),
+      action: c.action.subarray(0, n),
+      q: c.q.subarray(0, n),
+      visits: c.visits.subarray(0, n),
+      fresh: c.fresh.subarray(0, n),
+    });
+  }
+  return out;
 }
 
 /** ADR-115's `create_federated_qtable`. */
