@@ -113,6 +113,27 @@ export function utf8Length(s: string): number {
   return n;
 }
 
+/**
+ * Why `s` cannot travel as a wire string of at most `max` UTF-8 bytes that every decoder accepts and
+ * returns unchanged (control characters, unpaired surrogates, too long, empty), or undefined if it can.
+ * Local names and keys are checked with it: one a peer's decoder refuses would poison every datagram
+ * carrying it.
+ */
+export function wireStringProblem(s: string, max: number, allowEmpty: boolean): string | undefined {
+  if (s.length === 0 && !allowEmpty) return 'is empty';
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20) return 'contains a control character';
+    if (c >= 0xd800 && c <= 0xdfff) {
+      const d = s.charCodeAt(i + 1);
+      if (c > 0xdbff || !(d >= 0xdc00 && d <= 0xdfff)) return 'contains an unpaired surrogate';
+      i++;
+    }
+  }
+  const n = utf8Length(s);
+  return n > max ? `is ${n} bytes of UTF-8, above ${max}` : undefined;
+}
+
 export function strSize(s: string): number {
   const n = utf8Length(s);
   return varintSize(n) + n;
@@ -240,7 +261,11 @@ class Reader {
     for (let i = 0; i < 8; i++) {
       const b = this.u8();
       result += (b & 0x7f) * mul;
-      if ((b & 0x80) === 0) return result;
+      if ((b & 0x80) === 0) {
+        // 8 groups reach 2^56: above 2^53 the value is rounded and could never be encoded again.
+        if (result > Number.MAX_SAFE_INTEGER) fail(`varint ${result} above 2^53 - 1`);
+        return result;
+      }
       mul *= 0x80;
     }
     return fail('varint too long');
@@ -581,6 +606,7 @@ function readVarint(buf: Uint8Array, o: number): number {
     const b = buf[o++];
     result += (b & 0x7f) * mul;
     if ((b & 0x80) === 0) {
+      if (result > Number.MAX_SAFE_INTEGER) break;
       varintEnd = o;
       return result;
     }

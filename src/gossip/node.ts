@@ -12,13 +12,16 @@ import {
   encode,
   type Header,
   type HeartbeatFields,
+  LIMITS,
   type Message,
   MSG_KIND_NAMES,
   MsgType,
   type Request,
   requestSize,
   strSize,
+  utf8Length,
   varintSize,
+  wireStringProblem,
 } from './codec.js';
 import { type GossipConfig, makeConfig } from './config.js';
 import { DigestIndex } from './digest.js';
@@ -41,7 +44,7 @@ import {
   supersedes,
 } from './member.js';
 import { NameSet } from './name-set.js';
-import { HeartbeatHistory } from './phi-accrual.js';
+import { HeartbeatHistory, PHI_AT_BOUND } from './phi-accrual.js';
 import { Ring } from './ring.js';
 import { type Suspicion, suspicionTimeout } from './suspicion.js';
 
@@ -58,7 +61,8 @@ export interface GossipNodeOptions {
   metrics?: Metrics;
 }
 
-const EMPTY: Outbound[] = [];
+/** Shared by every "nothing to send" result, so frozen: a caller appending to one would make all nodes send it. */
+const EMPTY: Outbound[] = Object.freeze([]) as unknown as Outbound[];
 /** Scratch for the heartbeat fast path (read into locals at once: `handle` may be re-entered by listeners). */
 const HEARTBEAT: HeartbeatFields = { sender: '', senderHash: 0, gen: 0, inc: 0, seq: 0 };
 const DECODED: DecodeInfo = { senderHash: 0 };
@@ -164,8 +168,13 @@ export class GossipNode {
     this.nameBytes = strSize(o.name);
     if (!(Number.isSafeInteger(o.generation) && o.generation >= 0))
       throw new ElexError('E_CONFIG', `generation must be a non-negative integer, got ${o.generation}`);
-    if (o.name.length === 0 || o.name.length > 64)
-      throw new ElexError('E_CONFIG', 'member name must be 1..64 characters');
+    // Checked as the wire carries it (UTF-8 bytes, printable): a name peers cannot decode is never heard.
+    const nameProblem = wireStringProblem(o.name, LIMITS.name, false);
+    if (nameProblem !== undefined)
+      throw new ElexError(
+        'E_CONFIG',
+        `member name must be 1..${LIMITS.name} bytes of printable UTF-8: it ${nameProblem}`,
+      );
     this.name = o.name;
     this.rng = o.rng;
     this.metrics = o.metrics ?? new CounterMetrics();
@@ -210,7 +219,13 @@ export class GossipNode {
         'E_TOO_LARGE',
         `value of ${value.length} bytes exceeds ${this.config.maxValueBytes}: chunk it into several keys`,
       );
-    if (key.length > 128) throw new ElexError('E_TOO_LARGE', 'key longer than 128 characters');
+    // A key peers cannot decode would poison every exchange carrying it, and block the later keys behind it.
+    const keyProblem = wireStringProblem(key, LIMITS.key, true);
+    if (keyProblem !== undefined)
+      throw new ElexError(
+        utf8Length(key) > LIMITS.key ? 'E_TOO_LARGE' : 'E_RANGE',
+        `key must be at most ${LIMITS.key} bytes of printable UTF-8: it ${keyProblem}`,
+      );
     const m = this.self;
     this.unhash(m);
     const version = m.maxVersion + 1;
@@ -353,7 +368,7 @@ export class GossipNode {
     }
     // Well before the phi floor nobody can cross the threshold, so `checkPhi` would change nothing: it is
     // needed only for its deadline, and only if that could be the earliest (1 ms guards float rounding).
-    const phiQuiet = c.phiThreshold >= 0.3 && now < this.phiFloor - 1;
+    const phiQuiet = c.phiThreshold >= PHI_AT_BOUND && now < this.phiFloor - 1;
     let due = this.nextHeartbeatAt;
     if (!phiQuiet) due = Math.min(due, this.checkPhi());
     due = Math.min(due, this.checkSuspicions());
@@ -696,6 +711,11 @@ export class GossipNode {
     }
     if (c.gen < me.gen || c.status === Status.alive || c.inc < me.inc) return false;
     if (this.hasLeft) return false;
+    if (c.inc >= Number.MAX_SAFE_INTEGER) {
+      // inc + 1 could not be encoded: every datagram we send would throw. Only a liar can get here.
+      this.metrics.inc('drop_incarnation_overflow');
+      return false;
+    }
     this.metrics.inc('refutations');
     this.rumorUrgent = true;
     this.setClaim(me, { gen: me.gen, inc: c.inc + 1, status: Status.alive }, undefined);
@@ -748,6 +768,9 @@ export class GossipNode {
       this.terminal.delete(n);
       this.histories.delete(n);
       this.lastDeadNotice.delete(n);
+      // Delete first: a name forgotten again must move to the newest end, or eviction (oldest first by
+      // insertion) would drop the identity forgotten just now and let a late claim for it resurrect it.
+      this.forgotten.delete(n);
       this.forgotten.set(n, { gen: m.gen, inc: m.inc });
       if (this.forgotten.size > this.config.forgottenCapacity) {
         const oldest = this.forgotten.keys().next().value;

@@ -45,6 +45,12 @@ export function timeToPhi(
   return hi;
 }
 
+/**
+ * Up to a gap of mean + acceptable pause, y <= 0 and phi <= log10(2) ~ 0.30103: a threshold at least this
+ * (log10(2) rounded up) cannot be exceeded there, so the cheap bound applies. Below it, phi is computed.
+ */
+export const PHI_AT_BOUND = 0.302;
+
 export interface PhiParams {
   sampleWindow: number;
   minStdDevMs: number;
@@ -129,7 +135,8 @@ export class HeartbeatHistory {
   exceeds(now: number, threshold: number): boolean {
     const s = this.s;
     const gap = now - s[S_LAST];
-    if (gap <= s[S_SUM] / s[S_COUNT] + this.params.acceptablePauseMs) return threshold < 0.3;
+    if (gap <= s[S_SUM] / s[S_COUNT] + this.params.acceptablePauseMs && threshold >= PHI_AT_BOUND)
+      return false;
     return this.phi(now) > threshold;
   }
 
@@ -142,7 +149,7 @@ export class HeartbeatHistory {
     const s = this.s;
     const mean = s[S_SUM] / s[S_COUNT];
     const bound = s[S_LAST] + mean + this.params.acceptablePauseMs;
-    if (now < bound && threshold >= 0.3) return bound;
+    if (now < bound && threshold >= PHI_AT_BOUND) return bound;
     const t =
       s[S_LAST] +
       timeToPhi(threshold, mean, this.stdDev, this.params.acceptablePauseMs, this.params.minStdDevMs) +
@@ -152,7 +159,7 @@ export class HeartbeatHistory {
 
   /**
    * The last arrival plus the mean interval and the acceptable pause: before it `exceeds` is false for any
-   * threshold ≥ 0.3 and `nextCheck` returns at least it.
+   * threshold ≥ PHI_AT_BOUND and `nextCheck` returns at least it.
    */
   bound(): number {
     const s = this.s;

@@ -2,9 +2,10 @@
  * Lifeguard's suspicion timeout (Dadgar et al. 2018, memberlist's suspicion.go): a suspicion starts with a
  * long timeout that shrinks as independent confirmations arrive,
  *
- *   timeout(C) = max(min, max - (max - min) * log(C + 1) / log(K + 1))
+ *   timeout(C) = max(min, max - (max - min) * log(C) / log(K + 1))
  *
- * C = distinct monitors that suspect the member (the first one included), K = confirmations expected.
+ * C = distinct monitors that suspect the member (the first one included, so one suspicion alone gives max),
+ * K = confirmations expected. memberlist writes the same as log(c + 1) with c the confirmations after the first.
  */
 export function suspicionTimeout(
   confirmations: number,
