@@ -90,7 +90,8 @@ export class ByteWriter {
   }
 }
 
-const UTF8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a leading U+FEFF is part of the string (stripping it made "\uFEFFk" decode as "k").
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 export class ByteReader {
   private readonly view: DataView;
@@ -150,7 +151,14 @@ export class ByteReader {
     for (let i = 0; i < 8; i++) {
       const b = this.u8();
       result += (b & 0x7f) * mul;
-      if ((b & 0x80) === 0) return result;
+      if ((b & 0x80) === 0) {
+        // Only what `ByteWriter.varint` writes: no overlong form (a last group of 0 after the first), nothing
+        // above 2^53 − 1 (rounded, so two different numbers could decode as one).
+        if (b === 0 && i > 0) throw new ElexError('E_DECODE', 'overlong varint');
+        if (result > Number.MAX_SAFE_INTEGER)
+          throw new ElexError('E_DECODE', `varint ${result} above 2^53 - 1`);
+        return result;
+      }
       mul *= 0x80;
     }
     throw new ElexError('E_DECODE', 'varint too long');

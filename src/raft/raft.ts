@@ -558,6 +558,9 @@ export class Raft {
         break;
       case MsgType.SnapResp:
         if (pr.state !== ProgressState.Snapshot) break;
+        // A response about another snapshot (one we replaced, or an earlier stream to this follower that the
+        // network delayed) says nothing about this stream: its offset would skip bytes the follower lacks.
+        if (m.snapMeta === null || m.snapMeta.index !== pr.pendingSnapshot) break;
         if (m.reject) {
           pr.snapOffset = 0;
           pr.snapSent = 0;
@@ -630,13 +633,15 @@ export class Raft {
   }
 
   private leaderRead(m: Message): void {
-    if (this.conf.voters.length === 1 && this.isVoter(this.id)) {
-      this.answerRead(m.from, this.log.committed, m.context);
-      return;
-    }
-    // Until our no-op commits we do not know the latest commit index (thesis §6.4 step 1).
+    // Until our no-op commits we do not know the latest commit index (thesis §6.4 step 1). This holds for a
+    // single voter too: its commit index is not synced on its own, so after a restart it can lag entries
+    // that were committed, applied and acknowledged before the crash.
     if (this.log.term(this.log.committed) !== this.term) {
       this.pendingReads.push(m);
+      return;
+    }
+    if (this.conf.voters.length === 1 && this.isVoter(this.id)) {
+      this.answerRead(m.from, this.log.committed, m.context);
       return;
     }
     this.readOnly.add(this.log.committed, m.context, m.from);
@@ -798,6 +803,7 @@ export class Raft {
         // We lost the start (restart, or a newer snapshot): ask the leader to begin again.
         const r = this.msg(MsgType.SnapResp, m.from);
         r.reject = true;
+        r.snapMeta = meta;
         this.send(r);
         return;
       }
@@ -811,6 +817,7 @@ export class Raft {
     if (inc.received < inc.buf.length) {
       const r = this.msg(MsgType.SnapResp, m.from);
       r.index = inc.received;
+      r.snapMeta = inc.meta;
       this.send(r);
       return;
     }

@@ -69,13 +69,11 @@ export class RawNode {
 
   /** Feeds a message received from a peer. Local message types are refused. */
   step(m: Message): void {
-    // Forwarded proposals and reads may come back to their origin (a stale leader hint): allowed.
-    const forwarded = m.type === MsgType.Prop || m.type === MsgType.ReadIndex;
-    if (
-      m.type === MsgType.Hup ||
-      m.type === MsgType.TransferLeader ||
-      (m.from === this.raft.id && !forwarded)
-    ) {
+    // Forwarded proposals, reads and transfer requests (a follower's `transferLeadership` goes to its leader,
+    // as in etcd; `from` then names the transferee) may name this node as `from`: allowed.
+    const forwarded =
+      m.type === MsgType.Prop || m.type === MsgType.ReadIndex || m.type === MsgType.TransferLeader;
+    if (m.type === MsgType.Hup || (m.from === this.raft.id && !forwarded)) {
       throw new ElexError(
         'E_BAD_MESSAGE',
         `message type ${m.type} from ${m.from} cannot come from the network`,

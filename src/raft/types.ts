@@ -65,14 +65,17 @@ export const MsgType = {
   HeartbeatResp: 9,
   /** One chunk of an InstallSnapshot stream. */
   Snap: 10,
-  /** Acknowledges snapshot chunks: `index` = bytes received so far, `reject` = restart from 0. */
+  /**
+   * Acknowledges snapshot chunks: `index` = bytes received so far, `reject` = restart from 0, `snapMeta` = the
+   * snapshot the answer is about (the leader ignores answers about any other).
+   */
   SnapResp: 11,
   /** Leadership transfer: the target campaigns at once, bypassing PreVote and the leader lease. */
   TimeoutNow: 12,
   /** ReadIndex: local, or forwarded by a follower to its leader. */
   ReadIndex: 13,
   ReadIndexResp: 14,
-  /** Local: ask the leader to transfer leadership to `from`... see `transferLeadership`. */
+  /** Ask the leader to transfer leadership to `from` (local, or forwarded by a follower); see `transferLeadership`. */
   TransferLeader: 15,
 } as const;
 export type MsgType = (typeof MsgType)[keyof typeof MsgType];

@@ -81,6 +81,32 @@ describe('byte codec', () => {
     expect(err).toBeInstanceOf(ElexError);
     expect((err as ElexError).code).toBe('E_DECODE');
   });
+
+  it('decodes exactly what the writer writes: canonical varints up to 2^53 - 1, strings with a leading BOM', () => {
+    const code = (bytes: number[]) => {
+      try {
+        new ByteReader(Uint8Array.from(bytes)).varint();
+        return 'ok';
+      } catch (e) {
+        return (e as ElexError).code;
+      }
+    };
+    expect(code([0x81, 0x00])).toBe('E_DECODE'); // 1, overlong
+    expect(code([0x80, 0x80, 0x00])).toBe('E_DECODE'); // 0, overlong
+    expect(code([0x00])).toBe('ok');
+    // 2^53 - 1 is the largest the writer writes; 2^53 decoded (rounded) before.
+    const max = new ByteWriter().varint(Number.MAX_SAFE_INTEGER).finish();
+    expect(new ByteReader(max).varint()).toBe(Number.MAX_SAFE_INTEGER);
+    expect(code([0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x10])).toBe('E_DECODE'); // 2^53
+    expect(code([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f])).toBe('E_DECODE'); // 2^56 - 1
+    const bom = new ByteWriter().str('\uFEFFk').finish();
+    expect(new ByteReader(bom).str()).toBe('\uFEFFk');
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }), (x) => {
+        expect(new ByteReader(new ByteWriter().varint(x).finish()).varint()).toBe(x);
+      }),
+    );
+  });
 });
 
 describe('summarize', () => {
