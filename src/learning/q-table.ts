@@ -61,8 +61,10 @@ export class QTable {
     this.entryBits = 31 - Math.clz32(cap);
   }
 
-  /** Index of the entry, or −1. */
+  /** Index of the entry, or −1. Halves are taken modulo 2^32, as `slot` takes them. */
   find(hi: number, lo: number, action: number): number {
+    hi >>>= 0;
+    lo >>>= 0;
     const mask = this.mask;
     const index = this.index;
     const bits = this.entryBits;
@@ -153,12 +155,12 @@ export class QTable {
   }
 
   getQ(hi: number, lo: number, action: number): number {
-    const e = this.find(hi >>> 0, lo >>> 0, action);
+    const e = this.find(hi, lo, action);
     return e < 0 ? 0 : this.q[e];
   }
 
   getVisits(hi: number, lo: number, action: number): number {
-    const e = this.find(hi >>> 0, lo >>> 0, action);
+    const e = this.find(hi, lo, action);
     return e < 0 ? 0 : this.visits[e];
   }
 

@@ -16,9 +16,9 @@ export const REWARD_MAX = 1.5;
 
 export function reward(o: Outcome): number {
   const rating = Number.isFinite(o.rating) ? Math.max(-1, Math.min(1, o.rating)) : 0;
-  const latency = Number.isFinite(o.latencyMs) && o.latencyMs > 0 ? Math.min(0.3, o.latencyMs / 10_000) : 0;
-  const consult =
-    Number.isFinite(o.consultations) && o.consultations > 0 ? Math.min(0.2, 0.05 * o.consultations) : 0;
+  // A NaN latency or consultation count costs nothing; +∞ costs the cap (as any large value does).
+  const latency = o.latencyMs > 0 ? Math.min(0.3, o.latencyMs / 10_000) : 0;
+  const consult = o.consultations > 0 ? Math.min(0.2, 0.05 * o.consultations) : 0;
   return rating + (o.resolved ? 0.5 : 0) - latency - consult;
 }
 

@@ -49,6 +49,31 @@ describe('reward', () => {
   });
 });
 
+describe('reward penalties', () => {
+  it('grow with latency and consultations up to their caps, also at +Infinity; NaN counts as none', () => {
+    const base = { rating: 0.5, resolved: true };
+    const at = (latencyMs: number, consultations: number) => reward({ ...base, latencyMs, consultations });
+    // The capped penalties: an unbounded wait or peer count is the worst case, not a free one.
+    expect(at(Number.POSITIVE_INFINITY, 0)).toBe(at(1e12, 0));
+    expect(at(0, Number.POSITIVE_INFINITY)).toBe(at(0, 1e12));
+    expect(at(Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY)).toBeCloseTo(1 - 0.3 - 0.2, 12);
+    expect(at(Number.NaN, Number.NaN)).toBe(1);
+    expect(at(Number.NEGATIVE_INFINITY, -3)).toBe(1);
+    // Monotone: more latency or more consultations never raise the reward.
+    fc.assert(
+      fc.property(
+        fc.double({ min: 0, noNaN: true }),
+        fc.double({ min: 0, noNaN: true }),
+        fc.double({ min: 0, noNaN: true }),
+        (l, extra, c) => {
+          expect(at(l + extra, c)).toBeLessThanOrEqual(at(l, c));
+          expect(at(c, l + extra)).toBeLessThanOrEqual(at(c, l));
+        },
+      ),
+    );
+  });
+});
+
 describe('QLearner', () => {
   const s = encodeState({ queryType: 'parameter', complexity: 'simple', confidence: 1, contextHash: 7n });
   const s2 = encodeState({ queryType: 'parameter', complexity: 'simple', confidence: 0, contextHash: 7n });

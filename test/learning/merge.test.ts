@@ -7,6 +7,8 @@ import {
   multiKrum,
   newOutput,
   type ReportSet,
+  RULE_NAMES,
+  ruleByName,
   selfCentredClipping,
   trimmedMean,
   visitWeighted,
@@ -155,5 +157,68 @@ describe('merge rules', () => {
         0.05,
       ),
     ).toBe(0);
+  });
+});
+
+describe('Krum with a local row that weighs nothing (an aggregator without fresh visits of its own)', () => {
+  // Row 0 holds the consensus (0.5), the value every unreported cell is filled with, and weighs nothing: it is
+  // no report. Each honest reporter moved two of the six entries a TD step up (0.6). The consensus vector sits
+  // amid all of theirs and scores best, so Krum adopted it and decided nothing: the table never moved (the
+  // evaluation's `none krum` row on elex-query: ρ −0.79, no attack).
+  function honestRound(selfWeight: number): ReportSet {
+    const K = 6;
+    const R = 7;
+    const q = new Float64Array(K * R).fill(0.5);
+    const w = new Float64Array(K * R);
+    for (let e = 0; e < K; e++) w[e * R] = selfWeight;
+    for (let r = 1; r < R; r++) {
+      for (const e of [r - 1, r % K]) {
+        q[e * R + r] = 0.6;
+        w[e * R + r] = 1;
+      }
+    }
+    return { entries: K, reporters: R, q, w, self: 0 };
+  }
+
+  it('Krum adopts the best-scored reporter with weight, so honest reports move their entries', () => {
+    const set = honestRound(0);
+    const R = set.reporters;
+    const out = { ...newOutput(set.entries), used: new Float64Array(set.entries * R) };
+    krum(set, { ...params, f: 1 }, out);
+    let decided = 0;
+    for (let e = 0; e < set.entries; e++) {
+      expect(out.used[e * R]).toBe(0);
+      if (!(out.w[e] > 0)) continue;
+      decided++;
+      expect(out.q[e]).toBeCloseTo(0.6, 12);
+    }
+    // The selected reporter's two entries.
+    expect(decided).toBe(2);
+  });
+
+  it('multi-Krum, and Krum with a local row that weighs something, are as before', () => {
+    const out = newOutput(6);
+    multiKrum(honestRound(0), { ...params, f: 1 }, out);
+    for (let e = 0; e < 6; e++) {
+      expect(out.w[e]).toBeGreaterThan(0);
+      expect(out.q[e]).toBeCloseTo(0.6, 12);
+    }
+    // A member's own table weighs something: Krum keeps it (its value, with its weight).
+    krum(honestRound(2), { ...params, f: 1 }, out);
+    for (let e = 0; e < 6; e++) {
+      expect(out.q[e]).toBe(0.5);
+      expect(out.w[e]).toBe(2);
+    }
+  });
+});
+
+describe('ruleByName', () => {
+  it('knows the six rules and refuses every other name, including the names objects inherit', () => {
+    for (const name of RULE_NAMES) expect(typeof ruleByName(name)).toBe('function');
+    // `FederatedQTable` validates its configured rule with ruleByName: an inherited name passed it and then
+    // ran as a rule that writes nothing (Object, toString, …), so merges decided on stale scratch.
+    for (const name of ['constructor', 'toString', '__proto__', 'hasOwnProperty', 'valueOf', 'Krum', '']) {
+      expect(() => ruleByName(name), name).toThrow(/unknown merge rule/);
+    }
   });
 });

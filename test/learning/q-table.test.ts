@@ -82,6 +82,31 @@ describe('QTable', () => {
     );
   });
 
+  it('single lookups agree with slot and locate on state halves given as signed 32-bit integers', () => {
+    // slot, getQ, getVisits and locate take a half modulo 2^32 (`>>> 0`); find took it as given, so a signed
+    // half (hi | 0 of a state with bit 63 set) missed the entry slot had stored.
+    const i32 = fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 });
+    fc.assert(
+      fc.property(fc.array(fc.tuple(i32, i32, fc.nat(4)), { minLength: 1, maxLength: 60 }), (keys) => {
+        const t = new QTable(4);
+        const at = keys.map(([hi, lo, a]) => t.slot(hi, lo, a));
+        const batch = t.locate(
+          keys.map((k) => k[0]),
+          keys.map((k) => k[1]),
+          keys.map((k) => k[2]),
+          keys.length,
+          new Int32Array(keys.length),
+          false,
+        );
+        keys.forEach(([hi, lo, a], i) => {
+          expect(t.find(hi, lo, a)).toBe(at[i]);
+          expect(t.find(hi >>> 0, lo >>> 0, a)).toBe(at[i]);
+          expect(batch[i]).toBe(at[i]);
+        });
+      }),
+    );
+  });
+
   it('index slots hold entry | hash tag, found from the home slot, through growth', () => {
     fc.assert(
       fc.property(fc.array(fc.tuple(fc.nat(1000), fc.nat(1000), fc.nat(4)), { maxLength: 400 }), (keys) => {

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   type Delta,
@@ -8,6 +9,7 @@ import {
   newOutput,
   QTable,
   type ReportSet,
+  RULE_NAMES,
   ruleByName,
   trimmedMean,
   weightedMedian,
@@ -74,6 +76,39 @@ describe('mergeDeltasIntoTable visit counts', () => {
     }
   });
 
+  it('krum: an aggregator without fresh visits of its own adopts a reporter, not its weightless table', () => {
+    const t = new QTable();
+    for (let lo = 0; lo < 6; lo++) t.write(t.slot(0, lo, 2), 0.5, 5);
+    // Six members, each moved two of the six entries one TD step up.
+    const deltas = ['a', 'b', 'c', 'd', 'e', 'f'].map((o, i) => {
+      const d = emptyDelta('peer', o, 2);
+      [i, (i + 1) % 6]
+        .sort((x, y) => x - y)
+        .forEach((lo, j) => {
+          d.lo[j] = lo;
+          d.action[j] = 2;
+          d.q[j] = 0.6;
+          d.visits[j] = 6;
+          d.fresh[j] = 1;
+        });
+      d.interactions = 2;
+      return d;
+    });
+    mergeDeltasIntoTable(t, deltas, {
+      rule: ruleByName('krum'),
+      params: { ...params, f: 1 },
+      weighting: { kind: 'fresh', cap: 2, anchor: 0 },
+      tolerance: 0.05,
+      restateUndecided: true,
+    });
+    const moved = [0, 1, 2, 3, 4, 5].filter((lo) => t.getQ(0, lo, 2) !== 0.5);
+    expect(moved).toHaveLength(2);
+    for (const lo of moved) {
+      expect(t.getQ(0, lo, 2)).toBeCloseTo(0.6, 6);
+      expect(t.getVisits(0, lo, 2)).toBe(6);
+    }
+  });
+
   it('adds every reporter under the plain rule (ADR-115: n = Σ n)', () => {
     const t = new QTable();
     const e = t.slot(0, 1, 2);
@@ -108,6 +143,41 @@ describe('kept weight per report (MergeOutput.used)', () => {
     weightedMedian(set, params, out);
     expect(out.q[0]).toBe(1);
     expect([...out.used]).toEqual([2, 0, 0, 2, 0]);
+  });
+});
+
+describe('every rule fills MergeOutput.used', () => {
+  it('for every cell, also of entries nobody weighed: 0 ≤ used ≤ w, whatever the buffer held', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 1, max: 6 }),
+        fc.array(fc.tuple(fc.double({ min: -3, max: 3, noNaN: true }), fc.constantFrom(0, 0, 1, 2, 0.5)), {
+          minLength: 24,
+          maxLength: 24,
+        }),
+        fc.constantFrom(0, -1),
+        (K, R, cells, self) => {
+          const set: ReportSet = {
+            entries: K,
+            reporters: R,
+            q: Float64Array.from(cells.slice(0, K * R), (c) => c[0]),
+            w: Float64Array.from(cells.slice(0, K * R), (c) => c[1]),
+            self,
+          };
+          for (const name of RULE_NAMES) {
+            // A reused buffer (the merge workspace's) holds the previous merge's values.
+            const out = { ...newOutput(K), used: new Float64Array(K * R).fill(7) };
+            ruleByName(name)(set, params, out);
+            for (let c = 0; c < K * R; c++) {
+              expect(out.used[c], `${name} cell ${c}`).toBeGreaterThanOrEqual(0);
+              expect(out.used[c], `${name} cell ${c}`).toBeLessThanOrEqual(Math.max(0, set.w[c]));
+            }
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
 

@@ -44,7 +44,8 @@ const RULES: Record<RuleName, MergeRule> = {
 };
 
 export function ruleByName(name: string): MergeRule {
-  const r = (RULES as Record<string, MergeRule | undefined>)[name];
+  // Own keys only: `constructor`, `toString`, … are not rules.
+  const r = Object.hasOwn(RULES, name) ? RULES[name as RuleName] : undefined;
   if (!r) throw new ElexError('E_RULE', `unknown merge rule '${name}' (known: ${RULE_NAMES.join(', ')})`);
   return r;
 }

@@ -73,6 +73,11 @@ function activeRows(set: ReportSet): number[] {
   return active;
 }
 
+function hasWeight(set: ReportSet, r: number): boolean {
+  for (let e = 0; e < set.entries; e++) if (set.w[e * set.reporters + r] > 0) return true;
+  return false;
+}
+
 function select(set: ReportSet, p: MergeParams, out: MergeOutput, m: number): void {
   const R = set.reporters;
   const filled = fill(set, p);
@@ -80,6 +85,18 @@ function select(set: ReportSet, p: MergeParams, out: MergeOutput, m: number): vo
   const sc = scores(set, p, filled, active);
   const order = active.map((_, i) => i).sort((a, b) => sc[a] - sc[b] || active[a] - active[b]);
   const chosen = order.slice(0, Math.max(1, Math.min(m, order.length))).map((i) => active[i]);
+  // The local row is a candidate even where it weighs nothing (an aggregator without fresh visits of its
+  // own), and filled with the centre it sits amid every reporter's vector. Weightless it is no report:
+  // adopted alone it decided nothing, and under Krum the table never moved. The best-scored row with
+  // weight is adopted instead (every other candidate has weight).
+  if (chosen.length === 1 && chosen[0] === set.self && !hasWeight(set, set.self)) {
+    for (const i of order) {
+      if (active[i] !== set.self) {
+        chosen[0] = active[i];
+        break;
+      }
+    }
+  }
   for (let e = 0; e < set.entries; e++) {
     const base = e * R;
     let sw = 0;

@@ -15,6 +15,7 @@ export function trimmedMean(set: ReportSet, p: MergeParams, out: MergeOutput): v
     let total = 0;
     for (let i = 0; i < m; i++) total += set.w[base + rows[i]];
     out.w[e] = total;
+    if (out.used) for (let r = 0; r < R; r++) out.used[base + r] = 0;
     if (m === 0) {
       out.q[e] = 0;
       continue;
@@ -43,7 +44,6 @@ export function trimmedMean(set: ReportSet, p: MergeParams, out: MergeOutput): v
     if (sw === 0) kLo = kHi = out.q[e];
     // A report is kept when its value lies in the kept range (ties with a kept value are not trimmed).
     if (out.used) {
-      for (let r = 0; r < R; r++) out.used[base + r] = 0;
       for (let i = 0; i < m; i++) {
         const v = set.q[base + rows[i]];
         if (v >= kLo && v <= kHi) out.used[base + rows[i]] = set.w[base + rows[i]];
