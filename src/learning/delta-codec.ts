@@ -73,6 +73,48 @@ function order(d: Delta): Int32Array {
   return idx;
 }
 
+/** Bytes of the varint of `x` (a non-negative safe integer). */
+export function varintBytes(x: number): number {
+  let n = 1;
+  while (x >= 0x80) {
+    x = Math.floor(x / 0x80);
+    n++;
+  }
+  return n;
+}
+
+/** Body bytes of one state's group header (u32 lo, u32 hi, u8 action mask). */
+export const DELTA_STATE_BYTES = 9;
+
+/** Body bytes of one entry (f32 q, varint visits, varint fresh), its state's group header aside. */
+export function deltaEntryBytes(visits: number, fresh: number): number {
+  return 4 + varintBytes(visits) + varintBytes(fresh);
+}
+
+/**
+ * The most bytes a delta takes outside its body, whatever its numbers: magic, format, kind, origin and
+ * recipient (≤ 64 bytes each, with their length), five varints (< 2^53: ≤ 8 bytes each), checksum, signature.
+ */
+export const DELTA_FRAME_BYTES = 4 + 2 * (1 + MAX_ORIGIN_BYTES) + 5 * 8 + 4 + SIGNATURE_BYTES;
+
+/**
+ * An upper bound of `d`'s encoded size in bytes (at most `DELTA_FRAME_BYTES` more than it): its body counted
+ * exactly when `grouped` (sorting its entries by state, as the encoder does), else as if every entry were a
+ * state of its own, which needs no sort.
+ */
+export function encodedDeltaBytesBound(d: Delta, grouped = false): number {
+  let bytes = DELTA_FRAME_BYTES;
+  for (let i = 0; i < d.count; i++) bytes += deltaEntryBytes(d.visits[i], d.fresh[i]);
+  if (!grouped) return bytes + d.count * DELTA_STATE_BYTES;
+  const idx = order(d);
+  for (let i = 0; i < d.count; i++) {
+    const e = idx[i];
+    const p = idx[i - 1];
+    if (i === 0 || d.hi[e] !== d.hi[p] || d.lo[e] !== d.lo[p]) bytes += DELTA_STATE_BYTES;
+  }
+  return bytes;
+}
+
 /** Encodes and signs. Entries may be in any order; duplicates (same state and action) are refused. */
 export function encodeDelta(d: Delta, signer: Identity): Uint8Array {
   if (d.origin !== signer.id) {

@@ -29,11 +29,16 @@ import {
 } from './aggregator-election.js';
 import { type Control, type ControlType, decodeControl, encodeControl } from './control.js';
 import {
+  DELTA_FRAME_BYTES,
+  DELTA_STATE_BYTES,
   type Delta,
   decodeDelta,
+  deltaEntryBytes,
   emptyDelta,
   encodeDelta,
+  encodedDeltaBytesBound,
   MAX_DELTA_ACTIONS,
+  MAX_DELTA_BYTES,
   MAX_DELTA_ENTRIES,
 } from './delta-codec.js';
 import { type LearningConfig, QLearner } from './engine.js';
@@ -84,7 +89,17 @@ export interface FederationConfig {
    * in one term, and two quorums would no longer need an honest member in common.
    */
   on_vote_state?: (s: VoteState) => void;
+  /**
+   * Most entries in one delta this member sends (default and most: `MAX_DELTA_ENTRIES`). More changes go out
+   * in parts, one per sync and recipient (docs/federation.md, "Protocol notes"). Lower values are for tests.
+   */
+  max_delta_entries?: number;
+  /** Most bytes of one delta this member sends (default and most: `MAX_DELTA_BYTES`; at least 1024). */
+  max_delta_bytes?: number;
 }
+
+/** Fewest bytes `max_delta_bytes` may allow: the largest frame and room for entries. */
+const MIN_DELTA_BYTES = 1024;
 
 export interface SyncResult {
   updates_sent: number;
@@ -133,7 +148,12 @@ export class FederatedQTable {
   private interactionsAtSync = 0;
   private lastSyncAt: number;
   private nextSyncAt: number;
+  /** As aggregator: every entry at a version up to this went out in an aggregate of this term. */
   private broadcastVersion = 0;
+  /** As aggregator: the table's clock when it sent its last aggregate (later versions are new to members). */
+  private newsSince = 0;
+  /** Limits of the deltas this member sends (`max_delta_entries`, `max_delta_bytes`). */
+  private readonly deltaLimits: { entries: number; bytes: number };
   private readonly ws = new MergeWorkspace();
   /**
    * Peer-to-peer relay: per entry, the weight a merge kept from each origin since this member last sent
@@ -151,6 +171,16 @@ export class FederatedQTable {
   constructor(config: FederationConfig = {}) {
     // Checked before anything else: a refused configuration must leave the caller's keyring untouched.
     if (config.vote_state) checkVoteState(config.vote_state);
+    const maxEntries = config.max_delta_entries ?? MAX_DELTA_ENTRIES;
+    if (!(Number.isInteger(maxEntries) && maxEntries >= 1 && maxEntries <= MAX_DELTA_ENTRIES))
+      throw new ElexError('E_CONFIG', `max_delta_entries must be an integer in 1..${MAX_DELTA_ENTRIES}`);
+    const maxBytes = config.max_delta_bytes ?? MAX_DELTA_BYTES;
+    if (!(Number.isInteger(maxBytes) && maxBytes >= MIN_DELTA_BYTES && maxBytes <= MAX_DELTA_BYTES))
+      throw new ElexError(
+        'E_CONFIG',
+        `max_delta_bytes must be an integer in ${MIN_DELTA_BYTES}..${MAX_DELTA_BYTES}`,
+      );
+    this.deltaLimits = { entries: maxEntries, bytes: maxBytes };
     this.id = config.id ?? 'agent-0';
     this.peers = (config.peers ?? []).filter((p) => p !== this.id);
     this.sync_interval_ms = config.sync_interval_ms ?? 60_000;
@@ -212,6 +242,7 @@ export class FederatedQTable {
         becameLeader: () => {
           this.window.clear();
           this.broadcastVersion = 0;
+          this.newsSince = 0;
         },
       },
       voteState: config.vote_state,
@@ -405,39 +436,104 @@ export class FederatedQTable {
     for (const e of this.learner.peekOwnVisits().keys()) t.write(e, t.q[e], t.visits[e]);
   }
 
-  private sendDelta(
-    to: string,
-    kind: 'peer' | 'aggregate',
-    fresh: ReadonlyMap<number, number>,
-    interactions: number,
-  ): number {
-    const since = kind === 'aggregate' ? this.broadcastVersion : (this.acked.get(to) ?? 0);
+  /** A delta to a peer (as member): this member's changes since `to` last acknowledged, or their oldest part. */
+  private sendDelta(to: string, fresh: ReadonlyMap<number, number>, interactions: number): number {
     let counts = fresh;
     let covered = interactions;
-    if (kind === 'peer' && this.relay.size > 0) {
+    if (this.relay.size > 0) {
       const budget = this.config.max_interactions_per_delta - interactions;
       const r = relayedCounts(this.relay, fresh, to, this.config.weight_cap, budget);
       counts = r.counts;
       covered += r.extra;
     }
-    let d = deltaSince(this.local_qtable, since, counts, { origin: this.id, kind });
-    if (kind === 'aggregate') d = this.withResend(d, to);
+    // Entries with fresh (own or relayed) visits go in any part: they are the newest, and the visits go out
+    // once, with this sync's deltas (a later part restates the entry with the fresh visits of its own sync).
+    const { d, cut } = this.outgoing(
+      'peer',
+      this.acked.get(to) ?? 0,
+      counts,
+      (e) => (counts.get(e) ?? 0) > 0,
+    );
     if (d.count === 0) return 0;
-    d.to = to;
-    d.term = this.term;
-    d.round = kind === 'aggregate' ? this.lastAggregate.round : this.local_qtable.clock;
-    d.interactions = covered;
-    this.network.send(this.id, to, envelope(ENVELOPE.delta, encodeDelta(d, this.identity)));
-    return d.count;
+    // The round is what the recipient acknowledges: the whole table's clock, or the part's cut.
+    return this.send(to, d, cut, covered);
   }
 
-  /** `d` plus the consensus of the entries `to` sent unreachable (only to it: no amplification to others). */
-  private withResend(d: Delta, to: string): Delta {
+  private send(to: string, d: Delta, round: number, interactions: number): number {
+    const out: Delta = { ...d, to, term: this.term, round, interactions };
+    this.network.send(this.id, to, envelope(ENVELOPE.delta, encodeDelta(out, this.identity)));
+    return out.count;
+  }
+
+  /** Bytes `d` may take at most when it fits one delta this member may send, else null. */
+  private fits(d: Delta): number | null {
+    const { entries, bytes } = this.deltaLimits;
+    if (d.count > entries) return null;
+    const quick = encodedDeltaBytesBound(d);
+    if (quick <= bytes) return quick;
+    const exact = encodedDeltaBytesBound(d, true);
+    return exact <= bytes ? exact : null;
+  }
+
+  /**
+   * What goes out of the changes after version `since`: all of them when they fit one delta (`cut` is the
+   * clock), else one part of them (`boundedPart`; `cut`: every change up to it is in the part). `inPart` tells
+   * the entries it holds, `room` what the limits leave.
+   */
+  private outgoing(
+    kind: 'peer' | 'aggregate',
+    since: number,
+    counts: ReadonlyMap<number, number>,
+    urgent: (e: number) => boolean,
+  ): { d: Delta; cut: number; inPart: (e: number) => boolean; room: { entries: number; bytes: number } } {
+    const t = this.local_qtable;
+    const limits = this.deltaLimits;
+    const all = deltaSince(t, since, counts, { origin: this.id, kind });
+    const bytes = this.fits(all);
+    if (bytes !== null) {
+      return {
+        d: all,
+        cut: t.clock,
+        inPart: (e) => t.version[e] > since,
+        room: { entries: limits.entries - all.count, bytes: limits.bytes - bytes },
+      };
+    }
+    const part = boundedPart(t, since, counts, urgent, limits);
+    const n = part.entries.length;
+    const d = emptyDelta(kind, this.id, n);
+    for (let i = 0; i < n; i++) {
+      const e = part.entries[i];
+      d.hi[i] = t.hi[e];
+      d.lo[i] = t.lo[e];
+      d.action[i] = t.action[e];
+      d.q[i] = t.q[e];
+      d.visits[i] = t.visits[e];
+      d.fresh[i] = counts.get(e) ?? 0;
+    }
+    return {
+      d,
+      cut: part.cut,
+      inPart: (e) => part.mark[e] === 1,
+      room: { entries: limits.entries - n, bytes: limits.bytes - part.bytes },
+    };
+  }
+
+  /**
+   * `d` plus the consensus of the entries `to` sent unreachable (only to it: no amplification to others), those
+   * not already in `d` (`inPart`) and as many as `room` leaves.
+   */
+  private withResend(
+    d: Delta,
+    to: string,
+    inPart: (e: number) => boolean,
+    room: { entries: number; bytes: number },
+  ): Delta {
     const back = this.resend.get(to);
     if (!back) return d;
     const t = this.local_qtable;
-    const out = emptyDelta(d.kind, d.origin, d.count + back.length);
+    const out = emptyDelta(d.kind, d.origin, d.count + Math.min(back.length, Math.max(0, room.entries)));
     let n = 0;
+    let bytes = 0;
     const put = (hi: number, lo: number, action: number, q: number, visits: number) => {
       out.hi[n] = hi;
       out.lo[n] = lo;
@@ -448,10 +544,13 @@ export class FederatedQTable {
     };
     for (let i = 0; i < d.count; i++) put(d.hi[i], d.lo[i], d.action[i], d.q[i], d.visits[i]);
     for (const [hi, lo, action] of back) {
-      if (n >= MAX_DELTA_ENTRIES) break;
       const e = t.find(hi, lo, action);
-      if (e < 0) put(hi, lo, action, 0, 0);
-      else if (t.version[e] <= this.broadcastVersion) put(hi, lo, action, t.q[e], t.visits[e]);
+      if (e >= 0 && inPart(e)) continue;
+      const visits = e < 0 ? 0 : t.visits[e];
+      const cost = DELTA_STATE_BYTES + deltaEntryBytes(visits, 0);
+      if (n - d.count >= room.entries || bytes + cost > room.bytes) break;
+      put(hi, lo, action, e < 0 ? 0 : t.q[e], visits);
+      bytes += cost;
     }
     return {
       ...out,
@@ -494,7 +593,7 @@ export class FederatedQTable {
 
     const live = this.election.liveLeader(now);
     if (this.election.isLeader) this.lead(now, fresh, interactions, result);
-    else if (live !== null) result.updates_sent += this.sendDelta(live, 'peer', fresh, interactions);
+    else if (live !== null) result.updates_sent += this.sendDelta(live, fresh, interactions);
     else {
       this.election.forgetLeader();
       const targets = [...this.peers];
@@ -503,7 +602,7 @@ export class FederatedQTable {
         [targets[i], targets[j]] = [targets[j], targets[i]];
       }
       for (const p of targets.slice(0, this.config.gossip_fanout)) {
-        result.updates_sent += this.sendDelta(p, 'peer', fresh, interactions);
+        result.updates_sent += this.sendDelta(p, fresh, interactions);
       }
       this.election.tick(now);
     }
@@ -619,12 +718,24 @@ export class FederatedQTable {
       result.conflicts_resolved += this.merge(admitted, false, fresh);
       this.pending_updates = [];
       this.election.nextRound();
+      // What changed since the last aggregate goes in any part; the rest of a term's first aggregate, or of a
+      // round too large for one delta, follows oldest first in the next rounds' aggregates.
+      const t = this.local_qtable;
+      const since = this.newsSince;
+      const { d, cut, inPart, room } = this.outgoing(
+        'aggregate',
+        this.broadcastVersion,
+        fresh,
+        (e) => t.version[e] > since,
+      );
       for (const p of this.peers) {
         // The certificate first: members adopt aggregates only from a member elected for their term.
         this.election.sendCertificate(p);
-        result.updates_sent += this.sendDelta(p, 'aggregate', fresh, interactions);
+        const out = this.withResend(d, p, inPart, room);
+        if (out.count > 0) result.updates_sent += this.send(p, out, this.lastAggregate.round, interactions);
       }
-      this.broadcastVersion = this.local_qtable.clock;
+      this.broadcastVersion = cut;
+      this.newsSince = t.clock;
       this.resend.clear();
       this.window.published();
     } else {
@@ -641,6 +752,58 @@ export class FederatedQTable {
     if (c.to !== this.id) return;
     this.acked.set(c.from, Math.max(this.acked.get(c.from) ?? 0, c.value));
   }
+}
+
+/**
+ * One part of the changes of `t` after version `since` when they do not fit one delta (`limits`): first the
+ * `urgent` changed entries, oldest version first, as long as they take at most half of the limits; then the
+ * other changed entries, oldest version first, up to the limits. Every changed entry with a version up to
+ * `cut` is in the part, so an ack of `cut` acknowledges only what it carried, and each part moves `cut` on by
+ * at least one entry. Urgent entries past `cut` go out again in a later part. `entries` in table order,
+ * `mark` 1 for them, `bytes` an upper bound of the encoded part.
+ */
+function boundedPart(
+  t: QTable,
+  since: number,
+  counts: ReadonlyMap<number, number>,
+  urgent: (e: number) => boolean,
+  limits: { entries: number; bytes: number },
+): { entries: Int32Array; cut: number; mark: Uint8Array; bytes: number } {
+  let changed = 0;
+  for (let e = 0; e < t.size; e++) if (t.version[e] > since) changed++;
+  const byVersion = new Int32Array(changed);
+  changed = 0;
+  for (let e = 0; e < t.size; e++) if (t.version[e] > since) byVersion[changed++] = e;
+  byVersion.sort((a, b) => t.version[a] - t.version[b]);
+  const mark = new Uint8Array(t.size);
+  // Distinct states in the part (as keys (hi, lo, 0)): each costs its group header once.
+  const states = new QTable(Math.min(changed, limits.entries));
+  const budget = limits.bytes - DELTA_FRAME_BYTES;
+  let n = 0;
+  let bytes = 0;
+  const take = (e: number, maxEntries: number, maxBytes: number): boolean => {
+    const isNew = states.find(t.hi[e], t.lo[e], 0) < 0;
+    const cost = deltaEntryBytes(t.visits[e], counts.get(e) ?? 0) + (isNew ? DELTA_STATE_BYTES : 0);
+    if (n + 1 > maxEntries || bytes + cost > maxBytes) return false;
+    if (isNew) states.slot(t.hi[e], t.lo[e], 0);
+    mark[e] = 1;
+    n++;
+    bytes += cost;
+    return true;
+  };
+  const halfEntries = Math.floor(limits.entries / 2);
+  const halfBytes = Math.floor(budget / 2);
+  for (const e of byVersion) if (urgent(e) && !take(e, halfEntries, halfBytes)) break;
+  let cut = since;
+  for (const e of byVersion) {
+    if (mark[e] === 0 && !take(e, limits.entries, budget)) break;
+    cut = t.version[e];
+  }
+  const entries = new Int32Array(n);
+  let i = 0;
+  for (const e of byVersion) if (mark[e] === 1) entries[i++] = e;
+  entries.sort();
+  return { entries, cut, mark, bytes: DELTA_FRAME_BYTES + bytes };
 }
 
 /**
