@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { ElexError } from '../../core/index.js';
 import {
   DiskStorage,
@@ -35,6 +36,70 @@ export function requestIdOf(data: Uint8Array): number {
   return dv.getUint32(0) * 2 ** 32 + dv.getUint32(4);
 }
 
+/** The session a request id belongs to (as the Raft checker reads it): the high part, above 2^32. */
+const sessionOf = (reqId: number): number => Math.floor(reqId / 2 ** 32);
+/** The request's sequence number within its session: the low 32 bits. */
+const seqOf = (reqId: number): number => reqId % 2 ** 32;
+
+/**
+ * How long (log time: the largest `at_ms` applied so far) a client's answer is kept for its retries. The
+ * scenario's client retries a command for 9 s of its own time (every 1.5 s, then TIMEOUT); clocks are skewed
+ * by at most ±1 s. Past this a copy is not executed again but answered `null` (its session's floor).
+ */
+export const RESULT_RETENTION_MS = 30_000;
+/**
+ * Answers kept at most, over all sessions (the oldest go first, raising their floors): above the scenario's
+ * deepest pipeline (593 registrations in flight).
+ */
+export const MAX_RESULTS = 2048;
+/** A session (client) silent for this long, in log time, is forgotten. */
+export const SESSION_TTL_MS = 600_000;
+/** Sessions kept at most (the least recently active go first). */
+export const MAX_SESSIONS = 1024;
+
+interface Session {
+  /** Every seq ≤ floor is settled: applied and its answer evicted, or abandoned (never executed from now on). */
+  floor: number;
+  /** Log time of the session's latest entry. */
+  last: number;
+}
+
+interface Answer {
+  result: CommandResult;
+  /** Log time when it was applied. */
+  at: number;
+}
+
+const int = z.number().int().nonnegative();
+const sessionsSchema = z.strictObject({
+  v: z.literal(2),
+  t: z.number().nonnegative(),
+  s: z.array(z.tuple([int, z.number().int().min(-1), z.number()])),
+  r: z.array(
+    z.tuple([
+      int,
+      z.number(),
+      z.custom<CommandResult>(
+        (x) => typeof x === 'object' && x !== null && typeof (x as { ok: unknown }).ok === 'boolean',
+      ),
+    ]),
+  ),
+});
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const utf8Encoder = new TextEncoder();
+
+/** The command's `at_ms` (the receiving coordinator's clock), or null when the bytes are not a JSON command. */
+function atMsOf(command: Uint8Array): number | null {
+  try {
+    const c: unknown = JSON.parse(utf8.decode(command));
+    if (typeof c !== 'object' || c === null) return null;
+    const t = (c as { at_ms?: unknown }).at_ms;
+    return typeof t === 'number' && Number.isFinite(t) ? t : null;
+  } catch {
+    return null;
+  }
+}
+
 export interface ReplicaOptions {
   raft: Omit<RaftConfig, 'id' | 'rng' | 'voters'>;
   voters: number[];
@@ -64,24 +129,31 @@ export class CoordinatorReplica implements ReadyDriver {
   snapshotsTaken = 0;
   syncing = false;
   private readonly writes = new Map<number, (r: CommandResult | null) => void>();
-  /**
-   * Results of recently applied client commands, so a retry whose first copy already applied gets the same
-   * answer instead of silence. Volatile and bounded: after a restart a retry is answered `null`.
-   */
-  private readonly recentResults = new Map<number, CommandResult>();
   private readonly reads = new Map<number, ReadWaiter>();
   private waitingReads: ReadWaiter[] = [];
   private applyWaiters: ReadWaiter[] = [];
   private nextCtx = 1;
   private nextSeq = 1;
   appliedIndex = 0;
-  /**
-   * Request ids already applied: a forwarded proposal that the network duplicated is committed twice, and the
-   * second copy must not execute. Part of the replicated state (a function of the log), so it travels in the
-   * snapshot with the machine.
+  /*
+   * Client sessions (Raft thesis §6.3), part of the replicated state: a function of the log, carried in the
+   * snapshot with the machine, so a retry gets its original answer on every replica, after a restart and after
+   * a catch-up by snapshot alike. A request id is (session << 32 | seq). The scenario's client pipelines (up
+   * to 593 registrations at once) and retries each command with the same id, so a session keeps the answers
+   * of its recent requests (not only the last) and a floor: a seq at or below it whose answer is gone is
+   * settled and never executes again. Bounded by time (`RESULT_RETENTION_MS`, `SESSION_TTL_MS`) and by count
+   * (`MAX_RESULTS`, `MAX_SESSIONS`); time is the log's (the largest `at_ms` applied), never a clock.
    */
-  private applied = new Set<number>();
+  /** Log time: the largest `at_ms` of the commands applied so far. */
+  private logTime = 0;
+  /** Sessions, least recently active first. */
+  private sessions = new Map<number, Session>();
+  /** Answers by request id, in the order applied (so oldest first in log time too). */
+  private answers = new Map<number, Answer>();
+  /** Copies of an applied command skipped (a duplicated forward or a client's retry). */
   duplicatesSkipped = 0;
+  /** Copies of a settled request (at or below its session's floor, answer evicted) skipped. */
+  settledSkipped = 0;
 
   constructor(
     readonly sim: Simulator,
@@ -131,7 +203,7 @@ export class CoordinatorReplica implements ReadyDriver {
     this.rn = new RawNode(cfg, boot, new Raft(cfg, boot));
     this.machine = new CoordinatorStateMachine(this.catalog);
     this.appliedIndex = 0;
-    this.applied = new Set();
+    this.resetSessions();
     if (snap) this.restoreSnapshot(snap.data, snap.meta.index);
     this.syncing = false;
     this.checker.onRestart(this.asNode);
@@ -186,26 +258,31 @@ export class CoordinatorReplica implements ReadyDriver {
       this.appliedIndex = e.index;
       if (e.type === EntryType.Normal && e.data.length >= 8) {
         const reqId = requestIdOf(e.data);
-        if (this.applied.has(reqId)) {
-          this.duplicatesSkipped++;
+        const command = e.data.subarray(8);
+        const at = atMsOf(command);
+        if (at !== null && at > this.logTime) this.logTime = at;
+        const session = sessionOf(reqId);
+        this.touch(session);
+        const known = this.answers.get(reqId);
+        if (known !== undefined || seqOf(reqId) <= (this.sessions.get(session)?.floor ?? -1)) {
+          // Applied before (its answer is kept), or settled: the copy does not execute again.
+          if (known !== undefined) this.duplicatesSkipped++;
+          else this.settledSkipped++;
           this.hooks.onApply(this, e, reqId, null);
           this.checker.onApplied(this.asNode, e);
           const again = this.writes.get(reqId);
           if (again !== undefined) {
             this.writes.delete(reqId);
-            again(this.recentResults.get(reqId) ?? null);
+            again(known?.result ?? null);
           }
+          this.expire();
           continue;
         }
-        this.applied.add(reqId);
-        const r = this.machine.apply(e.index, e.data.subarray(8));
-        this.checker.onExecute(this.asNode, Math.floor(reqId / 2 ** 32) + 1, reqId >>> 0, e.index);
+        const r = this.machine.apply(e.index, command);
+        this.checker.onExecute(this.asNode, session + 1, seqOf(reqId), e.index);
         this.hooks.onApply(this, e, reqId, r);
-        if (reqId >= 2 ** 40) {
-          this.recentResults.set(reqId, r as CommandResult);
-          if (this.recentResults.size > 4096)
-            this.recentResults.delete(this.recentResults.keys().next().value!);
-        }
+        this.answers.set(reqId, { result: r, at: this.logTime });
+        this.expire();
         const w = this.writes.get(reqId);
         if (w !== undefined) {
           this.writes.delete(reqId);
@@ -235,26 +312,79 @@ export class CoordinatorReplica implements ReadyDriver {
     this.snapshotsTaken++;
   }
 
-  /** Snapshot = u32 count, that many f64 applied request ids (sorted), then the machine's snapshot. */
+  private resetSessions(): void {
+    this.logTime = 0;
+    this.sessions = new Map();
+    this.answers = new Map();
+  }
+
+  /** Marks `session` active at the current log time (creating it), moving it to the most recent end. */
+  private touch(session: number): void {
+    const s = this.sessions.get(session);
+    if (s !== undefined) this.sessions.delete(session);
+    this.sessions.set(session, { floor: s?.floor ?? -1, last: this.logTime });
+  }
+
+  /**
+   * Evicts answers older than the retention (or beyond the count), raising each one's session floor to its
+   * seq, then sessions silent past their TTL (or beyond the count). Runs after every client entry, so the
+   * state is a function of the log alone.
+   */
+  private expire(): void {
+    const now = this.logTime;
+    for (const [reqId, a] of this.answers) {
+      if (a.at + RESULT_RETENTION_MS > now && this.answers.size <= MAX_RESULTS) break;
+      this.answers.delete(reqId);
+      const s = this.sessions.get(sessionOf(reqId));
+      if (s !== undefined && seqOf(reqId) > s.floor) s.floor = seqOf(reqId);
+    }
+    for (const [id, s] of this.sessions) {
+      if (s.last + SESSION_TTL_MS > now && this.sessions.size <= MAX_SESSIONS) break;
+      this.sessions.delete(id);
+    }
+  }
+
+  /** Sessions as canonical JSON: log time, sessions (least recently active first), answers (in apply order). */
+  private encodeSessions(): Uint8Array {
+    return utf8Encoder.encode(
+      JSON.stringify({
+        v: 2,
+        t: this.logTime,
+        s: [...this.sessions].map(([id, s]) => [id, s.floor, s.last]),
+        r: [...this.answers].map(([reqId, a]) => [reqId, a.at, a.result]),
+      }),
+    );
+  }
+
+  /** Snapshot = u32 length, that many bytes of sessions (`encodeSessions`), then the machine's snapshot. */
   private takeSnapshot(): Uint8Array {
-    const ids = [...this.applied].sort((a, b) => a - b);
+    const sessions = this.encodeSessions();
     const m = this.machine.snapshot();
-    const out = new Uint8Array(4 + ids.length * 8 + m.length);
-    const dv = new DataView(out.buffer);
-    dv.setUint32(0, ids.length);
-    ids.forEach((id, i) => {
-      dv.setFloat64(4 + i * 8, id);
-    });
-    out.set(m, 4 + ids.length * 8);
+    const out = new Uint8Array(4 + sessions.length + m.length);
+    new DataView(out.buffer).setUint32(0, sessions.length);
+    out.set(sessions, 4);
+    out.set(m, 4 + sessions.length);
     return out;
   }
 
   private restoreSnapshot(data: Uint8Array, index: number): void {
-    const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
-    const n = dv.getUint32(0);
-    this.applied = new Set();
-    for (let i = 0; i < n; i++) this.applied.add(dv.getFloat64(4 + i * 8));
-    this.machine.restore(data.subarray(4 + n * 8), index);
+    const bad = (why: string) => new ElexError('E_SNAPSHOT', `replica snapshot: ${why}`);
+    if (data.length < 4) throw bad('shorter than its header');
+    const n = new DataView(data.buffer, data.byteOffset, data.byteLength).getUint32(0);
+    if (4 + n > data.length) throw bad('session table longer than the snapshot');
+    let json: unknown;
+    try {
+      json = JSON.parse(utf8.decode(data.subarray(4, 4 + n)));
+    } catch {
+      throw bad('session table is not UTF-8 JSON');
+    }
+    const parsed = sessionsSchema.safeParse(json);
+    if (!parsed.success) throw bad(`session table invalid: ${parsed.error.issues[0].message}`);
+    this.machine.restore(data.subarray(4 + n), index);
+    const t = parsed.data;
+    this.logTime = t.t;
+    this.sessions = new Map(t.s.map(([id, floor, last]) => [id, { floor, last }]));
+    this.answers = new Map(t.r.map(([reqId, at, result]) => [reqId, { result, at }]));
     this.appliedIndex = index;
   }
 
