@@ -47,7 +47,7 @@ export class ReferenceFinder {
     for (const f of features) {
       this.ids.add(f.id);
       if (f.acronym.length >= 2) push(this.acronyms, f.acronym, f.id);
-      const n = f.name.toLowerCase();
+      const n = lowerInPlace(f.name);
       if (n.length >= 3) push(byName, n, f.id);
     }
     for (const [n, ids] of byName) {
@@ -84,7 +84,8 @@ export class ReferenceFinder {
         at += part.length + 1;
       }
     }
-    const lower = text.toLowerCase();
+    // Offsets in `lower` are offsets in `text` (`toLowerCase` turns 'İ' into two UTF-16 units).
+    const lower = lowerInPlace(text);
     for (const m of lower.matchAll(/[a-z0-9]+/g)) {
       const candidates = this.names.get(m[0]);
       if (!candidates) continue;
@@ -114,6 +115,20 @@ export class ReferenceFinder {
     }
     return out;
   }
+}
+
+/**
+ * `s` lower-cased without moving any character: code point by code point, keeping a character whose lower
+ * case has another length (U+0130 'İ' → 'i' + U+0307). So an offset into the result is one into `s`.
+ */
+function lowerInPlace(s: string): string {
+  if (/^[\0-\x7f]*$/.test(s)) return s.toLowerCase();
+  let out = '';
+  for (const ch of s) {
+    const l = ch.toLowerCase();
+    out += l.length === ch.length ? l : ch;
+  }
+  return out;
 }
 
 function push(map: Map<string, string[]>, key: string, value: string): void {

@@ -158,7 +158,7 @@ type Msg =
       view: ControlView;
     }
   | { k: 'answer'; key: number; answer: AgentAnswer }
-  | { k: 'feedback'; queryId: number; rating: number; resolved: boolean; latencyMs: number }
+  | { k: 'feedback'; queryId: number; feature: string; rating: number; resolved: boolean; latencyMs: number }
   | { k: 'delta'; delta: Delta }
   | { k: 'pattern'; p: Pattern };
 
@@ -376,7 +376,7 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
         return;
       }
       case 'feedback':
-        a.feedback(m.queryId, m.rating, m.resolved, m.latencyMs);
+        a.feedback(m.queryId, m.rating, m.resolved, m.latencyMs, m.feature);
         if (++interactionsSinceSync[i] >= SYNC_AFTER_INTERACTIONS) syncNow[i]();
         return;
       case 'delta':
@@ -1049,7 +1049,9 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
         const node = featureNode.get(a.agent.slice('agent/'.length));
         if (node === undefined) continue;
         const { rating, resolved } = rate(cq.q.type, cq.complexity, a.action);
-        send(CLIENT, node, { k: 'feedback', queryId: m.id, rating, resolved, latencyMs: lat }, 40);
+        // The feature names which of the agent's answers was rated (it may have answered for a dead peer too).
+        const fb = { k: 'feedback', queryId: m.id, feature: a.feature, rating, resolved, latencyMs: lat } as const;
+        send(CLIENT, node, fb, 40);
       }
     } else if (m.k === 'cmd-reply') {
       const cc = commands.get(m.id);

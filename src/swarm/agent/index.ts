@@ -90,6 +90,8 @@ export interface AgentStats {
 }
 
 const PENDING_LIMIT = 64;
+/** Answers kept awaiting feedback (the oldest is forgotten first). */
+const PENDING_ANSWERS_LIMIT = 256;
 /** Distinct reporters needed before peer values may create an entry this agent has not learned (with three,
  *  the trimmed mean can drop one outlier). */
 export const QUORUM = 3;
@@ -122,7 +124,10 @@ export class FeatureAgent {
     patternsApplied: 0,
     unconfirmed: 0,
   };
-  private readonly pendingAnswers = new Map<number, { state: bigint; action: number }>();
+  /** Answers awaiting feedback: query id → feature asked about → what was answered (one agent may answer
+   *  several features of one query, for itself and for dead peers). */
+  private readonly pendingAnswers = new Map<number, Map<string, { state: bigint; action: number }>>();
+  private pendingCount = 0;
   private pending: Delta[] = [];
   private syncedVersion = 0;
   private interactionsAtSync = 0;
@@ -148,7 +153,11 @@ export class FeatureAgent {
     this.maxPending = opts.maxPending ?? PENDING_LIMIT;
   }
 
-  /** Answers a question about `about` (its own feature or a category peer's) from the coordinator's view. */
+  /**
+   * Answers a question about `about` (its own feature or a category peer's) from the coordinator's view. The
+   * same question again (a duplicated message) before its feedback gets the same kind of answer, so the
+   * feedback, whichever copy the user saw, credits the action that was rated.
+   */
   answer(
     queryId: number,
     type: QueryType,
@@ -158,12 +167,23 @@ export class FeatureAgent {
   ): AgentAnswer {
     const own = about.id === this.feature.id;
     const state = agentState(type, complexity, own);
-    const action = this.learner.selectAction(state);
-    if (this.pendingAnswers.size >= 256) {
-      const first = this.pendingAnswers.keys().next().value;
-      if (first !== undefined) this.pendingAnswers.delete(first);
+    let forQuery = this.pendingAnswers.get(queryId);
+    const prior = forQuery?.get(about.id);
+    let action: number;
+    if (prior !== undefined && prior.state === state) action = prior.action;
+    else {
+      action = this.learner.selectAction(state);
+      if (prior === undefined) {
+        if (this.pendingCount >= PENDING_ANSWERS_LIMIT) this.forgetOldestAnswer();
+        this.pendingCount++;
+        forQuery = this.pendingAnswers.get(queryId); // the eviction may have dropped it
+        if (forQuery === undefined) {
+          forQuery = new Map();
+          this.pendingAnswers.set(queryId, forQuery);
+        }
+      }
+      forQuery!.set(about.id, { state, action });
     }
-    this.pendingAnswers.set(queryId, { state, action });
     this.stats.answers++;
     return {
       queryId,
@@ -193,11 +213,31 @@ export class FeatureAgent {
     return n;
   }
 
-  /** The user's feedback on an answer this agent gave; false when the answer is unknown (already forgotten). */
-  feedback(queryId: number, rating: number, resolved: boolean, latencyMs: number): boolean {
-    const p = this.pendingAnswers.get(queryId);
+  private forgetOldestAnswer(): void {
+    const [queryId, forQuery] = this.pendingAnswers.entries().next().value!;
+    forQuery.delete(forQuery.keys().next().value!);
+    if (forQuery.size === 0) this.pendingAnswers.delete(queryId);
+    this.pendingCount--;
+  }
+
+  /**
+   * The user's feedback on the answer this agent gave about `feature` for query `queryId`; false when that
+   * answer is unknown (already rated or forgotten). Without `feature` the query must have exactly one pending
+   * answer here: with several (the agent answered for a dead peer too) the feedback cannot be attributed and
+   * is refused, never credited to the wrong state or action.
+   */
+  feedback(queryId: number, rating: number, resolved: boolean, latencyMs: number, feature?: string): boolean {
+    const forQuery = this.pendingAnswers.get(queryId);
+    if (forQuery === undefined) return false;
+    if (feature === undefined) {
+      if (forQuery.size !== 1) return false;
+      feature = forQuery.keys().next().value!;
+    }
+    const p = forQuery.get(feature);
     if (p === undefined) return false;
-    this.pendingAnswers.delete(queryId);
+    forQuery.delete(feature);
+    if (forQuery.size === 0) this.pendingAnswers.delete(queryId);
+    this.pendingCount--;
     const r = reward({ rating, resolved, latencyMs, consultations: 0 });
     this.learner.learn(p.state, p.action, r, null);
     this.ownVisits.set(p.state, (this.ownVisits.get(p.state) ?? 0) + 1);
@@ -250,15 +290,24 @@ export class FeatureAgent {
    */
   receiveDelta(d: Delta, maxInteractions: number): boolean {
     const v = checkDelta(d, { bounds: { min: REWARD_MIN, max: REWARD_MAX }, maxInteractions });
-    if (!v.ok) {
-      this.stats.refused.set(v.code, (this.stats.refused.get(v.code) ?? 0) + 1);
-      return false;
+    if (!v.ok) return this.refuse(v.code);
+    // One origin reports an entry once: a repeated entry would count as several reporters of the quorum.
+    const entries = new Set<string>();
+    for (let i = 0; i < d.count; i++) {
+      const k = `${d.hi[i]}:${d.lo[i]}:${d.action[i]}`;
+      if (entries.has(k)) return this.refuse('E_DUPLICATE_ENTRY');
+      entries.add(k);
     }
     // One delta per origin per round: a newer one replaces an older one.
     const k = this.pending.findIndex((p) => p.origin === d.origin);
     if (k >= 0) this.pending[k] = d;
     else if (this.pending.length < this.maxPending) this.pending.push(d);
     return true;
+  }
+
+  private refuse(code: string): false {
+    this.stats.refused.set(code, (this.stats.refused.get(code) ?? 0) + 1);
+    return false;
   }
 
   /**
@@ -372,9 +421,11 @@ export class FeatureAgent {
 
   /**
    * A pattern from the swarm, used as a prior: applied only to a state this agent has no experience of yet
-   * (no own feedback), and never outside the reward range. Returns whether it changed anything.
+   * (no own feedback), and never outside the reward range. Returns whether it changed anything. A pattern
+   * naming an action the table does not have is ignored.
    */
   applyPattern(p: Pattern): boolean {
+    if (!Number.isInteger(p.action) || p.action < 0 || p.action >= ACTION_COUNT) return false;
     const key = `${p.hi}:${p.lo}`;
     this.published.set(key, this.published.get(key) ?? p.action);
     const state = (BigInt(p.hi >>> 0) << 32n) | BigInt(p.lo >>> 0);

@@ -20,13 +20,18 @@ export function encodePatterns(ps: readonly Pattern[]): Uint8Array {
     throw new ElexError('E_ENCODE', `1..${PATTERNS_PER_BROADCAST} patterns per broadcast, got ${ps.length}`);
   const w = new ByteWriter(2 + ps.length * 17);
   w.u8(PATTERN_FORMAT).varint(ps.length);
-  for (const p of ps)
-    w.u32(p.hi >>> 0)
-      .u32(p.lo >>> 0)
-      .u8(p.action)
-      .f64(p.q);
+  for (const p of ps) {
+    // What the decoder would refuse, or what would be written as another value, is refused here.
+    if (!Number.isInteger(p.action) || p.action < 0 || p.action >= ACTION_COUNT)
+      throw new ElexError('E_ENCODE', `action ${p.action} out of range`);
+    if (!Number.isFinite(p.q)) throw new ElexError('E_ENCODE', 'non-finite pattern value');
+    if (!isU32(p.hi) || !isU32(p.lo)) throw new ElexError('E_ENCODE', `state ${p.hi}:${p.lo} is not two u32`);
+    w.u32(p.hi).u32(p.lo).u8(p.action).f64(p.q);
+  }
   return w.finish();
 }
+
+const isU32 = (x: number) => Number.isInteger(x) && x >= 0 && x <= 0xffffffff;
 
 export function decodePatterns(bytes: Uint8Array, origin: string): Pattern[] {
   const r = new ByteReader(bytes);

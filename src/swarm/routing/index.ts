@@ -71,7 +71,9 @@ export function chooseAgent<A>(
   if (own !== undefined && alive(own) && !exclude?.has(own)) return { agent: own, own: true };
   const n = categoryAgents.length;
   if (n === 0) return null;
-  const start = ((salt % n) + n) % n;
+  // A fractional or non-finite salt would index no agent at all.
+  const k = Number.isFinite(salt) ? Math.trunc(salt) : 0;
+  const start = ((k % n) + n) % n;
   for (let i = 0; i < n; i++) {
     const a = categoryAgents[(start + i) % n];
     if (a !== own && alive(a) && !exclude?.has(a)) return { agent: a, own: false };
