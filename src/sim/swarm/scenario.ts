@@ -1050,7 +1050,14 @@ export function runSwarm(o: SwarmOptions, onProgress?: (doneMs: number, totalMs:
         if (node === undefined) continue;
         const { rating, resolved } = rate(cq.q.type, cq.complexity, a.action);
         // The feature names which of the agent's answers was rated (it may have answered for a dead peer too).
-        const fb = { k: 'feedback', queryId: m.id, feature: a.feature, rating, resolved, latencyMs: lat } as const;
+        const fb = {
+          k: 'feedback',
+          queryId: m.id,
+          feature: a.feature,
+          rating,
+          resolved,
+          latencyMs: lat,
+        } as const;
         send(CLIENT, node, fb, 40);
       }
     } else if (m.k === 'cmd-reply') {
