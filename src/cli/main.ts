@@ -31,12 +31,23 @@ export function buildProgram(): Command {
 
   const simulate = program
     .command('simulate')
-    .description('run a scenario in the deterministic simulator (default: the richest scenario built)');
+    .description('run a scenario in the deterministic simulator (default: swarm)');
   simSwarm(simulate);
   simBasic(simulate);
   simRaft(simulate);
   simGossip(simulate);
   simFederation(simulate);
+  // `elex simulate swrm` would otherwise reach the default scenario as a stray argument ("too many arguments
+  // for 'swarm'"): name the scenarios instead.
+  simulate.hook('preSubcommand', (self) => {
+    const first = self.args[0];
+    if (first === undefined || first.startsWith('-')) return;
+    const names = self.commands.map((c) => c.name()).filter((n) => n !== 'help');
+    if (!self.commands.some((c) => c.name() === first || c.aliases().includes(first)))
+      self.error(`error: unknown scenario '${first}' (expected one of ${names.join(', ')})`, {
+        code: 'commander.unknownCommand',
+      });
+  });
 
   const bench = program.command('bench').description('benchmarks; each prints one JSON object');
   benchSim(bench);

@@ -1,6 +1,6 @@
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 
-/** Option parsers that refuse bad input with a one-line reason (commander turns it into exit code 1). */
+/** Option parsers that refuse bad input with a one-line reason (commander turns it into exit code 2). */
 export function intOption(min = 0, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {
     if (!/^-?\d+$/.test(value)) throw new InvalidArgumentError(`expected an integer, got '${value}'`);
@@ -20,13 +20,35 @@ export function floatOption(min = -Infinity, max = Infinity) {
   };
 }
 
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
+
 /** Durations like `500ms`, `30s`, `10m`, `1h`, or a bare number of milliseconds. Returns milliseconds. */
 export function durationOption(value: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
   if (!m) throw new InvalidArgumentError(`expected a duration like 500ms, 30s, 10m or 1h, got '${value}'`);
-  const n = Number(m[1]);
-  const unit = m[2] ?? 'ms';
-  return n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit]!;
+  const ms = Number(m[1]) * UNIT_MS[(m[2] ?? 'ms') as keyof typeof UNIT_MS];
+  // Beyond 2^53 ms simulated time loses millisecond precision (and the run would never end anyway).
+  if (!(ms <= Number.MAX_SAFE_INTEGER))
+    throw new InvalidArgumentError(`expected at most ${Number.MAX_SAFE_INTEGER} ms, got '${value}'`);
+  return ms;
+}
+
+/** A duration that must be greater than zero (an interval: zero would never let simulated time advance). */
+export function positiveDurationOption(value: string): number {
+  const ms = durationOption(value);
+  if (ms <= 0) throw new InvalidArgumentError(`expected a duration greater than 0 (e.g. 1s), got '${value}'`);
+  return ms;
+}
+
+/** A duration option whose `--help` default reads with its unit (`(default: 60s)`, not `60000`). */
+export function durationFlag(
+  flags: string,
+  description: string,
+  defaultDuration: string,
+  o: { positive?: boolean } = {},
+): Option {
+  const parse = o.positive ? positiveDurationOption : durationOption;
+  return new Option(flags, description).argParser(parse).default(parse(defaultDuration), defaultDuration);
 }
 
 export function choiceOption<T extends string>(choices: readonly T[]) {
@@ -36,4 +58,33 @@ export function choiceOption<T extends string>(choices: readonly T[]) {
     }
     return value as T;
   };
+}
+
+/** `'all'` or a comma-separated list of `choices`; checked when parsed, returned as given. */
+export function listOption<T extends string>(choices: readonly T[]) {
+  return (value: string): string => {
+    if (value === 'all') return value;
+    for (const v of value.split(',')) {
+      if (!(choices as readonly string[]).includes(v)) {
+        throw new InvalidArgumentError(`expected 'all' or a comma list of ${choices.join(', ')}, got '${v}'`);
+      }
+    }
+    return value;
+  };
+}
+
+/** `'all'` or one of `choices`. */
+export function oneOrAllOption<T extends string>(choices: readonly T[]) {
+  return (value: string): string => {
+    if (value !== 'all' && !(choices as readonly string[]).includes(value)) {
+      throw new InvalidArgumentError(`expected 'all' or one of ${choices.join(', ')}, got '${value}'`);
+    }
+    return value;
+  };
+}
+
+/** A directory path for `--out`: not empty. */
+export function dirOption(value: string): string {
+  if (value.trim() === '') throw new InvalidArgumentError('expected a directory, got an empty path');
+  return value;
 }

@@ -13,7 +13,10 @@ export function progress(label: string, quiet = false): Progress {
       {
         format: `${label} [{bar}] {percentage}% {value}/{total} {note}`,
         stream: process.stderr,
-        hideCursor: true,
+        // Leave the terminal's modes alone: a run is synchronous, so a Ctrl-C kills the process before any
+        // handler could show a hidden cursor or turn line wrapping back on (the bar trims itself instead).
+        hideCursor: false,
+        linewrap: true,
       },
       cliProgress.Presets.shades_classic,
     );

@@ -12,7 +12,7 @@ export function register(bench: Command): void {
     .option('--entry-bytes <n>', 'payload bytes per entry', intOption(1, 1 << 20), 256)
     .option('--batch <n>', 'proposals per batch', intOption(1, 65536), 1024)
     .option('--repeat <n>', 'repetitions; the median throughput is reported', intOption(1, 20), 3)
-    .option('--json', 'print one JSON object on stdout')
+    .option('--json', 'print one JSON object on stdout (the default)')
     .action((o: { entries: number; entryBytes: number; batch: number; repeat: number }) => {
       const run = (nodes: number) => {
         const rs = Array.from({ length: o.repeat }, () =>

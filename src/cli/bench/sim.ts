@@ -12,7 +12,7 @@ export function register(bench: Command): void {
     .option('--events <n>', 'events to process per repetition', intOption(1000), 3_000_000)
     .option('--in-flight <n>', 'messages bouncing per node', intOption(1, 64), 1)
     .option('--repeat <n>', 'repetitions; the median is reported', intOption(1, 50), 3)
-    .option('--json', 'print one JSON object on stdout')
+    .option('--json', 'print one JSON object on stdout (the default)')
     .action((o: { nodes: number; events: number; inFlight: number; repeat: number; json?: boolean }) => {
       printJson(runSimBench(o));
     });

@@ -34,6 +34,11 @@ export function register(program: Command): void {
           throw new ElexError('E_USAGE', 'give either a feature or --find, not both');
         const refs = catalog.findReferences(opts.find);
         if (opts.json) printJson(refs);
+        else if (refs.length === 0)
+          throw new ElexError(
+            'E_UNKNOWN_FEATURE',
+            `no feature matches "${opts.find}" (id, FAJ code, acronym or name)`,
+          );
         else {
           for (const r of refs) {
             const f = catalog.get(r.feature)!;

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import { parseFaultKinds } from '../../sim/index.js';
+import { FAULT_KINDS, parseFaultKinds } from '../../sim/index.js';
 import { runBasic } from '../../sim/scenarios/basic.js';
-import { durationOption, intOption } from '../options.js';
-import { printJson, writeReport } from '../output.js';
+import { dirOption, durationFlag, intOption } from '../options.js';
+import { prepareOutDir, printJson, writeReport } from '../output.js';
 import { progress } from '../progress.js';
 import { renderHtml } from '../report/html.js';
 
@@ -13,14 +13,18 @@ import { renderHtml } from '../report/html.js';
 export function register(simulate: Command): void {
   simulate
     .command('basic')
-    .description('nodes exchanging messages under a seeded random fault schedule (the default scenario)')
+    .description(
+      "nodes exchanging messages under a seeded random fault schedule (the simulator's own scenario)",
+    )
     .option('--seed <n>', 'root seed', intOption(0, 2 ** 31 - 1), 1)
     .option('--nodes <n>', 'simulated nodes', intOption(2, 10_000), 607)
-    .option('--duration <d>', 'simulated time (e.g. 60s, 10m)', durationOption, 60_000)
-    .option('--faults <kinds>', "'none', 'all', or a comma list of fault kinds", 'all')
-    .option('--send-interval <d>', "mean interval between one node's sends", durationOption, 1000)
+    .addOption(durationFlag('--duration <d>', 'simulated time (e.g. 500ms, 60s, 10m, 1h)', '60s'))
+    .option('--faults <kinds>', `'none', 'all', or a comma list of ${FAULT_KINDS.join(', ')}`, 'all')
+    .addOption(
+      durationFlag('--send-interval <d>', "mean interval between one node's sends", '1s', { positive: true }),
+    )
     .option('--json', 'print the report as one JSON object on stdout')
-    .option('--out <dir>', 'also write report.json and report.html into DIR')
+    .option('--out <dir>', 'also write report.json and report.html into DIR (created if missing)', dirOption)
     .action(
       (o: {
         seed: number;
@@ -31,13 +35,15 @@ export function register(simulate: Command): void {
         json?: boolean;
         out?: string;
       }) => {
+        const faults = parseFaultKinds(o.faults);
+        if (o.out) prepareOutDir(o.out);
         const bar = progress('simulate basic');
         const report = runBasic(
           {
             seed: o.seed,
             nodes: o.nodes,
             durationMs: o.duration,
-            faults: parseFaultKinds(o.faults),
+            faults,
             sendIntervalMs: o.sendInterval,
           },
           (done, total) => bar.update(Math.round(done / 1000), Math.round(total / 1000), 's simulated'),

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { ElexError } from '../../core/index.js';
 import { DEFAULT_RULE, RULE_NAMES, type RuleName } from '../../learning/index.js';
 import {
   ATTACK_NAMES,
@@ -8,7 +9,7 @@ import {
   type MdpName,
   runCampaign,
 } from '../../sim/federation/index.js';
-import { choiceOption, floatOption, intOption } from '../options.js';
+import { choiceOption, floatOption, intOption, listOption, oneOrAllOption } from '../options.js';
 import { printJson } from '../output.js';
 import { progress } from '../progress.js';
 
@@ -22,15 +23,31 @@ export function register(simulate: Command): void {
     .description('Byzantine evaluation of federated Q-learning: attacks × merge rules × seeds on an MDP')
     .option('--agents <n>', 'agents in the federation', intOption(2, 200), 10)
     .option('--byzantine <n>', 'Byzantine agents among them', intOption(0, 199), 3)
-    .option('--attack <name>', `'all' or a comma-separated list of ${ATTACK_NAMES.join(', ')}`, 'all')
-    .option('--rule <name>', `'all' or a comma-separated list of ${RULE_NAMES.join(', ')}`, 'all')
-    .option('--mdp <name>', `'all' or one of ${MDP_NAMES.join(', ')}`, 'frozen-lake')
+    .option(
+      '--attack <name>',
+      `'all' or a comma-separated list of ${ATTACK_NAMES.join(', ')}`,
+      listOption(ATTACK_NAMES),
+      'all',
+    )
+    .option(
+      '--rule <name>',
+      `'all' or a comma-separated list of ${RULE_NAMES.join(', ')}`,
+      listOption(RULE_NAMES),
+      'all',
+    )
+    .option(
+      '--mdp <name>',
+      `'all' or one of ${MDP_NAMES.join(', ')}`,
+      oneOrAllOption(MDP_NAMES),
+      'frozen-lake',
+    )
     .option('--seeds <k>', 'seeds per configuration', intOption(1, 1000), 10)
     .option('--seed <s>', 'root seed', intOption(0, 2 ** 31 - 1), 1)
     .option('--episodes <n>', 'episodes per agent (default per MDP)', intOption(10, 1_000_000))
     .option(
       '--behaviour <name>',
       `how agents act (default per MDP: random off-policy, others epsilon-greedy): ${BEHAVIOURS.join(', ')}`,
+      choiceOption(BEHAVIOURS),
     )
     .option(
       '--shrink',
@@ -63,20 +80,22 @@ export function register(simulate: Command): void {
         seeds: number;
         seed: number;
         episodes?: number;
-        behaviour?: string;
+        behaviour?: (typeof BEHAVIOURS)[number];
         shrink?: boolean;
         polyak?: number;
         tdSlack?: number;
         tdWindow?: number;
         quiet?: boolean;
       }) => {
-        if (o.byzantine >= o.agents) throw new Error('--byzantine must be smaller than --agents');
-        // 'all', one name, or a comma-separated list.
-        const attacks: AttackName[] =
-          o.attack === 'all' ? [...ATTACK_NAMES] : o.attack.split(',').map(choiceOption(ATTACK_NAMES));
-        const rules: RuleName[] =
-          o.rule === 'all' ? [...RULE_NAMES] : o.rule.split(',').map(choiceOption(RULE_NAMES));
-        const mdps: MdpName[] = o.mdp === 'all' ? [...MDP_NAMES] : [choiceOption(MDP_NAMES)(o.mdp)];
+        if (o.byzantine >= o.agents)
+          throw new ElexError(
+            'E_USAGE',
+            `--byzantine (${o.byzantine}) must be smaller than --agents (${o.agents})`,
+          );
+        // 'all', one name, or a comma-separated list (each name checked when the option was parsed).
+        const attacks = (o.attack === 'all' ? [...ATTACK_NAMES] : o.attack.split(',')) as AttackName[];
+        const rules = (o.rule === 'all' ? [...RULE_NAMES] : o.rule.split(',')) as RuleName[];
+        const mdps = (o.mdp === 'all' ? [...MDP_NAMES] : [o.mdp]) as MdpName[];
         const t0 = performance.now();
         const reports = mdps.map((mdp) => {
           const bar = progress(`simulate federation ${mdp}`, o.quiet);
@@ -90,7 +109,7 @@ export function register(simulate: Command): void {
               seeds: o.seeds,
               seed: o.seed,
               episodes: o.episodes,
-              behaviour: o.behaviour === undefined ? undefined : choiceOption(BEHAVIOURS)(o.behaviour),
+              behaviour: o.behaviour,
               shrink: o.shrink === true,
               polyak: o.polyak,
               tdSlack: o.tdSlack,

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { runChurn, runCrash, runDissemination, runPartition, runSteady } from '../../sim/gossip/index.js';
-import { choiceOption, durationOption, floatOption, intOption } from '../options.js';
+import { choiceOption, durationFlag, floatOption, intOption } from '../options.js';
 import { printJson } from '../output.js';
 import { progress } from '../progress.js';
 
@@ -35,10 +35,10 @@ export function register(simulate: Command): void {
     .option('--scenario <s>', SCENARIOS.join(' | '), choiceOption(SCENARIOS), 'dissemination')
     .option('--loss <p>', 'datagram loss probability on every link', floatOption(0, 0.9), 0)
     .option('--trials <n>', 'trials (dissemination, crash)', intOption(1, 100_000), 100)
-    .option('--duration <d>', 'measured simulated time (steady, pauses, churn)', durationOption, 600_000)
-    .option('--pause-ms <d>', 'pause length (pauses)', durationOption, 2000)
+    .addOption(durationFlag('--duration <d>', 'measured simulated time (steady, pauses, churn)', '10m'))
+    .addOption(durationFlag('--pause-ms <d>', 'pause length (pauses)', '2s', { positive: true }))
     .option('--split <f>', 'fraction on the small side (partition)', floatOption(0.01, 0.5), 0.5)
-    .option('--partition-ms <d>', 'partition length (partition)', durationOption, 60_000)
+    .addOption(durationFlag('--partition-ms <d>', 'partition length (partition)', '60s'))
     .option('--fanout <n>', 'gossip fanout', intOption(1, 16), 3)
     .option('--monitors <n>', 'monitors per member', intOption(1, 32), 9)
     .option('--json', 'print the report as one JSON object on stdout (the default)')

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { runCampaign } from '../../sim/raft/campaign.js';
 import { runFlapping } from '../../sim/raft/flapping.js';
 import { MUTATIONS, type Mutation, parseMutation } from '../../sim/raft/mutations.js';
-import { durationOption, intOption } from '../options.js';
+import { choiceOption, durationFlag, intOption } from '../options.js';
 import { printJson } from '../output.js';
 import { progress } from '../progress.js';
 
@@ -19,13 +19,18 @@ export function register(simulate: Command): void {
     .option('--runs <n>', 'runs (each with its own derived seed)', intOption(1, 1_000_000), 100)
     .option('--seed <n>', 'root seed', intOption(0, 2 ** 31 - 1), 1)
     .option('--nodes <n>', 'Raft voters', intOption(1, 64), 3)
-    .option('--duration <d>', 'faulty period of each run (then heal and check)', durationOption, 3000)
+    .addOption(durationFlag('--duration <d>', 'faulty period of each run (then heal and check)', '3s'))
     .option('--clients <n>', 'concurrent clients', intOption(1, 64), 3)
     .option('--mutation <name>', `plant a bug: ${MUTATIONS.join(', ')}`, parseMutation)
     .option('--run-seed <n>', 'replay one run by its run_seed', intOption(0, 2 ** 31 - 1))
-    .option('--scenario <name>', "'campaign' (default) or 'flapping'", 'campaign')
+    .option(
+      '--scenario <name>',
+      "'campaign' or 'flapping' (a member that keeps dropping out; uses --seed, --nodes, --no-pre-vote)",
+      choiceOption(['campaign', 'flapping'] as const),
+      'campaign',
+    )
     .option('--no-pre-vote', 'flapping scenario: disable PreVote and CheckQuorum (for contrast)')
-    .option('--json', 'print the report as one JSON object on stdout')
+    .option('--json', 'print the report as one JSON object on stdout (the default)')
     .option('--quiet', 'no progress on stderr')
     .action(
       (o: {

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { defaultCatalog } from '../../node/catalog-file.js';
-import { parseFaultKinds } from '../../sim/index.js';
+import { FAULT_KINDS, parseFaultKinds } from '../../sim/index.js';
 import { runSwarm, type SwarmReport } from '../../sim/swarm/scenario.js';
-import { choiceOption, durationOption, floatOption, intOption } from '../options.js';
-import { printJson, writeReport } from '../output.js';
+import { choiceOption, dirOption, durationFlag, floatOption, intOption } from '../options.js';
+import { prepareOutDir, printJson, writeReport } from '../output.js';
 import { progress } from '../progress.js';
 import { renderHtml } from '../report/html.js';
 
@@ -28,15 +28,17 @@ export function register(simulate: Command): void {
       'the whole swarm: 14 coordinators on Raft, 593 feature agents with heartbeats and federated learning',
     )
     .option('--seed <n>', 'root seed (the first seed with --runs)', intOption(0, 2 ** 31 - 1), 1)
-    .option('--duration <d>', 'simulated time per run (e.g. 60s, 1h)', durationOption, 60_000)
+    .addOption(durationFlag('--duration <d>', 'simulated time per run (e.g. 500ms, 60s, 10m, 1h)', '60s'))
     .option('--query-rate <q>', 'client queries per simulated second', floatOption(0, 10_000), 10)
-    .option(
-      '--sync-interval <d>',
-      "an agent's federation round (ADR-115 sync_interval_ms; it also syncs after 10 interactions)",
-      durationOption,
-      60_000,
+    .addOption(
+      durationFlag(
+        '--sync-interval <d>',
+        "an agent's federation round (ADR-115 sync_interval_ms; it also syncs after 10 interactions)",
+        '60s',
+        { positive: true },
+      ),
     )
-    .option('--faults <kinds>', "'none', 'all', or a comma list of Raft and gossip fault kinds", 'all')
+    .option('--faults <kinds>', `'none', 'all', or a comma list of ${FAULT_KINDS.join(', ')}`, 'all')
     .option('--byzantine <f>', 'fraction of malicious agents (poisoned deltas)', floatOption(0, 0.49), 0.1)
     .option('--runs <n>', 'run N consecutive seeds and print an aggregate', intOption(1, 100_000), 1)
     .option(
@@ -46,9 +48,10 @@ export function register(simulate: Command): void {
       'pools',
     )
     .option('--json', 'print the report as one JSON object on stdout')
-    .option('--out <dir>', 'also write report.json and report.html into DIR')
+    .option('--out <dir>', 'also write report.json and report.html into DIR (created if missing)', dirOption)
     .action((o: SwarmCliOptions) => {
       const faults = parseFaultKinds(o.faults);
+      if (o.out) prepareOutDir(o.out);
       const catalog = defaultCatalog();
       const one = (seed: number, onProgress?: (d: number, t: number) => void) =>
         runSwarm(
