@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The `elex` command. Runs the TypeScript sources through tsx's loader so a checkout works right after `npm ci`.
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -9,19 +9,28 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 // takes the flag only at start-up, so the command re-runs itself once with it.
 const YOUNG = '--max-semi-space-size=64';
 if (!process.execArgv.some((a) => a.startsWith('--max-semi-space-size'))) {
-  const r = spawnSync(
+  const child = spawn(
     process.execPath,
     [...process.execArgv, YOUNG, fileURLToPath(import.meta.url), ...process.argv.slice(2)],
-    {
-      stdio: 'inherit',
-    },
+    { stdio: 'inherit' },
   );
-  if (r.error) throw r.error;
-  process.exit(r.status ?? (r.signal ? 1 : 0));
+  // Termination signals go to the child too: `kill <pid>` or a supervisor's SIGTERM reaches only this process,
+  // and the child would run on as an orphan. (A terminal's Ctrl-C reaches both; a second SIGINT is harmless.)
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig));
+  child.on('error', (e) => {
+    console.error(`elex: cannot start node: ${e.message}`);
+    process.exit(1);
+  });
+  child.on('exit', (code, signal) => {
+    if (signal === null) process.exit(code ?? 0);
+    // Die of the same signal, so a caller sees what the child saw.
+    process.removeAllListeners(signal);
+    process.kill(process.pid, signal);
+  });
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  const here = dirname(fileURLToPath(import.meta.url));
+  const { main } = await import(pathToFileURL(join(here, '..', 'src', 'cli', 'main.ts')).href);
+  process.exitCode = await main(process.argv);
 }
-
-const { register } = await import('tsx/esm/api');
-register();
-const here = dirname(fileURLToPath(import.meta.url));
-const { main } = await import(pathToFileURL(join(here, '..', 'src', 'cli', 'main.ts')).href);
-process.exitCode = await main(process.argv);
