@@ -1,4 +1,4 @@
-import { ByteReader, ByteWriter } from '../core/index.js';
+import { ByteReader, ByteWriter, ElexError } from '../core/index.js';
 import type { GossipEvent } from './events.js';
 import { Channel, type ChannelName } from './member.js';
 import type { GossipNode } from './node.js';
@@ -44,8 +44,17 @@ export class GossipChannels {
    * the first chunk's version and `stateChunked` checks each one, so a mixed read is impossible.
    */
   setStateChunked(key: string, value: Uint8Array): number {
-    const max = this.core.config.maxValueBytes;
-    const n = Math.max(1, Math.ceil(value.length / max));
+    // Checked before anything is written: a write refused half-way would leave no complete value at all.
+    // Chunk size for chunk keys `key#i` of at most `digits` digits (longer keys leave less room per chunk).
+    let max = 0;
+    let n = 1;
+    for (let digits = 1; ; digits++) {
+      max = this.core.maxValueFor(`${key}#${'9'.repeat(digits)}`);
+      if (max < 1)
+        throw new ElexError('E_TOO_LARGE', `chunk keys of "${key}" leave no room for a value in a datagram`);
+      n = Math.max(1, Math.ceil(value.length / max));
+      if (String(n - 1).length <= digits) break;
+    }
     let first = -1;
     for (let i = 0; i < n; i++) {
       this.core.set(Channel.state, `${key}#${i}`, value.subarray(i * max, (i + 1) * max));
@@ -63,19 +72,35 @@ export class GossipChannels {
   stateChunked(member: string, key: string): Uint8Array | undefined {
     const manifest = this.core.get(member, Channel.state, `${key}#`);
     if (!manifest) return undefined;
-    const r = new ByteReader(manifest);
-    const n = r.varint();
-    const length = r.varint();
-    const first = r.varint();
-    const out = new Uint8Array(length);
+    // Any member can write any bytes under `key#`: what does not parse, or does not match its chunks, is no
+    // complete value (and allocates nothing before the chunks are found).
+    let n: number;
+    let length: number;
+    let first: number;
+    try {
+      const r = new ByteReader(manifest);
+      n = r.varint();
+      length = r.varint();
+      first = r.varint();
+    } catch {
+      return undefined;
+    }
+    const chunks: Uint8Array[] = [];
     let at = 0;
     for (let i = 0; i < n; i++) {
       const c = this.core.getEntry(member, Channel.state, `${key}#${i}`);
       if (!c || c.version !== first + i || at + c.value.length > length) return undefined;
-      out.set(c.value, at);
+      chunks.push(c.value);
       at += c.value.length;
     }
-    return at === length ? out : undefined;
+    if (at !== length) return undefined;
+    const out = new Uint8Array(length);
+    at = 0;
+    for (const c of chunks) {
+      out.set(c, at);
+      at += c.length;
+    }
+    return out;
   }
 
   /** Returns the broadcast's sequence number (per member). */

@@ -6,6 +6,9 @@ import {
   deltaBaseSize,
   digestEntrySize,
   keySize,
+  LIMITS,
+  strSize,
+  varintSize,
 } from './codec.js';
 import type { DigestIndex } from './digest.js';
 import type { KeyEntry, Member } from './member.js';
@@ -16,6 +19,27 @@ export interface DeltaCandidate {
   from: number;
   /** Higher goes first: membership news (NEWS_PRIORITY), then the most versions behind (most-stale-first). */
   priority: number;
+}
+
+/** Fixed bytes of an exchange beyond the header: hop, flags, four list counts (up to 16383 each). */
+export const EXCHANGE_FIXED = 2 + 4 * 2;
+
+/** Bytes of the largest varint the wire carries (2^53 − 1). */
+const MAX_VARINT = 8;
+
+/**
+ * The largest value under `key` of the member (`name`, `gen`) that fits, as the only key of a delta, in an
+ * exchange of `maxBytes` from any member: the longest sender name with the largest generation and
+ * incarnation, the claim about the owner at the largest incarnation with the longest suspicion origin, the
+ * largest versions. Deltas are prefixes, so a key that fits no exchange would block every later key of its
+ * owner forever.
+ */
+export function valueRoom(maxBytes: number, name: string, gen: number, key: string): number {
+  const header = 2 + strSize('x'.repeat(LIMITS.name)) + 2 * MAX_VARINT;
+  const claim = strSize(name) + varintSize(gen) + MAX_VARINT + 1 + strSize('x'.repeat(LIMITS.name));
+  const delta = claim + MAX_VARINT + 2; // deltaBaseSize: fromVersion, key count
+  const entry = 1 + strSize(key) + MAX_VARINT + varintSize(LIMITS.value); // keySize without the value
+  return maxBytes - header - EXCHANGE_FIXED - delta - entry;
 }
 
 /** Priority of membership news and explicit requests: ahead of any key backlog. */
@@ -65,14 +89,14 @@ export function buildDeltas(
 /**
  * Our digest entries for the buckets whose hashes differ from `theirs`: whole buckets only (a bucket is
  * "covered" only if all of it fits, so the peer may conclude that what is absent from it we lack), starting
- * at a random bucket so that successive exchanges cover different ones.
+ * at a random bucket so that successive exchanges cover different ones. Entries the peer already sent us are
+ * listed too: left out, the peer would take them for members we lack and resend them from version 0.
  */
 export function bucketDigest(
   members: Iterable<Member>,
   index: DigestIndex,
   theirs: Uint32Array,
   budget: number,
-  skip: Set<string>,
   rng: Rng,
 ): { digest: DigestEntry[]; covered: number[] } {
   const nb = index.buckets;
@@ -85,10 +109,7 @@ export function bucketDigest(
   if (differing.length === 0) return { digest: [], covered: [] };
   const byBucket = new Map<number, DigestEntry[]>();
   for (const b of differing) byBucket.set(b, []);
-  for (const m of members) {
-    if (skip.has(m.name)) continue;
-    byBucket.get(m.bucket)?.push(digestOf(m));
-  }
+  for (const m of members) byBucket.get(m.bucket)?.push(digestOf(m));
   const digest: DigestEntry[] = [];
   const covered: number[] = [];
   for (const b of differing) {

@@ -26,7 +26,15 @@ import {
 import { type GossipConfig, makeConfig } from './config.js';
 import { DigestIndex } from './digest.js';
 import type { GossipEvent, GossipListener, Outbound } from './events.js';
-import { bucketDigest, buildDeltas, type DeltaCandidate, digestOf, NEWS_PRIORITY } from './exchange.js';
+import {
+  bucketDigest,
+  buildDeltas,
+  type DeltaCandidate,
+  digestOf,
+  EXCHANGE_FIXED,
+  NEWS_PRIORITY,
+  valueRoom,
+} from './exchange.js';
 import {
   bucketOf,
   CHANNEL_NAMES,
@@ -70,8 +78,6 @@ const DECODED: DecodeInfo = { senderHash: 0 };
 const SENDER_SLOTS = 64;
 /** Tombstones this close to their expiry are no longer offered in deltas (members forget within ms). */
 const TOMBSTONE_QUIET_MS = 1000;
-/** Fixed bytes of an exchange beyond the header: hop, flags, four list counts (up to 16383 each). */
-const EXCHANGE_FIXED = 2 + 4 * 2;
 
 /**
  * What a core knows about a member, plus its heartbeat history while it monitors the member (always
@@ -219,12 +225,12 @@ export class GossipNode {
         'E_TOO_LARGE',
         `value of ${value.length} bytes exceeds ${this.config.maxValueBytes}: chunk it into several keys`,
       );
-    // A key peers cannot decode would poison every exchange carrying it, and block the later keys behind it.
-    const keyProblem = wireStringProblem(key, LIMITS.key, true);
-    if (keyProblem !== undefined)
+    const room = this.maxValueFor(key);
+    // A key no exchange can carry would block the later keys behind it just the same.
+    if (value.length > room)
       throw new ElexError(
-        utf8Length(key) > LIMITS.key ? 'E_TOO_LARGE' : 'E_RANGE',
-        `key must be at most ${LIMITS.key} bytes of printable UTF-8: it ${keyProblem}`,
+        'E_TOO_LARGE',
+        `value of ${value.length} bytes under a key of ${utf8Length(key)} bytes exceeds ${room}: it could not fit one datagram with its headers; chunk it or shorten the key`,
       );
     const m = this.self;
     this.unhash(m);
@@ -234,6 +240,23 @@ export class GossipNode {
     m.keys.set(keyId(channel, key), e);
     this.rehash(m);
     this.emitKey(m, e);
+  }
+
+  /**
+   * The largest value `set` accepts under `key`: `maxValueBytes`, less where a long key (with a long member
+   * name or a large generation) would leave a delta carrying it too large for any exchange (negative: not even
+   * an empty value fits). Refuses a key peers cannot decode, like `set`.
+   */
+  maxValueFor(key: string): number {
+    // A key peers cannot decode would poison every exchange carrying it, and block the later keys behind it.
+    const keyProblem = wireStringProblem(key, LIMITS.key, true);
+    if (keyProblem !== undefined)
+      throw new ElexError(
+        utf8Length(key) > LIMITS.key ? 'E_TOO_LARGE' : 'E_RANGE',
+        `key must be at most ${LIMITS.key} bytes of printable UTF-8: it ${keyProblem}`,
+      );
+    const room = valueRoom(this.config.maxDatagramBytes, this.name, this.self.gen, key);
+    return Math.min(this.config.maxValueBytes, room);
   }
 
   /**
@@ -342,8 +365,7 @@ export class GossipNode {
     this.now = now;
     this.setClaim(this.self, { gen: this.self.gen, inc: this.self.inc, status: Status.left }, undefined);
     this.hasLeft = true;
-    const claims = [...this.rumors.values()];
-    this.rumors.clear();
+    const claims = this.takeRumors();
     this.sendRumors(claims, this.pickLive(2 * this.config.fanout, undefined));
     return this.drain();
   }
@@ -941,7 +963,7 @@ export class GossipNode {
       digest = this.recentDigest(Math.min(budget, 400), seen);
       for (const d of digest) budget -= digestEntrySize(d);
     } else if (body.buckets && body.buckets.length === c.buckets) {
-      const r = bucketDigest(this.members.values(), this.digest, body.buckets, budget, seen, this.rng);
+      const r = bucketDigest(this.members.values(), this.digest, body.buckets, budget, this.rng);
       digest = r.digest;
       coveredOut = r.covered;
     }
@@ -1035,14 +1057,30 @@ export class GossipNode {
     if (!this.news) return;
     this.news = false;
     if (this.rumors.size === 0 && this.rumorExtra.length === 0) return;
-    const claims = [...this.rumors.values()];
-    this.rumors.clear();
+    const claims = this.takeRumors();
     const extra = this.rumorExtra;
     this.rumorExtra = [];
     if (claims.length === 0) return;
     const targets = this.pickLive(this.config.fanout, exceptPeer);
     for (const x of extra) if (x !== this.name && !targets.includes(x)) targets.push(x);
     this.sendRumors(claims, targets);
+  }
+
+  /**
+   * The queued claims, emptying the queue. A tombstone's TTL is relative, so it is re-read now: queued up to
+   * `rumorDelayMs` ago, it would otherwise make every receiver forget later than we do.
+   */
+  private takeRumors(): ClaimEntry[] {
+    const claims: ClaimEntry[] = [];
+    for (const c of this.rumors.values()) {
+      if (c.ttlMs === undefined) claims.push(c);
+      else {
+        const m = this.members.get(c.name);
+        if (m !== undefined && isTerminal(m.status)) claims.push(this.claimOf(m));
+      }
+    }
+    this.rumors.clear();
+    return claims;
   }
 
   private sendRumors(claims: ClaimEntry[], targets: string[]): void {
