@@ -22,8 +22,18 @@ const TWO_POW_32 = 4294967296;
 export class SeededRng implements Rng {
   private readonly gen: ReturnType<typeof xoroshiro128plus>;
 
-  constructor(readonly seed: number) {
-    this.gen = xoroshiro128plus(seed | 0);
+  /**
+   * `seed` is mixed before it seeds the generator: xoroshiro128+ seeded with a raw 32-bit value emits `~seed`
+   * as its first output (so `next()` was 0.99999… for every small seed) and near-linear functions of the seed
+   * for the next few, making streams of nearby seeds (`id + 1`, `id * 7919 + 1`) strongly correlated.
+   * `premixed` (used by `fork`, whose seeds are already hashes) skips the mixing, so forked streams — every
+   * stream the simulator hands out — are unchanged. `seed` is kept as given: forks derive from it.
+   */
+  constructor(
+    readonly seed: number,
+    premixed = false,
+  ) {
+    this.gen = xoroshiro128plus(premixed ? seed | 0 : mixSeed(seed));
   }
 
   u32(): number {
@@ -37,12 +47,47 @@ export class SeededRng implements Rng {
   }
 
   int(n: number): number {
-    return Math.floor(this.next() * n);
+    if (!(n >= 1 && Number.isInteger(n))) return Math.floor(this.next() * n);
+    if (n <= TWO_POW_32) {
+      // floor(u·n / 2^32), the mapping of floor(next() · n), computed exactly and made uniform by Lemire's
+      // rejection: redraw when u·n mod 2^32 < 2^32 mod n (probability < n / 2^32). Without it, n = 3·2^30
+      // gave multiples of 3 half the time.
+      const t = TWO_POW_32 % n;
+      for (;;) {
+        const u = this.gen.next() >>> 0;
+        const lo = Math.imul(u, n) >>> 0; // u·n mod 2^32 (n = 2^32 wraps to 0: no rejection)
+        if (lo >= t) return mulHi32(u, n);
+      }
+    }
+    // n > 2^32: 53 random bits, rejection above the largest multiple of n.
+    const limit = TWO_POW_53 - (TWO_POW_53 % n);
+    for (;;) {
+      const x = (this.gen.next() >>> 11) * TWO_POW_32 + (this.gen.next() >>> 0);
+      if (x < limit) return x % n;
+    }
   }
 
   fork(name: string): Rng {
-    return new SeededRng(deriveSeed(this.seed, name));
+    return new SeededRng(deriveSeed(this.seed, name), true);
   }
+}
+
+const TWO_POW_53 = 9007199254740992;
+
+/** floor(u · n / 2^32) exactly, for u < 2^32 and n <= 2^32 (the product may exceed 2^53). */
+function mulHi32(u: number, n: number): number {
+  const a = (u >>> 16) * n; // < 2^48: exact
+  const b = (u & 0xffff) * n; // < 2^48: exact
+  const aLo = a % 65536;
+  return (a - aLo) / 65536 + Math.floor((aLo * 65536 + b) / TWO_POW_32);
+}
+
+/** murmur3's 32-bit finaliser over the seed plus a constant (so seed 0 does not map to state 0). */
+function mixSeed(seed: number): number {
+  let h = (seed + 0x9e3779b9) | 0;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) | 0;
 }
 
 /** Seed of the named child stream: a hash of the parent seed and the name, stable across runs. */

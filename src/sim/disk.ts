@@ -5,7 +5,10 @@
  * Values are stored by reference: callers treat them as immutable.
  */
 export interface DiskHost {
-  /** Schedules `fn` on the owning node after `delayMs` (dropped if the node crashes first). */
+  /**
+   * Schedules `fn` on the owning node after `delayMs` of virtual time (device time: the node's clock drift
+   * does not apply); dropped if the node crashes first.
+   */
   nodeTimer(node: number, delayMs: number, fn: () => void): void;
   now(): number;
 }
@@ -15,6 +18,9 @@ export interface DiskStats {
   syncs: number;
   lostOnCrash: number;
 }
+
+/** The value of a pending delete (a write of `undefined` is a write, not a delete). */
+const DELETED: unique symbol = Symbol('deleted');
 
 interface PendingWrite {
   seq: number;
@@ -44,7 +50,7 @@ export class SimDisk {
   }
 
   delete(key: string): void {
-    this.record(key, undefined);
+    this.record(key, DELETED);
     this.view.delete(key);
   }
 
@@ -90,7 +96,7 @@ export class SimDisk {
       let i = 0;
       for (; i < this.unsynced.length && this.unsynced[i].seq <= upTo; i++) {
         const w = this.unsynced[i];
-        if (w.value === undefined) this.durable.delete(w.key);
+        if (w.value === DELETED) this.durable.delete(w.key);
         else this.durable.set(w.key, w.value);
       }
       this.unsynced.splice(0, i);

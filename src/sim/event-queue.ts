@@ -20,6 +20,9 @@ export interface SimEvent {
   fn: (() => void) | null;
 }
 
+/** Heap keys of deferred events sit this far below ordinary seqs (insertion counters stay far below it). */
+const DEFERRED_OFFSET = 2 ** 52;
+
 export class EventQueue {
   private heap: SimEvent[] = [];
   private ts = new Float64Array(256);
@@ -66,6 +69,36 @@ export class EventQueue {
     h[i] = ev;
     ts[i] = t;
     seqs[i] = seq;
+  }
+
+  /**
+   * Re-queues an event deferred to `ev.t` (a pause ended): it runs before the events scheduled for exactly that
+   * time in the ordinary way, which were due no earlier, and after earlier-deferred ones. Plain `push` put it
+   * behind them, so a timer due at the pause's end overtook timers and messages due during the pause.
+   * `ev.seq` is still drawn from the insertion counter (the trace hash sees the same numbers); only the heap
+   * key is moved below every ordinary seq.
+   */
+  pushDeferred(ev: SimEvent): void {
+    const seq = this.nextSeq++;
+    ev.seq = seq;
+    const key = seq - DEFERRED_OFFSET;
+    const t = ev.t;
+    if (this.n === this.ts.length) this.grow();
+    const h = this.heap;
+    const ts = this.ts;
+    const seqs = this.seqs;
+    let i = this.n++;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (ts[p] < t || (ts[p] === t && seqs[p] < key)) break;
+      h[i] = h[p];
+      ts[i] = ts[p];
+      seqs[i] = seqs[p];
+      i = p;
+    }
+    h[i] = ev;
+    ts[i] = t;
+    seqs[i] = key;
   }
 
   pop(): SimEvent | undefined {

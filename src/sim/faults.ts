@@ -167,23 +167,84 @@ function linkFault(sim: Simulator, field: LinkField, amount: number): () => void
   };
 }
 
+/**
+ * Per simulator and node: the crash faults holding it down, and the clock-skew faults on it (oldest first).
+ * Overlapping faults on one node compose like link faults: a node crashed by two faults restarts when the
+ * last ends, and while several skews are active the latest applies, the one before returning when it ends.
+ * (Each fault used to undo itself regardless: the first crash to end restarted a node another still held
+ * down, and the first skew to end reset the clock under another.)
+ */
+const activeNodeFaults = new WeakMap<
+  Simulator,
+  { crashes: Map<number, number>; skews: Map<number, Array<{ skew: number; drift: number }>> }
+>();
+
+function nodeFaults(sim: Simulator) {
+  let s = activeNodeFaults.get(sim);
+  if (s === undefined) {
+    s = { crashes: new Map(), skews: new Map() };
+    activeNodeFaults.set(sim, s);
+  }
+  return s;
+}
+
+function crashFault(sim: Simulator, nodes: readonly number[]): () => void {
+  const { crashes } = nodeFaults(sim);
+  for (const n of nodes) {
+    crashes.set(n, (crashes.get(n) ?? 0) + 1);
+    sim.crash(n);
+  }
+  return () => {
+    for (const n of nodes) {
+      const left = (crashes.get(n) ?? 1) - 1;
+      if (left > 0) crashes.set(n, left);
+      else {
+        crashes.delete(n);
+        sim.restart(n);
+      }
+    }
+  };
+}
+
+function skewFault(sim: Simulator, nodes: readonly number[], amount: number): () => void {
+  const { skews } = nodeFaults(sim);
+  const entries = nodes.map((n) => {
+    const entry = { skew: amount, drift: amount / 1e6 };
+    let stack = skews.get(n);
+    if (stack === undefined) {
+      stack = [];
+      skews.set(n, stack);
+    }
+    stack.push(entry);
+    sim.setClock(n, entry.skew, entry.drift);
+    return { n, stack, entry };
+  });
+  return () => {
+    for (const { n, stack, entry } of entries) {
+      const i = stack.indexOf(entry);
+      stack.splice(i, 1);
+      if (stack.length === 0) {
+        skews.delete(n);
+        sim.setClock(n, 0, 0);
+      } else if (i === stack.length) {
+        const top = stack[stack.length - 1];
+        sim.setClock(n, top.skew, top.drift);
+      }
+    }
+  };
+}
+
 function applyFault(sim: Simulator, f: Fault, id: (i: number) => number): () => void {
   const nodes = f.nodes.map(id);
   const others = f.others.map(id);
   switch (f.kind) {
     case 'crash':
-      for (const n of nodes) sim.crash(n);
-      return () => {
-        for (const n of nodes) sim.restart(n);
-      };
+      return crashFault(sim, nodes);
     case 'pause':
       for (const n of nodes) sim.pause(n, f.durationMs);
       return () => {};
     case 'clock-skew':
-      for (const n of nodes) sim.setClock(n, f.amount, f.amount / 1e6);
-      return () => {
-        for (const n of nodes) sim.setClock(n, 0, 0);
-      };
+      return skewFault(sim, nodes, f.amount);
     case 'disk-stall':
       for (const n of nodes) sim.disk(n).stall(f.durationMs);
       return () => {};

@@ -44,7 +44,7 @@ interface NodeState {
 /**
  * A node's scalars read by every event, `HOT_STRIDE` per node in one typed array (one cache line per node, the
  * whole table a few tens of KB): up (1/0); epoch (incremented on crash and restart; events scheduled under an
- * older epoch are dropped); paused until; clock skew; clock drift.
+ * older epoch are dropped); paused until; clock skew; clock drift; the virtual time the drift started from.
  */
 const HOT_STRIDE = 8;
 const H_UP = 0;
@@ -52,6 +52,7 @@ const H_EPOCH = 1;
 const H_PAUSED = 2;
 const H_SKEW = 3;
 const H_DRIFT = 4;
+const H_DRIFT_FROM = 5;
 
 const KIND_CALL = 0;
 const KIND_NODE_CALL = 1;
@@ -136,7 +137,7 @@ export class Simulator {
       name,
       handler,
       disk: new SimDisk(
-        { nodeTimer: (n, d, fn) => this.setTimer(n, d, fn), now: () => this.clock },
+        { nodeTimer: (n, d, fn) => this.deviceTimer(n, d, fn), now: () => this.clock },
         id,
         this.syncLatencyMs,
       ),
@@ -180,10 +181,18 @@ export class Simulator {
     return this.hot[this.hotOf(node) + H_UP] !== 0;
   }
 
-  /** The node's local clock: skewed and drifting relative to virtual time. */
+  /**
+   * The node's local clock: after `setClock(skew, drift)` at virtual time T, T + skew + (now − T)(1 + drift).
+   * (It was skew + now·(1 + drift): drift set mid-run jumped the clock by T·drift at once.)
+   */
   localTime(node: number): number {
     const o = this.hotOf(node);
-    return this.hot[o + H_SKEW] + this.clock * (1 + this.hot[o + H_DRIFT]);
+    const hot = this.hot;
+    const drift = hot[o + H_DRIFT];
+    if (drift === 0) return hot[o + H_SKEW] + this.clock;
+    const from = hot[o + H_DRIFT_FROM];
+    // from = 0 evaluates exactly as the old formula (runs that set the clock at t = 0 are unchanged).
+    return hot[o + H_SKEW] + from + (this.clock - from) * (1 + drift);
   }
 
   /** Offset of a node's scalars in `hot` (throws for an unknown node, like `node`). */
@@ -237,6 +246,18 @@ export class Simulator {
     assert(delayMs >= 0 && Number.isFinite(delayMs), 'timer delay must be finite and >= 0', { delayMs });
     const hot = this.hot;
     const e = this.ev(this.clock + delayMs / (1 + hot[o + H_DRIFT]), KIND_NODE_CALL, node, hot[o + H_EPOCH]);
+    e.fn = fn;
+    this.queue.push(e);
+  }
+
+  /**
+   * Like `setTimer`, but `delayMs` is virtual time (a device's latency does not follow the node's clock
+   * drift): the disk's syncs, so that a stall holds every sync until it ends.
+   */
+  private deviceTimer(node: number, delayMs: number, fn: () => void): void {
+    const o = this.hotOf(node);
+    assert(delayMs >= 0 && Number.isFinite(delayMs), 'timer delay must be finite and >= 0', { delayMs });
+    const e = this.ev(this.clock + delayMs, KIND_NODE_CALL, node, this.hot[o + H_EPOCH]);
     e.fn = fn;
     this.queue.push(e);
   }
@@ -332,7 +353,7 @@ export class Simulator {
 
   private defer(e: SimEvent, until: number): false {
     e.t = until;
-    this.queue.push(e);
+    this.queue.pushDeferred(e);
     return false;
   }
 
@@ -412,17 +433,19 @@ export class Simulator {
     const o = this.hotOf(node);
     this.hot[o + H_SKEW] = skewMs;
     this.hot[o + H_DRIFT] = drift;
+    this.hot[o + H_DRIFT_FROM] = this.clock;
     this.traceEvent('clock', node, skewMs);
   }
 
   /** Cuts links as the spec says until `heal(id)`. Returns the partition id. */
   partition(spec: PartitionSpec): number {
     const pairs = cutPairs(spec);
+    // Validate every node before cutting anything: a throw half-way left the earlier pairs cut for good.
     for (const [a, b] of pairs) {
       this.node(a);
       this.node(b);
-      this.links[2 * (a * this.capacity + b) + 1]++;
     }
+    for (const [a, b] of pairs) this.links[2 * (a * this.capacity + b) + 1]++;
     const id = this.nextPartitionId++;
     this.partitions.set(id, pairs);
     this.traceEvent('partition', id, pairs.length);
