@@ -51,24 +51,7 @@ export class EventQueue {
   push(ev: SimEvent): void {
     const seq = this.nextSeq++;
     ev.seq = seq;
-    const t = ev.t;
-    if (this.n === this.ts.length) this.grow();
-    const h = this.heap;
-    const ts = this.ts;
-    const seqs = this.seqs;
-    let i = this.n++;
-    // Every queued event has a smaller seq than this one: it moves up only past strictly later times.
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (ts[p] <= t) break;
-      h[i] = h[p];
-      ts[i] = ts[p];
-      seqs[i] = seqs[p];
-      i = p;
-    }
-    h[i] = ev;
-    ts[i] = t;
-    seqs[i] = seq;
+    this.insert(ev, seq);
   }
 
   /**
@@ -81,13 +64,18 @@ export class EventQueue {
   pushDeferred(ev: SimEvent): void {
     const seq = this.nextSeq++;
     ev.seq = seq;
-    const key = seq - DEFERRED_OFFSET;
+    this.insert(ev, seq - DEFERRED_OFFSET);
+  }
+
+  /** Sifts `ev` up from the end of the heap to its place by (time, key). */
+  private insert(ev: SimEvent, key: number): void {
     const t = ev.t;
     if (this.n === this.ts.length) this.grow();
     const h = this.heap;
     const ts = this.ts;
     const seqs = this.seqs;
     let i = this.n++;
+    // An ordinary push has the largest key so far: it moves up only past strictly later times.
     while (i > 0) {
       const p = (i - 1) >> 1;
       if (ts[p] < t || (ts[p] === t && seqs[p] < key)) break;
