@@ -22,18 +22,8 @@ const TWO_POW_32 = 4294967296;
 export class SeededRng implements Rng {
   private readonly gen: ReturnType<typeof xoroshiro128plus>;
 
-  /**
-   * `seed` is mixed before it seeds the generator: xoroshiro128+ seeded with a raw 32-bit value emits `~seed`
-   * as its first output (so `next()` was 0.99999… for every small seed) and near-linear functions of the seed
-   * for the next few, making streams of nearby seeds (`id + 1`, `id * 7919 + 1`) strongly correlated.
-   * `premixed` (used by `fork`, whose seeds are already hashes) skips the mixing, so forked streams — every
-   * stream the simulator hands out — are unchanged. `seed` is kept as given: forks derive from it.
-   */
-  constructor(
-    readonly seed: number,
-    premixed = false,
-  ) {
-    this.gen = xoroshiro128plus(premixed ? seed | 0 : mixSeed(seed));
+  constructor(readonly seed: number) {
+    this.gen = xoroshiro128plus(seed | 0);
   }
 
   u32(): number {
@@ -68,7 +58,7 @@ export class SeededRng implements Rng {
   }
 
   fork(name: string): Rng {
-    return new SeededRng(deriveSeed(this.seed, name), true);
+    return new SeededRng(deriveSeed(this.seed, name));
   }
 }
 
@@ -80,14 +70,6 @@ function mulHi32(u: number, n: number): number {
   const b = (u & 0xffff) * n; // < 2^48: exact
   const aLo = a % 65536;
   return (a - aLo) / 65536 + Math.floor((aLo * 65536 + b) / TWO_POW_32);
-}
-
-/** murmur3's 32-bit finaliser over the seed plus a constant (so seed 0 does not map to state 0). */
-function mixSeed(seed: number): number {
-  let h = (seed + 0x9e3779b9) | 0;
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  return (h ^ (h >>> 16)) | 0;
 }
 
 /** Seed of the named child stream: a hash of the parent seed and the name, stable across runs. */
