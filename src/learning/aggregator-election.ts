@@ -56,7 +56,10 @@ export interface ElectionOptions {
   hooks: ElectionHooks;
   /** (term, vote) saved by an earlier life of this member. */
   voteState?: VoteState;
-  /** Called with the new (term, vote) before any message that depends on it is sent. */
+  /**
+   * Called with the new (term, vote) before any message that depends on it is sent, and before this member
+   * holds it: if it throws (the state could not be saved), the vote state is unchanged and nothing is sent.
+   */
   onVoteState?: (s: VoteState) => void;
   now: number;
 }
@@ -213,9 +216,11 @@ export class AggregatorElection {
 
   private setVoteState(term: number, votedFor: string | null): void {
     if (term === this._term && votedFor === this._votedFor) return;
+    // Saved first, then held: if saving throws, nothing changed. Held first, a vote whose saving failed
+    // counted as saved, and the same request again sent it without ever saving it (a restart then voted twice).
+    this.onVoteState?.({ term, voted_for: votedFor });
     this._term = term;
     this._votedFor = votedFor;
-    this.onVoteState?.({ term, voted_for: votedFor });
   }
 
   /** Follower of `term` (or of the current term, deposed): the table drops what it held as aggregator. */
@@ -394,8 +399,18 @@ export class AggregatorElection {
     const sticky = this.isLeader || this.liveLeader(now) !== null;
     // Terms move one election at a time: a vote message far above every term this member knows (its own, or a
     // certified one) is a Byzantine push towards MAX_TERM, after which nobody could campaign.
-    if (c.term > Math.max(this._term, this.certifiedTerm) + MAX_TERM_STEP)
+    const bound = Math.max(this._term, this.certifiedTerm) + MAX_TERM_STEP;
+    if (c.term > bound) {
+      // Except a refusal of this member's own pre-vote request: it says the refuser is at c.term or above, so
+      // it is also true at the bound, and the member climbs there (no further than one message could push it
+      // anyway). Refused outright, a member pushed more than the bound above the others (two Byzantine vote
+      // requests) and those below it could never hear each other again: no aggregator, ever.
+      if (c.type === 'pre-vote' && c.value === 0 && c.to === this.id && this.preVotes !== null && !sticky) {
+        this.onPreVote({ ...c, term: bound }, sticky, now);
+        return;
+      }
       throw new ElexError('E_TERM_JUMP', `term ${c.term} from '${c.from}' is far above ${this._term}`);
+    }
     switch (c.type) {
       case 'pre-vote-request':
         this.onPreVoteRequest(c, sticky);
