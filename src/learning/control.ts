@@ -26,7 +26,8 @@ export type ControlType =
   | 'pre-vote'
   | 'heartbeat'
   | 'heartbeat-ack';
-const TYPES: readonly ControlType[] = [
+/** Every control message type, in wire order (the type byte is the index + 1). */
+export const CONTROL_TYPES: readonly ControlType[] = [
   'vote-request',
   'vote',
   'ack',
@@ -50,7 +51,7 @@ export function encodeControl(c: Control, signer: Identity): Uint8Array {
   const w = new ByteWriter(96);
   w.u16(CONTROL_MAGIC)
     .u8(2)
-    .u8(TYPES.indexOf(c.type) + 1)
+    .u8(CONTROL_TYPES.indexOf(c.type) + 1)
     .str(c.from)
     .str(c.to)
     .varint(c.term)
@@ -70,7 +71,7 @@ export function decodeControl(bytes: Uint8Array, keys: Keyring): Control {
   if (r.u16() !== CONTROL_MAGIC) throw new ElexError('E_DECODE', 'bad magic: not a control message');
   if (r.u8() !== 2) throw new ElexError('E_DECODE', 'unsupported control format');
   const t = r.u8();
-  if (t < 1 || t > TYPES.length) throw new ElexError('E_DECODE', `unknown control type ${t}`);
+  if (t < 1 || t > CONTROL_TYPES.length) throw new ElexError('E_DECODE', `unknown control type ${t}`);
   const from = r.str(64);
   const to = r.str(64);
   const term = r.varint();
@@ -84,5 +85,5 @@ export function decodeControl(bytes: Uint8Array, keys: Keyring): Control {
   if (!verifyBytes(key, signed, bytes.subarray(bytes.length - SIGNATURE_BYTES))) {
     throw new ElexError('E_SIGNATURE', `bad signature for origin '${from}'`);
   }
-  return { type: TYPES[t - 1], from, to, term, value };
+  return { type: CONTROL_TYPES[t - 1], from, to, term, value };
 }

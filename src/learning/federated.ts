@@ -50,7 +50,7 @@ import { QTable } from './q-table.js';
 import { ReachabilityWindow } from './reachability-window.js';
 import { relayedCounts } from './relay.js';
 import { REWARD_MAX, REWARD_MIN } from './reward.js';
-import { deltaSince, MergeWorkspace, mergeDeltasIntoTable, type Weighting } from './table-merge.js';
+import { deltaSince, MergeWorkspace, mergeDeltasIntoTable, putEntry, type Weighting } from './table-merge.js';
 import { ReporterTrust } from './trust.js';
 import { checkDelta, tdReachable, tdTargetRange } from './validate.js';
 
@@ -501,15 +501,7 @@ export class FederatedQTable {
     const part = boundedPart(t, since, counts, urgent, limits);
     const n = part.entries.length;
     const d = emptyDelta(kind, this.id, n);
-    for (let i = 0; i < n; i++) {
-      const e = part.entries[i];
-      d.hi[i] = t.hi[e];
-      d.lo[i] = t.lo[e];
-      d.action[i] = t.action[e];
-      d.q[i] = t.q[e];
-      d.visits[i] = t.visits[e];
-      d.fresh[i] = counts.get(e) ?? 0;
-    }
+    for (let i = 0; i < n; i++) putEntry(d, i, t, part.entries[i], counts);
     return {
       d,
       cut: part.cut,

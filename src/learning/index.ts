@@ -12,7 +12,7 @@ export {
   MAX_CERTIFICATE_VOTES,
   verifyCertificate,
 } from './certificate.js';
-export { type Control, type ControlType, decodeControl, encodeControl } from './control.js';
+export { CONTROL_TYPES, type Control, type ControlType, decodeControl, encodeControl } from './control.js';
 export {
   type DecodeOptions,
   type Delta,

@@ -222,15 +222,22 @@ export function deltaSince(
     fresh: new Uint32Array(n),
   };
   let i = 0;
-  for (let e = 0; e < table.size; e++) {
-    if (table.version[e] <= sinceVersion) continue;
-    d.hi[i] = table.hi[e];
-    d.lo[i] = table.lo[e];
-    d.action[i] = table.action[e];
-    d.q[i] = table.q[e];
-    d.visits[i] = table.visits[e];
-    d.fresh[i] = fresh.get(e) ?? 0;
-    i++;
-  }
+  for (let e = 0; e < table.size; e++) if (table.version[e] > sinceVersion) putEntry(d, i++, table, e, fresh);
   return d;
+}
+
+/** Row `i` of `d` := entry `e` of `table`, with its fresh visits from `fresh` (entry index → count). */
+export function putEntry(
+  d: Delta,
+  i: number,
+  table: QTable,
+  e: number,
+  fresh: ReadonlyMap<number, number>,
+): void {
+  d.hi[i] = table.hi[e];
+  d.lo[i] = table.lo[e];
+  d.action[i] = table.action[e];
+  d.q[i] = table.q[e];
+  d.visits[i] = table.visits[e];
+  d.fresh[i] = fresh.get(e) ?? 0;
 }

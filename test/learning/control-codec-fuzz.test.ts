@@ -1,10 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isElexError, SeededRng } from '../../src/core/index.js';
-import { CONTROL_MAGIC, MAX_TERM } from '../../src/learning/control.js';
+import { CONTROL_MAGIC, CONTROL_TYPES, MAX_TERM } from '../../src/learning/control.js';
 import {
   type Control,
-  type ControlType,
   decodeControl,
   encodeControl,
   type Identity,
@@ -13,15 +12,7 @@ import {
 } from '../../src/learning/index.js';
 import { codeOf } from './error-code.js';
 
-const TYPES: readonly ControlType[] = [
-  'vote-request',
-  'vote',
-  'ack',
-  'pre-vote-request',
-  'pre-vote',
-  'heartbeat',
-  'heartbeat-ack',
-];
+const TYPES = CONTROL_TYPES;
 const ids = ['a', 'b', 'ü-member', 'x'.repeat(64)];
 const keys = new MapKeyring();
 const who = new Map<string, Identity>();
