@@ -892,6 +892,10 @@ export class Raft {
     }
     if (this.maybeCommit()) this.markAll();
     this.dirty.add(cc.node);
+    // A smaller quorum may already hold for the pending reads: shrunk to this leader alone, no heartbeat
+    // acknowledgement would ever come to release them. (Releasing the newest releases every older one.)
+    const newest = this.readOnly.last();
+    if (newest !== 0) this.readAck(this.id, newest);
   }
 
   /** Installs a local snapshot taken by the application at `applied`, compacting the log behind it. */

@@ -6,6 +6,7 @@ import {
   MsgType,
   type RaftConfig,
   RawNode,
+  type ReadState,
   Role,
 } from '../../src/raft/index.js';
 
@@ -23,6 +24,8 @@ export class Net {
   private readonly ids: number[];
   private incarnation = 0;
   queue: Message[] = [];
+  /** Read states each node's Readys returned, in order. */
+  readonly reads = new Map<number, ReadState[]>();
 
   constructor(
     ids: number[],
@@ -68,6 +71,7 @@ export class Net {
       if (rd.hardState !== null) st.setHardState(rd.hardState);
       if (rd.mustSync) st.sync(() => {});
       for (const m of rd.messages) this.queue.push(m);
+      if (rd.readStates.length > 0) this.reads.set(id, [...(this.reads.get(id) ?? []), ...rd.readStates]);
       rn.advance(rd);
       const r = rn.raft;
       const last = r.snapshot?.meta.index ?? 0;

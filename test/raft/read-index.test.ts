@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { SeededRng } from '../../src/core/index.js';
-import { DiskStorage, MemoryDisk, RawNode, type ReadState, Role } from '../../src/raft/index.js';
+import {
+  ConfChangeType,
+  DiskStorage,
+  MemoryDisk,
+  RawNode,
+  type ReadState,
+  Role,
+} from '../../src/raft/index.js';
+import { isType, MsgType, Net } from './harness.js';
 
 /** Runs every Ready of `rn` against `st` in the contract's order; returns what was applied and read. */
 function drive(rn: RawNode, st: DiskStorage): { applied: number[]; reads: ReadState[] } {
@@ -53,5 +61,29 @@ describe('ReadIndex', () => {
     for (let i = 0; i < 5; i++) reads.push(...drive(rn, st).reads);
     expect(reads.map((r) => r.context)).toEqual([7]);
     expect(reads[0].index).toBeGreaterThanOrEqual(write);
+  });
+});
+
+describe('ReadIndex across a membership change', () => {
+  it('a read waiting for heartbeat acks is answered once the group shrinks to the leader alone', () => {
+    const net = new Net([1, 2]);
+    net.elect(1);
+    net.propose(1, 1);
+    net.deliverWhile(() => true);
+    const leader = net.node(1);
+    leader.readIndex(7);
+    net.drain(1);
+    // Node 2 never answers the read's heartbeat round.
+    net.take(isType(MsgType.Heartbeat, 1, 2));
+    leader.proposeConfChange({ type: ConfChangeType.Remove, node: 2 });
+    net.drain(1);
+    net.deliverWhile((m) => m.type !== MsgType.Heartbeat);
+    expect(leader.raft.conf.voters).toEqual([1]);
+    // No voter is left to acknowledge a heartbeat: the leader's own ack is now a quorum.
+    for (let i = 0; i < 20; i++) {
+      net.tick(1);
+      net.deliverWhile((m) => m.type !== MsgType.Heartbeat);
+    }
+    expect((net.reads.get(1) ?? []).map((r) => r.context)).toEqual([7]);
   });
 });
