@@ -1,4 +1,5 @@
 import { ElexError } from '../core/index.js';
+import { LIMITS } from './codec.js';
 
 /**
  * Every tunable of the gossip core, with the defaults the figures in docs/gossip.md were measured with.
@@ -129,5 +130,11 @@ export function makeConfig(partial: Partial<GossipConfig> = {}): GossipConfig {
   if (c.maxUserBytes > 60_000) throw new ElexError('E_CONFIG', 'gossip maxUserBytes must be <= 60000');
   if (c.maxValueBytes > c.maxDatagramBytes - 200)
     throw new ElexError('E_CONFIG', 'gossip maxValueBytes must leave 200 bytes of headers in a datagram');
+  // Peers decode with the protocol's limits, not this member's configuration: a larger value is never heard.
+  if (c.maxValueBytes > LIMITS.value)
+    throw new ElexError(
+      'E_CONFIG',
+      `gossip maxValueBytes must be <= ${LIMITS.value}, what every decoder accepts`,
+    );
   return c;
 }

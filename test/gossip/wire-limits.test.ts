@@ -277,3 +277,18 @@ describe('the bounded forgotten map', () => {
     expect(metrics.get('drop_resurrection_blocked')).toBe(blocked + 1);
   });
 });
+
+describe('configured limits against the wire limits', () => {
+  it('refuses a maxValueBytes above what every decoder accepts (larger datagrams allowed one, and peers dropped it)', () => {
+    const make = (maxValueBytes: number) => () =>
+      new GossipNode({
+        name: 'a',
+        generation: 1,
+        rng: new SeededRng(1),
+        now: 0,
+        config: { maxDatagramBytes: 9000, maxValueBytes },
+      });
+    expect(codeOf(make(1024))).toBeUndefined();
+    expect(codeOf(make(2000))).toBe('E_CONFIG');
+  });
+});
