@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CounterMetrics, isElexError, SeededRng } from '../../src/core/index.js';
+import { CounterMetrics, SeededRng } from '../../src/core/index.js';
 import {
   Channel,
   type ClaimEntry,
@@ -14,20 +14,12 @@ import {
   Status,
 } from '../../src/gossip/index.js';
 import { type KeyEntry, ringPosition } from '../../src/gossip/member.js';
+import { codeOf } from './code-of.js';
 
 function mk(name: string, generation = 1, config = {}, seed = 7) {
   const metrics = new CounterMetrics();
   const n = new GossipNode({ name, generation, rng: new SeededRng(seed), now: 0, metrics, config });
   return { n, metrics };
-}
-
-function codeOf(f: () => unknown): string | undefined {
-  try {
-    f();
-    return undefined;
-  } catch (e) {
-    return isElexError(e) ? e.code : `untyped: ${String(e)}`;
-  }
 }
 
 /** Every node joins every other, then all tick every 100 ms over a lossless FIFO network until `done`. */

@@ -13,6 +13,7 @@ import {
   type Outbound,
   Status,
 } from '../../src/gossip/index.js';
+import { codeOf } from './code-of.js';
 
 function node(name = 'a', config = {}) {
   const metrics = new CounterMetrics();
@@ -30,15 +31,6 @@ function leb(x: bigint): number[] {
     out.push(b);
   } while (x > 0n);
   return out;
-}
-
-function codeOf(f: () => unknown): string | undefined {
-  try {
-    f();
-    return undefined;
-  } catch (e) {
-    return isElexError(e) ? e.code : `untyped: ${String(e)}`;
-  }
 }
 
 describe('varints above 2^53 (hostile generations and incarnations)', () => {
