@@ -40,3 +40,30 @@ export class PhiDetector {
     this.histories.clear();
   }
 }
+
+/** Whether coordinator c sees node n alive, at c's local time `now`. */
+export interface LivenessView {
+  isAlive(c: number, n: number, now: number): boolean;
+}
+
+/** The lite view: each coordinator's detector over the heartbeats it hears (its agents, the other coordinators). */
+export class LiteLiveness implements LivenessView {
+  private readonly detectors: PhiDetector[];
+
+  constructor(coordinators: number) {
+    this.detectors = Array.from({ length: coordinators }, () => new PhiDetector());
+  }
+
+  heartbeat(c: number, from: number, now: number): void {
+    this.detectors[c].heartbeat(from, now);
+  }
+
+  isAlive(c: number, n: number, now: number): boolean {
+    return this.detectors[c].alive(n, now);
+  }
+
+  /** Coordinator c restarted: it has heard nobody yet. */
+  clear(c: number): void {
+    this.detectors[c].clear();
+  }
+}
