@@ -6,7 +6,6 @@ export interface ConflictSet {
   features: [string, string];
   /** Which of the two the log committed an activation of (at most one may be). */
   wins: Set<string>;
-  open: boolean;
   /** The set's activations not settled yet. */
   pending: number;
 }
@@ -19,7 +18,7 @@ export class ConflictSets {
   constructor(private readonly sim: Simulator) {}
 
   begin(a: string, b: string): ConflictSet {
-    const set: ConflictSet = { features: [a, b], wins: new Set(), open: true, pending: 2 };
+    const set: ConflictSet = { features: [a, b], wins: new Set(), pending: 2 };
     this.all.push(set);
     this.open = set;
     return set;
@@ -29,7 +28,6 @@ export class ConflictSets {
   settle(set: ConflictSet): void {
     if (--set.pending > 0) return;
     this.sim.after(500, () => {
-      set.open = false;
       if (this.open === set) this.open = null;
     });
   }

@@ -50,7 +50,7 @@ export interface QueryOutcome {
   latencyMs: number;
   /** Simulated time the query was issued. */
   atMs: number;
-  /** The agents that answered, and whether each was up when it answered. */
+  /** The names of the agents that answered. */
   agents: string[];
   raftIndex: number;
 }

@@ -13,7 +13,6 @@ import type { CoordinatorReplica } from './replica.js';
 import type { SwarmTopology } from './topology.js';
 
 interface Part {
-  done: boolean;
   finish: (p: PartResult) => void;
 }
 
@@ -120,7 +119,7 @@ export class QueryServing {
           continue;
         }
         const key = this.nextKey++;
-        const part: Part = { done: false, finish: got };
+        const part: Part = { finish: got };
         this.subs[c].set(key, part);
         const inc = replicas[c].incarnation;
         sim.setTimer(c, 1200, () => {
