@@ -157,6 +157,17 @@ export function greedyPolicy(m: Mdp, q: ArrayLike<number>): Float64Array {
   return pi;
 }
 
+/** The best (or worst) available action in s under q (lowest index on ties); −1 if none is available. */
+export function argBest(mdp: Mdp, q: ArrayLike<number>, s: number, worst: boolean): number {
+  const A = mdp.actions;
+  let best = -1;
+  for (let a = 0; a < A; a++) {
+    if ((mdp.mask[s] & (1 << a)) === 0) continue;
+    if (best < 0 || (worst ? q[s * A + a] < q[s * A + best] : q[s * A + a] > q[s * A + best])) best = a;
+  }
+  return best;
+}
+
 /** Samples one transition: returns the outcome index. */
 export function sampleOutcome(m: Mdp, s: number, a: number, rng: Rng): number {
   const lo = m.start[s * m.actions + a];
