@@ -37,7 +37,7 @@ describe('FederatedQTable: peer deltas replayed to members that had not received
     c.network.send(relay, follower, captured.bytes);
     c.sim.runFor(2_000);
     // Expected: refused (the follower has had newer deltas' effects from that origin through 30 s of aggregates;
-    // an origin's round must increase, as the evaluation's aggregator requires in run.ts).
+    // an origin's round must increase, as the evaluation's aggregator requires in byzantine-delta.ts).
     // Observed (HEAD 3c84cac): no refusal; the follower acks the old round to the origin and merges the delta
     // peer-to-peer into its table although it follows an aggregator. E_REPLAY (6178ebf) only catches bytes
     // the receiver itself received before.

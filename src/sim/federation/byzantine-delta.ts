@@ -40,10 +40,10 @@ export function collectByzantine(
     return;
   }
   if (attack === 'stale-replay') {
-    // A replay of an honest agent's earlier signed delta: its round is not newer than the last seen.
-    const victim = i % (c.agents - c.byzantine);
-    const last = col.lastRound.get(victim) ?? 0;
-    if (run.round - 20 <= last) refuse(run, 'E_STALE');
+    // The attacker also replays an honest agent's signed delta of 20 rounds ago as it is: every honest origin
+    // signs a delta every round, so its round is below the origin's last one and the round check refuses it
+    // (E_STALE, once per attacker and round). The stale values it reports as itself go on below.
+    refuse(run, 'E_STALE');
   }
   const verdict = checkDelta(d, { bounds: run.bounds, maxInteractions: c.syncEvery });
   if (!verdict.ok) {

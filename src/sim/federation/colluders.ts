@@ -25,8 +25,6 @@ export class Colluders {
   readonly seenBest: Int32Array;
   readonly seenWorst: Int32Array;
   readonly equivocators = new Set<number>();
-  /** The last round each honest origin signed (what a replay of its delta is checked against). */
-  readonly lastRound = new Map<number, number>();
   // Real signatures for the forged-origin attack.
   readonly keyring = new MapKeyring();
   readonly ids: Identity[];
@@ -138,9 +136,8 @@ export class Colluders {
     }
   }
 
-  /** The aggregator records the honest origins' rounds; a stale replay remembers the consensus. */
+  /** A stale replay remembers the consensus. */
   closeRound(run: RunState): void {
-    for (let i = 0; i < run.c.agents - run.c.byzantine; i++) this.lastRound.set(i, run.round);
     if (this.attack === 'stale-replay') {
       this.history.push(run.global.slice());
       if (this.history.length > 50) this.history.shift();

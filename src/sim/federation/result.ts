@@ -38,7 +38,7 @@ export function runResult(
   }
   return {
     rho,
-    qErrorInf: qErr / 1,
+    qErrorInf: qErr,
     greedyAgreement: agree / agreeN,
     episodesTo09: checkpoints.episodesTo09,
     refused: run.refused,

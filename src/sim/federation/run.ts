@@ -27,6 +27,15 @@ export { rhoOf } from './rho.js';
 export { DEFAULT_TD_SLACK, type RunConfig, type RunResult, type Solution } from './run-config.js';
 
 export function runFederation(c: RunConfig): RunResult {
+  // Each of these would never end the loop below: no honest agent (a NaN mean), no step per round, no budget.
+  if (!Number.isInteger(c.agents) || c.agents < 1)
+    throw new ElexError('E_CONFIG', `agents must be an integer ≥ 1, got ${c.agents}`);
+  if (!Number.isInteger(c.byzantine) || c.byzantine < 0 || c.byzantine >= c.agents)
+    throw new ElexError('E_CONFIG', `byzantine must be an integer in 0..agents − 1, got ${c.byzantine}`);
+  if (!Number.isInteger(c.syncEvery) || c.syncEvery < 1)
+    throw new ElexError('E_CONFIG', `syncEvery must be an integer ≥ 1, got ${c.syncEvery}`);
+  if (!Number.isFinite(c.episodes))
+    throw new ElexError('E_CONFIG', `episodes must be finite, got ${c.episodes}`);
   const tdSlack = c.tdSlack ?? DEFAULT_TD_SLACK;
   if (!Number.isInteger(tdSlack) || tdSlack < 0 || tdSlack > 10)
     throw new ElexError('E_CONFIG', `tdSlack must be an integer in 0..10, got ${c.tdSlack}`);
