@@ -2,7 +2,7 @@ import { isElexError } from '../../core/index.js';
 import type { Entry, Ready, Snapshot } from '../../raft/index.js';
 import { Role } from '../../raft/index.js';
 import type { Simulator } from '../simulator.js';
-import type { NodeObserver, ObservedNode } from './node.js';
+import type { NodeObserver, ObservedNode } from './host.js';
 
 export interface Violation {
   run_seed: number;

@@ -1,23 +1,9 @@
 import { z } from 'zod';
 import { ElexError } from '../../core/index.js';
-import {
-  DiskStorage,
-  type Entry,
-  EntryType,
-  type Message,
-  MSG_NAMES,
-  messageSize,
-  Raft,
-  type RaftConfig,
-  RawNode,
-  type ReadState,
-  type Ready,
-  Role,
-} from '../../raft/index.js';
+import { type Entry, EntryType } from '../../raft/index.js';
 import { type Catalog, type CommandResult, CoordinatorStateMachine } from '../../swarm/index.js';
 import type { InvariantChecker } from '../raft/checkers.js';
-import type { ObservedNode } from '../raft/node.js';
-import { drainReadies, type ReadyDriver } from '../raft/ready-loop.js';
+import { RaftHost, type RaftHostOptions } from '../raft/host.js';
 import type { Simulator } from '../simulator.js';
 
 /** Entry data: 8-byte request id (origin coordinator << 32 | seq), then the coordinator command. */
@@ -100,38 +86,25 @@ function atMsOf(command: Uint8Array): number | null {
   }
 }
 
-export interface ReplicaOptions {
-  raft: Omit<RaftConfig, 'id' | 'rng' | 'voters'>;
-  voters: number[];
-  tickMs: number;
-  snapshotEvery: number;
-  snapshotKeep: number;
-}
+export type ReplicaOptions = RaftHostOptions;
 
 export interface ReplicaHooks {
   /** An entry was applied here with this result (null for a non-command entry). */
   onApply(replica: CoordinatorReplica, e: Entry, reqId: number, result: CommandResult | null): void;
 }
 
-type ReadWaiter = { index: number; cb: (index: number) => void };
+type ApplyWaiter = { index: number; cb: (index: number) => void };
 
 /**
- * One coordinator's Raft replica on the simulator, shaped like src/sim/raft/node.ts (which is bound to the KV
- * machine): ticked by the scenario every `tickMs`, persists each Ready to the node's SimDisk and sends its messages only once
- * the sync completes, applies committed entries to the coordinator state machine, snapshots periodically and
- * serves proposals (results by request id) and ReadIndex reads (callback with the read index once applied).
+ * One coordinator's Raft replica on the simulator: a `RaftHost` (as the campaigns' KV node, src/sim/raft/node.ts)
+ * ticked by the scenario every `tickMs`, applying committed entries to the coordinator state machine with
+ * client sessions, and serving proposals (results by request id), ReadIndex reads (callback with the read
+ * index once applied) and waits for an index to be applied.
  */
-export class CoordinatorReplica implements ReadyDriver {
-  rn: RawNode | null = null;
+export class CoordinatorReplica extends RaftHost {
   machine: CoordinatorStateMachine;
-  readonly storage: DiskStorage;
-  incarnation = 0;
-  snapshotsTaken = 0;
-  syncing = false;
   private readonly writes = new Map<number, (r: CommandResult | null) => void>();
-  private readonly reads = new Map<number, ReadWaiter>();
-  private waitingReads: ReadWaiter[] = [];
-  private applyWaiters: ReadWaiter[] = [];
+  private applyWaiters: ApplyWaiter[] = [];
   private nextCtx = 1;
   private nextSeq = 1;
   appliedIndex = 0;
@@ -156,32 +129,15 @@ export class CoordinatorReplica implements ReadyDriver {
   settledSkipped = 0;
 
   constructor(
-    readonly sim: Simulator,
-    readonly id: number,
+    sim: Simulator,
+    id: number,
     private readonly catalog: Catalog,
-    private readonly opts: ReplicaOptions,
-    private readonly checker: InvariantChecker,
+    opts: ReplicaOptions,
+    checker: InvariantChecker,
     private readonly hooks: ReplicaHooks,
   ) {
-    this.storage = new DiskStorage(sim.disk(id));
+    super(sim, id, opts, checker);
     this.machine = new CoordinatorStateMachine(catalog);
-  }
-
-  /** What the Raft invariant checker observes of this replica (`id` and `raft`). */
-  private get asNode(): ObservedNode {
-    return this;
-  }
-
-  get raft(): Raft | null {
-    return this.rn?.raft ?? null;
-  }
-
-  get up(): boolean {
-    return this.rn !== null;
-  }
-
-  isLeader(): boolean {
-    return this.rn !== null && this.rn.raft.role === Role.Leader;
   }
 
   /** The leader this replica believes in (`NONE`, i.e. −1, when none is known). */
@@ -189,31 +145,15 @@ export class CoordinatorReplica implements ReadyDriver {
     return this.rn?.raft.lead ?? 0;
   }
 
-  start(): void {
-    this.incarnation++;
-    const snap = this.storage.snapshot();
-    const boot = { hardState: this.storage.hardState(), snapshot: snap, entries: this.storage.entries() };
-    const cfg: RaftConfig = {
-      ...this.opts.raft,
-      id: this.id,
-      voters: this.opts.voters,
-      tickMs: this.opts.tickMs,
-      rng: this.sim.nodeRng(this.id).fork(`raft/${this.incarnation}`),
-    };
-    this.rn = new RawNode(cfg, boot, new Raft(cfg, boot));
+  protected resetMachine(): void {
     this.machine = new CoordinatorStateMachine(this.catalog);
     this.appliedIndex = 0;
     this.resetSessions();
-    if (snap) this.restoreSnapshot(snap.data, snap.meta.index);
-    this.syncing = false;
-    this.checker.onRestart(this.asNode);
   }
 
-  crash(): void {
-    this.rn = null;
+  override crash(): void {
+    super.crash();
     this.writes.clear();
-    this.reads.clear();
-    this.waitingReads = [];
     this.applyWaiters = [];
   }
 
@@ -226,90 +166,46 @@ export class CoordinatorReplica implements ReadyDriver {
     this.guard(() => this.rn!.tick());
   }
 
-  deliver(m: Message): void {
-    if (this.rn === null) return;
-    this.guard(() => this.rn!.step(m));
-  }
-
-  guard(fn: () => void): void {
-    try {
-      fn();
-      this.process();
-    } catch (e) {
-      this.checker.onError(this.asNode, e);
-      this.sim.crash(this.id);
-    }
-  }
-
-  private process(): void {
-    drainReadies(this);
-  }
-
-  observeReady(rd: Ready): void {
-    this.checker.onReady(this.asNode, rd);
-  }
-
-  finishReady(rn: RawNode, rd: Ready): void {
-    this.checker.onPersisted(this.asNode, rd);
-    for (const m of rd.messages) this.sim.send(this.id, m.to, m, MSG_NAMES[m.type], messageSize(m));
-    if (rd.snapshot !== null) this.restoreSnapshot(rd.snapshot.data, rd.snapshot.meta.index);
-    for (const e of rd.committedEntries) {
-      if (e.index <= this.appliedIndex) continue;
-      this.appliedIndex = e.index;
-      if (e.type === EntryType.Normal && e.data.length >= 8) {
-        const reqId = requestIdOf(e.data);
-        const command = e.data.subarray(8);
-        const at = atMsOf(command);
-        if (at !== null && at > this.logTime) this.logTime = at;
-        const session = sessionOf(reqId);
-        this.touch(session);
-        const known = this.answers.get(reqId);
-        if (known !== undefined || seqOf(reqId) <= (this.sessions.get(session)?.floor ?? -1)) {
-          // Applied before (its answer is kept), or settled: the copy does not execute again.
-          if (known !== undefined) this.duplicatesSkipped++;
-          else this.settledSkipped++;
-          this.hooks.onApply(this, e, reqId, null);
-          this.checker.onApplied(this.asNode, e);
-          const again = this.writes.get(reqId);
-          if (again !== undefined) {
-            this.writes.delete(reqId);
-            again(known?.result ?? null);
-          }
-          this.expire();
-          continue;
-        }
-        const r = this.machine.apply(e.index, command);
-        this.checker.onExecute(this.asNode, session + 1, seqOf(reqId), e.index);
-        this.hooks.onApply(this, e, reqId, r);
-        this.answers.set(reqId, { result: r, at: this.logTime });
-        this.expire();
-        const w = this.writes.get(reqId);
-        if (w !== undefined) {
+  protected applyEntry(e: Entry): void {
+    this.appliedIndex = e.index;
+    if (e.type === EntryType.Normal && e.data.length >= 8) {
+      const reqId = requestIdOf(e.data);
+      const command = e.data.subarray(8);
+      const at = atMsOf(command);
+      if (at !== null && at > this.logTime) this.logTime = at;
+      const session = sessionOf(reqId);
+      this.touch(session);
+      const known = this.answers.get(reqId);
+      if (known !== undefined || seqOf(reqId) <= (this.sessions.get(session)?.floor ?? -1)) {
+        // Applied before (its answer is kept), or settled: the copy does not execute again.
+        if (known !== undefined) this.duplicatesSkipped++;
+        else this.settledSkipped++;
+        this.hooks.onApply(this, e, reqId, null);
+        this.observer.onApplied(this, e);
+        const again = this.writes.get(reqId);
+        if (again !== undefined) {
           this.writes.delete(reqId);
-          w(r);
+          again(known?.result ?? null);
         }
-      } else {
-        // Empty leader entries and conf changes still advance the machine's applied index.
-        if (e.type === EntryType.Normal) this.machine.apply(e.index, e.data);
-        this.hooks.onApply(this, e, 0, null);
+        this.expire();
+        return;
       }
-      this.checker.onApplied(this.asNode, e);
+      const r = this.machine.apply(e.index, command);
+      this.observer.onExecute(this, session + 1, seqOf(reqId), e.index);
+      this.hooks.onApply(this, e, reqId, r);
+      this.answers.set(reqId, { result: r, at: this.logTime });
+      this.expire();
+      const w = this.writes.get(reqId);
+      if (w !== undefined) {
+        this.writes.delete(reqId);
+        w(r);
+      }
+    } else {
+      // Empty leader entries and conf changes still advance the machine's applied index.
+      if (e.type === EntryType.Normal) this.machine.apply(e.index, e.data);
+      this.hooks.onApply(this, e, 0, null);
     }
-    for (const rs of rd.readStates) this.readReady(rs);
-    rn.advance(rd);
-    this.serveReads();
-    this.maybeSnapshot(rn);
-  }
-
-  private maybeSnapshot(rn: RawNode): void {
-    const r = rn.raft;
-    const last = r.snapshot?.meta.index ?? 0;
-    if (r.log.applied - last < this.opts.snapshotEvery || this.appliedIndex !== r.log.applied) return;
-    rn.compact(r.log.applied, this.takeSnapshot(), this.opts.snapshotKeep);
-    const snap = r.snapshot!;
-    this.storage.saveSnapshot(snap);
-    this.storage.compactTo(r.log.offset);
-    this.snapshotsTaken++;
+    this.observer.onApplied(this, e);
   }
 
   private resetSessions(): void {
@@ -357,7 +253,7 @@ export class CoordinatorReplica implements ReadyDriver {
   }
 
   /** Snapshot = u32 length, that many bytes of sessions (`encodeSessions`), then the machine's snapshot. */
-  private takeSnapshot(): Uint8Array {
+  protected takeSnapshot(): Uint8Array {
     const sessions = this.encodeSessions();
     const m = this.machine.snapshot();
     const out = new Uint8Array(4 + sessions.length + m.length);
@@ -367,7 +263,7 @@ export class CoordinatorReplica implements ReadyDriver {
     return out;
   }
 
-  private restoreSnapshot(data: Uint8Array, index: number): void {
+  protected restoreSnapshot(data: Uint8Array, index: number): void {
     const bad = (why: string) => new ElexError('E_SNAPSHOT', `replica snapshot: ${why}`);
     if (data.length < 4) throw bad('shorter than its header');
     const n = new DataView(data.buffer, data.byteOffset, data.byteLength).getUint32(0);
@@ -400,12 +296,7 @@ export class CoordinatorReplica implements ReadyDriver {
       clientReqId === undefined
         ? this.id * 2 ** 32 + this.incarnation * 2 ** 22 + this.nextSeq++
         : 2 ** 40 + clientReqId;
-    try {
-      rn.propose(envelope(reqId, command));
-    } catch (e) {
-      if (!(e instanceof ElexError)) throw e;
-      return false;
-    }
+    if (this.refused(() => rn.propose(envelope(reqId, command)))) return false;
     this.writes.set(reqId, cb);
     this.guard(() => {});
     return true;
@@ -413,18 +304,8 @@ export class CoordinatorReplica implements ReadyDriver {
 
   /** A linearizable read: `cb(index)` once this replica has applied the ReadIndex. False when refused. */
   readIndex(cb: (index: number) => void): boolean {
-    const rn = this.rn;
-    if (rn === null) return false;
-    const ctx = this.id * 2 ** 32 + this.incarnation * 2 ** 22 + this.nextCtx++;
-    try {
-      rn.readIndex(ctx);
-    } catch (e) {
-      if (!(e instanceof ElexError)) throw e;
-      return false;
-    }
-    this.reads.set(ctx, { index: 0, cb });
-    this.guard(() => {});
-    return true;
+    if (this.rn === null) return false;
+    return this.readIndexThen(this.id * 2 ** 32 + this.incarnation * 2 ** 22 + this.nextCtx++, cb);
   }
 
   /** `cb()` once this replica has applied `index` (at once if it already has). */
@@ -433,26 +314,12 @@ export class CoordinatorReplica implements ReadyDriver {
     else this.applyWaiters.push({ index, cb });
   }
 
-  private readReady(rs: ReadState): void {
-    const w = this.reads.get(rs.context);
-    if (w === undefined) return;
-    this.reads.delete(rs.context);
-    w.index = rs.index;
-    this.waitingReads.push(w);
-  }
-
-  private serveReads(): void {
+  /** After the ReadIndex reads, the waits for an applied index: both against the index applied before either. */
+  protected override serveReads(): void {
     const applied = this.appliedIndex;
-    if (this.waitingReads.length > 0) {
-      const still: ReadWaiter[] = [];
-      for (const w of this.waitingReads) {
-        if (w.index <= applied) w.cb(w.index);
-        else still.push(w);
-      }
-      this.waitingReads = still;
-    }
+    super.serveReads();
     if (this.applyWaiters.length > 0) {
-      const still: ReadWaiter[] = [];
+      const still: ApplyWaiter[] = [];
       for (const w of this.applyWaiters) {
         if (w.index <= applied) w.cb(applied);
         else still.push(w);

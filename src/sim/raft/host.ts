@@ -1,0 +1,217 @@
+import { ElexError } from '../../core/index.js';
+import {
+  DiskStorage,
+  type Entry,
+  type Message,
+  MSG_NAMES,
+  messageSize,
+  Raft,
+  type RaftBoot,
+  type RaftConfig,
+  RawNode,
+  type ReadState,
+  type Ready,
+  Role,
+} from '../../raft/index.js';
+import type { Simulator } from '../simulator.js';
+import { drainReadies, type ReadyDriver } from './ready-loop.js';
+
+/** What an observer may read of a host: any Raft driver in the simulator (KV node or coordinator replica) is one. */
+export interface ObservedNode {
+  readonly id: number;
+  /** The live Raft state, or null while the node is down. */
+  readonly raft: Raft | null;
+}
+
+/** Observers the harness installs: the invariant checkers see every Ready before it takes effect. */
+export interface NodeObserver {
+  onReady(node: ObservedNode, rd: Ready): void;
+  /** The Ready's writes are durable (its messages are about to leave). */
+  onPersisted(node: ObservedNode, rd: Ready): void;
+  onApplied(node: ObservedNode, e: Entry): void;
+  onExecute(node: ObservedNode, client: number, seq: number, index: number): void;
+  onRestart(node: ObservedNode): void;
+  onError(node: ObservedNode, e: unknown): void;
+}
+
+export interface RaftHostOptions {
+  raft: Omit<RaftConfig, 'id' | 'rng' | 'voters'>;
+  voters: number[];
+  tickMs: number;
+  /** Snapshot the state machine every this many applied entries. */
+  snapshotEvery: number;
+  /** Entries kept behind a snapshot for slow followers. */
+  snapshotKeep: number;
+}
+
+/** A ReadIndex read: the index Raft confirmed for it (0 until then), served once this node has applied it. */
+interface PendingRead {
+  index: number;
+  serve: (index: number) => void;
+}
+
+/**
+ * One RawNode hosted on the simulator, whatever state machine it drives: boots from the node's SimDisk on
+ * every (re)start, runs each step under `guard` (a failing assertion is reported and stops the node), persists
+ * each Ready before its messages leave (`drainReadies`), applies committed entries, snapshots every
+ * `snapshotEvery` applied entries, and serves ReadIndex reads once applied. Subclasses own the state machine,
+ * the client requests and the tick (its timer differs between the two drivers).
+ */
+export abstract class RaftHost<O extends RaftHostOptions = RaftHostOptions> implements ReadyDriver {
+  rn: RawNode | null = null;
+  readonly storage: DiskStorage;
+  incarnation = 0;
+  snapshotsTaken = 0;
+  syncing = false;
+  /** Reads Raft has not confirmed yet, by context. */
+  private readonly reads = new Map<number, PendingRead>();
+  /** Confirmed reads waiting for this node to apply their index. */
+  private waitingReads: PendingRead[] = [];
+
+  constructor(
+    readonly sim: Simulator,
+    readonly id: number,
+    protected readonly opts: O,
+    protected readonly observer: NodeObserver,
+  ) {
+    this.storage = new DiskStorage(sim.disk(id));
+  }
+
+  /** The state machine's applied index: committed entries at or below it are not applied again. */
+  abstract readonly appliedIndex: number;
+  /** Replaces the state machine by an empty one, as a new process has (its snapshot is restored next). */
+  protected abstract resetMachine(): void;
+  protected abstract restoreSnapshot(data: Uint8Array, index: number): void;
+  protected abstract takeSnapshot(): Uint8Array;
+  /** Applies one committed entry above `appliedIndex`, and reports it to the observer. */
+  protected abstract applyEntry(e: Entry): void;
+
+  get up(): boolean {
+    return this.rn !== null;
+  }
+
+  get raft(): Raft | null {
+    return this.rn?.raft ?? null;
+  }
+
+  isLeader(): boolean {
+    return this.rn !== null && this.rn.raft.role === Role.Leader;
+  }
+
+  start(): void {
+    this.incarnation++;
+    const snap = this.storage.snapshot();
+    const boot = { hardState: this.storage.hardState(), snapshot: snap, entries: this.storage.entries() };
+    const cfg: RaftConfig = {
+      ...this.opts.raft,
+      id: this.id,
+      voters: this.opts.voters,
+      tickMs: this.opts.tickMs,
+      rng: this.sim.nodeRng(this.id).fork(`raft/${this.incarnation}`),
+    };
+    this.rn = new RawNode(cfg, boot, this.newRaft(cfg, boot));
+    this.resetMachine();
+    if (snap) this.restoreSnapshot(snap.data, snap.meta.index);
+    this.syncing = false;
+    this.observer.onRestart(this);
+  }
+
+  protected newRaft(cfg: RaftConfig, boot: RaftBoot): Raft {
+    return new Raft(cfg, boot);
+  }
+
+  crash(): void {
+    this.rn = null;
+    this.reads.clear();
+    this.waitingReads = [];
+  }
+
+  deliver(m: Message): void {
+    if (this.rn === null) return;
+    this.guard(() => this.rn!.step(m));
+  }
+
+  /** Runs `fn` then processes Readies; an assertion inside the core is reported, and the node stops. */
+  guard(fn: () => void): void {
+    try {
+      fn();
+      drainReadies(this, this.fsync);
+    } catch (e) {
+      this.observer.onError(this, e);
+      this.sim.crash(this.id);
+    }
+  }
+
+  /** Whether a Ready's messages wait for its disk sync (false only under a planted bug). */
+  protected get fsync(): boolean {
+    return true;
+  }
+
+  observeReady(rd: Ready): void {
+    this.observer.onReady(this, rd);
+  }
+
+  finishReady(rn: RawNode, rd: Ready): void {
+    this.observer.onPersisted(this, rd);
+    for (const m of rd.messages) this.sim.send(this.id, m.to, m, MSG_NAMES[m.type], messageSize(m));
+    if (rd.snapshot !== null) this.restoreSnapshot(rd.snapshot.data, rd.snapshot.meta.index);
+    for (const e of rd.committedEntries) if (e.index > this.appliedIndex) this.applyEntry(e);
+    for (const rs of rd.readStates) this.readReady(rs);
+    rn.advance(rd);
+    this.serveReads();
+    this.maybeSnapshot(rn);
+  }
+
+  private maybeSnapshot(rn: RawNode): void {
+    const r = rn.raft;
+    const last = r.snapshot?.meta.index ?? 0;
+    if (r.log.applied - last < this.opts.snapshotEvery || this.appliedIndex !== r.log.applied) return;
+    rn.compact(r.log.applied, this.takeSnapshot(), this.opts.snapshotKeep);
+    const snap = r.snapshot!;
+    this.storage.saveSnapshot(snap);
+    this.storage.compactTo(r.log.offset);
+    this.snapshotsTaken++;
+  }
+
+  /** Runs a RawNode request that may be refused (an ElexError: no leader known, a transfer under way, …). */
+  protected refused(request: () => void): boolean {
+    try {
+      request();
+    } catch (e) {
+      if (!(e instanceof ElexError)) throw e;
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * Asks Raft to confirm a linearizable read under `ctx` (unique to this node and life; each driver numbers
+   * its own); `serve(index)` runs once this node has applied the read's index. False when Raft refuses it.
+   * The node must be up.
+   */
+  protected readIndexThen(ctx: number, serve: (index: number) => void): boolean {
+    if (this.refused(() => this.rn!.readIndex(ctx))) return false;
+    this.reads.set(ctx, { index: 0, serve });
+    this.guard(() => {});
+    return true;
+  }
+
+  private readReady(rs: ReadState): void {
+    const w = this.reads.get(rs.context);
+    if (w === undefined) return;
+    this.reads.delete(rs.context);
+    w.index = rs.index;
+    this.waitingReads.push(w);
+  }
+
+  protected serveReads(): void {
+    if (this.waitingReads.length === 0) return;
+    const applied = this.appliedIndex;
+    const still: PendingRead[] = [];
+    for (const w of this.waitingReads) {
+      if (w.index <= applied) w.serve(w.index);
+      else still.push(w);
+    }
+    this.waitingReads = still;
+  }
+}
