@@ -207,11 +207,12 @@ export abstract class RaftHost<O extends RaftHostOptions = RaftHostOptions> impl
   protected serveReads(): void {
     if (this.waitingReads.length === 0) return;
     const applied = this.appliedIndex;
-    const still: PendingRead[] = [];
-    for (const w of this.waitingReads) {
+    // Detached first: a callback may issue a read whose Ready serves reads again before this loop ends.
+    const waiting = this.waitingReads;
+    this.waitingReads = [];
+    for (const w of waiting) {
       if (w.index <= applied) w.serve(w.index);
-      else still.push(w);
+      else this.waitingReads.push(w);
     }
-    this.waitingReads = still;
   }
 }

@@ -319,12 +319,13 @@ export class CoordinatorReplica extends RaftHost {
     const applied = this.appliedIndex;
     super.serveReads();
     if (this.applyWaiters.length > 0) {
-      const still: ApplyWaiter[] = [];
-      for (const w of this.applyWaiters) {
+      // Detached first, as the reads: a callback may re-enter through a Ready of its own.
+      const waiting = this.applyWaiters;
+      this.applyWaiters = [];
+      for (const w of waiting) {
         if (w.index <= applied) w.cb(applied);
-        else still.push(w);
+        else this.applyWaiters.push(w);
       }
-      this.applyWaiters = still;
     }
   }
 }
