@@ -11,95 +11,41 @@
  *   when an aggregator returns they send to it again and adopt its rounds.
  * - Every delta and control message is Ed25519-signed; every delta is validated before any rule sees it.
  */
-import {
-  type Clock,
-  ElexError,
-  fnv1a,
-  isElexError,
-  ManualClock,
-  type Rng,
-  SeededRng,
-} from '../core/index.js';
+import { type Clock, ElexError, isElexError, ManualClock, type Rng, SeededRng } from '../core/index.js';
 import {
   type AggregateStamp,
   AggregatorElection,
   type ConsensusState,
   checkVoteState,
-  type VoteState,
 } from './aggregator-election.js';
 import { type Control, type ControlType, decodeControl, encodeControl } from './control.js';
-import {
-  DELTA_FRAME_BYTES,
-  DELTA_STATE_BYTES,
-  type Delta,
-  decodeDelta,
-  deltaEntryBytes,
-  emptyDelta,
-  encodeDelta,
-  encodedDeltaBytesBound,
-  MAX_DELTA_ACTIONS,
-  MAX_DELTA_BYTES,
-  MAX_DELTA_ENTRIES,
-} from './delta-codec.js';
-import { type LearningConfig, QLearner } from './engine.js';
+import { type Delta, decodeDelta, encodeDelta } from './delta-codec.js';
+import { QLearner } from './engine.js';
 import { ENVELOPE, envelope } from './envelope.js';
+import {
+  checkFederatedActions,
+  deltaLimitsOf,
+  type FederationConfig,
+  type FederationSettings,
+  settingsOf,
+  syncIntervalOf,
+} from './federation-config.js';
 import { type Identity, identityFromRng, type Keyring, MapKeyring } from './identity.js';
-import { DEFAULT_RULE, type RuleName, ruleByName } from './merge/index.js';
+import { memberMergeOptions, oneRowPerOrigin } from './merge-input.js';
 import { type FederationNetwork, InMemoryNetwork } from './network.js';
+import { type DeltaLimits, type EntryKey, outgoingDelta, withResend } from './outgoing-delta.js';
 import { QTable } from './q-table.js';
+import { reachabilityCheck } from './reachability-check.js';
 import { ReachabilityWindow } from './reachability-window.js';
 import { relayedCounts } from './relay.js';
+import { ReplayGuard } from './replay-guard.js';
 import { REWARD_MAX, REWARD_MIN } from './reward.js';
-import { deltaSince, MergeWorkspace, mergeDeltasIntoTable, putEntry, type Weighting } from './table-merge.js';
+import { MergeWorkspace, mergeDeltasIntoTable } from './table-merge.js';
 import { ReporterTrust } from './trust.js';
-import { checkDelta, tdReachable, tdTargetRange } from './validate.js';
+import { checkDelta } from './validate.js';
 
 export type { ConsensusState, VoteState } from './aggregator-election.js';
-
-export interface FederationConfig {
-  sync_interval_ms?: number;
-  min_peers_for_consensus?: number;
-  byzantine_threshold?: number;
-  gossip_fanout?: number;
-  /** This member's id (default 'agent-0'). */
-  id?: string;
-  /** The other members of this member's category. */
-  peers?: readonly string[];
-  network?: FederationNetwork;
-  /** Public keys of the members; this member's key is added to it. */
-  keyring?: MapKeyring;
-  /** Seed for this member's key and random draws (deterministic in simulation). */
-  seed?: number;
-  identity?: Identity;
-  clock?: Clock;
-  rule?: RuleName;
-  learning?: Partial<LearningConfig>;
-  sync_after_interactions?: number;
-  /** Most interactions a peer may claim in one delta (plausibility). */
-  max_interactions_per_delta?: number;
-  /** Cap on one peer's weight for one entry, in fresh visits (default 2, the evaluated configuration). */
-  weight_cap?: number;
-  /** Reports differing by more than this (Q units) count as a conflict. */
-  conflict_tolerance?: number;
-  /** (term, vote) saved by an earlier life of this member (see `on_vote_state`). */
-  vote_state?: VoteState;
-  /**
-   * Called whenever this member's (term, vote) changes, before any message that depends on it is sent. Save it
-   * durably and pass it back as `vote_state` after a restart: a member that forgets its vote could vote twice
-   * in one term, and two quorums would no longer need an honest member in common.
-   */
-  on_vote_state?: (s: VoteState) => void;
-  /**
-   * Most entries in one delta this member sends (default and most: `MAX_DELTA_ENTRIES`). More changes go out
-   * in parts, one per sync and recipient (docs/federation.md, "Protocol notes"). Lower values are for tests.
-   */
-  max_delta_entries?: number;
-  /** Most bytes of one delta this member sends (default and most: `MAX_DELTA_BYTES`; at least 1024). */
-  max_delta_bytes?: number;
-}
-
-/** Fewest bytes `max_delta_bytes` may allow: the largest frame and room for entries. */
-const MIN_DELTA_BYTES = 1024;
+export type { FederationConfig } from './federation-config.js';
 
 export interface SyncResult {
   updates_sent: number;
@@ -109,11 +55,6 @@ export interface SyncResult {
   refused: number;
 }
 
-const U32_MAX = 0xffffffff;
-
-/** Peer deltas remembered per origin to refuse replays (Ed25519 signatures are deterministic: same bytes). */
-const REPLAY_WINDOW = 256;
-
 export class FederatedQTable {
   readonly id: string;
   readonly local_qtable: QTable;
@@ -122,18 +63,7 @@ export class FederatedQTable {
   /** Peer deltas waiting for the aggregator's next round. */
   pending_updates: Delta[] = [];
   readonly sync_interval_ms: number;
-  readonly config: Required<
-    Pick<
-      FederationConfig,
-      | 'min_peers_for_consensus'
-      | 'byzantine_threshold'
-      | 'gossip_fanout'
-      | 'sync_after_interactions'
-      | 'max_interactions_per_delta'
-      | 'weight_cap'
-      | 'conflict_tolerance'
-    >
-  > & { rule: RuleName };
+  readonly config: FederationSettings;
   /** Who aggregates this category: terms, votes, certificates, heartbeats (sans-IO, driven by `sync`). */
   readonly election: AggregatorElection;
   readonly refusals = new Map<string, number>();
@@ -144,7 +74,7 @@ export class FederatedQTable {
   private readonly clock: Clock;
   private readonly rng: Rng;
   private readonly acked = new Map<string, number>();
-  private readonly recentDeltas = new Map<string, number[]>();
+  private readonly replays = new ReplayGuard();
   private interactionsAtSync = 0;
   private lastSyncAt: number;
   private nextSyncAt: number;
@@ -153,7 +83,7 @@ export class FederatedQTable {
   /** As aggregator: the table's clock when it sent its last aggregate (later versions are new to members). */
   private newsSince = 0;
   /** Limits of the deltas this member sends (`max_delta_entries`, `max_delta_bytes`). */
-  private readonly deltaLimits: { entries: number; bytes: number };
+  private readonly deltaLimits: DeltaLimits;
   private readonly ws = new MergeWorkspace();
   /**
    * Peer-to-peer relay: per entry, the weight a merge kept from each origin since this member last sent
@@ -162,7 +92,7 @@ export class FederatedQTable {
    */
   private relay = new Map<number, Map<string, number>>();
   /** As aggregator: per member, the keys of its last refused (unreachable) delta, sent back in the aggregate. */
-  private resend = new Map<string, Array<[number, number, number]>>();
+  private resend = new Map<string, EntryKey[]>();
   /** As aggregator: the values its entries were published with in its last TD_WINDOW aggregates. */
   private readonly window = new ReachabilityWindow();
   /** Reputation of the peers whose deltas this member merges (as aggregator or peer-to-peer). */
@@ -171,34 +101,11 @@ export class FederatedQTable {
   constructor(config: FederationConfig = {}) {
     // Checked before anything else: a refused configuration must leave the caller's keyring untouched.
     if (config.vote_state) checkVoteState(config.vote_state);
-    const maxEntries = config.max_delta_entries ?? MAX_DELTA_ENTRIES;
-    if (!(Number.isInteger(maxEntries) && maxEntries >= 1 && maxEntries <= MAX_DELTA_ENTRIES))
-      throw new ElexError('E_CONFIG', `max_delta_entries must be an integer in 1..${MAX_DELTA_ENTRIES}`);
-    const maxBytes = config.max_delta_bytes ?? MAX_DELTA_BYTES;
-    if (!(Number.isInteger(maxBytes) && maxBytes >= MIN_DELTA_BYTES && maxBytes <= MAX_DELTA_BYTES))
-      throw new ElexError(
-        'E_CONFIG',
-        `max_delta_bytes must be an integer in ${MIN_DELTA_BYTES}..${MAX_DELTA_BYTES}`,
-      );
-    this.deltaLimits = { entries: maxEntries, bytes: maxBytes };
+    this.deltaLimits = deltaLimitsOf(config);
     this.id = config.id ?? 'agent-0';
     this.peers = (config.peers ?? []).filter((p) => p !== this.id);
-    this.sync_interval_ms = config.sync_interval_ms ?? 60_000;
-    if (!(this.sync_interval_ms > 0)) throw new ElexError('E_CONFIG', 'sync_interval_ms must be positive');
-    const threshold = config.byzantine_threshold ?? 0.33;
-    if (!(threshold >= 0 && threshold < 0.5))
-      throw new ElexError('E_CONFIG', 'byzantine_threshold must be in [0, 0.5)');
-    this.config = {
-      min_peers_for_consensus: config.min_peers_for_consensus ?? 3,
-      byzantine_threshold: threshold,
-      gossip_fanout: config.gossip_fanout ?? 3,
-      sync_after_interactions: config.sync_after_interactions ?? 10,
-      max_interactions_per_delta: config.max_interactions_per_delta ?? 10_000,
-      weight_cap: config.weight_cap ?? 2,
-      conflict_tolerance: config.conflict_tolerance ?? 0.05,
-      rule: config.rule ?? DEFAULT_RULE,
-    };
-    ruleByName(this.config.rule);
+    this.sync_interval_ms = syncIntervalOf(config);
+    this.config = settingsOf(config);
     const root = new SeededRng(config.seed ?? 1).fork(this.id);
     this.rng = root.fork('draws');
     this.identity = config.identity ?? identityFromRng(this.id, root.fork('key'));
@@ -209,11 +116,7 @@ export class FederatedQTable {
     this.keyring = keyring;
     this.network = config.network ?? new InMemoryNetwork();
     this.clock = config.clock ?? new ManualClock(0);
-    // A delta names a state's actions in an 8-bit mask: a member learning action 8 or above could not encode
-    // its next delta, and every sync threw E_ENCODE.
-    const actions = config.learning?.actions;
-    if (actions !== undefined && !(actions >= 1 && actions <= MAX_DELTA_ACTIONS))
-      throw new ElexError('E_CONFIG', `learning.actions must be 1..${MAX_DELTA_ACTIONS} to federate`);
+    checkFederatedActions(config);
     this.local_qtable = new QTable();
     this.learner = new QLearner(this.local_qtable, this.rng.fork('learner'), config.learning);
     this.trust = new ReporterTrust({
@@ -225,7 +128,7 @@ export class FederatedQTable {
     this.election = new AggregatorElection({
       id: this.id,
       peers: this.peers,
-      byzantineThreshold: threshold,
+      byzantineThreshold: this.config.byzantine_threshold,
       syncIntervalMs: this.sync_interval_ms,
       keyring,
       rng: this.rng,
@@ -287,19 +190,6 @@ export class FederatedQTable {
     );
   }
 
-  /** Remembers the last `REPLAY_WINDOW` peer deltas per origin (by a hash of their signed bytes). */
-  private seenBefore(origin: string, hash: number): boolean {
-    let ring = this.recentDeltas.get(origin);
-    if (!ring) {
-      ring = [];
-      this.recentDeltas.set(origin, ring);
-    }
-    if (ring.includes(hash)) return true;
-    ring.push(hash);
-    if (ring.length > REPLAY_WINDOW) ring.shift();
-    return false;
-  }
-
   private refuse(code: string): void {
     this.refusals.set(code, (this.refusals.get(code) ?? 0) + 1);
   }
@@ -310,21 +200,9 @@ export class FederatedQTable {
   }
 
   /**
-   * Peer-to-peer, the member's own table is anchored at `weight_cap` (it holds everything the member has
-   * learned and adopted; one peer's report must not replace it). As aggregator, its table is the consensus
-   * and weighs only its own fresh visits since the previous sync, capped like any member's: the evaluated
-   * aggregator (`elex simulate federation`) exactly.
-   */
-  private weighting(anchor: number | ReadonlyMap<number, number>): Weighting {
-    return this.config.rule === 'visit-weighted'
-      ? { kind: 'claimed' }
-      : { kind: 'fresh', cap: this.config.weight_cap, anchor };
-  }
-
-  /**
-   * The aggregator's TD-reachability check (`tdReachable`): every member delta's values with fresh visits
-   * must be reachable by those visits of Q-learning, with targets inside the consensus's range, from a value
-   * the entry was published with in the last TD_WINDOW aggregates (docs/federation.md, "Reachability window").
+   * The aggregator's TD-reachability check (`reachabilityCheck`): every member delta's values with fresh
+   * visits must be reachable by those visits of Q-learning from a value the entry was published with in the
+   * last TD_WINDOW aggregates (docs/federation.md, "Reachability window").
    * A delta with any unreachable value is refused whole (`E_UNREACHABLE`): it is poison, or it was learned
    * from a consensus this member does not hold (it was cut off, or merged peer-to-peer meanwhile). The
    * consensus of the unreachable entries (0 where the aggregator has none) goes back to that member in its
@@ -332,31 +210,9 @@ export class FederatedQTable {
    */
   private reachable(deltas: readonly Delta[]): Delta[] {
     if (this.config.rule === 'visit-weighted') return [...deltas];
-    // A window not yet full: check against the table with one step of slack (`ReachabilityWindow.full`).
-    const windowed = this.window.full;
-    const t = this.local_qtable;
-    let vMin = 0;
-    let vMax = 0;
-    for (let e = 0; e < t.size; e++) {
-      if (t.q[e] < vMin) vMin = t.q[e];
-      if (t.q[e] > vMax) vMax = t.q[e];
-    }
-    const { alpha, gamma } = this.learner.config;
-    const { tMin, tMax } = tdTargetRange(vMin, vMax, REWARD_MIN, REWARD_MAX, gamma, alpha);
+    const unreachable = reachabilityCheck(this.local_qtable, this.window, this.learner.config);
     return deltas.filter((d) => {
-      const back: Array<[number, number, number]> = [];
-      for (let i = 0; i < d.count; i++) {
-        const e = t.find(d.hi[i], d.lo[i], d.action[i]);
-        const fresh = Math.min(d.fresh[i], d.interactions);
-        // No fresh visits: no weight under a robust rule (a repeat of a report not yet acknowledged).
-        if (fresh === 0) continue;
-        const from = (g: number, steps: number) => tdReachable(g, d.q[i], steps, alpha, tMin, tMax, 1e-4);
-        let ok: boolean;
-        if (e < 0) ok = from(0, windowed ? fresh : fresh + 1);
-        else if (!windowed) ok = from(t.q[e], fresh + 1);
-        else ok = this.window.anyBase(e, t.q[e], (g) => from(g, fresh));
-        if (!ok) back.push([d.hi[i], d.lo[i], d.action[i]]);
-      }
+      const back = unreachable(d);
       if (back.length === 0) return true;
       this.refuse('E_UNREACHABLE');
       this.resend.set(d.origin, back);
@@ -396,20 +252,11 @@ export class FederatedQTable {
           m.set(o, (m.get(o) ?? 0) + w);
         }
       : undefined;
-    const learning = this.learner.config;
     const res = mergeDeltasIntoTable(
       this.local_qtable,
       deltas,
       {
-        rule: ruleByName(this.config.rule),
-        params: {
-          beta: this.config.byzantine_threshold,
-          f: Math.floor(this.config.byzantine_threshold * (deltas.length + 1)),
-          clipRadius: learning.alpha * (this.learner.bounds.max - this.learner.bounds.min) * 0.05,
-          bounds: this.learner.bounds,
-        },
-        weighting: this.weighting(anchor),
-        tolerance: this.config.conflict_tolerance,
+        ...memberMergeOptions(this.config, this.learner, deltas.length, anchor),
         trust: this.trust,
         onKept,
         restateUndecided: !relay,
@@ -448,11 +295,12 @@ export class FederatedQTable {
     }
     // Entries with fresh (own or relayed) visits go in any part: they are the newest, and the visits go out
     // once, with this sync's deltas (a later part restates the entry with the fresh visits of its own sync).
-    const { d, cut } = this.outgoing(
-      'peer',
+    const { d, cut } = outgoingDelta(
+      this.local_qtable,
       this.acked.get(to) ?? 0,
       counts,
       (e) => (counts.get(e) ?? 0) > 0,
+      { origin: this.id, kind: 'peer', limits: this.deltaLimits },
     );
     if (d.count === 0) return 0;
     // The round is what the recipient acknowledges: the whole table's clock, or the part's cut.
@@ -463,97 +311,6 @@ export class FederatedQTable {
     const out: Delta = { ...d, to, term: this.term, round, interactions };
     this.network.send(this.id, to, envelope(ENVELOPE.delta, encodeDelta(out, this.identity)));
     return out.count;
-  }
-
-  /** Bytes `d` may take at most when it fits one delta this member may send, else null. */
-  private fits(d: Delta): number | null {
-    const { entries, bytes } = this.deltaLimits;
-    if (d.count > entries) return null;
-    const quick = encodedDeltaBytesBound(d);
-    if (quick <= bytes) return quick;
-    const exact = encodedDeltaBytesBound(d, true);
-    return exact <= bytes ? exact : null;
-  }
-
-  /**
-   * What goes out of the changes after version `since`: all of them when they fit one delta (`cut` is the
-   * clock), else one part of them (`boundedPart`; `cut`: every change up to it is in the part). `inPart` tells
-   * the entries it holds, `room` what the limits leave.
-   */
-  private outgoing(
-    kind: 'peer' | 'aggregate',
-    since: number,
-    counts: ReadonlyMap<number, number>,
-    urgent: (e: number) => boolean,
-  ): { d: Delta; cut: number; inPart: (e: number) => boolean; room: { entries: number; bytes: number } } {
-    const t = this.local_qtable;
-    const limits = this.deltaLimits;
-    const all = deltaSince(t, since, counts, { origin: this.id, kind });
-    const bytes = this.fits(all);
-    if (bytes !== null) {
-      return {
-        d: all,
-        cut: t.clock,
-        inPart: (e) => t.version[e] > since,
-        room: { entries: limits.entries - all.count, bytes: limits.bytes - bytes },
-      };
-    }
-    const part = boundedPart(t, since, counts, urgent, limits);
-    const n = part.entries.length;
-    const d = emptyDelta(kind, this.id, n);
-    for (let i = 0; i < n; i++) putEntry(d, i, t, part.entries[i], counts);
-    return {
-      d,
-      cut: part.cut,
-      inPart: (e) => part.mark[e] === 1,
-      room: { entries: limits.entries - n, bytes: limits.bytes - part.bytes },
-    };
-  }
-
-  /**
-   * `d` plus the consensus of the entries `to` sent unreachable (only to it: no amplification to others), those
-   * not already in `d` (`inPart`) and as many as `room` leaves.
-   */
-  private withResend(
-    d: Delta,
-    to: string,
-    inPart: (e: number) => boolean,
-    room: { entries: number; bytes: number },
-  ): Delta {
-    const back = this.resend.get(to);
-    if (!back) return d;
-    const t = this.local_qtable;
-    const out = emptyDelta(d.kind, d.origin, d.count + Math.min(back.length, Math.max(0, room.entries)));
-    let n = 0;
-    let bytes = 0;
-    const put = (hi: number, lo: number, action: number, q: number, visits: number) => {
-      out.hi[n] = hi;
-      out.lo[n] = lo;
-      out.action[n] = action;
-      out.q[n] = q;
-      out.visits[n] = visits;
-      n++;
-    };
-    for (let i = 0; i < d.count; i++) put(d.hi[i], d.lo[i], d.action[i], d.q[i], d.visits[i]);
-    for (const [hi, lo, action] of back) {
-      const e = t.find(hi, lo, action);
-      if (e >= 0 && inPart(e)) continue;
-      const visits = e < 0 ? 0 : t.visits[e];
-      const cost = DELTA_STATE_BYTES + deltaEntryBytes(visits, 0);
-      if (n - d.count >= room.entries || bytes + cost > room.bytes) break;
-      put(hi, lo, action, e < 0 ? 0 : t.q[e], visits);
-      bytes += cost;
-    }
-    return {
-      ...out,
-      count: n,
-      hi: out.hi.subarray(0, n),
-      lo: out.lo.subarray(0, n),
-      action: out.action.subarray(0, n),
-      q: out.q.subarray(0, n),
-      visits: out.visits.subarray(0, n),
-      fresh: out.fresh.subarray(0, n),
-    };
   }
 
   /**
@@ -658,7 +415,7 @@ export class FederatedQTable {
     });
     if (!v.ok) throw new ElexError(v.code, v.reason);
     // The same signed delta twice (a replay, or a resend after a lost ack) would count its samples twice.
-    if (d.kind === 'peer' && this.seenBefore(d.origin, fnv1a(body)))
+    if (d.kind === 'peer' && this.replays.seenBefore(d.origin, body))
       throw new ElexError('E_REPLAY', `delta from '${d.origin}' already received`);
     return d;
   }
@@ -714,16 +471,17 @@ export class FederatedQTable {
       // round too large for one delta, follows oldest first in the next rounds' aggregates.
       const t = this.local_qtable;
       const since = this.newsSince;
-      const { d, cut, inPart, room } = this.outgoing(
-        'aggregate',
+      const { d, cut, inPart, room } = outgoingDelta(
+        t,
         this.broadcastVersion,
         fresh,
         (e) => t.version[e] > since,
+        { origin: this.id, kind: 'aggregate', limits: this.deltaLimits },
       );
       for (const p of this.peers) {
         // The certificate first: members adopt aggregates only from a member elected for their term.
         this.election.sendCertificate(p);
-        const out = this.withResend(d, p, inPart, room);
+        const out = withResend(d, this.resend.get(p), t, inPart, room);
         if (out.count > 0) result.updates_sent += this.send(p, out, this.lastAggregate.round, interactions);
       }
       this.broadcastVersion = cut;
@@ -744,122 +502,6 @@ export class FederatedQTable {
     if (c.to !== this.id) return;
     this.acked.set(c.from, Math.max(this.acked.get(c.from) ?? 0, c.value));
   }
-}
-
-/**
- * One part of the changes of `t` after version `since` when they do not fit one delta (`limits`): first the
- * `urgent` changed entries, oldest version first, as long as they take at most half of the limits; then the
- * other changed entries, oldest version first, up to the limits. Every changed entry with a version up to
- * `cut` is in the part, so an ack of `cut` acknowledges only what it carried, and each part moves `cut` on by
- * at least one entry. Urgent entries past `cut` go out again in a later part. `entries` in table order,
- * `mark` 1 for them, `bytes` an upper bound of the encoded part.
- */
-function boundedPart(
-  t: QTable,
-  since: number,
-  counts: ReadonlyMap<number, number>,
-  urgent: (e: number) => boolean,
-  limits: { entries: number; bytes: number },
-): { entries: Int32Array; cut: number; mark: Uint8Array; bytes: number } {
-  let changed = 0;
-  for (let e = 0; e < t.size; e++) if (t.version[e] > since) changed++;
-  const byVersion = new Int32Array(changed);
-  changed = 0;
-  for (let e = 0; e < t.size; e++) if (t.version[e] > since) byVersion[changed++] = e;
-  byVersion.sort((a, b) => t.version[a] - t.version[b]);
-  const mark = new Uint8Array(t.size);
-  // Distinct states in the part (as keys (hi, lo, 0)): each costs its group header once.
-  const states = new QTable(Math.min(changed, limits.entries));
-  const budget = limits.bytes - DELTA_FRAME_BYTES;
-  let n = 0;
-  let bytes = 0;
-  const take = (e: number, maxEntries: number, maxBytes: number): boolean => {
-    const isNew = states.find(t.hi[e], t.lo[e], 0) < 0;
-    const cost = deltaEntryBytes(t.visits[e], counts.get(e) ?? 0) + (isNew ? DELTA_STATE_BYTES : 0);
-    if (n + 1 > maxEntries || bytes + cost > maxBytes) return false;
-    if (isNew) states.slot(t.hi[e], t.lo[e], 0);
-    mark[e] = 1;
-    n++;
-    bytes += cost;
-    return true;
-  };
-  const halfEntries = Math.floor(limits.entries / 2);
-  const halfBytes = Math.floor(budget / 2);
-  for (const e of byVersion) if (urgent(e) && !take(e, halfEntries, halfBytes)) break;
-  let cut = since;
-  for (const e of byVersion) {
-    if (mark[e] === 0 && !take(e, limits.entries, budget)) break;
-    cut = t.version[e];
-  }
-  const entries = new Int32Array(n);
-  let i = 0;
-  for (const e of byVersion) if (mark[e] === 1) entries[i++] = e;
-  entries.sort();
-  return { entries, cut, mark, bytes: DELTA_FRAME_BYTES + bytes };
-}
-
-/**
- * One report row per member: its several deltas of one round (it synced more often than the aggregator, or
- * floods) become one, each entry at the value of its newest delta holding it (highest round, then arrival)
- * with the fresh visits of all of them, so the weight cap holds per member and entry. As separate rows, one
- * Byzantine member's four backlogged deltas weighed four capped reports on an entry, out-voted the honest
- * members under the trimmed mean and were most of the reporters whose median reporter trust scores against.
- */
-function oneRowPerOrigin(deltas: readonly Delta[]): Delta[] {
-  const groups = new Map<string, Delta[]>();
-  for (const d of deltas) {
-    const g = groups.get(d.origin);
-    if (g) g.push(d);
-    else groups.set(d.origin, [d]);
-  }
-  if (groups.size === deltas.length) return [...deltas];
-  const out: Delta[] = [];
-  for (const group of groups.values()) {
-    if (group.length === 1) {
-      out.push(group[0]);
-      continue;
-    }
-    // Oldest first (stable sort: arrival order among equal rounds), so newer values overwrite older ones.
-    const g = [...group].sort((x, y) => x.round - y.round);
-    let total = 0;
-    for (const d of g) total += d.count;
-    const c = emptyDelta(g[0].kind, g[0].origin, total);
-    // Rows of `c` are the entries of `keys`, in first-seen order.
-    const keys = new QTable(total);
-    let n = 0;
-    let interactions = 0;
-    for (const d of g) {
-      for (let i = 0; i < d.count; i++) {
-        const j = keys.slot(d.hi[i], d.lo[i], d.action[i]);
-        if (j === n) {
-          c.hi[j] = d.hi[i];
-          c.lo[j] = d.lo[i];
-          c.action[j] = d.action[i];
-          n++;
-        }
-        c.q[j] = d.q[i];
-        c.visits[j] = d.visits[i];
-        c.fresh[j] = Math.min(U32_MAX, c.fresh[j] + d.fresh[i]);
-      }
-      interactions += d.interactions;
-    }
-    const last = g[g.length - 1];
-    out.push({
-      ...c,
-      to: last.to,
-      term: last.term,
-      round: last.round,
-      interactions,
-      count: n,
-      hi: c.hi.subarray(0, n),
-      lo: c.lo.subarray(0, n),
-      action: c.action.subarray(0, n),
-      q: c.q.subarray(0, n),
-      visits: c.visits.subarray(0, n),
-      fresh: c.fresh.subarray(0, n),
-    });
-  }
-  return out;
 }
 
 /** ADR-115's `create_federated_qtable`. */
