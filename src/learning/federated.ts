@@ -112,7 +112,6 @@ export class FederatedQTable {
     if (this.identity.id !== this.id)
       throw new ElexError('E_CONFIG', 'identity id differs from the member id');
     const keyring = config.keyring ?? new MapKeyring();
-    keyring.add(this.id, this.identity.publicKey);
     this.keyring = keyring;
     this.network = config.network ?? new InMemoryNetwork();
     this.clock = config.clock ?? new ManualClock(0);
@@ -152,6 +151,9 @@ export class FederatedQTable {
       onVoteState: config.on_vote_state,
       now: this.lastSyncAt,
     });
+    // Last: every check above may still refuse the configuration, and a shared keyring would then hold a
+    // key for this id that no member owns (replacing a live member's key under the same id).
+    keyring.add(this.id, this.identity.publicKey);
   }
 
   /** ADR-115's consensus state: Follower, Candidate{term} or Leader{term}. */
