@@ -33,7 +33,14 @@ import {
 import { type Identity, identityFromRng, type Keyring, MapKeyring } from './identity.js';
 import { memberMergeOptions, oneRowPerOrigin } from './merge-input.js';
 import { type FederationNetwork, InMemoryNetwork } from './network.js';
-import { type DeltaLimits, type EntryKey, outgoingDelta, withResend } from './outgoing-delta.js';
+import {
+  type DeltaLimits,
+  type EntryKey,
+  outgoingDelta,
+  sweepSlice,
+  withResend,
+  withSwept,
+} from './outgoing-delta.js';
 import { QTable } from './q-table.js';
 import { reachabilityCheck } from './reachability-check.js';
 import { ReachabilityWindow } from './reachability-window.js';
@@ -93,6 +100,8 @@ export class FederatedQTable {
   private relay = new Map<number, Map<string, number>>();
   /** As aggregator: per member, the keys of its last refused (unreachable) delta, sent back in the aggregate. */
   private resend = new Map<string, EntryKey[]>();
+  /** As aggregator: the table slot the next anti-entropy slice starts at. */
+  private sweepFrom = 0;
   /** As aggregator: the values its entries were published with in its last TD_WINDOW aggregates. */
   private readonly window = new ReachabilityWindow();
   /** Reputation of the peers whose deltas this member merges (as aggregator or peer-to-peer). */
@@ -480,10 +489,14 @@ export class FederatedQTable {
         (e) => t.version[e] > since,
         { origin: this.id, kind: 'aggregate', limits: this.deltaLimits },
       );
+      // Anti-entropy: a slice of the whole table rides along, so entries that no longer change still reach a
+      // member that restarted, joined or lost an aggregate.
+      const sweep = sweepSlice(t, this.sweepFrom, this.config.anti_entropy_entries, inPart);
+      this.sweepFrom = sweep.next;
       for (const p of this.peers) {
         // The certificate first: members adopt aggregates only from a member elected for their term.
         this.election.sendCertificate(p);
-        const out = withResend(d, this.resend.get(p), t, inPart, room);
+        const out = withResend(d, withSwept(this.resend.get(p), sweep.keys), t, inPart, room);
         if (out.count > 0) result.updates_sent += this.send(p, out, this.lastAggregate.round, interactions);
       }
       this.broadcastVersion = cut;

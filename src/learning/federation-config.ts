@@ -51,6 +51,11 @@ export interface FederationConfig {
   max_delta_entries?: number;
   /** Most bytes of one delta this member sends (default and most: `MAX_DELTA_BYTES`; at least 1024). */
   max_delta_bytes?: number;
+  /**
+   * As aggregator, entries of its whole table added to every aggregate, in turn (anti-entropy: a member that
+   * restarted, joined, or lost an aggregate gets entries that no longer change). Default 8; 0 turns it off.
+   */
+  anti_entropy_entries?: number;
 }
 
 /** The protocol settings a member runs with (`FederatedQTable.config`): its configuration's or the defaults. */
@@ -64,6 +69,7 @@ export type FederationSettings = Required<
     | 'max_interactions_per_delta'
     | 'weight_cap'
     | 'conflict_tolerance'
+    | 'anti_entropy_entries'
   >
 > & { rule: RuleName };
 
@@ -104,9 +110,13 @@ export function settingsOf(config: FederationConfig): FederationSettings {
     max_interactions_per_delta: config.max_interactions_per_delta ?? 10_000,
     weight_cap: config.weight_cap ?? 2,
     conflict_tolerance: config.conflict_tolerance ?? 0.05,
+    anti_entropy_entries: config.anti_entropy_entries ?? 8,
     rule: config.rule ?? DEFAULT_RULE,
   };
   ruleByName(settings.rule);
+  const sweep = settings.anti_entropy_entries;
+  if (!(Number.isInteger(sweep) && sweep >= 0 && sweep <= 4096))
+    throw new ElexError('E_CONFIG', 'anti_entropy_entries must be an integer in 0..4096');
   return settings;
 }
 

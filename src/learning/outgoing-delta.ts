@@ -200,3 +200,35 @@ export function withResend(
     fresh: out.fresh.subarray(0, n),
   };
 }
+
+/**
+ * The next `n` entries of `t` in table order from slot `from` (wrapping once), none that `skip` holds: an
+ * aggregator's anti-entropy slice. `next` is where the following slice starts.
+ */
+export function sweepSlice(
+  t: QTable,
+  from: number,
+  n: number,
+  skip: (e: number) => boolean,
+): { keys: EntryKey[]; next: number } {
+  const keys: EntryKey[] = [];
+  const size = t.size;
+  if (size === 0 || n === 0) return { keys, next: 0 };
+  let e = from < size ? from : 0;
+  for (let seen = 0; seen < size && keys.length < n; seen++) {
+    if (!skip(e)) keys.push([t.hi[e], t.lo[e], t.action[e]]);
+    e = e + 1 < size ? e + 1 : 0;
+  }
+  return { keys, next: e };
+}
+
+/** The keys to resend to one recipient, then the anti-entropy slice's others (a delta lists an entry once). */
+export function withSwept(
+  back: readonly EntryKey[] | undefined,
+  swept: readonly EntryKey[],
+): EntryKey[] | undefined {
+  if (swept.length === 0) return back as EntryKey[] | undefined;
+  if (!back || back.length === 0) return swept as EntryKey[];
+  const seen = new Set(back.map(([hi, lo, a]) => `${hi}:${lo}:${a}`));
+  return [...back, ...swept.filter(([hi, lo, a]) => !seen.has(`${hi}:${lo}:${a}`))];
+}
