@@ -22,9 +22,10 @@
  * - reward-flip:     attackers learn with r′ = r_min + r_max − r and report honestly formatted deltas.
  * - stale-replay:    values of the consensus 50 rounds ago; plus replays of honest signed deltas (refused:
  *                    an origin's round must increase).
- * - equivocation:    sign-flipped values to the aggregator, honest-looking ones to everyone else; relays
- *                    expose the two signed versions of one (origin, round) a round later and the origin is
- *                    refused from then on.
+ * - equivocation:    sign-flipped values to the aggregator, honest-looking ones to everyone else, every
+ *                    round. Each version is signed for its recipient (`Delta.to`), only the aggregator merges
+ *                    peer deltas (followers refuse them, E_FOLLOWING) and src/learning has no check that
+ *                    compares the versions, so the aggregator's copy meets the same checks as a sign flip.
  * - forged-origin:   a poisoned delta claiming an honest origin, signed with the attacker's key (refused by
  *                    the signature check; exercised through the real codec).
  */

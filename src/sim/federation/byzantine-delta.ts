@@ -23,10 +23,6 @@ export function collectByzantine(
   const { c, matrix } = run;
   const attack = col.attack;
   const A = run.mdp.actions;
-  if (col.equivocators.has(i)) {
-    refuse(run, 'E_EQUIVOCATION');
-    return;
-  }
   const d = forgedDelta(run, col, i, targets, poisoned);
   if (attack === 'forged-origin') {
     // Claims to come from honest agent 0, signed with the attacker's own key.
@@ -60,7 +56,6 @@ export function collectByzantine(
     const k = matrix.mark[d.lo[t] * A + d.action[t]];
     matrix.put(i, k, d.q[t], reportWeight(run, d.visits[t], d.fresh[t]), d.fresh[t]);
   }
-  if (attack === 'equivocation') col.equivocators.add(i);
 }
 
 /** The delta member i forges: its attack's value for every target, with the visits it claims. */

@@ -24,7 +24,6 @@ export class Colluders {
   readonly seenSd: Float64Array;
   readonly seenBest: Int32Array;
   readonly seenWorst: Int32Array;
-  readonly equivocators = new Set<number>();
   // Real signatures for the forged-origin attack.
   readonly keyring = new MapKeyring();
   readonly ids: Identity[];
