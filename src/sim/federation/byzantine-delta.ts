@@ -36,10 +36,11 @@ export function collectByzantine(
     return;
   }
   if (attack === 'stale-replay') {
-    // The attacker also replays an honest agent's signed delta of 20 rounds ago as it is: every honest origin
-    // signs a delta every round, so its round is below the origin's last one and the round check refuses it
-    // (E_STALE, once per attacker and round). The stale values it reports as itself go on below.
-    refuse(run, 'E_STALE');
+    // The attacker also replays an honest agent's signed delta of 20 rounds ago as it is: the aggregator has
+    // taken in those bytes from that origin within its replay window (256 deltas per origin, one per round), so
+    // the library's ReplayGuard refuses it (E_REPLAY, once per attacker and round). The stale values it reports
+    // as itself go on below.
+    refuse(run, 'E_REPLAY');
   }
   const verdict = checkDelta(d, { bounds: run.bounds, maxInteractions: c.syncEvery });
   if (!verdict.ok) {
