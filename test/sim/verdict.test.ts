@@ -30,6 +30,7 @@ const header = (speedup: number | null) => ({
   single_agent: { episodes_to_0_9: speedup === null ? null : 800 },
   federated_10_honest: {
     episodes_to_0_9: speedup === null ? null : 800 / speedup,
+    reached_0_9: speedup === null ? 0 : 10,
     speedup_vs_single: speedup,
   },
 });
@@ -79,6 +80,26 @@ describe('the Byzantine table verdict', () => {
       'random 10/3: 1 non-finite values stored',
       'random 10/3 speed-up: 3.900× < 4×',
     ]);
+  });
+
+  it('fails the speed-up when the federated agents reach ρ 0.9 on only some of the seeds', () => {
+    // The episodes to ρ 0.9 average the seeds that reached it: 3 fast seeds of 10 gave a speed-up of 8
+    // although on 7 seeds the federation never reached 0.9. Before, the verdict passed it.
+    const common = header(8);
+    const fed = { ...common.federated_10_honest, reached_0_9: 3 };
+    const robust: CampaignReportView = {
+      ...common,
+      federated_10_honest: fed,
+      results: [row('none', 'trimmed-mean', 0.8, 0.8)],
+    };
+    const plain: CampaignReportView = { ...common, results: plainRows };
+    const c = judgeColumn(robust, plain);
+    expect(c.speedup.ok).toBe(false);
+    expect(failures([c])).toEqual([
+      'random 10/3 speed-up: 10 federated agents reached ρ 0.9 on 3 of 10 seeds',
+    ]);
+    const all = judgeColumn({ ...robust, federated_10_honest: common.federated_10_honest }, plain);
+    expect(all.speedup.ok).toBe(true);
   });
 
   it('names the paired difference of a miss, so damage can be told from the seed spread', () => {

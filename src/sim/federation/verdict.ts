@@ -9,7 +9,8 @@
  * - no attack: the robust rule's mean ρ ≥ 0.98 × the plain merge's (judged on the mean; the worst is shown);
  * - the plain merge under visit inflation: mean ρ < 0.5 (so the Byzantine test can fail);
  * - no NaN or Inf stored in any run;
- * - 10 federated honest agents reach ρ 0.9 in at most a quarter of one agent's episodes (speed-up ≥ 4).
+ * - 10 federated honest agents reach ρ 0.9 in at most a quarter of one agent's episodes (speed-up ≥ 4), on
+ *   every seed (the episodes average the seeds that reached 0.9).
  */
 import { z } from 'zod';
 import { ElexError } from '../../core/index.js';
@@ -38,6 +39,8 @@ export const campaignReportSchema = z.object({
   single_agent: z.object({ episodes_to_0_9: z.number().nullable() }),
   federated_10_honest: z.object({
     episodes_to_0_9: z.number().nullable(),
+    /** Seeds on which the 10 federated agents reached ρ 0.9 (the episodes average those seeds only). */
+    reached_0_9: z.number().int().nonnegative(),
     speedup_vs_single: z.number().nullable(),
   }),
   results: z.array(row),
@@ -94,7 +97,14 @@ export interface ColumnVerdict {
   ratio: { mean: number; worst: number; ok: boolean };
   plainInflation: { mean: number; ok: boolean };
   nonFinite: number;
-  speedup: { single: number | null; federated: number | null; ratio: number | null; ok: boolean };
+  /** `reached`: seeds on which the 10 federated agents reached ρ 0.9 (all of them, for the criterion). */
+  speedup: {
+    single: number | null;
+    federated: number | null;
+    reached: number;
+    ratio: number | null;
+    ok: boolean;
+  };
 }
 
 function findRow(r: CampaignReportView, attack: string, rule: string, source: string) {
@@ -144,6 +154,9 @@ export function judgeColumn(robust: CampaignReportView, plain: CampaignReportVie
   const inflation = findRow(plain, 'visit-inflation', PLAIN_RULE, 'the plain campaign');
   const ratioMean = robustNoneRow.rho_mean / plainNoneRow.rho_mean;
   const speed = robust.federated_10_honest.speedup_vs_single;
+  // The federation's episodes to ρ 0.9 average the seeds that reached it: on a seed where it never did, it
+  // did not reach 0.9 at all, whatever the fast seeds' mean says.
+  const reached = robust.federated_10_honest.reached_0_9;
   return {
     mdp: robust.mdp,
     agents: robust.agents,
@@ -165,8 +178,9 @@ export function judgeColumn(robust: CampaignReportView, plain: CampaignReportVie
     speedup: {
       single: robust.single_agent.episodes_to_0_9,
       federated: robust.federated_10_honest.episodes_to_0_9,
+      reached,
       ratio: speed,
-      ok: speed !== null && atLeast(speed, SPEEDUP_TARGET),
+      ok: speed !== null && reached === robust.seeds && atLeast(speed, SPEEDUP_TARGET),
     },
   };
 }
@@ -186,10 +200,15 @@ export function failures(columns: readonly ColumnVerdict[]): string[] {
     if (!c.plainInflation.ok)
       out.push(`${name} plain under visit inflation: mean ${f3(c.plainInflation.mean)} ≥ ${PLAIN_CEILING}`);
     if (c.nonFinite > 0) out.push(`${name}: ${c.nonFinite} non-finite values stored`);
-    if (!c.speedup.ok)
-      out.push(
-        `${name} speed-up: ${c.speedup.ratio === null ? 'ρ 0.9 not reached' : `${ratioText(c.speedup.ratio)} < ${SPEEDUP_TARGET}×`}`,
-      );
+    if (!c.speedup.ok) {
+      const why =
+        c.speedup.ratio === null
+          ? 'ρ 0.9 not reached'
+          : c.speedup.reached < c.seeds
+            ? `10 federated agents reached ρ 0.9 on ${c.speedup.reached} of ${c.seeds} seeds`
+            : `${ratioText(c.speedup.ratio)} < ${SPEEDUP_TARGET}×`;
+      out.push(`${name} speed-up: ${why}`);
+    }
   }
   return out;
 }
