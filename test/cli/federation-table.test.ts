@@ -27,14 +27,14 @@ describe('scripts/federation-table.ts (spawned for real, 1 seed of 20 episodes)'
     expect(run.stdout).toMatch(
       /\|\s+\| elex-query 10\/3 \| elex-query 20\/6 \| random 10\/3 .* frozen-lake 20\/6 \|/,
     );
-    expect(run.stdout).toMatch(/\d+ of 156 criteria met\./);
+    expect(run.stdout).toMatch(/\d+ of 153 criteria met\./);
 
     const json = table(...quick, '--render', '--json');
     expect(json.code, json.stderr).toBe(0);
     const v = JSON.parse(json.stdout) as { criteria: number; met: number; failures: string[] };
-    expect(v.criteria).toBe(156);
-    expect(v.met + v.failures.length).toBe(156);
-    expect(run.stdout).toContain(`${v.met} of 156 criteria met.`);
+    expect(v.criteria).toBe(153);
+    expect(v.met + v.failures.length).toBe(153);
+    expect(run.stdout).toContain(`${v.met} of 153 criteria met.`);
 
     const one = join(dir, 'random-20-6-s1-r1-e20-plain.json');
     writeFileSync(one, '{"reports": []}');

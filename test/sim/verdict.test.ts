@@ -102,6 +102,27 @@ describe('the Byzantine table verdict', () => {
     expect(all.speedup.ok).toBe(true);
   });
 
+  it('counts the speed-up once per MDP: both sizes run the same 10 federated agents', () => {
+    // Before, a 10/3 and a 20/6 column of one MDP counted the same speed-up twice (and failed it twice).
+    const small = column([row('none', 'trimmed-mean', 0.8, 0.8)], plainRows, 3.9);
+    const h = { ...header(3.9), agents: 20, byzantine: 6 };
+    const large = judgeColumn(
+      { ...h, results: [row('none', 'trimmed-mean', 0.8, 0.8)] },
+      { ...h, results: plainRows },
+    );
+    expect(criteriaCount([small])).toBe(4);
+    expect(criteriaCount([small, large])).toBe(7);
+    expect(failures([small, large]).filter((x) => x.includes('speed-up'))).toEqual([
+      'random 10/3 speed-up: 3.900× < 4×',
+    ]);
+    // Another MDP's column has a speed-up of its own.
+    const other = judgeColumn(
+      { ...h, mdp: 'frozen-lake', results: [row('none', 'trimmed-mean', 0.8, 0.8)] },
+      { ...h, mdp: 'frozen-lake', results: plainRows },
+    );
+    expect(criteriaCount([small, large, other])).toBe(11);
+  });
+
   it('names the paired difference of a miss, so damage can be told from the seed spread', () => {
     const alie = {
       ...row('alie', 'trimmed-mean', 0.77, 0.7),

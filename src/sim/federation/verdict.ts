@@ -10,7 +10,7 @@
  * - the plain merge under visit inflation: mean ρ < 0.5 (so the Byzantine test can fail);
  * - no NaN or Inf stored in any run;
  * - 10 federated honest agents reach ρ 0.9 in at most a quarter of one agent's episodes (speed-up ≥ 4), on
- *   every seed (the episodes average the seeds that reached 0.9).
+ *   every seed (the episodes average the seeds that reached 0.9); one criterion per MDP.
  */
 import { z } from 'zod';
 import { ElexError } from '../../core/index.js';
@@ -188,7 +188,7 @@ export function judgeColumn(robust: CampaignReportView, plain: CampaignReportVie
 /** One line per criterion that failed, naming the column and the figures. */
 export function failures(columns: readonly ColumnVerdict[]): string[] {
   const out: string[] = [];
-  for (const c of columns) {
+  for (const [i, c] of columns.entries()) {
     const name = columnName(c);
     for (const x of c.cells) {
       const p = pairedText(x, c.seeds);
@@ -200,7 +200,7 @@ export function failures(columns: readonly ColumnVerdict[]): string[] {
     if (!c.plainInflation.ok)
       out.push(`${name} plain under visit inflation: mean ${f3(c.plainInflation.mean)} ≥ ${PLAIN_CEILING}`);
     if (c.nonFinite > 0) out.push(`${name}: ${c.nonFinite} non-finite values stored`);
-    if (!c.speedup.ok) {
+    if (!c.speedup.ok && judgesSpeedup(columns, i)) {
       const why =
         c.speedup.ratio === null
           ? 'ρ 0.9 not reached'
@@ -213,9 +213,21 @@ export function failures(columns: readonly ColumnVerdict[]): string[] {
   return out;
 }
 
-/** Criteria checked over all columns (each attack's mean and worst, and four per column). */
+/**
+ * Whether column i judges the speed-up: the first column of its MDP (and seeds). Both sizes of an MDP run the
+ * same 10 federated agents against the same single agent, so the criterion is one per MDP, not per column.
+ */
+function judgesSpeedup(columns: readonly ColumnVerdict[], i: number): boolean {
+  const c = columns[i];
+  return !columns.slice(0, i).some((p) => p.mdp === c.mdp && p.seeds === c.seeds && p.seed === c.seed);
+}
+
+/** Criteria checked over all columns (each attack's mean and worst, three per column, the speed-up per MDP). */
 export function criteriaCount(columns: readonly ColumnVerdict[]): number {
-  return columns.reduce((s, c) => s + 2 * c.cells.filter((x) => x.judged).length + 4, 0);
+  return columns.reduce(
+    (s, c, i) => s + 2 * c.cells.filter((x) => x.judged).length + 3 + (judgesSpeedup(columns, i) ? 1 : 0),
+    0,
+  );
 }
 
 const f3 = (x: number) => (x < 0 && x > -0.0005 ? '-0.000' : x.toFixed(3)).replace('-', '−');
@@ -266,7 +278,7 @@ export function renderTable(columns: readonly ColumnVerdict[]): string {
     ]),
     line(['non-finite values stored', ...per((c) => `${c.nonFinite}${mark(c.nonFinite === 0)}`)]),
     line([
-      'episodes to ρ 0.9: one agent → 10 (≥ 4×)',
+      'episodes to ρ 0.9: one agent → 10 (≥ 4×; one criterion per MDP, both sizes run the same agents)',
       ...per((c) =>
         c.speedup.ratio === null
           ? `${c.speedup.single ?? '—'} → ${c.speedup.federated ?? '—'} ✗`
