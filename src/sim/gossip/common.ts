@@ -1,4 +1,4 @@
-import { ElexError, type Summary, summarize } from '../../core/index.js';
+import { ElexError, percentile, type Summary, summarize } from '../../core/index.js';
 import type { GossipConfig, GossipEvent } from '../../gossip/index.js';
 import { GossipCluster } from './cluster.js';
 
@@ -77,6 +77,26 @@ export function rounds(ms: number, intervalMs: number): number {
 
 export function summary(xs: number[]): Summary {
   return summarize(xs, 1);
+}
+
+/** Order statistics of trials, `null` where the rank falls on a trial that never reached the end event. */
+export interface TrialSummary {
+  p50: number | null;
+  p99: number | null;
+  max: number | null;
+}
+
+/**
+ * Nearest-rank p50 / p99 / max over every trial: the `measured` ones and `notReached` that hit the time limit
+ * first. Those rank above every measured value (their time is unknown but longer), so a percentile that falls
+ * on them, and the max if there is one, is `null` instead of being taken over the completed trials alone.
+ */
+export function summaryOfTrials(measured: readonly number[], notReached: number): TrialSummary {
+  const s = [...measured].sort((a, b) => a - b);
+  for (let i = 0; i < notReached; i++) s.push(Number.POSITIVE_INFINITY);
+  const at = (x: number): number | null => (Number.isFinite(x) ? Number(x.toFixed(1)) : null);
+  if (s.length === 0) return { p50: 0, p99: 0, max: 0 };
+  return { p50: at(percentile(s, 50)), p99: at(percentile(s, 99)), max: at(s[s.length - 1]) };
 }
 
 /** Traffic since `from` (a previous accounting summary), per member and second. */

@@ -1,5 +1,5 @@
 import { ElexError } from '../../core/index.js';
-import { type CommonOptions, formCluster, summary } from './common.js';
+import { type CommonOptions, formCluster, summaryOfTrials } from './common.js';
 
 export interface CrashOptions extends CommonOptions {
   trials: number;
@@ -7,7 +7,9 @@ export interface CrashOptions extends CommonOptions {
 
 /**
  * A random member (not a seed) crashes; we time the first suspicion anywhere and the moment every other
- * running member holds it dead. It then restarts as a new generation and rejoins before the next trial.
+ * running member holds it dead, both from the crash. It then restarts as a new generation and rejoins before
+ * the next trial. A trial not dead everywhere within 60 s (`undetected_trials`) counts as not reached in the
+ * summaries (`null` where a percentile falls on it); its first suspicion, if there was one, is still measured.
  */
 export function runCrash(o: CrashOptions) {
   if (o.members < 5)
@@ -54,11 +56,9 @@ export function runCrash(o: CrashOptions) {
     };
     target = running();
     const done = cluster.runUntil(() => allDeadAt >= 0, 60_000, 100);
+    if (suspectAt >= 0) firstSuspect.push(suspectAt);
     if (done === null) undetected++;
-    else {
-      firstSuspect.push(suspectAt);
-      allDead.push(allDeadAt);
-    }
+    else allDead.push(allDeadAt);
     cluster.restart(v);
     cluster.runUntil(() => cluster.converged(), 60_000, 250);
     o.onProgress?.(t + 1, o.trials);
@@ -70,7 +70,10 @@ export function runCrash(o: CrashOptions) {
     seed: o.seed,
     trials: o.trials,
     undetected_trials: undetected,
-    detection_ms: { first_suspect: summary(firstSuspect), all_dead: summary(allDead) },
+    detection_ms: {
+      first_suspect: summaryOfTrials(firstSuspect, o.trials - firstSuspect.length),
+      all_dead: summaryOfTrials(allDead, undetected),
+    },
     counters: cluster.metrics.toJSON(),
     formed_ms: formedMs,
     trace_hash: sim.traceHash(),

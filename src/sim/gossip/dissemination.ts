@@ -1,5 +1,5 @@
 import { Channel } from '../../gossip/index.js';
-import { type CommonOptions, formCluster, rounds, summary, THEORY } from './common.js';
+import { type CommonOptions, formCluster, rounds, summaryOfTrials, THEORY } from './common.js';
 
 export interface DisseminationOptions extends CommonOptions {
   loss: number;
@@ -9,6 +9,8 @@ export interface DisseminationOptions extends CommonOptions {
 /**
  * One new key, written by a random member, spreading by anti-entropy alone (keys never ride on rumors):
  * rounds until 50 %, 99 % and 100 % of the members hold it. A round is one gossip interval since the write.
+ * A trial that has not reached a mark within 60 s counts in that mark's summary as not reached (`null` where
+ * a percentile falls on it), and `mean_rounds_to_100` is `null` if any trial did not reach every member.
  */
 export function runDissemination(o: DisseminationOptions) {
   const { cluster, formedMs } = formCluster(o);
@@ -42,9 +44,10 @@ export function runDissemination(o: DisseminationOptions) {
     cluster.nodes[writer]!.set(Channel.state, current, new Uint8Array(16).fill(t & 0xff));
     const done = cluster.runUntil(() => have >= n, 60_000, 50);
     if (done === null) incomplete++;
-    else {
-      to50.push(rounds(reached[0], interval));
-      to99.push(rounds(reached[1], interval));
+    // Marks reached before the limit count even when the trial did not reach every member.
+    if (reached[0] !== undefined) to50.push(rounds(reached[0], interval));
+    if (reached[1] !== undefined) to99.push(rounds(reached[1], interval));
+    if (done !== null) {
       to100.push(rounds(reached[2], interval));
       ms100.push(reached[2]);
     }
@@ -59,9 +62,16 @@ export function runDissemination(o: DisseminationOptions) {
     loss: o.loss,
     trials: o.trials,
     incomplete_trials: incomplete,
-    rounds: { to_50: summary(to50), to_99: summary(to99), to_100: summary(to100) },
-    mean_rounds_to_100: Number((to100.reduce((a, b) => a + b, 0) / Math.max(1, to100.length)).toFixed(2)),
-    ms_to_100: summary(ms100),
+    rounds: {
+      to_50: summaryOfTrials(to50, o.trials - to50.length),
+      to_99: summaryOfTrials(to99, o.trials - to99.length),
+      to_100: summaryOfTrials(to100, incomplete),
+    },
+    mean_rounds_to_100:
+      incomplete > 0
+        ? null
+        : Number((to100.reduce((a, b) => a + b, 0) / Math.max(1, to100.length)).toFixed(2)),
+    ms_to_100: summaryOfTrials(ms100, incomplete),
     theory_push_pull_n593: theory,
     formed_ms: formedMs,
     trace_hash: sim.traceHash(),

@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { summaryOfTrials } from '../../src/sim/gossip/common.js';
+import { runCrash, runDissemination } from '../../src/sim/gossip/index.js';
+
+// How the scenario reports measure: the start and end events of each figure and the trials it covers.
+describe('gossip scenario measurements', () => {
+  it('crash: a trial never declared dead everywhere is reported as not reached, not dropped from the percentiles', () => {
+    // Suspicions time out after 120 s: no trial ends within the scenario's 60 s limit, but every crash is
+    // suspected after ~4 s. Before, both summaries were over the completed trials only: 0 / 0 / 0.
+    const r = runCrash({
+      members: 10,
+      seed: 1,
+      trials: 2,
+      config: { suspicionMinMs: 120_000, suspicionMaxMs: 120_000 },
+    });
+    expect(r.undetected_trials).toBe(2);
+    expect(r.detection_ms.all_dead).toEqual({ p50: null, p99: null, max: null });
+    // The first suspicion happened in both trials: it is measured even though the death never came.
+    expect(r.detection_ms.first_suspect.p50).toBeGreaterThan(3000);
+    expect(r.detection_ms.first_suspect.max).toBeLessThan(6000);
+  });
+
+  it('dissemination: trials that never reach every member rank as not reached in the summaries and the mean', () => {
+    // Rounds 100 s apart: a few members gossip within the trial's 60 s (their first round has a random phase),
+    // none after, so the key never reaches every member. Before, the summaries were over no trial: 0 / 0 / 0.
+    const r = runDissemination({
+      members: 10,
+      seed: 1,
+      trials: 2,
+      loss: 0,
+      config: { gossipIntervalMs: 100_000 },
+    });
+    expect(r.incomplete_trials).toBe(2);
+    expect(r.rounds.to_100).toEqual({ p50: null, p99: null, max: null });
+    expect(r.ms_to_100).toEqual({ p50: null, p99: null, max: null });
+    expect(r.mean_rounds_to_100).toBeNull();
+  });
+
+  it('one trial in 100 not reached leaves the p99 measured and the max not reached; two, the p99 too', () => {
+    const measured = Array.from({ length: 100 }, (_, i) => i + 1);
+    expect(summaryOfTrials(measured, 0)).toEqual({ p50: 50, p99: 99, max: 100 });
+    expect(summaryOfTrials(measured.slice(0, 99), 1)).toEqual({ p50: 50, p99: 99, max: null });
+    expect(summaryOfTrials(measured.slice(0, 98), 2)).toEqual({ p50: 50, p99: null, max: null });
+    expect(summaryOfTrials([], 3)).toEqual({ p50: null, p99: null, max: null });
+  });
+});
