@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { summaryOfTrials } from '../../src/sim/gossip/common.js';
-import { runCrash, runDissemination } from '../../src/sim/gossip/index.js';
+import { runChurn, runCrash, runDissemination } from '../../src/sim/gossip/index.js';
 
 // How the scenario reports measure: the start and end events of each figure and the trials it covers.
 describe('gossip scenario measurements', () => {
@@ -42,5 +42,17 @@ describe('gossip scenario measurements', () => {
     expect(summaryOfTrials(measured.slice(0, 99), 1)).toEqual({ p50: 50, p99: 99, max: null });
     expect(summaryOfTrials(measured.slice(0, 98), 2)).toEqual({ p50: 50, p99: null, max: null });
     expect(summaryOfTrials([], 3)).toEqual({ p50: null, p99: null, max: null });
+  });
+
+  it('churn: convergence is timed from the last churn action, not from the end of the run', () => {
+    // Two actions, at 0 s and 20 s (the rejoin of the member that went out), then 20 s of quiet. Before, the
+    // clock started at the end of the run, 20 s after the last action, and read 0 ms.
+    const r = runChurn({ members: 20, seed: 3, durationMs: 40_000, everyMs: 20_000 });
+    expect(r.leaves + r.crashes).toBe(1);
+    expect(r.rejoins).toBe(1);
+    expect(r.converge_after_churn_ms).not.toBeNull();
+    // A rejoin is not known everywhere in 0 ms: it takes at least a datagram's flight and a gossip exchange.
+    expect(r.converge_after_churn_ms!).toBeGreaterThan(0);
+    expect(r.converge_after_churn_ms!).toBeLessThan(20_000);
   });
 });
