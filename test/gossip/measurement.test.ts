@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import type { GossipEvent } from '../../src/gossip/index.js';
 import { summaryOfTrials } from '../../src/sim/gossip/common.js';
-import { runChurn, runCrash, runDissemination } from '../../src/sim/gossip/index.js';
+import {
+  GossipCluster,
+  LivenessChecker,
+  runChurn,
+  runCrash,
+  runDissemination,
+} from '../../src/sim/gossip/index.js';
 
 // How the scenario reports measure: the start and end events of each figure and the trials it covers.
 describe('gossip scenario measurements', () => {
@@ -54,5 +61,34 @@ describe('gossip scenario measurements', () => {
     // A rejoin is not known everywhere in 0 ms: it takes at least a datagram's flight and a gossip exchange.
     expect(r.converge_after_churn_ms!).toBeGreaterThan(0);
     expect(r.converge_after_churn_ms!).toBeLessThan(20_000);
+  });
+});
+
+describe('LivenessChecker', () => {
+  const event = (name: string, status: 'alive' | 'dead', gen: number, inc: number): GossipEvent => ({
+    kind: 'member',
+    name,
+    status,
+    previous: status === 'dead' ? 'alive' : 'unknown',
+    gen,
+    inc,
+  });
+
+  it('counts a resurrection only in the life of the observer that saw the death', () => {
+    const c = new GossipCluster({ members: 3, seed: 1 });
+    c.bootAll();
+    const checker = new LivenessChecker(c);
+    const x = c.names[2];
+    // Member 0 sees x dead at (1, 0), then alive at (1, 0) again: a resurrection.
+    checker.onEvent(0, event(x, 'dead', 1, 0));
+    checker.onEvent(0, event(x, 'alive', 1, 0));
+    expect(checker.resurrections).toBe(1);
+    // Member 1 sees x dead, then restarts as a new process that remembers nothing and is told x is alive at
+    // (1, 0) by someone who never saw the death: nothing it has seen came back. Before, this counted too.
+    checker.onEvent(1, event(x, 'dead', 1, 0));
+    c.crash(1);
+    c.restart(1);
+    checker.onEvent(1, event(x, 'alive', 1, 0));
+    expect(checker.resurrections).toBe(1);
   });
 });

@@ -31,7 +31,8 @@ export function formCluster(o: CommonOptions & { loss?: number }): {
  * - a resurrection is a member that has seen X dead or left at (gen, inc) later seeing X alive or suspect at
  *   (gen, <= inc): a dead incarnation came back in its view (tombstones forgotten by GC included, since the
  *   record here outlives them). Members on the other side of a partition that never saw the death are not
- *   resurrecting anything;
+ *   resurrecting anything, and neither is an observer restarted since it saw the death (a new generation, a
+ *   process that remembers nothing): what a member has seen is kept per observer generation;
  * - a false death is a distinct (X, gen, inc) seen dead while X was running that generation.
  */
 export class LivenessChecker {
@@ -48,7 +49,7 @@ export class LivenessChecker {
   onEvent(observer: number, e: GossipEvent): void {
     if (e.kind !== 'member') return;
     const key = `${e.name}/${e.gen}/${e.inc}`;
-    const seenBy = `${observer}|${e.name}`;
+    const seenBy = `${observer}/${this.cluster.nodes[observer]?.generation ?? 0}|${e.name}`;
     if (e.status === 'dead' || e.status === 'left') {
       const t = this.terminalAt.get(seenBy);
       if (!t || e.gen > t.gen || (e.gen === t.gen && e.inc > t.inc))
