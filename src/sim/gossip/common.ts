@@ -1,4 +1,4 @@
-import { ElexError, percentile, type Summary, summarize } from '../../core/index.js';
+import { ElexError, percentile } from '../../core/index.js';
 import type { GossipConfig, GossipEvent } from '../../gossip/index.js';
 import { GossipCluster } from './cluster.js';
 
@@ -74,10 +74,6 @@ export class LivenessChecker {
 
 export function rounds(ms: number, intervalMs: number): number {
   return Math.max(1, Math.ceil(ms / intervalMs));
-}
-
-export function summary(xs: number[]): Summary {
-  return summarize(xs, 1);
 }
 
 /** Order statistics of trials, `null` where the rank falls on a trial that never reached the end event. */
