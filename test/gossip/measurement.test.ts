@@ -91,4 +91,24 @@ describe('LivenessChecker', () => {
     checker.onEvent(1, event(x, 'alive', 1, 0));
     expect(checker.resurrections).toBe(1);
   });
+
+  it('counts a member seen at a lower (gen, inc) than before by the same observer life (invariant 3)', () => {
+    // Before, invariant 3 was listed as checked by this checker, and nothing checked it.
+    const c = new GossipCluster({ members: 3, seed: 1 });
+    c.bootAll();
+    const checker = new LivenessChecker(c);
+    const x = c.names[2];
+    checker.onEvent(0, event(x, 'alive', 1, 3));
+    checker.onEvent(0, event(x, 'alive', 1, 4));
+    checker.onEvent(0, event(x, 'alive', 2, 0));
+    expect(checker.regressions).toBe(0);
+    checker.onEvent(0, event(x, 'alive', 1, 9));
+    checker.onEvent(0, event(x, 'alive', 2, 0));
+    expect(checker.regressions).toBe(1);
+    // A restarted observer remembers nothing: what it is told first is no regression.
+    c.crash(0);
+    c.restart(0);
+    checker.onEvent(0, event(x, 'alive', 1, 0));
+    expect(checker.regressions).toBe(1);
+  });
 });

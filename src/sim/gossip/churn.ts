@@ -91,6 +91,7 @@ export function runChurn(o: ChurnOptions) {
     false_deaths: checker.falseDeaths,
     false_deaths_per_member_hour: Number((checker.falseDeaths / memberHours).toFixed(4)),
     resurrections: checker.resurrections,
+    regressions: checker.regressions,
     ...cost,
     by_kind: byKind,
     converge_after_churn_ms: t === null ? null : Number((t - from).toFixed(1)),

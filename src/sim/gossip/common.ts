@@ -40,7 +40,10 @@ export class LivenessChecker {
   falseDeaths = 0;
   deaths = 0;
   suspicions = 0;
+  /** Events that showed a member at a lower (gen, inc) than the same observer life showed before (invariant 3). */
+  regressions = 0;
   private readonly terminalAt = new Map<string, { gen: number; inc: number }>();
+  private readonly lastSeen = new Map<string, { gen: number; inc: number }>();
   private readonly seenDead = new Set<string>();
   private readonly seenSuspect = new Set<string>();
 
@@ -50,6 +53,9 @@ export class LivenessChecker {
     if (e.kind !== 'member') return;
     const key = `${e.name}/${e.gen}/${e.inc}`;
     const seenBy = `${observer}/${this.cluster.nodes[observer]?.generation ?? 0}|${e.name}`;
+    const last = this.lastSeen.get(seenBy);
+    if (last && (e.gen < last.gen || (e.gen === last.gen && e.inc < last.inc))) this.regressions++;
+    else this.lastSeen.set(seenBy, { gen: e.gen, inc: e.inc });
     if (e.status === 'dead' || e.status === 'left') {
       const t = this.terminalAt.get(seenBy);
       if (!t || e.gen > t.gen || (e.gen === t.gen && e.inc > t.inc))

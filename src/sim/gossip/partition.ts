@@ -46,6 +46,7 @@ export function runPartition(o: PartitionOptions) {
     reconverge_ms: t === null ? null : Number((t - healedAt).toFixed(1)),
     converged_10s_later: stable,
     resurrections: checker.resurrections,
+    regressions: checker.regressions,
     counters: cluster.metrics.toJSON(),
     formed_ms: formedMs,
     trace_hash: sim.traceHash(),

@@ -55,6 +55,7 @@ export function runSteady(o: SteadyOptions) {
     false_suspicions: checker.suspicions,
     false_suspicions_per_member_hour: Number((checker.suspicions / memberHours).toFixed(4)),
     resurrections: checker.resurrections,
+    regressions: checker.regressions,
     ...traffic(cluster, a0, n, elapsed),
     by_kind: trafficByKind(cluster, byKind0, n, elapsed),
     wire_overhead_bytes_per_datagram: 28,
