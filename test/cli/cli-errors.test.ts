@@ -39,6 +39,19 @@ describe('elex refuses bad input with a one-line reason', () => {
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
 
+  it('simulate gossip: an option its scenario does not use is refused (it was silently ignored)', () => {
+    const g = ['simulate', 'gossip', '--members', '5'];
+    expectRefused(
+      elex(...g, '--scenario', 'crash', '--loss', '0.1'),
+      /--loss does not apply to --scenario crash.*dissemination, steady, pauses, churn/,
+    );
+    expectRefused(elex(...g, '--scenario', 'steady', '--trials', '5'), /--trials does not apply/);
+    expectRefused(elex(...g, '--scenario', 'dissemination', '--split', '0.1'), /--split does not apply/);
+    // The options a scenario does use still run it.
+    const ok = elex(...g, '--scenario', 'dissemination', '--trials', '1', '--loss', '0.1');
+    expect(ok.code, ok.stderr).toBe(0);
+  });
+
   it('simulate raft: an unknown --scenario is refused (it used to run the campaign)', () => {
     expectRefused(
       elex('simulate', 'raft', '--runs', '1', '--scenario', 'flap'),

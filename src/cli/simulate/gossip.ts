@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { ElexError } from '../../core/index.js';
 import { runChurn, runCrash, runDissemination, runPartition, runSteady } from '../../sim/gossip/index.js';
 import { choiceOption, durationFlag, floatOption, intOption } from '../options.js';
 import { printJson } from '../output.js';
@@ -6,6 +7,17 @@ import { progress } from '../progress.js';
 
 const SCENARIOS = ['dissemination', 'crash', 'steady', 'pauses', 'partition', 'churn'] as const;
 type Scenario = (typeof SCENARIOS)[number];
+
+/** The scenario-specific options, and the scenarios that use each (the others would silently ignore it). */
+const USED_BY: Record<string, readonly Scenario[]> = {
+  loss: ['dissemination', 'steady', 'pauses', 'churn'],
+  trials: ['dissemination', 'crash'],
+  duration: ['steady', 'pauses', 'churn'],
+  pauseMs: ['pauses'],
+  split: ['partition'],
+  partitionMs: ['partition'],
+};
+const FLAG: Record<string, string> = { pauseMs: '--pause-ms', partitionMs: '--partition-ms' };
 
 interface GossipCliOptions {
   members: number;
@@ -42,7 +54,15 @@ export function register(simulate: Command): void {
     .option('--fanout <n>', 'gossip fanout', intOption(1, 16), 3)
     .option('--monitors <n>', 'monitors per member', intOption(1, 32), 9)
     .option('--json', 'print the report as one JSON object on stdout (the default)')
-    .action((o: GossipCliOptions) => {
+    .action(function (this: Command, o: GossipCliOptions) {
+      for (const [name, scenarios] of Object.entries(USED_BY)) {
+        if (this.getOptionValueSource(name) !== 'cli' || scenarios.includes(o.scenario)) continue;
+        const flag = FLAG[name] ?? `--${name}`;
+        throw new ElexError(
+          'E_USAGE',
+          `${flag} does not apply to --scenario ${o.scenario} (it applies to ${scenarios.join(', ')})`,
+        );
+      }
       const bar = progress(`simulate gossip ${o.scenario}`);
       const onProgress = (done: number, total: number) => bar.update(done, total);
       const started = performance.now();
