@@ -24,7 +24,7 @@ async function rounds(tables: readonly FederatedQTable[], clock: ManualClock, n 
 /** A category learns s(50) (b learns it alone); c restarts with an empty table; 30 more rounds elsewhere. */
 async function restartAfterLearning(config: Partial<FederationConfig> = {}) {
   const clock = new ManualClock(0);
-  const { tables, network, keyring } = await category(['a', 'b', 'c'], { clock, config });
+  const { tables, network, member } = await category(['a', 'b', 'c'], { clock, config });
   await settle(tables, clock);
   for (let i = 0; i < 10; i++) tables[1].learner.learn(s(50), 1, 1, null);
   await rounds(tables, clock, 10);
@@ -32,17 +32,7 @@ async function restartAfterLearning(config: Partial<FederationConfig> = {}) {
   const learned = tables[0].local_qtable.getQ(0, key(50), 1);
   // c restarts: the same identity, an empty table.
   network.drain('c');
-  const c2 = await createFederatedQTable({
-    id: 'c',
-    peers: ['a', 'b', 'c'],
-    network,
-    keyring,
-    clock,
-    seed: 42,
-    sync_interval_ms: 1000,
-    min_peers_for_consensus: 2,
-    ...config,
-  });
+  const c2 = await member('c');
   await rounds([tables[0], tables[1], c2], clock);
   return { learned, c2 };
 }

@@ -31,22 +31,21 @@ export async function category(
   const clock = opts.clock ?? new ManualClock(0);
   const network = opts.network ?? new InMemoryNetwork();
   const keyring = opts.keyring ?? new MapKeyring();
+  /** A member of the category as configured here (again under the same id: a restart with an empty table). */
+  const member = (id: string) =>
+    createFederatedQTable({
+      id,
+      peers: [...ids],
+      network,
+      keyring,
+      clock,
+      seed: 42,
+      sync_interval_ms: 1000,
+      min_peers_for_consensus: 2,
+      ...opts.config,
+    });
   const tables: FederatedQTable[] = [];
-  for (const id of ids) {
-    tables.push(
-      await createFederatedQTable({
-        id,
-        peers: [...ids],
-        network,
-        keyring,
-        clock,
-        seed: 42,
-        sync_interval_ms: 1000,
-        min_peers_for_consensus: 2,
-        ...opts.config,
-      }),
-    );
-  }
+  for (const id of ids) tables.push(await member(id));
   const round = async (rounds: number, who: readonly FederatedQTable[] = tables) => {
     for (let step = 0; step < rounds; step++) {
       clock.advance(500);
@@ -56,7 +55,7 @@ export async function category(
       }
     }
   };
-  return { clock, network, keyring, tables, round };
+  return { clock, network, keyring, tables, round, member };
 }
 
 /** 20 s of learning and syncing (every member, every 500 ms): time enough to elect an aggregator. */
