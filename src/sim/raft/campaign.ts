@@ -1,7 +1,7 @@
 import { deriveSeed, ElexError, type Rng, summarize } from '../../core/index.js';
-import { ConfChangeType, encodeKv, KvOp, type KvResult } from '../../raft/index.js';
+import { ConfChangeType, encodeKv, KvOp, type KvResult, type KvStateMachine } from '../../raft/index.js';
 import { FAULT_KINDS, type Fault, installSchedule, randomSchedule } from '../faults.js';
-import type { Violation } from './checkers.js';
+import type { InvariantChecker, Violation } from './checkers.js';
 import { RaftCluster } from './cluster.js';
 import { checkHistory, type HistoryOp } from './linearizability.js';
 import type { Mutation } from './mutations.js';
@@ -251,6 +251,51 @@ function describe(cluster: RaftCluster): string {
     .join('; ');
 }
 
+/** What the end-of-run checks read of a node: its id and its KV machine. */
+export interface FinalNode {
+  readonly id: number;
+  readonly kv: KvStateMachine;
+}
+
+/** The end-of-run checks' view of a client operation. */
+export type FinalOp = Pick<ClientOp, 'kind' | 'ret' | 'client' | 'seq'>;
+
+/**
+ * The end-of-run checks, once every node converged: every acknowledged write is applied on every node, and
+ * nodes at the same applied index hold byte-identical state. Returns the acknowledged and lost counts.
+ */
+export function checkFinalState(
+  history: readonly FinalOp[],
+  nodes: readonly FinalNode[],
+  checker: Pick<InvariantChecker, 'violate'>,
+): { acked: number; lost: number } {
+  // Every acknowledged write is applied exactly once on every node.
+  let acked = 0;
+  let lost = 0;
+  for (const op of history) {
+    if (op.kind === 'get' || op.ret === Number.POSITIVE_INFINITY) continue;
+    acked++;
+    for (const node of nodes) {
+      if (node.kv.sessionSeq(op.client) < op.seq) {
+        lost++;
+        checker.violate('lost-acked-write', `node ${node.id} lacks client ${op.client} seq ${op.seq}`);
+        break;
+      }
+    }
+  }
+  // State Machine Safety at the end: equal applied index, byte-identical state.
+  const snaps = nodes.map((n) => n.kv.snapshot());
+  for (let i = 1; i < snaps.length; i++) {
+    if (nodes[i].kv.appliedIndex !== nodes[0].kv.appliedIndex) continue;
+    if (Buffer.compare(Buffer.from(snaps[i]), Buffer.from(snaps[0])) !== 0)
+      checker.violate(
+        'state-machine-safety',
+        `node ${nodes[i].id} state differs from node ${nodes[0].id} at the same applied index`,
+      );
+  }
+  return { acked, lost };
+}
+
 export function runOne(runSeed: number, o: CampaignOptions): RunResult {
   const cluster = new RaftCluster({
     seed: runSeed,
@@ -313,30 +358,7 @@ export function runOne(runSeed: number, o: CampaignOptions): RunResult {
     checker.violate('convergence', `nodes did not converge within 5 s after healing: ${describe(cluster)}`);
   repairing = false;
 
-  // Every acknowledged write is applied exactly once on every node.
-  let acked = 0;
-  let lost = 0;
-  for (const op of clients.history) {
-    if (op.kind === 'get' || op.ret === Number.POSITIVE_INFINITY) continue;
-    acked++;
-    for (const node of cluster.nodes) {
-      if (node.kv.sessionSeq(op.client) < op.seq) {
-        lost++;
-        checker.violate('lost-acked-write', `node ${node.id} lacks client ${op.client} seq ${op.seq}`);
-        break;
-      }
-    }
-  }
-  // State Machine Safety at the end: equal applied index, byte-identical state.
-  const snaps = cluster.nodes.map((n) => n.kv.snapshot());
-  for (let i = 1; i < snaps.length; i++) {
-    if (cluster.nodes[i].kv.appliedIndex !== cluster.nodes[0].kv.appliedIndex) continue;
-    if (Buffer.compare(Buffer.from(snaps[i]), Buffer.from(snaps[0])) !== 0)
-      checker.violate(
-        'state-machine-safety',
-        `node ${i} state differs from node 0 at the same applied index`,
-      );
-  }
+  const { acked, lost } = checkFinalState(clients.history, cluster.nodes, checker);
   const lin = checkHistory(clients.history);
   if (!lin.ok)
     checker.violate('linearizability', `key ${lin.key}${lin.exhausted ? ' (search budget exhausted)' : ''}`);
