@@ -1,5 +1,12 @@
 import { deriveSeed, ElexError, type Rng, summarize } from '../../core/index.js';
-import { ConfChangeType, encodeKv, KvOp, type KvResult, type KvStateMachine } from '../../raft/index.js';
+import {
+  ConfChangeType,
+  EntryType,
+  encodeKv,
+  KvOp,
+  type KvResult,
+  KvStateMachine,
+} from '../../raft/index.js';
 import { FAULT_KINDS, type Fault, installSchedule, randomSchedule } from '../faults.js';
 import type { InvariantChecker, Violation } from './checkers.js';
 import { RaftCluster } from './cluster.js';
@@ -263,22 +270,59 @@ export type FinalOp = Pick<ClientOp, 'kind' | 'ret' | 'client' | 'seq'>;
 /**
  * The end-of-run checks, once every node converged: every acknowledged write is applied on every node, and
  * nodes at the same applied index hold byte-identical state. Returns the acknowledged and lost counts.
+ *
+ * An acknowledged write is found in the committed log (`checker.committed`: every entry some node applied,
+ * which State Machine Safety checked they agree on), replayed through a fresh KV machine to learn where each
+ * (client, seq) executed; a node that did not apply that far lacks it. (A node's session seq alone cannot
+ * say: it is the client's highest executed seq, so a lost write followed by a later one of the same client
+ * looked applied.)
  */
 export function checkFinalState(
   history: readonly FinalOp[],
   nodes: readonly FinalNode[],
-  checker: Pick<InvariantChecker, 'violate'>,
+  checker: Pick<InvariantChecker, 'violate' | 'committed'>,
 ): { acked: number; lost: number } {
+  const executedAt = new Map<string, number>();
+  const replay = new KvStateMachine((client, seq, index) => {
+    const k = `${client}:${seq}`;
+    if (!executedAt.has(k)) executedAt.set(k, index);
+  });
+  let top = 0;
+  for (const n of nodes) top = Math.max(top, n.kv.appliedIndex);
+  let replayed = 0;
+  for (let i = 1; i <= top; i++) {
+    const e = checker.committed.get(i);
+    if (e === undefined) {
+      // Every index was applied by someone (a snapshot is only ever of an applied state): a gap is a bug.
+      checker.violate('state-machine-safety', `no node applied index ${i}, below applied index ${top}`);
+      break;
+    }
+    if (e.type === EntryType.Normal) replay.apply(i, e.data);
+    else replay.appliedIndex = i;
+    replayed = i;
+  }
   // Every acknowledged write is applied exactly once on every node.
   let acked = 0;
   let lost = 0;
   for (const op of history) {
     if (op.kind === 'get' || op.ret === Number.POSITIVE_INFINITY) continue;
     acked++;
+    const at = executedAt.get(`${op.client}:${op.seq}`);
+    if (at === undefined) {
+      lost++;
+      checker.violate(
+        'lost-acked-write',
+        `client ${op.client} seq ${op.seq} was acknowledged but never executed in the committed log (1..${replayed})`,
+      );
+      continue;
+    }
     for (const node of nodes) {
-      if (node.kv.sessionSeq(op.client) < op.seq) {
+      if (node.kv.appliedIndex < at || node.kv.sessionSeq(op.client) < op.seq) {
         lost++;
-        checker.violate('lost-acked-write', `node ${node.id} lacks client ${op.client} seq ${op.seq}`);
+        checker.violate(
+          'lost-acked-write',
+          `node ${node.id} (applied ${node.kv.appliedIndex}) lacks client ${op.client} seq ${op.seq} (executed at ${at})`,
+        );
         break;
       }
     }
