@@ -69,4 +69,32 @@ describe('end-of-run checks', () => {
     expect(checkFinalState([acked(1, 1), acked(2, 1), acked(1, 2)], nodes, c)).toEqual({ acked: 3, lost: 1 });
     expect(c.violations.map((v) => v.detail)).toEqual([expect.stringMatching(/node 2 .*client 1 seq 2/)]);
   });
+
+  it('a state that departs from the committed log is caught even when every node departs alike', () => {
+    const log = [put(1, 1, 1, 'a', 'v1.1'), put(2, 2, 1, 'b', 'v2.1'), put(3, 1, 2, 'a', 'v1.2')];
+    // Every node skipped index 2 (as a shared apply bug would): they agree with one another, not with the log.
+    const nodes = [0, 1, 2].map((id) => ({ id, kv: machine(log, 3, [2]) }));
+    const c = checkerOf(log);
+    checkFinalState([acked(1, 1), acked(1, 2)], nodes, c);
+    expect(c.violations.map((v) => v.invariant)).toEqual([
+      'state-machine-safety',
+      'state-machine-safety',
+      'state-machine-safety',
+    ]);
+    expect(c.violations[0].detail).toContain('node 0');
+  });
+
+  it('a node behind the others is still compared with the log at its own applied index', () => {
+    const log = [put(1, 1, 1, 'a', 'v1.1'), put(2, 2, 1, 'b', 'v2.1'), put(3, 1, 2, 'a', 'v1.2')];
+    const nodes = [
+      { id: 0, kv: machine(log, 3) },
+      { id: 1, kv: machine(log, 3) },
+      { id: 2, kv: machine(log, 2, [1]) },
+    ];
+    const c = checkerOf(log);
+    checkFinalState([], nodes, c);
+    expect(c.violations).toEqual([
+      { invariant: 'state-machine-safety', detail: expect.stringContaining('node 2') },
+    ]);
+  });
 });

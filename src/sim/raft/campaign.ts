@@ -269,7 +269,8 @@ export type FinalOp = Pick<ClientOp, 'kind' | 'ret' | 'client' | 'seq'>;
 
 /**
  * The end-of-run checks, once every node converged: every acknowledged write is applied on every node, and
- * nodes at the same applied index hold byte-identical state. Returns the acknowledged and lost counts.
+ * every node's state is byte-identical to the committed log's at its applied index (so nodes at the same
+ * applied index hold identical state). Returns the acknowledged and lost counts.
  *
  * An acknowledged write is found in the committed log (`checker.committed`: every entry some node applied,
  * which State Machine Safety checked they agree on), replayed through a fresh KV machine to learn where each
@@ -287,8 +288,26 @@ export function checkFinalState(
     const k = `${client}:${seq}`;
     if (!executedAt.has(k)) executedAt.set(k, index);
   });
+  // Each node's state must be the log's at its applied index (not merely equal to the others': a departure
+  // every node shares, or one node behind the rest, was not seen).
+  const byApplied = new Map<number, FinalNode[]>();
   let top = 0;
-  for (const n of nodes) top = Math.max(top, n.kv.appliedIndex);
+  for (const n of nodes) {
+    top = Math.max(top, n.kv.appliedIndex);
+    byApplied.set(n.kv.appliedIndex, [...(byApplied.get(n.kv.appliedIndex) ?? []), n]);
+  }
+  const compare = (i: number) => {
+    const here = byApplied.get(i);
+    if (here === undefined) return;
+    const want = Buffer.from(replay.snapshot());
+    for (const n of here)
+      if (Buffer.compare(Buffer.from(n.kv.snapshot()), want) !== 0)
+        checker.violate(
+          'state-machine-safety',
+          `node ${n.id} state differs from the committed log's at index ${i}`,
+        );
+  };
+  compare(0);
   let replayed = 0;
   for (let i = 1; i <= top; i++) {
     const e = checker.committed.get(i);
@@ -300,6 +319,7 @@ export function checkFinalState(
     if (e.type === EntryType.Normal) replay.apply(i, e.data);
     else replay.appliedIndex = i;
     replayed = i;
+    compare(i);
   }
   // Every acknowledged write is applied exactly once on every node.
   let acked = 0;
