@@ -38,6 +38,10 @@ export class InvariantChecker implements NodeObserver {
   private lastCommit: number[];
   private lastApplied: number[];
   private lastLeaderCommit: number[];
+  /** The term of this life's last Ready as leader (-1: none yet). */
+  private ledTerm: number[];
+  /** The voters at this node's previous Ready. */
+  private prevVoters: (readonly number[])[];
   private executed: Set<string>[];
   onLeader: ((node: ObservedNode, term: number) => void) | null = null;
   private readonly maxViolations = 20;
@@ -52,6 +56,8 @@ export class InvariantChecker implements NodeObserver {
     this.lastCommit = new Array(n).fill(0);
     this.lastApplied = new Array(n).fill(0);
     this.lastLeaderCommit = new Array(n).fill(0);
+    this.ledTerm = new Array(n).fill(-1);
+    this.prevVoters = Array.from({ length: n }, () => []);
     this.executed = Array.from({ length: n }, () => new Set<string>());
   }
 
@@ -77,6 +83,8 @@ export class InvariantChecker implements NodeObserver {
     this.lastCommit[node.id] = r.log.committed;
     this.lastApplied[node.id] = r.log.applied;
     this.lastLeaderCommit[node.id] = 0;
+    this.ledTerm[node.id] = -1;
+    this.prevVoters[node.id] = [...r.conf.voters];
     this.executed[node.id] = new Set();
   }
 
@@ -117,10 +125,23 @@ export class InvariantChecker implements NodeObserver {
         this.violate('log-matching', `node ${id}: entry (${e.index},${e.term}) differs from another log's`);
     }
 
-    if (rd.role === Role.Leader && r.log.committed > this.lastLeaderCommit[id]) {
-      this.lastLeaderCommit[id] = r.log.committed;
-      this.checkDurableQuorum(node, r.log.committed, r.log.term(r.log.committed), r.conf.voters);
+    if (rd.role === Role.Leader) this.ledTerm[id] = r.term;
+    if (r.log.committed > this.lastLeaderCommit[id]) {
+      if (rd.role === Role.Leader) {
+        this.lastLeaderCommit[id] = r.log.committed;
+        this.checkDurableQuorum(node, r.log.committed, r.log.term(r.log.committed), [r.conf.voters]);
+      } else if (this.ledTerm[id] === r.term) {
+        // It led this term and stepped down (CheckQuorum, its own removal) before a Ready showed its last
+        // commits: no other node leads this term, so they are its own. They were made under the voters of its
+        // previous Ready or, after that Ready applied a change, under the current ones.
+        this.lastLeaderCommit[id] = r.log.committed;
+        this.checkDurableQuorum(node, r.log.committed, r.log.term(r.log.committed), [
+          this.prevVoters[id],
+          r.conf.voters,
+        ]);
+      }
     }
+    this.prevVoters[id] = r.conf.voters;
   }
 
   onApplied(node: ObservedNode, e: Entry): void {
@@ -167,26 +188,32 @@ export class InvariantChecker implements NodeObserver {
     }
   }
 
-  /** A committed entry must be on the durable disks of a quorum of voters (what a crash cannot take). */
+  /**
+   * A committed entry must be on the durable disks of a quorum of voters (what a crash cannot take), in one of
+   * the configurations `confs` the commit may have been made under.
+   */
   private checkDurableQuorum(
     node: ObservedNode,
     index: number,
     term: number,
-    voters: readonly number[],
+    confs: readonly (readonly number[])[],
   ): void {
-    let holders = 0;
-    const who: string[] = [];
-    for (const v of voters) {
-      const ok = durablyHolds(this.sim, v, index, term);
-      if (ok) holders++;
-      who.push(`${v}:${ok ? 'yes' : 'no'}(match ${node.raft!.prs.get(v)?.match ?? '-'})`);
+    const report: string[] = [];
+    for (const voters of confs) {
+      let holders = 0;
+      const who: string[] = [];
+      for (const v of voters) {
+        const ok = durablyHolds(this.sim, v, index, term);
+        if (ok) holders++;
+        who.push(`${v}:${ok ? 'yes' : 'no'}(match ${node.raft!.prs.get(v)?.match ?? '-'})`);
+      }
+      if (holders >= (voters.length >> 1) + 1) return;
+      report.push(`${holders}/${voters.length} voters hold it durably [${who.join(' ')}]`);
     }
-    const q = (voters.length >> 1) + 1;
-    if (holders < q)
-      this.violate(
-        'durable-quorum',
-        `leader ${node.id} committed (${index},${term}) but only ${holders}/${voters.length} voters hold it durably [${who.join(' ')}]`,
-      );
+    this.violate(
+      'durable-quorum',
+      `leader ${node.id} committed (${index},${term}) but only ${report.join('; or ')}`,
+    );
   }
 }
 

@@ -1,0 +1,118 @@
+import { describe, expect, it } from 'vitest';
+import {
+  DiskStorage,
+  type Entry,
+  EntryType,
+  type HardState,
+  type Raft,
+  type Ready,
+  Role,
+} from '../../src/raft/index.js';
+import { Simulator } from '../../src/sim/index.js';
+import { InvariantChecker } from '../../src/sim/raft/checkers.js';
+import type { ObservedNode } from '../../src/sim/raft/host.js';
+
+/**
+ * Hand-made Ready sequences for the invariant checker. A node is a stand-in for the Raft state the checker
+ * reads (term, vote, log, configuration); disks are the simulator's, so "durable" means what it means in a run.
+ */
+interface FakeRaft {
+  term: number;
+  vote: number;
+  log: { committed: number; applied: number; offset: number; entries: Entry[]; term(i: number): number };
+  conf: { voters: number[]; learners: number[] };
+  prs: Map<number, { match: number }>;
+}
+
+function fakeNode(id: number, voters: number[]): ObservedNode & { r: FakeRaft } {
+  const log = {
+    committed: 0,
+    applied: 0,
+    offset: 0,
+    entries: [] as Entry[],
+    term(i: number): number {
+      if (i === 0) return 0;
+      return this.entries.find((e) => e.index === i)?.term ?? -1;
+    },
+  };
+  const r: FakeRaft = { term: 0, vote: -1, log, conf: { voters, learners: [] }, prs: new Map() };
+  return { id, r, raft: r as unknown as Raft };
+}
+
+function entry(index: number, term: number): Entry {
+  return { index, term, type: EntryType.Normal, data: new Uint8Array([index, term]) };
+}
+
+function ready(role: Role, p: { entries?: Entry[]; hardState?: HardState } = {}): Ready {
+  return {
+    hardState: p.hardState ?? null,
+    entries: p.entries ?? [],
+    snapshot: null,
+    committedEntries: [],
+    messages: [],
+    readStates: [],
+    mustSync: p.entries !== undefined || p.hardState !== undefined,
+    lead: -1,
+    role,
+  };
+}
+
+function cluster(n: number) {
+  const sim = new Simulator({ seed: 1 });
+  for (let i = 0; i < n; i++) sim.addNode(`n${i}`, { deliver: () => {} });
+  const voters = [...Array(n).keys()];
+  const nodes = voters.map((i) => fakeNode(i, voters));
+  const checker = new InvariantChecker(sim, 1, n);
+  for (const node of nodes) checker.onRestart(node);
+  /** Makes `entries` durable on node `v`'s disk. */
+  const persist = (v: number, entries: Entry[]) => {
+    const s = new DiskStorage(sim.disk(v));
+    s.append(entries);
+    s.sync(() => {});
+    sim.runFor(5);
+  };
+  return { sim, nodes, checker, persist };
+}
+
+describe('InvariantChecker: durable quorum', () => {
+  it('a commit by a leader that stepped down before its next Ready is still checked', () => {
+    const { nodes, checker } = cluster(3);
+    const [a] = nodes;
+    a.r.term = 2;
+    a.r.log.entries = [entry(1, 2)];
+    checker.onReady(a, ready(Role.Leader, { entries: [entry(1, 2)] }));
+    // Its commit advanced (alone: nobody holds index 1 durably) and it stepped down (CheckQuorum) in the
+    // same term before its next Ready: the first Ready that shows the commit is a follower's.
+    a.r.log.committed = 1;
+    checker.onReady(a, ready(Role.Follower));
+    expect(checker.violations.map((v) => v.invariant)).toEqual(['durable-quorum']);
+  });
+
+  it('a follower commit in a later term is not its own: not checked against its configuration', () => {
+    const { nodes, checker } = cluster(3);
+    const [a] = nodes;
+    a.r.term = 2;
+    checker.onReady(a, ready(Role.Leader));
+    a.r.term = 3;
+    a.r.log.entries = [entry(1, 3)];
+    a.r.log.committed = 1;
+    checker.onReady(a, ready(Role.Follower, { entries: [entry(1, 3)] }));
+    expect(checker.violations).toEqual([]);
+  });
+
+  it('a stepped-down leader commit held by a quorum of the configuration of its last Ready passes', () => {
+    const { nodes, checker, persist } = cluster(3);
+    const [a] = nodes;
+    a.r.term = 2;
+    a.r.log.entries = [entry(1, 2)];
+    checker.onReady(a, ready(Role.Leader, { entries: [entry(1, 2)] }));
+    persist(0, [entry(1, 2)]);
+    persist(1, [entry(1, 2)]);
+    // It committed index 1 on {0, 1}, then applied its own removal and stepped down: {1, 2} has no quorum
+    // holding index 1, but the commit was made under {0, 1, 2}.
+    a.r.log.committed = 1;
+    a.r.conf.voters = [1, 2];
+    checker.onReady(a, ready(Role.Follower));
+    expect(checker.violations).toEqual([]);
+  });
+});
