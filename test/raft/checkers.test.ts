@@ -116,3 +116,40 @@ describe('InvariantChecker: durable quorum', () => {
     expect(checker.violations).toEqual([]);
   });
 });
+
+describe('InvariantChecker: leader completeness', () => {
+  it('a new leader lacking an entry a past leader committed is caught before anyone applied it', () => {
+    const { nodes, checker, persist } = cluster(3);
+    const [a, , c] = nodes;
+    a.r.term = 2;
+    a.r.log.entries = [entry(1, 2)];
+    checker.onReady(a, ready(Role.Leader, { entries: [entry(1, 2)] }));
+    persist(0, [entry(1, 2)]);
+    persist(1, [entry(1, 2)]);
+    a.r.log.committed = 1;
+    checker.onReady(a, ready(Role.Leader));
+    expect(checker.violations).toEqual([]);
+    // Node 0 crashes before applying index 1, so no node has applied it yet; node 2, whose log is empty,
+    // leads term 3 (a voter granted it a vote it should not have).
+    c.r.term = 3;
+    c.r.log.entries = [entry(1, 3)];
+    checker.onReady(c, ready(Role.Leader, { entries: [entry(1, 3)] }));
+    expect(checker.violations.map((v) => v.invariant)).toEqual(['leader-completeness']);
+  });
+
+  it('commits of a later term do not bind a leader of an earlier term', () => {
+    const { nodes, checker, persist } = cluster(3);
+    const [a, b] = nodes;
+    b.r.term = 3;
+    b.r.log.entries = [entry(1, 3)];
+    checker.onReady(b, ready(Role.Leader, { entries: [entry(1, 3)] }));
+    persist(1, [entry(1, 3)]);
+    persist(2, [entry(1, 3)]);
+    b.r.log.committed = 1;
+    checker.onReady(b, ready(Role.Leader));
+    // A leader of term 2 (one that has not heard of term 3 yet) need not hold it.
+    a.r.term = 2;
+    checker.onReady(a, ready(Role.Leader));
+    expect(checker.violations).toEqual([]);
+  });
+});

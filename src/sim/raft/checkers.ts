@@ -33,6 +33,8 @@ export class InvariantChecker implements NodeObserver {
   /** index → the entry applied there (the committed log, as far as anyone applied it). */
   readonly committed = new Map<number, Entry>();
   maxCommitted = 0;
+  /** Leader term → the newest (index, term) that leader was seen to commit (applied or not). */
+  private readonly commitPoints = new Map<number, { index: number; term: number }>();
   private lastTerm: number[];
   private persistedTerm: number[];
   private lastCommit: number[];
@@ -129,12 +131,14 @@ export class InvariantChecker implements NodeObserver {
     if (r.log.committed > this.lastLeaderCommit[id]) {
       if (rd.role === Role.Leader) {
         this.lastLeaderCommit[id] = r.log.committed;
+        this.commitPoints.set(r.term, { index: r.log.committed, term: r.log.term(r.log.committed) });
         this.checkDurableQuorum(node, r.log.committed, r.log.term(r.log.committed), [r.conf.voters]);
       } else if (this.ledTerm[id] === r.term) {
         // It led this term and stepped down (CheckQuorum, its own removal) before a Ready showed its last
         // commits: no other node leads this term, so they are its own. They were made under the voters of its
         // previous Ready or, after that Ready applied a change, under the current ones.
         this.lastLeaderCommit[id] = r.log.committed;
+        this.commitPoints.set(r.term, { index: r.log.committed, term: r.log.term(r.log.committed) });
         this.checkDurableQuorum(node, r.log.committed, r.log.term(r.log.committed), [
           this.prevVoters[id],
           r.conf.voters,
@@ -172,10 +176,22 @@ export class InvariantChecker implements NodeObserver {
   /**
    * Leader Completeness: a leader of term T holds every entry committed in terms before T. (Entries of later
    * terms may exist: a stale leader whose first Ready was delayed by a disk stall is still "leader of T".)
-   * By Log Matching it suffices to check the newest such entry inside the leader's uncompacted log.
+   * By Log Matching it suffices to check the newest such entry inside the leader's uncompacted log: the newest
+   * a leader of an earlier term was seen to commit (whether or not anyone applied it yet), and the newest of an
+   * earlier term that some node applied.
    */
   private checkLeaderCompleteness(node: ObservedNode): void {
     const r = node.raft!;
+    let newest: { index: number; term: number } | undefined;
+    for (const [t, p] of this.commitPoints)
+      if (t < r.term && (newest === undefined || p.index > newest.index)) newest = p;
+    if (newest !== undefined && newest.index >= r.log.offset && r.log.term(newest.index) !== newest.term) {
+      this.violate(
+        'leader-completeness',
+        `node ${node.id} leads term ${r.term} without committed entry (${newest.index},${newest.term}) (has term ${r.log.term(newest.index)})`,
+      );
+      return;
+    }
     for (let i = this.maxCommitted; i > r.log.offset; i--) {
       const c = this.committed.get(i);
       if (c === undefined || c.term >= r.term) continue;
