@@ -153,3 +153,35 @@ describe('InvariantChecker: leader completeness', () => {
     expect(checker.violations).toEqual([]);
   });
 });
+
+describe('InvariantChecker: one vote per term', () => {
+  it('a node that grants a second candidate its vote in a term is caught, across a restart too', () => {
+    const { nodes, checker } = cluster(3);
+    const [a] = nodes;
+    a.r.term = 2;
+    a.r.vote = 1;
+    const rd = ready(Role.Follower, { hardState: { term: 2, vote: 1, commit: 0 } });
+    checker.onReady(a, rd);
+    checker.onPersisted(a, rd);
+    // Re-persisting the same vote (a commit change) and voting in a later term are fine.
+    const again = ready(Role.Follower, { hardState: { term: 2, vote: 1, commit: 0 } });
+    checker.onReady(a, again);
+    checker.onPersisted(a, again);
+    expect(checker.violations).toEqual([]);
+    // It restarts having lost its vote (a persistence bug), and votes for node 2 in the same term: no second
+    // leader need follow (node 1 may have lost anyway), so Election Safety alone could not see it.
+    a.r.vote = -1;
+    checker.onRestart(a);
+    a.r.vote = 2;
+    const second = ready(Role.Follower, { hardState: { term: 2, vote: 2, commit: 0 } });
+    checker.onReady(a, second);
+    checker.onPersisted(a, second);
+    expect(checker.violations.map((v) => v.invariant)).toEqual(['one-vote-per-term']);
+    a.r.term = 3;
+    a.r.vote = 1;
+    const later = ready(Role.Follower, { hardState: { term: 3, vote: 1, commit: 0 } });
+    checker.onReady(a, later);
+    checker.onPersisted(a, later);
+    expect(checker.violations).toHaveLength(1);
+  });
+});

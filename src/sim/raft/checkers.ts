@@ -1,6 +1,6 @@
 import { isElexError } from '../../core/index.js';
 import type { Entry, Ready, Snapshot } from '../../raft/index.js';
-import { Role } from '../../raft/index.js';
+import { NONE, Role } from '../../raft/index.js';
 import type { Simulator } from '../simulator.js';
 import type { NodeObserver, ObservedNode } from './host.js';
 
@@ -33,6 +33,8 @@ export class InvariantChecker implements NodeObserver {
   /** index → the entry applied there (the committed log, as far as anyone applied it). */
   readonly committed = new Map<number, Entry>();
   maxCommitted = 0;
+  /** `node:term` → the candidate that node's persisted (and so sent) vote went to, across its lives. */
+  private readonly votes = new Map<string, number>();
   /** Leader term → the newest (index, term) that leader was seen to commit (applied or not). */
   private readonly commitPoints = new Map<number, { index: number; term: number }>();
   private lastTerm: number[];
@@ -69,8 +71,21 @@ export class InvariantChecker implements NodeObserver {
   }
 
   onPersisted(node: ObservedNode, rd: Ready): void {
-    if (rd.hardState !== null && rd.hardState.term > this.persistedTerm[node.id])
-      this.persistedTerm[node.id] = rd.hardState.term;
+    const hs = rd.hardState;
+    if (hs === null) return;
+    if (hs.term > this.persistedTerm[node.id]) this.persistedTerm[node.id] = hs.term;
+    // One vote per term: the vote is durable now and its reply is about to leave. A second candidate in the
+    // same term (a lost vote after a restart, a vote granted twice) breaks what Election Safety rests on,
+    // whether or not both candidates go on to win.
+    if (hs.vote === NONE) return;
+    const k = `${node.id}:${hs.term}`;
+    const prev = this.votes.get(k);
+    if (prev === undefined) this.votes.set(k, hs.vote);
+    else if (prev !== hs.vote)
+      this.violate(
+        'one-vote-per-term',
+        `node ${node.id} voted for ${prev} and then ${hs.vote} in term ${hs.term}`,
+      );
   }
 
   onRestart(node: ObservedNode): void {
