@@ -43,15 +43,21 @@ function entry(index: number, term: number): Entry {
   return { index, term, type: EntryType.Normal, data: new Uint8Array([index, term]) };
 }
 
-function ready(role: Role, p: { entries?: Entry[]; hardState?: HardState } = {}): Ready {
+function ready(
+  role: Role,
+  p: { entries?: Entry[]; hardState?: HardState; snapshot?: { index: number; term: number } } = {},
+): Ready {
   return {
     hardState: p.hardState ?? null,
     entries: p.entries ?? [],
-    snapshot: null,
+    snapshot:
+      p.snapshot === undefined
+        ? null
+        : { meta: { ...p.snapshot, conf: { voters: [0, 1, 2], learners: [] } }, data: new Uint8Array() },
     committedEntries: [],
     messages: [],
     readStates: [],
-    mustSync: p.entries !== undefined || p.hardState !== undefined,
+    mustSync: p.entries !== undefined || p.hardState !== undefined || p.snapshot !== undefined,
     lead: -1,
     role,
   };
@@ -183,5 +189,48 @@ describe('InvariantChecker: one vote per term', () => {
     checker.onReady(a, later);
     checker.onPersisted(a, later);
     expect(checker.violations).toHaveLength(1);
+  });
+});
+
+describe('InvariantChecker: snapshots', () => {
+  it('a snapshot installed over an index some node applied must carry that entry term', () => {
+    const { nodes, checker } = cluster(3);
+    const [a, b] = nodes;
+    checker.onApplied(a, entry(1, 2));
+    checker.onApplied(a, entry(2, 2));
+    // Node 1 installs a snapshot claiming index 2 is of term 3: a state that never was the committed one,
+    // and no entry of it is ever applied there for State Machine Safety to compare.
+    checker.onReady(b, ready(Role.Follower, { snapshot: { index: 2, term: 3 } }));
+    expect(checker.violations.map((v) => v.invariant)).toEqual(['state-machine-safety']);
+  });
+
+  it('an entry applied after a snapshot was installed at its index must agree with the snapshot', () => {
+    const { nodes, checker } = cluster(3);
+    const [a, b] = nodes;
+    checker.onReady(b, ready(Role.Follower, { snapshot: { index: 2, term: 3 } }));
+    checker.onApplied(a, entry(1, 2));
+    expect(checker.violations).toEqual([]);
+    checker.onApplied(a, entry(2, 2));
+    expect(checker.violations.map((v) => v.invariant)).toEqual(['state-machine-safety']);
+  });
+
+  it('a snapshot below what the node applied rewinds its state machine', () => {
+    const { nodes, checker } = cluster(3);
+    const [a] = nodes;
+    for (let i = 1; i <= 5; i++) checker.onApplied(a, entry(i, 2));
+    checker.onReady(a, ready(Role.Follower, { snapshot: { index: 3, term: 2 } }));
+    expect(checker.violations.map((v) => v.invariant)).toEqual(['monotonic-applied']);
+  });
+
+  it('a matching snapshot ahead of the node is fine, and its index counts as applied', () => {
+    const { nodes, checker } = cluster(3);
+    const [a, b] = nodes;
+    for (let i = 1; i <= 5; i++) checker.onApplied(a, entry(i, 2));
+    checker.onApplied(b, entry(1, 2));
+    checker.onReady(b, ready(Role.Follower, { snapshot: { index: 4, term: 2 } }));
+    checker.onApplied(b, entry(5, 2));
+    expect(checker.violations).toEqual([]);
+    checker.onApplied(b, entry(3, 2));
+    expect(checker.violations.map((v) => v.invariant)).toEqual(['monotonic-applied']);
   });
 });

@@ -33,6 +33,8 @@ export class InvariantChecker implements NodeObserver {
   /** index → the entry applied there (the committed log, as far as anyone applied it). */
   readonly committed = new Map<number, Entry>();
   maxCommitted = 0;
+  /** index → the term of a snapshot some node installed at that index, while no node had applied it. */
+  private readonly snapshotTerms = new Map<number, number>();
   /** `node:term` → the candidate that node's persisted (and so sent) vote went to, across its lives. */
   private readonly votes = new Map<string, number>();
   /** Leader term → the newest (index, term) that leader was seen to commit (applied or not). */
@@ -132,6 +134,8 @@ export class InvariantChecker implements NodeObserver {
       } else if (prev !== id) this.violate('election-safety', `term ${r.term}: leaders ${prev} and ${id}`);
     }
 
+    if (rd.snapshot !== null) this.checkSnapshot(id, rd.snapshot);
+
     for (let k = 0; k < rd.entries.length; k++) {
       const e = rd.entries[k];
       const prevTerm = k > 0 ? rd.entries[k - 1].term : r.log.term(e.index - 1);
@@ -172,10 +176,46 @@ export class InvariantChecker implements NodeObserver {
     if (c === undefined) {
       this.committed.set(e.index, e);
       if (e.index > this.maxCommitted) this.maxCommitted = e.index;
+      const st = this.snapshotTerms.get(e.index);
+      if (st !== undefined && st !== e.term)
+        this.violate(
+          'state-machine-safety',
+          `node ${id} applied (${e.index},${e.term}), but a snapshot was installed at (${e.index},${st})`,
+        );
     } else if (!sameEntry(c, e))
       this.violate(
         'state-machine-safety',
         `node ${id} applied (${e.index},${e.term}), another (${c.index},${c.term})`,
+      );
+  }
+
+  /**
+   * A snapshot replaces applied entries, so State Machine Safety must see it too: it ends on the committed
+   * entry's (index, term), and it does not take the node's state machine back below what it applied.
+   */
+  private checkSnapshot(id: number, s: Snapshot): void {
+    const { index, term } = s.meta;
+    if (index < this.lastApplied[id])
+      this.violate(
+        'monotonic-applied',
+        `node ${id} installs a snapshot at ${index} after applying ${this.lastApplied[id]}`,
+      );
+    else this.lastApplied[id] = index;
+    const c = this.committed.get(index);
+    if (c !== undefined) {
+      if (c.term !== term)
+        this.violate(
+          'state-machine-safety',
+          `node ${id} installs a snapshot at (${index},${term}), another node applied (${index},${c.term})`,
+        );
+      return;
+    }
+    const st = this.snapshotTerms.get(index);
+    if (st === undefined) this.snapshotTerms.set(index, term);
+    else if (st !== term)
+      this.violate(
+        'state-machine-safety',
+        `node ${id} installs a snapshot at (${index},${term}), another at (${index},${st})`,
       );
   }
 
