@@ -21,9 +21,10 @@ function sameEntry(a: Entry, b: Entry): boolean {
 }
 
 /**
- * The safety checks, run on every Ready (before it takes effect) and every applied entry:
- * Election Safety, Log Matching, Leader Completeness, State Machine Safety, committed entries durable on a
- * quorum, monotonic term/commit/applied, and at-most-once execution of client commands.
+ * The safety checks, run on every Ready (before it takes effect), every persisted hard state and every applied
+ * entry: Election Safety, one vote per term, Log Matching, Leader Completeness, State Machine Safety (installed
+ * snapshots included), committed entries durable on a quorum, monotonic term/commit/applied, and at-most-once
+ * execution of client commands.
  */
 export class InvariantChecker implements NodeObserver {
   readonly violations: Violation[] = [];
