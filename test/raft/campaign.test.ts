@@ -49,5 +49,8 @@ describe('raft campaign (small; the CLI runs the big ones)', () => {
     expect(on.term_after).toBe(on.term_before);
     const off = runFlapping({ seed: 1, nodes: 5, preVote: false, durationMs: 10_000 });
     expect(off.elections_while_leader_healthy).toBeGreaterThan(0);
+    // The checker watched every Ready of both runs; its verdict is part of the report.
+    expect(on.violations).toEqual([]);
+    expect(off.violations).toEqual([]);
   });
 });

@@ -1,3 +1,4 @@
+import type { Violation } from './checkers.js';
 import { RaftCluster } from './cluster.js';
 
 export interface FlappingOptions {
@@ -19,6 +20,8 @@ export interface FlappingReport {
   leader_changes: number;
   term_before: number;
   term_after: number;
+  /** What the invariant checker flagged meanwhile (it watches every Ready here as in the campaign). */
+  violations: Violation[];
 }
 
 /**
@@ -69,5 +72,6 @@ export function runFlapping(o: FlappingOptions): FlappingReport {
     leader_changes: leaderChanges,
     term_before: termBefore,
     term_after: cluster.leader()?.raft?.term ?? -1,
+    violations: cluster.checker.violations,
   };
 }
