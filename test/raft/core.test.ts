@@ -22,7 +22,8 @@ import {
   Role,
   validateConfChange,
 } from '../../src/raft/index.js';
-import { checkHistory, type HistoryOp } from '../../src/sim/raft/linearizability.js';
+import { checkHistory } from '../../src/sim/raft/linearizability.js';
+import { op } from './history-op.js';
 
 const ent = (index: number, term: number): Entry => ({
   index,
@@ -153,17 +154,6 @@ describe('single node', () => {
 });
 
 describe('linearizability checker', () => {
-  const op = (p: Partial<HistoryOp>): HistoryOp => ({
-    kind: 'put',
-    key: 'k',
-    value: null,
-    expected: null,
-    call: 0,
-    ret: 1,
-    ok: true,
-    out: null,
-    ...p,
-  });
   it('accepts a concurrent read that sees either value', () => {
     const h = [
       op({ kind: 'put', value: '1', call: 0, ret: 10 }),

@@ -1,20 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { SeededRng } from '../../src/core/index.js';
 import { checkKey, type HistoryOp } from '../../src/sim/raft/linearizability.js';
+import { op } from './history-op.js';
 
 const INF = Number.POSITIVE_INFINITY;
-
-const op = (p: Partial<HistoryOp>): HistoryOp => ({
-  kind: 'put',
-  key: 'k',
-  value: null,
-  expected: null,
-  call: 0,
-  ret: 1,
-  ok: true,
-  out: null,
-  ...p,
-});
 
 /** The KV model, written out again: the new state, or undefined when `o`'s response is impossible. */
 function model(state: string | null, o: HistoryOp): string | null | undefined {
