@@ -44,6 +44,8 @@ function column(robustRows: ReturnType<typeof row>[], plainRows: ReturnType<type
 
 const plainRows = [row('none', 'visit-weighted', 0.8, 0.7), row('visit-inflation', 'visit-weighted', 0.1, 0)];
 
+const c2 = (r: unknown) => parseCampaignReport(JSON.parse(JSON.stringify(r)), 'plain');
+
 describe('the Byzantine table verdict', () => {
   it('passes a column at its thresholds and fails it just below them', () => {
     const at = column(
@@ -143,6 +145,28 @@ describe('the Byzantine table verdict', () => {
     expect(renderVerdict([c])).toContain('| none (all N honest; not judged) | 0.500 / 0.400 |');
   });
 
+  it('fails forged-origin when any forged delta was accepted, whatever ρ says', () => {
+    // The evaluation never merges a forgery the codec accepted (it only counts ACCEPTED_FORGERY), so ρ could
+    // not show one: before, a signature check that let every forgery through still passed this cell.
+    const forged = (refused: Record<string, number>) => ({
+      ...row('forged-origin', 'trimmed-mean', 0.8, 0.8),
+      refused,
+    });
+    const ok = column([row('none', 'trimmed-mean', 0.8, 0.8), forged({ E_SIGNATURE: 30 })], plainRows);
+    expect(failures([ok])).toEqual([]);
+    const bad = column(
+      [row('none', 'trimmed-mean', 0.8, 0.8), forged({ ACCEPTED_FORGERY: 2, E_SIGNATURE: 28 })],
+      plainRows,
+    );
+    expect(failures([bad])).toEqual([
+      'random 10/3 forged-origin: 2 forged deltas accepted (the signature check must refuse every one)',
+    ]);
+    // One criterion more than the ρ pair: the refusal itself.
+    expect(criteriaCount([bad])).toBe(criteriaCount([ok]));
+    expect(criteriaCount([ok])).toBe(2 + 1 + 3 + 1);
+    expect(renderVerdict([bad])).toContain('| forged-origin | 0.800 / 0.800 · 2 accepted ✗ |');
+  });
+
   it('ignores rows of other rules in the robust campaign', () => {
     const c = column([row('none', 'trimmed-mean', 0.8, 0.8), row('alie', 'krum', 0.1, 0.1)], plainRows);
     expect(c.cells.map((x) => x.attack)).toEqual(['none']);
@@ -169,5 +193,11 @@ describe('the Byzantine table verdict', () => {
     expect(c.cells.map((x) => x.attack)).toEqual(['none', 'sign-flip']);
     expect(c.baseline.mean).toBe(robust.baseline.rho_mean);
     expect(c.plainInflation.mean).toBe(plain.results[1].rho_mean);
+    const forged = runCampaign({ ...opts, attacks: ['forged-origin'], rules: ['trimmed-mean'] });
+    const withNone = { ...forged, results: [...robust.results.slice(0, 1), ...forged.results] };
+    const f = judgeColumn(parseCampaignReport(JSON.parse(JSON.stringify(withNone)), 'forged'), c2(plain));
+    expect(forged.results[0].refused.E_SIGNATURE).toBeGreaterThan(0);
+    expect(f.cells[1]).toMatchObject({ attack: 'forged-origin', accepted: 0 });
+    expect(failures([f]).filter((x) => x.includes('forged'))).toEqual([]);
   });
 });

@@ -8,6 +8,8 @@
  * - every attack: mean honest ρ ≥ 0.95·b and worst honest ρ ≥ 0.90·b;
  * - no attack: the robust rule's mean ρ ≥ 0.98 × the plain merge's (judged on the mean; the worst is shown);
  * - the plain merge under visit inflation: mean ρ < 0.5 (so the Byzantine test can fail);
+ * - forged-origin: every forged delta refused (the evaluation never merges one the codec accepted, so ρ
+ *   cannot show it; the count of accepted ones is the criterion);
  * - no NaN or Inf stored in any run;
  * - 10 federated honest agents reach ρ 0.9 in at most a quarter of one agent's episodes (speed-up ≥ 4), on
  *   every seed (the episodes average the seeds that reached 0.9); one criterion per MDP.
@@ -21,6 +23,8 @@ const row = z.object({
   rho_mean: z.number(),
   rho_min: z.number(),
   non_finite_stored: z.number().int().nonnegative(),
+  /** Refusals by code; `ACCEPTED_FORGERY` counts forged deltas the codec let through. */
+  refused: z.record(z.string(), z.number().int().nonnegative()).optional(),
   /** Paired per-seed difference from the baseline (campaign.ts); absent in reports older than session 7. */
   vs_baseline: z
     .object({ mean_diff: z.number(), ci95: z.number(), worse_seeds: z.number().int().nonnegative() })
@@ -69,6 +73,8 @@ const PLAIN_RULE = 'visit-weighted';
 /** Reports round ρ to 4 decimals; a figure equal to its threshold up to float error (0.9 × 0.8) is at it. */
 const EPS = 1e-9;
 const atLeast = (x: number, threshold: number) => x >= threshold - EPS;
+/** The attack whose criterion is a refusal as well as ρ (the issue: "must be refused by the signature check"). */
+const FORGED = 'forged-origin';
 
 export interface CellVerdict {
   attack: string;
@@ -78,6 +84,8 @@ export interface CellVerdict {
   worst: number;
   meanOk: boolean;
   worstOk: boolean;
+  /** Forged deltas the codec accepted (forged-origin only; must be 0), null for other attacks. */
+  accepted: number | null;
   /** Attack − baseline honest ρ per seed: mean, 95 % half-width, seeds worse (tells damage from spread). */
   paired: { meanDiff: number; ci95: number; worseSeeds: number } | null;
 }
@@ -141,6 +149,7 @@ export function judgeColumn(robust: CampaignReportView, plain: CampaignReportVie
       worst: x.rho_min,
       meanOk: x.attack === 'none' || atLeast(x.rho_mean, thresholds.mean),
       worstOk: x.attack === 'none' || atLeast(x.rho_min, thresholds.worst),
+      accepted: x.attack === FORGED ? (x.refused?.ACCEPTED_FORGERY ?? 0) : null,
       paired: x.vs_baseline
         ? {
             meanDiff: x.vs_baseline.mean_diff,
@@ -194,6 +203,10 @@ export function failures(columns: readonly ColumnVerdict[]): string[] {
       const p = pairedText(x, c.seeds);
       if (!x.meanOk) out.push(`${name} ${x.attack}: mean ${f3(x.mean)} < ${f3(c.thresholds.mean)}${p}`);
       if (!x.worstOk) out.push(`${name} ${x.attack}: worst ${f3(x.worst)} < ${f3(c.thresholds.worst)}${p}`);
+      if (x.accepted)
+        out.push(
+          `${name} ${x.attack}: ${x.accepted} forged deltas accepted (the signature check must refuse every one)`,
+        );
     }
     if (!c.ratio.ok)
       out.push(`${name} robust vs plain without attack: ${ratioText(c.ratio.mean)} < ${RATIO_TARGET}×`);
@@ -222,12 +235,16 @@ function judgesSpeedup(columns: readonly ColumnVerdict[], i: number): boolean {
   return !columns.slice(0, i).some((p) => p.mdp === c.mdp && p.seeds === c.seeds && p.seed === c.seed);
 }
 
-/** Criteria checked over all columns (each attack's mean and worst, three per column, the speed-up per MDP). */
+/**
+ * Criteria checked over all columns: each attack's mean and worst, forged-origin's refusals, three per column,
+ * the speed-up per MDP.
+ */
 export function criteriaCount(columns: readonly ColumnVerdict[]): number {
-  return columns.reduce(
-    (s, c, i) => s + 2 * c.cells.filter((x) => x.judged).length + 3 + (judgesSpeedup(columns, i) ? 1 : 0),
-    0,
-  );
+  return columns.reduce((s, c, i) => {
+    const judged = c.cells.filter((x) => x.judged);
+    const refusals = judged.filter((x) => x.accepted !== null).length;
+    return s + 2 * judged.length + refusals + 3 + (judgesSpeedup(columns, i) ? 1 : 0);
+  }, 0);
 }
 
 const f3 = (x: number) => (x < 0 && x > -0.0005 ? '-0.000' : x.toFixed(3)).replace('-', '−');
@@ -261,7 +278,9 @@ export function renderTable(columns: readonly ColumnVerdict[]): string {
         a === 'none' ? 'none (all N honest; not judged)' : a,
         ...per((c) => {
           const x = c.cells.find((y) => y.attack === a);
-          return x ? `${f3(x.mean)}${mark(x.meanOk)} / ${f3(x.worst)}${mark(x.worstOk)}` : '—';
+          if (!x) return '—';
+          const accepted = x.accepted ? ` · ${x.accepted} accepted ✗` : '';
+          return `${f3(x.mean)}${mark(x.meanOk)} / ${f3(x.worst)}${mark(x.worstOk)}${accepted}`;
         }),
       ]),
     );
