@@ -84,6 +84,20 @@ describe('the Byzantine table verdict', () => {
     ]);
   });
 
+  it('counts non-finite values stored in the baseline, single-agent and 10-agent runs too', () => {
+    // "No NaN or Inf is ever stored": before, only the result rows' runs were counted.
+    const common = header(8);
+    const robust: CampaignReportView = {
+      ...common,
+      baseline: { ...common.baseline, non_finite_stored: 1 },
+      single_agent: { ...common.single_agent, non_finite_stored: 2 },
+      federated_10_honest: { ...common.federated_10_honest, non_finite_stored: 4 },
+      results: [row('none', 'trimmed-mean', 0.8, 0.8)],
+    };
+    const c = judgeColumn(robust, { ...common, results: plainRows });
+    expect(failures([c])).toEqual(['random 10/3: 7 non-finite values stored']);
+  });
+
   it('fails the speed-up when the federated agents reach ρ 0.9 on only some of the seeds', () => {
     // The episodes to ρ 0.9 average the seeds that reached it: 3 fast seeds of 10 gave a speed-up of 8
     // although on 7 seeds the federation never reached 0.9. Before, the verdict passed it.
@@ -193,6 +207,9 @@ describe('the Byzantine table verdict', () => {
     expect(c.cells.map((x) => x.attack)).toEqual(['none', 'sign-flip']);
     expect(c.baseline.mean).toBe(robust.baseline.rho_mean);
     expect(c.plainInflation.mean).toBe(plain.results[1].rho_mean);
+    expect(robust.baseline.non_finite_stored).toBe(0);
+    expect(robust.single_agent.non_finite_stored).toBe(0);
+    expect(robust.federated_10_honest.non_finite_stored).toBe(0);
     const forged = runCampaign({ ...opts, attacks: ['forged-origin'], rules: ['trimmed-mean'] });
     const withNone = { ...forged, results: [...robust.results.slice(0, 1), ...forged.results] };
     const f = judgeColumn(parseCampaignReport(JSON.parse(JSON.stringify(withNone)), 'forged'), c2(plain));

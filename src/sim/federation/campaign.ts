@@ -253,6 +253,7 @@ export function runCampaign(o: CampaignOptions, onProgress?: (done: number, tota
       agents: o.agents - o.byzantine,
       rho_mean: baseline.rho_mean,
       rho_min: baseline.rho_min,
+      non_finite_stored: baseline.non_finite_stored,
       note: 'no-attack federated run of the same honest agents only (no would-be attackers learning)',
     },
     single_agent: {
@@ -260,12 +261,14 @@ export function runCampaign(o: CampaignOptions, onProgress?: (done: number, tota
       rho_mean: single.rho_mean,
       episodes_to_0_9: single.episodes_to_0_9,
       reached_0_9: single.reached_0_9,
+      non_finite_stored: single.non_finite_stored,
     },
     federated_10_honest: {
       rho_mean: fed10.rho_mean,
       episodes_to_0_9: fed10.episodes_to_0_9,
       reached_0_9: fed10.reached_0_9,
       speedup_vs_single: speedup,
+      non_finite_stored: fed10.non_finite_stored,
     },
     results,
   };

@@ -17,6 +17,9 @@
 import { z } from 'zod';
 import { ElexError } from '../../core/index.js';
 
+/** Non-finite values stored by the honest-only runs; absent in reports older than session 13. */
+const count = z.number().int().nonnegative().optional();
+
 const row = z.object({
   attack: z.string(),
   rule: z.string(),
@@ -39,9 +42,10 @@ export const campaignReportSchema = z.object({
   seeds: z.number().int().positive(),
   seed: z.number().int().nonnegative(),
   default_rule: z.string(),
-  baseline: z.object({ rho_mean: z.number(), rho_min: z.number() }),
-  single_agent: z.object({ episodes_to_0_9: z.number().nullable() }),
+  baseline: z.object({ rho_mean: z.number(), rho_min: z.number(), non_finite_stored: count }),
+  single_agent: z.object({ episodes_to_0_9: z.number().nullable(), non_finite_stored: count }),
   federated_10_honest: z.object({
+    non_finite_stored: count,
     episodes_to_0_9: z.number().nullable(),
     /** Seeds on which the 10 federated agents reached ρ 0.9 (the episodes average those seeds only). */
     reached_0_9: z.number().int().nonnegative(),
@@ -183,7 +187,12 @@ export function judgeColumn(robust: CampaignReportView, plain: CampaignReportVie
       ok: atLeast(ratioMean, RATIO_TARGET),
     },
     plainInflation: { mean: inflation.rho_mean, ok: inflation.rho_mean < PLAIN_CEILING },
-    nonFinite: [...robust.results, ...plain.results].reduce((s, x) => s + x.non_finite_stored, 0),
+    nonFinite:
+      [...robust.results, ...plain.results].reduce((s, x) => s + x.non_finite_stored, 0) +
+      [robust.baseline, robust.single_agent, robust.federated_10_honest].reduce(
+        (s, x) => s + (x.non_finite_stored ?? 0),
+        0,
+      ),
     speedup: {
       single: robust.single_agent.episodes_to_0_9,
       federated: robust.federated_10_honest.episodes_to_0_9,
