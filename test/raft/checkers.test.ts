@@ -95,15 +95,38 @@ describe('InvariantChecker: durable quorum', () => {
   });
 
   it('a follower commit in a later term is not its own: not checked against its configuration', () => {
-    const { nodes, checker } = cluster(3);
-    const [a] = nodes;
+    const { nodes, checker, persist } = cluster(3);
+    const [a, b] = nodes;
     a.r.term = 2;
     checker.onReady(a, ready(Role.Leader));
+    // b leads term 3 and commits index 1 on {1, 2} (a does not hold it yet), checked at b's Ready.
+    b.r.term = 3;
+    b.r.log.entries = [entry(1, 3)];
+    checker.onReady(b, ready(Role.Leader, { entries: [entry(1, 3)] }));
+    persist(1, [entry(1, 3)]);
+    persist(2, [entry(1, 3)]);
+    b.r.log.committed = 1;
+    checker.onReady(b, ready(Role.Leader));
+    // a learns the commit from b: its Ready shows it as a follower of term 3, before a's own disk has it.
     a.r.term = 3;
     a.r.log.entries = [entry(1, 3)];
     a.r.log.committed = 1;
     checker.onReady(a, ready(Role.Follower, { entries: [entry(1, 3)] }));
     expect(checker.violations).toEqual([]);
+  });
+
+  it('a commit by a leader that moved to a later term before its next Ready is still checked', () => {
+    const { nodes, checker } = cluster(3);
+    const [a] = nodes;
+    a.r.term = 2;
+    a.r.log.entries = [entry(1, 2)];
+    checker.onReady(a, ready(Role.Leader, { entries: [entry(1, 2)] }));
+    // Its commit advanced (alone: nobody holds index 1 durably), then a vote request of term 3 made it a
+    // follower before its next Ready. No leader of any term was seen to commit index 1: the commit is its own.
+    a.r.log.committed = 1;
+    a.r.term = 3;
+    checker.onReady(a, ready(Role.Follower, { hardState: { term: 3, vote: -1, commit: 1 } }));
+    expect(checker.violations.map((v) => v.invariant)).toEqual(['durable-quorum']);
   });
 
   it('a stepped-down leader commit held by a quorum of the configuration of its last Ready passes', () => {

@@ -40,6 +40,8 @@ export class InvariantChecker implements NodeObserver {
   private readonly votes = new Map<string, number>();
   /** Leader term → the newest (index, term) that leader was seen to commit (applied or not). */
   private readonly commitPoints = new Map<number, { index: number; term: number }>();
+  /** The highest index a leader's commit was checked at (a commit above it is nobody else's). */
+  private checkedCommit = 0;
   private lastTerm: number[];
   private persistedTerm: number[];
   private lastCommit: number[];
@@ -153,16 +155,20 @@ export class InvariantChecker implements NodeObserver {
         this.lastLeaderCommit[id] = r.log.committed;
         this.commitPoints.set(r.term, { index: r.log.committed, term: r.log.term(r.log.committed) });
         this.checkDurableQuorum(node, r.log.committed, r.log.term(r.log.committed), [r.conf.voters]);
-      } else if (this.ledTerm[id] === r.term) {
-        // It led this term and stepped down (CheckQuorum, its own removal) before a Ready showed its last
-        // commits: no other node leads this term, so they are its own. They were made under the voters of its
-        // previous Ready or, after that Ready applied a change, under the current ones.
+      } else if (
+        this.ledTerm[id] === r.term ||
+        (this.ledTerm[id] >= 0 && r.log.committed > this.checkedCommit)
+      ) {
+        // It led and stepped down before a Ready showed its last commits: in this term (CheckQuorum, its own
+        // removal; no other node leads this term), or into a later one (a higher-term message) when no leader
+        // was seen to commit this far, so nobody else's commit can have taught it. They are its own, made in
+        // the term it led, under the voters of its previous Ready or, after that Ready applied a change, under
+        // the current ones.
+        const led = this.ledTerm[id];
         this.lastLeaderCommit[id] = r.log.committed;
-        this.commitPoints.set(r.term, { index: r.log.committed, term: r.log.term(r.log.committed) });
-        this.checkDurableQuorum(node, r.log.committed, r.log.term(r.log.committed), [
-          this.prevVoters[id],
-          r.conf.voters,
-        ]);
+        const point = { index: r.log.committed, term: r.log.term(r.log.committed) };
+        if ((this.commitPoints.get(led)?.index ?? -1) < point.index) this.commitPoints.set(led, point);
+        this.checkDurableQuorum(node, point.index, point.term, [this.prevVoters[id], r.conf.voters]);
       }
     }
     this.prevVoters[id] = r.conf.voters;
@@ -270,6 +276,7 @@ export class InvariantChecker implements NodeObserver {
     term: number,
     confs: readonly (readonly number[])[],
   ): void {
+    if (index > this.checkedCommit) this.checkedCommit = index;
     const report: string[] = [];
     for (const voters of confs) {
       let holders = 0;
