@@ -54,6 +54,11 @@ export function register(simulate: Command): void {
       "shrink each round's decisions towards the consensus (James-Stein; robust rules; not default, see docs/federation-experiments.md)",
     )
     .option(
+      '--server-step <H>',
+      "scale each robust decision's move by min(1, a_n/alpha), a_n = H/(H + (1-gamma)*n), n the entry's kept visits (rescaled linear step; not default, see docs/federation-experiments.md)",
+      floatOption(0.001, 1e6),
+    )
+    .option(
       '--polyak <rate>',
       "measure rho on a Polyak average of each honest agent's table (q-bar += rate*(q - q-bar) per round; learning and acting unchanged; not default, see docs/federation-experiments.md)",
       floatOption(0.0001, 1),
@@ -82,6 +87,7 @@ export function register(simulate: Command): void {
         episodes?: number;
         behaviour?: (typeof BEHAVIOURS)[number];
         shrink?: boolean;
+        serverStep?: number;
         polyak?: number;
         tdSlack?: number;
         tdWindow?: number;
@@ -111,6 +117,7 @@ export function register(simulate: Command): void {
               episodes: o.episodes,
               behaviour: o.behaviour,
               shrink: o.shrink === true,
+              serverStep: o.serverStep,
               polyak: o.polyak,
               tdSlack: o.tdSlack,
               tdWindow: o.tdWindow,

@@ -21,6 +21,13 @@ export class Aggregator {
   /** Reporter trust across rounds (robust rules only; `RunConfig.trust`). */
   private readonly trust: ReporterTrust | null;
   private readonly shrink: boolean;
+  /**
+   * `RunConfig.serverStep` H (robust rules only; 0 = off): the decided move is scaled by
+   * η = min(1, α_n / α), α_n = H / (H + (1 − γ)·n), n the entry's kept visits before the round.
+   */
+  private readonly serverStep: number;
+  private readonly alpha: number;
+  private readonly oneMinusGamma: number;
   private readonly rowIds: string[];
   private readonly out: MergeOutput;
   private readonly usedW: Float64Array;
@@ -44,6 +51,9 @@ export class Aggregator {
           })
         : null;
     this.shrink = !run.plain && c.shrink === true;
+    this.serverStep = !run.plain && c.serverStep !== undefined ? c.serverStep : 0;
+    this.alpha = learning.alpha;
+    this.oneMinusGamma = 1 - learning.gamma;
     this.rowIds = ['consensus', ...run.agents.map((_, i) => `agent-${i}`)];
     this.out = newOutput(SA);
     this.usedW = new Float64Array(SA * matrix.R);
@@ -96,7 +106,15 @@ export class Aggregator {
         for (const ag of agents) if (ag.learns) ag.q[e] = global[e];
         continue;
       }
-      global[e] = Math.fround(Math.max(bounds.min, Math.min(bounds.max, v)));
+      let d = v;
+      if (this.serverStep > 0) {
+        // The rescaled linear step of asynchronous Q-learning (Wainwright 2019; Li et al. 2021), per entry,
+        // on the aggregator's own count of kept visits: the full decided move until n ≈ H·(1/α − 1)/(1 − γ).
+        const H = this.serverStep;
+        const eta = Math.min(1, H / (H + this.oneMinusGamma * globalN[e]) / this.alpha);
+        if (eta < 1) d = global[e] + eta * (v - global[e]);
+      }
+      global[e] = Math.fround(Math.max(bounds.min, Math.min(bounds.max, d)));
       // Visits behind the decided value: only the reports the rule kept.
       let n = plain ? 0 : globalN[e];
       for (let r = plain ? 0 : 1; r < R; r++) n += used[k * R + r];

@@ -34,6 +34,8 @@ export interface CampaignOptions {
   behaviour?: Behaviour;
   /** Shrink each round's decisions towards the consensus (`shrinkTowardConsensus`; default false). */
   shrink?: boolean;
+  /** The rescaled-linear server step's H (`RunConfig.serverStep`; default off). */
+  serverStep?: number;
   /** Steps the evaluation's TD-reachability check allows beyond the fresh visits (default 0, as the product). */
   tdSlack?: number;
   /** Aggregates a report may be learned from, for the reachability check (default TD_WINDOW, as the product). */
@@ -167,6 +169,7 @@ export function runCampaign(o: CampaignOptions, onProgress?: (done: number, tota
     trust: o.trust ?? true,
     behaviour: o.behaviour ?? BEHAVIOUR[o.mdp],
     shrink: o.shrink ?? false,
+    serverStep: o.serverStep,
     polyak: o.polyak,
     tdSlack: o.tdSlack ?? DEFAULT_TD_SLACK,
     tdWindow: o.tdWindow ?? TD_WINDOW,
@@ -243,6 +246,8 @@ export function runCampaign(o: CampaignOptions, onProgress?: (done: number, tota
     behaviour: base.behaviour,
     shrink: base.shrink,
     polyak: base.polyak ?? null,
+    // Only when set, so that the default report is unchanged.
+    ...(base.serverStep !== undefined ? { server_step: base.serverStep } : {}),
     td_slack: base.tdSlack,
     td_window: base.tdWindow,
     v_star: r4(solution.vStar),

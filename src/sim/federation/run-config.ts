@@ -41,6 +41,13 @@ export interface RunConfig {
   trust: boolean;
   /** James–Stein shrinkage of each round's decisions towards the consensus (robust rules; off by default). */
   shrink?: boolean;
+  /**
+   * A server step on the robust rules' decisions (off by default; not for `plain`): each entry moves
+   * η = min(1, α_n / α) of the way from its consensus to the decided value, α_n = H / (H + (1 − γ)·n), with
+   * n the kept visits the aggregator counted for the entry before the round (the rescaled linear rate of
+   * asynchronous Q-learning; H = 1 is Wainwright's 1 / (1 + (1 − γ)·n)). H > 0.
+   */
+  serverStep?: number;
   /** Reporter-trust options other than the defaults (the α and scale floor come from the MDP). */
   trustOptions?: Partial<TrustOptions>;
   /**

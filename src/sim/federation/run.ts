@@ -44,6 +44,8 @@ export function runFederation(c: RunConfig): RunResult {
     throw new ElexError('E_CONFIG', `tdWindow must be an integer in 1..50, got ${c.tdWindow}`);
   if (c.polyak !== undefined && !(c.polyak > 0 && c.polyak <= 1))
     throw new ElexError('E_CONFIG', `polyak must be in (0, 1], got ${c.polyak}`);
+  if (c.serverStep !== undefined && !(c.serverStep > 0 && Number.isFinite(c.serverStep)))
+    throw new ElexError('E_CONFIG', `serverStep must be finite and > 0, got ${c.serverStep}`);
   const root = new SeededRng(c.seed);
   const run = newRunState(c, root, tdWindow, tdSlack);
   const colluders = new Colluders(run, root);
