@@ -1,15 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import {
-  campaignRunConfig,
-  campaignSeed,
-  type MdpName,
-  type RunConfig,
-  runFederation,
-} from '../../src/sim/federation/index.js';
+import { runFederation } from '../../src/sim/federation/index.js';
+import { smallRun } from './small-run.js';
 
-// The campaign's run, small: 7 honest agents, 600 episodes.
-const config = (mdp: MdpName, extra: Partial<RunConfig> = {}): RunConfig =>
-  campaignRunConfig(mdp, { agents: 7, seed: campaignSeed(1, 0), episodes: 600, ...extra });
+const config = smallRun;
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 

@@ -1,18 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { SeededRng } from '../../src/core/index.js';
 import { Aggregator } from '../../src/sim/federation/aggregator.js';
-import {
-  campaignRunConfig,
-  campaignSeed,
-  type MdpName,
-  type RunConfig,
-  runFederation,
-} from '../../src/sim/federation/index.js';
+import { campaignRunConfig, runFederation } from '../../src/sim/federation/index.js';
 import { newRunState } from '../../src/sim/federation/run-state.js';
+import { smallRun } from './small-run.js';
 
-// The campaign's run, small: 7 honest agents, 600 episodes.
-const config = (mdp: MdpName, extra: Partial<RunConfig> = {}): RunConfig =>
-  campaignRunConfig(mdp, { agents: 7, seed: campaignSeed(1, 0), episodes: 600, ...extra });
+const config = smallRun;
 
 /** One round of the aggregator alone: every agent reports `value` (1 fresh visit) on entry 0. */
 function decideOnce(serverStep: number | undefined, keptBefore: number, value: number): number {
