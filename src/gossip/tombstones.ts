@@ -1,0 +1,61 @@
+/**
+ * Tombstones: a dead or left member stays in the table, and in every digest, for `tombstoneTtlMs` (its claim
+ * keeps beating stale alive claims still in flight), then is forgotten here; its last (gen, inc) is kept in a
+ * bounded "forgotten" map so that a late claim at or below it is refused instead of resurrecting it.
+ *
+ * Why expire at all: under churn the table, the digests and every exchange would otherwise grow without
+ * bound. Why remember forgotten identities: a claim about the member may still be in flight from a slow
+ * member when we forget it, and it must not bring the member back (the ping-pong of chitchat #155/#161).
+ * Members forget within milliseconds of each other: a tombstone's TTL travels relative (`claimOf`), and one
+ * about to expire is no longer offered in deltas (anti-entropy.ts).
+ */
+import type { CoreState } from './core-state.js';
+import { STATUS_NAMES } from './member.js';
+import { unhash } from './membership.js';
+
+/** Forgets expired tombstones; returns the next expiry. */
+export function collectGarbage(s: CoreState): number {
+  if (s.terminal.size === 0) {
+    s.tombstoneDueAt = Number.POSITIVE_INFINITY; // a refuted tombstone leaves a stale due time
+    return s.tombstoneDueAt;
+  }
+  if (s.now < s.tombstoneDueAt) return s.tombstoneDueAt;
+  let due = Number.POSITIVE_INFINITY;
+  for (const n of s.terminal) {
+    const m = s.members.get(n);
+    if (!m) continue;
+    if (s.now < m.expiresAt) {
+      if (m.expiresAt < due) due = m.expiresAt;
+      continue;
+    }
+    unhash(s, m);
+    s.members.delete(n);
+    s.senderCache.fill(undefined);
+    s.ring.remove(n, m.ringPos);
+    s.ringEpoch++;
+    s.terminal.delete(n);
+    s.histories.delete(n);
+    s.lastDeadNotice.delete(n);
+    // Delete first: a name forgotten again must move to the newest end, or eviction (oldest first by
+    // insertion) would drop the identity forgotten just now and let a late claim for it resurrect it.
+    s.forgotten.delete(n);
+    s.forgotten.set(n, { gen: m.gen, inc: m.inc });
+    if (s.forgotten.size > s.config.forgottenCapacity) {
+      const oldest = s.forgotten.keys().next().value;
+      if (oldest !== undefined) s.forgotten.delete(oldest);
+    }
+    s.live.delete(n);
+    s.dead.delete(n);
+    s.metrics.inc('tombstones_collected');
+    s.emit({
+      kind: 'member',
+      name: n,
+      status: 'unknown',
+      previous: STATUS_NAMES[m.status],
+      gen: m.gen,
+      inc: m.inc,
+    });
+  }
+  s.tombstoneDueAt = due;
+  return due;
+}
