@@ -36,7 +36,7 @@ import type { Suspicion } from './suspicion.js';
 /** Shared by every "nothing to send" result, so frozen: a caller appending to one would make all nodes send it. */
 export const EMPTY: Outbound[] = Object.freeze([]) as unknown as Outbound[];
 /** Slots of a core's heartbeat-sender cache (a power of two). */
-export const SENDER_SLOTS = 64;
+const SENDER_SLOTS = 64;
 
 /**
  * What a core knows about a member, plus its heartbeat history while it monitors the member (always
@@ -155,6 +155,19 @@ export class CoreState {
     const m = this.members.get(n);
     return m !== undefined && !isTerminal(m.status);
   };
+
+  /** `members.get(name)` through the sender cache (`hash`: the name's hash from the decoder). */
+  cachedMember(name: string, hash: number): Known | undefined {
+    const cache = this.senderCache;
+    const slot = (hash & (SENDER_SLOTS - 1)) << 1;
+    if (cache[slot] === name) return cache[slot + 1] as Known;
+    const m = this.members.get(name);
+    if (m !== undefined) {
+      cache[slot] = name;
+      cache[slot + 1] = m;
+    }
+    return m;
+  }
 
   /** Something to do at `t` (or earlier): pulls the deadline in. */
   wakeAt(t: number): void {

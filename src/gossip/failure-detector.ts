@@ -10,8 +10,7 @@
  * (`config.hubs`) monitor everyone and are heartbeated by everyone, so a failure of a whole ring
  * neighbourhood is still seen first-hand.
  */
-import type { ClaimEntry } from './codec.js';
-import { MsgType } from './codec.js';
+import { type ClaimEntry, MsgType } from './codec.js';
 import type { CoreState } from './core-state.js';
 import { isTerminal, type Member, Status } from './member.js';
 import { setClaim } from './membership.js';

@@ -9,8 +9,7 @@
  * recent list, the peer pools, heartbeat histories, suspicions, tombstones, the rumor queue and the events
  * must never disagree about a member.
  */
-import type { ClaimEntry } from './codec.js';
-import { MsgType } from './codec.js';
+import { type ClaimEntry, MsgType } from './codec.js';
 import type { CoreState, Known } from './core-state.js';
 import { arrived } from './failure-detector.js';
 import {

@@ -21,7 +21,7 @@ import {
   wireStringProblem,
 } from './codec.js';
 import { type GossipConfig, makeConfig } from './config.js';
-import { CoreState, EMPTY, type Known, SENDER_SLOTS } from './core-state.js';
+import { CoreState, EMPTY } from './core-state.js';
 import type { GossipListener, Outbound } from './events.js';
 import { valueRoom } from './exchange.js';
 import { arrived, checkPhi, refreshMonitors, sendHeartbeats } from './failure-detector.js';
@@ -326,7 +326,7 @@ export class GossipNode {
       this.metrics.inc('drop_self');
       return EMPTY;
     }
-    let sender = this.cachedMember(msg.sender, info.senderHash);
+    let sender = s.cachedMember(msg.sender, info.senderHash);
     if (msg.type === MsgType.join) {
       if (sender === undefined) {
         applyClaim(s, { name: msg.sender, gen: msg.gen, inc: msg.inc, status: Status.alive });
@@ -374,19 +374,6 @@ export class GossipNode {
     return s.drain();
   }
 
-  /** `members.get(name)` through the sender cache (`hash`: the name's hash from the decoder). */
-  private cachedMember(name: string, hash: number): Known | undefined {
-    const cache = this.s.senderCache;
-    const slot = (hash & (SENDER_SLOTS - 1)) << 1;
-    if (cache[slot] === name) return cache[slot + 1] as Known;
-    const m = this.s.members.get(name);
-    if (m !== undefined) {
-      cache[slot] = name;
-      cache[slot + 1] = m;
-    }
-    return m;
-  }
-
   /** `handle` for a well-formed heartbeat (most datagrams), decoded without building a message. */
   private onHeartbeat(name: string, hash: number, gen: number, inc: number): Outbound[] {
     if (name === this.name) {
@@ -394,7 +381,7 @@ export class GossipNode {
       return EMPTY;
     }
     const s = this.s;
-    let sender = this.cachedMember(name, hash);
+    let sender = s.cachedMember(name, hash);
     if (sender === undefined && s.seeds.includes(name)) {
       applyClaim(s, { name, gen, inc, status: Status.alive });
       sender = s.members.get(name);
