@@ -27,14 +27,15 @@ describe('scripts/federation-table.ts (spawned for real, 1 seed of 20 episodes)'
     expect(run.stdout).toMatch(
       /\|\s+\| elex-query 10\/3 \| elex-query 20\/6 \| random 10\/3 .* frozen-lake 20\/6 \|/,
     );
-    expect(run.stdout).toMatch(/\d+ of 153 criteria met\./);
+    // 6 columns × (11 judged attacks × 2 + forged-origin's refusals + 3) + a speed-up per MDP.
+    expect(run.stdout).toMatch(/\d+ of 159 criteria met\./);
 
     const json = table(...quick, '--render', '--json');
     expect(json.code, json.stderr).toBe(0);
     const v = JSON.parse(json.stdout) as { criteria: number; met: number; failures: string[] };
-    expect(v.criteria).toBe(153);
-    expect(v.met + v.failures.length).toBe(153);
-    expect(run.stdout).toContain(`${v.met} of 153 criteria met.`);
+    expect(v.criteria).toBe(159);
+    expect(v.met + v.failures.length).toBe(159);
+    expect(run.stdout).toContain(`${v.met} of 159 criteria met.`);
 
     const one = join(dir, 'random-20-6-s1-r1-e20-plain.json');
     writeFileSync(one, '{"reports": []}');
