@@ -84,6 +84,8 @@ export class SwarmAgents {
     const useCore = this.deps.gossip !== null;
     this.incarnation[i]++;
     this.slots.agents[i] = this.newAgent(i);
+    // A fresh agent: the interactions of the one that crashed are gone with it.
+    this.interactionsSinceSync[i] = 0;
     const node = topo.C + i;
     const inc = this.incarnation[i];
     const rng = sim.nodeRng(node).fork(`a/${inc}`);
@@ -135,7 +137,8 @@ export class SwarmAgents {
         return;
       }
       case 'feedback':
-        a.feedback(m.queryId, m.rating, m.resolved, m.latencyMs, m.feature);
+        // Only a feedback the agent learned from is an interaction (a stray or repeated one is refused).
+        if (!a.feedback(m.queryId, m.rating, m.resolved, m.latencyMs, m.feature)) return;
         if (++this.interactionsSinceSync[i] >= SYNC_AFTER_INTERACTIONS) this.syncNow[i]();
         return;
       case 'delta':
