@@ -147,7 +147,24 @@ export class ReporterTrust {
    */
   observe(set: ReportSet, steps: ArrayLike<number>, ids: readonly string[]): void {
     const R = set.reporters;
-    const cells = set.entries * R;
+    this.ensureCapacity(R, set.entries);
+    this.indexReports(set);
+    this.chooseVoices(set, ids);
+    this.deviations(set, steps);
+    let scored = 0;
+    for (let r = 0; r < R; r++) if (r !== set.self && this.mass[r] > 0) scored++;
+    if (scored < this.options.minReporters) return;
+    const stat = this.options.statistic;
+    const ref = this.options.reference;
+    const okC = ref !== 'peers' && this.ratios(set, this.devC, this.ratioC, stat === 'median', false);
+    const okP = ref !== 'consensus' && this.ratios(set, this.devP, this.ratioP, stat !== 'mean', true);
+    if (!okC && !okP) return;
+    this.smooth(set, ids, okC, okP);
+  }
+
+  /** Grows the scratch arrays for R reporters over `entries` entries (never shrinks them). */
+  private ensureCapacity(R: number, entries: number): void {
+    const cells = entries * R;
     if (this.sum.length < R) {
       this.sum = new Float64Array(R);
       this.mass = new Float64Array(R);
@@ -164,13 +181,17 @@ export class ReporterTrust {
       this.entryRows = new Int32Array(this.devC.length);
     }
     if (this.rowCount.length < R) this.rowCount = new Int32Array(R);
-    if (this.entryCount.length < set.entries)
-      this.entryCount = new Int32Array(Math.max(set.entries, this.entryCount.length * 2));
-    const { mass, targets, order, devC, devP, rowCells, rowCount, entryRows, entryCount } = this;
-    // Each row's weight this round (0: the row reports nothing), and the lists of reports.
+    if (this.entryCount.length < entries)
+      this.entryCount = new Int32Array(Math.max(entries, this.entryCount.length * 2));
+  }
+
+  /** Each row's weight this round (`mass`, 0: the row reports nothing), and the lists of reports. */
+  private indexReports(set: ReportSet): void {
+    const R = set.reporters;
+    const E = set.entries;
+    const { mass, rowCells, rowCount, entryRows, entryCount } = this;
     mass.fill(0, 0, R);
     rowCount.fill(0, 0, R);
-    const E = set.entries;
     for (let e = 0; e < E; e++) {
       let m = 0;
       for (let r = 0; r < R; r++) {
@@ -182,8 +203,14 @@ export class ReporterTrust {
       }
       entryCount[e] = m;
     }
-    // Reporters distrusted so far neither shape the peers' median nor the peers test's scale: colluders
-    // that are the majority of an entry's reporters would otherwise make honest reports there look deviant.
+  }
+
+  /**
+   * Reporters distrusted so far neither shape the peers' median nor the peers test's scale: colluders
+   * that are the majority of an entry's reporters would otherwise make honest reports there look deviant.
+   */
+  private chooseVoices(set: ReportSet, ids: readonly string[]): void {
+    const R = set.reporters;
     const voice = this.voice.length >= R ? this.voice : new Uint8Array(R);
     this.voice = voice;
     // Only rows that report this round count towards the quorum: a silent row (a member whose delta was
@@ -192,10 +219,16 @@ export class ReporterTrust {
     let voices = 0;
     for (let r = 0; r < R; r++) {
       voice[r] = r !== set.self && this.trustOf(ids[r]) >= 0.5 ? 1 : 0;
-      if (voice[r] && mass[r] > 0) voices++;
+      if (voice[r] && this.mass[r] > 0) voices++;
     }
     if (voices < this.options.minReporters) for (let r = 0; r < R; r++) voice[r] = r === set.self ? 0 : 1;
-    const { keep } = this;
+  }
+
+  /** Per report, |t̂ − g| (`devC`) and |t̂ − the voiced peers' median target| (`devP`). */
+  private deviations(set: ReportSet, steps: ArrayLike<number>): void {
+    const R = set.reporters;
+    const E = set.entries;
+    const { keep, targets, order, devC, devP, entryRows, entryCount, voice } = this;
     const keepBase = 1 - this.options.alpha;
     const ref = this.options.reference;
     for (let e = 0; e < E; e++) {
@@ -223,16 +256,13 @@ export class ReporterTrust {
         devP[base + r] = Math.abs(targets[r] - peer);
       }
     }
-    let scored = 0;
-    for (let r = 0; r < R; r++) if (r !== set.self && mass[r] > 0) scored++;
-    if (scored < this.options.minReporters) return;
-    const stat = this.options.statistic;
-    const okC = ref !== 'peers' && this.ratios(set, devC, this.ratioC, stat === 'median', false);
-    const okP = ref !== 'consensus' && this.ratios(set, devP, this.ratioP, stat !== 'mean', true);
-    if (!okC && !okP) return;
+  }
+
+  /** Folds the round's ratios into each scored reporter's smoothed ratio. */
+  private smooth(set: ReportSet, ids: readonly string[], okC: boolean, okP: boolean): void {
     const s = this.options.smoothing;
-    for (let r = 0; r < R; r++) {
-      if (r === set.self || !(mass[r] > 0)) continue;
+    for (let r = 0; r < set.reporters; r++) {
+      if (r === set.self || !(this.mass[r] > 0)) continue;
       // Either test flags a reporter: the larger ratio counts.
       const x = Math.max(okC ? this.ratioC[r] : 0, okP ? this.ratioP[r] : 0);
       const id = ids[r];
