@@ -323,6 +323,7 @@ export class Simulator {
     const kind = e.kind;
     if (kind === KIND_CALL) {
       this.hasher.event(kind, e.seq);
+      this.hasher.time(e.t);
       e.fn!();
       return true;
     }
@@ -332,6 +333,7 @@ export class Simulator {
       if (e.epoch !== hot[o + H_EPOCH] || hot[o + H_UP] === 0) return true;
       if (hot[o + H_PAUSED] > e.t) return this.defer(e, hot[o + H_PAUSED]);
       this.hasher.event(kind, e.node, e.seq);
+      this.hasher.time(e.t);
       e.fn!();
       return true;
     }
@@ -343,6 +345,8 @@ export class Simulator {
     if (hot[o + H_PAUSED] > e.t) return this.defer(e, hot[o + H_PAUSED]);
     this.accounting.received(e.node, e.bytes);
     this.hasher.event(e.from, e.node, e.bytes);
+    // When, too: the same deliveries in the same order over slower links are another run.
+    this.hasher.time(e.t);
     if (this.log)
       this.log.push(
         `${e.t.toFixed(3)} deliver ${e.type} ${this.nodes[e.from].name}→${this.nodes[e.node].name}`,
