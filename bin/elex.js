@@ -9,14 +9,17 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 // takes the flag only at start-up, so the command re-runs itself once with it.
 const YOUNG = '--max-semi-space-size=64';
 if (!process.execArgv.some((a) => a.startsWith('--max-semi-space-size'))) {
-  const child = spawn(
+  // Termination signals go to the child too: `kill <pid>` or a supervisor's SIGTERM reaches only this process,
+  // and the child would run on as an orphan. (A terminal's Ctrl-C reaches both; a second SIGINT is harmless.)
+  // Installed before the spawn: a signal arriving between the fork and the handlers used to kill this process
+  // by default and orphan the child. A handler runs as an event, after this block has set `child`.
+  let child;
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig));
+  child = spawn(
     process.execPath,
     [...process.execArgv, YOUNG, fileURLToPath(import.meta.url), ...process.argv.slice(2)],
     { stdio: 'inherit' },
   );
-  // Termination signals go to the child too: `kill <pid>` or a supervisor's SIGTERM reaches only this process,
-  // and the child would run on as an orphan. (A terminal's Ctrl-C reaches both; a second SIGINT is harmless.)
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig));
   child.on('error', (e) => {
     console.error(`elex: cannot start node: ${e.message}`);
     process.exit(1);
