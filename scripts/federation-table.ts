@@ -10,7 +10,7 @@
  *
  *   npx tsx scripts/federation-table.ts [--seeds 10] [--seed 1] [--jobs 2] [--episodes N] [--dir out/federation-table] [--fresh | --render] [--json]
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -41,8 +41,21 @@ if (process.argv.includes('--help') || process.argv.includes('-h')) {
   process.exit(0);
 }
 
-/** A usage or run error: one line on stderr, exit status 2 (no stack trace). */
+/** The campaigns running now: stopped with this script, so none runs on as an orphan. */
+const running = new Set<ChildProcess>();
+// A signal to this script alone (`kill <pid>`, a supervisor) goes to the campaigns too, then ends the script
+// with it; each campaign's elex passes it on to its own child. A report is saved only once whole.
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(sig, () => {
+    for (const child of running) child.kill(sig);
+    process.removeAllListeners(sig);
+    process.kill(process.pid, sig);
+  });
+}
+
+/** A usage or run error: one line on stderr, exit status 2 (no stack trace); running campaigns are stopped. */
 function fail(message: string): never {
+  for (const child of running) child.kill('SIGTERM');
   process.stderr.write(`federation-table: ${message}\n`);
   process.exit(2);
 }
@@ -107,10 +120,12 @@ function run(job: Job): Promise<void> {
     const child = spawn(process.execPath, [ELEX, 'simulate', 'federation', ...job.args], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
+    running.add(child);
     const chunks: Buffer[] = [];
     child.stdout.on('data', (c: Buffer) => chunks.push(c));
     child.on('error', reject);
     child.on('close', (code) => {
+      running.delete(child);
       if (code !== 0) {
         reject(new Error(`elex simulate federation ${job.args.join(' ')} exited with ${code}`));
         return;

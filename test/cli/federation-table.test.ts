@@ -1,8 +1,9 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { descendantsOf, orphaned, sleep } from './proc.js';
 
 const SCRIPT = join(import.meta.dirname, '..', '..', 'scripts', 'federation-table.ts');
 
@@ -49,6 +50,34 @@ describe('scripts/federation-table.ts (spawned for real, 1 seed of 20 episodes)'
     expect(missing.stderr).toContain('1 reports missing');
     rmSync(dir, { recursive: true, force: true });
   });
+
+  it.runIf(process.platform === 'linux')(
+    'SIGTERM to the script stops the campaigns it runs, and their children',
+    async () => {
+      // Before, the script died alone and its campaigns (each an elex with a child of its own) ran on.
+      const dir = mkdtempSync(join(tmpdir(), 'elex-table-'));
+      const p = spawn(
+        process.execPath,
+        ['--import', import.meta.resolve('tsx'), SCRIPT, '--seeds', '10', '--jobs', '2', '--dir', dir],
+        { stdio: 'ignore', cwd: tmpdir() },
+      );
+      const exited = new Promise<NodeJS.Signals | null>((resolve) => p.on('exit', (_c, sig) => resolve(sig)));
+      // Both campaigns started, each with its elex child: the script, 2 elex, 2 of theirs.
+      let tree: number[] = [];
+      for (let i = 0; i < 200 && tree.length < 4; i++) {
+        await sleep(100);
+        tree = descendantsOf(p.pid!);
+      }
+      expect(tree.length).toBeGreaterThanOrEqual(4);
+      p.kill('SIGTERM');
+      expect(await exited).toBe('SIGTERM');
+      expect(await orphaned(tree)).toBe(false);
+      // Nothing half-written is left as a report.
+      expect(readdirSync(dir).filter((f) => f.endsWith('.json'))).toEqual([]);
+      rmSync(dir, { recursive: true, force: true });
+    },
+    60_000,
+  );
 
   it('--help explains the options', () => {
     const r = table('--help');

@@ -3,39 +3,11 @@
  * pid (`kill <pid>`, a supervisor's SIGTERM) must stop that child too, not leave it running as an orphan.
  */
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { childrenOf, orphaned, sleep } from './proc.js';
 
 const ELEX = join(import.meta.dirname, '..', '..', 'bin', 'elex.js');
-
-/** Pids whose parent is `ppid` (from /proc: no `ps` needed). */
-function childrenOf(ppid: number): number[] {
-  const out: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      // Field 4 is the parent pid; field 2 (the command) is parenthesised and may hold spaces.
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[1]) === ppid) out.push(Number(name));
-    } catch {
-      // The process ended while we looked.
-    }
-  }
-  return out;
-}
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Starts an hour of swarm (far longer than a test, so only a signal ends it) and finds its child. */
 async function startElex(pollMs: number) {
@@ -55,14 +27,6 @@ async function startElex(pollMs: number) {
   return { p, exited, kids };
 }
 
-/** Whether the child outlived its parent by 5 s (an orphan; killed here if so). */
-async function orphaned(pid: number): Promise<boolean> {
-  for (let i = 0; i < 50 && alive(pid); i++) await sleep(100);
-  const orphan = alive(pid);
-  if (orphan) process.kill(pid, 'SIGKILL');
-  return orphan;
-}
-
 describe.runIf(process.platform === 'linux')('elex and its child process', () => {
   it('SIGTERM to the command stops the child it runs in, and the command dies of SIGTERM', async () => {
     const { p, exited, kids } = await startElex(100);
@@ -70,7 +34,7 @@ describe.runIf(process.platform === 'linux')('elex and its child process', () =>
     p.kill('SIGTERM');
     const how = await exited;
     expect(how.signal).toBe('SIGTERM');
-    expect(await orphaned(kids[0])).toBe(false);
+    expect(await orphaned([kids[0]])).toBe(false);
   }, 30_000);
 
   it('a SIGTERM the moment the child exists stops it too (no start-up window)', async () => {
@@ -81,7 +45,7 @@ describe.runIf(process.platform === 'linux')('elex and its child process', () =>
       expect(kids.length).toBe(1);
       p.kill('SIGTERM');
       expect((await exited).signal).toBe('SIGTERM');
-      expect(await orphaned(kids[0])).toBe(false);
+      expect(await orphaned([kids[0]])).toBe(false);
     }
   }, 60_000);
 });
