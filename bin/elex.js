@@ -31,8 +31,18 @@ if (!process.execArgv.some((a) => a.startsWith('--max-semi-space-size'))) {
     process.kill(process.pid, signal);
   });
 } else {
-  const { register } = await import('tsx/esm/api');
-  register();
+  let tsx;
+  try {
+    tsx = await import('tsx/esm/api');
+  } catch (e) {
+    // A fresh checkout before `npm ci`: say so instead of printing Node's resolution stack trace.
+    if (e?.code !== 'ERR_MODULE_NOT_FOUND') throw e;
+    console.error(
+      "elex: the dependencies are not installed (cannot find 'tsx'): run `npm ci` in the checkout first",
+    );
+    process.exit(1);
+  }
+  tsx.register();
   const here = dirname(fileURLToPath(import.meta.url));
   const { main } = await import(pathToFileURL(join(here, '..', 'src', 'cli', 'main.ts')).href);
   process.exitCode = await main(process.argv);

@@ -182,3 +182,19 @@ describe('progress on a terminal', () => {
     expect(written.join('')).not.toContain('\x1b[?25l');
   });
 });
+
+describe('elex before `npm ci`', () => {
+  it('says to install the dependencies instead of printing a module-resolution stack trace', () => {
+    // A copy of the launcher where no node_modules can be found above it: what a fresh checkout sees.
+    const dir = mkdtempSync(join(tmpdir(), 'elex-bare-'));
+    mkdirSync(join(dir, 'bin'));
+    writeFileSync(join(dir, 'bin', 'elex.js'), readFileSync(ELEX));
+    const r = spawnSync(process.execPath, [join(dir, 'bin', 'elex.js'), '--help'], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(r.status, r.stderr).toBe(1);
+    expect(r.stderr).not.toMatch(/^\s+at /m);
+    expect(r.stderr).toMatch(/tsx.*npm ci/);
+  });
+});
