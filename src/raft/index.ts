@@ -1,10 +1,19 @@
 /** Public face of the Raft core: RawNode, storage, the KV state machine and the wire types. */
 export { applyToConf, decodeConfChange, encodeConfChange, validateConfChange } from './conf-change.js';
+export {
+  type HostEnv,
+  type NodeObserver,
+  type ObservedNode,
+  RaftHost,
+  type RaftHostOptions,
+} from './host.js';
 export { decodeKv, encodeKv, type KvCommand, KvOp, type KvResult, KvStateMachine } from './kv.js';
+export { KvRaftHost } from './kv-host.js';
 export { RaftLog } from './log.js';
 export { Inflights, PROGRESS_NAMES, Progress, ProgressState } from './progress.js';
 export { CONTEXT_TRANSFER, Raft, type RaftBoot, type RaftConfig } from './raft.js';
 export { RawNode, type Ready, type Status } from './raw-node.js';
+export { drainReadies, type ReadyDriver } from './ready-loop.js';
 export {
   type Disk,
   DiskStorage,

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { ObservedNode } from '../../src/raft/index.js';
 import {
   DiskStorage,
   type Entry,
@@ -10,7 +11,6 @@ import {
 } from '../../src/raft/index.js';
 import { Simulator } from '../../src/sim/index.js';
 import { InvariantChecker } from '../../src/sim/raft/checkers.js';
-import type { ObservedNode } from '../../src/sim/raft/host.js';
 
 /**
  * Hand-made Ready sequences for the invariant checker. A node is a stand-in for the Raft state the checker

@@ -1,8 +1,7 @@
 import { isElexError } from '../../core/index.js';
-import type { Entry, Ready, Snapshot } from '../../raft/index.js';
+import type { Entry, NodeObserver, ObservedNode, Ready, Snapshot } from '../../raft/index.js';
 import { NONE, Role } from '../../raft/index.js';
 import type { Simulator } from '../simulator.js';
-import type { NodeObserver, ObservedNode } from './host.js';
 
 export interface Violation {
   run_seed: number;

@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { ElexError } from '../../core/index.js';
-import { type Entry, EntryType } from '../../raft/index.js';
+import { type Entry, EntryType, RaftHost, type RaftHostOptions } from '../../raft/index.js';
 import { type Catalog, type CommandResult, CoordinatorStateMachine } from '../../swarm/index.js';
 import type { InvariantChecker } from '../raft/checkers.js';
-import { RaftHost, type RaftHostOptions } from '../raft/host.js';
+import { simHostEnv } from '../raft/sim-env.js';
 import type { Simulator } from '../simulator.js';
 
 /** Entry data: 8-byte request id (origin coordinator << 32 | seq), then the coordinator command. */
@@ -129,14 +129,14 @@ export class CoordinatorReplica extends RaftHost {
   settledSkipped = 0;
 
   constructor(
-    sim: Simulator,
+    private readonly sim: Simulator,
     id: number,
     private readonly catalog: Catalog,
     opts: ReplicaOptions,
     checker: InvariantChecker,
     private readonly hooks: ReplicaHooks,
   ) {
-    super(sim, id, opts, checker);
+    super(simHostEnv(sim, id), id, opts, checker);
     this.machine = new CoordinatorStateMachine(catalog);
   }
 

@@ -1,6 +1,7 @@
-import type { DiskStorage, RawNode, Ready } from '../../raft/index.js';
+import type { RawNode, Ready } from './raw-node.js';
+import type { DiskStorage } from './storage.js';
 
-/** What a simulated Raft driver (`RaftHost`) lends the Ready loop (`drainReadies`). */
+/** What a Raft driver (`RaftHost`) lends the Ready loop (`drainReadies`). */
 export interface ReadyDriver {
   /** The RawNode being driven, null while the node is down. */
   readonly rn: RawNode | null;
@@ -18,8 +19,8 @@ export interface ReadyDriver {
 }
 
 /**
- * The persist-then-send loop of `RaftHost`, so of both simulated Raft drivers (the raft campaign's and the
- * swarm's coordinators): each Ready's snapshot, entries and hard state go to the node's disk, and only once
+ * The persist-then-send loop of `RaftHost`, so of every Raft driver (the raft campaign's KV nodes and the
+ * swarm's coordinators on the simulator, `elex node` on a file and sockets): each Ready's snapshot, entries and hard state go to the node's disk, and only once
  * the disk says they are durable do its messages leave and its committed entries apply. A crash or restart
  * while a sync is in flight orphans it. `fsync` false skips the wait (the planted skip-persist bug).
  */

@@ -1,22 +1,29 @@
-import { ElexError } from '../../core/index.js';
-import {
-  DiskStorage,
-  type Entry,
-  type Message,
-  MSG_NAMES,
-  messageSize,
-  Raft,
-  type RaftBoot,
-  type RaftConfig,
-  RawNode,
-  type ReadState,
-  type Ready,
-  Role,
-} from '../../raft/index.js';
-import type { Simulator } from '../simulator.js';
+import { ElexError, type Rng } from '../core/index.js';
+import { Raft, type RaftBoot, type RaftConfig } from './raft.js';
+import { RawNode, type Ready } from './raw-node.js';
 import { drainReadies, type ReadyDriver } from './ready-loop.js';
+import { type Disk, DiskStorage } from './storage.js';
+import { type Entry, type Message, type ReadState, Role } from './types.js';
 
-/** What an observer may read of a host: any Raft driver in the simulator (KV node or coordinator replica) is one. */
+/**
+ * What a host needs from the world it runs in, for one node. The simulator lends its virtual timers, seeded
+ * streams, simulated disk and network (`simHostEnv`); the real runtime lends `setTimeout`, a crypto seed, a
+ * file and sockets (`src/node`). The host's code path is the same under both.
+ */
+export interface HostEnv {
+  /** The node's disk: what survives a restart (the host boots from it). */
+  readonly disk: Disk;
+  /** An independent random stream named `label` (one per life, so a restart does not replay draws). */
+  rng(label: string): Rng;
+  /** Hands a message to the network. Only called once the Ready that produced it is durable. */
+  send(m: Message): void;
+  /** Runs `fn` once after `ms` milliseconds of the node's time. */
+  setTimer(ms: number, fn: () => void): void;
+  /** An assertion failed inside the node: stop it (the simulator crashes the node, a process exits). */
+  fail(e: unknown): void;
+}
+
+/** What an observer may read of a host: any Raft driver (KV node or coordinator replica) is one. */
 export interface ObservedNode {
   readonly id: number;
   /** The live Raft state, or null while the node is down. */
@@ -51,7 +58,7 @@ interface PendingRead {
 }
 
 /**
- * One RawNode hosted on the simulator, whatever state machine it drives: boots from the node's SimDisk on
+ * One RawNode hosted on a `HostEnv`, whatever state machine it drives: boots from the node's disk on
  * every (re)start, runs each step under `guard` (a failing assertion is reported and stops the node), persists
  * each Ready before its messages leave (`drainReadies`), applies committed entries, snapshots every
  * `snapshotEvery` applied entries, and serves ReadIndex reads once applied. Subclasses own the state machine,
@@ -69,12 +76,12 @@ export abstract class RaftHost<O extends RaftHostOptions = RaftHostOptions> impl
   private waitingReads: PendingRead[] = [];
 
   constructor(
-    readonly sim: Simulator,
+    readonly env: HostEnv,
     readonly id: number,
     protected readonly opts: O,
     protected readonly observer: NodeObserver,
   ) {
-    this.storage = new DiskStorage(sim.disk(id));
+    this.storage = new DiskStorage(env.disk);
   }
 
   /** The state machine's applied index: committed entries at or below it are not applied again. */
@@ -107,7 +114,7 @@ export abstract class RaftHost<O extends RaftHostOptions = RaftHostOptions> impl
       id: this.id,
       voters: this.opts.voters,
       tickMs: this.opts.tickMs,
-      rng: this.sim.nodeRng(this.id).fork(`raft/${this.incarnation}`),
+      rng: this.env.rng(`raft/${this.incarnation}`),
     };
     this.rn = new RawNode(cfg, boot, this.newRaft(cfg, boot));
     this.resetMachine();
@@ -138,7 +145,7 @@ export abstract class RaftHost<O extends RaftHostOptions = RaftHostOptions> impl
       drainReadies(this, this.fsync);
     } catch (e) {
       this.observer.onError(this, e);
-      this.sim.crash(this.id);
+      this.env.fail(e);
     }
   }
 
@@ -153,7 +160,7 @@ export abstract class RaftHost<O extends RaftHostOptions = RaftHostOptions> impl
 
   finishReady(rn: RawNode, rd: Ready): void {
     this.observer.onPersisted(this, rd);
-    for (const m of rd.messages) this.sim.send(this.id, m.to, m, MSG_NAMES[m.type], messageSize(m));
+    for (const m of rd.messages) this.env.send(m);
     if (rd.snapshot !== null) this.restoreSnapshot(rd.snapshot.data, rd.snapshot.meta.index);
     for (const e of rd.committedEntries) if (e.index > this.appliedIndex) this.applyEntry(e);
     for (const rs of rd.readStates) this.readReady(rs);

@@ -1,0 +1,99 @@
+import { RaftHost, type RaftHostOptions } from './host.js';
+import { decodeKv, type KvResult, KvStateMachine } from './kv.js';
+import { type Entry, EntryType } from './types.js';
+
+type WriteWaiter = (r: KvResult) => void;
+
+/**
+ * A Raft KV node on any `HostEnv`: ticks on its own timer, applies committed entries to a KV machine, and
+ * serves client requests (writes through the log, reads through ReadIndex). The Raft campaigns run it on the
+ * simulator (`RaftSimNode`, which adds planted bugs); `elex node` runs it on real sockets and a file.
+ */
+export class KvRaftHost<O extends RaftHostOptions = RaftHostOptions> extends RaftHost<O> {
+  kv: KvStateMachine = new KvStateMachine();
+  private writes = new Map<string, WriteWaiter>();
+  private nextCtx = 1;
+
+  get appliedIndex(): number {
+    return this.kv.appliedIndex;
+  }
+
+  override start(): void {
+    super.start();
+    this.scheduleTick();
+  }
+
+  override crash(): void {
+    super.crash();
+    this.writes.clear();
+  }
+
+  /** Ticks on this node's own timer; a tick scheduled by an earlier life stops there. */
+  private scheduleTick(): void {
+    const inc = this.incarnation;
+    this.env.setTimer(this.opts.tickMs, () => {
+      if (this.rn === null || inc !== this.incarnation) return;
+      this.guard(() => this.rn!.tick());
+      this.scheduleTick();
+    });
+  }
+
+  // ---- the KV machine -----------------------------------------------------------------------------
+
+  protected resetMachine(): void {
+    this.kv = new KvStateMachine((c, s, i) => this.observer.onExecute(this, c, s, i));
+  }
+
+  protected restoreSnapshot(data: Uint8Array, index: number): void {
+    this.kv.restore(data, index);
+  }
+
+  protected takeSnapshot(): Uint8Array {
+    return this.kv.snapshot();
+  }
+
+  protected applyEntry(e: Entry): void {
+    if (e.type === EntryType.Normal) {
+      const r = this.kv.apply(e.index, e.data);
+      if (this.writes.size > 0 && e.data.length > 0) this.resolveWrite(e.data, r);
+    } else this.kv.appliedIndex = e.index;
+    this.observer.onApplied(this, e);
+  }
+
+  // ---- client requests ----------------------------------------------------------------------------
+
+  /** A write: proposed here (forwarded if we are a follower). `cb` gets the result once applied here. */
+  clientWrite(data: Uint8Array, cb: (r: KvResult | null) => void): void {
+    const rn = this.rn;
+    if (rn === null) return;
+    const c = decodeKv(data);
+    const key = `${c.client}:${c.seq}`;
+    if (this.refused(() => rn.propose(data))) {
+      cb(null);
+      return;
+    }
+    this.writes.set(key, cb);
+    this.guard(() => {});
+  }
+
+  private resolveWrite(data: Uint8Array, r: KvResult): void {
+    let c: ReturnType<typeof decodeKv>;
+    try {
+      c = decodeKv(data);
+    } catch {
+      return;
+    }
+    const key = `${c.client}:${c.seq}`;
+    const w = this.writes.get(key);
+    if (w === undefined) return;
+    this.writes.delete(key);
+    w(r);
+  }
+
+  /** A linearizable read through ReadIndex: `cb` gets the value once this node has applied the read's index. */
+  clientRead(key: string, cb: (value: string | null) => void, fail: () => void): void {
+    if (this.rn === null) return;
+    const ctx = this.id * 2 ** 32 + this.incarnation * 2 ** 20 + this.nextCtx++;
+    if (!this.readIndexThen(ctx, () => cb(this.kv.get(key)))) fail();
+  }
+}
