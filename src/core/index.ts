@@ -1,6 +1,7 @@
 export { ByteReader, ByteWriter } from './bytes.js';
 export { type Clock, ManualClock } from './clock.js';
 export { assert, ElexError, isElexError } from './errors.js';
+export { DEFAULT_MAX_FRAME_BYTES, encodeFrame, FrameReader, type FrameReaderOptions } from './frames.js';
 export { fnv1a, hashString, TraceHasher } from './hash.js';
 export { CounterMetrics, type Metrics, noMetrics } from './metrics.js';
 export { deriveSeed, exponential, normal, type Rng, SeededRng, shuffle } from './rng.js';

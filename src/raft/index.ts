@@ -1,4 +1,13 @@
 /** Public face of the Raft core: RawNode, storage, the KV state machine and the wire types. */
+export {
+  DEFAULT_MAX_MESSAGE_BYTES,
+  DEFAULT_MAX_MESSAGE_ENTRIES,
+  type DecodeLimits,
+  decodeMessage,
+  encodeMessage,
+  MAX_CONF_MEMBERS,
+  MESSAGE_FORMAT_VERSION,
+} from './codec.js';
 export { applyToConf, decodeConfChange, encodeConfChange, validateConfChange } from './conf-change.js';
 export {
   type HostEnv,
