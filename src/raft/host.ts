@@ -53,6 +53,7 @@ export interface RaftHostOptions {
 
 /** A ReadIndex read: the index Raft confirmed for it (0 until then), served once this node has applied it. */
 interface PendingRead {
+  ctx: number;
   index: number;
   serve: (index: number) => void;
 }
@@ -198,9 +199,15 @@ export abstract class RaftHost<O extends RaftHostOptions = RaftHostOptions> impl
    */
   protected readIndexThen(ctx: number, serve: (index: number) => void): boolean {
     if (this.refused(() => this.rn!.readIndex(ctx))) return false;
-    this.reads.set(ctx, { index: 0, serve });
+    this.reads.set(ctx, { ctx, index: 0, serve });
     this.guard(() => {});
     return true;
+  }
+
+  /** Forgets a read its caller gave up on (a real client's timeout), confirmed or not. */
+  protected forgetRead(ctx: number): void {
+    this.reads.delete(ctx);
+    this.waitingReads = this.waitingReads.filter((w) => w.ctx !== ctx);
   }
 
   private readReady(rs: ReadState): void {

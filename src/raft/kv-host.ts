@@ -4,6 +4,8 @@ import { type Entry, EntryType } from './types.js';
 
 type WriteWaiter = (r: KvResult) => void;
 
+const NOTHING = (): void => {};
+
 /**
  * A Raft KV node on any `HostEnv`: ticks on its own timer, applies committed entries to a KV machine, and
  * serves client requests (writes through the log, reads through ReadIndex). The Raft campaigns run it on the
@@ -62,18 +64,25 @@ export class KvRaftHost<O extends RaftHostOptions = RaftHostOptions> extends Raf
 
   // ---- client requests ----------------------------------------------------------------------------
 
-  /** A write: proposed here (forwarded if we are a follower). `cb` gets the result once applied here. */
-  clientWrite(data: Uint8Array, cb: (r: KvResult | null) => void): void {
+  /**
+   * A write: proposed here (forwarded if we are a follower). `cb` gets the result once applied here, or null
+   * at once if Raft refused the proposal. A proposal can also be lost (a leader change drops it): callers
+   * time out and call the returned function, which forgets the callback.
+   */
+  clientWrite(data: Uint8Array, cb: (r: KvResult | null) => void): () => void {
     const rn = this.rn;
-    if (rn === null) return;
+    if (rn === null) return NOTHING;
     const c = decodeKv(data);
     const key = `${c.client}:${c.seq}`;
     if (this.refused(() => rn.propose(data))) {
       cb(null);
-      return;
+      return NOTHING;
     }
     this.writes.set(key, cb);
     this.guard(() => {});
+    return () => {
+      if (this.writes.get(key) === cb) this.writes.delete(key);
+    };
   }
 
   private resolveWrite(data: Uint8Array, r: KvResult): void {
@@ -90,10 +99,17 @@ export class KvRaftHost<O extends RaftHostOptions = RaftHostOptions> extends Raf
     w(r);
   }
 
-  /** A linearizable read through ReadIndex: `cb` gets the value once this node has applied the read's index. */
-  clientRead(key: string, cb: (value: string | null) => void, fail: () => void): void {
-    if (this.rn === null) return;
+  /**
+   * A linearizable read through ReadIndex: `cb` gets the value once this node has applied the read's index;
+   * `fail` runs at once if Raft refused it. The returned function forgets a read that timed out.
+   */
+  clientRead(key: string, cb: (value: string | null) => void, fail: () => void): () => void {
+    if (this.rn === null) return NOTHING;
     const ctx = this.id * 2 ** 32 + this.incarnation * 2 ** 20 + this.nextCtx++;
-    if (!this.readIndexThen(ctx, () => cb(this.kv.get(key)))) fail();
+    if (!this.readIndexThen(ctx, () => cb(this.kv.get(key)))) {
+      fail();
+      return NOTHING;
+    }
+    return () => this.forgetRead(ctx);
   }
 }

@@ -31,12 +31,11 @@ export class RaftSimNode extends KvRaftHost<DriverOptions> {
   }
 
   /** Under the stale-read mutation a read is served straight from local state, skipping ReadIndex. */
-  override clientRead(key: string, cb: (value: string | null) => void, fail: () => void): void {
-    if (this.rn === null) return;
-    if (this.opts.staleRead) {
+  override clientRead(key: string, cb: (value: string | null) => void, fail: () => void): () => void {
+    if (this.rn !== null && this.opts.staleRead) {
       cb(this.kv.get(key));
-      return;
+      return () => {};
     }
-    super.clientRead(key, cb, fail);
+    return super.clientRead(key, cb, fail);
   }
 }
