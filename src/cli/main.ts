@@ -6,6 +6,8 @@ import { register as benchGossip } from './bench/gossip.js';
 import { register as benchRaft } from './bench/raft.js';
 import { register as benchSim } from './bench/sim.js';
 import { register as catalog } from './catalog/command.js';
+import { register as cluster } from './node/cluster.js';
+import { register as node } from './node/command.js';
 import { register as simBasic } from './simulate/basic.js';
 import { register as simFederation } from './simulate/federation.js';
 import { register as simGossip } from './simulate/gossip.js';
@@ -56,6 +58,8 @@ export function buildProgram(): Command {
   benchFederation(bench);
 
   catalog(program);
+  node(program);
+  cluster(program);
 
   for (const c of [program, simulate, bench, ...simulate.commands, ...bench.commands, ...program.commands]) {
     c.exitOverride();

@@ -1,0 +1,34 @@
+import { ElexError } from '../core/index.js';
+import type { Address } from './tcp-transport.js';
+
+/** `host:port` (IPv6 hosts in brackets: `[::1]:7001`). */
+export function parseAddress(text: string): Address {
+  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text.trim());
+  const port = m === null ? Number.NaN : Number(m[3]);
+  if (m === null || !(port >= 0 && port <= 65535))
+    throw new ElexError('E_USAGE', `expected host:port (e.g. 127.0.0.1:7001), got '${text}'`);
+  return { host: m[1] ?? m[2], port };
+}
+
+export function formatAddress(a: Address): string {
+  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+}
+
+/** `1=127.0.0.1:7001,2=127.0.0.1:7002,…`: every voter's Raft address by id. */
+export function parseCluster(text: string): Map<number, Address> {
+  const out = new Map<number, Address>();
+  for (const part of text.split(',')) {
+    const m = /^\s*(\d+)=(.+)$/.exec(part);
+    if (m === null) throw new ElexError('E_USAGE', `expected id=host:port in --cluster, got '${part}'`);
+    const id = Number(m[1]);
+    if (!Number.isSafeInteger(id) || id > 0xffff)
+      throw new ElexError('E_USAGE', `node id ${m[1]} out of range (0..65535)`);
+    if (out.has(id)) throw new ElexError('E_USAGE', `node ${id} appears twice in --cluster`);
+    out.set(id, parseAddress(m[2]));
+  }
+  return out;
+}
+
+export function formatCluster(c: ReadonlyMap<number, Address>): string {
+  return [...c].map(([id, a]) => `${id}=${formatAddress(a)}`).join(',');
+}

@@ -1,0 +1,217 @@
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { ElexError, encodeFrame, FrameReader, isElexError } from '../core/index.js';
+import { decodeMessage, encodeMessage, type Message } from '../raft/index.js';
+
+export interface Address {
+  host: string;
+  port: number;
+}
+
+export interface TcpTransportOptions {
+  /** This node's Raft id: inbound messages must be addressed to it. */
+  id: number;
+  listen: Address;
+  /** Every other voter's address, by id. Messages from ids not listed here are refused. */
+  peers: ReadonlyMap<number, Address>;
+  onMessage(m: Message): void;
+  /** Bytes a peer's connection may hold unsent before further messages to it are dropped (default 8 MiB). */
+  maxQueueBytes?: number;
+  /** Largest frame accepted from the network (default 64 MiB, the codec's own limit). */
+  maxFrameBytes?: number;
+  /** One line per connection event worth an operator's attention. */
+  log?: (line: string) => void;
+}
+
+/** What the transport did; `refused` counts inbound messages dropped by validation, with the reason. */
+export interface TransportStats {
+  sent: number;
+  received: number;
+  /** Outbound messages dropped: no connection yet and the queue full, or the peer unknown. */
+  dropped: number;
+  refused: Record<string, number>;
+  bytesOut: number;
+  bytesIn: number;
+  connects: number;
+}
+
+const RECONNECT_MIN_MS = 50;
+const RECONNECT_MAX_MS = 1000;
+
+/** One outbound connection to a peer, with the frames waiting for it to connect. */
+class PeerLink {
+  socket: Socket | null = null;
+  connected = false;
+  queue: Uint8Array[] = [];
+  queuedBytes = 0;
+  backoffMs = RECONNECT_MIN_MS;
+  retry: NodeJS.Timeout | null = null;
+  constructor(readonly addr: Address) {}
+}
+
+/**
+ * Raft messages over TCP: one outbound connection per peer (messages to a peer leave in order on it), and
+ * whatever inbound connections peers open. Frames are length-prefixed (`encodeFrame`); every message is
+ * decoded and validated (`decodeMessage`) and must name this node as `to` and a known peer as `from`.
+ * Loss is acceptable to Raft (it retransmits), so a peer that is down or slow costs dropped messages, never
+ * unbounded memory. Identities are not authenticated: run it on a network you trust (or under TLS, not here).
+ */
+export class TcpTransport {
+  readonly stats: TransportStats = {
+    sent: 0,
+    received: 0,
+    dropped: 0,
+    refused: {},
+    bytesOut: 0,
+    bytesIn: 0,
+    connects: 0,
+  };
+  private readonly links = new Map<number, PeerLink>();
+  private readonly inbound = new Set<Socket>();
+  private closed = false;
+
+  private constructor(
+    private readonly opts: TcpTransportOptions,
+    private readonly server: Server,
+  ) {
+    for (const [id, addr] of opts.peers) if (id !== opts.id) this.links.set(id, new PeerLink(addr));
+  }
+
+  /** Starts listening; resolves once the port is bound (port 0 picks a free one: see `address`). */
+  static listen(opts: TcpTransportOptions): Promise<TcpTransport> {
+    return new Promise((resolve, reject) => {
+      const server = createServer();
+      const t = new TcpTransport(opts, server);
+      server.on('connection', (s) => t.accept(s));
+      server.once('error', (e) =>
+        reject(
+          new ElexError('E_LISTEN', `cannot listen on ${opts.listen.host}:${opts.listen.port}: ${e.message}`),
+        ),
+      );
+      server.listen(opts.listen.port, opts.listen.host, () => resolve(t));
+    });
+  }
+
+  get address(): Address {
+    const a = this.server.address();
+    if (a === null || typeof a === 'string') throw new ElexError('E_LISTEN', 'not listening');
+    return { host: a.address, port: a.port };
+  }
+
+  /** Sends `m` to `m.to`. Never throws and never blocks: an unreachable peer's messages are dropped. */
+  send(m: Message): void {
+    const link = this.links.get(m.to);
+    if (link === undefined || this.closed) {
+      this.stats.dropped++;
+      return;
+    }
+    const frame = encodeFrame(encodeMessage(m));
+    const max = this.opts.maxQueueBytes ?? 8 << 20;
+    if (link.connected && link.socket !== null) {
+      if (link.socket.writableLength > max) {
+        this.stats.dropped++;
+        return;
+      }
+      link.socket.write(frame);
+      this.stats.sent++;
+      this.stats.bytesOut += frame.length;
+      return;
+    }
+    if (link.queuedBytes + frame.length > max) {
+      this.stats.dropped++;
+      return;
+    }
+    link.queue.push(frame);
+    link.queuedBytes += frame.length;
+    if (link.socket === null && link.retry === null) this.connect(link);
+  }
+
+  private connect(link: PeerLink): void {
+    const s = createConnection({ host: link.addr.host, port: link.addr.port });
+    s.setNoDelay(true);
+    link.socket = s;
+    s.on('connect', () => {
+      link.connected = true;
+      link.backoffMs = RECONNECT_MIN_MS;
+      this.stats.connects++;
+      for (const f of link.queue) {
+        s.write(f);
+        this.stats.sent++;
+        this.stats.bytesOut += f.length;
+      }
+      link.queue = [];
+      link.queuedBytes = 0;
+    });
+    // Peers never write on our outbound connections; anything they send is ignored.
+    s.on('data', () => {});
+    s.on('error', () => {});
+    s.on('close', () => {
+      link.socket = null;
+      link.connected = false;
+      if (this.closed) return;
+      // Reconnect only while there is something to send; otherwise the next `send` reconnects.
+      link.retry = setTimeout(() => {
+        link.retry = null;
+        if (!this.closed && link.socket === null && link.queue.length > 0) this.connect(link);
+      }, link.backoffMs);
+      link.backoffMs = Math.min(RECONNECT_MAX_MS, link.backoffMs * 2);
+    });
+  }
+
+  private accept(s: Socket): void {
+    if (this.closed) {
+      s.destroy();
+      return;
+    }
+    this.inbound.add(s);
+    const frames = new FrameReader({ maxFrameBytes: this.opts.maxFrameBytes });
+    s.on('data', (chunk: Buffer) => {
+      this.stats.bytesIn += chunk.length;
+      let payloads: Uint8Array[];
+      try {
+        payloads = frames.push(chunk);
+      } catch (e) {
+        // The stream's framing is lost: nothing after this point can be trusted, so the connection goes.
+        this.refuse(isElexError(e) ? e.code : 'E_FRAME');
+        s.destroy();
+        return;
+      }
+      for (const p of payloads) this.receive(p);
+    });
+    s.on('error', () => {});
+    s.on('close', () => this.inbound.delete(s));
+  }
+
+  private receive(payload: Uint8Array): void {
+    let m: Message;
+    try {
+      m = decodeMessage(payload, { maxBytes: this.opts.maxFrameBytes });
+    } catch (e) {
+      this.refuse(isElexError(e) ? e.code : 'E_DECODE');
+      return;
+    }
+    const wrong =
+      m.to !== this.opts.id ? 'E_NOT_ADDRESSED' : !this.links.has(m.from) ? 'E_UNKNOWN_PEER' : null;
+    if (wrong !== null) {
+      this.refuse(wrong);
+      return;
+    }
+    this.stats.received++;
+    this.opts.onMessage(m);
+  }
+
+  private refuse(code: string): void {
+    this.stats.refused[code] = (this.stats.refused[code] ?? 0) + 1;
+  }
+
+  /** Stops listening and drops every connection; queued messages are discarded. */
+  close(): Promise<void> {
+    this.closed = true;
+    for (const link of this.links.values()) {
+      if (link.retry !== null) clearTimeout(link.retry);
+      link.socket?.destroy();
+      link.queue = [];
+    }
+    for (const s of this.inbound) s.destroy();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}

@@ -1,0 +1,54 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const ELEX = join(import.meta.dirname, '..', '..', 'bin', 'elex.js');
+
+function elex(args: string[], timeout = 120_000) {
+  const r = spawnSync(process.execPath, [ELEX, ...args], { encoding: 'utf8', timeout });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('elex cluster: real processes, real sockets, real disks', () => {
+  it('SIGKILLs the leader mid-workload, restarts it, and every acknowledged write reads back from every node', () => {
+    const r = elex(['cluster', '--nodes', '3', '--writes', '90', '--quiet']);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as {
+      acked: number;
+      unacked: number;
+      lost_acked_writes: number;
+      reads_checked: number;
+      killed: { node: number } | null;
+      recovery_ms: number | null;
+      final_status: Array<{ role: string; term: number } | null>;
+    };
+    expect(report.killed).not.toBeNull();
+    expect(report.acked + report.unacked).toBe(90);
+    expect(report.acked).toBeGreaterThan(45);
+    expect(report.reads_checked).toBe(3 * report.acked);
+    expect(report.lost_acked_writes).toBe(0);
+    expect(report.recovery_ms).not.toBeNull();
+    // The killed node came back: all three answer, one leader among them.
+    expect(report.final_status.every((s) => s !== null)).toBe(true);
+    expect(report.final_status.filter((s) => s!.role === 'leader')).toHaveLength(1);
+  });
+});
+
+describe('elex node refuses bad input with a one-line reason', () => {
+  const refused = (args: string[], reason: RegExp) => {
+    const r = elex(['node', ...args], 20_000);
+    expect(r.code, r.stderr).not.toBe(0);
+    expect(r.code).not.toBe(null);
+    expect(r.stderr).not.toMatch(/^\s+at /m);
+    expect(r.stderr).toMatch(reason);
+  };
+  it('an id outside the cluster, a malformed cluster list, a heartbeat not below the election timeout', () => {
+    refused(['--id', '4', '--cluster', '1=127.0.0.1:7001,2=127.0.0.1:7002'], /--id 4 is not in --cluster/);
+    refused(['--id', '1', '--cluster', '1=localhost'], /expected host:port/);
+    refused(['--id', '1', '--cluster', '1=127.0.0.1:1,1=127.0.0.1:2'], /node 1 appears twice/);
+    refused(
+      ['--id', '1', '--cluster', '1=127.0.0.1:1', '--heartbeat', '200ms', '--election-timeout', '150ms'],
+      /--heartbeat .* must be below --election-timeout/,
+    );
+  });
+});

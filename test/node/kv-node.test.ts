@@ -1,0 +1,108 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { ElexError } from '../../src/core/index.js';
+import { KvNode } from '../../src/node/kv-node.js';
+import { freePorts } from '../../src/node/local-cluster.js';
+import type { Address } from '../../src/node/tcp-transport.js';
+
+const root = mkdtempSync(join(tmpdir(), 'elex-kv-node-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+let dirs = 0;
+
+const running: KvNode[] = [];
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((n) => n.close()));
+});
+
+async function cluster(size: number) {
+  const ports = await freePorts(size);
+  const map = new Map<number, Address>(ports.map((port, i) => [i + 1, { host: '127.0.0.1', port }]));
+  const base = join(root, `c${dirs++}`);
+  const start = async (id: number) => {
+    const n = await KvNode.start({ id, cluster: map, dataDir: join(base, `n${id}`) });
+    running.push(n);
+    return n;
+  };
+  const nodes = await Promise.all([...map.keys()].map(start));
+  return { nodes, start };
+}
+
+async function leaderOf(nodes: KvNode[]): Promise<KvNode> {
+  const end = Date.now() + 10_000;
+  for (;;) {
+    const l = nodes.find((n) => n.status().role === 'leader');
+    if (l !== undefined) return l;
+    if (Date.now() > end) throw new Error('no leader');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Retries while no leader is known (E_NO_LEADER), as a client would. */
+async function retrying<T>(f: () => Promise<T>): Promise<T> {
+  for (let i = 0; ; i++) {
+    try {
+      return await f();
+    } catch (e) {
+      if (!(e instanceof ElexError) || e.code !== 'E_NO_LEADER' || i > 200) throw e;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}
+
+describe('KvNode: the Raft KV node on TCP and a file', () => {
+  it('elects one leader; a write through a follower is readable, linearizably, on every node', async () => {
+    const { nodes } = await cluster(3);
+    const leader = await leaderOf(nodes);
+    const follower = nodes.find((n) => n !== leader)!;
+    const r = await retrying(() => follower.put('IFLB', 'on'));
+    expect(r).toEqual({ ok: true, value: null });
+    for (const n of nodes) expect(await retrying(() => n.get('IFLB'))).toBe('on');
+    expect(nodes.filter((n) => n.status().role === 'leader')).toHaveLength(1);
+    const terms = new Set(nodes.map((n) => n.status().term));
+    expect(terms.size).toBe(1);
+  });
+
+  it('a whole cluster stopped and restarted from its data directories keeps every acknowledged write', async () => {
+    const { nodes, start } = await cluster(3);
+    await leaderOf(nodes);
+    for (let i = 0; i < 20; i++) await retrying(() => nodes[i % 3].put(`k${i}`, `v${i}`));
+    const terms = nodes.map((n) => n.status().term);
+    // No process keeps anything in memory: what comes back can only come from the disks.
+    await Promise.all(running.splice(0).map((n) => n.close()));
+    const again = await Promise.all(nodes.map((n) => start(n.id)));
+    again.forEach((n, i) => {
+      expect(n.status().recovery.records).toBeGreaterThan(0);
+      expect(n.status().term).toBeGreaterThanOrEqual(terms[i]);
+    });
+    for (const n of again)
+      for (let i = 0; i < 20; i++) expect(await retrying(() => n.get(`k${i}`))).toBe(`v${i}`);
+  });
+
+  it('fails a write at once when no quorum can form, instead of hanging (E_NO_LEADER or E_TIMEOUT)', async () => {
+    const ports = await freePorts(3);
+    const map = new Map<number, Address>(ports.map((port, i) => [i + 1, { host: '127.0.0.1', port }]));
+    // Only node 1 runs: it can never be elected.
+    const lone = await KvNode.start({
+      id: 1,
+      cluster: map,
+      dataDir: join(root, `lone${dirs++}`),
+      requestTimeoutMs: 300,
+    });
+    running.push(lone);
+    await expect(lone.put('k', 'v')).rejects.toMatchObject({
+      code: expect.stringMatching(/^E_(NO_LEADER|TIMEOUT)$/),
+    });
+    await expect(lone.get('k')).rejects.toMatchObject({
+      code: expect.stringMatching(/^E_(NO_LEADER|TIMEOUT)$/),
+    });
+  });
+
+  it('refuses an id that is not in the cluster', async () => {
+    const map = new Map<number, Address>([[1, { host: '127.0.0.1', port: 0 }]]);
+    await expect(KvNode.start({ id: 2, cluster: map, dataDir: join(root, 'x') })).rejects.toMatchObject({
+      code: 'E_CONFIG',
+    });
+  });
+});
