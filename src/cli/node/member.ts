@@ -1,0 +1,73 @@
+import type { Command } from 'commander';
+import { ElexError } from '../../core/index.js';
+import { parseAddress } from '../../node/address.js';
+import { runGossipCluster } from '../../node/gossip-cluster.js';
+import { GossipMember } from '../../node/gossip-member.js';
+import { intOption } from '../options.js';
+import { printJson } from '../output.js';
+
+interface MemberOptions {
+  listen: string;
+  join?: string;
+}
+
+interface GossipClusterOptions {
+  members: number;
+  trials: number;
+  quiet?: boolean;
+}
+
+/** `elex member` (one gossip member on UDP) and `elex gossip-cluster` (N of them, timed crashes). */
+export function register(program: Command): void {
+  program
+    .command('member')
+    .description(
+      'run one gossip member on UDP (the core `elex simulate gossip` measures, on the wall clock): prints one ' +
+        'JSON line per membership change until SIGINT/SIGTERM, then leaves the group gracefully',
+    )
+    .requiredOption('--listen <host:port>', 'UDP address to bind; it is also the member’s name')
+    .option('--join <list>', 'members to join through: host:port,…')
+    .addHelpText(
+      'after',
+      '\nExample (two terminals):\n  elex member --listen 127.0.0.1:7946\n  elex member --listen 127.0.0.1:7947 --join 127.0.0.1:7946',
+    )
+    .action(async (o: MemberOptions) => {
+      const seeds = (o.join ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '');
+      for (const s of seeds) parseAddress(s); // refuses a malformed one before binding
+      const m = await GossipMember.start({ listen: parseAddress(o.listen), seeds });
+      const line = (x: unknown) => process.stdout.write(`${JSON.stringify(x)}\n`);
+      line({ event: 'ready', name: m.name, seeds });
+      m.subscribe((e) => {
+        if (e.kind === 'member')
+          line({ event: 'member', name: e.name, status: e.status, previous: e.previous });
+      });
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', () => resolve());
+        process.once('SIGTERM', () => resolve());
+      });
+      await m.leave();
+      line({ event: 'left', name: m.name });
+    });
+
+  program
+    .command('gossip-cluster')
+    .description(
+      'start N gossip members on 127.0.0.1 UDP in this process with the real defaults (1 s rounds, fanout 3, ' +
+        'phi 8), time the join, then crash members silently one at a time and time their detection; prints JSON',
+    )
+    .option('--members <n>', 'members', intOption(2, 200), 20)
+    .option('--trials <n>', 'silent crashes to time', intOption(1, 50), 3)
+    .option('--quiet', 'no progress on stderr')
+    .action(async (o: GossipClusterOptions) => {
+      if (o.members < 3) throw new ElexError('E_USAGE', '--members must be at least 3 to time a crash');
+      const report = await runGossipCluster({
+        members: o.members,
+        trials: o.trials,
+        progress: o.quiet ? undefined : (l) => process.stderr.write(`elex gossip-cluster: ${l}\n`),
+      });
+      printJson(report);
+    });
+}

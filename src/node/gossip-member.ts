@@ -1,0 +1,138 @@
+import { randomBytes } from 'node:crypto';
+import { createSocket, type Socket } from 'node:dgram';
+import { performance } from 'node:perf_hooks';
+import { type Clock, ElexError, SeededRng } from '../core/index.js';
+import {
+  type GossipConfig,
+  GossipDriver,
+  type GossipListener,
+  GossipNode,
+  type GossipTransport,
+  type Liveness,
+} from '../gossip/index.js';
+import { formatAddress, parseAddress } from './address.js';
+import type { Address } from './tcp-transport.js';
+
+export interface GossipMemberOptions {
+  /** The UDP address to bind; it is also the member's name (`host:port`), which is how peers reach it. */
+  listen: Address;
+  /** Members to join through (`host:port`). */
+  seeds?: readonly string[];
+  /** Overrides of the gossip core's defaults (docs/gossip.md: interval 1 s, fanout 3, phi threshold 8). */
+  config?: Partial<GossipConfig>;
+  /** How often the core is ticked (the core asks for 100–250 ms). */
+  tickMs?: number;
+}
+
+export interface UdpStats {
+  datagramsOut: number;
+  datagramsIn: number;
+  bytesOut: number;
+  bytesIn: number;
+  /** Datagrams not sent: the member's name is not a `host:port` this transport can reach. */
+  unroutable: number;
+}
+
+/** Datagrams addressed by member name, where a name is the member's `host:port`. */
+class UdpTransport implements GossipTransport {
+  readonly stats: UdpStats = { datagramsOut: 0, datagramsIn: 0, bytesOut: 0, bytesIn: 0, unroutable: 0 };
+  private readonly routes = new Map<string, Address | null>();
+  constructor(private readonly socket: Socket) {}
+
+  send(to: string, data: Uint8Array): void {
+    let at = this.routes.get(to);
+    if (at === undefined) {
+      try {
+        at = parseAddress(to);
+      } catch {
+        at = null; // a member named otherwise joined through someone else: unreachable from here
+      }
+      this.routes.set(to, at);
+    }
+    if (at === null) {
+      this.stats.unroutable++;
+      return;
+    }
+    this.stats.datagramsOut++;
+    this.stats.bytesOut += data.length;
+    this.socket.send(data, at.port, at.host);
+  }
+}
+
+/** Milliseconds that never go backwards (the core's phi and timeouts need a monotonic clock). */
+const monotonic: Clock = { now: () => performance.now() };
+
+/**
+ * One gossip member on UDP: the gossip core (`GossipNode`, the one `elex simulate gossip` measures) driven by
+ * wall-clock ticks and a datagram socket. The generation is the wall-clock start time, so a restarted member
+ * supersedes its earlier life. Every datagram goes through the core's strict decoder; the core counts
+ * what it refuses (`metrics`).
+ */
+export class GossipMember {
+  private readonly timer: NodeJS.Timeout;
+  private constructor(
+    readonly name: string,
+    readonly core: GossipNode,
+    private readonly driver: GossipDriver,
+    private readonly socket: Socket,
+    private readonly transport: UdpTransport,
+    tickMs: number,
+  ) {
+    this.timer = setInterval(() => driver.tick(), tickMs);
+  }
+
+  static async start(o: GossipMemberOptions): Promise<GossipMember> {
+    const socket = createSocket(o.listen.host.includes(':') ? 'udp6' : 'udp4');
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', (e) =>
+        reject(new ElexError('E_LISTEN', `cannot bind UDP ${formatAddress(o.listen)}: ${e.message}`)),
+      );
+      socket.bind(o.listen.port, o.listen.host, () => resolve());
+    });
+    const bound = socket.address();
+    const name = formatAddress({ host: bound.address, port: bound.port });
+    const core = new GossipNode({
+      name,
+      generation: Date.now(),
+      seeds: (o.seeds ?? []).filter((s) => s !== name),
+      rng: new SeededRng(randomBytes(4).readInt32LE(0)),
+      now: monotonic.now(),
+      config: o.config,
+    });
+    const transport = new UdpTransport(socket);
+    const driver = new GossipDriver(core, transport, monotonic);
+    socket.on('message', (data) => {
+      transport.stats.datagramsIn++;
+      transport.stats.bytesIn += data.length;
+      driver.receive(new Uint8Array(data.buffer, data.byteOffset, data.length));
+    });
+    socket.on('error', () => {}); // ICMP unreachable and the like: gossip tolerates loss
+    return new GossipMember(name, core, driver, socket, transport, o.tickMs ?? 100);
+  }
+
+  subscribe(listener: GossipListener): () => void {
+    return this.core.subscribe(listener);
+  }
+
+  /** Every member this one knows, with its liveness. */
+  members(): Array<{ name: string; status: Liveness }> {
+    return this.core.view().map((m) => ({ name: m.name, status: m.status }));
+  }
+
+  get stats(): UdpStats {
+    return this.transport.stats;
+  }
+
+  /** Announces the departure (others mark this member `left` instead of waiting to suspect it), then stops. */
+  async leave(): Promise<void> {
+    this.driver.leave();
+    await new Promise((r) => setTimeout(r, 50)); // let the datagrams leave the socket
+    await this.stop();
+  }
+
+  /** Stops without a word, as a crash would: the others find out through their failure detectors. */
+  stop(): Promise<void> {
+    clearInterval(this.timer);
+    return new Promise((resolve) => this.socket.close(() => resolve()));
+  }
+}
