@@ -3,7 +3,8 @@ import { defaultCatalog } from '../../src/node/catalog-file.js';
 import type { Message } from '../../src/raft/index.js';
 import { Simulator } from '../../src/sim/index.js';
 import { InvariantChecker } from '../../src/sim/raft/checkers.js';
-import { CoordinatorReplica, type ReplicaOptions } from '../../src/sim/swarm/replica.js';
+import { SimCoordinatorReplica } from '../../src/sim/swarm/sim-replica.js';
+import type { ReplicaOptions } from '../../src/swarm/index.js';
 import { type Command, type CommandResult, encodeCommand } from '../../src/swarm/index.js';
 
 /**
@@ -25,12 +26,12 @@ function group(fresh = false) {
   };
   const applied = new Map<number, number>();
   const hooks = {
-    onApply(_r: CoordinatorReplica, e: { index: number }, reqId: number, result: CommandResult | null) {
+    onApply(_r: SimCoordinatorReplica, e: { index: number }, reqId: number, result: CommandResult | null) {
       if (result !== null && !applied.has(reqId)) applied.set(reqId, e.index);
     },
   };
-  const replicas: CoordinatorReplica[] = [];
-  const make = (i: number) => new CoordinatorReplica(sim, i, catalog, opts, checker, hooks);
+  const replicas: SimCoordinatorReplica[] = [];
+  const make = (i: number) => new SimCoordinatorReplica(sim, i, catalog, opts, checker, hooks);
   for (let i = 0; i < 3; i++)
     sim.addNode(`c${i}`, {
       deliver: (_f, m) => replicas[i].deliver(m as Message),
@@ -58,7 +59,7 @@ function group(fresh = false) {
 const noop = (at_ms: number): Command => ({ op: 'deregister_agent', agent: 'agent/nobody', at_ms });
 
 /** Machine-independent part of a replica's latest Raft snapshot: the driver's own bytes. */
-function driverBytes(r: CoordinatorReplica): number {
+function driverBytes(r: SimCoordinatorReplica): number {
   const snap = r.raft!.snapshot!;
   return snap.data.length - r.machine.snapshot().length;
 }
@@ -215,7 +216,8 @@ describe('coordinator replica: client sessions', () => {
 
   it('the session table is a function of the log: replicas at the same index hold the same bytes, restore is exact', () => {
     const { sim, catalog, replicas, leader } = group(false);
-    const take = (r: CoordinatorReplica) => (r as unknown as { takeSnapshot(): Uint8Array }).takeSnapshot();
+    const take = (r: SimCoordinatorReplica) =>
+      (r as unknown as { takeSnapshot(): Uint8Array }).takeSnapshot();
     const feature = catalog.features.find((x) => x.requires.length === 0)!;
     leader().propose(encodeCommand({ op: 'activate', feature: feature.id, at_ms: 500 }), () => {}, 1);
     for (let i = 2; i < 80; i++) leader().propose(encodeCommand(noop(i * 1_000)), () => {}, i);
@@ -233,7 +235,7 @@ describe('coordinator replica: client sessions', () => {
       snapshotEvery: 20,
       snapshotKeep: 5,
     };
-    const copy = new CoordinatorReplica(sim, 0, catalog, opts, new InvariantChecker(sim, 1, 1), {
+    const copy = new SimCoordinatorReplica(sim, 0, catalog, opts, new InvariantChecker(sim, 1, 1), {
       onApply() {},
     });
     (copy as unknown as { restoreSnapshot(d: Uint8Array, i: number): void }).restoreSnapshot(bytes[0], index);

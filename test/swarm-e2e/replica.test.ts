@@ -3,7 +3,7 @@ import { defaultCatalog } from '../../src/node/catalog-file.js';
 import type { Message } from '../../src/raft/index.js';
 import { Simulator } from '../../src/sim/index.js';
 import { InvariantChecker } from '../../src/sim/raft/checkers.js';
-import { CoordinatorReplica } from '../../src/sim/swarm/replica.js';
+import { SimCoordinatorReplica } from '../../src/sim/swarm/sim-replica.js';
 import { type CommandResult, encodeCommand } from '../../src/swarm/index.js';
 
 /** Three coordinator replicas on the simulator, wired as the swarm scenario wires them. */
@@ -18,10 +18,10 @@ function group() {
     snapshotEvery: 500,
     snapshotKeep: 100,
   };
-  const replicas: CoordinatorReplica[] = [];
+  const replicas: SimCoordinatorReplica[] = [];
   for (let i = 0; i < 3; i++) sim.addNode(`c${i}`, { deliver: (_f, m) => replicas[i].deliver(m as Message) });
   for (let i = 0; i < 3; i++)
-    replicas.push(new CoordinatorReplica(sim, i, catalog, opts, checker, { onApply() {} }));
+    replicas.push(new SimCoordinatorReplica(sim, i, catalog, opts, checker, { onApply() {} }));
   for (const r of replicas) r.start();
   // The scenario ticks every replica from one shared 10 ms timer; so does this test.
   const tick = () => {

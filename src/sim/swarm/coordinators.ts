@@ -1,5 +1,6 @@
 import type { Rng } from '../../core/index.js';
 import type { Message } from '../../raft/index.js';
+import type { CoordinatorReplica, ReplicaHooks } from '../../swarm/index.js';
 import { type Command, encodeCommand } from '../../swarm/index.js';
 import type { InvariantChecker } from '../raft/checkers.js';
 import type { Simulator } from '../simulator.js';
@@ -8,7 +9,7 @@ import type { LiteLiveness, LivenessView } from './liveness.js';
 import { type Msg, sendMsg } from './messages.js';
 import type { SwarmSettings } from './options.js';
 import { QueryServing } from './query-serving.js';
-import { CoordinatorReplica, type ReplicaHooks } from './replica.js';
+import { SimCoordinatorReplica } from './sim-replica.js';
 import type { SwarmTopology } from './topology.js';
 
 /** How the coordinators watch liveness and follow the log. */
@@ -63,7 +64,9 @@ export class Coordinators {
       snapshotKeep: 100,
     };
     for (let c = 0; c < C; c++)
-      this.replicas.push(new CoordinatorReplica(sim, c, topo.catalog, replicaOpts, deps.checker, deps.hooks));
+      this.replicas.push(
+        new SimCoordinatorReplica(sim, c, topo.catalog, replicaOpts, deps.checker, deps.hooks),
+      );
   }
 
   /** Starts every replica and the Raft tick. */

@@ -1,10 +1,9 @@
 import { fnv1a } from '../../core/index.js';
 import type { Entry } from '../../raft/index.js';
-import type { CommandResult } from '../../swarm/index.js';
+import type { CommandResult, CoordinatorReplica } from '../../swarm/index.js';
 import type { InvariantChecker } from '../raft/checkers.js';
 import type { Simulator } from '../simulator.js';
 import type { ConflictSets } from './conflict-sets.js';
-import type { CoordinatorReplica } from './replica.js';
 import type { SwarmTopology } from './topology.js';
 
 export interface Violation {

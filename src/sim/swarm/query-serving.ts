@@ -1,5 +1,6 @@
 import type { Complexity } from '../../learning/index.js';
 import type { AgentAnswer, ControlView } from '../../swarm/agent/index.js';
+import type { CoordinatorReplica } from '../../swarm/index.js';
 import {
   aggregateByConfidence,
   chooseAgent,
@@ -9,7 +10,6 @@ import {
 import type { Simulator } from '../simulator.js';
 import type { LivenessView } from './liveness.js';
 import { answerBytes, fail, type Msg, type PartResult, sendMsg } from './messages.js';
-import type { CoordinatorReplica } from './replica.js';
 import type { SwarmTopology } from './topology.js';
 
 interface Part {

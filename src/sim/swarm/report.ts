@@ -1,5 +1,6 @@
 import { summarize } from '../../core/index.js';
 import type { FeatureAgent } from '../../swarm/agent/index.js';
+import type { CoordinatorReplica } from '../../swarm/index.js';
 import type { Simulator } from '../simulator.js';
 import type { SwarmAgents } from './agents.js';
 import type { SwarmClient } from './client.js';
@@ -9,7 +10,6 @@ import type { LearningTraffic } from './federation.js';
 import type { GossipWiring } from './gossip-wiring.js';
 import type { Invariants } from './invariants.js';
 import type { SwarmOptions, SwarmSettings } from './options.js';
-import type { CoordinatorReplica } from './replica.js';
 import type { Sampler } from './sampler.js';
 import { bump, sortedRecord } from './tally.js';
 import type { SwarmTopology } from './topology.js';

@@ -1,11 +1,11 @@
 import { Role } from '../../raft/index.js';
 import { type FeatureAgent, OWN_STATES } from '../../swarm/agent/index.js';
+import type { CoordinatorReplica } from '../../swarm/index.js';
 import type { Simulator } from '../simulator.js';
 import type { SwarmClient } from './client.js';
 import type { FaultLedger } from './fault-injection.js';
 import type { Invariants } from './invariants.js';
 import type { LivenessView } from './liveness.js';
-import type { CoordinatorReplica } from './replica.js';
 import type { SwarmTopology } from './topology.js';
 import { idealAction } from './user.js';
 

@@ -1,12 +1,11 @@
 import type { Rng } from '../../core/index.js';
 import { COMPLEXITIES, QUERY_TYPES } from '../../learning/index.js';
-import type { Command, CoordinatorStateMachine } from '../../swarm/index.js';
+import type { Command, CoordinatorReplica, CoordinatorStateMachine } from '../../swarm/index.js';
 import { extractTargets, type SwarmQuery } from '../../swarm/routing/index.js';
 import type { Simulator } from '../simulator.js';
 import type { SwarmClient } from './client.js';
 import type { ConflictSets } from './conflict-sets.js';
 import type { SwarmOptions } from './options.js';
-import type { CoordinatorReplica } from './replica.js';
 import { agentName, type SwarmTopology } from './topology.js';
 
 /** Queries and commands start this long into the run (the agents register from 300 ms). */

@@ -14,6 +14,17 @@ export {
   type UpdateSafeZoneCommand,
 } from './commands.js';
 export { CoordinatorStateMachine } from './machine.js';
+export {
+  CoordinatorReplica,
+  envelope,
+  MAX_RESULTS,
+  MAX_SESSIONS,
+  RESULT_RETENTION_MS,
+  type ReplicaHooks,
+  type ReplicaOptions,
+  requestIdOf,
+  SESSION_TTL_MS,
+} from './replica.js';
 export type {
   Accepted,
   CommandResult,

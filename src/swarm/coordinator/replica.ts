@@ -1,10 +1,16 @@
 import { z } from 'zod';
 import { ElexError } from '../../core/index.js';
-import { type Entry, EntryType, RaftHost, type RaftHostOptions } from '../../raft/index.js';
-import { type Catalog, type CommandResult, CoordinatorStateMachine } from '../../swarm/index.js';
-import type { InvariantChecker } from '../raft/checkers.js';
-import { simHostEnv } from '../raft/sim-env.js';
-import type { Simulator } from '../simulator.js';
+import {
+  type Entry,
+  EntryType,
+  type HostEnv,
+  type NodeObserver,
+  RaftHost,
+  type RaftHostOptions,
+} from '../../raft/index.js';
+import type { Catalog } from '../catalog.js';
+import { CoordinatorStateMachine } from './machine.js';
+import type { CommandResult } from './results.js';
 
 /** Entry data: 8-byte request id (origin coordinator << 32 | seq), then the coordinator command. */
 export function envelope(reqId: number, command: Uint8Array): Uint8Array {
@@ -96,8 +102,8 @@ export interface ReplicaHooks {
 type ApplyWaiter = { index: number; cb: (index: number) => void };
 
 /**
- * One coordinator's Raft replica on the simulator: a `RaftHost` (as the campaigns' KV node, src/sim/raft/node.ts)
- * ticked by the scenario every `tickMs`, applying committed entries to the coordinator state machine with
+ * One coordinator's Raft replica on any `HostEnv`: a `RaftHost` (as the KV node, `KvRaftHost`) ticked by its
+ * driver every `tickMs` (the swarm scenario on the simulator, `elex coordinator` in a process), applying committed entries to the coordinator state machine with
  * client sessions, and serving proposals (results by request id), ReadIndex reads (callback with the read
  * index once applied) and waits for an index to be applied.
  */
@@ -129,14 +135,14 @@ export class CoordinatorReplica extends RaftHost {
   settledSkipped = 0;
 
   constructor(
-    private readonly sim: Simulator,
+    env: HostEnv,
     id: number,
     private readonly catalog: Catalog,
     opts: ReplicaOptions,
-    checker: InvariantChecker,
+    observer: NodeObserver,
     private readonly hooks: ReplicaHooks,
   ) {
-    super(simHostEnv(sim, id), id, opts, checker);
+    super(env, id, opts, observer);
     this.machine = new CoordinatorStateMachine(catalog);
   }
 
@@ -157,12 +163,9 @@ export class CoordinatorReplica extends RaftHost {
     this.applyWaiters = [];
   }
 
-  /**
-   * One Raft tick. The scenario drives all replicas from one shared `tickMs` timer (one event instead of
-   * fourteen); a crashed or paused replica does not tick, as a paused node's own timer would not fire.
-   */
+  /** One Raft tick; the driver calls it every `tickMs` (the simulator's scenario, or a process's timer). */
   tick(): void {
-    if (this.rn === null || this.sim.status(this.id) !== 'up') return;
+    if (this.rn === null) return;
     this.guard(() => this.rn!.tick());
   }
 
