@@ -305,10 +305,32 @@ export class CoordinatorReplica extends RaftHost {
     return true;
   }
 
+  /**
+   * `propose` for a client that may give up: returns a function that forgets the callback (its timeout), or
+   * false when refused.
+   */
+  proposeOrForget(command: Uint8Array, cb: (r: CommandResult | null) => void): (() => void) | false {
+    const reqId = this.id * 2 ** 32 + this.incarnation * 2 ** 22 + this.nextSeq;
+    if (!this.propose(command, cb)) return false;
+    return () => {
+      if (this.writes.get(reqId) === cb) this.writes.delete(reqId);
+    };
+  }
+
   /** A linearizable read: `cb(index)` once this replica has applied the ReadIndex. False when refused. */
   readIndex(cb: (index: number) => void): boolean {
     if (this.rn === null) return false;
     return this.readIndexThen(this.id * 2 ** 32 + this.incarnation * 2 ** 22 + this.nextCtx++, cb);
+  }
+
+  /**
+   * `readIndex` for a client that may give up: returns a function that forgets the read (its timeout), or
+   * false when refused.
+   */
+  readIndexOrForget(cb: (index: number) => void): (() => void) | false {
+    if (this.rn === null) return false;
+    const ctx = this.id * 2 ** 32 + this.incarnation * 2 ** 22 + this.nextCtx++;
+    return this.readIndexThen(ctx, cb) ? () => this.forgetRead(ctx) : false;
   }
 
   /** `cb()` once this replica has applied `index` (at once if it already has). */

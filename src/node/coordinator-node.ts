@@ -1,0 +1,86 @@
+import { ElexError } from '../core/index.js';
+import {
+  type Catalog,
+  type Command,
+  type CommandResult,
+  CoordinatorReplica,
+  type CoordinatorStateMachine,
+  decodeCommand,
+  encodeCommand,
+} from '../swarm/index.js';
+import { RaftProcess, type RaftProcessOptions, type RaftStatus } from './raft-process.js';
+import type { Address } from './tcp-transport.js';
+
+export interface CoordinatorNodeOptions extends RaftProcessOptions {
+  catalog: Catalog;
+}
+
+/** A command as a client sends it: the coordinator stamps `at_ms` with its own clock. */
+export type ClientCommand = Command extends infer C ? (C extends Command ? Omit<C, 'at_ms'> : never) : never;
+
+export interface CoordinatorStatus extends RaftStatus {
+  active_features: number;
+  agents: number;
+}
+
+/**
+ * A category coordinator in a real process: `CoordinatorReplica` (the replica the swarm scenario runs on the
+ * simulator: the control-plane state machine with client sessions) on a `FileDisk` and a `TcpTransport`,
+ * ticked by a wall-clock timer. Commands go through the log; reads are linearizable (ReadIndex) and say the
+ * index they were served at.
+ */
+export class CoordinatorNode {
+  private readonly ticker: NodeJS.Timeout;
+
+  private constructor(
+    private readonly proc: RaftProcess<CoordinatorReplica>,
+    tickMs: number,
+  ) {
+    this.ticker = setInterval(() => proc.host.tick(), tickMs);
+  }
+
+  static async start(o: CoordinatorNodeOptions): Promise<CoordinatorNode> {
+    const proc = await RaftProcess.start(
+      o,
+      (env, opts, observer) => new CoordinatorReplica(env, o.id, o.catalog, opts, observer, { onApply() {} }),
+    );
+    return new CoordinatorNode(proc, o.tickMs ?? 10);
+  }
+
+  get id(): number {
+    return this.proc.host.id;
+  }
+
+  get raftAddress(): Address {
+    return this.proc.raftAddress;
+  }
+
+  /** Validates `cmd` (E_BAD_COMMAND with the reason), stamps it and proposes it; resolves with its result. */
+  async command(cmd: ClientCommand): Promise<CommandResult> {
+    const decoded = decodeCommand(encodeCommand({ ...cmd, at_ms: Date.now() } as Command));
+    if (!decoded.ok) throw new ElexError('E_BAD_COMMAND', `invalid command ${decoded.reason}`);
+    const data = encodeCommand(decoded.command);
+    const r = await this.proc.propose<CommandResult | null>((settle) =>
+      this.proc.host.proposeOrForget(data, settle),
+    );
+    if (r === null) throw new ElexError('E_SETTLED', 'the command was settled without an answer');
+    return r;
+  }
+
+  /** `f` over the control plane at a linearizable point; `index` is the Raft index it was read at. */
+  read<T>(f: (m: CoordinatorStateMachine) => T): Promise<{ index: number; value: T }> {
+    return this.proc.read((settle) =>
+      this.proc.host.readIndexOrForget((index) => settle({ index, value: f(this.proc.host.machine) })),
+    );
+  }
+
+  status(): CoordinatorStatus {
+    const m = this.proc.host.machine;
+    return { ...this.proc.status(), active_features: m.activeFeatures().length, agents: m.agentCount };
+  }
+
+  close(): Promise<void> {
+    clearInterval(this.ticker);
+    return this.proc.close();
+  }
+}

@@ -1,0 +1,228 @@
+import { join } from 'node:path';
+import { ElexError } from '../core/index.js';
+import {
+  type HostEnv,
+  type NodeObserver,
+  type RaftHost,
+  type RaftHostOptions,
+  ROLE_NAMES,
+} from '../raft/index.js';
+import { FileDisk } from './file-disk.js';
+import { realHostEnv } from './real-env.js';
+import { type Address, TcpTransport, type TransportStats } from './tcp-transport.js';
+
+export interface RaftProcessOptions {
+  /** This node's Raft id: a key of `cluster`. */
+  id: number;
+  /** Every voter's Raft address by id, this node's included. A fresh data directory boots with these voters. */
+  cluster: ReadonlyMap<number, Address>;
+  /** Where the node's log, hard state and snapshots live (`raft.disk`): a restart resumes from it. */
+  dataDir: string;
+  /** Raft timing (defaults: tick 10 ms, election timeout 150–300 ms, heartbeat 50 ms). */
+  tickMs?: number;
+  electionTimeoutMs?: number;
+  heartbeatMs?: number;
+  /** Snapshot the state machine every this many applied entries (default 10,000). */
+  snapshotEvery?: number;
+  /** How long a client request may wait for Raft before it fails with E_TIMEOUT (default 5 s). */
+  requestTimeoutMs?: number;
+  log?: (line: string) => void;
+}
+
+/** What every Raft process reports about itself. */
+export interface RaftStatus {
+  id: number;
+  role: string;
+  term: number;
+  /** The leader this node believes in (-1: none known). */
+  leader: number;
+  commit: number;
+  applied: number;
+  transport: TransportStats;
+  /** What the disk's recovery did at start (records replayed, torn bytes cut). */
+  recovery: { records: number; truncatedBytes: number };
+}
+
+/** Builds the host once the process has its disk and network (`env`). */
+export type MakeHost<H extends RaftHost> = (env: HostEnv, opts: RaftHostOptions, observer: NodeObserver) => H;
+
+interface Pending {
+  /** Term and leader when the request was proposed. */
+  term: number;
+  lead: number;
+  cancel: () => void;
+  reject: (e: ElexError) => void;
+  timer: NodeJS.Timeout | undefined;
+}
+
+/** Observes a real node: only a failed assertion is worth a line (the simulator's checkers are not here). */
+function observer(log: (line: string) => void): NodeObserver {
+  return {
+    onReady: () => {},
+    onPersisted: () => {},
+    onApplied: () => {},
+    onExecute: () => {},
+    onRestart: () => {},
+    onError: (_node, e) => log(`assertion failed: ${e instanceof Error ? e.message : String(e)}`),
+  };
+}
+
+/**
+ * One Raft host in a real process: the host (the code the simulator's campaigns run) on a `FileDisk` and a
+ * `TcpTransport`, with the client-request plumbing a real client needs: timeouts, and failing a proposal at
+ * once when the leader changes under it.
+ */
+export class RaftProcess<H extends RaftHost> {
+  private readonly pending = new Set<Pending>();
+  private readonly leaderWatch: NodeJS.Timeout;
+
+  private constructor(
+    readonly host: H,
+    private readonly transport: TcpTransport,
+    private readonly disk: FileDisk,
+    private readonly timeoutMs: number,
+  ) {
+    this.leaderWatch = setInterval(() => this.checkLeader(), 20);
+  }
+
+  static async start<H extends RaftHost>(o: RaftProcessOptions, make: MakeHost<H>): Promise<RaftProcess<H>> {
+    const self = o.cluster.get(o.id);
+    if (self === undefined)
+      throw new ElexError(
+        'E_CONFIG',
+        `node ${o.id} is not in the cluster (${[...o.cluster.keys()].join(', ')})`,
+      );
+    const log = o.log ?? (() => {});
+    const disk = FileDisk.open(join(o.dataDir, 'raft.disk'));
+    let host: H | null = null;
+    const transport = await TcpTransport.listen({
+      id: o.id,
+      listen: self,
+      peers: o.cluster,
+      onMessage: (m) => host?.deliver(m),
+      log,
+    });
+    host = make(
+      realHostEnv({ disk, send: (m) => transport.send(m) }),
+      {
+        raft: { electionTimeoutMs: o.electionTimeoutMs ?? 150, heartbeatMs: o.heartbeatMs ?? 50 },
+        voters: [...o.cluster.keys()].sort((a, b) => a - b),
+        tickMs: o.tickMs ?? 10,
+        snapshotEvery: o.snapshotEvery ?? 10_000,
+        snapshotKeep: 1000,
+      },
+      observer(log),
+    );
+    host.start();
+    return new RaftProcess(host, transport, disk, o.requestTimeoutMs ?? 5000);
+  }
+
+  /** The address Raft listens on (useful when the cluster map said port 0). */
+  get raftAddress(): Address {
+    return this.transport.address;
+  }
+
+  /**
+   * A proposal: `issue(settle)` proposes and returns a function that forgets the callback, or `false` when
+   * Raft refused it (no leader known). Fails with E_TIMEOUT, or E_LEADER_CHANGED when the leader or term
+   * changes while it is pending: both mean the outcome is unknown.
+   */
+  propose<T>(issue: (settle: (r: T) => void) => (() => void) | false): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const r = this.host.raft;
+      if (r === null) return reject(new ElexError('E_STOPPED', 'the node is stopped'));
+      const w: Pending = { term: r.term, lead: r.lead, cancel: () => {}, reject, timer: undefined };
+      const done = () => {
+        clearTimeout(w.timer);
+        this.pending.delete(w);
+      };
+      w.timer = setTimeout(() => {
+        done();
+        w.cancel();
+        reject(new ElexError('E_TIMEOUT', `not applied within ${this.timeoutMs} ms (it may still apply)`));
+      }, this.timeoutMs);
+      this.pending.add(w);
+      const cancel = issue((res) => {
+        done();
+        resolve(res);
+      });
+      if (cancel === false) {
+        done();
+        reject(new ElexError('E_NO_LEADER', 'no leader is known yet: retry'));
+      } else w.cancel = cancel;
+    });
+  }
+
+  /** A linearizable read: `issue(settle)` asks for a ReadIndex; false when Raft refused it. Fails on timeout. */
+  read<T>(issue: (settle: (r: T) => void) => (() => void) | false): Promise<T> {
+    return new Promise((resolve, reject) => {
+      if (!this.host.up) return reject(new ElexError('E_STOPPED', 'the node is stopped'));
+      let cancel = (): void => {};
+      const timer = setTimeout(() => {
+        cancel();
+        reject(new ElexError('E_TIMEOUT', `read not confirmed within ${this.timeoutMs} ms`));
+      }, this.timeoutMs);
+      const c = issue((v) => {
+        clearTimeout(timer);
+        resolve(v);
+      });
+      if (c === false) {
+        clearTimeout(timer);
+        reject(new ElexError('E_NO_LEADER', 'no leader is known yet: retry'));
+      } else cancel = c;
+    });
+  }
+
+  /**
+   * A proposal forwarded to a leader that has since lost its place may be gone for good, and Raft does not
+   * say so: waiting out the timeout would stall the client for seconds after every election. So a request
+   * pending when the leader or term changes fails at once, as etcd's "leader changed" does; its outcome is
+   * unknown (it may still commit under the new leader), so a client must not assume it failed.
+   */
+  private checkLeader(): void {
+    const r = this.host.raft;
+    if (r === null) return;
+    for (const w of this.pending) {
+      if (w.term === r.term && w.lead === r.lead) continue;
+      clearTimeout(w.timer);
+      this.pending.delete(w);
+      w.cancel();
+      w.reject(
+        new ElexError(
+          'E_LEADER_CHANGED',
+          'the leader changed while the request was pending (it may still apply)',
+        ),
+      );
+    }
+  }
+
+  status(): RaftStatus {
+    const r = this.host.raft;
+    return {
+      id: this.host.id,
+      role: r === null ? 'stopped' : ROLE_NAMES[r.role],
+      term: r?.term ?? 0,
+      leader: r?.lead ?? -1,
+      commit: r?.log.committed ?? 0,
+      applied: this.host.appliedIndex,
+      transport: this.transport.stats,
+      recovery: this.disk.recovery,
+    };
+  }
+
+  /** Fails what is pending, stops the host, closes the sockets and flushes the disk. */
+  async close(): Promise<void> {
+    clearInterval(this.leaderWatch);
+    for (const w of this.pending) {
+      clearTimeout(w.timer);
+      w.cancel();
+      w.reject(
+        new ElexError('E_STOPPED', 'the node stopped while the request was pending (it may still apply)'),
+      );
+    }
+    this.pending.clear();
+    this.host.crash();
+    await this.transport.close();
+    await this.disk.close();
+  }
+}
