@@ -1,14 +1,14 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { ElexError, isElexError } from '../core/index.js';
-import type { KvNode } from './kv-node.js';
 import type { Address } from './tcp-transport.js';
 
-const MAX_KEY_BYTES = 1024;
-const MAX_VALUE_BYTES = 1 << 20;
+const MAX_BODY_BYTES = 1 << 20;
 
 /** HTTP status per error code; anything else is a 500. */
 const STATUS: Record<string, number> = {
   E_BAD_REQUEST: 400,
+  E_BAD_COMMAND: 400,
+  E_UNKNOWN_FEATURE: 404,
   E_NOT_FOUND: 404,
   E_TOO_LARGE: 413,
   E_NO_LEADER: 503,
@@ -16,6 +16,16 @@ const STATUS: Record<string, number> = {
   E_TIMEOUT: 504,
   E_LEADER_CHANGED: 504,
 };
+
+/** A request as a route sees it: method, decoded path, and a lazy body reader (bounded). */
+export interface JsonRequest {
+  method: string;
+  path: string;
+  body(): Promise<string>;
+}
+
+/** A route answers `[status, JSON body]` or throws an ElexError (mapped to a status by its code). */
+export type JsonRoute = (req: JsonRequest) => Promise<[number, unknown]>;
 
 function send(res: ServerResponse, status: number, body: unknown): void {
   const text = `${JSON.stringify(body)}\n`;
@@ -29,8 +39,8 @@ function readBody(req: IncomingMessage): Promise<string> {
     let size = 0;
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > MAX_VALUE_BYTES) {
-        reject(new ElexError('E_TOO_LARGE', `value above ${MAX_VALUE_BYTES} bytes`));
+      if (size > MAX_BODY_BYTES) {
+        reject(new ElexError('E_TOO_LARGE', `body above ${MAX_BODY_BYTES} bytes`));
         req.destroy();
       } else chunks.push(c);
     });
@@ -39,60 +49,37 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
-function keyOf(path: string): string {
-  let key: string;
+/** The last path segment after `prefix`, percent-decoded and bounded. */
+export function pathParam(path: string, prefix: string, maxBytes = 1024): string {
+  let v: string;
   try {
-    key = decodeURIComponent(path.slice('/kv/'.length));
+    v = decodeURIComponent(path.slice(prefix.length));
   } catch {
-    throw new ElexError('E_BAD_REQUEST', 'the key is not valid percent-encoding');
+    throw new ElexError('E_BAD_REQUEST', 'the path is not valid percent-encoding');
   }
-  if (key.length === 0) throw new ElexError('E_BAD_REQUEST', 'empty key');
-  if (Buffer.byteLength(key) > MAX_KEY_BYTES)
-    throw new ElexError('E_BAD_REQUEST', `key above ${MAX_KEY_BYTES} bytes`);
-  return key;
+  if (v.length === 0) throw new ElexError('E_BAD_REQUEST', `nothing after ${prefix}`);
+  if (Buffer.byteLength(v) > maxBytes)
+    throw new ElexError('E_BAD_REQUEST', `path segment above ${maxBytes} bytes`);
+  return v;
 }
 
-async function route(node: KvNode, req: IncomingMessage): Promise<[number, unknown]> {
-  const path = new URL(req.url ?? '/', 'http://x').pathname;
-  if (path === '/status' && req.method === 'GET') return [200, node.status()];
-  if (path.startsWith('/kv/')) {
-    const key = keyOf(path);
-    switch (req.method) {
-      case 'GET': {
-        const value = await node.get(key);
-        return [value === null ? 404 : 200, { key, value }];
-      }
-      case 'PUT': {
-        const r = await node.put(key, await readBody(req));
-        return [
-          r.ok ? 200 : 409,
-          { key, ok: r.ok, previous: r.value, ...(r.error ? { error: r.error } : {}) },
-        ];
-      }
-      case 'DELETE': {
-        const r = await node.delete(key);
-        return [
-          r.ok ? 200 : 409,
-          { key, ok: r.ok, previous: r.value, ...(r.error ? { error: r.error } : {}) },
-        ];
-      }
-    }
-  }
-  throw new ElexError(
-    'E_NOT_FOUND',
-    `no route ${req.method} ${path} (GET /status, GET|PUT|DELETE /kv/<key>)`,
-  );
+export function notFound(req: JsonRequest, routes: string): never {
+  throw new ElexError('E_NOT_FOUND', `no route ${req.method} ${req.path} (${routes})`);
 }
 
 /**
- * The node's client API: `GET /status`, `GET /kv/<key>` (linearizable), `PUT /kv/<key>` (body: the value),
- * `DELETE /kv/<key>`. Every answer is JSON; errors are `{code, message}` with a status that says whether to
- * retry (503: no leader yet, nothing proposed; 504: timed out or the leader changed, and the write may still
- * apply).
+ * A JSON-over-HTTP server for a node's client API. Every answer is JSON; errors are `{code, message}` with a
+ * status that says whether to retry (503: no leader yet, nothing proposed; 504: timed out or the leader
+ * changed, and the request may still apply).
  */
-export function serveHttp(node: KvNode, at: Address): Promise<Server> {
+export function serveJson(at: Address, route: JsonRoute): Promise<Server> {
   const server = createServer((req, res) => {
-    route(node, req).then(
+    const request: JsonRequest = {
+      method: req.method ?? 'GET',
+      path: new URL(req.url ?? '/', 'http://x').pathname,
+      body: () => readBody(req),
+    };
+    route(request).then(
       ([status, body]) => send(res, status, body),
       (e: unknown) => {
         const code = isElexError(e) ? e.code : 'E_INTERNAL';

@@ -1,10 +1,8 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { join } from 'node:path';
-import { ElexError, percentile } from '../core/index.js';
-import { formatAddress, formatCluster } from './address.js';
-import type { Address } from './tcp-transport.js';
+import { percentile } from '../core/index.js';
+import { formatAddress } from './address.js';
+import { LocalProcesses, type Member } from './processes.js';
+
+export { freePorts } from './processes.js';
 
 export interface LocalClusterOptions {
   nodes: number;
@@ -36,93 +34,6 @@ export interface LocalClusterReport {
   write_latency_ms: { p50: number; p99: number };
   elapsed_ms: number;
   final_status: unknown[];
-}
-
-interface Member {
-  id: number;
-  raft: Address;
-  http: Address;
-  proc: ChildProcess | null;
-}
-
-/** Ports the OS says are free now (a tiny race before the nodes bind them; fine for a local run). */
-export async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
-          const s = createServer();
-          s.once('error', reject);
-          s.listen(0, '127.0.0.1', () => resolve(s));
-        }),
-    ),
-  );
-  const ports = servers.map((s) => (s.address() as { port: number }).port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
-}
-
-function startNode(o: LocalClusterOptions, m: Member, cluster: string): Promise<ChildProcess> {
-  // The young-generation flag up front makes the launcher run the node in this child, not in a grandchild:
-  // a SIGKILL must reach the process that holds the Raft state.
-  const args = ['--max-semi-space-size=64', o.elexBin, 'node', '--id', String(m.id), '--cluster', cluster];
-  args.push('--http', formatAddress(m.http), '--data-dir', join(o.dir, `n${m.id}`));
-  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let err = '';
-  proc.stderr!.on('data', (c: Buffer) => {
-    err = (err + c.toString()).slice(-2000);
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => {
-      proc.kill('SIGKILL');
-      reject(new ElexError('E_CLUSTER', `node ${m.id} did not start within 30 s: ${err.trim()}`));
-    }, 30_000);
-    proc.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      if (out.includes('\n')) {
-        clearTimeout(timer);
-        resolve(proc);
-      }
-    });
-    proc.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(
-        new ElexError(
-          'E_CLUSTER',
-          `node ${m.id} exited (${signal ?? code}) before it was ready: ${err.trim()}`,
-        ),
-      );
-    });
-  });
-}
-
-interface Status {
-  id: number;
-  role: string;
-  term: number;
-  leader: number;
-}
-
-async function status(m: Member): Promise<Status | null> {
-  try {
-    const r = await fetch(`http://${formatAddress(m.http)}/status`, { signal: AbortSignal.timeout(1000) });
-    return (await r.json()) as Status;
-  } catch {
-    return null;
-  }
-}
-
-async function waitForLeader(members: Member[], timeoutMs: number): Promise<Status> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    const all = await Promise.all(members.filter((m) => m.proc !== null).map(status));
-    const leader = all.find((s) => s?.role === 'leader');
-    if (leader) return leader;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new ElexError('E_CLUSTER', `no leader within ${timeoutMs} ms`);
 }
 
 /**
@@ -172,22 +83,10 @@ async function get(m: Member, key: string): Promise<string | null | undefined> {
 export async function runLocalCluster(o: LocalClusterOptions): Promise<LocalClusterReport> {
   const started = Date.now();
   const say = o.progress ?? (() => {});
-  mkdirSync(o.dir, { recursive: true });
-  const ports = await freePorts(2 * o.nodes);
-  const members: Member[] = Array.from({ length: o.nodes }, (_, i) => ({
-    id: i + 1,
-    raft: { host: '127.0.0.1', port: ports[2 * i] },
-    http: { host: '127.0.0.1', port: ports[2 * i + 1] },
-    proc: null,
-  }));
-  const cluster = formatCluster(new Map(members.map((m) => [m.id, m.raft])));
+  const procs = await LocalProcesses.start('node', o.nodes, o.elexBin, o.dir);
+  const members = procs.members;
   try {
-    await Promise.all(
-      members.map(async (m) => {
-        m.proc = await startNode(o, m, cluster);
-      }),
-    );
-    const first = await waitForLeader(members, 10_000);
+    const first = await procs.waitForLeader(10_000);
     say(`${o.nodes} nodes up; leader ${first.id} in term ${first.term}`);
 
     const acked = new Map<string, string>();
@@ -195,33 +94,32 @@ export async function runLocalCluster(o: LocalClusterOptions): Promise<LocalClus
     let issued = 0;
     let unacked = 0;
     let killed: LocalClusterReport['killed'] = null;
+    let killing = false;
     let killedAt = 0;
     let recoveryMs: number | null = null;
     let restarting: Promise<void> | null = null;
-    const live = () => members.filter((m) => m.proc !== null);
 
     const worker = async () => {
       while (issued < o.writes) {
         const i = issued++;
-        if (o.killLeader && killed === null && i === Math.floor(o.writes / 3)) {
-          const leader = await waitForLeader(members, 10_000);
+        if (o.killLeader && !killing && i >= Math.floor(o.writes / 3)) {
+          killing = true; // set before the await: other workers must not kill a second leader
+          const leader = await procs.waitForLeader(10_000);
           const victim = members.find((m) => m.id === leader.id)!;
-          victim.proc!.kill('SIGKILL');
-          victim.proc = null;
+          procs.kill(victim);
           killed = { node: victim.id, term: leader.term, at_write: i };
           killedAt = Date.now();
           say(`SIGKILL to leader ${victim.id} (term ${leader.term}) at write ${i}`);
         }
-        if (killed !== null && restarting === null && i === Math.floor((2 * o.writes) / 3)) {
+        if (killed !== null && restarting === null && i >= Math.floor((2 * o.writes) / 3)) {
           const victim = members.find((m) => m.id === killed!.node)!;
-          restarting = startNode(o, victim, cluster).then((p) => {
-            victim.proc = p;
-            say(`node ${victim.id} restarted from its data directory`);
-          });
+          restarting = procs
+            .restart(victim)
+            .then(() => say(`node ${victim.id} restarted from its data directory`));
         }
         const key = `k${i}`;
         const value = `v${i}`;
-        const nodes = live();
+        const nodes = procs.live;
         const t0 = Date.now();
         if (await put(nodes[i % nodes.length], key, value)) {
           acked.set(key, value);
@@ -260,19 +158,9 @@ export async function runLocalCluster(o: LocalClusterOptions): Promise<LocalClus
       recovery_ms: recoveryMs,
       write_latency_ms: { p50: percentile(latencies, 50), p99: percentile(latencies, 99) },
       elapsed_ms: Date.now() - started,
-      final_status: await Promise.all(members.map(status)),
+      final_status: await Promise.all(members.map((m) => procs.status(m))),
     };
   } finally {
-    await Promise.all(
-      members.map(
-        (m) =>
-          new Promise<void>((resolve) => {
-            const p = m.proc;
-            if (p === null || p.exitCode !== null) return resolve();
-            p.once('exit', () => resolve());
-            p.kill('SIGTERM');
-          }),
-      ),
-    );
+    await procs.stopAll();
   }
 }

@@ -34,6 +34,38 @@ describe('elex cluster: real processes, real sockets, real disks', () => {
   });
 });
 
+describe('elex cluster --app coordinator: the control plane in real processes', () => {
+  it('activations and conflicting races through 5 coordinators, leader SIGKILLed: every invariant holds', () => {
+    const r = elex([
+      'cluster',
+      '--app',
+      'coordinator',
+      '--nodes',
+      '5',
+      '--activations',
+      '40',
+      '--conflict-pairs',
+      '8',
+      '--quiet',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as {
+      commands: number;
+      accepted: number;
+      conflict_pairs: { issued: number; both_active: number };
+      replicas_agree: boolean;
+      violations: string[];
+      killed: unknown;
+    };
+    expect(report.violations).toEqual([]);
+    expect(report.replicas_agree).toBe(true);
+    expect(report.commands).toBe(40 + 2 * 8);
+    expect(report.accepted).toBeGreaterThan(20);
+    expect(report.conflict_pairs).toMatchObject({ issued: 8, both_active: 0 });
+    expect(report.killed).not.toBeNull();
+  });
+});
+
 describe('elex node refuses bad input with a one-line reason', () => {
   const refused = (args: string[], reason: RegExp) => {
     const r = elex(['node', ...args], 20_000);
@@ -45,6 +77,9 @@ describe('elex node refuses bad input with a one-line reason', () => {
   it('an id outside the cluster, a malformed cluster list, a heartbeat not below the election timeout', () => {
     refused(['--id', '4', '--cluster', '1=127.0.0.1:7001,2=127.0.0.1:7002'], /--id 4 is not in --cluster/);
     refused(['--id', '1', '--cluster', '1=localhost'], /expected host:port/);
+    const r = elex(['coordinator', '--id', '9', '--cluster', '1=127.0.0.1:7001'], 20_000);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/--id 9 is not in --cluster/);
     refused(['--id', '1', '--cluster', '1=127.0.0.1:1,1=127.0.0.1:2'], /node 1 appears twice/);
     refused(
       ['--id', '1', '--cluster', '1=127.0.0.1:1', '--heartbeat', '200ms', '--election-timeout', '150ms'],

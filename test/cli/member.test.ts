@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePorts } from '../../src/node/local-cluster.js';
+import { freePorts } from '../../src/node/processes.js';
 
 const ELEX = join(import.meta.dirname, '..', '..', 'bin', 'elex.js');
 const procs: ChildProcess[] = [];

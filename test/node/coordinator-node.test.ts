@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ElexError } from '../../src/core/index.js';
 import { defaultCatalog } from '../../src/node/catalog-file.js';
+import { checkControlPlane } from '../../src/node/coordinator-cluster.js';
 import { type ClientCommand, CoordinatorNode } from '../../src/node/coordinator-node.js';
-import { freePorts } from '../../src/node/local-cluster.js';
+import { freePorts } from '../../src/node/processes.js';
 import type { Address } from '../../src/node/tcp-transport.js';
 
 const catalog = defaultCatalog();
@@ -81,5 +82,40 @@ describe('CoordinatorNode: the control plane on real sockets and disks', () => {
     await expect(n.command({ op: 'activate', feature: '' } as ClientCommand)).rejects.toMatchObject({
       code: 'E_BAD_COMMAND',
     });
+  });
+});
+
+describe('checkControlPlane: the final-state invariants elex cluster --app coordinator checks', () => {
+  const a = catalog.resolve('FAJ_121_0486');
+  const b = catalog.get(a.conflicts[0])!;
+  const chain = [...RSI.requires, RSI.id];
+  const view = (id: number, active: string[] | null) => ({ id, active });
+
+  it('holds for agreeing views that respect prerequisites and conflicts', () => {
+    const r = checkControlPlane(
+      catalog,
+      [view(1, [...chain, a.id]), view(2, [a.id, ...chain])],
+      new Set([RSI.id]),
+    );
+    expect(r.violations).toEqual([]);
+    expect(r.agree).toBe(true);
+  });
+
+  it('names each broken invariant', () => {
+    expect(checkControlPlane(catalog, [view(1, [a.id]), view(2, [b.id])], new Set()).violations).toEqual([
+      'coordinators disagree on the active set',
+    ]);
+    expect(checkControlPlane(catalog, [view(1, [a.id, b.id])], new Set()).violations).toEqual([
+      `${[a.id, b.id].sort().join(' and ')} both active (they conflict)`,
+    ]);
+    expect(checkControlPlane(catalog, [view(1, [RSI.id])], new Set()).violations).toHaveLength(
+      RSI.requires.length,
+    );
+    expect(checkControlPlane(catalog, [view(1, [])], new Set([a.id])).violations).toEqual([
+      `accepted ${a.id} is not active`,
+    ]);
+    expect(checkControlPlane(catalog, [view(1, []), view(7, null)], new Set()).violations).toEqual([
+      'coordinator 7 gave no linearizable view',
+    ]);
   });
 });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ElexError } from '../../src/core/index.js';
 import { KvNode } from '../../src/node/kv-node.js';
-import { freePorts } from '../../src/node/local-cluster.js';
+import { freePorts } from '../../src/node/processes.js';
 import type { Address } from '../../src/node/tcp-transport.js';
 
 const root = mkdtempSync(join(tmpdir(), 'elex-kv-node-'));

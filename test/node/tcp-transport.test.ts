@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeFrame } from '../../src/core/index.js';
-import { freePorts } from '../../src/node/local-cluster.js';
+import { freePorts } from '../../src/node/processes.js';
 import { type Address, TcpTransport } from '../../src/node/tcp-transport.js';
 import { emptyMessage, encodeMessage, type Message, MsgType } from '../../src/raft/index.js';
 

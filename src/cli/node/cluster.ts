@@ -2,14 +2,20 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
+import { ElexError } from '../../core/index.js';
+import { defaultCatalog } from '../../node/catalog-file.js';
+import { runCoordinatorCluster } from '../../node/coordinator-cluster.js';
 import { runLocalCluster } from '../../node/local-cluster.js';
 import { intOption } from '../options.js';
 import { printJson } from '../output.js';
 
 interface ClusterOptions {
-  nodes: number;
+  app: 'kv' | 'coordinator';
+  nodes?: number;
   writes: number;
+  activations: number;
+  conflictPairs: number;
   concurrency: number;
   dir?: string;
   kill: boolean;
@@ -18,39 +24,77 @@ interface ClusterOptions {
 
 const ELEX_BIN = fileURLToPath(new URL('../../../bin/elex.js', import.meta.url));
 
-/** `elex cluster`: a local cluster of `elex node` processes, a write workload, a leader SIGKILL, a check. */
+/** `elex cluster`: a local cluster of real processes, a workload, a leader SIGKILL, a check of the outcome. */
 export function register(program: Command): void {
   program
     .command('cluster')
     .description(
-      'start a local cluster of `elex node` processes on 127.0.0.1, write through random nodes, SIGKILL the ' +
-        'leader a third of the way in and restart it from its data directory two thirds in, then read every ' +
-        'acknowledged write back from every node (linearizable reads). Prints a JSON report; exit 1 if any ' +
-        'acknowledged write is missing',
+      'start a local cluster of real processes on 127.0.0.1, run a workload through random members, SIGKILL the ' +
+        'leader a third of the way in and restart it from its data directory two thirds in, then check the outcome ' +
+        'with linearizable reads from every member. --app kv (default): `elex node`s; every acknowledged write ' +
+        'must read back everywhere. --app coordinator: `elex coordinator`s (14 by default); activations with ' +
+        'prerequisites and races between conflicting features; every replica must hold the same active set, ' +
+        'with every accepted activation, every prerequisite and no two conflicting features. Prints JSON; exit ' +
+        '1 on any violation',
     )
-    .option('--nodes <n>', 'voters', intOption(1, 15), 3)
-    .option('--writes <n>', 'writes to issue', intOption(1, 1_000_000), 300)
-    .option('--concurrency <n>', 'writes in flight at once', intOption(1, 256), 8)
+    .addOption(
+      new Option('--app <app>', 'what the processes run').choices(['kv', 'coordinator']).default('kv'),
+    )
+    .option('--nodes <n>', 'members (default: 3 for kv, 14 for coordinator)', intOption(1, 15))
+    .option('--writes <n>', 'kv: writes to issue', intOption(1, 1_000_000), 300)
     .option(
-      '--dir <dir>',
-      'keep the nodes’ data directories here (default: a temporary directory, removed after)',
+      '--activations <n>',
+      'coordinator: features to activate with their prerequisites',
+      intOption(0, 593),
+      120,
     )
+    .option(
+      '--conflict-pairs <n>',
+      'coordinator: conflicting pairs raced through two coordinators',
+      intOption(0, 200),
+      20,
+    )
+    .option('--concurrency <n>', 'requests in flight at once', intOption(1, 256), 8)
+    .option('--dir <dir>', 'keep the data directories here (default: a temporary directory, removed after)')
     .option('--no-kill', 'do not kill the leader')
     .option('--quiet', 'no progress on stderr')
     .action(async (o: ClusterOptions) => {
+      const nodes = o.nodes ?? (o.app === 'kv' ? 3 : 14);
+      if (o.app === 'kv' && o.activations !== 120)
+        throw new ElexError('E_USAGE', '--activations applies to --app coordinator');
       const dir = o.dir ?? mkdtempSync(join(tmpdir(), 'elex-cluster-'));
+      const progress = o.quiet
+        ? undefined
+        : (line: string) => process.stderr.write(`elex cluster: ${line}\n`);
+      const killLeader = o.kill && nodes >= 3;
       try {
-        const report = await runLocalCluster({
-          nodes: o.nodes,
-          writes: o.writes,
-          concurrency: o.concurrency,
-          dir,
-          elexBin: ELEX_BIN,
-          killLeader: o.kill && o.nodes >= 3,
-          progress: o.quiet ? undefined : (line) => process.stderr.write(`elex cluster: ${line}\n`),
-        });
-        printJson(report);
-        if (report.lost_acked_writes > 0) process.exitCode = 1;
+        if (o.app === 'kv') {
+          const report = await runLocalCluster({
+            nodes,
+            writes: o.writes,
+            concurrency: o.concurrency,
+            dir,
+            elexBin: ELEX_BIN,
+            killLeader,
+            progress,
+          });
+          printJson(report);
+          if (report.lost_acked_writes > 0) process.exitCode = 1;
+        } else {
+          const report = await runCoordinatorCluster({
+            nodes,
+            activations: o.activations,
+            conflictPairs: o.conflictPairs,
+            concurrency: o.concurrency,
+            dir,
+            elexBin: ELEX_BIN,
+            catalog: defaultCatalog(),
+            killLeader,
+            progress,
+          });
+          printJson(report);
+          if (report.violations.length > 0) process.exitCode = 1;
+        }
       } finally {
         if (o.dir === undefined) rmSync(dir, { recursive: true, force: true });
       }

@@ -1,93 +1,148 @@
+import type { Server } from 'node:http';
 import type { Command } from 'commander';
 import { ElexError } from '../../core/index.js';
 import { formatAddress, parseAddress, parseCluster } from '../../node/address.js';
-import { serveHttp } from '../../node/http-api.js';
+import { defaultCatalog } from '../../node/catalog-file.js';
+import { serveCoordinatorHttp } from '../../node/coordinator-http.js';
+import { CoordinatorNode } from '../../node/coordinator-node.js';
+import { serveKvHttp } from '../../node/kv-http.js';
 import { KvNode } from '../../node/kv-node.js';
+import type { RaftProcessOptions, RaftStatus } from '../../node/raft-process.js';
+import type { Address } from '../../node/tcp-transport.js';
 import { durationOption, intOption } from '../options.js';
 
 interface NodeOptions {
   id: number;
   cluster: string;
   http?: string;
-  dataDir: string;
+  dataDir?: string;
   electionTimeout: number;
   heartbeat: number;
 }
 
-/** `elex node`: one Raft KV node in this process, on TCP and a file, until SIGINT or SIGTERM. */
-export function register(program: Command): void {
-  program
-    .command('node')
-    .description(
-      'run one Raft KV node on real sockets and a durable file: the Raft code the simulator checks, on the ' +
-        'wall clock. Prints one JSON line when listening, then serves an HTTP API until SIGINT/SIGTERM',
-    )
+interface Running {
+  raftAddress: Address;
+  status(): RaftStatus;
+  close(): Promise<void>;
+}
+
+/** The options every Raft process command takes. */
+function raftOptions(c: Command, dataDir: string): Command {
+  return c
     .requiredOption('--id <n>', 'this node’s id (a key of --cluster)', intOption(0, 0xffff))
     .requiredOption(
       '--cluster <list>',
       'every voter’s Raft address: id=host:port,… (the same list on every node)',
     )
     .option('--http <host:port>', 'serve the client API here (default: none)')
-    .option('--data-dir <dir>', 'log, hard state and snapshots; a restart resumes from it', 'elex-node-data')
+    .option(
+      '--data-dir <dir>',
+      `log, hard state and snapshots; a restart resumes from it (default: ${dataDir})`,
+    )
     .option(
       '--election-timeout <d>',
       'base election timeout (each term draws from [d, 2d))',
       durationOption,
       150,
     )
-    .option('--heartbeat <d>', 'leader heartbeat interval', durationOption, 50)
+    .option('--heartbeat <d>', 'leader heartbeat interval', durationOption, 50);
+}
+
+/** Checks the options, starts the node and its HTTP API, prints one JSON line, runs until SIGINT/SIGTERM. */
+async function run<N extends Running>(
+  kind: string,
+  o: NodeOptions,
+  defaultDir: string,
+  start: (p: RaftProcessOptions) => Promise<N>,
+  http: (n: N, at: Address) => Promise<Server>,
+): Promise<void> {
+  const cluster = parseCluster(o.cluster);
+  if (!cluster.has(o.id))
+    throw new ElexError('E_USAGE', `--id ${o.id} is not in --cluster (${[...cluster.keys()].join(', ')})`);
+  if (!(o.heartbeat < o.electionTimeout))
+    throw new ElexError(
+      'E_USAGE',
+      `--heartbeat (${o.heartbeat} ms) must be below --election-timeout (${o.electionTimeout} ms)`,
+    );
+  const httpAt = o.http === undefined ? undefined : parseAddress(o.http);
+  const log = (line: string) => process.stderr.write(`elex ${kind} ${o.id}: ${line}\n`);
+  const dataDir = o.dataDir ?? defaultDir;
+  const node = await start({
+    id: o.id,
+    cluster,
+    dataDir,
+    electionTimeoutMs: o.electionTimeout,
+    heartbeatMs: o.heartbeat,
+    log,
+  });
+  const server = httpAt === undefined ? null : await http(node, httpAt);
+  const a = server?.address();
+  process.stdout.write(
+    `${JSON.stringify({
+      event: 'ready',
+      kind,
+      id: o.id,
+      raft: formatAddress(node.raftAddress),
+      http: a && typeof a === 'object' ? formatAddress({ host: a.address, port: a.port }) : null,
+      data_dir: dataDir,
+      recovered: node.status().recovery,
+    })}\n`,
+  );
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+  server?.close();
+  await node.close();
+  log('stopped');
+}
+
+/** `elex node` and `elex coordinator`: one Raft process on TCP and a file, until SIGINT or SIGTERM. */
+export function register(program: Command): void {
+  raftOptions(
+    program
+      .command('node')
+      .description(
+        'run one Raft KV node on real sockets and a durable file: the Raft code the simulator checks, on the ' +
+          'wall clock. Prints one JSON line when listening, then serves an HTTP API until SIGINT/SIGTERM',
+      ),
+    'elex-node-data',
+  )
     .addHelpText(
       'after',
       '\nHTTP API: GET /status, GET /kv/<key> (linearizable), PUT /kv/<key> (body: the value), DELETE /kv/<key>.\n' +
-        'Errors are JSON {code, message}: 503 no leader yet (retry), 504 timed out (the write may still apply).\n' +
+        'Errors are JSON {code, message}: 503 no leader yet (retry), 504 timed out or leader changed (the write may still apply).\n' +
         '\nExample (three terminals, or see `elex cluster`):\n' +
         '  elex node --id 1 --cluster 1=127.0.0.1:7001,2=127.0.0.1:7002,3=127.0.0.1:7003 --http 127.0.0.1:8001 --data-dir n1\n' +
         '  curl -X PUT --data on 127.0.0.1:8001/kv/IFLB && curl 127.0.0.1:8001/kv/IFLB',
     )
-    .action(async (o: NodeOptions) => {
-      const cluster = parseCluster(o.cluster);
-      if (!cluster.has(o.id))
-        throw new ElexError(
-          'E_USAGE',
-          `--id ${o.id} is not in --cluster (${[...cluster.keys()].join(', ')})`,
-        );
-      if (!(o.heartbeat < o.electionTimeout))
-        throw new ElexError(
-          'E_USAGE',
-          `--heartbeat (${o.heartbeat} ms) must be below --election-timeout (${o.electionTimeout} ms)`,
-        );
-      const httpAt = o.http === undefined ? undefined : parseAddress(o.http);
-      const log = (line: string) => process.stderr.write(`elex node ${o.id}: ${line}\n`);
-      const node = await KvNode.start({
-        id: o.id,
-        cluster,
-        dataDir: o.dataDir,
-        electionTimeoutMs: o.electionTimeout,
-        heartbeatMs: o.heartbeat,
-        log,
-      });
-      const http = httpAt === undefined ? null : await serveHttp(node, httpAt);
-      const httpAddr = http?.address();
-      process.stdout.write(
-        `${JSON.stringify({
-          event: 'ready',
-          id: o.id,
-          raft: formatAddress(node.raftAddress),
-          http:
-            httpAddr && typeof httpAddr === 'object'
-              ? formatAddress({ host: httpAddr.address, port: httpAddr.port })
-              : null,
-          data_dir: o.dataDir,
-          recovered: node.status().recovery,
-        })}\n`,
+    .action((o: NodeOptions) => run('node', o, 'elex-node-data', KvNode.start, serveKvHttp));
+
+  raftOptions(
+    program
+      .command('coordinator')
+      .description(
+        'run one coordinator replica on real sockets and a durable file: the control plane (feature activation ' +
+          'with prerequisites and conflicts, parameters within safe zones, the agent registry) replicated by Raft, ' +
+          'the replica the swarm simulation runs. Serves an HTTP API until SIGINT/SIGTERM',
+      ),
+    'elex-coordinator-data',
+  )
+    .addHelpText(
+      'after',
+      '\nHTTP API: POST /commands (JSON, e.g. {"op":"activate","feature":"IFLB","with_prerequisites":true}),\n' +
+        'GET /features/<id|FAJ code|acronym> and GET /active (linearizable, with the Raft index), GET /status.\n' +
+        'A refused command answers 409 with its reason (CONFLICT, MISSING_PREREQUISITE, OUT_OF_ZONE, …).\n' +
+        '\nExample: elex coordinator --id 1 --cluster 1=127.0.0.1:7001,2=…,3=… --http 127.0.0.1:8001 --data-dir c1',
+    )
+    .action((o: NodeOptions) => {
+      const catalog = defaultCatalog();
+      return run(
+        'coordinator',
+        o,
+        'elex-coordinator-data',
+        (p) => CoordinatorNode.start({ ...p, catalog }),
+        (n, at) => serveCoordinatorHttp(n, catalog, at),
       );
-      await new Promise<void>((resolve) => {
-        const stop = () => resolve();
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-      });
-      http?.close();
-      await node.close();
-      log('stopped');
     });
 }

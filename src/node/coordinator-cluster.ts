@@ -1,0 +1,229 @@
+import type { Catalog, Feature } from '../swarm/index.js';
+import { httpJson, LocalProcesses, type Member } from './processes.js';
+
+export interface CoordinatorClusterOptions {
+  /** Replicas of the control plane (the swarm runs 14: quorum 8). */
+  nodes: number;
+  /** Features activated with their prerequisites, one command each. */
+  activations: number;
+  /** Pairs of conflicting features activated at once through two different coordinators. */
+  conflictPairs: number;
+  concurrency: number;
+  dir: string;
+  elexBin: string;
+  catalog: Catalog;
+  killLeader: boolean;
+  progress?: (line: string) => void;
+}
+
+export interface CoordinatorClusterReport {
+  coordinators: number;
+  commands: number;
+  /** Commands answered: accepted, or refused with a reason (by code). */
+  accepted: number;
+  refused: Record<string, number>;
+  /** Commands without an answer (timeout, leader change, dropped connection): outcome unknown. */
+  unanswered: number;
+  conflict_pairs: { issued: number; one_won: number; none_won: number; both_active: number };
+  /** Every coordinator's linearizable `GET /active` returned the same set. */
+  replicas_agree: boolean;
+  active_features: number;
+  /** Broken invariants in the final state (must be empty). */
+  violations: string[];
+  killed: { coordinator: number; term: number; at_command: number } | null;
+  elapsed_ms: number;
+}
+
+/**
+ * The invariants of the control plane's final state, over every replica's linearizable view (null: it gave
+ * none): all views equal; every accepted activation active; every active feature's prerequisites active; no
+ * two active features in conflict. Returns the broken ones, in words.
+ */
+export function checkControlPlane(
+  catalog: Catalog,
+  views: ReadonlyArray<{ id: number; active: readonly string[] | null }>,
+  accepted: ReadonlySet<string>,
+): { violations: string[]; agree: boolean; active: Set<string> } {
+  const violations: string[] = [];
+  for (const v of views)
+    if (v.active === null) violations.push(`coordinator ${v.id} gave no linearizable view`);
+  const canon = views.map((v) => (v.active === null ? null : [...v.active].sort().join()));
+  const agree = canon.every((c) => c !== null && c === canon[0]);
+  if (!agree && canon.every((c) => c !== null)) violations.push('coordinators disagree on the active set');
+  const active = new Set(views.find((v) => v.active !== null)?.active ?? []);
+  for (const f of accepted) if (!active.has(f)) violations.push(`accepted ${f} is not active`);
+  const reported = new Set<string>();
+  for (const id of active) {
+    const f = catalog.get(id);
+    if (f === undefined) {
+      violations.push(`unknown feature ${id} active`);
+      continue;
+    }
+    for (const p of f.requires)
+      if (!active.has(p)) violations.push(`${id} active without its prerequisite ${p}`);
+    for (const c of f.conflicts) {
+      const key = id < c ? `${id} and ${c}` : `${c} and ${id}`;
+      if (active.has(c) && !reported.has(key)) {
+        reported.add(key);
+        violations.push(`${key} both active (they conflict)`);
+      }
+    }
+  }
+  return { violations, agree, active };
+}
+
+type Op = { kind: 'activate'; feature: Feature } | { kind: 'pair'; a: Feature; b: Feature };
+
+/** Features to activate and conflicting pairs to race, disjoint, in catalogue order. */
+function plan(catalog: Catalog, activations: number, pairs: number): Op[] {
+  const used = new Set<string>();
+  const pairOps: Op[] = [];
+  for (const a of catalog.features) {
+    if (pairOps.length >= pairs) break;
+    const b = a.conflicts.map((id) => catalog.get(id)).find((f) => f !== undefined && !used.has(f.id));
+    if (b === undefined || used.has(a.id)) continue;
+    used.add(a.id).add(b.id);
+    pairOps.push({ kind: 'pair', a, b });
+  }
+  const acts: Op[] = [];
+  for (const f of catalog.features) {
+    if (acts.length >= activations) break;
+    if (!used.has(f.id)) acts.push({ kind: 'activate', feature: f });
+  }
+  // Interleave, so pairs race while activations (and the leader's kill) are under way.
+  const out: Op[] = [];
+  for (let i = 0; i < Math.max(acts.length, pairOps.length); i++) {
+    if (i < acts.length) out.push(acts[i]);
+    if (i < pairOps.length) out.push(pairOps[i]);
+  }
+  return out;
+}
+
+interface Answer {
+  ok: boolean;
+  code?: string;
+}
+
+/** One activation through `m`: its answer, or null when none came (outcome unknown). 503 is retried. */
+async function activate(m: () => Member, feature: string): Promise<Answer | null> {
+  const body = JSON.stringify({ op: 'activate', feature, with_prerequisites: true });
+  const until = Date.now() + 5000;
+  for (;;) {
+    const r = await httpJson(m(), 'POST', '/commands', body);
+    if (r === null || r.status === 504) return null;
+    if (r.status === 503 && Date.now() < until) {
+      await new Promise((res) => setTimeout(res, 20));
+      continue;
+    }
+    if (r.status === 200 || r.status === 409) return r.body as Answer;
+    return null;
+  }
+}
+
+/**
+ * A local control plane of `elex coordinator` processes: activations with prerequisites and races between
+ * conflicting features through different coordinators, the leader SIGKILLed a third of the way in and
+ * restarted two thirds in; then every coordinator's linearizable view is read and the invariants checked.
+ */
+export async function runCoordinatorCluster(o: CoordinatorClusterOptions): Promise<CoordinatorClusterReport> {
+  const started = Date.now();
+  const say = o.progress ?? (() => {});
+  const procs = await LocalProcesses.start('coordinator', o.nodes, o.elexBin, o.dir);
+  try {
+    const first = await procs.waitForLeader(15_000);
+    say(`${o.nodes} coordinators up; leader ${first.id} in term ${first.term}`);
+    const ops = plan(o.catalog, o.activations, o.conflictPairs);
+    let commands = 0;
+    let accepted = 0;
+    let unanswered = 0;
+    const refused: Record<string, number> = {};
+    const acceptedFeatures = new Set<string>();
+    const pairs = { issued: 0, one_won: 0, none_won: 0, both_active: 0 };
+    const pairList: Array<[string, string]> = [];
+    let killed: CoordinatorClusterReport['killed'] = null;
+    let killing = false;
+    let restarting: Promise<void> | null = null;
+    let next = 0;
+    let rr = 0;
+    const pick = () => {
+      const live = procs.live;
+      return live[rr++ % live.length];
+    };
+    const record = (feature: string, a: Answer | null) => {
+      commands++;
+      if (a === null) unanswered++;
+      else if (a.ok) {
+        accepted++;
+        acceptedFeatures.add(feature);
+      } else refused[a.code ?? '?'] = (refused[a.code ?? '?'] ?? 0) + 1;
+    };
+    const worker = async () => {
+      while (next < ops.length) {
+        const i = next++;
+        if (o.killLeader && !killing && i >= Math.floor(ops.length / 3)) {
+          killing = true; // set before the await: other workers must not kill a second leader
+          const leader = await procs.waitForLeader(15_000);
+          const victim = procs.members.find((m) => m.id === leader.id)!;
+          procs.kill(victim);
+          killed = { coordinator: victim.id, term: leader.term, at_command: commands };
+          say(`SIGKILL to leader ${victim.id} (term ${leader.term}) after ${commands} commands`);
+        }
+        if (killed !== null && restarting === null && i >= Math.floor((2 * ops.length) / 3)) {
+          const victim = procs.members.find((m) => m.id === killed!.coordinator)!;
+          restarting = procs
+            .restart(victim)
+            .then(() => say(`coordinator ${victim.id} restarted from its data directory`));
+        }
+        const op = ops[i];
+        if (op.kind === 'activate') record(op.feature.id, await activate(pick, op.feature.id));
+        else {
+          pairs.issued++;
+          pairList.push([op.a.id, op.b.id]);
+          const ma = pick();
+          const mb = pick();
+          const [ra, rb] = await Promise.all([activate(() => ma, op.a.id), activate(() => mb, op.b.id)]);
+          record(op.a.id, ra);
+          record(op.b.id, rb);
+          const won = [ra?.ok, rb?.ok].filter((x) => x === true).length;
+          if (won === 1) pairs.one_won++;
+          else if (won === 0) pairs.none_won++;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: o.concurrency }, worker));
+    if (restarting !== null) await restarting;
+    say(`${commands} commands (${accepted} accepted); reading every coordinator's view`);
+
+    const views: Array<string[] | null> = [];
+    for (const m of procs.members) {
+      let view: string[] | null = null;
+      for (let attempt = 0; attempt < 50 && view === null; attempt++) {
+        const r = await httpJson(m, 'GET', '/active');
+        if (r?.status === 200) view = [...(r.body as { features: string[] }).features].sort();
+        else await new Promise((res) => setTimeout(res, 100));
+      }
+      views.push(view);
+    }
+    const { violations, agree, active } = checkControlPlane(
+      o.catalog,
+      views.map((v, k) => ({ id: procs.members[k].id, active: v })),
+      acceptedFeatures,
+    );
+    for (const [a, b] of pairList) if (active.has(a) && active.has(b)) pairs.both_active++;
+    return {
+      coordinators: o.nodes,
+      commands,
+      accepted,
+      refused,
+      unanswered,
+      conflict_pairs: pairs,
+      replicas_agree: agree,
+      active_features: active.size,
+      violations,
+      killed,
+      elapsed_ms: Date.now() - started,
+    };
+  } finally {
+    await procs.stopAll();
+  }
+}

@@ -1,0 +1,39 @@
+import type { Server } from 'node:http';
+import { type JsonRequest, notFound, pathParam, serveJson } from './http-api.js';
+import type { KvNode } from './kv-node.js';
+import type { Address } from './tcp-transport.js';
+
+const ROUTES = 'GET /status, GET|PUT|DELETE /kv/<key>';
+
+async function route(node: KvNode, req: JsonRequest): Promise<[number, unknown]> {
+  if (req.path === '/status' && req.method === 'GET') return [200, node.status()];
+  if (req.path.startsWith('/kv/')) {
+    const key = pathParam(req.path, '/kv/');
+    switch (req.method) {
+      case 'GET': {
+        const value = await node.get(key);
+        return [value === null ? 404 : 200, { key, value }];
+      }
+      case 'PUT': {
+        const r = await node.put(key, await req.body());
+        return [
+          r.ok ? 200 : 409,
+          { key, ok: r.ok, previous: r.value, ...(r.error ? { error: r.error } : {}) },
+        ];
+      }
+      case 'DELETE': {
+        const r = await node.delete(key);
+        return [
+          r.ok ? 200 : 409,
+          { key, ok: r.ok, previous: r.value, ...(r.error ? { error: r.error } : {}) },
+        ];
+      }
+    }
+  }
+  return notFound(req, ROUTES);
+}
+
+/** The KV node's client API: `GET /status`, `GET /kv/<key>` (linearizable), `PUT /kv/<key>` (body: the value), `DELETE /kv/<key>`. */
+export function serveKvHttp(node: KvNode, at: Address): Promise<Server> {
+  return serveJson(at, (req) => route(node, req));
+}

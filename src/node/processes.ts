@@ -1,0 +1,189 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { ElexError } from '../core/index.js';
+import { formatAddress, formatCluster } from './address.js';
+import type { Address } from './tcp-transport.js';
+
+/** One process of a local cluster: its Raft and HTTP addresses, and the child while it runs. */
+export interface Member {
+  id: number;
+  raft: Address;
+  http: Address;
+  proc: ChildProcess | null;
+}
+
+export interface MemberStatus {
+  id: number;
+  role: string;
+  term: number;
+  leader: number;
+}
+
+/** Ports the OS says are free now (a tiny race before the nodes bind them; fine for a local run). */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
+          const s = createServer();
+          s.once('error', reject);
+          s.listen(0, '127.0.0.1', () => resolve(s));
+        }),
+    ),
+  );
+  const ports = servers.map((s) => (s.address() as { port: number }).port);
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  return ports;
+}
+
+/**
+ * N `elex <kind>` processes (`node` or `coordinator`) on 127.0.0.1, each with its data directory under `dir`:
+ * start, SIGKILL, restart, status, stop.
+ */
+export class LocalProcesses {
+  readonly members: Member[];
+  private readonly cluster: string;
+
+  private constructor(
+    private readonly kind: 'node' | 'coordinator',
+    private readonly elexBin: string,
+    private readonly dir: string,
+    ports: number[],
+  ) {
+    this.members = Array.from({ length: ports.length / 2 }, (_, i) => ({
+      id: i + 1,
+      raft: { host: '127.0.0.1', port: ports[2 * i] },
+      http: { host: '127.0.0.1', port: ports[2 * i + 1] },
+      proc: null,
+    }));
+    this.cluster = formatCluster(new Map(this.members.map((m) => [m.id, m.raft])));
+  }
+
+  /** Starts every process and resolves once each has printed its ready line. */
+  static async start(
+    kind: 'node' | 'coordinator',
+    n: number,
+    elexBin: string,
+    dir: string,
+  ): Promise<LocalProcesses> {
+    mkdirSync(dir, { recursive: true });
+    const p = new LocalProcesses(kind, elexBin, dir, await freePorts(2 * n));
+    try {
+      await Promise.all(p.members.map((m) => p.restart(m)));
+    } catch (e) {
+      await p.stopAll();
+      throw e;
+    }
+    return p;
+  }
+
+  get live(): Member[] {
+    return this.members.filter((m) => m.proc !== null);
+  }
+
+  /** (Re)starts member `m` from its data directory; resolves once it is listening. */
+  restart(m: Member): Promise<void> {
+    // The young-generation flag up front makes the launcher run the node in this child, not in a grandchild:
+    // a SIGKILL must reach the process that holds the Raft state.
+    const args = [
+      '--max-semi-space-size=64',
+      this.elexBin,
+      this.kind,
+      '--id',
+      String(m.id),
+      '--cluster',
+      this.cluster,
+    ];
+    args.push('--http', formatAddress(m.http), '--data-dir', join(this.dir, `n${m.id}`));
+    const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    proc.stderr!.on('data', (c: Buffer) => {
+      err = (err + c.toString()).slice(-2000);
+    });
+    return new Promise((resolve, reject) => {
+      let out = '';
+      const timer = setTimeout(() => {
+        proc.kill('SIGKILL');
+        reject(new ElexError('E_CLUSTER', `${this.kind} ${m.id} did not start within 30 s: ${err.trim()}`));
+      }, 30_000);
+      proc.stdout!.on('data', (c: Buffer) => {
+        out += c.toString();
+        if (out.includes('\n')) {
+          clearTimeout(timer);
+          m.proc = proc;
+          resolve();
+        }
+      });
+      proc.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        if (m.proc === proc) m.proc = null;
+        reject(new ElexError('E_CLUSTER', `${this.kind} ${m.id} exited (${signal ?? code}): ${err.trim()}`));
+      });
+    });
+  }
+
+  /** SIGKILL: the process gets no chance to flush or say goodbye. */
+  kill(m: Member): void {
+    m.proc?.kill('SIGKILL');
+    m.proc = null;
+  }
+
+  async status(m: Member): Promise<MemberStatus | null> {
+    try {
+      const r = await fetch(`http://${formatAddress(m.http)}/status`, { signal: AbortSignal.timeout(1000) });
+      return (await r.json()) as MemberStatus;
+    } catch {
+      return null;
+    }
+  }
+
+  async waitForLeader(timeoutMs: number): Promise<MemberStatus> {
+    const until = Date.now() + timeoutMs;
+    while (Date.now() < until) {
+      const all = await Promise.all(this.live.map((m) => this.status(m)));
+      const leader = all.find((s) => s?.role === 'leader');
+      if (leader) return leader;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new ElexError('E_CLUSTER', `no leader within ${timeoutMs} ms`);
+  }
+
+  /** SIGTERM to every running process; resolves once all have exited. */
+  async stopAll(): Promise<void> {
+    await Promise.all(
+      this.members.map(
+        (m) =>
+          new Promise<void>((resolve) => {
+            const p = m.proc;
+            if (p === null || p.exitCode !== null) return resolve();
+            p.removeAllListeners('exit');
+            p.once('exit', () => resolve());
+            p.kill('SIGTERM');
+          }),
+      ),
+    );
+  }
+}
+
+/** A JSON request to a member's HTTP API: status and body, or null when the connection failed or timed out. */
+export async function httpJson(
+  m: Member,
+  method: string,
+  path: string,
+  body?: string,
+  timeoutMs = 6000,
+): Promise<{ status: number; body: unknown } | null> {
+  try {
+    const r = await fetch(`http://${formatAddress(m.http)}${path}`, {
+      method,
+      body,
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    return { status: r.status, body: await r.json() };
+  } catch {
+    return null;
+  }
+}
