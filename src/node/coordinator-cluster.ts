@@ -133,6 +133,9 @@ export async function runCoordinatorCluster(o: CoordinatorClusterOptions): Promi
     const first = await procs.waitForLeader(15_000);
     say(`${o.nodes} coordinators up; leader ${first.id} in term ${first.term}`);
     const ops = plan(o.catalog, o.activations, o.conflictPairs);
+    const planned = ops.filter((x) => x.kind === 'pair').length;
+    if (planned < o.conflictPairs)
+      say(`the catalogue has ${planned} disjoint conflicting pairs: racing those (${o.conflictPairs} asked)`);
     let commands = 0;
     let accepted = 0;
     let unanswered = 0;
