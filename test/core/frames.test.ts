@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_MAX_FRAME_BYTES, ElexError, encodeFrame, FrameReader } from '../../src/core/index.js';
+import { DEFAULT_MAX_FRAME_BYTES, encodeFrame, FrameReader } from '../../src/core/index.js';
+import { thrownElexError } from '../support/errors.js';
 
 const concat = (parts: Uint8Array[]): Uint8Array => {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
@@ -24,17 +25,7 @@ const chunksOf = (bytes: Uint8Array, cuts: number[]): Uint8Array[] => {
   return out;
 };
 
-const frameError = (f: () => unknown): ElexError => {
-  let err: unknown;
-  try {
-    f();
-  } catch (e) {
-    err = e;
-  }
-  expect(err).toBeInstanceOf(ElexError);
-  expect((err as ElexError).code).toBe('E_FRAME');
-  return err as ElexError;
-};
+const frameError = (f: () => unknown) => thrownElexError(f, 'E_FRAME');
 
 describe('frames', () => {
   it('encodes a u32 little-endian length, then the payload', () => {

@@ -14,37 +14,18 @@ import {
   MsgType,
   NONE,
 } from '../../src/raft/index.js';
+import { leb, thrownElexError } from '../support/errors.js';
 
 const MAX = Number.MAX_SAFE_INTEGER;
 const TYPES = Object.values(MsgType);
 
-/** The error `f` throws; fails the test if it returns or throws anything but an ElexError. */
-function thrown(f: () => unknown): ElexError {
-  let err: unknown;
-  try {
-    f();
-  } catch (e) {
-    err = e;
-  }
-  expect(err).toBeInstanceOf(ElexError);
-  return err as ElexError;
-}
+const thrown = (f: () => unknown) => thrownElexError(f);
 
 function refusal(bytes: Uint8Array, limits?: DecodeLimits): ElexError {
   const e = thrown(() => decodeMessage(bytes, limits));
   expect(e.code).toBe('E_DECODE');
   return e;
 }
-
-const leb = (x: bigint): number[] => {
-  const o: number[] = [];
-  while (x >= 0x80n) {
-    o.push(Number(x & 0x7fn) | 0x80);
-    x >>= 7n;
-  }
-  o.push(Number(x));
-  return o;
-};
 
 const uint = fc.oneof(fc.nat(300), fc.constant(MAX), fc.maxSafeNat());
 const node = fc.oneof(fc.constant(NONE), fc.nat(20), fc.integer({ min: 0, max: MAX - 1 }));

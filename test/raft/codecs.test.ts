@@ -11,16 +11,8 @@ import {
   KvOp,
   KvStateMachine,
 } from '../../src/raft/index.js';
+import { leb } from '../support/errors.js';
 
-const leb = (x: bigint): number[] => {
-  const o: number[] = [];
-  while (x >= 0x80n) {
-    o.push(Number(x & 0x7fn) | 0x80);
-    x >>= 7n;
-  }
-  o.push(Number(x));
-  return o;
-};
 /** A Put for client `client` (given as raw varint bytes), key "k", value "v". */
 const putWithClient = (client: number[]) => new Uint8Array([KvOp.Put, ...client, 1, 1, 107, 1, 118]);
 
