@@ -14,7 +14,10 @@ export interface TcpTransportOptions {
   /** Every other voter's address, by id. Messages from ids not listed here are refused. */
   peers: ReadonlyMap<number, Address>;
   onMessage(m: Message): void;
-  /** Bytes a peer's connection may hold unsent before further messages to it are dropped (default 8 MiB). */
+  /**
+   * Bytes held for a peer: while its connection is down, the oldest beyond this (or beyond 1,024 messages)
+   * are dropped; once up, new messages are dropped while the socket holds more than this unsent (default 8 MiB).
+   */
   maxQueueBytes?: number;
   /** Largest frame accepted from the network (default 64 MiB, the codec's own limit). */
   maxFrameBytes?: number;
@@ -26,7 +29,7 @@ export interface TcpTransportOptions {
 export interface TransportStats {
   sent: number;
   received: number;
-  /** Outbound messages dropped: no connection yet and the queue full, or the peer unknown. */
+  /** Outbound messages dropped: the oldest held for a peer that is down, beyond the cap, or to an unknown peer. */
   dropped: number;
   refused: Record<string, number>;
   bytesOut: number;
@@ -35,6 +38,8 @@ export interface TransportStats {
 }
 
 const RECONNECT_MIN_MS = 50;
+/** Messages held for a peer while its connection is down. */
+const MAX_QUEUED = 1024;
 const RECONNECT_MAX_MS = 1000;
 
 /** One outbound connection to a peer, with the frames waiting for it to connect. */
@@ -116,12 +121,14 @@ export class TcpTransport {
       this.stats.bytesOut += frame.length;
       return;
     }
-    if (link.queuedBytes + frame.length > max) {
-      this.stats.dropped++;
-      return;
-    }
+    // Until the connection is up, keep the newest messages: a stale heartbeat or append is worth less than a
+    // fresh one, and Raft retransmits whatever it still needs.
     link.queue.push(frame);
     link.queuedBytes += frame.length;
+    while (link.queue.length > 1 && (link.queuedBytes > max || link.queue.length > MAX_QUEUED)) {
+      link.queuedBytes -= link.queue.shift()!.length;
+      this.stats.dropped++;
+    }
     if (link.socket === null && link.retry === null) this.connect(link);
   }
 
