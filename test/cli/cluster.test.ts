@@ -77,6 +77,11 @@ describe('elex node refuses bad input with a one-line reason', () => {
   it('an id outside the cluster, a malformed cluster list, a heartbeat not below the election timeout', () => {
     refused(['--id', '4', '--cluster', '1=127.0.0.1:7001,2=127.0.0.1:7002'], /--id 4 is not in --cluster/);
     refused(['--id', '1', '--cluster', '1=localhost'], /expected host:port/);
+    const c = elex(['cluster', '--app', 'coordinator', '--writes', '5'], 20_000);
+    expect(c.code).toBe(1);
+    expect(c.stderr).toMatch(/--writes applies to --app kv only/);
+    const k = elex(['cluster', '--conflict-pairs', '5'], 20_000);
+    expect(k.stderr).toMatch(/--conflict-pairs applies to --app coordinator only/);
     const r = elex(['coordinator', '--id', '9', '--cluster', '1=127.0.0.1:7001'], 20_000);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/--id 9 is not in --cluster/);

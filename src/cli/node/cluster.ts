@@ -58,10 +58,20 @@ export function register(program: Command): void {
     .option('--dir <dir>', 'keep the data directories here (default: a temporary directory, removed after)')
     .option('--no-kill', 'do not kill the leader')
     .option('--quiet', 'no progress on stderr')
-    .action(async (o: ClusterOptions) => {
+    .action(async (o: ClusterOptions, cmd: Command) => {
       const nodes = o.nodes ?? (o.app === 'kv' ? 3 : 14);
-      if (o.app === 'kv' && o.activations !== 120)
-        throw new ElexError('E_USAGE', '--activations applies to --app coordinator');
+      // An option the chosen app does not use is refused, not silently ignored.
+      const only: Record<string, ClusterOptions['app']> = {
+        writes: 'kv',
+        activations: 'coordinator',
+        conflictPairs: 'coordinator',
+      };
+      for (const [key, app] of Object.entries(only))
+        if (app !== o.app && cmd.getOptionValueSource(key) === 'cli')
+          throw new ElexError(
+            'E_USAGE',
+            `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} applies to --app ${app} only`,
+          );
       const dir = o.dir ?? mkdtempSync(join(tmpdir(), 'elex-cluster-'));
       const progress = o.quiet
         ? undefined
