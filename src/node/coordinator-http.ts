@@ -1,24 +1,47 @@
 import type { Server } from 'node:http';
+import type { Registry } from 'prom-client';
 import { ElexError } from '../core/index.js';
 import type { Catalog } from '../swarm/index.js';
 import type { ClientCommand, CoordinatorNode } from './coordinator-node.js';
-import { type JsonRequest, notFound, pathParam, serveJson } from './http-api.js';
+import { type JsonRequest, notFound, pathParam, RawBody, serveJson } from './http-api.js';
+import { raftMetrics } from './metrics.js';
 import type { Address } from './tcp-transport.js';
 
-const ROUTES = 'GET /status, POST /commands, GET /features/<id|FAJ|acronym>, GET /active';
+const ROUTES = 'GET /status, GET /metrics, POST /commands, GET /features/<id|FAJ|acronym>, GET /active';
 
-function parseJson(text: string): ClientCommand {
+/**
+ * The body as a command (validated by `CoordinatorNode.command`), its `feature` given by id, FAJ code, acronym
+ * or name as the CLI takes it, resolved to the id the machine knows. An unresolvable one is left for the
+ * machine to refuse (UNKNOWN_FEATURE).
+ */
+function parseCommand(text: string, catalog: Catalog): ClientCommand {
+  let body: unknown;
   try {
-    return JSON.parse(text) as ClientCommand; // validated by CoordinatorNode.command
+    body = JSON.parse(text);
   } catch {
     throw new ElexError('E_BAD_COMMAND', 'the body is not JSON');
   }
+  if (typeof body === 'object' && body !== null && 'feature' in body && typeof body.feature === 'string') {
+    try {
+      return { ...body, feature: catalog.resolve(body.feature).id } as ClientCommand;
+    } catch {
+      // refused by the machine, with its reason
+    }
+  }
+  return body as ClientCommand;
 }
 
-async function route(node: CoordinatorNode, catalog: Catalog, req: JsonRequest): Promise<[number, unknown]> {
+async function route(
+  node: CoordinatorNode,
+  catalog: Catalog,
+  metrics: Registry,
+  req: JsonRequest,
+): Promise<[number, unknown]> {
   if (req.path === '/status' && req.method === 'GET') return [200, node.status()];
+  if (req.path === '/metrics' && req.method === 'GET')
+    return [200, new RawBody(metrics.contentType, await metrics.metrics())];
   if (req.path === '/commands' && req.method === 'POST') {
-    const result = await node.command(parseJson(await req.body()));
+    const result = await node.command(parseCommand(await req.body(), catalog));
     return [result.ok ? 200 : 409, result];
   }
   if (req.path === '/active' && req.method === 'GET') {
@@ -48,8 +71,9 @@ async function route(node: CoordinatorNode, catalog: Catalog, req: JsonRequest):
 /**
  * A coordinator's client API: `POST /commands` (a control-plane command as JSON, without `at_ms`: the
  * coordinator stamps it; 200 with the result, 409 with the refusal), linearizable reads `GET /features/<ref>`
- * and `GET /active` (each with the Raft `index` it was read at), `GET /status`.
+ * and `GET /active` (each with the Raft `index` it was read at), `GET /status`, `GET /metrics` (Prometheus).
  */
 export function serveCoordinatorHttp(node: CoordinatorNode, catalog: Catalog, at: Address): Promise<Server> {
-  return serveJson(at, (req) => route(node, catalog, req));
+  const metrics = raftMetrics(() => node.status(), 'coordinator');
+  return serveJson(at, (req) => route(node, catalog, metrics, req));
 }

@@ -24,12 +24,22 @@ export interface JsonRequest {
   body(): Promise<string>;
 }
 
+/** A body sent as it is (e.g. Prometheus text) instead of as JSON. */
+export class RawBody {
+  constructor(
+    readonly contentType: string,
+    readonly text: string,
+  ) {}
+}
+
 /** A route answers `[status, JSON body]` or throws an ElexError (mapped to a status by its code). */
 export type JsonRoute = (req: JsonRequest) => Promise<[number, unknown]>;
 
 function send(res: ServerResponse, status: number, body: unknown): void {
-  const text = `${JSON.stringify(body)}\n`;
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  const raw = body instanceof RawBody;
+  const text = raw ? body.text : `${JSON.stringify(body)}\n`;
+  const type = raw ? body.contentType : 'application/json';
+  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(text) });
   res.end(text);
 }
 

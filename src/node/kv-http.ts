@@ -1,12 +1,16 @@
 import type { Server } from 'node:http';
-import { type JsonRequest, notFound, pathParam, serveJson } from './http-api.js';
+import type { Registry } from 'prom-client';
+import { type JsonRequest, notFound, pathParam, RawBody, serveJson } from './http-api.js';
 import type { KvNode } from './kv-node.js';
+import { raftMetrics } from './metrics.js';
 import type { Address } from './tcp-transport.js';
 
-const ROUTES = 'GET /status, GET|PUT|DELETE /kv/<key>';
+const ROUTES = 'GET /status, GET /metrics, GET|PUT|DELETE /kv/<key>';
 
-async function route(node: KvNode, req: JsonRequest): Promise<[number, unknown]> {
+async function route(node: KvNode, metrics: Registry, req: JsonRequest): Promise<[number, unknown]> {
   if (req.path === '/status' && req.method === 'GET') return [200, node.status()];
+  if (req.path === '/metrics' && req.method === 'GET')
+    return [200, new RawBody(metrics.contentType, await metrics.metrics())];
   if (req.path.startsWith('/kv/')) {
     const key = pathParam(req.path, '/kv/');
     switch (req.method) {
@@ -33,7 +37,8 @@ async function route(node: KvNode, req: JsonRequest): Promise<[number, unknown]>
   return notFound(req, ROUTES);
 }
 
-/** The KV node's client API: `GET /status`, `GET /kv/<key>` (linearizable), `PUT /kv/<key>` (body: the value), `DELETE /kv/<key>`. */
+/** The KV node's client API: `GET /status`, `GET /metrics` (Prometheus), `GET /kv/<key>` (linearizable), `PUT /kv/<key>` (body: the value), `DELETE /kv/<key>`. */
 export function serveKvHttp(node: KvNode, at: Address): Promise<Server> {
-  return serveJson(at, (req) => route(node, req));
+  const metrics = raftMetrics(() => node.status(), 'node');
+  return serveJson(at, (req) => route(node, metrics, req));
 }

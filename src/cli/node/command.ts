@@ -110,7 +110,7 @@ export function register(program: Command): void {
   )
     .addHelpText(
       'after',
-      '\nHTTP API: GET /status, GET /kv/<key> (linearizable), PUT /kv/<key> (body: the value), DELETE /kv/<key>.\n' +
+      '\nHTTP API: GET /status, GET /metrics, GET /kv/<key> (linearizable), PUT /kv/<key> (body: the value), DELETE /kv/<key>.\n' +
         'Errors are JSON {code, message}: 503 no leader yet (retry), 504 timed out or leader changed (the write may still apply).\n' +
         '\nExample (three terminals, or see `elex cluster`):\n' +
         '  elex node --id 1 --cluster 1=127.0.0.1:7001,2=127.0.0.1:7002,3=127.0.0.1:7003 --http 127.0.0.1:8001 --data-dir n1\n' +
@@ -131,7 +131,7 @@ export function register(program: Command): void {
     .addHelpText(
       'after',
       '\nHTTP API: POST /commands (JSON, e.g. {"op":"activate","feature":"IFLB","with_prerequisites":true}),\n' +
-        'GET /features/<id|FAJ code|acronym> and GET /active (linearizable, with the Raft index), GET /status.\n' +
+        'GET /features/<id|FAJ code|acronym> and GET /active (linearizable, with the Raft index), GET /status, GET /metrics.\n' +
         'A refused command answers 409 with its reason (CONFLICT, MISSING_PREREQUISITE, OUT_OF_ZONE, …).\n' +
         '\nExample: elex coordinator --id 1 --cluster 1=127.0.0.1:7001,2=…,3=… --http 127.0.0.1:8001 --data-dir c1',
     )

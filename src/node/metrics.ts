@@ -1,0 +1,67 @@
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import type { RaftStatus } from './raft-process.js';
+
+/**
+ * Prometheus metrics of one Raft process, read from its status at scrape time (nothing is counted twice:
+ * the transport and Raft keep the counts, this only exposes them), plus Node's process metrics.
+ */
+export function raftMetrics(status: () => RaftStatus, kind: string): Registry {
+  const register = new Registry();
+  register.setDefaultLabels({ kind });
+  collectDefaultMetrics({ register });
+  const gauge = (name: string, help: string, read: (s: RaftStatus) => number) =>
+    new Gauge({
+      name,
+      help,
+      registers: [register],
+      collect() {
+        this.set(read(status()));
+      },
+    });
+  const counter = (name: string, help: string, read: (s: RaftStatus) => number) =>
+    new Counter({
+      name,
+      help,
+      registers: [register],
+      collect() {
+        this.reset();
+        this.inc(read(status()));
+      },
+    });
+  gauge('elex_raft_term', 'Current Raft term', (s) => s.term);
+  gauge('elex_raft_commit_index', 'Highest log index known committed', (s) => s.commit);
+  gauge('elex_raft_applied_index', 'Highest log index applied to the state machine', (s) => s.applied);
+  gauge('elex_raft_is_leader', '1 while this node leads', (s) => (s.role === 'leader' ? 1 : 0));
+  gauge('elex_raft_leader_id', 'The leader this node believes in (-1: none known)', (s) => s.leader);
+  counter('elex_transport_messages_sent_total', 'Raft messages written to peers', (s) => s.transport.sent);
+  counter(
+    'elex_transport_messages_received_total',
+    'Raft messages accepted from peers',
+    (s) => s.transport.received,
+  );
+  counter(
+    'elex_transport_messages_dropped_total',
+    'Raft messages dropped on the way out',
+    (s) => s.transport.dropped,
+  );
+  counter('elex_transport_bytes_sent_total', 'Bytes written to peers', (s) => s.transport.bytesOut);
+  counter('elex_transport_bytes_received_total', 'Bytes read from peers', (s) => s.transport.bytesIn);
+  counter('elex_transport_connects_total', 'Outbound connections established', (s) => s.transport.connects);
+  new Counter({
+    name: 'elex_transport_refused_total',
+    help: 'Inbound messages refused, by reason (E_DECODE, E_FRAME, E_NOT_ADDRESSED, E_UNKNOWN_PEER)',
+    labelNames: ['reason'],
+    registers: [register],
+    collect() {
+      this.reset();
+      for (const [reason, n] of Object.entries(status().transport.refused)) this.inc({ reason }, n);
+    },
+  });
+  gauge('elex_disk_recovered_records', 'Records replayed from the disk at start', (s) => s.recovery.records);
+  gauge(
+    'elex_disk_truncated_bytes',
+    'Torn bytes cut from the disk at start',
+    (s) => s.recovery.truncatedBytes,
+  );
+  return register;
+}

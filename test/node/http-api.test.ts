@@ -1,0 +1,120 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { defaultCatalog } from '../../src/node/catalog-file.js';
+import { serveCoordinatorHttp } from '../../src/node/coordinator-http.js';
+import { CoordinatorNode } from '../../src/node/coordinator-node.js';
+import { serveKvHttp } from '../../src/node/kv-http.js';
+import { KvNode } from '../../src/node/kv-node.js';
+import { freePorts } from '../../src/node/processes.js';
+import type { Address } from '../../src/node/tcp-transport.js';
+
+const root = mkdtempSync(join(tmpdir(), 'elex-http-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+let dirs = 0;
+const cleanup: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const f of cleanup.splice(0).reverse()) await f();
+});
+
+/** A one-voter cluster (it elects itself) and its HTTP API on a free port; returns the API's base URL. */
+async function single<N extends { close(): Promise<void>; status(): { role: string } }>(
+  start: (o: { id: number; cluster: Map<number, Address>; dataDir: string }) => Promise<N>,
+  serve: (n: N, at: Address) => Promise<Server>,
+): Promise<string> {
+  const [port] = await freePorts(1);
+  const node = await start({
+    id: 1,
+    cluster: new Map([[1, { host: '127.0.0.1', port }]]),
+    dataDir: join(root, `d${dirs++}`),
+  });
+  cleanup.push(() => node.close());
+  const server = await serve(node, { host: '127.0.0.1', port: 0 });
+  cleanup.push(() => new Promise((r) => server.close(() => r())));
+  const end = Date.now() + 5000;
+  while (node.status().role !== 'leader') {
+    if (Date.now() > end) throw new Error('no leader');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  const a = server.address() as { port: number };
+  return `http://127.0.0.1:${a.port}`;
+}
+
+async function call(url: string, init?: RequestInit) {
+  const r = await fetch(url, init);
+  const text = await r.text();
+  return { status: r.status, type: r.headers.get('content-type'), text, json: () => JSON.parse(text) };
+}
+
+describe('the KV node’s HTTP API', () => {
+  it('puts, gets, deletes; answers JSON errors with a status that says what to do', async () => {
+    const base = await single(KvNode.start, serveKvHttp);
+    expect((await call(`${base}/kv/a%20b`, { method: 'PUT', body: 'on' })).json()).toEqual({
+      key: 'a b',
+      ok: true,
+      previous: null,
+    });
+    expect((await call(`${base}/kv/a%20b`)).json()).toEqual({ key: 'a b', value: 'on' });
+    expect((await call(`${base}/kv/a%20b`, { method: 'DELETE' })).json()).toMatchObject({
+      ok: true,
+      previous: 'on',
+    });
+    const gone = await call(`${base}/kv/a%20b`);
+    expect([gone.status, gone.json().value]).toEqual([404, null]);
+    const route = await call(`${base}/nope`);
+    expect([route.status, route.json().code]).toEqual([404, 'E_NOT_FOUND']);
+    const bad = await call(`${base}/kv/%E0%A4%A`);
+    expect([bad.status, bad.json().code]).toEqual([400, 'E_BAD_REQUEST']);
+    const big = await call(`${base}/kv/x`, { method: 'PUT', body: 'x'.repeat((1 << 20) + 1) }).catch(
+      () => null,
+    );
+    // The server refuses the body (413) or cuts the connection while the client still sends: never a 200.
+    if (big !== null) expect(big.status).toBe(413);
+  });
+
+  it('serves Prometheus metrics read from the node', async () => {
+    const base = await single(KvNode.start, serveKvHttp);
+    await call(`${base}/kv/k`, { method: 'PUT', body: 'v' });
+    const m = await call(`${base}/metrics`);
+    expect(m.status).toBe(200);
+    expect(m.type).toMatch(/^text\/plain/);
+    expect(m.text).toMatch(/^elex_raft_is_leader\{kind="node"\} 1$/m);
+    expect(m.text).toMatch(/^elex_raft_applied_index\{kind="node"\} [1-9]\d*$/m);
+    expect(m.text).toMatch(/^process_cpu_user_seconds_total/m);
+  });
+});
+
+describe('the coordinator’s HTTP API', () => {
+  const catalog = defaultCatalog();
+  const start = (o: { id: number; cluster: Map<number, Address>; dataDir: string }) =>
+    CoordinatorNode.start({ ...o, catalog });
+  const serve = (n: CoordinatorNode, at: Address) => serveCoordinatorHttp(n, catalog, at);
+  const post = (base: string, body: string) => call(`${base}/commands`, { method: 'POST', body });
+
+  it('takes commands, answers refusals with 409, reads linearizably with the index', async () => {
+    const base = await single(start, serve);
+    const iflb = catalog.resolve('IFLB');
+    const ok = await post(
+      base,
+      JSON.stringify({ op: 'activate', feature: 'IFLB', with_prerequisites: true }),
+    );
+    expect(ok.status, ok.text).toBe(200);
+    const again = await post(base, JSON.stringify({ op: 'activate', feature: iflb.id }));
+    expect([again.status, again.json().code]).toEqual([409, 'ALREADY_ACTIVE']);
+    const f = (await call(`${base}/features/IFLB`)).json();
+    expect(f).toMatchObject({ feature: iflb.id, active: true });
+    expect(f.index).toBeGreaterThan(0);
+    expect((await call(`${base}/active`)).json().features).toContain(iflb.id);
+    const notJson = await post(base, '{');
+    expect([notJson.status, notJson.json().code]).toEqual([400, 'E_BAD_COMMAND']);
+    const invalid = await post(base, JSON.stringify({ op: 'launch' }));
+    expect([invalid.status, invalid.json().code]).toEqual([400, 'E_BAD_COMMAND']);
+    const refused = await post(base, JSON.stringify({ op: 'activate', feature: 'NO-SUCH-FEATURE' }));
+    expect([refused.status, refused.json().code]).toEqual([409, 'UNKNOWN_FEATURE']);
+    const unknown = await call(`${base}/features/NO-SUCH-FEATURE`);
+    expect([unknown.status, unknown.json().code]).toEqual([404, 'E_UNKNOWN_FEATURE']);
+    expect((await call(`${base}/metrics`)).text).toMatch(/^elex_raft_term\{kind="coordinator"\} \d+$/m);
+  });
+});
