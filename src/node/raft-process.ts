@@ -27,6 +27,12 @@ export interface RaftProcessOptions {
   /** How long a client request may wait for Raft before it fails with E_TIMEOUT (default 5 s). */
   requestTimeoutMs?: number;
   log?: (line: string) => void;
+  /**
+   * An assertion failed inside the node: its state can no longer be trusted. The default stops the node (its
+   * requests fail with E_STOPPED) and leaves the process running, as a library should; `elex node` and `elex
+   * coordinator` exit instead, so a supervisor restarts them from their disk.
+   */
+  onFatal?: (e: unknown) => void;
 }
 
 /** What every Raft process reports about itself. */
@@ -103,7 +109,16 @@ export class RaftProcess<H extends RaftHost> {
       log,
     });
     host = make(
-      realHostEnv({ disk, send: (m) => transport.send(m) }),
+      realHostEnv({
+        disk,
+        send: (m) => transport.send(m),
+        fail:
+          o.onFatal ??
+          (() => {
+            log('stopped: a failed assertion (see above)');
+            host?.crash();
+          }),
+      }),
       {
         raft: { electionTimeoutMs: o.electionTimeoutMs ?? 150, heartbeatMs: o.heartbeatMs ?? 50 },
         voters: [...o.cluster.keys()].sort((a, b) => a - b),

@@ -5,7 +5,7 @@ import type { Disk, HostEnv, Message } from '../raft/index.js';
 export interface RealEnvOptions {
   disk: Disk;
   send(m: Message): void;
-  /** An assertion failed inside the node: the default logs it and exits, since its state can no longer be trusted. */
+  /** An assertion failed inside the node: its state can no longer be trusted. The default logs it and exits. */
   fail?: (e: unknown) => void;
   /** Seed of the node's random streams (default: 32 random bits from the OS, so no two processes agree). */
   seed?: number;

@@ -5,7 +5,9 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ElexError } from '../../src/core/index.js';
 import { KvNode } from '../../src/node/kv-node.js';
 import { freePorts } from '../../src/node/processes.js';
+import { RaftProcess } from '../../src/node/raft-process.js';
 import type { Address } from '../../src/node/tcp-transport.js';
+import { KvRaftHost } from '../../src/raft/index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'elex-kv-node-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -104,5 +106,31 @@ describe('KvNode: the Raft KV node on TCP and a file', () => {
     await expect(KvNode.start({ id: 2, cluster: map, dataDir: join(root, 'x') })).rejects.toMatchObject({
       code: 'E_CONFIG',
     });
+  });
+});
+
+describe('RaftProcess: a failed assertion inside the host', () => {
+  it('stops the node, not the process (the library default); its requests fail with E_STOPPED', async () => {
+    const [port] = await freePorts(1);
+    const lines: string[] = [];
+    const proc = await RaftProcess.start(
+      {
+        id: 1,
+        cluster: new Map([[1, { host: '127.0.0.1', port }]]),
+        dataDir: join(root, `fatal${dirs++}`),
+        log: (l) => lines.push(l),
+      },
+      (env, opts, observer) => new KvRaftHost(env, 1, opts, observer),
+    );
+    try {
+      proc.host.guard(() => {
+        throw new ElexError('E_ASSERT', 'planted');
+      });
+      expect(proc.status().role).toBe('stopped');
+      expect(lines.join('\n')).toMatch(/assertion failed: planted/);
+      await expect(proc.propose(() => () => {})).rejects.toMatchObject({ code: 'E_STOPPED' });
+    } finally {
+      await proc.close();
+    }
   });
 });

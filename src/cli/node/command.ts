@@ -74,6 +74,10 @@ async function run<N extends Running>(
     electionTimeoutMs: o.electionTimeout,
     heartbeatMs: o.heartbeat,
     log,
+    onFatal: (e) => {
+      log(`exiting after a failed assertion: ${e instanceof Error ? e.message : String(e)}`);
+      process.exit(70); // EX_SOFTWARE: a supervisor restarts the node from its disk
+    },
   });
   const server = httpAt === undefined ? null : await http(node, httpAt);
   const a = server?.address();
