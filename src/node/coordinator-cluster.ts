@@ -27,11 +27,20 @@ export interface CoordinatorClusterReport {
   conflict_pairs: { issued: number; one_won: number; none_won: number; both_active: number };
   /** Every coordinator's linearizable `GET /active` returned the same set. */
   replicas_agree: boolean;
+  /** Rounds of re-reading before the views met (a command whose answer was lost committed meanwhile). */
+  view_rereads: number;
   active_features: number;
   /** Broken invariants in the final state (must be empty). */
   violations: string[];
   killed: { coordinator: number; term: number; at_command: number } | null;
   elapsed_ms: number;
+}
+
+/** One replica's linearizable view: its active features (null: no answer) and the log index it reflects. */
+export interface ReplicaView {
+  id: number;
+  active: readonly string[] | null;
+  applied: number;
 }
 
 /**
@@ -41,7 +50,7 @@ export interface CoordinatorClusterReport {
  */
 export function checkControlPlane(
   catalog: Catalog,
-  views: ReadonlyArray<{ id: number; active: readonly string[] | null }>,
+  views: readonly ReplicaView[],
   accepted: ReadonlySet<string>,
 ): { violations: string[]; agree: boolean; active: Set<string> } {
   const violations: string[] = [];
@@ -49,7 +58,26 @@ export function checkControlPlane(
     if (v.active === null) violations.push(`coordinator ${v.id} gave no linearizable view`);
   const canon = views.map((v) => (v.active === null ? null : [...v.active].sort().join()));
   const agree = canon.every((c) => c !== null && c === canon[0]);
-  if (!agree && canon.every((c) => c !== null)) violations.push('coordinators disagree on the active set');
+  // Replicas that applied the same prefix of the log must hold the same state (State Machine Safety). Views
+  // at different indexes may differ while a late command still commits; the caller re-reads until they meet.
+  let safetyBroken = false;
+  for (let i = 0; i < views.length; i++)
+    for (let j = i + 1; j < views.length; j++)
+      if (
+        canon[i] !== null &&
+        canon[j] !== null &&
+        views[i].applied === views[j].applied &&
+        canon[i] !== canon[j]
+      ) {
+        safetyBroken = true;
+        violations.push(
+          `coordinators ${views[i].id} and ${views[j].id} differ at applied index ${views[i].applied}`,
+        );
+      }
+  if (!agree && !safetyBroken && canon.every((c) => c !== null))
+    violations.push(
+      `coordinators' views did not converge (applied ${views.map((v) => v.applied).join(', ')})`,
+    );
   const active = new Set(views.find((v) => v.active !== null)?.active ?? []);
   for (const f of accepted) if (!active.has(f)) violations.push(`accepted ${f} is not active`);
   const reported = new Set<string>();
@@ -98,6 +126,26 @@ function plan(catalog: Catalog, activations: number, pairs: number): Op[] {
   }
   return out;
 }
+
+/** Every coordinator's linearizable `GET /active` (retried while it has no leader). */
+async function readViews(members: readonly Member[]): Promise<ReplicaView[]> {
+  const out: ReplicaView[] = [];
+  for (const m of members) {
+    let view: ReplicaView = { id: m.id, active: null, applied: -1 };
+    for (let attempt = 0; attempt < 50 && view.active === null; attempt++) {
+      const r = await httpJson(m, 'GET', '/active');
+      if (r?.status === 200) {
+        const b = r.body as { features: string[]; applied: number };
+        view = { id: m.id, active: [...b.features].sort(), applied: b.applied };
+      } else await new Promise((res) => setTimeout(res, 100));
+    }
+    out.push(view);
+  }
+  return out;
+}
+
+const sameViews = (views: readonly ReplicaView[]) =>
+  views.every((v) => v.active !== null && v.active.join() === views[0].active?.join());
 
 interface Answer {
   ok: boolean;
@@ -197,21 +245,15 @@ export async function runCoordinatorCluster(o: CoordinatorClusterOptions): Promi
     if (restarting !== null) await restarting;
     say(`${commands} commands (${accepted} accepted); reading every coordinator's view`);
 
-    const views: Array<string[] | null> = [];
-    for (const m of procs.members) {
-      let view: string[] | null = null;
-      for (let attempt = 0; attempt < 50 && view === null; attempt++) {
-        const r = await httpJson(m, 'GET', '/active');
-        if (r?.status === 200) view = [...(r.body as { features: string[] }).features].sort();
-        else await new Promise((res) => setTimeout(res, 100));
-      }
-      views.push(view);
+    // A command whose answer was lost may still commit after the workload: re-read until the views meet.
+    let views = await readViews(procs.members);
+    let rereads = 0;
+    for (; rereads < 50 && !sameViews(views); rereads++) {
+      await new Promise((res) => setTimeout(res, 100));
+      views = await readViews(procs.members);
     }
-    const { violations, agree, active } = checkControlPlane(
-      o.catalog,
-      views.map((v, k) => ({ id: procs.members[k].id, active: v })),
-      acceptedFeatures,
-    );
+    if (rereads > 0) say(`views met after ${rereads} re-read(s): a late command committed meanwhile`);
+    const { violations, agree, active } = checkControlPlane(o.catalog, views, acceptedFeatures);
     for (const [a, b] of pairList) if (active.has(a) && active.has(b)) pairs.both_active++;
     return {
       coordinators: o.nodes,
@@ -221,6 +263,7 @@ export async function runCoordinatorCluster(o: CoordinatorClusterOptions): Promi
       unanswered,
       conflict_pairs: pairs,
       replicas_agree: agree,
+      view_rereads: rereads,
       active_features: active.size,
       violations,
       killed,

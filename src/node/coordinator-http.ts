@@ -45,8 +45,8 @@ async function route(
     return [result.ok ? 200 : 409, result];
   }
   if (req.path === '/active' && req.method === 'GET') {
-    const { index, value } = await node.read((m) => m.activeFeatures());
-    return [200, { index, features: value }];
+    const { index, applied, value } = await node.read((m) => m.activeFeatures());
+    return [200, { index, applied, features: value }];
   }
   if (req.path.startsWith('/features/') && req.method === 'GET') {
     const ref = pathParam(req.path, '/features/');
@@ -56,14 +56,14 @@ async function route(
     } catch (e) {
       throw new ElexError('E_UNKNOWN_FEATURE', e instanceof Error ? e.message : String(e));
     }
-    const { index, value } = await node.read((m) => ({
+    const { index, applied, value } = await node.read((m) => ({
       active: m.isActive(id),
       active_since: m.activeSince(id) ?? null,
       dependency_check: m.dependencyCheck(id),
       values: m.valuesOf(id),
       agents: m.agentsFor(id),
     }));
-    return [200, { index, feature: id, ...value }];
+    return [200, { index, applied, feature: id, ...value }];
   }
   return notFound(req, ROUTES);
 }

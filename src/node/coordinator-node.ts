@@ -67,10 +67,16 @@ export class CoordinatorNode {
     return r;
   }
 
-  /** `f` over the control plane at a linearizable point; `index` is the Raft index it was read at. */
-  read<T>(f: (m: CoordinatorStateMachine) => T): Promise<{ index: number; value: T }> {
+  /**
+   * `f` over the control plane at a linearizable point: `index` is the read index Raft confirmed, `applied`
+   * the index of the state `f` saw (at or above it: the replica may have applied more by then).
+   */
+  read<T>(f: (m: CoordinatorStateMachine) => T): Promise<{ index: number; applied: number; value: T }> {
+    const host = this.proc.host;
     return this.proc.read((settle) =>
-      this.proc.host.readIndexOrForget((index) => settle({ index, value: f(this.proc.host.machine) })),
+      host.readIndexOrForget((index) =>
+        settle({ index, applied: host.appliedIndex, value: f(host.machine) }),
+      ),
     );
   }
 

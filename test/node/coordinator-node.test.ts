@@ -89,7 +89,7 @@ describe('checkControlPlane: the final-state invariants elex cluster --app coord
   const a = catalog.resolve('FAJ_121_0486');
   const b = catalog.get(a.conflicts[0])!;
   const chain = [...RSI.requires, RSI.id];
-  const view = (id: number, active: string[] | null) => ({ id, active });
+  const view = (id: number, active: string[] | null, applied = 10) => ({ id, active, applied });
 
   it('holds for agreeing views that respect prerequisites and conflicts', () => {
     const r = checkControlPlane(
@@ -102,8 +102,13 @@ describe('checkControlPlane: the final-state invariants elex cluster --app coord
   });
 
   it('names each broken invariant', () => {
+    // Two replicas at the same applied index with different states: State Machine Safety is broken.
     expect(checkControlPlane(catalog, [view(1, [a.id]), view(2, [b.id])], new Set()).violations).toEqual([
-      'coordinators disagree on the active set',
+      'coordinators 1 and 2 differ at applied index 10',
+    ]);
+    // At different indexes they may differ for a while; if they never meet, that is reported too.
+    expect(checkControlPlane(catalog, [view(1, [a.id]), view(2, [], 9)], new Set()).violations).toEqual([
+      "coordinators' views did not converge (applied 10, 9)",
     ]);
     expect(checkControlPlane(catalog, [view(1, [a.id, b.id])], new Set()).violations).toEqual([
       `${[a.id, b.id].sort().join(' and ')} both active (they conflict)`,
