@@ -1,5 +1,5 @@
 import type { Catalog, Feature } from '../swarm/index.js';
-import { httpJson, LocalProcesses, type Member } from './processes.js';
+import { httpJson, type Kill, KillSchedule, LocalProcesses, type Member } from './processes.js';
 
 export interface CoordinatorClusterOptions {
   /** Replicas of the control plane (the swarm runs 14: quorum 8). */
@@ -12,7 +12,8 @@ export interface CoordinatorClusterOptions {
   dir: string;
   elexBin: string;
   catalog: Catalog;
-  killLeader: boolean;
+  /** SIGKILLs spread over the commands, each victim restarted before the next (`KillSchedule`). */
+  kills: number;
   progress?: (line: string) => void;
 }
 
@@ -32,7 +33,8 @@ export interface CoordinatorClusterReport {
   active_features: number;
   /** Broken invariants in the final state (must be empty). */
   violations: string[];
-  killed: { coordinator: number; term: number; at_command: number } | null;
+  /** Each SIGKILL, with the time to the first answer to a command issued after it. */
+  kills: Kill[];
   elapsed_ms: number;
 }
 
@@ -191,17 +193,16 @@ export async function runCoordinatorCluster(o: CoordinatorClusterOptions): Promi
     const acceptedFeatures = new Set<string>();
     const pairs = { issued: 0, one_won: 0, none_won: 0, both_active: 0 };
     const pairList: Array<[string, string]> = [];
-    let killed: CoordinatorClusterReport['killed'] = null;
-    let killing = false;
-    let restarting: Promise<void> | null = null;
+    const schedule = new KillSchedule(procs, ops.length, o.kills, say, () => next);
     let next = 0;
     let rr = 0;
     const pick = () => {
       const live = procs.live;
       return live[rr++ % live.length];
     };
-    const record = (feature: string, a: Answer | null) => {
+    const record = (feature: string, a: Answer | null, t0: number) => {
       commands++;
+      if (a !== null) schedule.acked(t0);
       if (a === null) unanswered++;
       else if (a.ok) {
         accepted++;
@@ -211,30 +212,18 @@ export async function runCoordinatorCluster(o: CoordinatorClusterOptions): Promi
     const worker = async () => {
       while (next < ops.length) {
         const i = next++;
-        if (o.killLeader && !killing && i >= Math.floor(ops.length / 3)) {
-          killing = true; // set before the await: other workers must not kill a second leader
-          const leader = await procs.waitForLeader(15_000);
-          const victim = procs.members.find((m) => m.id === leader.id)!;
-          procs.kill(victim);
-          killed = { coordinator: victim.id, term: leader.term, at_command: commands };
-          say(`SIGKILL to leader ${victim.id} (term ${leader.term}) after ${commands} commands`);
-        }
-        if (killed !== null && restarting === null && i >= Math.floor((2 * ops.length) / 3)) {
-          const victim = procs.members.find((m) => m.id === killed!.coordinator)!;
-          restarting = procs
-            .restart(victim)
-            .then(() => say(`coordinator ${victim.id} restarted from its data directory`));
-        }
+        await schedule.before(i);
         const op = ops[i];
-        if (op.kind === 'activate') record(op.feature.id, await activate(pick, op.feature.id));
+        const t0 = Date.now();
+        if (op.kind === 'activate') record(op.feature.id, await activate(pick, op.feature.id), t0);
         else {
           pairs.issued++;
           pairList.push([op.a.id, op.b.id]);
           const ma = pick();
           const mb = pick();
           const [ra, rb] = await Promise.all([activate(() => ma, op.a.id), activate(() => mb, op.b.id)]);
-          record(op.a.id, ra);
-          record(op.b.id, rb);
+          record(op.a.id, ra, t0);
+          record(op.b.id, rb, t0);
           const won = [ra?.ok, rb?.ok].filter((x) => x === true).length;
           if (won === 1) pairs.one_won++;
           else if (won === 0) pairs.none_won++;
@@ -242,7 +231,7 @@ export async function runCoordinatorCluster(o: CoordinatorClusterOptions): Promi
       }
     };
     await Promise.all(Array.from({ length: o.concurrency }, worker));
-    if (restarting !== null) await restarting;
+    await schedule.settle();
     say(`${commands} commands (${accepted} accepted); reading every coordinator's view`);
 
     // A command whose answer was lost may still commit after the workload: re-read until the views meet.
@@ -266,7 +255,7 @@ export async function runCoordinatorCluster(o: CoordinatorClusterOptions): Promi
       view_rereads: rereads,
       active_features: active.size,
       violations,
-      killed,
+      kills: schedule.kills,
       elapsed_ms: Date.now() - started,
     };
   } finally {

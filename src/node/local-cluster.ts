@@ -1,6 +1,6 @@
 import { percentile } from '../core/index.js';
 import { formatAddress } from './address.js';
-import { LocalProcesses, type Member } from './processes.js';
+import { type Kill, KillSchedule, LocalProcesses, type Member } from './processes.js';
 
 export { freePorts } from './processes.js';
 
@@ -13,8 +13,8 @@ export interface LocalClusterOptions {
   dir: string;
   /** The `elex` launcher (bin/elex.js). */
   elexBin: string;
-  /** Kill the leader with SIGKILL after a third of the writes and restart it after two thirds. */
-  killLeader: boolean;
+  /** SIGKILLs spread over the writes, each victim restarted before the next (`KillSchedule`). */
+  kills: number;
   progress?: (line: string) => void;
 }
 
@@ -28,9 +28,8 @@ export interface LocalClusterReport {
   lost_acked_writes: number;
   /** Reads of an acknowledged key checked, over all nodes. */
   reads_checked: number;
-  killed: { node: number; term: number; at_write: number } | null;
-  /** From the SIGKILL to the first acknowledgement of a write issued after it. */
-  recovery_ms: number | null;
+  /** Each SIGKILL, with the time to the first acknowledgement of a write issued after it. */
+  kills: Kill[];
   write_latency_ms: { p50: number; p99: number };
   elapsed_ms: number;
   final_status: unknown[];
@@ -93,30 +92,12 @@ export async function runLocalCluster(o: LocalClusterOptions): Promise<LocalClus
     const latencies: number[] = [];
     let issued = 0;
     let unacked = 0;
-    let killed: LocalClusterReport['killed'] = null;
-    let killing = false;
-    let killedAt = 0;
-    let recoveryMs: number | null = null;
-    let restarting: Promise<void> | null = null;
+    const schedule = new KillSchedule(procs, o.writes, o.kills, say, () => issued);
 
     const worker = async () => {
       while (issued < o.writes) {
         const i = issued++;
-        if (o.killLeader && !killing && i >= Math.floor(o.writes / 3)) {
-          killing = true; // set before the await: other workers must not kill a second leader
-          const leader = await procs.waitForLeader(10_000);
-          const victim = members.find((m) => m.id === leader.id)!;
-          procs.kill(victim);
-          killed = { node: victim.id, term: leader.term, at_write: i };
-          killedAt = Date.now();
-          say(`SIGKILL to leader ${victim.id} (term ${leader.term}) at write ${i}`);
-        }
-        if (killed !== null && restarting === null && i >= Math.floor((2 * o.writes) / 3)) {
-          const victim = members.find((m) => m.id === killed!.node)!;
-          restarting = procs
-            .restart(victim)
-            .then(() => say(`node ${victim.id} restarted from its data directory`));
-        }
+        await schedule.before(i);
         const key = `k${i}`;
         const value = `v${i}`;
         const nodes = procs.live;
@@ -124,13 +105,13 @@ export async function runLocalCluster(o: LocalClusterOptions): Promise<LocalClus
         if (await put(nodes[i % nodes.length], key, value)) {
           acked.set(key, value);
           latencies.push(Date.now() - t0);
-          // Recovery counts only writes issued after the kill: earlier ones may have committed before it.
-          if (killed !== null && recoveryMs === null && t0 > killedAt) recoveryMs = Date.now() - killedAt;
+          // Recovery counts only writes issued after a kill: earlier ones may have committed before it.
+          schedule.acked(t0);
         } else unacked++;
       }
     };
     await Promise.all(Array.from({ length: o.concurrency }, worker));
-    if (restarting !== null) await restarting;
+    await schedule.settle();
     say(`${acked.size} of ${o.writes} writes acknowledged; reading them back from every node`);
 
     let lost = 0;
@@ -154,8 +135,7 @@ export async function runLocalCluster(o: LocalClusterOptions): Promise<LocalClus
       unacked,
       lost_acked_writes: lost,
       reads_checked: checked,
-      killed,
-      recovery_ms: recoveryMs,
+      kills: schedule.kills,
       write_latency_ms: { p50: percentile(latencies, 50), p99: percentile(latencies, 99) },
       elapsed_ms: Date.now() - started,
       final_status: await Promise.all(members.map((m) => procs.status(m))),

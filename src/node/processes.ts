@@ -187,3 +187,108 @@ export async function httpJson(
     return null;
   }
 }
+
+/** One SIGKILL of `elex cluster`: whom, whether it led, its term, and the operation it came before. */
+export interface Kill {
+  node: number;
+  leader: boolean;
+  term: number;
+  at_op: number;
+  /** From the kill to the first acknowledgement of an operation issued after it (null: none came). */
+  recovery_ms: number | null;
+}
+
+/**
+ * `count` SIGKILLs spread evenly over `total` operations, each victim restarted from its data directory
+ * halfway to the next kill (one member down at a time, so a quorum stays): the first, third, … kill the
+ * leader, the others a follower in turn. Workers call `before(i)` ahead of operation i and `acked(t0)` when
+ * an operation issued at t0 is acknowledged.
+ */
+export class KillSchedule {
+  readonly kills: Kill[] = [];
+  private readonly events: Array<{ at: number; kind: 'kill' | 'restart' }> = [];
+  private next = 0;
+  private busy = false;
+  private down: Member | null = null;
+  private restarting: Promise<void> | null = null;
+  private restarted = true;
+  private readonly killedAt: number[] = [];
+
+  constructor(
+    private readonly procs: LocalProcesses,
+    total: number,
+    private readonly count: number,
+    private readonly say: (line: string) => void,
+    /** Operations issued so far (a kill is dated by it: workers run on while one of them kills). */
+    private readonly issued: () => number,
+  ) {
+    for (let k = 0; k < count; k++) {
+      this.events.push({ at: Math.floor((total * (2 * k + 1)) / (2 * count + 1)), kind: 'kill' });
+      this.events.push({ at: Math.floor((total * (2 * k + 2)) / (2 * count + 1)), kind: 'restart' });
+    }
+  }
+
+  async before(i: number): Promise<void> {
+    const e = this.events[this.next];
+    // `busy` is set before any await: two workers must not both act on one event. A kill waits (without
+    // holding up a worker) until the previous victim is back, so a quorum is always up.
+    if (e === undefined || i < e.at || this.busy || (e.kind === 'kill' && !this.restarted)) return;
+    this.busy = true;
+    try {
+      if (e.kind === 'kill') {
+        const leader = await this.procs.waitForLeader(15_000);
+        const k = this.kills.length;
+        const followers = this.procs.live.filter((m) => m.id !== leader.id);
+        const victim =
+          k % 2 === 0 || followers.length === 0
+            ? this.procs.members.find((m) => m.id === leader.id)!
+            : followers[Math.floor(k / 2) % followers.length];
+        this.procs.kill(victim);
+        this.down = victim;
+        this.kills.push({
+          node: victim.id,
+          leader: victim.id === leader.id,
+          term: leader.term,
+          at_op: this.issued(),
+          recovery_ms: null,
+        });
+        this.killedAt.push(Date.now());
+        this.say(
+          `SIGKILL to ${victim.id === leader.id ? 'leader' : 'follower'} ${victim.id} (term ${leader.term}) at operation ${i}`,
+        );
+      } else if (this.down !== null) {
+        const victim = this.down;
+        this.down = null;
+        this.restarted = false;
+        this.restarting = this.procs.restart(victim).then(() => {
+          this.restarted = true;
+          this.say(`${victim.id} restarted from its data directory`);
+        });
+      }
+      this.next++;
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** An operation issued at `t0` (ms) was acknowledged now: it dates each earlier kill's recovery. */
+  acked(t0: number): void {
+    for (let k = 0; k < this.kills.length; k++)
+      if (this.kills[k].recovery_ms === null && t0 > this.killedAt[k])
+        this.kills[k].recovery_ms = Date.now() - this.killedAt[k];
+  }
+
+  /** Waits for a restart under way, and restarts a member still down (the workload ended first). */
+  async settle(): Promise<void> {
+    if (this.kills.length < this.count)
+      this.say(
+        `${this.kills.length} of ${this.count} kills fit in the workload (a restart takes a second or two)`,
+      );
+    if (this.restarting !== null) await this.restarting;
+    if (this.down !== null) {
+      const victim = this.down;
+      this.down = null;
+      await this.procs.restart(victim);
+    }
+  }
+}

@@ -18,7 +18,7 @@ interface ClusterOptions {
   conflictPairs: number;
   concurrency: number;
   dir?: string;
-  kill: boolean;
+  kills: number;
   quiet?: boolean;
 }
 
@@ -29,8 +29,9 @@ export function register(program: Command): void {
   program
     .command('cluster')
     .description(
-      'start a local cluster of real processes on 127.0.0.1, run a workload through random members, SIGKILL the ' +
-        'leader a third of the way in and restart it from its data directory two thirds in, then check the outcome ' +
+      'start a local cluster of real processes on 127.0.0.1, run a workload through random members, SIGKILL ' +
+        'members along the way (--kills; by default the leader a third of the way in, restarted from its data ' +
+        'directory two thirds in), then check the outcome ' +
         'with linearizable reads from every member. --app kv (default): `elex node`s; every acknowledged write ' +
         'must read back everywhere. --app coordinator: `elex coordinator`s (14 by default); activations with ' +
         'prerequisites and races between conflicting features; every replica must hold the same active set, ' +
@@ -56,7 +57,12 @@ export function register(program: Command): void {
     )
     .option('--concurrency <n>', 'requests in flight at once', intOption(1, 256), 8)
     .option('--dir <dir>', 'keep the data directories here (default: a temporary directory, removed after)')
-    .option('--no-kill', 'do not kill the leader')
+    .option(
+      '--kills <n>',
+      'SIGKILLs spread over the workload, alternately the leader and a follower, each victim restarted from its data directory before the next (0: none)',
+      intOption(0, 100),
+      1,
+    )
     .option('--quiet', 'no progress on stderr')
     .action(async (o: ClusterOptions, cmd: Command) => {
       const nodes = o.nodes ?? (o.app === 'kv' ? 3 : 14);
@@ -76,7 +82,11 @@ export function register(program: Command): void {
       const progress = o.quiet
         ? undefined
         : (line: string) => process.stderr.write(`elex cluster: ${line}\n`);
-      const killLeader = o.kill && nodes >= 3;
+      if (o.kills > 0 && nodes < 3)
+        throw new ElexError(
+          'E_USAGE',
+          `--kills needs at least 3 nodes (a quorum must survive one down); use --kills 0`,
+        );
       try {
         if (o.app === 'kv') {
           const report = await runLocalCluster({
@@ -85,7 +95,7 @@ export function register(program: Command): void {
             concurrency: o.concurrency,
             dir,
             elexBin: ELEX_BIN,
-            killLeader,
+            kills: o.kills,
             progress,
           });
           printJson(report);
@@ -99,7 +109,7 @@ export function register(program: Command): void {
             dir,
             elexBin: ELEX_BIN,
             catalog: defaultCatalog(),
-            killLeader,
+            kills: o.kills,
             progress,
           });
           printJson(report);
