@@ -2,12 +2,13 @@ import type { Server } from 'node:http';
 import type { Registry } from 'prom-client';
 import { ElexError } from '../core/index.js';
 import type { Catalog } from '../swarm/index.js';
+import { ADMIN_ROUTES, adminRoute } from './admin-http.js';
 import type { ClientCommand, CoordinatorNode } from './coordinator-node.js';
 import { type JsonRequest, notFound, pathParam, RawBody, serveJson } from './http-api.js';
 import { raftMetrics } from './metrics.js';
 import type { Address } from './tcp-transport.js';
 
-const ROUTES = 'GET /status, GET /metrics, POST /commands, GET /features/<id|FAJ|acronym>, GET /active';
+const ROUTES = `GET /status, GET /metrics, ${ADMIN_ROUTES}, POST /commands, GET /features/<id|FAJ|acronym>, GET /active`;
 
 /**
  * The body as a command (validated by `CoordinatorNode.command`), its `feature` given by id, FAJ code, acronym
@@ -38,6 +39,8 @@ async function route(
   req: JsonRequest,
 ): Promise<[number, unknown]> {
   if (req.path === '/status' && req.method === 'GET') return [200, node.status()];
+  const admin = await adminRoute(node, req);
+  if (admin !== null) return admin;
   if (req.path === '/metrics' && req.method === 'GET')
     return [200, new RawBody(metrics.contentType, await metrics.metrics())];
   if (req.path === '/commands' && req.method === 'POST') {

@@ -1,4 +1,5 @@
 import { ElexError } from '../core/index.js';
+import type { ConfChange, ConfState } from '../raft/index.js';
 import {
   type Catalog,
   type Command,
@@ -78,6 +79,16 @@ export class CoordinatorNode {
         settle({ index, applied: host.appliedIndex, value: f(host.machine) }),
       ),
     );
+  }
+
+  /** A single-server membership change, on the leader (`RaftProcess.changeMembership`). */
+  changeMembership(cc: ConfChange): Promise<ConfState> {
+    return this.proc.changeMembership(cc);
+  }
+
+  /** Hands leadership to `to` (`RaftProcess.transferLeadership`). */
+  transferLeadership(to: number): Promise<void> {
+    return this.proc.transferLeadership(to);
   }
 
   status(): CoordinatorStatus {

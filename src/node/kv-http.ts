@@ -1,14 +1,17 @@
 import type { Server } from 'node:http';
 import type { Registry } from 'prom-client';
+import { ADMIN_ROUTES, adminRoute } from './admin-http.js';
 import { type JsonRequest, notFound, pathParam, RawBody, serveJson } from './http-api.js';
 import type { KvNode } from './kv-node.js';
 import { raftMetrics } from './metrics.js';
 import type { Address } from './tcp-transport.js';
 
-const ROUTES = 'GET /status, GET /metrics, GET|PUT|DELETE /kv/<key>';
+const ROUTES = `GET /status, GET /metrics, ${ADMIN_ROUTES}, GET|PUT|DELETE /kv/<key>`;
 
 async function route(node: KvNode, metrics: Registry, req: JsonRequest): Promise<[number, unknown]> {
   if (req.path === '/status' && req.method === 'GET') return [200, node.status()];
+  const admin = await adminRoute(node, req);
+  if (admin !== null) return admin;
   if (req.path === '/metrics' && req.method === 'GET')
     return [200, new RawBody(metrics.contentType, await metrics.metrics())];
   if (req.path.startsWith('/kv/')) {

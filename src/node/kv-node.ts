@@ -1,5 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { encodeKv, type KvCommand, KvOp, KvRaftHost, type KvResult } from '../raft/index.js';
+import {
+  type ConfChange,
+  type ConfState,
+  encodeKv,
+  type KvCommand,
+  KvOp,
+  KvRaftHost,
+  type KvResult,
+} from '../raft/index.js';
 import { RaftProcess, type RaftProcessOptions, type RaftStatus } from './raft-process.js';
 import type { Address } from './tcp-transport.js';
 
@@ -65,6 +73,16 @@ export class KvNode {
       });
       return refused ? false : cancel;
     });
+  }
+
+  /** A single-server membership change, on the leader (`RaftProcess.changeMembership`). */
+  changeMembership(cc: ConfChange): Promise<ConfState> {
+    return this.proc.changeMembership(cc);
+  }
+
+  /** Hands leadership to `to` (`RaftProcess.transferLeadership`). */
+  transferLeadership(to: number): Promise<void> {
+    return this.proc.transferLeadership(to);
   }
 
   status(): KvNodeStatus {

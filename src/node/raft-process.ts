@@ -1,6 +1,9 @@
 import { join } from 'node:path';
 import { ElexError } from '../core/index.js';
 import {
+  type ConfChange,
+  ConfChangeType,
+  type ConfState,
   type HostEnv,
   type NodeObserver,
   type RaftHost,
@@ -14,8 +17,13 @@ import { type Address, TcpTransport, type TransportStats } from './tcp-transport
 export interface RaftProcessOptions {
   /** This node's Raft id: a key of `cluster`. */
   id: number;
-  /** Every voter's Raft address by id, this node's included. A fresh data directory boots with these voters. */
+  /**
+   * Every member's Raft address by id, this node's included: the address book. A fresh data directory boots
+   * with `voters` as the configuration (default: everyone here); the others wait until a membership change
+   * adds them.
+   */
   cluster: ReadonlyMap<number, Address>;
+  voters?: readonly number[];
   /** Where the node's log, hard state and snapshots live (`raft.disk`): a restart resumes from it. */
   dataDir: string;
   /** Raft timing (defaults: tick 10 ms, election timeout 150–300 ms, heartbeat 50 ms). */
@@ -42,6 +50,9 @@ export interface RaftStatus {
   term: number;
   /** The leader this node believes in (-1: none known). */
   leader: number;
+  /** The configuration this node has applied. */
+  voters: number[];
+  learners: number[];
   commit: number;
   applied: number;
   transport: TransportStats;
@@ -121,7 +132,7 @@ export class RaftProcess<H extends RaftHost> {
       }),
       {
         raft: { electionTimeoutMs: o.electionTimeoutMs ?? 150, heartbeatMs: o.heartbeatMs ?? 50 },
-        voters: [...o.cluster.keys()].sort((a, b) => a - b),
+        voters: [...(o.voters ?? o.cluster.keys())].sort((a, b) => a - b),
         tickMs: o.tickMs ?? 10,
         snapshotEvery: o.snapshotEvery ?? 10_000,
         snapshotKeep: 1000,
@@ -189,6 +200,45 @@ export class RaftProcess<H extends RaftHost> {
   }
 
   /**
+   * A single-server membership change, proposed on this node, which must lead (E_NOT_LEADER otherwise; also
+   * E_CONF_PENDING while the previous change is not applied, E_CONF_INVALID). Resolves with the configuration
+   * once this node has applied the change; E_TIMEOUT if it has not within the request timeout.
+   */
+  async changeMembership(cc: ConfChange): Promise<ConfState> {
+    const rn = this.host.rn;
+    if (rn === null) throw new ElexError('E_STOPPED', 'the node is stopped');
+    rn.proposeConfChange(cc);
+    this.host.guard(() => {});
+    const applied = (c: ConfState) =>
+      cc.type === ConfChangeType.AddVoter
+        ? c.voters.includes(cc.node)
+        : cc.type === ConfChangeType.AddLearner
+          ? c.learners.includes(cc.node)
+          : !c.voters.includes(cc.node) && !c.learners.includes(cc.node);
+    await this.until(() => this.host.raft !== null && applied(this.host.raft.conf), 'the membership change');
+    const c = this.host.raft!.conf;
+    return { voters: [...c.voters], learners: [...c.learners] };
+  }
+
+  /** Asks the leader (forwarded from a follower) to hand leadership to `to`; resolves once this node sees it lead. */
+  async transferLeadership(to: number): Promise<void> {
+    const rn = this.host.rn;
+    if (rn === null) throw new ElexError('E_STOPPED', 'the node is stopped');
+    if (!rn.raft.conf.voters.includes(to)) throw new ElexError('E_NOT_VOTER', `node ${to} is not a voter`);
+    rn.transferLeadership(to);
+    this.host.guard(() => {});
+    await this.until(() => this.host.raft?.lead === to, `node ${to} leading`);
+  }
+
+  private async until(cond: () => boolean, what: string): Promise<void> {
+    const end = Date.now() + this.timeoutMs;
+    while (!cond()) {
+      if (Date.now() > end) throw new ElexError('E_TIMEOUT', `${what} not seen within ${this.timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
+  /**
    * A proposal forwarded to a leader that has since lost its place may be gone for good, and Raft does not
    * say so: waiting out the timeout would stall the client for seconds after every election. So a request
    * pending when the leader or term changes fails at once, as etcd's "leader changed" does; its outcome is
@@ -218,6 +268,8 @@ export class RaftProcess<H extends RaftHost> {
       role: r === null ? 'stopped' : ROLE_NAMES[r.role],
       term: r?.term ?? 0,
       leader: r?.lead ?? -1,
+      voters: r === null ? [] : [...r.conf.voters],
+      learners: r === null ? [] : [...r.conf.learners],
       commit: r?.log.committed ?? 0,
       applied: this.host.appliedIndex,
       transport: this.transport.stats,

@@ -74,6 +74,20 @@ describe('the KV node’s HTTP API', () => {
     if (big !== null) expect(big.status).toBe(413);
   });
 
+  it('admin routes: membership changes and transfer, with their refusals', async () => {
+    const base = await single(KvNode.start, serveKvHttp);
+    const post = (path: string, body: string) => call(`${base}${path}`, { method: 'POST', body });
+    const learner = await post('/admin/members', JSON.stringify({ type: 'add-learner', node: 2 }));
+    expect([learner.status, learner.json()]).toEqual([200, { voters: [1], learners: [2] }]);
+    const invalid = await post('/admin/members', JSON.stringify({ type: 'remove', node: 9 }));
+    expect([invalid.status, invalid.json().code]).toEqual([400, 'E_CONF_INVALID']);
+    const malformed = await post('/admin/members', JSON.stringify({ type: 'promote', node: 2 }));
+    expect([malformed.status, malformed.json().code]).toEqual([400, 'E_BAD_REQUEST']);
+    const notVoter = await post('/admin/transfer', JSON.stringify({ to: 2 }));
+    expect([notVoter.status, notVoter.json().code]).toEqual([400, 'E_NOT_VOTER']);
+    expect((await call(`${base}/status`)).json()).toMatchObject({ voters: [1], learners: [2] });
+  });
+
   it('serves Prometheus metrics read from the node', async () => {
     const base = await single(KvNode.start, serveKvHttp);
     await call(`${base}/kv/k`, { method: 'PUT', body: 'v' });

@@ -7,7 +7,7 @@ import { KvNode } from '../../src/node/kv-node.js';
 import { freePorts } from '../../src/node/processes.js';
 import { RaftProcess } from '../../src/node/raft-process.js';
 import type { Address } from '../../src/node/tcp-transport.js';
-import { KvRaftHost } from '../../src/raft/index.js';
+import { ConfChangeType, KvRaftHost } from '../../src/raft/index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'elex-kv-node-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -132,5 +132,50 @@ describe('RaftProcess: a failed assertion inside the host', () => {
     } finally {
       await proc.close();
     }
+  });
+});
+
+describe('KvNode: membership changes and leadership transfer on real nodes', () => {
+  it('a node outside the boot configuration joins as a voter, a voter leaves, leadership moves to the newcomer', async () => {
+    const ports = await freePorts(4);
+    const book = new Map<number, Address>(ports.map((port, i) => [i + 1, { host: '127.0.0.1', port }]));
+    const base = join(root, `members${dirs++}`);
+    const nodes: KvNode[] = [];
+    for (const id of book.keys()) {
+      const n = await KvNode.start({ id, cluster: book, voters: [1, 2, 3], dataDir: join(base, `n${id}`) });
+      running.push(n);
+      nodes.push(n);
+    }
+    const newcomer = nodes[3];
+    const leader = await leaderOf(nodes.slice(0, 3));
+    await retrying(() => leader.put('before', 'join'));
+    // It booted with the same configuration, which does not include it: it never campaigns.
+    expect(newcomer.status()).toMatchObject({ voters: [1, 2, 3], role: 'follower' });
+
+    expect(await leader.changeMembership({ type: ConfChangeType.AddVoter, node: 4 })).toEqual({
+      voters: [1, 2, 3, 4],
+      learners: [],
+    });
+    // The newcomer catches up from the leader and serves a linearizable read of what came before it.
+    expect(await retrying(() => newcomer.get('before'))).toBe('join');
+
+    const leaving = nodes.find((n) => n !== leader && n !== newcomer)!;
+    expect(
+      (await leader.changeMembership({ type: ConfChangeType.Remove, node: leaving.id })).voters,
+    ).not.toContain(leaving.id);
+    await expect(leader.changeMembership({ type: ConfChangeType.Remove, node: 99 })).rejects.toMatchObject({
+      code: 'E_CONF_INVALID',
+    });
+
+    await leader.transferLeadership(4);
+    expect(newcomer.status().role).toBe('leader');
+    await expect(
+      leader.changeMembership({ type: ConfChangeType.AddLearner, node: leaving.id }),
+    ).rejects.toMatchObject({
+      code: 'E_NOT_LEADER',
+    });
+    expect(await retrying(() => newcomer.put('after', 'transfer'))).toMatchObject({ ok: true });
+    for (const n of nodes.filter((x) => x !== leaving))
+      expect(await retrying(() => n.get('after'))).toBe('transfer');
   });
 });

@@ -15,6 +15,7 @@ interface NodeOptions {
   id: number;
   cluster: string;
   http?: string;
+  voters?: string;
   dataDir?: string;
   electionTimeout: number;
   heartbeat: number;
@@ -35,6 +36,10 @@ function raftOptions(c: Command, dataDir: string): Command {
       'every voter’s Raft address: id=host:port,… (the same list on every node)',
     )
     .option('--http <host:port>', 'serve the client API here (default: none)')
+    .option(
+      '--voters <ids>',
+      'the configuration a fresh data directory boots with: id,… (default: every --cluster member); the others join through POST /admin/members',
+    )
     .option(
       '--data-dir <dir>',
       `log, hard state and snapshots; a restart resumes from it (default: ${dataDir})`,
@@ -65,11 +70,21 @@ async function run<N extends Running>(
       `--heartbeat (${o.heartbeat} ms) must be below --election-timeout (${o.electionTimeout} ms)`,
     );
   const httpAt = o.http === undefined ? undefined : parseAddress(o.http);
+  const voters = o.voters?.split(',').map((v) => {
+    const id = Number(v.trim());
+    if (!Number.isInteger(id) || !cluster.has(id))
+      throw new ElexError(
+        'E_USAGE',
+        `--voters: '${v}' is not an id in --cluster (${[...cluster.keys()].join(', ')})`,
+      );
+    return id;
+  });
   const log = (line: string) => process.stderr.write(`elex ${kind} ${o.id}: ${line}\n`);
   const dataDir = o.dataDir ?? defaultDir;
   const node = await start({
     id: o.id,
     cluster,
+    voters,
     dataDir,
     electionTimeoutMs: o.electionTimeout,
     heartbeatMs: o.heartbeat,
@@ -115,6 +130,8 @@ export function register(program: Command): void {
     .addHelpText(
       'after',
       '\nHTTP API: GET /status, GET /metrics, GET /kv/<key> (linearizable), PUT /kv/<key> (body: the value), DELETE /kv/<key>.\n' +
+        'Operators: POST /admin/members {"type":"add-voter"|"add-learner"|"remove","node":N} (on the leader),\n' +
+        'POST /admin/transfer {"to":N}.\n' +
         'Errors are JSON {code, message}: 503 no leader yet (retry), 504 timed out or leader changed (the write may still apply).\n' +
         '\nExample (three terminals, or see `elex cluster`):\n' +
         '  elex node --id 1 --cluster 1=127.0.0.1:7001,2=127.0.0.1:7002,3=127.0.0.1:7003 --http 127.0.0.1:8001 --data-dir n1\n' +
