@@ -31,6 +31,9 @@ export interface CoordinatorClusterReport {
   /** Rounds of re-reading before the views met (a command whose answer was lost committed meanwhile). */
   view_rereads: number;
   active_features: number;
+  /** Wall time of the command phase (kills and restarts included), and answered commands per second in it. */
+  workload_ms: number;
+  answered_per_s: number;
   /** Broken invariants in the final state (must be empty). */
   violations: string[];
   /** Each SIGKILL, with the time to the first answer to a command issued after it. */
@@ -230,7 +233,9 @@ export async function runCoordinatorCluster(o: CoordinatorClusterOptions): Promi
         }
       }
     };
+    const workStart = Date.now();
     await Promise.all(Array.from({ length: o.concurrency }, worker));
+    const workloadMs = Date.now() - workStart;
     await schedule.settle();
     say(`${commands} commands (${accepted} accepted); reading every coordinator's view`);
 
@@ -254,6 +259,8 @@ export async function runCoordinatorCluster(o: CoordinatorClusterOptions): Promi
       replicas_agree: agree,
       view_rereads: rereads,
       active_features: active.size,
+      workload_ms: workloadMs,
+      answered_per_s: Math.round(((commands - unanswered) * 1000) / Math.max(1, workloadMs)),
       violations,
       kills: schedule.kills,
       elapsed_ms: Date.now() - started,

@@ -31,6 +31,9 @@ export interface LocalClusterReport {
   /** Each SIGKILL, with the time to the first acknowledgement of a write issued after it. */
   kills: Kill[];
   write_latency_ms: { p50: number; p99: number };
+  /** Wall time of the write phase (kills and restarts included), and acknowledged writes per second in it. */
+  workload_ms: number;
+  acked_per_s: number;
   elapsed_ms: number;
   final_status: unknown[];
 }
@@ -110,7 +113,9 @@ export async function runLocalCluster(o: LocalClusterOptions): Promise<LocalClus
         } else unacked++;
       }
     };
+    const workStart = Date.now();
     await Promise.all(Array.from({ length: o.concurrency }, worker));
+    const workloadMs = Date.now() - workStart;
     await schedule.settle();
     say(`${acked.size} of ${o.writes} writes acknowledged; reading them back from every node`);
 
@@ -137,6 +142,8 @@ export async function runLocalCluster(o: LocalClusterOptions): Promise<LocalClus
       reads_checked: checked,
       kills: schedule.kills,
       write_latency_ms: { p50: percentile(latencies, 50), p99: percentile(latencies, 99) },
+      workload_ms: workloadMs,
+      acked_per_s: Math.round((acked.size * 1000) / Math.max(1, workloadMs)),
       elapsed_ms: Date.now() - started,
       final_status: await Promise.all(members.map((m) => procs.status(m))),
     };
