@@ -10,6 +10,7 @@ import {
   type RaftHostOptions,
   ROLE_NAMES,
 } from '../raft/index.js';
+import { lockDataDir } from './dir-lock.js';
 import { FileDisk } from './file-disk.js';
 import { realHostEnv } from './real-env.js';
 import { type Address, TcpTransport, type TransportStats } from './tcp-transport.js';
@@ -98,6 +99,7 @@ export class RaftProcess<H extends RaftHost> {
     private readonly transport: TcpTransport,
     private readonly disk: FileDisk,
     private readonly timeoutMs: number,
+    private readonly unlock: () => void,
   ) {
     this.leaderWatch = setInterval(() => this.checkLeader(), 20);
   }
@@ -110,15 +112,29 @@ export class RaftProcess<H extends RaftHost> {
         `node ${o.id} is not in the cluster (${[...o.cluster.keys()].join(', ')})`,
       );
     const log = o.log ?? (() => {});
-    const disk = FileDisk.open(join(o.dataDir, 'raft.disk'));
+    const unlock = lockDataDir(o.dataDir);
+    let disk: FileDisk;
+    try {
+      disk = FileDisk.open(join(o.dataDir, 'raft.disk'));
+    } catch (e) {
+      unlock();
+      throw e;
+    }
     let host: H | null = null;
-    const transport = await TcpTransport.listen({
-      id: o.id,
-      listen: self,
-      peers: o.cluster,
-      onMessage: (m) => host?.deliver(m),
-      log,
-    });
+    let transport: TcpTransport;
+    try {
+      transport = await TcpTransport.listen({
+        id: o.id,
+        listen: self,
+        peers: o.cluster,
+        onMessage: (m) => host?.deliver(m),
+        log,
+      });
+    } catch (e) {
+      await disk.close();
+      unlock();
+      throw e;
+    }
     host = make(
       realHostEnv({
         disk,
@@ -140,7 +156,7 @@ export class RaftProcess<H extends RaftHost> {
       observer(log),
     );
     host.start();
-    return new RaftProcess(host, transport, disk, o.requestTimeoutMs ?? 5000);
+    return new RaftProcess(host, transport, disk, o.requestTimeoutMs ?? 5000, unlock);
   }
 
   /** The address Raft listens on (useful when the cluster map said port 0). */
@@ -291,5 +307,6 @@ export class RaftProcess<H extends RaftHost> {
     this.host.crash();
     await this.transport.close();
     await this.disk.close();
+    this.unlock();
   }
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -177,5 +177,27 @@ describe('KvNode: membership changes and leadership transfer on real nodes', () 
     expect(await retrying(() => newcomer.put('after', 'transfer'))).toMatchObject({ ok: true });
     for (const n of nodes.filter((x) => x !== leaving))
       expect(await retrying(() => n.get('after'))).toBe('transfer');
+  });
+});
+
+describe('RaftProcess: one process per data directory', () => {
+  it('refuses a second node on a data directory in use, and takes over a lock its owner left behind', async () => {
+    const [p1, p2] = await freePorts(2);
+    const dataDir = join(root, `locked${dirs++}`);
+    const one = (port: number) => new Map([[1, { host: '127.0.0.1', port }]]);
+    const first = await KvNode.start({ id: 1, cluster: one(p1), dataDir });
+    running.push(first);
+    await leaderOf([first]); // it has written its term and first entry
+    await expect(KvNode.start({ id: 1, cluster: one(p2), dataDir })).rejects.toMatchObject({
+      code: 'E_LOCKED',
+      message: expect.stringContaining(String(process.pid)),
+    });
+    await first.close();
+    running.splice(running.indexOf(first), 1);
+    // A lock whose process is gone (as after a SIGKILL) does not keep the node down.
+    writeFileSync(join(dataDir, 'LOCK'), '999999999\n');
+    const again = await KvNode.start({ id: 1, cluster: one(p2), dataDir });
+    running.push(again);
+    expect(again.status().recovery.records).toBeGreaterThan(0);
   });
 });
