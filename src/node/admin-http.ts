@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import { ElexError } from '../core/index.js';
 import { type ConfChange, ConfChangeType, type ConfState } from '../raft/index.js';
-import type { JsonRequest } from './http-api.js';
+import { type JsonRequest, parseBody } from './http-api.js';
 
 /** What the admin routes need of a node. */
 export interface AdminNode {
@@ -20,21 +19,6 @@ const TYPES = {
 
 export const ADMIN_ROUTES = 'POST /admin/members, POST /admin/transfer';
 
-async function body<T>(req: JsonRequest, schema: z.ZodType<T>): Promise<T> {
-  let json: unknown;
-  try {
-    json = JSON.parse(await req.body());
-  } catch {
-    throw new ElexError('E_BAD_REQUEST', 'the body is not JSON');
-  }
-  const r = schema.safeParse(json);
-  if (!r.success) {
-    const first = r.error.issues[0];
-    throw new ElexError('E_BAD_REQUEST', `at ${first.path.join('.') || '(root)'}: ${first.message}`);
-  }
-  return r.data;
-}
-
 /**
  * Operator routes, the same on every Raft process: `POST /admin/members` ({"type": "add-voter" | "add-learner" |
  * "remove", "node": N}, on the leader; answers the configuration once applied here) and `POST /admin/transfer`
@@ -43,11 +27,11 @@ async function body<T>(req: JsonRequest, schema: z.ZodType<T>): Promise<T> {
 export async function adminRoute(node: AdminNode, req: JsonRequest): Promise<[number, unknown] | null> {
   if (req.method !== 'POST') return null;
   if (req.path === '/admin/members') {
-    const b = await body(req, membersBody);
+    const b = parseBody(await req.body(), membersBody);
     return [200, await node.changeMembership({ type: TYPES[b.type], node: b.node })];
   }
   if (req.path === '/admin/transfer') {
-    const b = await body(req, transferBody);
+    const b = parseBody(await req.body(), transferBody);
     await node.transferLeadership(b.to);
     return [200, { leader: b.to }];
   }

@@ -8,6 +8,8 @@ export interface CoordinatorClusterOptions {
   activations: number;
   /** Pairs of conflicting features activated at once through two different coordinators. */
   conflictPairs: number;
+  /** Queries after the commands, through random coordinators, each checked against the final state. */
+  queries: number;
   concurrency: number;
   dir: string;
   elexBin: string;
@@ -26,6 +28,8 @@ export interface CoordinatorClusterReport {
   /** Commands without an answer (timeout, leader change, dropped connection): outcome unknown. */
   unanswered: number;
   conflict_pairs: { issued: number; one_won: number; none_won: number; both_active: number };
+  /** Queries answered by the agents across coordinators; `stale` answers disagreed with the final state. */
+  queries: { issued: number; ok: number; cross: number; failed: Record<string, number>; stale: number };
   /** Every coordinator's linearizable `GET /active` returned the same set. */
   replicas_agree: boolean;
   /** Rounds of re-reading before the views met (a command whose answer was lost committed meanwhile). */
@@ -152,6 +156,59 @@ async function readViews(members: readonly Member[]): Promise<ReplicaView[]> {
 const sameViews = (views: readonly ReplicaView[]) =>
   views.every((v) => v.active !== null && v.active.join() === views[0].active?.join());
 
+/**
+ * `o.queries` queries after the commands, each about two features of different categories (every fourth
+ * about one), through the coordinators in turn. Nothing changes the control plane any more, so every agent's
+ * answer must say of its feature what the final state says (linearizable reads make that so at once).
+ */
+async function runQueries(
+  o: CoordinatorClusterOptions,
+  procs: LocalProcesses,
+  active: ReadonlySet<string>,
+  violations: string[],
+): Promise<CoordinatorClusterReport['queries']> {
+  const out = { issued: 0, ok: 0, cross: 0, failed: {} as Record<string, number>, stale: 0 };
+  const cats = o.catalog.categories;
+  for (let i = 0; i < o.queries; i++) {
+    const c1 = cats[(i * 5) % cats.length];
+    const c2 = cats[(i * 5 + 3) % cats.length];
+    const f1 = c1.features[(i * 7) % c1.features.length];
+    const f2 = c2.features[(i * 11) % c2.features.length];
+    const features = i % 4 === 3 ? [f1] : [f1, f2];
+    const at = procs.members[i % procs.members.length];
+    out.issued++;
+    const r = await httpJson(
+      at,
+      'POST',
+      '/query',
+      JSON.stringify({ id: i + 1, type: 'parameter', text: '', features }),
+    );
+    const body = r?.body as
+      | {
+          ok?: boolean;
+          reason?: string;
+          route?: string;
+          answers?: Array<{ feature: string; content: { active: boolean } }>;
+        }
+      | undefined;
+    if (body?.ok !== true) {
+      const reason = body?.reason ?? (r === null ? 'NO_ANSWER' : `HTTP_${r.status}`);
+      out.failed[reason] = (out.failed[reason] ?? 0) + 1;
+      continue;
+    }
+    out.ok++;
+    if (body.route === 'cross') out.cross++;
+    for (const a of body.answers ?? [])
+      if (a.content.active !== active.has(a.feature)) {
+        out.stale++;
+        violations.push(
+          `query ${i + 1}: ${a.feature} answered active=${a.content.active}, the control plane says ${active.has(a.feature)}`,
+        );
+      }
+  }
+  return out;
+}
+
 interface Answer {
   ok: boolean;
   code?: string;
@@ -249,6 +306,8 @@ export async function runCoordinatorCluster(o: CoordinatorClusterOptions): Promi
     if (rereads > 0) say(`views met after ${rereads} re-read(s): a late command committed meanwhile`);
     const { violations, agree, active } = checkControlPlane(o.catalog, views, acceptedFeatures);
     for (const [a, b] of pairList) if (active.has(a) && active.has(b)) pairs.both_active++;
+    const queries = await runQueries(o, procs, active, violations);
+    say(`${queries.ok} of ${queries.issued} queries answered (${queries.cross} across categories)`);
     return {
       coordinators: o.nodes,
       commands,
@@ -256,6 +315,7 @@ export async function runCoordinatorCluster(o: CoordinatorClusterOptions): Promi
       refused,
       unanswered,
       conflict_pairs: pairs,
+      queries,
       replicas_agree: agree,
       view_rereads: rereads,
       active_features: active.size,

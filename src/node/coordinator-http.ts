@@ -4,11 +4,12 @@ import { ElexError } from '../core/index.js';
 import type { Catalog } from '../swarm/index.js';
 import { ADMIN_ROUTES, adminRoute } from './admin-http.js';
 import type { ClientCommand, CoordinatorNode } from './coordinator-node.js';
-import { type JsonRequest, notFound, pathParam, RawBody, serveJson } from './http-api.js';
+import { type JsonRequest, notFound, parseBody, pathParam, RawBody, serveJson } from './http-api.js';
 import { raftMetrics } from './metrics.js';
+import { partBody, type QueryService, queryBody } from './query-service.js';
 import type { Address } from './tcp-transport.js';
 
-const ROUTES = `GET /status, GET /metrics, ${ADMIN_ROUTES}, POST /commands, GET /features/<id|FAJ|acronym>, GET /active`;
+const ROUTES = `GET /status, GET /metrics, ${ADMIN_ROUTES}, POST /commands, POST /query, GET /features/<id|FAJ|acronym>, GET /active`;
 
 /**
  * The body as a command (validated by `CoordinatorNode.command`), its `feature` given by id, FAJ code, acronym
@@ -36,6 +37,7 @@ async function route(
   node: CoordinatorNode,
   catalog: Catalog,
   metrics: Registry,
+  queries: QueryService | null,
   req: JsonRequest,
 ): Promise<[number, unknown]> {
   if (req.path === '/status' && req.method === 'GET') return [200, node.status()];
@@ -46,6 +48,17 @@ async function route(
   if (req.path === '/commands' && req.method === 'POST') {
     const result = await node.command(parseCommand(await req.body(), catalog));
     return [result.ok ? 200 : 409, result];
+  }
+  if (queries !== null && req.method === 'POST' && req.path === '/query') {
+    const answer = await queries.query(parseBody(await req.body(), queryBody));
+    return [
+      answer.ok || answer.reason === 'NO_TARGET' || answer.reason === 'UNKNOWN_FEATURE' ? 200 : 502,
+      answer,
+    ];
+  }
+  if (queries !== null && req.method === 'POST' && req.path === '/query/part') {
+    const part = await queries.part(parseBody(await req.body(), partBody));
+    return ['answers' in part ? 200 : 409, part];
   }
   if (req.path === '/active' && req.method === 'GET') {
     const { index, applied, value } = await node.read((m) => m.activeFeatures());
@@ -74,9 +87,16 @@ async function route(
 /**
  * A coordinator's client API: `POST /commands` (a control-plane command as JSON, without `at_ms`: the
  * coordinator stamps it; 200 with the result, 409 with the refusal), linearizable reads `GET /features/<ref>`
- * and `GET /active` (each with the Raft `index` it was read at), `GET /status`, `GET /metrics` (Prometheus).
+ * and `GET /active` (each with the Raft `index` it was read at), `GET /status`, `GET /metrics` (Prometheus);
+ * with a `QueryService`, `POST /query` (answered by the feature agents across coordinators) and `POST
+ * /query/part` (another coordinator's share of one).
  */
-export function serveCoordinatorHttp(node: CoordinatorNode, catalog: Catalog, at: Address): Promise<Server> {
+export function serveCoordinatorHttp(
+  node: CoordinatorNode,
+  catalog: Catalog,
+  at: Address,
+  queries: QueryService | null = null,
+): Promise<Server> {
   const metrics = raftMetrics(() => node.status(), 'coordinator');
-  return serveJson(at, (req) => route(node, catalog, metrics, req));
+  return serveJson(at, (req) => route(node, catalog, metrics, queries, req));
 }

@@ -91,6 +91,25 @@ export class CoordinatorNode {
     return this.proc.transferLeadership(to);
   }
 
+  /** Resolves with this replica's applied index once it is at least `index` (E_TIMEOUT after the request timeout). */
+  whenApplied(index: number, timeoutMs = 3000): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new ElexError('E_TIMEOUT', `index ${index} not applied within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      this.proc.host.whenApplied(index, (applied) => {
+        clearTimeout(timer);
+        resolve(applied);
+      });
+    });
+  }
+
+  /** `f` over this replica's state as it is now (not linearizable: after `whenApplied` it is at least that index). */
+  readLocal<T>(f: (m: CoordinatorStateMachine) => T): T {
+    return f(this.proc.host.machine);
+  }
+
   status(): CoordinatorStatus {
     const m = this.proc.host.machine;
     return { ...this.proc.status(), active_features: m.activeFeatures().length, agents: m.agentCount };

@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { z } from 'zod';
 import { ElexError, isElexError } from '../core/index.js';
 import type { Address } from './tcp-transport.js';
 
@@ -107,4 +108,20 @@ export function serveJson(at: Address, route: JsonRoute): Promise<Server> {
     );
     server.listen(at.port, at.host, () => resolve(server));
   });
+}
+
+/** `text` parsed and validated as `schema`, or E_BAD_REQUEST naming the first issue. */
+export function parseBody<T>(text: string, schema: z.ZodType<T>): T {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new ElexError('E_BAD_REQUEST', 'the body is not JSON');
+  }
+  const r = schema.safeParse(json);
+  if (!r.success) {
+    const first = r.error.issues[0];
+    throw new ElexError('E_BAD_REQUEST', `at ${first.path.join('.') || '(root)'}: ${first.message}`);
+  }
+  return r.data;
 }

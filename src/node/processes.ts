@@ -46,6 +46,7 @@ export async function freePorts(n: number): Promise<number[]> {
 export class LocalProcesses {
   readonly members: Member[];
   private readonly cluster: string;
+  private readonly httpBook: string;
 
   private constructor(
     private readonly kind: 'node' | 'coordinator',
@@ -60,6 +61,7 @@ export class LocalProcesses {
       proc: null,
     }));
     this.cluster = formatCluster(new Map(this.members.map((m) => [m.id, m.raft])));
+    this.httpBook = formatCluster(new Map(this.members.map((m) => [m.id, m.http])));
   }
 
   /** Starts every process and resolves once each has printed its ready line. */
@@ -98,6 +100,7 @@ export class LocalProcesses {
       this.cluster,
     ];
     args.push('--http', formatAddress(m.http), '--data-dir', join(this.dir, `n${m.id}`));
+    if (this.kind === 'coordinator') args.push('--http-peers', this.httpBook);
     const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
     proc.stderr!.on('data', (c: Buffer) => {

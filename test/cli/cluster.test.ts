@@ -46,6 +46,8 @@ describe('elex cluster --app coordinator: the control plane in real processes', 
       '40',
       '--conflict-pairs',
       '8',
+      '--queries',
+      '12',
       '--quiet',
     ]);
     expect(r.code, r.stderr).toBe(0);
@@ -53,6 +55,7 @@ describe('elex cluster --app coordinator: the control plane in real processes', 
       commands: number;
       accepted: number;
       conflict_pairs: { issued: number; both_active: number };
+      queries: { issued: number; ok: number; cross: number; stale: number };
       replicas_agree: boolean;
       violations: string[];
       kills: unknown[];
@@ -62,6 +65,8 @@ describe('elex cluster --app coordinator: the control plane in real processes', 
     expect(report.commands).toBe(40 + 2 * 8);
     expect(report.accepted).toBeGreaterThan(20);
     expect(report.conflict_pairs).toMatchObject({ issued: 8, both_active: 0 });
+    // Queries through the coordinators, answered by the agents of the hosting coordinators.
+    expect(report.queries).toMatchObject({ issued: 12, ok: 12, cross: 9, stale: 0 });
     expect(report.kills).toHaveLength(1);
   });
 });

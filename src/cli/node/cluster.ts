@@ -16,6 +16,7 @@ interface ClusterOptions {
   writes: number;
   activations: number;
   conflictPairs: number;
+  queries: number;
   concurrency: number;
   dir?: string;
   kills: number;
@@ -55,6 +56,12 @@ export function register(program: Command): void {
       intOption(0, 200),
       20,
     )
+    .option(
+      '--queries <n>',
+      'coordinator: queries after the commands, each checked against the final state',
+      intOption(0, 100_000),
+      40,
+    )
     .option('--concurrency <n>', 'requests in flight at once', intOption(1, 256), 8)
     .option('--dir <dir>', 'keep the data directories here (default: a temporary directory, removed after)')
     .option(
@@ -71,6 +78,7 @@ export function register(program: Command): void {
         writes: 'kv',
         activations: 'coordinator',
         conflictPairs: 'coordinator',
+        queries: 'coordinator',
       };
       for (const [key, app] of Object.entries(only))
         if (app !== o.app && cmd.getOptionValueSource(key) === 'cli')
@@ -105,6 +113,7 @@ export function register(program: Command): void {
             nodes,
             activations: o.activations,
             conflictPairs: o.conflictPairs,
+            queries: o.queries,
             concurrency: o.concurrency,
             dir,
             elexBin: ELEX_BIN,

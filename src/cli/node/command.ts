@@ -7,6 +7,7 @@ import { serveCoordinatorHttp } from '../../node/coordinator-http.js';
 import { CoordinatorNode } from '../../node/coordinator-node.js';
 import { serveKvHttp } from '../../node/kv-http.js';
 import { KvNode } from '../../node/kv-node.js';
+import { QueryService } from '../../node/query-service.js';
 import type { RaftProcessOptions, RaftStatus } from '../../node/raft-process.js';
 import type { Address } from '../../node/tcp-transport.js';
 import { durationOption, intOption } from '../options.js';
@@ -15,6 +16,7 @@ interface NodeOptions {
   id: number;
   cluster: string;
   http?: string;
+  httpPeers?: string;
   voters?: string;
   dataDir?: string;
   electionTimeout: number;
@@ -59,7 +61,7 @@ async function run<N extends Running>(
   o: NodeOptions,
   defaultDir: string,
   start: (p: RaftProcessOptions) => Promise<N>,
-  http: (n: N, at: Address) => Promise<Server>,
+  http: (n: N, at: Address, peers: Map<number, Address>) => Promise<Server>,
 ): Promise<void> {
   const cluster = parseCluster(o.cluster);
   if (!cluster.has(o.id))
@@ -94,7 +96,9 @@ async function run<N extends Running>(
       process.exit(70); // EX_SOFTWARE: a supervisor restarts the node from its disk
     },
   });
-  const server = httpAt === undefined ? null : await http(node, httpAt);
+  const peers = o.httpPeers === undefined ? new Map<number, Address>() : parseCluster(o.httpPeers);
+  if (httpAt !== undefined && !peers.has(o.id)) peers.set(o.id, httpAt);
+  const server = httpAt === undefined ? null : await http(node, httpAt, peers);
   const a = server?.address();
   process.stdout.write(
     `${JSON.stringify({
@@ -149,11 +153,17 @@ export function register(program: Command): void {
       ),
     'elex-coordinator-data',
   )
+    .option(
+      '--http-peers <list>',
+      'every coordinator’s HTTP address: id=host:port,… (queries: category k’s agents live on the k-th coordinator, round robin; without it this coordinator hosts them all)',
+    )
     .addHelpText(
       'after',
       '\nHTTP API: POST /commands (JSON, e.g. {"op":"activate","feature":"IFLB","with_prerequisites":true}),\n' +
         'GET /features/<id|FAJ code|acronym> and GET /active (linearizable, with the Raft index), GET /status, GET /metrics.\n' +
         'A refused command answers 409 with its reason (CONFLICT, MISSING_PREREQUISITE, OUT_OF_ZONE, …).\n' +
+        'POST /query {"type":"parameter","text":"…","features"?:[…],"complexity"?:"simple"}: answered by the feature agents at a\n' +
+        'linearizable point, across coordinators, aggregated by confidence, with the Raft index it reflects.\n' +
         '\nExample: elex coordinator --id 1 --cluster 1=127.0.0.1:7001,2=…,3=… --http 127.0.0.1:8001 --data-dir c1',
     )
     .action((o: NodeOptions) => {
@@ -163,7 +173,7 @@ export function register(program: Command): void {
         o,
         'elex-coordinator-data',
         (p) => CoordinatorNode.start({ ...p, catalog }),
-        (n, at) => serveCoordinatorHttp(n, catalog, at),
+        (n, at, peers) => serveCoordinatorHttp(n, catalog, at, new QueryService(n, catalog, peers)),
       );
     });
 }

@@ -1,0 +1,156 @@
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { SeededRng } from '../core/index.js';
+import { COMPLEXITIES, type Complexity, QUERY_TYPES, type QueryType } from '../learning/index.js';
+import { type AgentAnswer, type ControlView, FeatureAgent } from '../swarm/agent/index.js';
+import type { Catalog } from '../swarm/index.js';
+import { aggregateByConfidence, extractTargets, routeKind } from '../swarm/routing/index.js';
+import { formatAddress } from './address.js';
+import type { CoordinatorNode } from './coordinator-node.js';
+import type { Address } from './tcp-transport.js';
+
+export const queryBody = z.strictObject({
+  id: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 32 - 1)
+    .optional(),
+  type: z.enum(QUERY_TYPES),
+  text: z.string().max(4096),
+  features: z.array(z.string().min(1).max(64)).max(64).optional(),
+  complexity: z.enum(COMPLEXITIES).optional(),
+});
+export type QueryBody = z.infer<typeof queryBody>;
+
+export const partBody = z.strictObject({
+  queryId: z.number().int().min(0),
+  type: z.enum(QUERY_TYPES),
+  complexity: z.enum(COMPLEXITIES),
+  features: z.array(z.string().min(1).max(64)).min(1).max(64),
+  barrier: z.number().int().min(0),
+});
+export type PartBody = z.infer<typeof partBody>;
+
+export interface QueryAnswer {
+  id: number;
+  ok: boolean;
+  /** NO_TARGET, COORDINATOR_DOWN, … when not ok. */
+  reason?: string;
+  route: 'intra' | 'cross' | null;
+  answers: AgentAnswer[];
+  /** Mean confidence of the chosen answers. */
+  confidence: number;
+  /** The Raft index every part of the answer reflects at least (the consistency barrier). */
+  raftIndex: number;
+}
+
+/**
+ * Queries on real coordinators. Each coordinator hosts the feature agents of the categories assigned to it
+ * (category k to the k-th coordinator id, round robin). A query reaching any coordinator gets a linearizable
+ * read (ReadIndex) that fixes the control-plane state; its target features are split by category, each part is
+ * served by the hosting coordinator (itself, or another over HTTP) once that replica has applied the read's
+ * index, and the answers are aggregated by confidence: the swarm simulation's query flow, on processes.
+ */
+export class QueryService {
+  private readonly agents = new Map<string, FeatureAgent>();
+  private readonly hostOf = new Map<string, number>();
+
+  constructor(
+    private readonly node: CoordinatorNode,
+    private readonly catalog: Catalog,
+    /** Every coordinator's HTTP address by id (this one's included). */
+    private readonly http: ReadonlyMap<number, Address>,
+    seed = randomBytes(4).readInt32LE(0),
+  ) {
+    const ids = [...http.keys()].sort((a, b) => a - b);
+    const rng = new SeededRng(seed);
+    catalog.categories.forEach((c, k) => {
+      const host = ids[k % ids.length];
+      this.hostOf.set(c.id, host);
+      if (host !== node.id) return;
+      for (const f of c.features)
+        this.agents.set(f, new FeatureAgent(`agent-${f}`, catalog.get(f)!, rng.fork(f)));
+    });
+  }
+
+  /** Feature agents this coordinator hosts. */
+  get agentCount(): number {
+    return this.agents.size;
+  }
+
+  async query(q: QueryBody): Promise<QueryAnswer> {
+    const id = q.id ?? randomBytes(4).readUInt32LE(0);
+    const complexity: Complexity = q.complexity ?? 'moderate';
+    const t = extractTargets(this.catalog, { id, type: q.type, text: q.text, features: q.features });
+    const none = (reason: string, raftIndex = 0): QueryAnswer => ({
+      id,
+      ok: false,
+      reason,
+      route: t.features.length === 0 ? null : routeKind(t),
+      answers: [],
+      confidence: 0,
+      raftIndex,
+    });
+    if (t.features.length === 0) return none(t.unknown.length > 0 ? 'UNKNOWN_FEATURE' : 'NO_TARGET');
+    // Every query is served at a linearizable point, so a client reads its own activations.
+    const { index } = await this.node.read(() => null);
+    const byHost = new Map<number, string[]>();
+    for (const f of t.features) {
+      const host = this.hostOf.get(this.catalog.get(f)!.category)!;
+      byHost.set(host, [...(byHost.get(host) ?? []), f]);
+    }
+    const parts = await Promise.all(
+      [...byHost].map(([host, features]) => {
+        const part: PartBody = { queryId: id, type: q.type, complexity, features, barrier: index };
+        return host === this.node.id ? this.part(part) : this.remotePart(host, part);
+      }),
+    );
+    const failed = parts.find((p) => 'reason' in p);
+    if (failed !== undefined && 'reason' in failed) return none(failed.reason, index);
+    const agg = aggregateByConfidence(parts.flatMap((p) => ('answers' in p ? p.answers : [])));
+    return {
+      id,
+      ok: true,
+      route: routeKind(t),
+      answers: agg.answers,
+      confidence: agg.confidence,
+      raftIndex: Math.max(index, agg.raftIndex),
+    };
+  }
+
+  /** This coordinator's part: its agents answer once its replica has applied `barrier`. */
+  async part(p: PartBody): Promise<{ answers: AgentAnswer[] } | { reason: string }> {
+    const index = await this.node.whenApplied(p.barrier);
+    return this.node.readLocal((m) => {
+      const answers: AgentAnswer[] = [];
+      for (const f of p.features) {
+        const agent = this.agents.get(f);
+        const feature = this.catalog.get(f);
+        if (agent === undefined || feature === undefined) return { reason: 'NOT_HOSTED' };
+        const view: ControlView = { active: m.isActive(f), values: m.valuesOf(f), raftIndex: index };
+        answers.push(agent.answer(p.queryId, p.type as QueryType, p.complexity, feature, view));
+      }
+      return { answers };
+    });
+  }
+
+  private async remotePart(
+    host: number,
+    p: PartBody,
+  ): Promise<{ answers: AgentAnswer[] } | { reason: string }> {
+    const at = this.http.get(host);
+    if (at === undefined) return { reason: 'COORDINATOR_UNKNOWN' };
+    try {
+      const r = await fetch(`http://${formatAddress(at)}/query/part`, {
+        method: 'POST',
+        body: JSON.stringify(p),
+        signal: AbortSignal.timeout(3000),
+      });
+      if (r.status !== 200) return { reason: `COORDINATOR_${r.status}` };
+      return (await r.json()) as { answers: AgentAnswer[] };
+    } catch {
+      return { reason: 'COORDINATOR_DOWN' };
+    }
+  }
+}

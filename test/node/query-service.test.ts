@@ -1,0 +1,107 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { defaultCatalog } from '../../src/node/catalog-file.js';
+import { serveCoordinatorHttp } from '../../src/node/coordinator-http.js';
+import { CoordinatorNode } from '../../src/node/coordinator-node.js';
+import { freePorts } from '../../src/node/processes.js';
+import { QueryService } from '../../src/node/query-service.js';
+import type { Address } from '../../src/node/tcp-transport.js';
+
+const catalog = defaultCatalog();
+const root = mkdtempSync(join(tmpdir(), 'elex-query-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+const cleanup: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const f of cleanup.splice(0).reverse()) await f();
+});
+
+/** Three coordinators with their HTTP APIs and query services; categories k go to coordinator k % 3 + 1. */
+async function coordinators() {
+  const ports = await freePorts(6);
+  const raft = new Map<number, Address>(
+    [1, 2, 3].map((id) => [id, { host: '127.0.0.1', port: ports[id - 1] }]),
+  );
+  const http = new Map<number, Address>(
+    [1, 2, 3].map((id) => [id, { host: '127.0.0.1', port: ports[id + 2] }]),
+  );
+  const dir = mkdtempSync(join(root, 'c'));
+  const nodes: CoordinatorNode[] = [];
+  const servers: Server[] = [];
+  for (const id of [1, 2, 3]) {
+    const node = await CoordinatorNode.start({ id, cluster: raft, catalog, dataDir: join(dir, `n${id}`) });
+    cleanup.push(() => node.close());
+    const server = await serveCoordinatorHttp(
+      node,
+      catalog,
+      http.get(id)!,
+      new QueryService(node, catalog, http, id),
+    );
+    cleanup.push(() => new Promise((r) => server.close(() => r())));
+    nodes.push(node);
+    servers.push(server);
+  }
+  const end = Date.now() + 10_000;
+  while (!nodes.some((n) => n.status().role === 'leader')) {
+    if (Date.now() > end) throw new Error('no leader');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const url = (id: number) => `http://127.0.0.1:${http.get(id)!.port}`;
+  return { nodes, servers, url };
+}
+
+const query = async (base: string, body: unknown) => {
+  const r = await fetch(`${base}/query`, { method: 'POST', body: JSON.stringify(body) });
+  return {
+    status: r.status,
+    body: (await r.json()) as Record<string, unknown> & { answers: Array<Record<string, unknown>> },
+  };
+};
+
+/** A feature of category k (hosted by coordinator k % 3 + 1) with no prerequisites. */
+const featureOf = (k: number) =>
+  catalog.categories[k].features
+    .map((f) => catalog.get(f)!)
+    .find((f) => f.requires.length === 0 && f.conflicts.length === 0)!;
+
+describe('queries on real coordinators', () => {
+  it('a cross-category query is answered by the hosting coordinators at a linearizable point, reading its own activation', async () => {
+    const { url } = await coordinators();
+    const a = featureOf(1); // hosted by coordinator 2
+    const b = featureOf(2); // hosted by coordinator 3
+    const act = await fetch(`${url(1)}/commands`, {
+      method: 'POST',
+      body: JSON.stringify({ op: 'activate', feature: a.id, with_prerequisites: true }),
+    });
+    expect(act.status).toBe(200);
+    const r = await query(url(1), {
+      type: 'parameter',
+      text: `how do ${a.acronym} and ${b.acronym} interact?`,
+      features: [a.id, b.id],
+    });
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ ok: true, route: 'cross' });
+    const byFeature = new Map(r.body.answers.map((x) => [x.feature, x]));
+    expect([...byFeature.keys()].sort()).toEqual([a.id, b.id].sort());
+    expect(byFeature.get(a.id)).toMatchObject({ agent: `agent-${a.id}`, content: { active: true } });
+    expect(byFeature.get(b.id)).toMatchObject({ agent: `agent-${b.id}`, content: { active: false } });
+    expect(r.body.raftIndex as number).toBeGreaterThan(0);
+  });
+
+  it('an intra-category query, a query with no target, and a part whose coordinator is down', async () => {
+    const { url, servers } = await coordinators();
+    const a = featureOf(0); // hosted by coordinator 1
+    const intra = await query(url(3), { type: 'kpi', text: a.acronym, features: [a.id] });
+    expect(intra.body).toMatchObject({ ok: true, route: 'intra' });
+    const none = await query(url(3), { type: 'general', text: 'what is the weather' });
+    expect([none.status, none.body.ok, none.body.reason]).toEqual([200, false, 'NO_TARGET']);
+    const bad = await query(url(3), { type: 'gossip', text: 'x' });
+    expect(bad.status).toBe(400);
+    await new Promise<void>((r) => servers[1].close(() => r())); // coordinator 2's API goes away
+    servers[1].closeAllConnections();
+    const down = await query(url(1), { type: 'kpi', text: '', features: [featureOf(1).id] });
+    expect([down.status, down.body.reason]).toEqual([502, 'COORDINATOR_DOWN']);
+  });
+});
