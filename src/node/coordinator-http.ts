@@ -6,10 +6,10 @@ import { ADMIN_ROUTES, adminRoute } from './admin-http.js';
 import type { ClientCommand, CoordinatorNode } from './coordinator-node.js';
 import { type JsonRequest, notFound, parseBody, pathParam, RawBody, serveJson } from './http-api.js';
 import { raftMetrics } from './metrics.js';
-import { partBody, type QueryService, queryBody } from './query-service.js';
+import { feedbackBody, partBody, type QueryService, queryBody } from './query-service.js';
 import type { Address } from './tcp-transport.js';
 
-const ROUTES = `GET /status, GET /metrics, ${ADMIN_ROUTES}, POST /commands, POST /query, GET /features/<id|FAJ|acronym>, GET /active`;
+const ROUTES = `GET /status, GET /metrics, ${ADMIN_ROUTES}, POST /commands, POST /query, POST /feedback, GET /features/<id|FAJ|acronym>, GET /active`;
 
 /**
  * The body as a command (validated by `CoordinatorNode.command`), its `feature` given by id, FAJ code, acronym
@@ -55,6 +55,10 @@ async function route(
       answer.ok || answer.reason === 'NO_TARGET' || answer.reason === 'UNKNOWN_FEATURE' ? 200 : 502,
       answer,
     ];
+  }
+  if (queries !== null && req.method === 'POST' && req.path === '/feedback') {
+    const r = await queries.feedback(parseBody(await req.body(), feedbackBody));
+    return [r.accepted ? 200 : 409, r];
   }
   if (queries !== null && req.method === 'POST' && req.path === '/query/part') {
     const part = await queries.part(parseBody(await req.body(), partBody));

@@ -32,6 +32,20 @@ export const partBody = z.strictObject({
 });
 export type PartBody = z.infer<typeof partBody>;
 
+export const feedbackBody = z.strictObject({
+  queryId: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 32 - 1),
+  feature: z.string().min(1).max(64),
+  /** The user's rating; the reward clamps it to [−1, 1]. */
+  rating: z.number().finite(),
+  resolved: z.boolean().optional(),
+  latency_ms: z.number().finite().min(0).optional(),
+});
+export type FeedbackBody = z.infer<typeof feedbackBody>;
+
 export interface QueryAnswer {
   id: number;
   ok: boolean;
@@ -133,6 +147,34 @@ export class QueryService {
       }
       return { answers };
     });
+  }
+
+  /**
+   * The user's feedback on the answer about `feature` to query `queryId`: the agent that gave it learns from
+   * it (tabular Q-learning, ADR-115's reward). Sent to any coordinator; forwarded to the one hosting the
+   * feature's agent. False when that agent has no such answer pending (already rated, or never asked).
+   */
+  async feedback(f: FeedbackBody): Promise<{ accepted: boolean; reason?: string }> {
+    const feature = this.catalog.get(f.feature);
+    if (feature === undefined) return { accepted: false, reason: 'UNKNOWN_FEATURE' };
+    const host = this.hostOf.get(feature.category)!;
+    if (host !== this.node.id) {
+      const at = this.http.get(host);
+      if (at === undefined) return { accepted: false, reason: 'COORDINATOR_UNKNOWN' };
+      try {
+        const r = await fetch(`http://${formatAddress(at)}/feedback`, {
+          method: 'POST',
+          body: JSON.stringify(f),
+          signal: AbortSignal.timeout(3000),
+        });
+        return (await r.json()) as { accepted: boolean; reason?: string };
+      } catch {
+        return { accepted: false, reason: 'COORDINATOR_DOWN' };
+      }
+    }
+    const agent = this.agents.get(f.feature)!;
+    const ok = agent.feedback(f.queryId, f.rating, f.resolved ?? false, f.latency_ms ?? 0, f.feature);
+    return ok ? { accepted: true } : { accepted: false, reason: 'UNKNOWN_ANSWER' };
   }
 
   private async remotePart(

@@ -104,4 +104,22 @@ describe('queries on real coordinators', () => {
     const down = await query(url(1), { type: 'kpi', text: '', features: [featureOf(1).id] });
     expect([down.status, down.body.reason]).toEqual([502, 'COORDINATOR_DOWN']);
   });
+
+  it('feedback sent to any coordinator reaches the agent that answered, which learns from it', async () => {
+    const { url } = await coordinators();
+    const a = featureOf(1); // hosted by coordinator 2
+    const ask = async (id: number) =>
+      (await query(url(1), { id, type: 'troubleshoot', text: '', features: [a.id], complexity: 'simple' }))
+        .body.answers[0];
+    const first = await ask(7);
+    const feedback = (body: unknown) =>
+      fetch(`${url(3)}/feedback`, { method: 'POST', body: JSON.stringify(body) });
+    const r = await feedback({ queryId: 7, feature: a.id, rating: 1, resolved: true });
+    expect([r.status, await r.json()]).toEqual([200, { accepted: true }]);
+    const again = await feedback({ queryId: 7, feature: a.id, rating: 1 });
+    expect([again.status, await again.json()]).toEqual([409, { accepted: false, reason: 'UNKNOWN_ANSWER' }]);
+    // One rated experience in that state: the agent answers it with more confidence.
+    const second = await ask(8);
+    expect(second.confidence as number).toBeGreaterThan(first.confidence as number);
+  });
 });

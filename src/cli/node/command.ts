@@ -164,6 +164,7 @@ export function register(program: Command): void {
         'A refused command answers 409 with its reason (CONFLICT, MISSING_PREREQUISITE, OUT_OF_ZONE, …).\n' +
         'POST /query {"type":"parameter","text":"…","features"?:[…],"complexity"?:"simple"}: answered by the feature agents at a\n' +
         'linearizable point, across coordinators, aggregated by confidence, with the Raft index it reflects.\n' +
+        'POST /feedback {"queryId":N,"feature":"…","rating":1}: the agent that answered learns from it.\n' +
         '\nExample: elex coordinator --id 1 --cluster 1=127.0.0.1:7001,2=…,3=… --http 127.0.0.1:8001 --data-dir c1',
     )
     .action((o: NodeOptions) => {
