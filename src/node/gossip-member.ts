@@ -37,7 +37,16 @@ export interface UdpStats {
 class UdpTransport implements GossipTransport {
   readonly stats: UdpStats = { datagramsOut: 0, datagramsIn: 0, bytesOut: 0, bytesIn: 0, unroutable: 0 };
   private readonly routes = new Map<string, Address | null>();
+  /** Datagrams handed to the socket whose send has not completed yet. */
+  private inFlight = 0;
+  private drained: Array<() => void> = [];
   constructor(private readonly socket: Socket) {}
+
+  /** Resolves once every datagram handed over so far has left the socket. */
+  flushed(): Promise<void> {
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.drained.push(resolve));
+  }
 
   send(to: string, data: Uint8Array): void {
     let at = this.routes.get(to);
@@ -55,7 +64,13 @@ class UdpTransport implements GossipTransport {
     }
     this.stats.datagramsOut++;
     this.stats.bytesOut += data.length;
-    this.socket.send(data, at.port, at.host);
+    this.inFlight++;
+    this.socket.send(data, at.port, at.host, () => {
+      if (--this.inFlight > 0) return;
+      const waiting = this.drained;
+      this.drained = [];
+      for (const w of waiting) w();
+    });
   }
 }
 
@@ -126,7 +141,8 @@ export class GossipMember {
   /** Announces the departure (others mark this member `left` instead of waiting to suspect it), then stops. */
   async leave(): Promise<void> {
     this.driver.leave();
-    await new Promise((r) => setTimeout(r, 50)); // let the datagrams leave the socket
+    // The departure must leave the socket before it closes: a fixed pause lost it on a loaded machine.
+    await Promise.race([this.transport.flushed(), new Promise((r) => setTimeout(r, 2000))]);
     await this.stop();
   }
 

@@ -25,10 +25,10 @@ function member(args: string[]) {
   return { p, lines };
 }
 
-async function until(cond: () => boolean, ms = 30_000): Promise<void> {
+async function until(cond: () => boolean, what: () => string, ms = 30_000): Promise<void> {
   const end = Date.now() + ms;
   while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not reached');
+    if (Date.now() > end) throw new Error(`condition not reached: ${what()}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -38,16 +38,23 @@ describe('elex member: one gossip member on UDP', () => {
     const [pa, pb] = await freePorts(2);
     const a = member(['--listen', `127.0.0.1:${pa}`]);
     const b = member(['--listen', `127.0.0.1:${pb}`, '--join', `127.0.0.1:${pa}`]);
-    await until(() =>
-      a.lines.some((l) => l.event === 'member' && l.name === `127.0.0.1:${pb}` && l.status === 'alive'),
+    const seen = () => `a printed ${JSON.stringify(a.lines)}; b printed ${JSON.stringify(b.lines)}`;
+    // Each must know the other: a departure goes to the members the leaver knows (a seed it never heard
+    // back from is not one of them).
+    await until(
+      () =>
+        a.lines.some((l) => l.event === 'member' && l.name === `127.0.0.1:${pb}` && l.status === 'alive') &&
+        b.lines.some((l) => l.event === 'member' && l.name === `127.0.0.1:${pa}` && l.status === 'alive'),
+      seen,
     );
     expect(a.lines[0]).toMatchObject({ event: 'ready', name: `127.0.0.1:${pa}` });
     b.p.kill('SIGTERM');
     const code = await new Promise<number | null>((r) => b.p.once('exit', (c) => r(c)));
     expect(code).toBe(0);
     expect(b.lines.at(-1)).toMatchObject({ event: 'left' });
-    await until(() =>
-      a.lines.some((l) => l.event === 'member' && l.name === `127.0.0.1:${pb}` && l.status === 'left'),
+    await until(
+      () => a.lines.some((l) => l.event === 'member' && l.name === `127.0.0.1:${pb}` && l.status === 'left'),
+      seen,
     );
   });
 
