@@ -1,6 +1,13 @@
 import { percentile } from '../core/index.js';
 import { formatAddress } from './address.js';
-import { type Kill, KillSchedule, LocalProcesses, type Member } from './processes.js';
+import {
+  type Kill,
+  KillSchedule,
+  LocalProcesses,
+  type Member,
+  type Reconfiguration,
+  Reconfigurer,
+} from './processes.js';
 
 export { freePorts } from './processes.js';
 
@@ -15,6 +22,8 @@ export interface LocalClusterOptions {
   elexBin: string;
   /** SIGKILLs spread over the writes, each victim restarted before the next (`KillSchedule`). */
   kills: number;
+  /** Start one spare beyond `nodes`, add it as a voter halfway and remove another voter at three quarters. */
+  reconfigure?: boolean;
   progress?: (line: string) => void;
 }
 
@@ -30,6 +39,8 @@ export interface LocalClusterReport {
   reads_checked: number;
   /** Each SIGKILL, with the time to the first acknowledgement of a write issued after it. */
   kills: Kill[];
+  /** Membership changes made under load (`--reconfigure`). */
+  reconfigurations: Reconfiguration[];
   write_latency_ms: { p50: number; p99: number };
   /** Wall time of the write phase (kills and restarts included), and acknowledged writes per second in it. */
   workload_ms: number;
@@ -78,14 +89,17 @@ async function get(m: Member, key: string): Promise<string | null | undefined> {
 }
 
 /**
- * A local cluster of `elex node` processes on 127.0.0.1: waits for a leader, writes through random nodes,
- * SIGKILLs the leader a third of the way in and restarts it from its data directory two thirds in, then
- * reads every acknowledged write back from every node with a linearizable read.
+ * A local cluster of `elex node` processes on 127.0.0.1: waits for a leader, writes through random nodes while
+ * members are SIGKILLed and restarted (`KillSchedule`) and, with `reconfigure`, the membership changes
+ * (`Reconfigurer`), then reads every acknowledged write back from every member with a linearizable read.
  */
 export async function runLocalCluster(o: LocalClusterOptions): Promise<LocalClusterReport> {
   const started = Date.now();
   const say = o.progress ?? (() => {});
-  const procs = await LocalProcesses.start('node', o.nodes, o.elexBin, o.dir);
+  const voters = Array.from({ length: o.nodes }, (_, i) => i + 1);
+  const procs = o.reconfigure
+    ? await LocalProcesses.start('node', o.nodes + 1, o.elexBin, o.dir, voters)
+    : await LocalProcesses.start('node', o.nodes, o.elexBin, o.dir);
   const members = procs.members;
   try {
     const first = await procs.waitForLeader(10_000);
@@ -96,14 +110,17 @@ export async function runLocalCluster(o: LocalClusterOptions): Promise<LocalClus
     let issued = 0;
     let unacked = 0;
     const schedule = new KillSchedule(procs, o.writes, o.kills, say, () => issued);
+    const reconf = o.reconfigure ? new Reconfigurer(procs, o.writes, say, () => issued) : null;
 
     const worker = async () => {
       while (issued < o.writes) {
         const i = issued++;
         await schedule.before(i);
+        await reconf?.before(i);
         const key = `k${i}`;
         const value = `v${i}`;
-        const nodes = procs.live;
+        // A spare not yet added and a removed member hear from no leader: writes go to the configuration.
+        const nodes = procs.live.filter((m) => reconf?.serves(m.id) ?? true);
         const t0 = Date.now();
         if (await put(nodes[i % nodes.length], key, value)) {
           acked.set(key, value);
@@ -121,7 +138,8 @@ export async function runLocalCluster(o: LocalClusterOptions): Promise<LocalClus
 
     let lost = 0;
     let checked = 0;
-    for (const m of members) {
+    // Every member of the final configuration holds every acknowledged write (a removed one is not asked).
+    for (const m of members.filter((x) => reconf?.serves(x.id) ?? true)) {
       const keys = [...acked.keys()];
       for (let i = 0; i < keys.length; i += 16) {
         const batch = keys.slice(i, i + 16);
@@ -141,6 +159,7 @@ export async function runLocalCluster(o: LocalClusterOptions): Promise<LocalClus
       lost_acked_writes: lost,
       reads_checked: checked,
       kills: schedule.kills,
+      reconfigurations: reconf?.changes ?? [],
       write_latency_ms: { p50: percentile(latencies, 50), p99: percentile(latencies, 99) },
       workload_ms: workloadMs,
       acked_per_s: Math.round((acked.size * 1000) / Math.max(1, workloadMs)),

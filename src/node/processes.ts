@@ -47,6 +47,7 @@ export class LocalProcesses {
   readonly members: Member[];
   private readonly cluster: string;
   private readonly httpBook: string;
+  private voters: string | null = null;
 
   private constructor(
     private readonly kind: 'node' | 'coordinator',
@@ -70,9 +71,12 @@ export class LocalProcesses {
     n: number,
     elexBin: string,
     dir: string,
+    /** The boot configuration (default: all n); the others start as spares a membership change may add. */
+    voters?: readonly number[],
   ): Promise<LocalProcesses> {
     mkdirSync(dir, { recursive: true });
     const p = new LocalProcesses(kind, elexBin, dir, await freePorts(2 * n));
+    p.voters = voters === undefined ? null : voters.join(',');
     try {
       await Promise.all(p.members.map((m) => p.restart(m)));
     } catch (e) {
@@ -101,6 +105,7 @@ export class LocalProcesses {
     ];
     args.push('--http', formatAddress(m.http), '--data-dir', join(this.dir, `n${m.id}`));
     if (this.kind === 'coordinator') args.push('--http-peers', this.httpBook);
+    if (this.voters !== null) args.push('--voters', this.voters);
     const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
     proc.stderr!.on('data', (c: Buffer) => {
@@ -293,5 +298,86 @@ export class KillSchedule {
       this.down = null;
       await this.procs.restart(victim);
     }
+  }
+}
+
+/** One membership change `elex cluster --reconfigure` made under load. */
+export interface Reconfiguration {
+  type: 'add-voter' | 'remove';
+  node: number;
+  at_op: number;
+  ok: boolean;
+  /** From the request to the configuration applied on the leader. */
+  ms: number;
+  error?: string;
+}
+
+/**
+ * Membership changes under load: halfway through the workload the spare (the last member, outside the boot
+ * configuration) is added as a voter; three quarters through, a voter that is neither the leader nor the
+ * newcomer is removed. Each goes to the current leader, retried while leadership moves or the previous change
+ * is pending (15 s at most).
+ */
+export class Reconfigurer {
+  readonly changes: Reconfiguration[] = [];
+  /** The member removed, if any: it no longer holds the log's future and is not read from. */
+  removed: number | null = null;
+  /** The spare once it is a voter (until then it hears from no leader: clients leave it alone). */
+  private added = false;
+  private step = 0;
+  private busy = false;
+
+  constructor(
+    private readonly procs: LocalProcesses,
+    private readonly total: number,
+    private readonly say: (line: string) => void,
+    private readonly issued: () => number,
+  ) {}
+
+  async before(i: number): Promise<void> {
+    const at = [Math.floor(this.total / 2), Math.floor((3 * this.total) / 4)][this.step];
+    if (at === undefined || i < at || this.busy) return;
+    this.busy = true;
+    this.step++;
+    try {
+      const spare = this.procs.members[this.procs.members.length - 1].id;
+      if (this.step === 1) this.added = await this.change('add-voter', spare);
+      else {
+        const leader = await this.procs.waitForLeader(15_000);
+        const victim = this.procs.members.find((m) => m.id !== leader.id && m.id !== spare);
+        if (victim !== undefined && (await this.change('remove', victim.id))) this.removed = victim.id;
+      }
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** Whether clients should use member `id`: in the configuration as far as this workload changed it. */
+  serves(id: number): boolean {
+    const spare = this.procs.members[this.procs.members.length - 1].id;
+    return id !== this.removed && (id !== spare || this.added);
+  }
+
+  private async change(type: Reconfiguration['type'], node: number): Promise<boolean> {
+    const t0 = Date.now();
+    const at_op = this.issued();
+    let error = 'no leader';
+    while (Date.now() - t0 < 15_000) {
+      const leader = await this.procs.waitForLeader(15_000).catch(() => null);
+      const m = leader === null ? undefined : this.procs.members.find((x) => x.id === leader.id);
+      if (m !== undefined && m.proc !== null) {
+        const r = await httpJson(m, 'POST', '/admin/members', JSON.stringify({ type, node }), 16_000);
+        if (r?.status === 200) {
+          this.changes.push({ type, node, at_op, ok: true, ms: Date.now() - t0 });
+          this.say(`${type} ${node}: applied after ${Date.now() - t0} ms`);
+          return true;
+        }
+        error = r === null ? 'no answer' : String((r.body as { code?: string }).code ?? r.status);
+      }
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    this.changes.push({ type, node, at_op, ok: false, ms: Date.now() - t0, error });
+    this.say(`${type} ${node}: not applied (${error})`);
+    return false;
   }
 }

@@ -34,6 +34,32 @@ describe('elex cluster: real processes, real sockets, real disks', () => {
   });
 });
 
+describe('elex cluster --reconfigure: membership changes under load', () => {
+  it('a spare joins as a voter and a voter leaves while writes and a leader SIGKILL go on; nothing acknowledged is lost', () => {
+    const r = elex(['cluster', '--nodes', '3', '--writes', '200', '--reconfigure', '--quiet']);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as {
+      acked: number;
+      lost_acked_writes: number;
+      reads_checked: number;
+      reconfigurations: Array<{ type: string; node: number; ok: boolean }>;
+      final_status: Array<{ id: number; voters: number[] } | null>;
+    };
+    expect(report.reconfigurations.map((c) => [c.type, c.ok])).toEqual([
+      ['add-voter', true],
+      ['remove', true],
+    ]);
+    const removed = report.reconfigurations[1].node;
+    expect(report.lost_acked_writes).toBe(0);
+    // Read back from the final configuration: the three remaining voters, the newcomer among them.
+    expect(report.reads_checked).toBe(3 * report.acked);
+    const voters = report.final_status.find((s) => s !== null && s.id === 4)!.voters;
+    expect(voters).toContain(4);
+    expect(voters).not.toContain(removed);
+    expect(voters).toHaveLength(3);
+  });
+});
+
 describe('elex cluster --app coordinator: the control plane in real processes', () => {
   it('activations and conflicting races through 5 coordinators, leader SIGKILLed: every invariant holds', () => {
     const r = elex([

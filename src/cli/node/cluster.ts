@@ -20,6 +20,7 @@ interface ClusterOptions {
   concurrency: number;
   dir?: string;
   kills: number;
+  reconfigure?: boolean;
   quiet?: boolean;
 }
 
@@ -70,6 +71,10 @@ export function register(program: Command): void {
       intOption(0, 100),
       1,
     )
+    .option(
+      '--reconfigure',
+      'kv: start one spare node outside the configuration, add it as a voter halfway through the writes and remove another voter at three quarters',
+    )
     .option('--quiet', 'no progress on stderr')
     .action(async (o: ClusterOptions, cmd: Command) => {
       const nodes = o.nodes ?? (o.app === 'kv' ? 3 : 14);
@@ -79,6 +84,7 @@ export function register(program: Command): void {
         activations: 'coordinator',
         conflictPairs: 'coordinator',
         queries: 'coordinator',
+        reconfigure: 'kv',
       };
       for (const [key, app] of Object.entries(only))
         if (app !== o.app && cmd.getOptionValueSource(key) === 'cli')
@@ -104,10 +110,12 @@ export function register(program: Command): void {
             dir,
             elexBin: ELEX_BIN,
             kills: o.kills,
+            reconfigure: o.reconfigure,
             progress,
           });
           printJson(report);
-          if (report.lost_acked_writes > 0) process.exitCode = 1;
+          if (report.lost_acked_writes > 0 || report.reconfigurations.some((r) => !r.ok))
+            process.exitCode = 1;
         } else {
           const report = await runCoordinatorCluster({
             nodes,
