@@ -1,5 +1,6 @@
 import type { Catalog, Feature } from '../swarm/index.js';
-import { httpJson, type Kill, KillSchedule, LocalProcesses, type Member } from './processes.js';
+import { httpJson } from './http-client.js';
+import { type Kill, KillSchedule, LocalProcesses, type Member } from './processes.js';
 
 export interface CoordinatorClusterOptions {
   /** Replicas of the control plane (the swarm runs 14: quorum 8). */
@@ -142,7 +143,7 @@ async function readViews(members: readonly Member[]): Promise<ReplicaView[]> {
   for (const m of members) {
     let view: ReplicaView = { id: m.id, active: null, applied: -1 };
     for (let attempt = 0; attempt < 50 && view.active === null; attempt++) {
-      const r = await httpJson(m, 'GET', '/active');
+      const r = await httpJson(m.http, 'GET', '/active');
       if (r?.status === 200) {
         const b = r.body as { features: string[]; applied: number };
         view = { id: m.id, active: [...b.features].sort(), applied: b.applied };
@@ -178,7 +179,7 @@ async function runQueries(
     const at = procs.members[i % procs.members.length];
     out.issued++;
     const r = await httpJson(
-      at,
+      at.http,
       'POST',
       '/query',
       JSON.stringify({ id: i + 1, type: 'parameter', text: '', features }),
@@ -219,7 +220,7 @@ async function activate(m: () => Member, feature: string): Promise<Answer | null
   const body = JSON.stringify({ op: 'activate', feature, with_prerequisites: true });
   const until = Date.now() + 5000;
   for (;;) {
-    const r = await httpJson(m(), 'POST', '/commands', body);
+    const r = await httpJson(m().http, 'POST', '/commands', body);
     if (r === null || r.status === 504) return null;
     if (r.status === 503 && Date.now() < until) {
       await new Promise((res) => setTimeout(res, 20));

@@ -1,5 +1,5 @@
 import { percentile } from '../core/index.js';
-import { formatAddress } from './address.js';
+import { httpJson } from './http-client.js';
 import {
   type Kill,
   KillSchedule,
@@ -8,8 +8,6 @@ import {
   type Reconfiguration,
   Reconfigurer,
 } from './processes.js';
-
-export { freePorts } from './processes.js';
 
 export interface LocalClusterOptions {
   nodes: number;
@@ -56,34 +54,20 @@ export interface LocalClusterReport {
  */
 async function put(m: Member, key: string, value: string): Promise<boolean> {
   const until = Date.now() + 5000;
-  try {
-    for (;;) {
-      const r = await fetch(`http://${formatAddress(m.http)}/kv/${encodeURIComponent(key)}`, {
-        method: 'PUT',
-        body: value,
-        signal: AbortSignal.timeout(6000),
-      });
-      await r.text();
-      if (r.status !== 503 || Date.now() > until) return r.status === 200;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  } catch {
-    return false;
+  for (;;) {
+    const r = await httpJson(m.http, 'PUT', `/kv/${encodeURIComponent(key)}`, value);
+    if (r === null) return false;
+    if (r.status !== 503 || Date.now() > until) return r.status === 200;
+    await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
 
 async function get(m: Member, key: string): Promise<string | null | undefined> {
   for (let attempt = 0; attempt < 20; attempt++) {
-    try {
-      const r = await fetch(`http://${formatAddress(m.http)}/kv/${encodeURIComponent(key)}`, {
-        signal: AbortSignal.timeout(6000),
-      });
-      const body = (await r.json()) as { value?: string | null };
-      if (r.status === 200 || r.status === 404) return body.value ?? null;
-    } catch {
-      // retried below
-    }
-    await new Promise((r) => setTimeout(r, 100));
+    const r = await httpJson(m.http, 'GET', `/kv/${encodeURIComponent(key)}`);
+    if (r !== null && (r.status === 200 || r.status === 404))
+      return (r.body as { value?: string | null }).value ?? null;
+    await new Promise((res) => setTimeout(res, 100));
   }
   return undefined;
 }

@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { ElexError } from '../core/index.js';
 import { formatAddress, formatCluster } from './address.js';
+import { httpJson } from './http-client.js';
 import type { Address } from './tcp-transport.js';
 
 /** One process of a local cluster: its Raft and HTTP addresses, and the child while it runs. */
@@ -140,12 +141,8 @@ export class LocalProcesses {
   }
 
   async status(m: Member): Promise<MemberStatus | null> {
-    try {
-      const r = await fetch(`http://${formatAddress(m.http)}/status`, { signal: AbortSignal.timeout(1000) });
-      return (await r.json()) as MemberStatus;
-    } catch {
-      return null;
-    }
+    const r = await httpJson(m.http, 'GET', '/status', undefined, 1000);
+    return r === null ? null : (r.body as MemberStatus);
   }
 
   async waitForLeader(timeoutMs: number): Promise<MemberStatus> {
@@ -173,26 +170,6 @@ export class LocalProcesses {
           }),
       ),
     );
-  }
-}
-
-/** A JSON request to a member's HTTP API: status and body, or null when the connection failed or timed out. */
-export async function httpJson(
-  m: Member,
-  method: string,
-  path: string,
-  body?: string,
-  timeoutMs = 6000,
-): Promise<{ status: number; body: unknown } | null> {
-  try {
-    const r = await fetch(`http://${formatAddress(m.http)}${path}`, {
-      method,
-      body,
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    return { status: r.status, body: await r.json() };
-  } catch {
-    return null;
   }
 }
 
@@ -366,7 +343,7 @@ export class Reconfigurer {
       const leader = await this.procs.waitForLeader(15_000).catch(() => null);
       const m = leader === null ? undefined : this.procs.members.find((x) => x.id === leader.id);
       if (m !== undefined && m.proc !== null) {
-        const r = await httpJson(m, 'POST', '/admin/members', JSON.stringify({ type, node }), 16_000);
+        const r = await httpJson(m.http, 'POST', '/admin/members', JSON.stringify({ type, node }), 16_000);
         if (r?.status === 200) {
           this.changes.push({ type, node, at_op, ok: true, ms: Date.now() - t0 });
           this.say(`${type} ${node}: applied after ${Date.now() - t0} ms`);

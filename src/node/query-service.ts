@@ -5,8 +5,8 @@ import { COMPLEXITIES, type Complexity, QUERY_TYPES, type QueryType } from '../l
 import { type AgentAnswer, type ControlView, FeatureAgent } from '../swarm/agent/index.js';
 import type { Catalog } from '../swarm/index.js';
 import { aggregateByConfidence, extractTargets, routeKind } from '../swarm/routing/index.js';
-import { formatAddress } from './address.js';
 import type { CoordinatorNode } from './coordinator-node.js';
+import { httpJson } from './http-client.js';
 import type { Address } from './tcp-transport.js';
 
 export const queryBody = z.strictObject({
@@ -161,16 +161,10 @@ export class QueryService {
     if (host !== this.node.id) {
       const at = this.http.get(host);
       if (at === undefined) return { accepted: false, reason: 'COORDINATOR_UNKNOWN' };
-      try {
-        const r = await fetch(`http://${formatAddress(at)}/feedback`, {
-          method: 'POST',
-          body: JSON.stringify(f),
-          signal: AbortSignal.timeout(3000),
-        });
-        return (await r.json()) as { accepted: boolean; reason?: string };
-      } catch {
-        return { accepted: false, reason: 'COORDINATOR_DOWN' };
-      }
+      const r = await httpJson(at, 'POST', '/feedback', JSON.stringify(f), 3000);
+      return r === null
+        ? { accepted: false, reason: 'COORDINATOR_DOWN' }
+        : (r.body as { accepted: boolean; reason?: string });
     }
     const agent = this.agents.get(f.feature)!;
     const ok = agent.feedback(f.queryId, f.rating, f.resolved ?? false, f.latency_ms ?? 0, f.feature);
@@ -183,16 +177,9 @@ export class QueryService {
   ): Promise<{ answers: AgentAnswer[] } | { reason: string }> {
     const at = this.http.get(host);
     if (at === undefined) return { reason: 'COORDINATOR_UNKNOWN' };
-    try {
-      const r = await fetch(`http://${formatAddress(at)}/query/part`, {
-        method: 'POST',
-        body: JSON.stringify(p),
-        signal: AbortSignal.timeout(3000),
-      });
-      if (r.status !== 200) return { reason: `COORDINATOR_${r.status}` };
-      return (await r.json()) as { answers: AgentAnswer[] };
-    } catch {
-      return { reason: 'COORDINATOR_DOWN' };
-    }
+    const r = await httpJson(at, 'POST', '/query/part', JSON.stringify(p), 3000);
+    if (r === null) return { reason: 'COORDINATOR_DOWN' };
+    if (r.status !== 200) return { reason: `COORDINATOR_${r.status}` };
+    return r.body as { answers: AgentAnswer[] };
   }
 }

@@ -128,7 +128,6 @@ export class RaftProcess<H extends RaftHost> {
         listen: self,
         peers: o.cluster,
         onMessage: (m) => host?.deliver(m),
-        log,
       });
     } catch (e) {
       await disk.close();

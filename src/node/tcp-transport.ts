@@ -21,8 +21,6 @@ export interface TcpTransportOptions {
   maxQueueBytes?: number;
   /** Largest frame accepted from the network (default 64 MiB, the codec's own limit). */
   maxFrameBytes?: number;
-  /** One line per connection event worth an operator's attention. */
-  log?: (line: string) => void;
 }
 
 /** What the transport did; `refused` counts inbound messages dropped by validation, with the reason. */

@@ -1,0 +1,25 @@
+import { formatAddress } from './address.js';
+import type { Address } from './tcp-transport.js';
+
+/**
+ * One JSON request to a node's HTTP API: its status and parsed body, or null when the connection failed, timed
+ * out or the body was not JSON (the caller decides whether that means retry, unknown outcome or down).
+ */
+export async function httpJson(
+  at: Address,
+  method: string,
+  path: string,
+  body?: string,
+  timeoutMs = 6000,
+): Promise<{ status: number; body: unknown } | null> {
+  try {
+    const r = await fetch(`http://${formatAddress(at)}${path}`, {
+      method,
+      body,
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    return { status: r.status, body: await r.json() };
+  } catch {
+    return null;
+  }
+}
