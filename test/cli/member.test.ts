@@ -2,6 +2,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePorts } from '../../src/node/processes.js';
+import { waitUntil } from '../support/wait.js';
 
 const ELEX = join(import.meta.dirname, '..', '..', 'bin', 'elex.js');
 const procs: ChildProcess[] = [];
@@ -25,13 +26,7 @@ function member(args: string[]) {
   return { p, lines };
 }
 
-async function until(cond: () => boolean, what: () => string, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`condition not reached: ${what()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const until = (cond: () => boolean, what: () => string) => waitUntil(cond, 30_000, what, 50);
 
 describe('elex member: one gossip member on UDP', () => {
   it('two members find each other; on SIGTERM one leaves and the other sees it leave', async () => {

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Channel, type GossipConfig } from '../../src/gossip/index.js';
 import { runGossipCluster } from '../../src/node/gossip-cluster.js';
 import { GossipMember } from '../../src/node/gossip-member.js';
+import { waitUntil } from '../support/wait.js';
 
 /**
  * Intervals a tenth of the defaults, so a test sees joins and failures in a second or two; the pause allowance
@@ -44,13 +45,7 @@ async function members(n: number): Promise<GossipMember[]> {
   return [...running];
 }
 
-async function until(cond: () => boolean, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not reached');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const until = (cond: () => boolean) => waitUntil(cond, 15_000);
 
 const statusOf = (m: GossipMember, name: string) => m.members().find((x) => x.name === name)?.status;
 

@@ -4,6 +4,7 @@ import { encodeFrame } from '../../src/core/index.js';
 import { freePorts } from '../../src/node/processes.js';
 import { type Address, TcpTransport } from '../../src/node/tcp-transport.js';
 import { emptyMessage, encodeMessage, type Message, MsgType } from '../../src/raft/index.js';
+import { waitUntil } from '../support/wait.js';
 
 const open: TcpTransport[] = [];
 afterEach(async () => {
@@ -32,13 +33,7 @@ async function pair() {
   return { peers, got, a: await start(1), b: await start(2), start };
 }
 
-async function until(cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not reached');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const until = (cond: () => boolean) => waitUntil(cond, 5000, undefined, 10);
 
 function app(from: number, to: number, index: number): Message {
   const m = emptyMessage(MsgType.App, from, to, 3);

@@ -63,6 +63,13 @@ function ready(
   };
 }
 
+/** Node `n` leads `term` and appends index 1 of that term, uncommitted: its first Ready as leader. */
+function leadsWithEntry(checker: InvariantChecker, n: ObservedNode & { r: FakeRaft }, term: number): void {
+  n.r.term = term;
+  n.r.log.entries = [entry(1, term)];
+  checker.onReady(n, ready(Role.Leader, { entries: [entry(1, term)] }));
+}
+
 function cluster(n: number) {
   const sim = new Simulator({ seed: 1 });
   for (let i = 0; i < n; i++) sim.addNode(`n${i}`, { deliver: () => {} });
@@ -84,9 +91,7 @@ describe('InvariantChecker: durable quorum', () => {
   it('a commit by a leader that stepped down before its next Ready is still checked', () => {
     const { nodes, checker } = cluster(3);
     const [a] = nodes;
-    a.r.term = 2;
-    a.r.log.entries = [entry(1, 2)];
-    checker.onReady(a, ready(Role.Leader, { entries: [entry(1, 2)] }));
+    leadsWithEntry(checker, a, 2);
     // Its commit advanced (alone: nobody holds index 1 durably) and it stepped down (CheckQuorum) in the
     // same term before its next Ready: the first Ready that shows the commit is a follower's.
     a.r.log.committed = 1;
@@ -100,9 +105,7 @@ describe('InvariantChecker: durable quorum', () => {
     a.r.term = 2;
     checker.onReady(a, ready(Role.Leader));
     // b leads term 3 and commits index 1 on {1, 2} (a does not hold it yet), checked at b's Ready.
-    b.r.term = 3;
-    b.r.log.entries = [entry(1, 3)];
-    checker.onReady(b, ready(Role.Leader, { entries: [entry(1, 3)] }));
+    leadsWithEntry(checker, b, 3);
     persist(1, [entry(1, 3)]);
     persist(2, [entry(1, 3)]);
     b.r.log.committed = 1;
@@ -118,9 +121,7 @@ describe('InvariantChecker: durable quorum', () => {
   it('a commit by a leader that moved to a later term before its next Ready is still checked', () => {
     const { nodes, checker } = cluster(3);
     const [a] = nodes;
-    a.r.term = 2;
-    a.r.log.entries = [entry(1, 2)];
-    checker.onReady(a, ready(Role.Leader, { entries: [entry(1, 2)] }));
+    leadsWithEntry(checker, a, 2);
     // Its commit advanced (alone: nobody holds index 1 durably), then a vote request of term 3 made it a
     // follower before its next Ready. No leader of any term was seen to commit index 1: the commit is its own.
     a.r.log.committed = 1;
@@ -132,9 +133,7 @@ describe('InvariantChecker: durable quorum', () => {
   it('a stepped-down leader commit held by a quorum of the configuration of its last Ready passes', () => {
     const { nodes, checker, persist } = cluster(3);
     const [a] = nodes;
-    a.r.term = 2;
-    a.r.log.entries = [entry(1, 2)];
-    checker.onReady(a, ready(Role.Leader, { entries: [entry(1, 2)] }));
+    leadsWithEntry(checker, a, 2);
     persist(0, [entry(1, 2)]);
     persist(1, [entry(1, 2)]);
     // It committed index 1 on {0, 1}, then applied its own removal and stepped down: {1, 2} has no quorum
@@ -150,9 +149,7 @@ describe('InvariantChecker: leader completeness', () => {
   it('a new leader lacking an entry a past leader committed is caught before anyone applied it', () => {
     const { nodes, checker, persist } = cluster(3);
     const [a, , c] = nodes;
-    a.r.term = 2;
-    a.r.log.entries = [entry(1, 2)];
-    checker.onReady(a, ready(Role.Leader, { entries: [entry(1, 2)] }));
+    leadsWithEntry(checker, a, 2);
     persist(0, [entry(1, 2)]);
     persist(1, [entry(1, 2)]);
     a.r.log.committed = 1;
@@ -160,18 +157,14 @@ describe('InvariantChecker: leader completeness', () => {
     expect(checker.violations).toEqual([]);
     // Node 0 crashes before applying index 1, so no node has applied it yet; node 2, whose log is empty,
     // leads term 3 (a voter granted it a vote it should not have).
-    c.r.term = 3;
-    c.r.log.entries = [entry(1, 3)];
-    checker.onReady(c, ready(Role.Leader, { entries: [entry(1, 3)] }));
+    leadsWithEntry(checker, c, 3);
     expect(checker.violations.map((v) => v.invariant)).toEqual(['leader-completeness']);
   });
 
   it('commits of a later term do not bind a leader of an earlier term', () => {
     const { nodes, checker, persist } = cluster(3);
     const [a, b] = nodes;
-    b.r.term = 3;
-    b.r.log.entries = [entry(1, 3)];
-    checker.onReady(b, ready(Role.Leader, { entries: [entry(1, 3)] }));
+    leadsWithEntry(checker, b, 3);
     persist(1, [entry(1, 3)]);
     persist(2, [entry(1, 3)]);
     b.r.log.committed = 1;
