@@ -43,8 +43,11 @@ async function coordinators() {
     nodes.push(node);
     servers.push(server);
   }
+  // Every coordinator must know the leader: one that does not yet refuses a linearizable read (503).
   const end = Date.now() + 10_000;
-  while (!nodes.some((n) => n.status().role === 'leader')) {
+  const known = () =>
+    nodes.some((n) => n.status().role === 'leader') && nodes.every((n) => n.status().leader >= 0);
+  while (!known()) {
     if (Date.now() > end) throw new Error('no leader');
     await new Promise((r) => setTimeout(r, 20));
   }
