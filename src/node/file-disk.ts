@@ -20,6 +20,7 @@ import { deserialize, serialize } from 'node:v8';
 import { crc32 } from 'node:zlib';
 import { ElexError } from '../core/index.js';
 import type { Disk } from '../raft/index.js';
+import { fsyncDirSync } from './durable-file.js';
 
 /**
  * File layout: the 8-byte header `ELEXDSK1`, then records
@@ -84,15 +85,6 @@ function decodeAt(bytes: Buffer, off: number): Op | undefined {
 function storageError(path: string, what: string, err?: unknown): ElexError {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   return new ElexError('E_STORAGE', `${path}: ${what}${code ? ` (${code})` : ''}`, { path, code });
-}
-
-function fsyncDirSync(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 function writeAll(fd: number, buf: Buffer, pos: number, cb: (err: Error | null) => void): void {
