@@ -8,6 +8,7 @@ import { register as benchSim } from './bench/sim.js';
 import { register as catalog } from './catalog/command.js';
 import { register as cluster } from './node/cluster.js';
 import { register as node } from './node/command.js';
+import { register as federationCluster } from './node/federation.js';
 import { register as member } from './node/member.js';
 import { register as simBasic } from './simulate/basic.js';
 import { register as simFederation } from './simulate/federation.js';
@@ -62,6 +63,7 @@ export function buildProgram(): Command {
   node(program);
   cluster(program);
   member(program);
+  federationCluster(program);
 
   for (const c of [program, simulate, bench, ...simulate.commands, ...bench.commands, ...program.commands]) {
     c.exitOverride();

@@ -1,0 +1,329 @@
+import { randomBytes } from 'node:crypto';
+import { createSocket } from 'node:dgram';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isElexError, SeededRng } from '../core/index.js';
+import {
+  type FederatedQTable,
+  type FederationConfig,
+  type Identity,
+  identityFromSeed,
+  MapKeyring,
+  type VoteState,
+} from '../learning/index.js';
+import { FederationMember, readVoteState } from './federation-member.js';
+import type { Address } from './tcp-transport.js';
+import { UdpFederationNetwork, type UdpFederationStats } from './udp-federation.js';
+
+/** One (state, action) the members learn, with its terminal reward: Q* = reward. */
+export interface TaskEntry {
+  state: bigint;
+  action: number;
+  reward: number;
+}
+
+export interface FederationClusterOptions {
+  members: number;
+  /** Members that learn every reward negated and report it in honest form (Byzantine; the last ids). */
+  flippers: number;
+  task: readonly TaskEntry[];
+  durationMs: number;
+  syncIntervalMs: number;
+  /** Interactions each member learns before each sync. */
+  learnPerSync: number;
+  /** Fraction of every member's outgoing datagrams dropped. */
+  loss: number;
+  /** Crash the aggregator at a third of the run and restart it (from its saved vote) at half. */
+  crashAggregator: boolean;
+  /** Datagrams of random bytes sent to every member's port at a quarter of the run. */
+  hostileDatagrams: number;
+  /** Where the members keep their votes (default: a temporary directory, removed at the end). */
+  dataDir?: string;
+  federation?: FederationConfig;
+  progress?: (line: string) => void;
+}
+
+export interface FederationClusterReport {
+  members: number;
+  flippers: string[];
+  duration_ms: number;
+  sync_interval_ms: number;
+  loss: number;
+  /** From the start until one aggregator is followed by every live honest member. */
+  first_aggregator: { id: string; term: number; ms: number } | null;
+  /** The crashed aggregator, and how long until the live members agreed on another one. */
+  crash: {
+    id: string;
+    reelected: { id: string; term: number; ms: number } | null;
+    /** The (term, vote) it restarted from, read back from its vote file. */
+    restarted_from: VoteState | null;
+  } | null;
+  final_aggregator: { id: string; term: number } | null;
+  /** Terms in which honest members saw two different aggregators (must be 0). */
+  safety_violations: number;
+  /** Largest |Q − Q*| over the honest members' tables and the task's entries, sampled through the run. */
+  error_over_time: Array<{ t_ms: number; max_abs_error: number }>;
+  final_max_abs_error: number;
+  /** Trust the final aggregator holds in each flipper (1 full, 0 none). */
+  flipper_trust: Record<string, number>;
+  refusals: Record<string, number>;
+  sync_errors: Record<string, number>;
+  udp: UdpFederationStats;
+  bytes_per_member_per_s: number;
+  elapsed_ms: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Slot {
+  id: string;
+  flipper: boolean;
+  identity: Identity;
+  address: Address;
+  rng: SeededRng;
+  member: FederationMember | null;
+  /** UDP counters of earlier lives (a restart opens a new socket). */
+  past: UdpFederationStats[];
+}
+
+function addStats(into: UdpFederationStats, s: UdpFederationStats): void {
+  for (const k of Object.keys(into) as Array<keyof UdpFederationStats>) into[k] += s[k];
+}
+
+/**
+ * N federation members on real UDP sockets in this process, on real timers, learning a known task: how long
+ * the category takes to elect an aggregator and to replace a crashed one, whether any term ever had two, and
+ * where the honest members' values end against Q* with reward flippers among them. The figures the
+ * simulator's `FederationSimCluster` gives for the same protocol, on a real network.
+ */
+export async function runFederationCluster(o: FederationClusterOptions): Promise<FederationClusterReport> {
+  const started = Date.now();
+  const say = o.progress ?? (() => {});
+  const ownDir = o.dataDir === undefined;
+  const dataDir = o.dataDir ?? mkdtempSync(join(tmpdir(), 'elex-federation-'));
+  const keyring = new MapKeyring();
+  const ids = Array.from({ length: o.members }, (_, i) => `m${i}`);
+  const slots: Slot[] = ids.map((id, i) => ({
+    id,
+    flipper: i >= o.members - o.flippers,
+    identity: identityFromSeed(id, randomBytes(32)),
+    address: { host: '127.0.0.1', port: 0 },
+    rng: new SeededRng(randomBytes(4).readInt32LE(0)),
+    member: null,
+    past: [],
+  }));
+  const errors = new Map<string, number>();
+  const noteError = (e: unknown) => {
+    const code = isElexError(e) ? e.code : 'UNTYPED';
+    errors.set(code, (errors.get(code) ?? 0) + 1);
+  };
+  const pastRefusals = new Map<string, number>();
+
+  const networks = new Map<string, UdpFederationNetwork>();
+  /** Starts `s` on its address (fixed after the first bind, so a restart keeps every peer's route). */
+  const boot = async (s: Slot): Promise<FederationMember> => {
+    const network = await UdpFederationNetwork.bind({
+      id: s.id,
+      listen: s.address,
+      loss: o.loss,
+      rng: s.rng.fork('loss'),
+    });
+    for (const peer of slots) if (peer !== s) network.route(peer.id, peer.address);
+    networks.set(s.id, network);
+    s.member = new FederationMember({
+      id: s.id,
+      members: ids,
+      network,
+      keyring,
+      identity: s.identity,
+      dataDir: join(dataDir, s.id),
+      federation: { ...o.federation, sync_interval_ms: o.syncIntervalMs },
+      rng: s.rng.fork('timer'),
+      onError: noteError,
+      learn: (fqt) => {
+        for (let i = 0; i < o.learnPerSync; i++) {
+          const e = o.task[s.rng.int(o.task.length)];
+          fqt.learner.learn(e.state, e.action, s.flipper ? -e.reward : e.reward, null);
+        }
+      },
+    });
+    return s.member;
+  };
+
+  const honestLive = () => slots.filter((s) => !s.flipper && s.member !== null);
+  const tables = () => honestLive().map((s) => (s.member as FederationMember).fqt);
+  /** The aggregator every live honest member follows (itself leading, the others adopting its term). */
+  const agreed = (): FederatedQTable | null => {
+    const live = slots.filter((s) => s.member !== null).map((s) => (s.member as FederationMember).fqt);
+    const leaders = live.filter((t) => t.consensus_state.kind === 'Leader');
+    if (leaders.length !== 1) return null;
+    const l = leaders[0];
+    const ok = tables().every(
+      (t) => t === l || (t.leader === l.id && t.lastAggregate.term === l.term && t.lastAggregate.round > 0),
+    );
+    return ok ? l : null;
+  };
+  const claims = new Map<number, string>();
+  let violations = 0;
+  const observe = () => {
+    for (const t of tables()) {
+      const claim = (term: number, origin: string) => {
+        const seen = claims.get(term);
+        if (seen === undefined) claims.set(term, origin);
+        else if (seen !== origin) violations++;
+      };
+      if (t.consensus_state.kind === 'Leader') claim(t.term, t.id);
+      else if (t.leader !== null && t.lastAggregate.round > 0 && t.lastAggregate.term === t.term)
+        claim(t.term, t.leader);
+    }
+  };
+  const maxError = () => {
+    let worst = 0;
+    for (const t of tables())
+      for (const e of o.task) worst = Math.max(worst, Math.abs(t.learner.q(e.state, e.action) - e.reward));
+    return worst;
+  };
+  const until = async (cond: () => boolean, deadline: number): Promise<boolean> => {
+    while (Date.now() < deadline) {
+      observe();
+      if (cond()) return true;
+      await sleep(10);
+    }
+    return false;
+  };
+
+  const errorOverTime: FederationClusterReport['error_over_time'] = [];
+  let crash: FederationClusterReport['crash'] = null;
+  try {
+    // Bind every socket first so that each member starts knowing every address.
+    for (const s of slots) {
+      const n = await UdpFederationNetwork.bind({ id: s.id, listen: s.address });
+      s.address = n.address;
+      await n.close();
+    }
+    const booted: FederationMember[] = [];
+    for (const s of slots) booted.push(await boot(s));
+    for (const m of booted) m.start();
+    const t0 = Date.now();
+    const end = t0 + o.durationMs;
+    say(`${o.members} members on UDP (${o.flippers} reward flippers), sync every ${o.syncIntervalMs} ms`);
+
+    let first: FederationClusterReport['first_aggregator'] = null;
+    if (await until(() => agreed() !== null, end)) {
+      const l = agreed() as FederatedQTable;
+      first = { id: l.id, term: l.term, ms: Date.now() - t0 };
+      say(`aggregator ${l.id} (term ${l.term}) followed by every honest member after ${first.ms} ms`);
+    }
+    const sample = async (upTo: number) => {
+      const step = o.durationMs / 10;
+      while (Date.now() < upTo) {
+        const next = Math.min(upTo, t0 + (errorOverTime.length + 1) * step);
+        await until(() => false, next);
+        if (Date.now() >= t0 + (errorOverTime.length + 1) * step - 5)
+          errorOverTime.push({ t_ms: Date.now() - t0, max_abs_error: round(maxError()) });
+      }
+    };
+    if (o.hostileDatagrams > 0) {
+      await sample(t0 + o.durationMs / 4);
+      await sendHostile(
+        slots.map((s) => s.address),
+        o.hostileDatagrams,
+      );
+      say(`${o.hostileDatagrams} datagrams of random bytes sent to each member`);
+    }
+    if (o.crashAggregator) {
+      await sample(t0 + o.durationMs / 3);
+      const victim = agreed();
+      const s = victim === null ? undefined : slots.find((x) => x.id === victim.id);
+      if (s?.member) {
+        for (const [k, v] of s.member.fqt.refusals) pastRefusals.set(k, (pastRefusals.get(k) ?? 0) + v);
+        s.past.push({ ...(networks.get(s.id) as UdpFederationNetwork).stats });
+        await s.member.stop();
+        s.member = null;
+        const crashedAt = Date.now();
+        say(`aggregator ${s.id} crashed`);
+        let reelected: { id: string; term: number; ms: number } | null = null;
+        const old = (victim as FederatedQTable).term;
+        if (await until(() => (agreed()?.term ?? 0) > old, end)) {
+          const l = agreed() as FederatedQTable;
+          reelected = { id: l.id, term: l.term, ms: Date.now() - crashedAt };
+          say(
+            `aggregator ${l.id} (term ${l.term}) followed by every live honest member ${reelected.ms} ms later`,
+          );
+        }
+        await sample(t0 + o.durationMs / 2);
+        const saved = readVoteState(join(dataDir, s.id)) ?? null;
+        crash = { id: s.id, reelected, restarted_from: saved };
+        (await boot(s)).start();
+        say(
+          `${s.id} restarted from its saved vote (term ${saved?.term ?? 0}, voted for ${saved?.voted_for ?? 'nobody'})`,
+        );
+      }
+    }
+    await sample(end);
+    const final = agreed();
+    const flipperTrust: Record<string, number> = {};
+    if (final !== null)
+      for (const s of slots) if (s.flipper) flipperTrust[s.id] = round(final.trust.trustOf(s.id));
+    const refusals = new Map(pastRefusals);
+    for (const s of slots)
+      for (const [k, v] of s.member?.fqt.refusals ?? []) refusals.set(k, (refusals.get(k) ?? 0) + v);
+    const udp: UdpFederationStats = {
+      datagramsOut: 0,
+      bytesOut: 0,
+      datagramsIn: 0,
+      bytesIn: 0,
+      dropped: 0,
+      unroutable: 0,
+      oversize: 0,
+      overflowed: 0,
+    };
+    for (const s of slots) {
+      for (const p of s.past) addStats(udp, p);
+      const n = networks.get(s.id);
+      if (n) addStats(udp, n.stats);
+    }
+    const elapsed = Date.now() - started;
+    return {
+      members: o.members,
+      flippers: slots.filter((s) => s.flipper).map((s) => s.id),
+      duration_ms: o.durationMs,
+      sync_interval_ms: o.syncIntervalMs,
+      loss: o.loss,
+      first_aggregator: first,
+      crash,
+      final_aggregator: final === null ? null : { id: final.id, term: final.term },
+      safety_violations: violations,
+      error_over_time: errorOverTime,
+      final_max_abs_error: round(maxError()),
+      flipper_trust: flipperTrust,
+      refusals: Object.fromEntries([...refusals].sort()),
+      sync_errors: Object.fromEntries([...errors].sort()),
+      udp,
+      bytes_per_member_per_s: Math.round(udp.bytesOut / o.members / ((Date.now() - t0) / 1000)),
+      elapsed_ms: elapsed,
+    };
+  } finally {
+    await Promise.all(slots.map((s) => s.member?.stop()));
+    if (ownDir) rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+const round = (x: number) => Math.round(x * 1e4) / 1e4;
+
+/** Random byte strings from a socket of no member: each must be refused by the receiver's decoders. */
+async function sendHostile(to: readonly Address[], count: number): Promise<void> {
+  const socket = createSocket('udp4');
+  try {
+    for (const at of to)
+      for (let i = 0; i < count; i++) {
+        const len = 1 + (randomBytes(2).readUInt16LE(0) % 1024);
+        await new Promise<void>((resolve) =>
+          socket.send(randomBytes(len), at.port, at.host, () => resolve()),
+        );
+      }
+  } finally {
+    await new Promise<void>((resolve) => socket.close(() => resolve()));
+  }
+}

@@ -1,0 +1,130 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { type Clock, ElexError, type Rng } from '../core/index.js';
+import {
+  FederatedQTable,
+  type FederationConfig,
+  federatedSync,
+  type Identity,
+  type MapKeyring,
+  type SyncResult,
+  type VoteState,
+} from '../learning/index.js';
+import { writeFileDurably } from './durable-file.js';
+import { MAX_DATAGRAM, type UdpFederationNetwork } from './udp-federation.js';
+
+/** Milliseconds that never go backwards (the election's timeouts need a monotonic clock). */
+const monotonic: Clock = { now: () => performance.now() };
+
+/** A delta's header, signature and framing fit in this much below one datagram. */
+const DATAGRAM_ROOM = MAX_DATAGRAM - 2048;
+
+export interface FederationMemberOptions {
+  id: string;
+  /** Every member of the category, this one included. */
+  members: readonly string[];
+  network: UdpFederationNetwork;
+  keyring: MapKeyring;
+  identity: Identity;
+  /** Where (term, vote) is kept across restarts (`<dataDir>/vote.json`). */
+  dataDir: string;
+  /** Protocol settings for the table (`sync_interval_ms` is how often it syncs here). */
+  federation?: FederationConfig;
+  /** The member's interactions before each sync: what it learns (a real agent's answers and feedback). */
+  learn?: (fqt: FederatedQTable) => void;
+  /** Draws the jitter of the sync timer. */
+  rng: Rng;
+  /** Typed errors thrown by a sync, and anything else a tick threw. */
+  onError?: (e: unknown) => void;
+}
+
+/** Reads the (term, vote) a member saved; none saved yet is term 0 with no vote. A damaged file is refused. */
+export function readVoteState(dataDir: string): VoteState | undefined {
+  const path = join(dataDir, 'vote.json');
+  if (!existsSync(path)) return undefined;
+  let v: unknown;
+  try {
+    v = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    // Starting without the vote could vote twice in one term: an operator must look at it.
+    throw new ElexError('E_STORAGE', `${path}: not a saved vote (${(e as Error).message})`);
+  }
+  const s = v as Partial<VoteState> | null;
+  if (
+    s === null ||
+    typeof s !== 'object' ||
+    !(Number.isSafeInteger(s.term) && (s.term as number) >= 0) ||
+    !(s.voted_for === null || typeof s.voted_for === 'string')
+  )
+    throw new ElexError('E_STORAGE', `${path}: not a saved vote`);
+  return { term: s.term as number, voted_for: s.voted_for };
+}
+
+/**
+ * One federation member on a real network: a `FederatedQTable` (the one `elex simulate federation` evaluates)
+ * on a UDP network, synced by a wall-clock timer every `sync_interval_ms` (±25 %), with its (term, vote)
+ * written durably before any message that depends on it leaves (`on_vote_state` is called first, and the
+ * write is synchronous). Its Q-table is not persisted: a restarted member catches up from the aggregates and
+ * their anti-entropy slices.
+ */
+export class FederationMember {
+  readonly fqt: FederatedQTable;
+  readonly syncs: SyncResult[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
+
+  constructor(private readonly o: FederationMemberOptions) {
+    const votePath = join(o.dataDir, 'vote.json');
+    this.fqt = new FederatedQTable({
+      ...o.federation,
+      max_delta_bytes: Math.min(o.federation?.max_delta_bytes ?? DATAGRAM_ROOM, DATAGRAM_ROOM),
+      id: o.id,
+      peers: o.members,
+      network: o.network,
+      keyring: o.keyring,
+      identity: o.identity,
+      clock: monotonic,
+      vote_state: readVoteState(o.dataDir),
+      on_vote_state: (v) => writeFileDurably(votePath, JSON.stringify(v)),
+    });
+  }
+
+  start(): this {
+    this.schedule();
+    return this;
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    const delay = this.fqt.sync_interval_ms * (0.75 + 0.5 * this.o.rng.next());
+    this.timer = setTimeout(() => {
+      this.tick();
+      this.schedule();
+    }, delay);
+  }
+
+  /** One round of the member's life: learn, then sync (which drains the network and acts by role). */
+  tick(): void {
+    try {
+      this.o.learn?.(this.fqt);
+    } catch (e) {
+      this.o.onError?.(e);
+    }
+    // FederatedQTable.sync awaits nothing: it has run to completion when this call returns.
+    federatedSync(this.fqt).then(
+      (r) => {
+        this.syncs.push(r);
+        if (this.syncs.length > 64) this.syncs.shift();
+      },
+      (e: unknown) => this.o.onError?.(e),
+    );
+  }
+
+  /** Stops the timer and closes the socket; the table is gone with the member, as in a crash. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer !== null) clearTimeout(this.timer);
+    await this.o.network.close();
+  }
+}

@@ -1,0 +1,88 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SeededRng } from '../../src/core/index.js';
+import { readVoteState } from '../../src/node/federation-member.js';
+import { MAX_DATAGRAM, UdpFederationNetwork } from '../../src/node/udp-federation.js';
+import { thrownElexError } from '../support/errors.js';
+import { waitUntil } from '../support/wait.js';
+
+const open: UdpFederationNetwork[] = [];
+const bind = async (id: string, extra: Partial<Parameters<typeof UdpFederationNetwork.bind>[0]> = {}) => {
+  const n = await UdpFederationNetwork.bind({ id, listen: { host: '127.0.0.1', port: 0 }, ...extra });
+  open.push(n);
+  return n;
+};
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((n) => n.close()));
+});
+
+describe('UdpFederationNetwork', () => {
+  it('carries each message as one datagram to the member it names, and only that member drains it', async () => {
+    const a = await bind('a');
+    const b = await bind('b');
+    a.route('b', b.address);
+    a.send('a', 'b', Uint8Array.from([1, 2, 3]));
+    a.send('a', 'b', Uint8Array.from([4]));
+    await waitUntil(() => b.stats.datagramsIn === 2, 5000);
+    expect(b.drain('a')).toEqual([]);
+    expect(b.drain('b')).toEqual([Uint8Array.from([1, 2, 3]), Uint8Array.from([4])]);
+    expect(b.drain('b')).toEqual([]);
+    expect(a.stats).toMatchObject({ datagramsOut: 2, bytesOut: 4 });
+  });
+
+  it('counts what it cannot send instead of throwing: no route, larger than a datagram', async () => {
+    const a = await bind('a');
+    a.send('a', 'nobody', Uint8Array.from([1]));
+    a.route('b', { host: '127.0.0.1', port: 9 });
+    a.send('a', 'b', new Uint8Array(MAX_DATAGRAM + 1));
+    expect(a.stats).toMatchObject({ unroutable: 1, oversize: 1, datagramsOut: 0 });
+  });
+
+  it('refuses to send for another member', async () => {
+    const a = await bind('a');
+    expect(thrownElexError(() => a.send('b', 'a', Uint8Array.from([1])))?.code).toBe('E_CONFIG');
+  });
+
+  it('drops the configured fraction of its datagrams, drawn from its rng', async () => {
+    const a = await bind('a', { loss: 0.5, rng: new SeededRng(7) });
+    a.route('b', { host: '127.0.0.1', port: 9 });
+    for (let i = 0; i < 400; i++) a.send('a', 'b', Uint8Array.from([i & 0xff]));
+    expect(a.stats.dropped + a.stats.datagramsOut).toBe(400);
+    expect(a.stats.dropped).toBeGreaterThan(150);
+    expect(a.stats.dropped).toBeLessThan(250);
+    await expect(bind('c', { loss: 0.5 })).rejects.toMatchObject({ code: 'E_CONFIG' });
+  });
+
+  it('keeps the newest datagrams when its inbox is full', async () => {
+    const a = await bind('a');
+    const b = await bind('b', { inboxLimit: 2 });
+    a.route('b', b.address);
+    for (let i = 0; i < 5; i++) {
+      a.send('a', 'b', Uint8Array.from([i]));
+      await waitUntil(() => b.stats.datagramsIn === i + 1, 5000);
+    }
+    expect(b.drain('b')).toEqual([Uint8Array.from([3]), Uint8Array.from([4])]);
+    expect(b.stats.overflowed).toBe(3);
+  });
+});
+
+describe('readVoteState', () => {
+  it('reads a saved vote, gives none for a new member and refuses a damaged file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'elex-vote-'));
+    expect(readVoteState(dir)).toBeUndefined();
+    writeFileSync(join(dir, 'vote.json'), '{"term":4,"voted_for":"m1"}');
+    expect(readVoteState(dir)).toEqual({ term: 4, voted_for: 'm1' });
+    for (const bad of [
+      '{"term":4,"voted_',
+      '{"term":-1,"voted_for":null}',
+      '{"term":1.5,"voted_for":null}',
+      'null',
+      '{"term":2,"voted_for":3}',
+    ]) {
+      writeFileSync(join(dir, 'vote.json'), bad);
+      expect(thrownElexError(() => readVoteState(dir))?.code).toBe('E_STORAGE');
+    }
+  });
+});
