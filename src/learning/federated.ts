@@ -19,7 +19,7 @@ import {
   checkVoteState,
 } from './aggregator-election.js';
 import { type Control, type ControlType, decodeControl, encodeControl } from './control.js';
-import { type Delta, decodeDelta, encodeDelta } from './delta-codec.js';
+import { type Delta, decodeDelta, emptyDelta, encodeDelta } from './delta-codec.js';
 import { QLearner } from './engine.js';
 import { ENVELOPE, envelope } from './envelope.js';
 import {
@@ -340,10 +340,14 @@ export class FederatedQTable {
     };
     const peerDeltas = this.receive(result);
     const now = this.clock.now();
+    const ownBases = new Map<number, number>();
     if (this.election.isLeader) {
       // Its own learning since the last aggregate moved these entries away from what it published.
-      for (const e of this.learner.peekOwnVisits().keys())
-        this.window.notePublished(e, this.learner.ownBaseOf(e) ?? this.local_qtable.q[e]);
+      for (const e of this.learner.peekOwnVisits().keys()) {
+        const base = this.learner.ownBaseOf(e) ?? this.local_qtable.q[e];
+        this.window.notePublished(e, base);
+        ownBases.set(e, base);
+      }
     }
     const fresh = this.learner.takeOwnVisits();
     const interactions = this.learner.interactions - this.interactionsAtSync;
@@ -352,7 +356,7 @@ export class FederatedQTable {
     result.conflicts_resolved += this.merge(oneRowPerOrigin(peerDeltas), true);
 
     const live = this.election.liveLeader(now);
-    if (this.election.isLeader) this.lead(now, fresh, interactions, result);
+    if (this.election.isLeader) this.lead(now, fresh, ownBases, interactions, result);
     else if (live !== null) result.updates_sent += this.sendDelta(live, fresh, interactions);
     else {
       this.election.forgetLeader();
@@ -466,6 +470,7 @@ export class FederatedQTable {
   private lead(
     now: number,
     fresh: ReadonlyMap<number, number>,
+    ownBases: ReadonlyMap<number, number>,
     interactions: number,
     result: SyncResult,
   ): void {
@@ -474,8 +479,9 @@ export class FederatedQTable {
       const reachable = this.reachable(this.pending_updates);
       result.refused += this.pending_updates.length - reachable.length;
       const admitted = oneRowPerOrigin(reachable);
+      const own = this.ownReport(fresh, ownBases, interactions);
       this.notePublishedOf(admitted);
-      result.conflicts_resolved += this.merge(admitted, false, fresh);
+      result.conflicts_resolved += this.merge(own ? [...admitted, own] : admitted, false, own ? 0 : fresh);
       this.pending_updates = [];
       this.election.nextRound();
       // What changed since the last aggregate goes in any part; the rest of a term's first aggregate, or of a
@@ -509,6 +515,38 @@ export class FederatedQTable {
       this.election.broadcastCertificate();
     }
     this.election.heartbeat(now);
+  }
+
+  /**
+   * As aggregator, its own learning since the last aggregate as one report row, which reporter trust scores
+   * and the rule weighs like any member's; the table goes back to the values it published for those entries,
+   * so trust measures every report, its own included, from what it was learned from. Its learning used to
+   * enter as the table's own row, unscored, and trust measured the members from the table it had moved: an
+   * aggregator with a wrong reward held the honest values off Q* and had honest members distrusted
+   * (test/learning/federated-own-learning.test.ts). The plain rule keeps ADR-115's merge into the table.
+   */
+  private ownReport(
+    fresh: ReadonlyMap<number, number>,
+    bases: ReadonlyMap<number, number>,
+    interactions: number,
+  ): Delta | null {
+    if (this.config.rule === 'visit-weighted' || fresh.size === 0) return null;
+    const t = this.local_qtable;
+    const d = emptyDelta('peer', this.id, fresh.size);
+    d.term = this.term;
+    d.interactions = interactions;
+    let i = 0;
+    for (const [e, k] of fresh) {
+      d.hi[i] = t.hi[e];
+      d.lo[i] = t.lo[e];
+      d.action[i] = t.action[e];
+      d.q[i] = t.q[e];
+      d.visits[i] = t.visits[e];
+      d.fresh[i] = k;
+      t.write(e, bases.get(e) ?? t.q[e], Math.max(0, t.visits[e] - k));
+      i++;
+    }
+    return d;
   }
 
   private onAck(c: Control): void {
