@@ -31,7 +31,9 @@ describe('the aggregator’s own learning is one report among its members’', (
       const leader = c.leaders().find((l) => l.id === 'm4');
       const ratios = leader ? c.honest().map((t) => leader.trust.trustOf(t.id)) : [];
       if (error > 0.1 || ratios.some((r) => r < 1))
-        worst.push(`seed ${seed}: error ${error.toFixed(3)}, honest trust ${ratios.map((r) => r.toFixed(2))}`);
+        worst.push(
+          `seed ${seed}: error ${error.toFixed(3)}, honest trust ${ratios.map((r) => r.toFixed(2))}`,
+        );
     }
     expect(led).toBeGreaterThanOrEqual(2); // the scenario must exercise a flipper that leads
     expect(worst).toEqual([]);
