@@ -386,6 +386,10 @@ export class AggregatorElection {
     // The keyring may hold other categories' keys: their election messages neither count nor get a vote here.
     if (!this.memberIds.has(c.from))
       throw new ElexError('E_MEMBER', `'${c.from}' is not a member of this category`);
+    // Its own message replayed back: its own vote request earned it a signed vote for itself, which it
+    // counted and put in a certificate that every member refuses (it led, and nobody followed). The
+    // member's driver refuses these too; the state machine must not rely on it.
+    if (c.from === this.id) throw new ElexError('E_DECODE', 'a control message from myself');
     if (c.type === 'heartbeat-ack') {
       this.onHeartbeatAck(c, now);
       return;

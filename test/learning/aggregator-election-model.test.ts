@@ -295,7 +295,9 @@ describe('aggregator election: randomized model check (loss, reordering, duplica
         expect(o.violations).toEqual([]);
         expect(o.healedLeader, `leaders ${o.leadersAfterHeal}`).not.toBeNull();
       }),
-      { numRuns: 40 },
+      // Seed 1064 (found by a 3,000-run scan): the Byzantine member replayed a's vote request to a, a granted
+      // it to itself, counted that signed self-vote and led with a certificate no member accepts.
+      { numRuns: 40, examples: [[1064, 4]] },
     );
   });
 
