@@ -44,6 +44,15 @@ export interface FederationClusterOptions {
   progress?: (line: string) => void;
 }
 
+/** An aggregator followed by every live honest member: who, in which term, after how long. */
+export interface Elected {
+  id: string;
+  /** It is one of the reward flippers (it runs the honest code on a negated reward). */
+  flipper: boolean;
+  term: number;
+  ms: number;
+}
+
 export interface FederationClusterReport {
   members: number;
   flippers: string[];
@@ -51,15 +60,19 @@ export interface FederationClusterReport {
   sync_interval_ms: number;
   loss: number;
   /** From the start until one aggregator is followed by every live honest member. */
-  first_aggregator: { id: string; term: number; ms: number } | null;
+  first_aggregator: Elected | null;
   /** The crashed aggregator, and how long until the live members agreed on another one. */
   crash: {
     id: string;
-    reelected: { id: string; term: number; ms: number } | null;
+    reelected: Elected | null;
     /** The (term, vote) it restarted from, read back from its vote file. */
     restarted_from: VoteState | null;
+    /** From its restart (empty table) until it holds the aggregator's values within 0.02 (null: not in the run). */
+    caught_up_ms: number | null;
   } | null;
-  final_aggregator: { id: string; term: number } | null;
+  final_aggregator: Omit<Elected, 'ms'> | null;
+  /** Terms, in order, whose aggregator the honest members followed, and whether it was a flipper. */
+  aggregators: Array<{ term: number; id: string; flipper: boolean }>;
   /** Terms in which honest members saw two different aggregators (must be 0). */
   safety_violations: number;
   /** Largest |Q − Q*| over the honest members' tables and the task's entries, sampled through the run. */
@@ -113,6 +126,7 @@ export async function runFederationCluster(o: FederationClusterOptions): Promise
     member: null,
     past: [],
   }));
+  const isFlipper = (id: string) => slots.some((s) => s.id === id && s.flipper);
   const errors = new Map<string, number>();
   const noteError = (e: unknown) => {
     const code = isElexError(e) ? e.code : 'UNTYPED';
@@ -178,10 +192,17 @@ export async function runFederationCluster(o: FederationClusterOptions): Promise
         claim(t.term, t.leader);
     }
   };
-  const maxError = () => {
+  const errorOf = (t: FederatedQTable) => {
     let worst = 0;
-    for (const t of tables())
-      for (const e of o.task) worst = Math.max(worst, Math.abs(t.learner.q(e.state, e.action) - e.reward));
+    for (const e of o.task) worst = Math.max(worst, Math.abs(t.learner.q(e.state, e.action) - e.reward));
+    return worst;
+  };
+  const maxError = () => Math.max(0, ...tables().map(errorOf));
+  /** Largest difference between two members' values on the task. */
+  const distance = (a: FederatedQTable, b: FederatedQTable) => {
+    let worst = 0;
+    for (const e of o.task)
+      worst = Math.max(worst, Math.abs(a.learner.q(e.state, e.action) - b.learner.q(e.state, e.action)));
     return worst;
   };
   const until = async (cond: () => boolean, deadline: number): Promise<boolean> => {
@@ -195,6 +216,7 @@ export async function runFederationCluster(o: FederationClusterOptions): Promise
 
   const errorOverTime: FederationClusterReport['error_over_time'] = [];
   let crash: FederationClusterReport['crash'] = null;
+  let sampler: NodeJS.Timeout | undefined;
   try {
     // Bind every socket first so that each member starts knowing every address.
     for (const s of slots) {
@@ -208,24 +230,20 @@ export async function runFederationCluster(o: FederationClusterOptions): Promise
     const t0 = Date.now();
     const end = t0 + o.durationMs;
     say(`${o.members} members on UDP (${o.flippers} reward flippers), sync every ${o.syncIntervalMs} ms`);
+    // Sampled on a timer, so a sample is never taken late (the scenario below waits on its own conditions).
+    sampler = setInterval(() => {
+      errorOverTime.push({ t_ms: Date.now() - t0, max_abs_error: round(maxError()) });
+    }, o.durationMs / 10);
+    const waitUntil = (at: number) => until(() => false, at);
 
     let first: FederationClusterReport['first_aggregator'] = null;
     if (await until(() => agreed() !== null, end)) {
       const l = agreed() as FederatedQTable;
-      first = { id: l.id, term: l.term, ms: Date.now() - t0 };
+      first = { id: l.id, flipper: isFlipper(l.id), term: l.term, ms: Date.now() - t0 };
       say(`aggregator ${l.id} (term ${l.term}) followed by every honest member after ${first.ms} ms`);
     }
-    const sample = async (upTo: number) => {
-      const step = o.durationMs / 10;
-      while (Date.now() < upTo) {
-        const next = Math.min(upTo, t0 + (errorOverTime.length + 1) * step);
-        await until(() => false, next);
-        if (Date.now() >= t0 + (errorOverTime.length + 1) * step - 5)
-          errorOverTime.push({ t_ms: Date.now() - t0, max_abs_error: round(maxError()) });
-      }
-    };
     if (o.hostileDatagrams > 0) {
-      await sample(t0 + o.durationMs / 4);
+      await waitUntil(t0 + o.durationMs / 4);
       await sendHostile(
         slots.map((s) => s.address),
         o.hostileDatagrams,
@@ -233,7 +251,7 @@ export async function runFederationCluster(o: FederationClusterOptions): Promise
       say(`${o.hostileDatagrams} datagrams of random bytes sent to each member`);
     }
     if (o.crashAggregator) {
-      await sample(t0 + o.durationMs / 3);
+      await waitUntil(t0 + o.durationMs / 3);
       const victim = agreed();
       const s = victim === null ? undefined : slots.find((x) => x.id === victim.id);
       if (s?.member) {
@@ -243,25 +261,36 @@ export async function runFederationCluster(o: FederationClusterOptions): Promise
         s.member = null;
         const crashedAt = Date.now();
         say(`aggregator ${s.id} crashed`);
-        let reelected: { id: string; term: number; ms: number } | null = null;
+        let reelected: Elected | null = null;
         const old = (victim as FederatedQTable).term;
         if (await until(() => (agreed()?.term ?? 0) > old, end)) {
           const l = agreed() as FederatedQTable;
-          reelected = { id: l.id, term: l.term, ms: Date.now() - crashedAt };
+          reelected = { id: l.id, flipper: isFlipper(l.id), term: l.term, ms: Date.now() - crashedAt };
           say(
             `aggregator ${l.id} (term ${l.term}) followed by every live honest member ${reelected.ms} ms later`,
           );
         }
-        await sample(t0 + o.durationMs / 2);
+        await waitUntil(t0 + o.durationMs / 2);
         const saved = readVoteState(join(dataDir, s.id)) ?? null;
-        crash = { id: s.id, reelected, restarted_from: saved };
-        (await boot(s)).start();
+        const restarted = (await boot(s)).start();
+        const restartedAt = Date.now();
         say(
           `${s.id} restarted from its saved vote (term ${saved?.term ?? 0}, voted for ${saved?.voted_for ?? 'nobody'})`,
         );
+        const caughtUp = await until(() => {
+          const l = agreed();
+          return l !== null && l !== restarted.fqt && distance(restarted.fqt, l) <= CAUGHT_UP;
+        }, end);
+        crash = {
+          id: s.id,
+          reelected,
+          restarted_from: saved,
+          caught_up_ms: caughtUp ? Date.now() - restartedAt : null,
+        };
       }
     }
-    await sample(end);
+    await waitUntil(end);
+    clearInterval(sampler);
     const final = agreed();
     const flipperTrust: Record<string, number> = {};
     if (final !== null)
@@ -293,7 +322,11 @@ export async function runFederationCluster(o: FederationClusterOptions): Promise
       loss: o.loss,
       first_aggregator: first,
       crash,
-      final_aggregator: final === null ? null : { id: final.id, term: final.term },
+      final_aggregator:
+        final === null ? null : { id: final.id, flipper: isFlipper(final.id), term: final.term },
+      aggregators: [...claims]
+        .sort((a, b) => a[0] - b[0])
+        .map(([term, id]) => ({ term, id, flipper: isFlipper(id) })),
       safety_violations: violations,
       error_over_time: errorOverTime,
       final_max_abs_error: round(maxError()),
@@ -305,10 +338,14 @@ export async function runFederationCluster(o: FederationClusterOptions): Promise
       elapsed_ms: elapsed,
     };
   } finally {
+    clearInterval(sampler);
     await Promise.all(slots.map((s) => s.member?.stop()));
     if (ownDir) rmSync(dataDir, { recursive: true, force: true });
   }
 }
+
+/** A restarted member has caught up once no value of the task differs from the aggregator's by more. */
+const CAUGHT_UP = 0.02;
 
 const round = (x: number) => Math.round(x * 1e4) / 1e4;
 
