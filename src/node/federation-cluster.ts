@@ -67,7 +67,10 @@ export interface FederationClusterReport {
     reelected: Elected | null;
     /** The (term, vote) it restarted from, read back from its vote file. */
     restarted_from: VoteState | null;
-    /** From its restart (empty table) until it holds the aggregator's values within 0.02 (null: not in the run). */
+    /**
+     * From its restart (empty table) until it holds the aggregator's values within 0.02 (null: not in the run,
+     * or it is a flipper, whose own learning keeps it away from them).
+     */
     caught_up_ms: number | null;
   } | null;
   final_aggregator: Omit<Elected, 'ms'> | null;
@@ -277,10 +280,13 @@ export async function runFederationCluster(o: FederationClusterOptions): Promise
         say(
           `${s.id} restarted from its saved vote (term ${saved?.term ?? 0}, voted for ${saved?.voted_for ?? 'nobody'})`,
         );
-        const caughtUp = await until(() => {
-          const l = agreed();
-          return l !== null && l !== restarted.fqt && distance(restarted.fqt, l) <= CAUGHT_UP;
-        }, end);
+        // A flipper's own learning pulls its values away from any aggregate: only an honest one catches up.
+        const caughtUp =
+          !s.flipper &&
+          (await until(() => {
+            const l = agreed();
+            return l !== null && l !== restarted.fqt && distance(restarted.fqt, l) <= CAUGHT_UP;
+          }, end));
         crash = {
           id: s.id,
           reelected,
