@@ -154,4 +154,15 @@ describe('AggregatorElection on its own (sans-IO)', () => {
     expect(codeOf(() => b.step(decodeControl(jump, c.keyring), jump, 0))).toBe('E_TERM_JUMP');
     expect(b.term).toBe(0);
   });
+
+  it('refuses its own messages replayed back: its own vote request earns it no vote for itself', () => {
+    const c = category(['a', 'b', 'c', 'd']);
+    const a = c.get('a');
+    const key = identityFromRng('a', new SeededRng(7).fork('a'));
+    for (const type of ['vote-request', 'vote'] as const) {
+      const own = encodeControl({ type, from: 'a', to: 'a', term: 1, value: 1 }, key);
+      expect(codeOf(() => a.step(decodeControl(own, c.keyring), own, 0))).toBe('E_DECODE');
+    }
+    expect([a.term, a.votedFor, c.inbox.length]).toEqual([0, null, 0]);
+  });
 });
