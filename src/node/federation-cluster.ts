@@ -14,7 +14,7 @@ import {
 } from '../learning/index.js';
 import { FederationMember, readVoteState } from './federation-member.js';
 import type { Address } from './tcp-transport.js';
-import { UdpFederationNetwork, type UdpFederationStats } from './udp-federation.js';
+import { UdpFederationNetwork, type UdpFederationStats, zeroStats } from './udp-federation.js';
 
 /** One (state, action) the members learn, with its terminal reward: Q* = reward. */
 export interface TaskEntry {
@@ -304,16 +304,7 @@ export async function runFederationCluster(o: FederationClusterOptions): Promise
     const refusals = new Map(pastRefusals);
     for (const s of slots)
       for (const [k, v] of s.member?.fqt.refusals ?? []) refusals.set(k, (refusals.get(k) ?? 0) + v);
-    const udp: UdpFederationStats = {
-      datagramsOut: 0,
-      bytesOut: 0,
-      datagramsIn: 0,
-      bytesIn: 0,
-      dropped: 0,
-      unroutable: 0,
-      oversize: 0,
-      overflowed: 0,
-    };
+    const udp = zeroStats();
     for (const s of slots) {
       for (const p of s.past) addStats(udp, p);
       const n = networks.get(s.id);

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { createSocket, type Socket } from 'node:dgram';
+import type { Socket } from 'node:dgram';
 import { performance } from 'node:perf_hooks';
-import { type Clock, ElexError, SeededRng } from '../core/index.js';
+import { type Clock, SeededRng } from '../core/index.js';
 import {
   type GossipConfig,
   GossipDriver,
@@ -12,6 +12,7 @@ import {
 } from '../gossip/index.js';
 import { formatAddress, parseAddress } from './address.js';
 import type { Address } from './tcp-transport.js';
+import { bindUdp } from './udp-socket.js';
 
 export interface GossipMemberOptions {
   /** The UDP address to bind; it is also the member's name (`host:port`), which is how peers reach it. */
@@ -97,15 +98,8 @@ export class GossipMember {
   }
 
   static async start(o: GossipMemberOptions): Promise<GossipMember> {
-    const socket = createSocket(o.listen.host.includes(':') ? 'udp6' : 'udp4');
-    await new Promise<void>((resolve, reject) => {
-      socket.once('error', (e) =>
-        reject(new ElexError('E_LISTEN', `cannot bind UDP ${formatAddress(o.listen)}: ${e.message}`)),
-      );
-      socket.bind(o.listen.port, o.listen.host, () => resolve());
-    });
-    const bound = socket.address();
-    const name = formatAddress({ host: bound.address, port: bound.port });
+    const { socket, address } = await bindUdp(o.listen);
+    const name = formatAddress(address);
     const core = new GossipNode({
       name,
       generation: Date.now(),

@@ -1,8 +1,8 @@
-import { createSocket, type Socket } from 'node:dgram';
+import type { Socket } from 'node:dgram';
 import { ElexError, type Rng } from '../core/index.js';
 import type { FederationNetwork } from '../learning/index.js';
-import { formatAddress } from './address.js';
 import type { Address } from './tcp-transport.js';
+import { bindUdp } from './udp-socket.js';
 
 /** The largest UDP payload over IPv4; a member's deltas must be split below it (`max_delta_bytes`). */
 export const MAX_DATAGRAM = 65_507;
@@ -35,14 +35,8 @@ export interface UdpFederationStats {
   overflowed: number;
 }
 
-/**
- * A `FederationNetwork` for one member on a UDP socket: each message is one datagram, addressed by member id
- * through a route table. It is as lossy as UDP, which the federation tolerates (acks, resends, anti-entropy).
- * It reads nothing in the bytes: every message is signed and checked by the member's decoders, which count
- * what they refuse.
- */
-export class UdpFederationNetwork implements FederationNetwork {
-  readonly stats: UdpFederationStats = {
+export function zeroStats(): UdpFederationStats {
+  return {
     datagramsOut: 0,
     bytesOut: 0,
     datagramsIn: 0,
@@ -52,6 +46,16 @@ export class UdpFederationNetwork implements FederationNetwork {
     oversize: 0,
     overflowed: 0,
   };
+}
+
+/**
+ * A `FederationNetwork` for one member on a UDP socket: each message is one datagram, addressed by member id
+ * through a route table. It is as lossy as UDP, which the federation tolerates (acks, resends, anti-entropy).
+ * It reads nothing in the bytes: every message is signed and checked by the member's decoders, which count
+ * what they refuse.
+ */
+export class UdpFederationNetwork implements FederationNetwork {
+  readonly stats = zeroStats();
   private readonly routes: Map<string, Address>;
   private inbox: Uint8Array[] = [];
   private closed = false;
@@ -80,15 +84,8 @@ export class UdpFederationNetwork implements FederationNetwork {
     const loss = o.loss ?? 0;
     if (!(loss >= 0 && loss < 1)) throw new ElexError('E_CONFIG', 'loss must be in [0, 1)');
     if (loss > 0 && o.rng === undefined) throw new ElexError('E_CONFIG', 'loss needs an rng to draw from');
-    const socket = createSocket(o.listen.host.includes(':') ? 'udp6' : 'udp4');
-    await new Promise<void>((resolve, reject) => {
-      socket.once('error', (e) =>
-        reject(new ElexError('E_LISTEN', `cannot bind UDP ${formatAddress(o.listen)}: ${e.message}`)),
-      );
-      socket.bind(o.listen.port, o.listen.host, () => resolve());
-    });
-    const bound = socket.address();
-    return new UdpFederationNetwork(o.id, { host: bound.address, port: bound.port }, socket, o);
+    const { socket, address } = await bindUdp(o.listen);
+    return new UdpFederationNetwork(o.id, address, socket, o);
   }
 
   route(id: string, at: Address): void {
