@@ -3,7 +3,7 @@ import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isElexError, SeededRng } from '../core/index.js';
+import { ElexError, isElexError, SeededRng } from '../core/index.js';
 import {
   type FederatedQTable,
   type FederationConfig,
@@ -114,6 +114,10 @@ function addStats(into: UdpFederationStats, s: UdpFederationStats): void {
  * simulator's `FederationSimCluster` gives for the same protocol, on a real network.
  */
 export async function runFederationCluster(o: FederationClusterOptions): Promise<FederationClusterReport> {
+  if (!(Number.isInteger(o.members) && o.members >= 2 && o.task.length > 0))
+    throw new ElexError('E_CONFIG', 'a federation cluster needs at least 2 members and a task');
+  if (!(Number.isInteger(o.flippers) && o.flippers >= 0 && o.flippers < o.members))
+    throw new ElexError('E_CONFIG', `flippers must be 0..${o.members - 1}`);
   const started = Date.now();
   const say = o.progress ?? (() => {});
   const ownDir = o.dataDir === undefined;

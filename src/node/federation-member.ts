@@ -8,7 +8,6 @@ import {
   federatedSync,
   type Identity,
   type MapKeyring,
-  type SyncResult,
   type VoteState,
 } from '../learning/index.js';
 import { writeFileDurably } from './durable-file.js';
@@ -70,7 +69,6 @@ export function readVoteState(dataDir: string): VoteState | undefined {
  */
 export class FederationMember {
   readonly fqt: FederatedQTable;
-  readonly syncs: SyncResult[] = [];
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
 
@@ -112,13 +110,7 @@ export class FederationMember {
       this.o.onError?.(e);
     }
     // FederatedQTable.sync awaits nothing: it has run to completion when this call returns.
-    federatedSync(this.fqt).then(
-      (r) => {
-        this.syncs.push(r);
-        if (this.syncs.length > 64) this.syncs.shift();
-      },
-      (e: unknown) => this.o.onError?.(e),
-    );
+    federatedSync(this.fqt).then(undefined, (e: unknown) => this.o.onError?.(e));
   }
 
   /** Stops the timer and closes the socket; the table is gone with the member, as in a crash. */
