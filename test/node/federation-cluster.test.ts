@@ -44,4 +44,22 @@ describe('federation members on UDP', () => {
     expect(r.final_max_abs_error, why).toBeLessThan(r.error_over_time[0].max_abs_error);
     if (r.final_aggregator?.id !== 'm3') expect(r.flipper_trust.m3, why).toBeLessThan(0.5);
   }, 30_000);
+
+  it('refuses a cluster it cannot run', async () => {
+    const base = {
+      task: knownTask(),
+      durationMs: 100,
+      syncIntervalMs: 50,
+      learnPerSync: 1,
+      loss: 0,
+      crashAggregator: false,
+      hostileDatagrams: 0,
+    };
+    await expect(runFederationCluster({ ...base, members: 1, flippers: 0 })).rejects.toMatchObject({
+      code: 'E_CONFIG',
+    });
+    await expect(runFederationCluster({ ...base, members: 3, flippers: 3 })).rejects.toMatchObject({
+      code: 'E_CONFIG',
+    });
+  });
 });
