@@ -9,6 +9,7 @@ import { register as catalog } from './catalog/command.js';
 import { register as cluster } from './node/cluster.js';
 import { register as node } from './node/command.js';
 import { register as federationCluster } from './node/federation.js';
+import { register as federationMember } from './node/federation-member.js';
 import { register as member } from './node/member.js';
 import { register as simBasic } from './simulate/basic.js';
 import { register as simFederation } from './simulate/federation.js';
@@ -64,6 +65,7 @@ export function buildProgram(): Command {
   cluster(program);
   member(program);
   federationCluster(program);
+  federationMember(program);
 
   for (const c of [program, simulate, bench, ...simulate.commands, ...bench.commands, ...program.commands]) {
     c.exitOverride();

@@ -32,3 +32,15 @@ export function parseCluster(text: string): Map<number, Address> {
 export function formatCluster(c: ReadonlyMap<number, Address>): string {
   return [...c].map(([id, a]) => `${id}=${formatAddress(a)}`).join(',');
 }
+
+/** `m0=127.0.0.1:7100,m1=127.0.0.1:7101,…`: members named by id, each with its address. */
+export function parseNamedAddresses(text: string, what = '--members'): Map<string, Address> {
+  const out = new Map<string, Address>();
+  for (const part of text.split(',')) {
+    const m = /^\s*([A-Za-z0-9._-]{1,64})=(.+)$/.exec(part);
+    if (m === null) throw new ElexError('E_USAGE', `expected id=host:port in ${what}, got '${part}'`);
+    if (out.has(m[1])) throw new ElexError('E_USAGE', `member ${m[1]} appears twice in ${what}`);
+    out.set(m[1], parseAddress(m[2]));
+  }
+  return out;
+}
