@@ -18,7 +18,9 @@ if (!process.execArgv.some((a) => a.startsWith('--max-semi-space-size'))) {
   child = spawn(
     process.execPath,
     [...process.execArgv, YOUNG, fileURLToPath(import.meta.url), ...process.argv.slice(2)],
-    { stdio: 'inherit' },
+    // An IPC channel as well: it closes when this process dies, even of SIGKILL, which cannot be forwarded,
+    // and the child then stops itself instead of running on as an orphan.
+    { stdio: ['inherit', 'inherit', 'inherit', 'ipc'], env: { ...process.env, ELEX_WRAPPED: '1' } },
   );
   child.on('error', (e) => {
     console.error(`elex: cannot start node: ${e.message}`);
@@ -31,6 +33,15 @@ if (!process.execArgv.some((a) => a.startsWith('--max-semi-space-size'))) {
     process.kill(process.pid, signal);
   });
 } else {
+  if (process.env.ELEX_WRAPPED === '1') {
+    // Run by the wrapper above. Not passed on: a process this one starts is not the wrapper's child.
+    delete process.env.ELEX_WRAPPED;
+    // A wrapper killed before this process set up its end of the channel leaves it without one.
+    if (!process.channel || !process.connected) process.kill(process.pid, 'SIGKILL');
+    // Otherwise its death closes the channel. The channel must not keep this process alive.
+    process.channel.unref();
+    process.on('disconnect', () => process.kill(process.pid, 'SIGKILL'));
+  }
   let tsx;
   try {
     tsx = await import('tsx/esm/api');

@@ -9,9 +9,12 @@ import { childrenOf, orphaned, sleep } from './proc.js';
 
 const ELEX = join(import.meta.dirname, '..', '..', 'bin', 'elex.js');
 
-/** Starts an hour of swarm (far longer than a test, so only a signal ends it) and finds its child. */
-async function startElex(pollMs: number) {
-  const p = spawn(process.execPath, [ELEX, 'simulate', 'swarm', '--duration', '1h', '--json'], {
+/**
+ * Starts an hour of swarm (far longer than a test, so only a signal ends it), or another command that runs
+ * until stopped, and finds its child.
+ */
+async function startElex(pollMs: number, args = ['simulate', 'swarm', '--duration', '1h', '--json']) {
+  const p = spawn(process.execPath, [ELEX, ...args], {
     stdio: 'ignore',
   });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
@@ -34,6 +37,18 @@ describe.runIf(process.platform === 'linux')('elex and its child process', () =>
     p.kill('SIGTERM');
     const how = await exited;
     expect(how.signal).toBe('SIGTERM');
+    expect(await orphaned([kids[0]])).toBe(false);
+  }, 30_000);
+
+  it('SIGKILL to the command, which it cannot forward: a server child notices and does not outlive it', async () => {
+    // A supervisor's SIGKILL used to leave the child running with nobody to stop it (found in session 15:
+    // a test SIGKILLed a federation member and it went on leading). The child learns of it when its IPC
+    // channel closes, which it reads between events: a server (here a gossip member) at once, a simulation
+    // only when it next yields.
+    const { p, exited, kids } = await startElex(100, ['member', '--listen', '127.0.0.1:0']);
+    expect(kids.length).toBe(1);
+    p.kill('SIGKILL');
+    expect((await exited).signal).toBe('SIGKILL');
     expect(await orphaned([kids[0]])).toBe(false);
   }, 30_000);
 
