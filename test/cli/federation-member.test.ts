@@ -26,8 +26,8 @@ interface Status {
 
 /** Starts `elex federation-member …` and collects its JSON lines. */
 function member(args: string[]) {
-  // With the young-generation flag the command runs in this child itself (no re-exec), so SIGKILL reaches the
-  // member and not a wrapper that would leave it running.
+  // With the young-generation flag the command runs in this child itself (no re-exec): the SIGKILL lands on
+  // the member itself, with nothing in between.
   const p = spawn(process.execPath, ['--max-semi-space-size=64', ELEX, 'federation-member', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
