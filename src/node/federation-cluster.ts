@@ -13,15 +13,11 @@ import {
   type VoteState,
 } from '../learning/index.js';
 import { FederationMember, readVoteState } from './federation-member.js';
+import { learnTask, maxAbsError, type TaskEntry } from './known-task.js';
 import type { Address } from './tcp-transport.js';
 import { UdpFederationNetwork, type UdpFederationStats, zeroStats } from './udp-federation.js';
 
-/** One (state, action) the members learn, with its terminal reward: Q* = reward. */
-export interface TaskEntry {
-  state: bigint;
-  action: number;
-  reward: number;
-}
+export type { TaskEntry } from './known-task.js';
 
 export interface FederationClusterOptions {
   members: number;
@@ -162,12 +158,7 @@ export async function runFederationCluster(o: FederationClusterOptions): Promise
       federation: { ...o.federation, sync_interval_ms: o.syncIntervalMs },
       rng: s.rng.fork('timer'),
       onError: noteError,
-      learn: (fqt) => {
-        for (let i = 0; i < o.learnPerSync; i++) {
-          const e = o.task[s.rng.int(o.task.length)];
-          fqt.learner.learn(e.state, e.action, s.flipper ? -e.reward : e.reward, null);
-        }
-      },
+      learn: learnTask(o.task, s.rng, o.learnPerSync, s.flipper),
     });
     return s.member;
   };
@@ -199,11 +190,7 @@ export async function runFederationCluster(o: FederationClusterOptions): Promise
         claim(t.term, t.leader);
     }
   };
-  const errorOf = (t: FederatedQTable) => {
-    let worst = 0;
-    for (const e of o.task) worst = Math.max(worst, Math.abs(t.learner.q(e.state, e.action) - e.reward));
-    return worst;
-  };
+  const errorOf = (t: FederatedQTable) => maxAbsError(t, o.task);
   const maxError = () => Math.max(0, ...tables().map(errorOf));
   /** Largest difference between two members' values on the task. */
   const distance = (a: FederatedQTable, b: FederatedQTable) => {

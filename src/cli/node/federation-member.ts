@@ -4,6 +4,7 @@ import { ElexError, SeededRng } from '../../core/index.js';
 import { formatAddress, parseAddress, parseNamedAddresses } from '../../node/address.js';
 import { loadIdentity, loadKeyring, writeFederationKeys } from '../../node/federation-keys.js';
 import { FederationMember } from '../../node/federation-member.js';
+import { learnTask, maxAbsError } from '../../node/known-task.js';
 import { UdpFederationNetwork } from '../../node/udp-federation.js';
 import { knownTask } from '../../sim/federation/sim-network.js';
 import { durationFlag, intOption } from '../options.js';
@@ -107,12 +108,7 @@ export function register(program: Command): void {
           const code = e instanceof ElexError ? e.code : 'UNTYPED';
           errors.set(code, (errors.get(code) ?? 0) + 1);
         },
-        learn: (fqt) => {
-          for (let i = 0; i < o.learnPerSync; i++) {
-            const e = task[rng.int(task.length)];
-            fqt.learner.learn(e.state, e.action, o.flip ? -e.reward : e.reward, null);
-          }
-        },
+        learn: learnTask(task, rng, o.learnPerSync, o.flip === true),
       });
       const started = Date.now();
       const line = (x: unknown) => process.stdout.write(`${JSON.stringify(x)}\n`);
@@ -120,8 +116,7 @@ export function register(program: Command): void {
       member.start();
       const status = setInterval(() => {
         const t = member.fqt;
-        let worst = 0;
-        for (const e of task) worst = Math.max(worst, Math.abs(t.learner.q(e.state, e.action) - e.reward));
+        const worst = maxAbsError(t, task);
         line({
           event: 'status',
           t_ms: Date.now() - started,
