@@ -7,6 +7,7 @@ import { register as benchRaft } from './bench/raft.js';
 import { register as benchSim } from './bench/sim.js';
 import { register as catalog } from './catalog/command.js';
 import { register as cluster } from './node/cluster.js';
+import { register as clusterKey } from './node/cluster-key.js';
 import { register as node } from './node/command.js';
 import { register as federationCluster } from './node/federation.js';
 import { register as federationMember } from './node/federation-member.js';
@@ -63,6 +64,7 @@ export function buildProgram(): Command {
   catalog(program);
   node(program);
   cluster(program);
+  clusterKey(program);
   member(program);
   federationCluster(program);
   federationMember(program);

@@ -11,6 +11,7 @@ import {
   type Liveness,
 } from '../gossip/index.js';
 import { formatAddress, parseAddress } from './address.js';
+import type { ClusterKeyring } from './cluster-key.js';
 import type { Address } from './tcp-transport.js';
 import { bindUdp } from './udp-socket.js';
 
@@ -23,6 +24,11 @@ export interface GossipMemberOptions {
   config?: Partial<GossipConfig>;
   /** How often the core is ticked (the core asks for 100–250 ms). */
   tickMs?: number;
+  /**
+   * The cluster's keyring: every datagram is sealed with it, and one that does not open under it is dropped
+   * before the core's decoder sees it (`UdpStats.unauthenticated`).
+   */
+  auth?: ClusterKeyring;
 }
 
 export interface UdpStats {
@@ -32,16 +38,28 @@ export interface UdpStats {
   bytesIn: number;
   /** Datagrams not sent: the member's name is not a `host:port` this transport can reach. */
   unroutable: number;
+  /** Datagrams received that failed authentication (with a keyring only). */
+  unauthenticated: number;
 }
 
 /** Datagrams addressed by member name, where a name is the member's `host:port`. */
 class UdpTransport implements GossipTransport {
-  readonly stats: UdpStats = { datagramsOut: 0, datagramsIn: 0, bytesOut: 0, bytesIn: 0, unroutable: 0 };
+  readonly stats: UdpStats = {
+    datagramsOut: 0,
+    datagramsIn: 0,
+    bytesOut: 0,
+    bytesIn: 0,
+    unroutable: 0,
+    unauthenticated: 0,
+  };
   private readonly routes = new Map<string, Address | null>();
   /** Datagrams handed to the socket whose send has not completed yet. */
   private inFlight = 0;
   private drained: Array<() => void> = [];
-  constructor(private readonly socket: Socket) {}
+  constructor(
+    private readonly socket: Socket,
+    private readonly auth: ClusterKeyring | undefined,
+  ) {}
 
   /** Resolves once every datagram handed over so far has left the socket. */
   flushed(): Promise<void> {
@@ -49,7 +67,8 @@ class UdpTransport implements GossipTransport {
     return new Promise((resolve) => this.drained.push(resolve));
   }
 
-  send(to: string, data: Uint8Array): void {
+  send(to: string, payload: Uint8Array): void {
+    const data = this.auth === undefined ? payload : this.auth.seal('gossip', payload);
     let at = this.routes.get(to);
     if (at === undefined) {
       try {
@@ -108,12 +127,21 @@ export class GossipMember {
       now: monotonic.now(),
       config: o.config,
     });
-    const transport = new UdpTransport(socket);
+    const transport = new UdpTransport(socket, o.auth);
     const driver = new GossipDriver(core, transport, monotonic);
     socket.on('message', (data) => {
       transport.stats.datagramsIn++;
       transport.stats.bytesIn += data.length;
-      driver.receive(new Uint8Array(data.buffer, data.byteOffset, data.length));
+      let bytes: Uint8Array = new Uint8Array(data.buffer, data.byteOffset, data.length);
+      if (o.auth !== undefined) {
+        try {
+          bytes = o.auth.open('gossip', bytes);
+        } catch {
+          transport.stats.unauthenticated++;
+          return;
+        }
+      }
+      driver.receive(bytes);
     });
     socket.on('error', () => {}); // ICMP unreachable and the like: gossip tolerates loss
     return new GossipMember(name, core, driver, socket, transport, o.tickMs ?? 100);

@@ -1,11 +1,15 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { ElexError } from '../core/index.js';
 import { formatAddress, formatCluster } from './address.js';
+import { writeClusterKey } from './cluster-key.js';
 import { httpJson } from './http-client.js';
 import type { Address } from './tcp-transport.js';
+
+/** The local cluster's key file, in its directory. */
+const CLUSTER_KEY = 'cluster.key';
 
 /** One process of a local cluster: its Raft and HTTP addresses, and the child while it runs. */
 export interface Member {
@@ -76,6 +80,8 @@ export class LocalProcesses {
     voters?: readonly number[],
   ): Promise<LocalProcesses> {
     mkdirSync(dir, { recursive: true });
+    // The cluster authenticates its Raft messages: a stray process on this host cannot speak for a member.
+    if (!existsSync(join(dir, CLUSTER_KEY))) writeClusterKey(join(dir, CLUSTER_KEY));
     const p = new LocalProcesses(kind, elexBin, dir, await freePorts(2 * n));
     p.voters = voters === undefined ? null : voters.join(',');
     try {
@@ -103,6 +109,8 @@ export class LocalProcesses {
       String(m.id),
       '--cluster',
       this.cluster,
+      '--cluster-key',
+      join(this.dir, CLUSTER_KEY),
     ];
     args.push('--http', formatAddress(m.http), '--data-dir', join(this.dir, `n${m.id}`));
     if (this.kind === 'coordinator') args.push('--http-peers', this.httpBook);

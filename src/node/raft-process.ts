@@ -10,6 +10,7 @@ import {
   type RaftHostOptions,
   ROLE_NAMES,
 } from '../raft/index.js';
+import type { ClusterKeyring } from './cluster-key.js';
 import { lockDataDir } from './dir-lock.js';
 import { FileDisk } from './file-disk.js';
 import { realHostEnv } from './real-env.js';
@@ -36,6 +37,8 @@ export interface RaftProcessOptions {
   /** How long a client request may wait for Raft before it fails with E_TIMEOUT (default 5 s). */
   requestTimeoutMs?: number;
   log?: (line: string) => void;
+  /** The cluster's keyring: Raft messages are authenticated with it (`TcpTransportOptions.auth`). */
+  auth?: ClusterKeyring;
   /**
    * An assertion failed inside the node: its state can no longer be trusted. The default stops the node (its
    * requests fail with E_STOPPED) and leaves the process running, as a library should; `elex node` and `elex
@@ -57,6 +60,8 @@ export interface RaftStatus {
   commit: number;
   applied: number;
   transport: TransportStats;
+  /** Whether Raft messages are authenticated with a cluster key (`--cluster-key`). */
+  authenticated: boolean;
   /** What the disk's recovery did at start (records replayed, torn bytes cut). */
   recovery: { records: number; truncatedBytes: number };
 }
@@ -128,6 +133,7 @@ export class RaftProcess<H extends RaftHost> {
         listen: self,
         peers: o.cluster,
         onMessage: (m) => host?.deliver(m),
+        auth: o.auth,
       });
     } catch (e) {
       await disk.close();
@@ -288,6 +294,7 @@ export class RaftProcess<H extends RaftHost> {
       commit: r?.log.committed ?? 0,
       applied: this.host.appliedIndex,
       transport: this.transport.stats,
+      authenticated: this.transport.authenticated,
       recovery: this.disk.recovery,
     };
   }

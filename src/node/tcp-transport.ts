@@ -1,6 +1,7 @@
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { ElexError, encodeFrame, FrameReader, isElexError } from '../core/index.js';
 import { decodeMessage, encodeMessage, type Message } from '../raft/index.js';
+import type { ClusterKeyring } from './cluster-key.js';
 
 export interface Address {
   host: string;
@@ -21,6 +22,11 @@ export interface TcpTransportOptions {
   maxQueueBytes?: number;
   /** Largest frame accepted from the network (default 64 MiB, the codec's own limit). */
   maxFrameBytes?: number;
+  /**
+   * The cluster's keyring: every frame is sealed with it, and an inbound frame that does not open under it is
+   * refused (`E_AUTH`) and its connection closed. Without it identities are not authenticated.
+   */
+  auth?: ClusterKeyring;
 }
 
 /** What the transport did; `refused` counts inbound messages dropped by validation, with the reason. */
@@ -56,7 +62,8 @@ class PeerLink {
  * whatever inbound connections peers open. Frames are length-prefixed (`encodeFrame`); every message is
  * decoded and validated (`decodeMessage`) and must name this node as `to` and a known peer as `from`.
  * Loss is acceptable to Raft (it retransmits), so a peer that is down or slow costs dropped messages, never
- * unbounded memory. Identities are not authenticated: run it on a network you trust (or under TLS, not here).
+ * unbounded memory. With `auth`, only holders of the cluster key can speak (each frame carries an HMAC tag);
+ * without it, run it on a network you trust.
  */
 export class TcpTransport {
   readonly stats: TransportStats = {
@@ -94,6 +101,11 @@ export class TcpTransport {
     });
   }
 
+  /** Whether frames are sealed and checked with a cluster keyring. */
+  get authenticated(): boolean {
+    return this.opts.auth !== undefined;
+  }
+
   get address(): Address {
     const a = this.server.address();
     if (a === null || typeof a === 'string') throw new ElexError('E_LISTEN', 'not listening');
@@ -107,7 +119,8 @@ export class TcpTransport {
       this.stats.dropped++;
       return;
     }
-    const frame = encodeFrame(encodeMessage(m));
+    const bytes = encodeMessage(m);
+    const frame = encodeFrame(this.opts.auth === undefined ? bytes : this.opts.auth.seal('raft', bytes));
     const max = this.opts.maxQueueBytes ?? 8 << 20;
     if (link.connected && link.socket !== null) {
       if (link.socket.writableLength > max) {
@@ -180,28 +193,45 @@ export class TcpTransport {
         s.destroy();
         return;
       }
-      for (const p of payloads) this.receive(p);
+      for (const p of payloads) {
+        if (!this.receive(p)) {
+          // A peer without the key is not a peer: nothing more is read from it.
+          s.destroy();
+          return;
+        }
+      }
     });
     s.on('error', () => {});
     s.on('close', () => this.inbound.delete(s));
   }
 
-  private receive(payload: Uint8Array): void {
+  /** Decodes and delivers one frame; false when it failed authentication. */
+  private receive(frame: Uint8Array): boolean {
+    let payload = frame;
+    if (this.opts.auth !== undefined) {
+      try {
+        payload = this.opts.auth.open('raft', frame);
+      } catch (e) {
+        this.refuse(isElexError(e) ? e.code : 'E_AUTH');
+        return false;
+      }
+    }
     let m: Message;
     try {
       m = decodeMessage(payload, { maxBytes: this.opts.maxFrameBytes });
     } catch (e) {
       this.refuse(isElexError(e) ? e.code : 'E_DECODE');
-      return;
+      return true;
     }
     const wrong =
       m.to !== this.opts.id ? 'E_NOT_ADDRESSED' : !this.links.has(m.from) ? 'E_UNKNOWN_PEER' : null;
     if (wrong !== null) {
       this.refuse(wrong);
-      return;
+      return true;
     }
     this.stats.received++;
     this.opts.onMessage(m);
+    return true;
   }
 
   private refuse(code: string): void {

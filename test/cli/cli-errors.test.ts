@@ -183,6 +183,26 @@ describe('progress on a terminal', () => {
   });
 });
 
+describe('cluster keys', () => {
+  it('cluster-key writes a key file once; node, coordinator and member refuse a bad one before binding', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'elex-ckey-'));
+    const key = join(dir, 'cluster.key');
+    const w = elex('cluster-key', '--out', key);
+    expect(w.code, w.stderr).toBe(0);
+    expect(JSON.parse(w.stdout)).toEqual({ event: 'written', file: key });
+    expect(readFileSync(key, 'utf8')).toMatch(/^[0-9a-f]{64}$/m);
+    expectRefused(elex('cluster-key', '--out', key), /cannot write the cluster key.*\[E_KEY\]/);
+    const bad = join(dir, 'bad.key');
+    writeFileSync(bad, 'not a key\n');
+    const cluster = ['--id', '1', '--cluster', '1=127.0.0.1:1', '--data-dir', join(dir, 'n1')];
+    for (const cmd of ['node', 'coordinator']) {
+      expectRefused(elex(cmd, ...cluster, '--cluster-key', bad), /line 1: expected 32 bytes.*\[E_KEY\]/);
+      expectRefused(elex(cmd, ...cluster, '--cluster-key', join(dir, 'none')), /cannot read.*\[E_KEY\]/);
+    }
+    expectRefused(elex('member', '--listen', '127.0.0.1:1', '--cluster-key', bad), /\[E_KEY\]/);
+  });
+});
+
 describe('elex before `npm ci`', () => {
   it('says to install the dependencies instead of printing a module-resolution stack trace', () => {
     // A copy of the launcher where no node_modules can be found above it: what a fresh checkout sees.

@@ -19,7 +19,12 @@ describe('elex cluster: real processes, real sockets, real disks', () => {
       lost_acked_writes: number;
       reads_checked: number;
       kills: Array<{ node: number; leader: boolean; recovery_ms: number | null }>;
-      final_status: Array<{ role: string; term: number } | null>;
+      final_status: Array<{
+        role: string;
+        term: number;
+        authenticated: boolean;
+        transport: { refused: Record<string, number> };
+      } | null>;
     };
     expect(report.kills).toHaveLength(1);
     expect(report.kills[0].leader).toBe(true);
@@ -31,6 +36,11 @@ describe('elex cluster: real processes, real sockets, real disks', () => {
     // The killed node came back: all three answer, one leader among them.
     expect(report.final_status.every((s) => s !== null)).toBe(true);
     expect(report.final_status.filter((s) => s!.role === 'leader')).toHaveLength(1);
+    // The local cluster runs with a cluster key, and every member's frames verified at the others.
+    for (const s of report.final_status) {
+      expect(s!.authenticated).toBe(true);
+      expect(s!.transport.refused.E_AUTH ?? 0).toBe(0);
+    }
   });
 });
 

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Channel, type GossipConfig } from '../../src/gossip/index.js';
+import { ClusterKeyring } from '../../src/node/cluster-key.js';
 import { runGossipCluster } from '../../src/node/gossip-cluster.js';
 import { GossipMember } from '../../src/node/gossip-member.js';
 import { waitUntil } from '../support/wait.js';
@@ -25,11 +26,12 @@ afterEach(async () => {
   await Promise.all(running.splice(0).map((m) => m.stop()));
 });
 
-async function members(n: number): Promise<GossipMember[]> {
+async function members(n: number, auth?: ClusterKeyring): Promise<GossipMember[]> {
   const first = await GossipMember.start({
     listen: { host: '127.0.0.1', port: 0 },
     config: FAST,
     tickMs: 10,
+    auth,
   });
   running.push(first);
   for (let i = 1; i < n; i++) {
@@ -39,6 +41,7 @@ async function members(n: number): Promise<GossipMember[]> {
         seeds: [first.name],
         config: FAST,
         tickMs: 10,
+        auth,
       }),
     );
   }
@@ -54,6 +57,24 @@ describe('GossipMember: the gossip core on UDP', () => {
     const ms = await members(5);
     await until(() => ms.every((m) => ms.every((o) => o === m || statusOf(m, o.name) === 'alive')));
     for (const m of ms) expect(m.stats.datagramsIn).toBeGreaterThan(0);
+  });
+
+  it('with a cluster key, members see each other, and a member without it is never let in', async () => {
+    const ring = ClusterKeyring.of([new Uint8Array(32).fill(5)]);
+    const ms = await members(3, ring);
+    const stranger = await GossipMember.start({
+      listen: { host: '127.0.0.1', port: 0 },
+      seeds: [ms[0].name],
+      config: FAST,
+      tickMs: 10,
+    });
+    running.push(stranger);
+    await until(() => ms.every((m) => ms.every((o) => o === m || statusOf(m, o.name) === 'alive')));
+    await until(() => ms[0].stats.unauthenticated >= 5);
+    for (const m of ms) expect(statusOf(m, stranger.name)).toBeUndefined();
+    // The keyed members never answered it, so it knows nobody.
+    expect(stranger.members().filter((x) => x.name !== stranger.name)).toEqual([]);
+    expect(stranger.stats.datagramsIn).toBe(0);
   });
 
   it('a key one member sets reaches every other member', async () => {

@@ -1,6 +1,7 @@
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeFrame } from '../../src/core/index.js';
+import { ClusterKeyring } from '../../src/node/cluster-key.js';
 import { freePorts } from '../../src/node/processes.js';
 import { type Address, TcpTransport } from '../../src/node/tcp-transport.js';
 import { emptyMessage, encodeMessage, type Message, MsgType } from '../../src/raft/index.js';
@@ -13,7 +14,7 @@ afterEach(async () => {
 
 const host = '127.0.0.1';
 
-async function pair() {
+async function pair(auth?: (id: number) => ClusterKeyring | undefined) {
   const [pa, pb] = await freePorts(2);
   const peers = new Map<number, Address>([
     [1, { host, port: pa }],
@@ -26,6 +27,7 @@ async function pair() {
       listen: peers.get(id)!,
       peers,
       onMessage: (m) => got[id].push(m),
+      auth: auth?.(id),
     });
     open.push(t);
     return t;
@@ -138,5 +140,44 @@ describe('TcpTransport', () => {
     expect(got.map((m) => m.index).slice(0, 99 - first + 1)).toEqual(
       Array.from({ length: 99 - first + 1 }, (_, i) => first + i),
     );
+  });
+
+  it('with a cluster key: members talk, and a process without the key cannot speak for a member', async () => {
+    const ring = ClusterKeyring.of([new Uint8Array(32).fill(7)]);
+    const { a, b, got, peers } = await pair(() => ring);
+    a.send(app(1, 2, 1));
+    await until(() => got[2].length === 1);
+    expect(got[2][0]).toEqual(app(1, 2, 1));
+    const at = peers.get(2)!;
+    // A well-formed vote request in node 1's name at term 1000: unsealed, it is refused before Raft sees it.
+    const vote = { ...emptyMessage(MsgType.Vote, 1, 2, 1000), index: 99, logTerm: 999 };
+    await raw(at, encodeFrame(encodeMessage(vote)));
+    // Sealed with another key, the same.
+    const other = ClusterKeyring.of([new Uint8Array(32).fill(8)]);
+    await raw(at, encodeFrame(other.seal('raft', encodeMessage(vote))));
+    // Sealed with the right key for gossip, not Raft: the same.
+    await raw(at, encodeFrame(ring.seal('gossip', encodeMessage(vote))));
+    // The first bad frame closes the connection: what follows it on the same connection is never read.
+    await raw(
+      at,
+      new Uint8Array([
+        ...encodeFrame(encodeMessage(vote)),
+        ...encodeFrame(ring.seal('raft', encodeMessage(vote))),
+      ]),
+    );
+    await until(() => (b.stats.refused.E_AUTH ?? 0) === 4);
+    expect(b.stats.refused).toEqual({ E_AUTH: 4 });
+    a.send(app(1, 2, 2));
+    await until(() => got[2].length === 2);
+    expect(got[2].map((m) => m.term)).toEqual([3, 3]);
+    expect(b.stats.received).toBe(2);
+  });
+
+  it('a member with a different key is not heard, and hears nothing', async () => {
+    const { a, b, got } = await pair((id) => ClusterKeyring.of([new Uint8Array(32).fill(id)]));
+    for (let i = 0; i < 5; i++) a.send(app(1, 2, i));
+    await until(() => (b.stats.refused.E_AUTH ?? 0) >= 1);
+    expect(got[2]).toEqual([]);
+    expect(b.stats.received).toBe(0);
   });
 });

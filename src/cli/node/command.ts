@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { ElexError } from '../../core/index.js';
 import { formatAddress, parseAddress, parseCluster } from '../../node/address.js';
 import { defaultCatalog } from '../../node/catalog-file.js';
+import { readClusterKeyring } from '../../node/cluster-key.js';
 import { serveCoordinatorHttp } from '../../node/coordinator-http.js';
 import { CoordinatorNode } from '../../node/coordinator-node.js';
 import { serveKvHttp } from '../../node/kv-http.js';
@@ -21,6 +22,7 @@ interface NodeOptions {
   dataDir?: string;
   electionTimeout: number;
   heartbeat: number;
+  clusterKey?: string;
 }
 
 interface Running {
@@ -52,7 +54,11 @@ function raftOptions(c: Command, dataDir: string): Command {
       durationOption,
       150,
     )
-    .option('--heartbeat <d>', 'leader heartbeat interval', durationOption, 50);
+    .option('--heartbeat <d>', 'leader heartbeat interval', durationOption, 50)
+    .option(
+      '--cluster-key <file>',
+      'authenticate Raft messages with this key file (`elex cluster-key`; the same file on every node): frames without a valid tag are refused. Default: none, for a network you trust',
+    );
 }
 
 /** Checks the options, starts the node and its HTTP API, prints one JSON line, runs until SIGINT/SIGTERM. */
@@ -81,6 +87,7 @@ async function run<N extends Running>(
       );
     return id;
   });
+  const auth = o.clusterKey === undefined ? undefined : readClusterKeyring(o.clusterKey);
   const log = (line: string) => process.stderr.write(`elex ${kind} ${o.id}: ${line}\n`);
   const dataDir = o.dataDir ?? defaultDir;
   const node = await start({
@@ -90,6 +97,7 @@ async function run<N extends Running>(
     dataDir,
     electionTimeoutMs: o.electionTimeout,
     heartbeatMs: o.heartbeat,
+    auth,
     log,
     onFatal: (e) => {
       log(`exiting after a failed assertion: ${e instanceof Error ? e.message : String(e)}`);
@@ -108,6 +116,7 @@ async function run<N extends Running>(
       raft: formatAddress(node.raftAddress),
       http: a && typeof a === 'object' ? formatAddress({ host: a.address, port: a.port }) : null,
       data_dir: dataDir,
+      authenticated: auth !== undefined,
       recovered: node.status().recovery,
     })}\n`,
   );

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { ElexError } from '../../core/index.js';
 import { parseAddress } from '../../node/address.js';
+import { readClusterKeyring } from '../../node/cluster-key.js';
 import { runGossipCluster } from '../../node/gossip-cluster.js';
 import { GossipMember } from '../../node/gossip-member.js';
 import { intOption } from '../options.js';
@@ -9,6 +10,7 @@ import { printJson } from '../output.js';
 interface MemberOptions {
   listen: string;
   join?: string;
+  clusterKey?: string;
 }
 
 interface GossipClusterOptions {
@@ -27,6 +29,10 @@ export function register(program: Command): void {
     )
     .requiredOption('--listen <host:port>', 'UDP address to bind; it is also the member’s name')
     .option('--join <list>', 'members to join through: host:port,…')
+    .option(
+      '--cluster-key <file>',
+      'authenticate every datagram with this key file (`elex cluster-key`; the same file on every member): others are dropped. Default: none',
+    )
     .addHelpText(
       'after',
       '\nExample (two terminals):\n  elex member --listen 127.0.0.1:7946\n  elex member --listen 127.0.0.1:7947 --join 127.0.0.1:7946',
@@ -37,9 +43,10 @@ export function register(program: Command): void {
         .map((s) => s.trim())
         .filter((s) => s !== '');
       for (const s of seeds) parseAddress(s); // refuses a malformed one before binding
-      const m = await GossipMember.start({ listen: parseAddress(o.listen), seeds });
+      const auth = o.clusterKey === undefined ? undefined : readClusterKeyring(o.clusterKey);
+      const m = await GossipMember.start({ listen: parseAddress(o.listen), seeds, auth });
       const line = (x: unknown) => process.stdout.write(`${JSON.stringify(x)}\n`);
-      line({ event: 'ready', name: m.name, seeds });
+      line({ event: 'ready', name: m.name, seeds, authenticated: auth !== undefined });
       m.subscribe((e) => {
         if (e.kind === 'member')
           line({ event: 'member', name: e.name, status: e.status, previous: e.previous });
