@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { isElexError } from '../core/index.js';
+import { register as benchAuth } from './bench/auth.js';
 import { register as benchFederation } from './bench/federation.js';
 import { register as benchGossip } from './bench/gossip.js';
 import { register as benchRaft } from './bench/raft.js';
@@ -60,6 +61,7 @@ export function buildProgram(): Command {
   benchRaft(bench);
   benchGossip(bench);
   benchFederation(bench);
+  benchAuth(bench);
 
   catalog(program);
   node(program);

@@ -85,6 +85,15 @@ describe('the elex CLI (spawned for real)', () => {
     expect(j.events_per_s).toBeGreaterThan(0);
     expect(j.nodes).toBe(600);
   });
+
+  it('bench auth --json prints seal and open rates per message size', () => {
+    const r = elex('bench', 'auth', '--json', '--ms', '10', '--repeat', '1');
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.overhead_bytes).toBe(21);
+    expect(j.sizes.map((s: { payload_bytes: number }) => s.payload_bytes)).toEqual([64, 1024, 307200]);
+    for (const s of j.sizes) expect(Math.min(s.seal_per_s, s.open_per_s)).toBeGreaterThan(0);
+  });
 });
 
 describe('the elex CLI in a pipeline', () => {
