@@ -1,5 +1,6 @@
 import { percentile } from '../core/index.js';
 import type { GossipConfig } from '../gossip/index.js';
+import type { ClusterKeyring } from './cluster-key.js';
 import { GossipMember } from './gossip-member.js';
 
 export interface GossipClusterOptions {
@@ -7,11 +8,15 @@ export interface GossipClusterOptions {
   /** Silent crashes to time, one after another (each victim is replaced before the next trial). */
   trials: number;
   config?: Partial<GossipConfig>;
+  /** Every member authenticates its datagrams with this keyring (`GossipMemberOptions.auth`). */
+  auth?: ClusterKeyring;
   progress?: (line: string) => void;
 }
 
 export interface GossipClusterReport {
   members: number;
+  /** Whether datagrams carried a cluster-key tag. */
+  authenticated: boolean;
   /** From the last member's start until every member holds every other alive. */
   join_ms: number;
   /** Per crash: until the first survivor suspects the victim, and until every survivor holds it dead. */
@@ -48,6 +53,7 @@ export async function runGossipCluster(o: GossipClusterOptions): Promise<GossipC
       listen: { host: '127.0.0.1', port: 0 },
       seeds: seed ? [seed] : [],
       config: o.config,
+      auth: o.auth,
     });
     running.push(m);
     everyone.push(m);
@@ -108,6 +114,7 @@ export async function runGossipCluster(o: GossipClusterOptions): Promise<GossipC
     const bytes = everyone.reduce((a, m) => a + m.stats.bytesOut, 0);
     return {
       members: o.members,
+      authenticated: o.auth !== undefined,
       join_ms: joinMs,
       crash: {
         first_suspect_ms: firstSuspect,

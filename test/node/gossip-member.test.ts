@@ -104,9 +104,11 @@ describe('GossipMember: the gossip core on UDP', () => {
       for (const o of [ms[0], ...rest]) if (o !== m) expect(statusOf(m, o.name)).toBe('alive');
   });
 
-  it('gossip-cluster times a join and silent crashes, each victim suspected before it is dead everywhere', async () => {
-    const r = await runGossipCluster({ members: 6, trials: 2, config: FAST });
+  it('gossip-cluster times a join and silent crashes, each victim suspected before it is dead everywhere (keyed)', async () => {
+    const auth = ClusterKeyring.of([new Uint8Array(32).fill(9)]);
+    const r = await runGossipCluster({ members: 6, trials: 2, config: FAST, auth });
     expect(r.members).toBe(6);
+    expect(r.authenticated).toBe(true);
     expect(r.crash.dead_everywhere_ms).toHaveLength(2);
     r.crash.first_suspect_ms.forEach((s, i) => {
       expect(s).toBeGreaterThan(0);

@@ -16,6 +16,7 @@ interface MemberOptions {
 interface GossipClusterOptions {
   members: number;
   trials: number;
+  clusterKey?: string;
   quiet?: boolean;
 }
 
@@ -67,12 +68,14 @@ export function register(program: Command): void {
     )
     .option('--members <n>', 'members', intOption(2, 200), 20)
     .option('--trials <n>', 'silent crashes to time', intOption(1, 50), 3)
+    .option('--cluster-key <file>', 'every member authenticates its datagrams with this key file')
     .option('--quiet', 'no progress on stderr')
     .action(async (o: GossipClusterOptions) => {
       if (o.members < 3) throw new ElexError('E_USAGE', '--members must be at least 3 to time a crash');
       const report = await runGossipCluster({
         members: o.members,
         trials: o.trials,
+        auth: o.clusterKey === undefined ? undefined : readClusterKeyring(o.clusterKey),
         progress: o.quiet ? undefined : (l) => process.stderr.write(`elex gossip-cluster: ${l}\n`),
       });
       printJson(report);
