@@ -1,13 +1,15 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { ElexError } from '../../src/core/index.js';
+import { ElexError, encodeFrame } from '../../src/core/index.js';
+import { ClusterKeyring } from '../../src/node/cluster-key.js';
 import { KvNode } from '../../src/node/kv-node.js';
 import { freePorts } from '../../src/node/processes.js';
 import { RaftProcess } from '../../src/node/raft-process.js';
 import type { Address } from '../../src/node/tcp-transport.js';
-import { ConfChangeType, KvRaftHost } from '../../src/raft/index.js';
+import { ConfChangeType, emptyMessage, encodeMessage, KvRaftHost, MsgType } from '../../src/raft/index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'elex-kv-node-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -18,17 +20,26 @@ afterEach(async () => {
   await Promise.all(running.splice(0).map((n) => n.close()));
 });
 
-async function cluster(size: number) {
+async function cluster(size: number, auth?: ClusterKeyring) {
   const ports = await freePorts(size);
   const map = new Map<number, Address>(ports.map((port, i) => [i + 1, { host: '127.0.0.1', port }]));
   const base = join(root, `c${dirs++}`);
   const start = async (id: number) => {
-    const n = await KvNode.start({ id, cluster: map, dataDir: join(base, `n${id}`) });
+    const n = await KvNode.start({ id, cluster: map, dataDir: join(base, `n${id}`), auth });
     running.push(n);
     return n;
   };
   const nodes = await Promise.all([...map.keys()].map(start));
-  return { nodes, start };
+  return { nodes, start, map };
+}
+
+/** Writes one frame on a fresh connection, as a stranger on the network would. */
+function inject(at: Address, frame: Uint8Array): Promise<void> {
+  return new Promise((resolve) => {
+    const s = connect(at.port, at.host, () => s.end(frame));
+    s.on('close', () => resolve());
+    s.on('error', () => resolve());
+  });
 }
 
 async function leaderOf(nodes: KvNode[]): Promise<KvNode> {
@@ -99,6 +110,29 @@ describe('KvNode: the Raft KV node on TCP and a file', () => {
     await expect(lone.get('k')).rejects.toMatchObject({
       code: expect.stringMatching(/^E_(NO_LEADER|TIMEOUT)$/),
     });
+  });
+
+  it('a forged heartbeat at a high term deposes the leader of an unkeyed cluster, and is refused by a keyed one', async () => {
+    for (const auth of [undefined, ClusterKeyring.of([new Uint8Array(32).fill(3)])]) {
+      const { nodes, map } = await cluster(3, auth);
+      const leader = await leaderOf(nodes);
+      const before = leader.status().term;
+      const other = [...map.keys()].find((id) => id !== leader.status().id)!;
+      // In another member's name, at term 1000: what any process that can reach the port could send.
+      const forged = encodeMessage(emptyMessage(MsgType.Heartbeat, other, leader.status().id, 1000));
+      await inject(map.get(leader.status().id)!, encodeFrame(forged));
+      const end = Date.now() + 2000;
+      while (Date.now() < end && leader.status().term < 1000) await new Promise((r) => setTimeout(r, 20));
+      if (auth === undefined) {
+        expect(leader.status().term).toBeGreaterThanOrEqual(1000);
+        expect(leader.status().authenticated).toBe(false);
+      } else {
+        // (A busy machine may hold a real election meanwhile: the term stays far from the forged one.)
+        expect(leader.status().term).toBeLessThan(before + 10);
+        expect(leader.status().transport.refused).toEqual({ E_AUTH: 1 });
+      }
+      await Promise.all(running.splice(0).map((n) => n.close()));
+    }
   });
 
   it('refuses an id that is not in the cluster', async () => {

@@ -149,20 +149,21 @@ describe('TcpTransport', () => {
     await until(() => got[2].length === 1);
     expect(got[2][0]).toEqual(app(1, 2, 1));
     const at = peers.get(2)!;
-    // A well-formed vote request in node 1's name at term 1000: unsealed, it is refused before Raft sees it.
-    const vote = { ...emptyMessage(MsgType.Vote, 1, 2, 1000), index: 99, logTerm: 999 };
-    await raw(at, encodeFrame(encodeMessage(vote)));
+    // A well-formed heartbeat in node 1's name at term 1000 would make any member step down to that term:
+    // unsealed, it is refused before Raft sees it.
+    const forged = emptyMessage(MsgType.Heartbeat, 1, 2, 1000);
+    await raw(at, encodeFrame(encodeMessage(forged)));
     // Sealed with another key, the same.
     const other = ClusterKeyring.of([new Uint8Array(32).fill(8)]);
-    await raw(at, encodeFrame(other.seal('raft', encodeMessage(vote))));
+    await raw(at, encodeFrame(other.seal('raft', encodeMessage(forged))));
     // Sealed with the right key for gossip, not Raft: the same.
-    await raw(at, encodeFrame(ring.seal('gossip', encodeMessage(vote))));
+    await raw(at, encodeFrame(ring.seal('gossip', encodeMessage(forged))));
     // The first bad frame closes the connection: what follows it on the same connection is never read.
     await raw(
       at,
       new Uint8Array([
-        ...encodeFrame(encodeMessage(vote)),
-        ...encodeFrame(ring.seal('raft', encodeMessage(vote))),
+        ...encodeFrame(encodeMessage(forged)),
+        ...encodeFrame(ring.seal('raft', encodeMessage(forged))),
       ]),
     );
     await until(() => (b.stats.refused.E_AUTH ?? 0) === 4);
