@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 
 // The simulator allocates short-lived objects per datagram (decoded messages, outbound lists): a 64 MB young
 // generation instead of V8's default 16 MB scavenges far less often (~9 % of a swarm hour's wall time). V8
@@ -20,7 +21,7 @@ if (!process.execArgv.some((a) => a.startsWith('--max-semi-space-size'))) {
     [...process.execArgv, YOUNG, fileURLToPath(import.meta.url), ...process.argv.slice(2)],
     // An IPC channel as well: it closes when this process dies, even of SIGKILL, which cannot be forwarded,
     // and the child then stops itself instead of running on as an orphan.
-    { stdio: ['inherit', 'inherit', 'inherit', 'ipc'], env: { ...process.env, ELEX_WRAPPED: '1' } },
+    { stdio: ['inherit', 'inherit', 'inherit', 'ipc'], env: { ...process.env, ELEX_WRAPPED: String(process.pid) } },
   );
   child.on('error', (e) => {
     console.error(`elex: cannot start node: ${e.message}`);
@@ -33,14 +34,25 @@ if (!process.execArgv.some((a) => a.startsWith('--max-semi-space-size'))) {
     process.kill(process.pid, signal);
   });
 } else {
-  if (process.env.ELEX_WRAPPED === '1') {
-    // Run by the wrapper above. Not passed on: a process this one starts is not the wrapper's child.
+  const wrapper = Number(process.env.ELEX_WRAPPED);
+  if (Number.isInteger(wrapper) && wrapper > 0) {
+    // Run by the wrapper above (its pid). Not passed on: a process this one starts is not the wrapper's child.
     delete process.env.ELEX_WRAPPED;
     // A wrapper killed before this process set up its end of the channel leaves it without one.
     if (!process.channel || !process.connected) process.kill(process.pid, 'SIGKILL');
     // Otherwise its death closes the channel. The channel must not keep this process alive.
     process.channel.unref();
     process.on('disconnect', () => process.kill(process.pid, 'SIGKILL'));
+    // The channel's close is an event, and a synchronous simulation reads none for its whole run. A thread
+    // with its own event loop watches for the wrapper's death (this process is re-parented) and ends it.
+    const watchdog = new Worker(
+      `const { workerData: wrapper } = require('node:worker_threads');
+       const check = () => { if (process.ppid !== wrapper) process.kill(process.pid, 'SIGKILL'); };
+       check();
+       setInterval(check, 200);`,
+      { eval: true, workerData: wrapper },
+    );
+    watchdog.unref();
   }
   let tsx;
   try {
