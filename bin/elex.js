@@ -21,7 +21,10 @@ if (!process.execArgv.some((a) => a.startsWith('--max-semi-space-size'))) {
     [...process.execArgv, YOUNG, fileURLToPath(import.meta.url), ...process.argv.slice(2)],
     // An IPC channel as well: it closes when this process dies, even of SIGKILL, which cannot be forwarded,
     // and the child then stops itself instead of running on as an orphan.
-    { stdio: ['inherit', 'inherit', 'inherit', 'ipc'], env: { ...process.env, ELEX_WRAPPED: String(process.pid) } },
+    {
+      stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
+      env: { ...process.env, ELEX_WRAPPED: String(process.pid) },
+    },
   );
   child.on('error', (e) => {
     console.error(`elex: cannot start node: ${e.message}`);
