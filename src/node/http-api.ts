@@ -27,6 +27,8 @@ export interface JsonRequest {
   method: string;
   path: string;
   body(): Promise<string>;
+  /** A request header (lower-case name); undefined when absent. */
+  header?(name: string): string | undefined;
 }
 
 /** A body sent as it is (e.g. Prometheus text) instead of as JSON. */
@@ -93,6 +95,10 @@ export function serveJson(at: Address, route: JsonRoute): Promise<Server> {
       method: req.method ?? 'GET',
       path: new URL(req.url ?? '/', 'http://x').pathname,
       body: () => readBody(req),
+      header: (name) => {
+        const v = req.headers[name];
+        return Array.isArray(v) ? v[0] : v;
+      },
     };
     route(request).then(
       ([status, body]) => send(res, status, body),

@@ -11,11 +11,13 @@ export async function httpJson(
   path: string,
   body?: string,
   timeoutMs = 6000,
+  headers?: Record<string, string>,
 ): Promise<{ status: number; body: unknown } | null> {
   try {
     const r = await fetch(`http://${formatAddress(at)}${path}`, {
       method,
       body,
+      headers,
       signal: AbortSignal.timeout(timeoutMs),
     });
     return { status: r.status, body: await r.json() };

@@ -1,12 +1,28 @@
 import type { Server } from 'node:http';
 import type { Registry } from 'prom-client';
+import { ElexError } from '../core/index.js';
 import { ADMIN_ROUTES, adminRoute } from './admin-http.js';
 import { type JsonRequest, notFound, pathParam, RawBody, serveJson } from './http-api.js';
-import type { KvNode } from './kv-node.js';
+import { type ClientSession, type KvNode, MIN_CLIENT_ID } from './kv-node.js';
 import { raftMetrics } from './metrics.js';
 import type { Address } from './tcp-transport.js';
 
 const ROUTES = `GET /status, GET /metrics, ${ADMIN_ROUTES}, GET|PUT|DELETE /kv/<key>`;
+
+/** A write's session from `elex-client` and `elex-seq` (both or neither); undefined: the node's own. */
+function sessionOf(req: JsonRequest): ClientSession | undefined {
+  const client = req.header?.('elex-client');
+  const seq = req.header?.('elex-seq');
+  if (client === undefined && seq === undefined) return undefined;
+  const c = Number(client);
+  const n = Number(seq);
+  if (!(Number.isSafeInteger(c) && c >= MIN_CLIENT_ID) || !(Number.isSafeInteger(n) && n >= 1))
+    throw new ElexError(
+      'E_BAD_REQUEST',
+      `elex-client must be an integer in [2^32, 2^53) and elex-seq one ≥ 1, both or neither; got ${client} and ${seq}`,
+    );
+  return { client: c, seq: n };
+}
 
 async function route(node: KvNode, metrics: Registry, req: JsonRequest): Promise<[number, unknown]> {
   if (req.path === '/status' && req.method === 'GET') return [200, node.status()];
@@ -22,14 +38,21 @@ async function route(node: KvNode, metrics: Registry, req: JsonRequest): Promise
         return [value === null ? 404 : 200, { key, value }];
       }
       case 'PUT': {
-        const r = await node.put(key, await req.body());
+        const session = sessionOf(req);
+        // `elex-if: <value>` makes the write a compare-and-set against that value.
+        const expected = req.header?.('elex-if');
+        const value = await req.body();
+        const r =
+          expected === undefined
+            ? await node.put(key, value, session)
+            : await node.cas(key, expected, value, session);
         return [
           r.ok ? 200 : 409,
           { key, ok: r.ok, previous: r.value, ...(r.error ? { error: r.error } : {}) },
         ];
       }
       case 'DELETE': {
-        const r = await node.delete(key);
+        const r = await node.delete(key, sessionOf(req));
         return [
           r.ok ? 200 : 409,
           { key, ok: r.ok, previous: r.value, ...(r.error ? { error: r.error } : {}) },
@@ -40,7 +63,11 @@ async function route(node: KvNode, metrics: Registry, req: JsonRequest): Promise
   return notFound(req, ROUTES);
 }
 
-/** The KV node's client API: `GET /status`, `GET /metrics` (Prometheus), `GET /kv/<key>` (linearizable), `PUT /kv/<key>` (body: the value), `DELETE /kv/<key>`. */
+/**
+ * The KV node's client API: `GET /status`, `GET /metrics` (Prometheus), `GET /kv/<key>` (linearizable), `PUT
+ * /kv/<key>` (body: the value; `elex-if: <value>` for compare-and-set), `DELETE /kv/<key>`. A write with
+ * `elex-client` and `elex-seq` headers runs in that client session, so retrying it is safe (`KvClient`).
+ */
 export function serveKvHttp(node: KvNode, at: Address): Promise<Server> {
   const metrics = raftMetrics(() => node.status(), 'node');
   return serveJson(at, (req) => route(node, metrics, req));

@@ -13,6 +13,22 @@ import type { Address } from './tcp-transport.js';
 
 export type KvNodeOptions = RaftProcessOptions;
 
+/**
+ * A client's session (Raft thesis §6.3): the machine executes each (client, seq) once and answers a repeat
+ * with the first answer, so a client that retries a write with the same seq, through any node, after a
+ * timeout or a leader change, gets exactly-once semantics. One request in flight per client; seqs increase.
+ */
+export interface ClientSession {
+  client: number;
+  seq: number;
+}
+
+/**
+ * Client ids a client picks for itself: above every process's own session id (which are below 2³²), so the two
+ * never share a session. A random 52-bit id makes two clients sharing one unlikely.
+ */
+export const MIN_CLIENT_ID = 2 ** 32;
+
 export interface KvNodeStatus extends RaftStatus {
   keys: number;
 }
@@ -44,12 +60,22 @@ export class KvNode {
     return this.proc.raftAddress;
   }
 
-  put(key: string, value: string): Promise<KvResult> {
-    return this.write({ op: KvOp.Put, client: this.client, seq: ++this.seq, key, value });
+  /** Without `session`, the write runs in this process's own session (not retried across nodes). */
+  put(key: string, value: string, session?: ClientSession): Promise<KvResult> {
+    return this.write({ op: KvOp.Put, ...this.session(session), key, value });
   }
 
-  delete(key: string): Promise<KvResult> {
-    return this.write({ op: KvOp.Delete, client: this.client, seq: ++this.seq, key });
+  delete(key: string, session?: ClientSession): Promise<KvResult> {
+    return this.write({ op: KvOp.Delete, ...this.session(session), key });
+  }
+
+  /** Compare-and-set: `value` if the key holds `expected` (null: absent); the answer carries what it held. */
+  cas(key: string, expected: string | null, value: string, session?: ClientSession): Promise<KvResult> {
+    return this.write({ op: KvOp.Cas, ...this.session(session), key, expected, value });
+  }
+
+  private session(s: ClientSession | undefined): ClientSession {
+    return s ?? { client: this.client, seq: ++this.seq };
   }
 
   private write(c: KvCommand): Promise<KvResult> {

@@ -74,6 +74,36 @@ describe('the KV node’s HTTP API', () => {
     if (big !== null) expect(big.status).toBe(413);
   });
 
+  it('a write repeated in its client session executes once and gets the first answer; without one it runs again', async () => {
+    const base = await single(KvNode.start, serveKvHttp);
+    await call(`${base}/kv/n`, { method: 'PUT', body: '0' });
+    const inc = (headers: Record<string, string>) =>
+      call(`${base}/kv/n`, { method: 'PUT', body: '1', headers: { 'elex-if': '0', ...headers } });
+    const session = { 'elex-client': String(2 ** 40 + 7), 'elex-seq': '1' };
+    const first = (await inc(session)).json();
+    expect(first).toEqual({ key: 'n', ok: true, previous: '0' });
+    // The retry of an increment whose answer was lost: the same answer, and no second increment.
+    expect((await inc(session)).json()).toEqual(first);
+    // Without a session the same request is a new command: the compare fails against the new value.
+    expect((await inc({})).json()).toEqual({ key: 'n', ok: false, previous: '1' });
+    // An older seq of the session is refused, not executed.
+    await call(`${base}/kv/n`, { method: 'PUT', body: '2', headers: { ...session, 'elex-seq': '2' } });
+    const stale = await call(`${base}/kv/n`, { method: 'PUT', body: '9', headers: session });
+    expect(stale.json()).toMatchObject({ ok: false, error: 'E_STALE_SEQ' });
+    expect((await call(`${base}/kv/n`)).json()).toEqual({ key: 'n', value: '2' });
+    // Bad session headers are a 400 with the reason.
+    const bad: Record<string, string>[] = [
+      { 'elex-client': '5', 'elex-seq': '1' },
+      { 'elex-client': String(2 ** 40) },
+      { 'elex-seq': '0' },
+    ];
+    for (const h of bad) {
+      const r = await call(`${base}/kv/n`, { method: 'PUT', body: 'x', headers: h });
+      expect(r.status).toBe(400);
+      expect(r.json().code).toBe('E_BAD_REQUEST');
+    }
+  });
+
   it('admin routes: membership changes and transfer, with their refusals', async () => {
     const base = await single(KvNode.start, serveKvHttp);
     const post = (path: string, body: string) => call(`${base}${path}`, { method: 'POST', body });

@@ -1,0 +1,115 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { KvClient } from '../../src/node/kv-client.js';
+import { serveKvHttp } from '../../src/node/kv-http.js';
+import { KvNode } from '../../src/node/kv-node.js';
+import { freePorts } from '../../src/node/processes.js';
+import type { Address } from '../../src/node/tcp-transport.js';
+import { thrownElexError } from '../support/errors.js';
+
+const root = mkdtempSync(join(tmpdir(), 'elex-kv-client-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+interface Running {
+  node: KvNode;
+  server: Server;
+}
+const running = new Map<number, Running>();
+const stop = async (r: Running) => {
+  await new Promise<void>((resolve) => {
+    r.server.close(() => resolve());
+    r.server.closeAllConnections();
+  });
+  await r.node.close();
+};
+afterEach(async () => {
+  for (const r of running.values()) await stop(r);
+  running.clear();
+});
+
+const host = '127.0.0.1';
+
+/** Three KV nodes with their HTTP APIs; `start(id)` (re)starts one from its data directory on its ports. */
+async function cluster() {
+  const ports = await freePorts(6);
+  const raft = new Map<number, Address>([1, 2, 3].map((id) => [id, { host, port: ports[id - 1] }]));
+  const http = new Map<number, Address>([1, 2, 3].map((id) => [id, { host, port: ports[id + 2] }]));
+  const base = mkdtempSync(join(root, 'c'));
+  const start = async (id: number) => {
+    const node = await KvNode.start({ id, cluster: raft, dataDir: join(base, `n${id}`) });
+    running.set(id, { node, server: await serveKvHttp(node, http.get(id)!) });
+  };
+  await Promise.all([1, 2, 3].map(start));
+  return { http, start };
+}
+
+async function leader(): Promise<number> {
+  const end = Date.now() + 10_000;
+  for (;;) {
+    for (const [id, r] of running) if (r.node.status().role === 'leader') return id;
+    if (Date.now() > end) throw new Error('no leader');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Read, then compare-and-set to one more, until the compare holds: one acknowledged increment. */
+async function increment(c: KvClient): Promise<number> {
+  let attempts = 0;
+  for (;;) {
+    const v = Number((await c.get('n')) ?? '0');
+    const r = await c.cas('n', String(v), String(v + 1));
+    attempts += r.attempts;
+    if (r.ok) return attempts;
+  }
+}
+
+describe('KvClient: retries through leader changes, each write once', () => {
+  it('two clients increment while the leader stops and restarts from its disk: the counter equals the acknowledged increments', async () => {
+    const { http, start } = await cluster();
+    const first = await leader();
+    // The leader first in each client's list, so the stop costs the clients attempts.
+    const nodes = [first, ...[1, 2, 3].filter((id) => id !== first)].map((id) => http.get(id)!);
+    const clients = [new KvClient({ nodes }), new KvClient({ nodes })];
+    await clients[0].put('n', '0');
+    const acked = [0, 0];
+    let retried = 0;
+    const work = clients.map(async (c, i) => {
+      for (let k = 0; k < 25; k++) {
+        const attempts = await increment(c);
+        acked[i]++;
+        if (attempts > 2) retried++;
+      }
+    });
+    // Stop the leader mid-workload and bring it back from its disk.
+    while (acked[0] + acked[1] < 10) await new Promise((r) => setTimeout(r, 5));
+    const r = running.get(first)!;
+    running.delete(first);
+    await stop(r);
+    await new Promise((r) => setTimeout(r, 500));
+    await start(first);
+    await Promise.all(work);
+    expect(acked).toEqual([25, 25]);
+    expect(await clients[0].get('n')).toBe('50');
+    expect(retried).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('refuses a second call while one is in flight, and a bad configuration', async () => {
+    const { http } = await cluster();
+    await leader();
+    const c = new KvClient({ nodes: [http.get(1)!] });
+    const a = c.put('k', 'v');
+    await expect(c.put('k', 'w')).rejects.toMatchObject({ code: 'E_BUSY' });
+    expect((await a).ok).toBe(true);
+    expect(thrownElexError(() => new KvClient({ nodes: [] })).code).toBe('E_CONFIG');
+    expect(thrownElexError(() => new KvClient({ nodes: [http.get(1)!], client: 5 })).code).toBe('E_CONFIG');
+  });
+
+  it('gives up after its deadline with E_TIMEOUT when no node answers', async () => {
+    const [port] = await freePorts(1);
+    const c = new KvClient({ nodes: [{ host, port }], deadlineMs: 300 });
+    await expect(c.put('k', 'v')).rejects.toMatchObject({ code: 'E_TIMEOUT' });
+  });
+});
