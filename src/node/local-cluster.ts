@@ -1,5 +1,6 @@
 import { percentile } from '../core/index.js';
 import { httpJson } from './http-client.js';
+import { KvClient } from './kv-client.js';
 import {
   type Kill,
   KillSchedule,
@@ -47,21 +48,6 @@ export interface LocalClusterReport {
   final_status: unknown[];
 }
 
-/**
- * One write through a node's HTTP API: true once acknowledged (applied on that node). A 503 (no leader known,
- * nothing proposed) is retried for up to 5 s, as a client would; a timeout or a dropped connection is not,
- * since the write may have applied.
- */
-async function put(m: Member, key: string, value: string): Promise<boolean> {
-  const until = Date.now() + 5000;
-  for (;;) {
-    const r = await httpJson(m.http, 'PUT', `/kv/${encodeURIComponent(key)}`, value);
-    if (r === null) return false;
-    if (r.status !== 503 || Date.now() > until) return r.status === 200;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 async function get(m: Member, key: string): Promise<string | null | undefined> {
   for (let attempt = 0; attempt < 20; attempt++) {
     const r = await httpJson(m.http, 'GET', `/kv/${encodeURIComponent(key)}`);
@@ -96,17 +82,23 @@ export async function runLocalCluster(o: LocalClusterOptions): Promise<LocalClus
     const schedule = new KillSchedule(procs, o.writes, o.kills, say, () => issued);
     const reconf = o.reconfigure ? new Reconfigurer(procs, o.writes, say, () => issued) : null;
 
-    const worker = async () => {
+    // One client session per worker: a write that times out or loses its node is retried on the next node
+    // with the same seq, and executes once (KvClient).
+    const worker = async (_: unknown, w: number) => {
+      const order = members.map((_, k) => members[(w + k) % members.length].http);
+      const client = new KvClient({ nodes: order, deadlineMs: 10_000 });
       while (issued < o.writes) {
         const i = issued++;
         await schedule.before(i);
         await reconf?.before(i);
         const key = `k${i}`;
         const value = `v${i}`;
-        // A spare not yet added and a removed member hear from no leader: writes go to the configuration.
-        const nodes = procs.live.filter((m) => reconf?.serves(m.id) ?? true);
         const t0 = Date.now();
-        if (await put(nodes[i % nodes.length], key, value)) {
+        const ok = await client.put(key, value).then(
+          (r) => r.ok,
+          () => false, // no answer within the deadline: it may still apply, so it is not counted as acked
+        );
+        if (ok) {
           acked.set(key, value);
           latencies.push(Date.now() - t0);
           // Recovery counts only writes issued after a kill: earlier ones may have committed before it.

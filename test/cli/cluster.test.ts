@@ -29,7 +29,8 @@ describe('elex cluster: real processes, real sockets, real disks', () => {
     expect(report.kills).toHaveLength(1);
     expect(report.kills[0].leader).toBe(true);
     expect(report.acked + report.unacked).toBe(90);
-    expect(report.acked).toBeGreaterThan(45);
+    // Writes go through KvClient, which retries the ones in flight at the kill in their sessions.
+    expect(report.unacked).toBe(0);
     expect(report.reads_checked).toBe(3 * report.acked);
     expect(report.lost_acked_writes).toBe(0);
     expect(report.kills[0].recovery_ms).not.toBeNull();
