@@ -6,4 +6,4 @@ export { fnv1a, hashString, TraceHasher } from './hash.js';
 export { CounterMetrics, type Metrics, noMetrics } from './metrics.js';
 export { deriveSeed, exponential, normal, type Rng, SeededRng, shuffle } from './rng.js';
 export type { StateMachine } from './state-machine.js';
-export { mean, percentile, type Summary, summarize } from './stats.js';
+export { mean, median, percentile, type Summary, summarize } from './stats.js';

@@ -17,6 +17,12 @@ export function summarize(samples: readonly number[], digits = 3): Summary {
   return { p50: r(percentile(s, 50)), p99: r(percentile(s, 99)), max: r(s.length ? s[s.length - 1] : 0) };
 }
 
+/** The upper median (for an even count, the larger middle value): what the benchmarks report over repeats. */
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
 export function mean(xs: readonly number[]): number {
   if (xs.length === 0) return 0;
   let t = 0;

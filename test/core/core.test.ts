@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ByteReader, ByteWriter, ElexError, SeededRng, summarize } from '../../src/core/index.js';
+import { ByteReader, ByteWriter, ElexError, median, SeededRng, summarize } from '../../src/core/index.js';
 
 describe('SeededRng', () => {
   it('is replayable and named forks are independent of the parent position', () => {
@@ -114,5 +114,12 @@ describe('summarize', () => {
     const xs = Array.from({ length: 100 }, (_, i) => i + 1);
     expect(summarize(xs)).toEqual({ p50: 50, p99: 99, max: 100 });
     expect(summarize([])).toEqual({ p50: 0, p99: 0, max: 0 });
+  });
+
+  it('median is the upper middle value and leaves its input alone', () => {
+    const xs = [4, 1, 3, 2];
+    expect(median(xs)).toBe(3);
+    expect(median([3, 1, 2])).toBe(2);
+    expect(xs).toEqual([4, 1, 3, 2]);
   });
 });

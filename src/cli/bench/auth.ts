@@ -1,16 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
+import { median } from '../../core/index.js';
 import { AUTH_OVERHEAD, ClusterKeyring } from '../../node/cluster-key.js';
 import { intOption } from '../options.js';
 import { printJson } from '../output.js';
 
 /** Sizes that matter: a heartbeat or vote, a small append, a full batched append (1,024 entries of 256 B). */
 const SIZES = [64, 1024, 300 * 1024];
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
 
 /** Operations per second of `f` over about `ms` milliseconds. */
 function rate(ms: number, f: () => void): number {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { SeededRng } from '../../core/index.js';
+import { median, SeededRng } from '../../core/index.js';
 import {
   DEFAULT_RULE,
   type Delta,
@@ -74,11 +74,6 @@ function shuffleKeys(d: Delta, seed: number): void {
       col[j] = x;
     }
   }
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
 }
 
 /** Runs `warmup` untimed repetitions (JIT), then `reps` timed ones; `setup` before each is not timed. */

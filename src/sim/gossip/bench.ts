@@ -1,4 +1,4 @@
-import { SeededRng } from '../../core/index.js';
+import { median, SeededRng } from '../../core/index.js';
 import {
   Channel,
   type ClaimEntry,
@@ -15,11 +15,6 @@ export interface GossipBenchOptions {
   members: number;
   messages: number;
   repeat: number;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
 }
 
 function rate(count: number, fn: () => void, repeat: number): number {
