@@ -67,8 +67,21 @@ class UdpTransport implements GossipTransport {
     return new Promise((resolve) => this.drained.push(resolve));
   }
 
+  /** An inbound datagram's payload, counted; null when it fails authentication (dropped, counted). */
+  receive(data: Buffer): Uint8Array | null {
+    this.stats.datagramsIn++;
+    this.stats.bytesIn += data.length;
+    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.length);
+    if (this.auth === undefined) return bytes;
+    try {
+      return this.auth.open('gossip', bytes);
+    } catch {
+      this.stats.unauthenticated++;
+      return null;
+    }
+  }
+
   send(to: string, payload: Uint8Array): void {
-    const data = this.auth === undefined ? payload : this.auth.seal('gossip', payload);
     let at = this.routes.get(to);
     if (at === undefined) {
       try {
@@ -82,6 +95,7 @@ class UdpTransport implements GossipTransport {
       this.stats.unroutable++;
       return;
     }
+    const data = this.auth === undefined ? payload : this.auth.seal('gossip', payload);
     this.stats.datagramsOut++;
     this.stats.bytesOut += data.length;
     this.inFlight++;
@@ -130,18 +144,8 @@ export class GossipMember {
     const transport = new UdpTransport(socket, o.auth);
     const driver = new GossipDriver(core, transport, monotonic);
     socket.on('message', (data) => {
-      transport.stats.datagramsIn++;
-      transport.stats.bytesIn += data.length;
-      let bytes: Uint8Array = new Uint8Array(data.buffer, data.byteOffset, data.length);
-      if (o.auth !== undefined) {
-        try {
-          bytes = o.auth.open('gossip', bytes);
-        } catch {
-          transport.stats.unauthenticated++;
-          return;
-        }
-      }
-      driver.receive(bytes);
+      const bytes = transport.receive(data);
+      if (bytes !== null) driver.receive(bytes);
     });
     socket.on('error', () => {}); // ICMP unreachable and the like: gossip tolerates loss
     return new GossipMember(name, core, driver, socket, transport, o.tickMs ?? 100);
