@@ -19,12 +19,8 @@ if (!process.execArgv.some((a) => a.startsWith('--max-semi-space-size'))) {
   child = spawn(
     process.execPath,
     [...process.execArgv, YOUNG, fileURLToPath(import.meta.url), ...process.argv.slice(2)],
-    // An IPC channel as well: it closes when this process dies, even of SIGKILL, which cannot be forwarded,
-    // and the child then stops itself instead of running on as an orphan.
-    {
-      stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
-      env: { ...process.env, ELEX_WRAPPED: String(process.pid) },
-    },
+    // SIGKILL cannot be forwarded: the child, told this process's pid, stops itself when it is re-parented.
+    { stdio: 'inherit', env: { ...process.env, ELEX_WRAPPED: String(process.pid) } },
   );
   child.on('error', (e) => {
     console.error(`elex: cannot start node: ${e.message}`);
@@ -41,13 +37,9 @@ if (!process.execArgv.some((a) => a.startsWith('--max-semi-space-size'))) {
   if (Number.isInteger(wrapper) && wrapper > 0) {
     // Run by the wrapper above (its pid). Not passed on: a process this one starts is not the wrapper's child.
     delete process.env.ELEX_WRAPPED;
-    // A wrapper killed before this process set up its end of the channel leaves it without one.
-    if (!process.channel || !process.connected) process.kill(process.pid, 'SIGKILL');
-    // Otherwise its death closes the channel. The channel must not keep this process alive.
-    process.channel.unref();
-    process.on('disconnect', () => process.kill(process.pid, 'SIGKILL'));
-    // The channel's close is an event, and a synchronous simulation reads none for its whole run. A thread
-    // with its own event loop watches for the wrapper's death (this process is re-parented) and ends it.
+    // The wrapper's death, even of SIGKILL, re-parents this process. A thread with its own event loop watches
+    // for that, since a synchronous simulation reads no events of its own for its whole run. It checks at
+    // once too: the wrapper may have died before this process started.
     const watchdog = new Worker(
       `const { workerData: wrapper } = require('node:worker_threads');
        const check = () => { if (process.ppid !== wrapper) process.kill(process.pid, 'SIGKILL'); };

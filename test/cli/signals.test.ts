@@ -42,8 +42,8 @@ describe.runIf(process.platform === 'linux')('elex and its child process', () =>
 
   it('SIGKILL to the command, which it cannot forward: a server child notices and does not outlive it', async () => {
     // A supervisor's SIGKILL used to leave the child running with nobody to stop it (found in session 15:
-    // a test SIGKILLed a federation member and it went on leading). The child learns of it when its IPC
-    // channel closes, which a server (here a gossip member) reads at once; a simulation, below.
+    // a test SIGKILLed a federation member and it went on leading). A watchdog thread in the child sees it
+    // re-parented; here a server (a gossip member), below a simulation.
     const { p, exited, kids } = await startElex(100, ['member', '--listen', '127.0.0.1:0']);
     expect(kids.length).toBe(1);
     p.kill('SIGKILL');
@@ -52,8 +52,8 @@ describe.runIf(process.platform === 'linux')('elex and its child process', () =>
   }, 30_000);
 
   it('SIGKILL to the command: a child busy in a long synchronous simulation does not outlive it either', async () => {
-    // The IPC channel's close is an event, which a simulation that never yields never reads: an hour of swarm
-    // went on for its hour (left alone in session 15). A watchdog thread in the child sees its parent change.
+    // Session 15's IPC channel close was an event, which a simulation that never yields never reads: an hour of
+    // swarm went on for its hour. The watchdog has an event loop of its own.
     const { p, exited, kids } = await startElex(100);
     expect(kids.length).toBe(1);
     await sleep(1500); // well into the synchronous run
