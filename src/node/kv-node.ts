@@ -31,6 +31,9 @@ export const MIN_CLIENT_ID = 2 ** 32;
 
 export interface KvNodeStatus extends RaftStatus {
   keys: number;
+  /** Client sessions the machine holds (at most `DEFAULT_MAX_SESSIONS`), and how many expired here. */
+  sessions: number;
+  sessionsExpired: number;
 }
 
 /**
@@ -112,7 +115,13 @@ export class KvNode {
   }
 
   status(): KvNodeStatus {
-    return { ...this.proc.status(), keys: this.proc.host.kv.size };
+    const kv = this.proc.host.kv;
+    return {
+      ...this.proc.status(),
+      keys: kv.size,
+      sessions: kv.sessions,
+      sessionsExpired: kv.sessionsExpired,
+    };
   }
 
   /** Fails pending requests, stops ticking, closes the sockets and flushes the disk. */

@@ -16,7 +16,16 @@ export {
   RaftHost,
   type RaftHostOptions,
 } from './host.js';
-export { decodeKv, encodeKv, type KvCommand, KvOp, type KvResult, KvStateMachine } from './kv.js';
+export {
+  DEFAULT_MAX_SESSIONS,
+  decodeKv,
+  encodeKv,
+  type KvCommand,
+  type KvMachineOptions,
+  KvOp,
+  type KvResult,
+  KvStateMachine,
+} from './kv.js';
 export { KvRaftHost } from './kv-host.js';
 export { RaftLog } from './log.js';
 export { Inflights, PROGRESS_NAMES, Progress, ProgressState } from './progress.js';

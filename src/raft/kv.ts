@@ -4,6 +4,8 @@ import { ByteReader, ByteWriter, ElexError, type StateMachine } from '../core/in
  * The replicated key-value machine: put, delete, compare-and-set and (log) get, with client sessions so a
  * retried command executes at most once (thesis §6.3): each command carries (client, seq); a replica that
  * already executed `seq` for that client answers with the remembered result instead of executing again.
+ * The session table is bounded: past `maxSessions` the least recently used session expires (thesis §6.3.1).
+ * Recency is the order of applied commands, so every replica expires the same session at the same index.
  */
 export const KvOp = { Put: 1, Delete: 2, Cas: 3, Get: 4 } as const;
 export type KvOp = (typeof KvOp)[keyof typeof KvOp];
@@ -72,13 +74,41 @@ interface Session {
   result: KvResult;
 }
 
+/**
+ * Sessions kept by default. Exactly-once holds for a client whose retries end before this many other clients
+ * have written (a KvClient's deadline is 10 s). Every replica must use the same bound: it decides which
+ * commands are repeats, so replicas with different bounds could diverge.
+ */
+export const DEFAULT_MAX_SESSIONS = 10_000;
+
+export interface KvMachineOptions {
+  /** Sessions kept before the least recently used expires (default `DEFAULT_MAX_SESSIONS`). */
+  maxSessions?: number;
+}
+
 export class KvStateMachine implements StateMachine {
   private data = new Map<string, string>();
-  private sessions = new Map<number, Session>();
+  /** In recency order, least recently used first (a Map iterates in insertion order; use re-inserts). */
+  private table = new Map<number, Session>();
+  private readonly maxSessions: number;
   appliedIndex = 0;
+  /** Sessions expired by the bound since this replica started (not replicated; for status). */
+  sessionsExpired = 0;
 
   /** `onExecute` observes every command that actually executes (not deduplicated): for the campaign's oracle. */
-  constructor(private readonly onExecute?: (client: number, seq: number, index: number) => void) {}
+  constructor(
+    private readonly onExecute?: (client: number, seq: number, index: number) => void,
+    o: KvMachineOptions = {},
+  ) {
+    this.maxSessions = o.maxSessions ?? DEFAULT_MAX_SESSIONS;
+    if (!Number.isSafeInteger(this.maxSessions) || this.maxSessions < 1)
+      throw new ElexError('E_CONFIG', `maxSessions must be an integer ≥ 1, got ${o.maxSessions}`);
+  }
+
+  /** Client sessions held. */
+  get sessions(): number {
+    return this.table.size;
+  }
 
   get(key: string): string | null {
     return this.data.get(key) ?? null;
@@ -90,7 +120,7 @@ export class KvStateMachine implements StateMachine {
 
   /** Highest seq executed for `client` (0 if none). */
   sessionSeq(client: number): number {
-    return this.sessions.get(client)?.seq ?? 0;
+    return this.table.get(client)?.seq ?? 0;
   }
 
   apply(index: number, command: Uint8Array): KvResult {
@@ -103,8 +133,9 @@ export class KvStateMachine implements StateMachine {
       return { ok: false, value: null, error: e instanceof ElexError ? e.code : 'E_DECODE' };
     }
     if (c.client !== 0) {
-      const s = this.sessions.get(c.client);
+      const s = this.table.get(c.client);
       if (s !== undefined && c.seq <= s.seq) {
+        this.touch(c.client, s);
         return c.seq === s.seq ? s.result : { ok: false, value: null, error: 'E_STALE_SEQ' };
       }
     }
@@ -129,9 +160,20 @@ export class KvStateMachine implements StateMachine {
         result = { ok: true, value: prev };
         break;
     }
-    if (c.client !== 0) this.sessions.set(c.client, { seq: c.seq, result });
+    if (c.client !== 0) this.touch(c.client, { seq: c.seq, result });
     this.onExecute?.(c.client, c.seq, index);
     return result;
+  }
+
+  /** `client` becomes the most recently used session; past the bound the least recently used one expires. */
+  private touch(client: number, s: Session): void {
+    this.table.delete(client);
+    this.table.set(client, s);
+    if (this.table.size > this.maxSessions) {
+      const oldest = this.table.keys().next().value as number;
+      this.table.delete(oldest);
+      this.sessionsExpired++;
+    }
   }
 
   snapshot(): Uint8Array {
@@ -140,10 +182,9 @@ export class KvStateMachine implements StateMachine {
     const keys = [...this.data.keys()].sort();
     w.varint(keys.length);
     for (const k of keys) w.str(k).str(this.data.get(k)!);
-    const clients = [...this.sessions.keys()].sort((a, b) => a - b);
-    w.varint(clients.length);
-    for (const c of clients) {
-      const s = this.sessions.get(c)!;
+    // Sessions in recency order: a replica restored from this expires the same sessions as one that applied it.
+    w.varint(this.table.size);
+    for (const [c, s] of this.table) {
       w.varint(c)
         .varint(s.seq)
         .u8((s.result.ok ? 1 : 0) | (s.result.value === null ? 0 : 2));
@@ -165,8 +206,14 @@ export class KvStateMachine implements StateMachine {
     }
     const sessions = new Map<number, Session>();
     const ns = r.varint();
+    if (ns > this.maxSessions)
+      throw new ElexError(
+        'E_DECODE',
+        `snapshot holds ${ns} sessions, more than this machine's ${this.maxSessions}`,
+      );
     for (let i = 0; i < ns; i++) {
       const c = r.varint();
+      if (sessions.has(c)) throw new ElexError('E_DECODE', `snapshot holds client ${c}'s session twice`);
       const seq = r.varint();
       const flags = r.u8();
       if (flags > 3) throw new ElexError('E_DECODE', `bad session flags ${flags}`);
@@ -179,7 +226,7 @@ export class KvStateMachine implements StateMachine {
     }
     r.end();
     this.data = data;
-    this.sessions = sessions;
+    this.table = sessions;
     this.appliedIndex = index;
   }
 }

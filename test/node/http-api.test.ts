@@ -91,6 +91,8 @@ describe('the KV node’s HTTP API', () => {
     const stale = await call(`${base}/kv/n`, { method: 'PUT', body: '9', headers: session });
     expect(stale.json()).toMatchObject({ ok: false, error: 'E_STALE_SEQ' });
     expect((await call(`${base}/kv/n`)).json()).toEqual({ key: 'n', value: '2' });
+    // Two sessions: the process's own (the session-less writes) and the client's.
+    expect((await call(`${base}/status`)).json()).toMatchObject({ sessions: 2, sessionsExpired: 0 });
     // Bad session headers are a 400 with the reason.
     const bad: Record<string, string>[] = [
       { 'elex-client': '5', 'elex-seq': '1' },
