@@ -7,6 +7,7 @@ import { register as benchGossip } from './bench/gossip.js';
 import { register as benchRaft } from './bench/raft.js';
 import { register as benchSim } from './bench/sim.js';
 import { register as catalog } from './catalog/command.js';
+import { register as admin } from './node/admin.js';
 import { register as cluster } from './node/cluster.js';
 import { register as clusterKey } from './node/cluster-key.js';
 import { register as node } from './node/command.js';
@@ -67,11 +68,21 @@ export function buildProgram(): Command {
   node(program);
   cluster(program);
   clusterKey(program);
+  admin(program);
   member(program);
   federationCluster(program);
   federationMember(program);
 
-  for (const c of [program, simulate, bench, ...simulate.commands, ...bench.commands, ...program.commands]) {
+  const adminCommands = program.commands.find((c) => c.name() === 'admin')?.commands ?? [];
+  for (const c of [
+    program,
+    simulate,
+    bench,
+    ...simulate.commands,
+    ...bench.commands,
+    ...program.commands,
+    ...adminCommands,
+  ]) {
     c.exitOverride();
   }
   return program;

@@ -1,11 +1,18 @@
 import { z } from 'zod';
 import { type ConfChange, ConfChangeType, type ConfState } from '../raft/index.js';
+import { ADMIN_AUTH_HEADER, AdminGuard } from './admin-auth.js';
+import type { ClusterKeyring } from './cluster-key.js';
 import { type JsonRequest, parseBody } from './http-api.js';
 
 /** What the admin routes need of a node. */
 export interface AdminNode {
   changeMembership(cc: ConfChange): Promise<ConfState>;
   transferLeadership(to: number): Promise<void>;
+}
+
+/** The guard a node's admin routes check signatures with: none on a node without a cluster key. */
+export function adminGuardFor(keyring: ClusterKeyring | undefined): AdminGuard | null {
+  return keyring === undefined ? null : new AdminGuard(keyring);
 }
 
 const nodeId = z.number().int().min(0).max(0xffff);
@@ -22,18 +29,22 @@ export const ADMIN_ROUTES = 'POST /admin/members, POST /admin/transfer';
 /**
  * Operator routes, the same on every Raft process: `POST /admin/members` ({"type": "add-voter" | "add-learner" |
  * "remove", "node": N}, on the leader; answers the configuration once applied here) and `POST /admin/transfer`
- * ({"to": N}; answers once N leads). Null when the request is not an admin route.
+ * ({"to": N}; answers once N leads). Null when the request is not an admin route. With a `guard` (a keyed
+ * node) each must carry a signature of exactly itself (`signAdminRequest`), or it is refused with E_AUTH.
  */
-export async function adminRoute(node: AdminNode, req: JsonRequest): Promise<[number, unknown] | null> {
-  if (req.method !== 'POST') return null;
+export async function adminRoute(
+  node: AdminNode,
+  req: JsonRequest,
+  guard: AdminGuard | null,
+): Promise<[number, unknown] | null> {
+  if (req.method !== 'POST' || (req.path !== '/admin/members' && req.path !== '/admin/transfer')) return null;
+  const body = await req.body();
+  guard?.check({ method: req.method, path: req.path, body }, req.header?.(ADMIN_AUTH_HEADER));
   if (req.path === '/admin/members') {
-    const b = parseBody(await req.body(), membersBody);
+    const b = parseBody(body, membersBody);
     return [200, await node.changeMembership({ type: TYPES[b.type], node: b.node })];
   }
-  if (req.path === '/admin/transfer') {
-    const b = parseBody(await req.body(), transferBody);
-    await node.transferLeadership(b.to);
-    return [200, { leader: b.to }];
-  }
-  return null;
+  const b = parseBody(body, transferBody);
+  await node.transferLeadership(b.to);
+  return [200, { leader: b.to }];
 }

@@ -2,7 +2,8 @@ import type { Server } from 'node:http';
 import type { Registry } from 'prom-client';
 import { ElexError } from '../core/index.js';
 import type { Catalog } from '../swarm/index.js';
-import { ADMIN_ROUTES, adminRoute } from './admin-http.js';
+import type { AdminGuard } from './admin-auth.js';
+import { ADMIN_ROUTES, adminGuardFor, adminRoute } from './admin-http.js';
 import type { ClientCommand, CoordinatorNode } from './coordinator-node.js';
 import { type JsonRequest, notFound, parseBody, pathParam, RawBody, serveJson } from './http-api.js';
 import { raftMetrics } from './metrics.js';
@@ -38,10 +39,11 @@ async function route(
   catalog: Catalog,
   metrics: Registry,
   queries: QueryService | null,
+  guard: AdminGuard | null,
   req: JsonRequest,
 ): Promise<[number, unknown]> {
   if (req.path === '/status' && req.method === 'GET') return [200, node.status()];
-  const admin = await adminRoute(node, req);
+  const admin = await adminRoute(node, req, guard);
   if (admin !== null) return admin;
   if (req.path === '/metrics' && req.method === 'GET')
     return [200, new RawBody(metrics.contentType, await metrics.metrics())];
@@ -102,5 +104,6 @@ export function serveCoordinatorHttp(
   queries: QueryService | null = null,
 ): Promise<Server> {
   const metrics = raftMetrics(() => node.status(), 'coordinator');
-  return serveJson(at, (req) => route(node, catalog, metrics, queries, req));
+  const guard = adminGuardFor(node.keyring);
+  return serveJson(at, (req) => route(node, catalog, metrics, queries, guard, req));
 }

@@ -9,6 +9,7 @@ import {
   decodeCommand,
   encodeCommand,
 } from '../swarm/index.js';
+import type { ClusterKeyring } from './cluster-key.js';
 import { RaftProcess, type RaftProcessOptions, type RaftStatus } from './raft-process.js';
 import type { Address } from './tcp-transport.js';
 
@@ -54,6 +55,11 @@ export class CoordinatorNode {
 
   get raftAddress(): Address {
     return this.proc.raftAddress;
+  }
+
+  /** The cluster key this node runs with (undefined: not keyed). */
+  get keyring(): ClusterKeyring | undefined {
+    return this.proc.keyring;
   }
 
   /** Validates `cmd` (E_BAD_COMMAND with the reason), stamps it and proposes it; resolves with its result. */

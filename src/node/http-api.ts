@@ -8,6 +8,7 @@ const MAX_BODY_BYTES = 1 << 20;
 /** HTTP status per error code; anything else is a 500. */
 const STATUS: Record<string, number> = {
   E_BAD_REQUEST: 400,
+  E_AUTH: 401,
   E_CONF_INVALID: 400,
   E_NOT_VOTER: 400,
   E_NOT_LEADER: 409,

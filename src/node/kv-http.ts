@@ -1,7 +1,8 @@
 import type { Server } from 'node:http';
 import type { Registry } from 'prom-client';
 import { ElexError } from '../core/index.js';
-import { ADMIN_ROUTES, adminRoute } from './admin-http.js';
+import type { AdminGuard } from './admin-auth.js';
+import { ADMIN_ROUTES, adminGuardFor, adminRoute } from './admin-http.js';
 import { type JsonRequest, notFound, pathParam, RawBody, serveJson } from './http-api.js';
 import { type ClientSession, type KvNode, MIN_CLIENT_ID } from './kv-node.js';
 import { raftMetrics } from './metrics.js';
@@ -24,9 +25,14 @@ function sessionOf(req: JsonRequest): ClientSession | undefined {
   return { client: c, seq: n };
 }
 
-async function route(node: KvNode, metrics: Registry, req: JsonRequest): Promise<[number, unknown]> {
+async function route(
+  node: KvNode,
+  metrics: Registry,
+  guard: AdminGuard | null,
+  req: JsonRequest,
+): Promise<[number, unknown]> {
   if (req.path === '/status' && req.method === 'GET') return [200, node.status()];
-  const admin = await adminRoute(node, req);
+  const admin = await adminRoute(node, req, guard);
   if (admin !== null) return admin;
   if (req.path === '/metrics' && req.method === 'GET')
     return [200, new RawBody(metrics.contentType, await metrics.metrics())];
@@ -70,5 +76,6 @@ async function route(node: KvNode, metrics: Registry, req: JsonRequest): Promise
  */
 export function serveKvHttp(node: KvNode, at: Address): Promise<Server> {
   const metrics = raftMetrics(() => node.status(), 'node');
-  return serveJson(at, (req) => route(node, metrics, req));
+  const guard = adminGuardFor(node.keyring);
+  return serveJson(at, (req) => route(node, metrics, guard, req));
 }

@@ -8,6 +8,7 @@ import {
   KvRaftHost,
   type KvResult,
 } from '../raft/index.js';
+import type { ClusterKeyring } from './cluster-key.js';
 import { RaftProcess, type RaftProcessOptions, type RaftStatus } from './raft-process.js';
 import type { Address } from './tcp-transport.js';
 
@@ -61,6 +62,11 @@ export class KvNode {
   /** The address Raft listens on (useful when the cluster map said port 0). */
   get raftAddress(): Address {
     return this.proc.raftAddress;
+  }
+
+  /** The cluster key this node runs with (undefined: not keyed). */
+  get keyring(): ClusterKeyring | undefined {
+    return this.proc.keyring;
   }
 
   /** Without `session`, the write runs in this process's own session (not retried across nodes). */

@@ -4,7 +4,8 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { ElexError } from '../core/index.js';
 import { formatAddress, formatCluster } from './address.js';
-import { writeClusterKey } from './cluster-key.js';
+import { postAdmin } from './admin-auth.js';
+import { type ClusterKeyring, readClusterKeyring, writeClusterKey } from './cluster-key.js';
 import { httpJson } from './http-client.js';
 import type { Address } from './tcp-transport.js';
 
@@ -53,6 +54,8 @@ export class LocalProcesses {
   private readonly cluster: string;
   private readonly httpBook: string;
   private voters: string | null = null;
+  /** The key every process runs with; operator requests are signed with it. */
+  readonly keyring: ClusterKeyring;
 
   private constructor(
     private readonly kind: 'node' | 'coordinator',
@@ -68,6 +71,7 @@ export class LocalProcesses {
     }));
     this.cluster = formatCluster(new Map(this.members.map((m) => [m.id, m.raft])));
     this.httpBook = formatCluster(new Map(this.members.map((m) => [m.id, m.http])));
+    this.keyring = readClusterKeyring(join(dir, CLUSTER_KEY));
   }
 
   /** Starts every process and resolves once each has printed its ready line. */
@@ -351,7 +355,7 @@ export class Reconfigurer {
       const leader = await this.procs.waitForLeader(15_000).catch(() => null);
       const m = leader === null ? undefined : this.procs.members.find((x) => x.id === leader.id);
       if (m !== undefined && m.proc !== null) {
-        const r = await httpJson(m.http, 'POST', '/admin/members', JSON.stringify({ type, node }), 16_000);
+        const r = await postAdmin(m.http, '/admin/members', { type, node }, this.procs.keyring, 16_000);
         if (r?.status === 200) {
           this.changes.push({ type, node, at_op, ok: true, ms: Date.now() - t0 });
           this.say(`${type} ${node}: applied after ${Date.now() - t0} ms`);

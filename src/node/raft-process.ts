@@ -169,6 +169,11 @@ export class RaftProcess<H extends RaftHost> {
     return this.transport.address;
   }
 
+  /** The cluster key (undefined: not keyed); the HTTP layer signs operator requests with it too. */
+  get keyring(): ClusterKeyring | undefined {
+    return this.transport.keyring;
+  }
+
   /**
    * A proposal: `issue(settle)` proposes and returns a function that forgets the callback, or `false` when
    * Raft refused it (no leader known). Fails with E_TIMEOUT, or E_LEADER_CHANGED when the leader or term

@@ -106,6 +106,11 @@ export class TcpTransport {
     return this.opts.auth !== undefined;
   }
 
+  /** The keyring frames are sealed with (undefined: not keyed). */
+  get keyring(): ClusterKeyring | undefined {
+    return this.opts.auth;
+  }
+
   get address(): Address {
     const a = this.server.address();
     if (a === null || typeof a === 'string') throw new ElexError('E_LISTEN', 'not listening');

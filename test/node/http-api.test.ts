@@ -1,9 +1,12 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { postAdmin } from '../../src/node/admin-auth.js';
 import { defaultCatalog } from '../../src/node/catalog-file.js';
+import { ClusterKeyring } from '../../src/node/cluster-key.js';
 import { serveCoordinatorHttp } from '../../src/node/coordinator-http.js';
 import { CoordinatorNode } from '../../src/node/coordinator-node.js';
 import { serveKvHttp } from '../../src/node/kv-http.js';
@@ -21,14 +24,21 @@ afterEach(async () => {
 
 /** A one-voter cluster (it elects itself) and its HTTP API on a free port; returns the API's base URL. */
 async function single<N extends { close(): Promise<void>; status(): { role: string } }>(
-  start: (o: { id: number; cluster: Map<number, Address>; dataDir: string }) => Promise<N>,
+  start: (o: {
+    id: number;
+    cluster: Map<number, Address>;
+    dataDir: string;
+    auth?: ClusterKeyring;
+  }) => Promise<N>,
   serve: (n: N, at: Address) => Promise<Server>,
+  auth?: ClusterKeyring,
 ): Promise<string> {
   const [port] = await freePorts(1);
   const node = await start({
     id: 1,
     cluster: new Map([[1, { host: '127.0.0.1', port }]]),
     dataDir: join(root, `d${dirs++}`),
+    ...(auth ? { auth } : {}),
   });
   cleanup.push(() => node.close());
   const server = await serve(node, { host: '127.0.0.1', port: 0 });
@@ -120,6 +130,28 @@ describe('the KV node’s HTTP API', () => {
     expect((await call(`${base}/status`)).json()).toMatchObject({ voters: [1], learners: [2] });
   });
 
+  it('on a keyed node the admin routes take only requests signed with the cluster key', async () => {
+    const ring = ClusterKeyring.of([randomBytes(32)]);
+    const base = await single(KvNode.start, serveKvHttp, ring);
+    const at = { host: '127.0.0.1', port: Number(new URL(base).port) };
+    const change = { type: 'add-learner', node: 2 };
+    const unsigned = await call(`${base}/admin/members`, { method: 'POST', body: JSON.stringify(change) });
+    expect([unsigned.status, unsigned.json().code]).toEqual([401, 'E_AUTH']);
+    const otherKey = await postAdmin(
+      at,
+      '/admin/members',
+      change,
+      ClusterKeyring.of([randomBytes(32)]),
+      5000,
+    );
+    expect(otherKey).toMatchObject({ status: 401, body: { code: 'E_AUTH' } });
+    expect((await call(`${base}/status`)).json()).toMatchObject({ learners: [] });
+    const signed = await postAdmin(at, '/admin/members', change, ring, 5000);
+    expect([signed?.status, signed?.body]).toEqual([200, { voters: [1], learners: [2] }]);
+    // Client routes stay open: the key guards the cluster's configuration, not its data.
+    expect((await call(`${base}/kv/k`, { method: 'PUT', body: 'v' })).status).toBe(200);
+  });
+
   it('serves Prometheus metrics read from the node', async () => {
     const base = await single(KvNode.start, serveKvHttp);
     await call(`${base}/kv/k`, { method: 'PUT', body: 'v' });
@@ -138,6 +170,16 @@ describe('the coordinator’s HTTP API', () => {
     CoordinatorNode.start({ ...o, catalog });
   const serve = (n: CoordinatorNode, at: Address) => serveCoordinatorHttp(n, catalog, at);
   const post = (base: string, body: string) => call(`${base}/commands`, { method: 'POST', body });
+
+  it('a keyed coordinator signs-checks its admin routes too', async () => {
+    const ring = ClusterKeyring.of([randomBytes(32)]);
+    const base = await single(start, serve, ring);
+    const at = { host: '127.0.0.1', port: Number(new URL(base).port) };
+    const unsigned = await call(`${base}/admin/transfer`, { method: 'POST', body: '{"to":1}' });
+    expect([unsigned.status, unsigned.json().code]).toEqual([401, 'E_AUTH']);
+    const signed = await postAdmin(at, '/admin/transfer', { to: 1 }, ring, 5000);
+    expect([signed?.status, signed?.body]).toEqual([200, { leader: 1 }]);
+  });
 
   it('takes commands, answers refusals with 409, reads linearizably with the index', async () => {
     const base = await single(start, serve);

@@ -47,7 +47,7 @@ describe('KV client sessions are bounded (least recently used expires)', () => {
         });
         const at = cut % cmds.length;
         const full = new KvStateMachine(undefined, { maxSessions: 4 });
-        cmds.forEach((c, i) => full.apply(i + 1, c));
+        for (let i = 0; i < cmds.length; i++) full.apply(i + 1, cmds[i]);
         const early = new KvStateMachine(undefined, { maxSessions: 4 });
         for (let i = 0; i < at; i++) early.apply(i + 1, cmds[i]);
         const restored = new KvStateMachine(undefined, { maxSessions: 4 });

@@ -146,7 +146,7 @@ export function register(program: Command): void {
         'A write with headers elex-client: <id in [2^32, 2^53)> and elex-seq: <n> executes once (a retry gets the first\n' +
         'answer); elex-if: <value> makes a PUT a compare-and-set.\n' +
         'Operators: POST /admin/members {"type":"add-voter"|"add-learner"|"remove","node":N} (on the leader),\n' +
-        'POST /admin/transfer {"to":N}.\n' +
+        'POST /admin/transfer {"to":N}, or `elex admin`; with --cluster-key they must be signed (elex admin --cluster-key).\n' +
         'Errors are JSON {code, message}: 503 no leader yet (retry), 504 timed out or leader changed (the write may still apply).\n' +
         '\nExample (three terminals, or see `elex cluster`):\n' +
         '  elex node --id 1 --cluster 1=127.0.0.1:7001,2=127.0.0.1:7002,3=127.0.0.1:7003 --http 127.0.0.1:8001 --data-dir n1\n' +

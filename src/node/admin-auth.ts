@@ -1,0 +1,105 @@
+/**
+ * Operator requests signed with the cluster key. On a keyed process (`--cluster-key`) the admin routes change
+ * the Raft configuration and hand leadership over, so they take the same key as the Raft frames: an
+ * `elex-auth` header carrying a sealed (time, nonce, SHA-256 of method, path and body). A request is accepted
+ * once, within `ADMIN_AUTH_WINDOW_MS` of its time; the nonces seen in the window refuse its replay.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { ElexError } from '../core/index.js';
+import type { ClusterKeyring } from './cluster-key.js';
+import { httpJson } from './http-client.js';
+import type { Address } from './tcp-transport.js';
+
+export const ADMIN_AUTH_HEADER = 'elex-auth';
+/** How far a signed request's time may be from the receiver's clock, either way. */
+export const ADMIN_AUTH_WINDOW_MS = 30_000;
+/** Nonces remembered at most; a flood of signed requests beyond it is refused, not forgotten. */
+const MAX_NONCES = 10_000;
+const PAYLOAD_BYTES = 8 + 8 + 32;
+
+export interface AdminRequest {
+  method: string;
+  path: string;
+  body: string;
+}
+
+function digest(r: AdminRequest): Buffer {
+  return createHash('sha256').update(`${r.method}\n${r.path}\n`).update(r.body).digest();
+}
+
+/** The `elex-auth` header value for `r`, signed at `nowMs` with a fresh nonce. */
+export function signAdminRequest(
+  ring: ClusterKeyring,
+  r: AdminRequest,
+  nowMs: number = Date.now(),
+  nonce: Uint8Array = randomBytes(8),
+): string {
+  const payload = Buffer.alloc(PAYLOAD_BYTES);
+  payload.writeBigUInt64BE(BigInt(Math.max(0, Math.floor(nowMs))), 0);
+  payload.set(nonce.subarray(0, 8), 8);
+  payload.set(digest(r), 16);
+  return Buffer.from(ring.seal('admin', payload)).toString('base64url');
+}
+
+/** Checks signed operator requests against one keyring, clock and replay window. */
+export class AdminGuard {
+  /** Nonce (hex) → the request time it came with, pruned once out of the window. */
+  private readonly seen = new Map<string, number>();
+
+  constructor(
+    private readonly ring: ClusterKeyring,
+    private readonly now: () => number = Date.now,
+    private readonly windowMs: number = ADMIN_AUTH_WINDOW_MS,
+  ) {}
+
+  /** Throws E_AUTH unless `header` signs exactly `r`, recently, for the first time. */
+  check(r: AdminRequest, header: string | undefined): void {
+    if (header === undefined)
+      throw new ElexError(
+        'E_AUTH',
+        `this node is keyed: sign operator requests (${ADMIN_AUTH_HEADER}; elex admin)`,
+      );
+    let payload: Uint8Array;
+    try {
+      payload = this.ring.open('admin', Buffer.from(header, 'base64url'));
+    } catch (e) {
+      throw e instanceof ElexError ? e : new ElexError('E_AUTH', 'unreadable signature');
+    }
+    if (payload.length !== PAYLOAD_BYTES) throw new ElexError('E_AUTH', 'malformed signature');
+    const p = Buffer.from(payload.buffer, payload.byteOffset, payload.length);
+    if (!p.subarray(16).equals(digest(r)))
+      throw new ElexError('E_AUTH', 'the signature is for another request (method, path or body differ)');
+    const at = Number(p.readBigUInt64BE(0));
+    const now = this.now();
+    if (Math.abs(now - at) > this.windowMs)
+      throw new ElexError(
+        'E_AUTH',
+        `signed ${Math.round((now - at) / 1000)} s from this node's clock (window ±${this.windowMs / 1000} s)`,
+      );
+    this.prune(now);
+    const nonce = p.subarray(8, 16).toString('hex');
+    if (this.seen.has(nonce)) throw new ElexError('E_AUTH', 'a replayed request');
+    if (this.seen.size >= MAX_NONCES) throw new ElexError('E_AUTH', 'too many signed requests in the window');
+    this.seen.set(nonce, at);
+  }
+
+  private prune(now: number): void {
+    for (const [n, at] of this.seen) if (Math.abs(now - at) > this.windowMs) this.seen.delete(n);
+  }
+}
+
+/** POSTs an operator request, signed when `ring` is given; null when nothing answered. */
+export function postAdmin(
+  at: Address,
+  path: '/admin/members' | '/admin/transfer',
+  body: unknown,
+  ring: ClusterKeyring | undefined,
+  timeoutMs: number,
+): Promise<{ status: number; body: unknown } | null> {
+  const text = JSON.stringify(body);
+  const headers =
+    ring === undefined
+      ? undefined
+      : { [ADMIN_AUTH_HEADER]: signAdminRequest(ring, { method: 'POST', path, body: text }) };
+  return httpJson(at, 'POST', path, text, timeoutMs, headers);
+}
