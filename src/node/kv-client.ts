@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { ElexError } from '../core/index.js';
 import { httpJson } from './http-client.js';
-import { MIN_CLIENT_ID } from './kv-node.js';
+import { KV_HEADERS, MIN_CLIENT_ID } from './kv-node.js';
 import type { Address } from './tcp-transport.js';
 
 export interface KvClientOptions {
@@ -54,7 +54,7 @@ export class KvClient {
 
   /** Compare-and-set: `value` if the key holds `expected`. */
   cas(key: string, expected: string, value: string): Promise<KvWriteResult> {
-    return this.write(key, 'PUT', value, { 'elex-if': expected });
+    return this.write(key, 'PUT', value, { [KV_HEADERS.ifValue]: expected });
   }
 
   delete(key: string): Promise<KvWriteResult> {
@@ -76,8 +76,8 @@ export class KvClient {
     const seq = ++this.seq;
     const r = await this.attempt(`/kv/${encodeURIComponent(key)}`, method, body, {
       ...headers,
-      'elex-client': String(this.client),
-      'elex-seq': String(seq),
+      [KV_HEADERS.client]: String(this.client),
+      [KV_HEADERS.seq]: String(seq),
     });
     const b = r.body as { ok: boolean; previous: string | null; error?: string };
     return { ok: b.ok, previous: b.previous, ...(b.error ? { error: b.error } : {}), attempts: r.attempts };

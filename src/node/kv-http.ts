@@ -4,7 +4,7 @@ import { ElexError } from '../core/index.js';
 import type { AdminGuard } from './admin-auth.js';
 import { ADMIN_ROUTES, adminGuardFor, adminRoute } from './admin-http.js';
 import { type JsonRequest, notFound, pathParam, RawBody, serveJson } from './http-api.js';
-import { type ClientSession, type KvNode, MIN_CLIENT_ID } from './kv-node.js';
+import { type ClientSession, KV_HEADERS, type KvNode, MIN_CLIENT_ID } from './kv-node.js';
 import { raftMetrics } from './metrics.js';
 import type { Address } from './tcp-transport.js';
 
@@ -12,8 +12,8 @@ const ROUTES = `GET /status, GET /metrics, ${ADMIN_ROUTES}, GET|PUT|DELETE /kv/<
 
 /** A write's session from `elex-client` and `elex-seq` (both or neither); undefined: the node's own. */
 function sessionOf(req: JsonRequest): ClientSession | undefined {
-  const client = req.header?.('elex-client');
-  const seq = req.header?.('elex-seq');
+  const client = req.header?.(KV_HEADERS.client);
+  const seq = req.header?.(KV_HEADERS.seq);
   if (client === undefined && seq === undefined) return undefined;
   const c = Number(client);
   const n = Number(seq);
@@ -46,7 +46,7 @@ async function route(
       case 'PUT': {
         const session = sessionOf(req);
         // `elex-if: <value>` makes the write a compare-and-set against that value.
-        const expected = req.header?.('elex-if');
+        const expected = req.header?.(KV_HEADERS.ifValue);
         const value = await req.body();
         const r =
           expected === undefined

@@ -30,6 +30,9 @@ export interface ClientSession {
  */
 export const MIN_CLIENT_ID = 2 ** 32;
 
+/** The KV HTTP API's headers: a write's session (both or neither), and a compare-and-set's expected value. */
+export const KV_HEADERS = { client: 'elex-client', seq: 'elex-seq', ifValue: 'elex-if' } as const;
+
 export interface KvNodeStatus extends RaftStatus {
   keys: number;
   /** Client sessions the machine holds (at most `DEFAULT_MAX_SESSIONS`), and how many expired here. */
