@@ -5,7 +5,7 @@ import type { AdminGuard } from './admin-auth.js';
 import { ADMIN_ROUTES, adminGuardFor, adminRoute } from './admin-http.js';
 import { type JsonRequest, notFound, pathParam, RawBody, serveJson } from './http-api.js';
 import { type ClientSession, KV_HEADERS, type KvNode, MIN_CLIENT_ID } from './kv-node.js';
-import { raftMetrics } from './metrics.js';
+import { addKvMetrics, raftMetrics } from './metrics.js';
 import type { Address } from './tcp-transport.js';
 
 const ROUTES = `GET /status, GET /metrics, ${ADMIN_ROUTES}, GET|PUT|DELETE /kv/<key>`;
@@ -76,6 +76,7 @@ async function route(
  */
 export function serveKvHttp(node: KvNode, at: Address): Promise<Server> {
   const metrics = raftMetrics(() => node.status(), 'node');
+  addKvMetrics(metrics, () => node.status());
   const guard = adminGuardFor(node.keyring);
   return serveJson(at, (req) => route(node, metrics, guard, req));
 }

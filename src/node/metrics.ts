@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import type { KvNodeStatus } from './kv-node.js';
 import type { RaftStatus } from './raft-process.js';
 
 /**
@@ -64,4 +65,34 @@ export function raftMetrics(status: () => RaftStatus, kind: string): Registry {
     (s) => s.recovery.truncatedBytes,
   );
   return register;
+}
+
+/** The KV machine's own figures, added to a KV node's registry: keys, and the bounded session table. */
+export function addKvMetrics(register: Registry, status: () => KvNodeStatus): void {
+  const registers = [register];
+  new Gauge({
+    name: 'elex_kv_keys',
+    help: 'Keys in the KV machine',
+    registers,
+    collect() {
+      this.set(status().keys);
+    },
+  });
+  new Gauge({
+    name: 'elex_kv_sessions',
+    help: 'Client sessions the KV machine holds (at most 10,000)',
+    registers,
+    collect() {
+      this.set(status().sessions);
+    },
+  });
+  new Counter({
+    name: 'elex_kv_sessions_expired_total',
+    help: 'Client sessions expired by the bound, on this replica since it started',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(status().sessionsExpired);
+    },
+  });
 }

@@ -160,6 +160,9 @@ describe('the KV node’s HTTP API', () => {
     expect(m.type).toMatch(/^text\/plain/);
     expect(m.text).toMatch(/^elex_raft_is_leader\{kind="node"\} 1$/m);
     expect(m.text).toMatch(/^elex_raft_applied_index\{kind="node"\} [1-9]\d*$/m);
+    expect(m.text).toMatch(/^elex_kv_keys\{kind="node"\} 1$/m);
+    expect(m.text).toMatch(/^elex_kv_sessions\{kind="node"\} 1$/m);
+    expect(m.text).toMatch(/^elex_kv_sessions_expired_total\{kind="node"\} 0$/m);
     expect(m.text).toMatch(/^process_cpu_user_seconds_total/m);
   });
 });
