@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { type ConfChange, ConfChangeType, type ConfState } from '../raft/index.js';
-import { ADMIN_AUTH_HEADER, AdminGuard } from './admin-auth.js';
 import type { ClusterKeyring } from './cluster-key.js';
 import { type JsonRequest, parseBody } from './http-api.js';
+import { RequestGuard, SIGNED_HEADER } from './signed-request.js';
 
 /** What the admin routes need of a node. */
 export interface AdminNode {
@@ -11,8 +11,8 @@ export interface AdminNode {
 }
 
 /** The guard a node's admin routes check signatures with: none on a node without a cluster key. */
-export function adminGuardFor(keyring: ClusterKeyring | undefined): AdminGuard | null {
-  return keyring === undefined ? null : new AdminGuard(keyring);
+export function guardFor(keyring: ClusterKeyring | undefined): RequestGuard | null {
+  return keyring === undefined ? null : new RequestGuard(keyring);
 }
 
 const nodeId = z.number().int().min(0).max(0xffff);
@@ -30,16 +30,16 @@ export const ADMIN_ROUTES = 'POST /admin/members, POST /admin/transfer';
  * Operator routes, the same on every Raft process: `POST /admin/members` ({"type": "add-voter" | "add-learner" |
  * "remove", "node": N}, on the leader; answers the configuration once applied here) and `POST /admin/transfer`
  * ({"to": N}; answers once N leads). Null when the request is not an admin route. With a `guard` (a keyed
- * node) each must carry a signature of exactly itself (`signAdminRequest`), or it is refused with E_AUTH.
+ * node) each must carry a signature of exactly itself (`signRequest`), or it is refused with E_AUTH.
  */
 export async function adminRoute(
   node: AdminNode,
   req: JsonRequest,
-  guard: AdminGuard | null,
+  guard: RequestGuard | null,
 ): Promise<[number, unknown] | null> {
   if (req.method !== 'POST' || (req.path !== '/admin/members' && req.path !== '/admin/transfer')) return null;
   const body = await req.body();
-  guard?.check({ method: req.method, path: req.path, body }, req.header?.(ADMIN_AUTH_HEADER));
+  guard?.check({ method: req.method, path: req.path, body }, req.header?.(SIGNED_HEADER));
   if (req.path === '/admin/members') {
     const b = parseBody(body, membersBody);
     return [200, await node.changeMembership({ type: TYPES[b.type], node: b.node })];

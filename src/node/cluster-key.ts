@@ -11,8 +11,8 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { ElexError } from '../core/index.js';
 
-/** What a message is for: the tag covers it, so a Raft frame cannot be replayed as a gossip datagram or an operator request. */
-export type AuthContext = 'raft' | 'gossip' | 'admin';
+/** What a message is for: the tag covers it, so a Raft frame cannot be replayed as a gossip datagram or an HTTP request. */
+export type AuthContext = 'raft' | 'gossip' | 'http';
 
 const VERSION = 1;
 const KEY_BYTES = 32;

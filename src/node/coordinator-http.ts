@@ -2,15 +2,16 @@ import type { Server } from 'node:http';
 import type { Registry } from 'prom-client';
 import { ElexError } from '../core/index.js';
 import type { Catalog } from '../swarm/index.js';
-import type { AdminGuard } from './admin-auth.js';
-import { ADMIN_ROUTES, adminGuardFor, adminRoute } from './admin-http.js';
+import { ADMIN_ROUTES, adminRoute, guardFor } from './admin-http.js';
+import { patternsBody } from './agent-federation.js';
 import type { ClientCommand, CoordinatorNode } from './coordinator-node.js';
 import { type JsonRequest, notFound, parseBody, pathParam, RawBody, serveJson } from './http-api.js';
 import { raftMetrics } from './metrics.js';
 import { feedbackBody, partBody, type QueryService, queryBody } from './query-service.js';
+import { type RequestGuard, SIGNED_HEADER } from './signed-request.js';
 import type { Address } from './tcp-transport.js';
 
-const ROUTES = `GET /status, GET /metrics, ${ADMIN_ROUTES}, POST /commands, POST /query, POST /feedback, GET /features/<id|FAJ|acronym>, GET /active`;
+const ROUTES = `GET /status, GET /metrics, ${ADMIN_ROUTES}, POST /commands, POST /query, POST /feedback, GET /agents, GET /features/<id|FAJ|acronym>, GET /active`;
 
 /**
  * The body as a command (validated by `CoordinatorNode.command`), its `feature` given by id, FAJ code, acronym
@@ -39,7 +40,7 @@ async function route(
   catalog: Catalog,
   metrics: Registry,
   queries: QueryService | null,
-  guard: AdminGuard | null,
+  guard: RequestGuard | null,
   req: JsonRequest,
 ): Promise<[number, unknown]> {
   if (req.path === '/status' && req.method === 'GET') return [200, node.status()];
@@ -61,6 +62,15 @@ async function route(
   if (queries !== null && req.method === 'POST' && req.path === '/feedback') {
     const r = await queries.feedback(parseBody(await req.body(), feedbackBody));
     return [r.accepted ? 200 : 409, r];
+  }
+  if (queries !== null && req.method === 'POST' && req.path === '/patterns') {
+    // Another coordinator's agents' patterns: signed with the cluster key on a keyed cluster.
+    const body = await req.body();
+    guard?.check({ method: req.method, path: req.path, body }, req.header?.(SIGNED_HEADER));
+    return [200, queries.federation.receive(parseBody(body, patternsBody).patterns)];
+  }
+  if (queries !== null && req.method === 'GET' && req.path === '/agents') {
+    return [200, { hosted: queries.agentCount, federation: queries.federation.stats }];
   }
   if (queries !== null && req.method === 'POST' && req.path === '/query/part') {
     const part = await queries.part(parseBody(await req.body(), partBody));
@@ -94,16 +104,23 @@ async function route(
  * A coordinator's client API: `POST /commands` (a control-plane command as JSON, without `at_ms`: the
  * coordinator stamps it; 200 with the result, 409 with the refusal), linearizable reads `GET /features/<ref>`
  * and `GET /active` (each with the Raft `index` it was read at), `GET /status`, `GET /metrics` (Prometheus);
- * with a `QueryService`, `POST /query` (answered by the feature agents across coordinators) and `POST
- * /query/part` (another coordinator's share of one).
+ * with a `QueryService`, `POST /query` (answered by the feature agents across coordinators), `POST
+ * /query/part` (another coordinator's share of one), `POST /patterns` (another coordinator's agents'
+ * patterns, signed on a keyed cluster) and `GET /agents` (the hosted agents' federation counters); the
+ * agents' federation runs while the server does.
  */
-export function serveCoordinatorHttp(
+export async function serveCoordinatorHttp(
   node: CoordinatorNode,
   catalog: Catalog,
   at: Address,
   queries: QueryService | null = null,
 ): Promise<Server> {
   const metrics = raftMetrics(() => node.status(), 'coordinator');
-  const guard = adminGuardFor(node.keyring);
-  return serveJson(at, (req) => route(node, catalog, metrics, queries, guard, req));
+  const guard = guardFor(node.keyring);
+  const server = await serveJson(at, (req) => route(node, catalog, metrics, queries, guard, req));
+  if (queries !== null) {
+    queries.federation.start();
+    server.on('close', () => queries.federation.stop());
+  }
+  return server;
 }

@@ -1,11 +1,11 @@
 import type { Server } from 'node:http';
 import type { Registry } from 'prom-client';
 import { ElexError } from '../core/index.js';
-import type { AdminGuard } from './admin-auth.js';
-import { ADMIN_ROUTES, adminGuardFor, adminRoute } from './admin-http.js';
+import { ADMIN_ROUTES, adminRoute, guardFor } from './admin-http.js';
 import { type JsonRequest, notFound, pathParam, RawBody, serveJson } from './http-api.js';
 import { type ClientSession, KV_HEADERS, type KvNode, MIN_CLIENT_ID } from './kv-node.js';
 import { addKvMetrics, raftMetrics } from './metrics.js';
+import type { RequestGuard } from './signed-request.js';
 import type { Address } from './tcp-transport.js';
 
 const ROUTES = `GET /status, GET /metrics, ${ADMIN_ROUTES}, GET|PUT|DELETE /kv/<key>`;
@@ -28,7 +28,7 @@ function sessionOf(req: JsonRequest): ClientSession | undefined {
 async function route(
   node: KvNode,
   metrics: Registry,
-  guard: AdminGuard | null,
+  guard: RequestGuard | null,
   req: JsonRequest,
 ): Promise<[number, unknown]> {
   if (req.path === '/status' && req.method === 'GET') return [200, node.status()];
@@ -77,6 +77,6 @@ async function route(
 export function serveKvHttp(node: KvNode, at: Address): Promise<Server> {
   const metrics = raftMetrics(() => node.status(), 'node');
   addKvMetrics(metrics, () => node.status());
-  const guard = adminGuardFor(node.keyring);
+  const guard = guardFor(node.keyring);
   return serveJson(at, (req) => route(node, metrics, guard, req));
 }

@@ -4,9 +4,9 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { ElexError } from '../core/index.js';
 import { formatAddress, formatCluster } from './address.js';
-import { postAdmin } from './admin-auth.js';
 import { type ClusterKeyring, readClusterKeyring, writeClusterKey } from './cluster-key.js';
 import { httpJson } from './http-client.js';
+import { postSigned } from './signed-request.js';
 import type { Address } from './tcp-transport.js';
 
 /** The local cluster's key file, in its directory. */
@@ -355,7 +355,7 @@ export class Reconfigurer {
       const leader = await this.procs.waitForLeader(15_000).catch(() => null);
       const m = leader === null ? undefined : this.procs.members.find((x) => x.id === leader.id);
       if (m !== undefined && m.proc !== null) {
-        const r = await postAdmin(m.http, '/admin/members', { type, node }, this.procs.keyring, 16_000);
+        const r = await postSigned(m.http, '/admin/members', { type, node }, this.procs.keyring, 16_000);
         if (r?.status === 200) {
           this.changes.push({ type, node, at_op, ok: true, ms: Date.now() - t0 });
           this.say(`${type} ${node}: applied after ${Date.now() - t0} ms`);

@@ -5,6 +5,7 @@ import { COMPLEXITIES, type Complexity, QUERY_TYPES, type QueryType } from '../l
 import { type AgentAnswer, type ControlView, FeatureAgent } from '../swarm/agent/index.js';
 import type { Catalog } from '../swarm/index.js';
 import { aggregateByConfidence, extractTargets, routeKind } from '../swarm/routing/index.js';
+import { AgentFederation } from './agent-federation.js';
 import type { CoordinatorNode } from './coordinator-node.js';
 import { httpJson } from './http-client.js';
 import type { Address } from './tcp-transport.js';
@@ -69,6 +70,8 @@ export interface QueryAnswer {
 export class QueryService {
   private readonly agents = new Map<string, FeatureAgent>();
   private readonly hostOf = new Map<string, number>();
+  /** The hosted agents' federation (`AgentFederation`); `serveCoordinatorHttp` starts and stops it. */
+  readonly federation: AgentFederation;
 
   constructor(
     private readonly node: CoordinatorNode,
@@ -76,15 +79,26 @@ export class QueryService {
     /** Every coordinator's HTTP address by id (this one's included). */
     private readonly http: ReadonlyMap<number, Address>,
     seed = randomBytes(4).readInt32LE(0),
+    /** The agents' federation round (default 10 s; 0: none). */
+    federationMs = 10_000,
   ) {
     const ids = [...http.keys()].sort((a, b) => a - b);
     const rng = new SeededRng(seed);
+    const categories = new Map<string, FeatureAgent[]>();
     catalog.categories.forEach((c, k) => {
       const host = ids[k % ids.length];
       this.hostOf.set(c.id, host);
       if (host !== node.id) return;
-      for (const f of c.features)
-        this.agents.set(f, new FeatureAgent(`agent-${f}`, catalog.get(f)!, rng.fork(f)));
+      const agents = c.features.map((f) => new FeatureAgent(`agent-${f}`, catalog.get(f)!, rng.fork(f)));
+      for (const a of agents) this.agents.set(a.feature.id, a);
+      categories.set(c.id, agents);
+    });
+    this.federation = new AgentFederation({
+      categories,
+      peers: ids.filter((id) => id !== node.id).map((id) => http.get(id)!),
+      intervalMs: federationMs,
+      keyring: node.keyring,
+      seed: seed + 1,
     });
   }
 

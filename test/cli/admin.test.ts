@@ -60,7 +60,7 @@ describe('elex admin', () => {
       });
       const unsigned = await elex('admin', 'add-learner', '2', '--at', at);
       expect(unsigned.code).toBe(1);
-      expect(unsigned.err).toMatch(/HTTP 401.*sign operator requests.*\[E_AUTH\]/);
+      expect(unsigned.err).toMatch(/HTTP 401.*sign the request.*\[E_AUTH\]/);
       const wrong = await elex('admin', 'add-learner', '2', '--at', at, '--cluster-key', other);
       expect(wrong.err).toMatch(/a key this keyring does not hold.*\[E_AUTH\]/);
       // A single voter elects itself within its election timeout; retry until it leads.

@@ -4,7 +4,6 @@ import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { postAdmin } from '../../src/node/admin-auth.js';
 import { defaultCatalog } from '../../src/node/catalog-file.js';
 import { ClusterKeyring } from '../../src/node/cluster-key.js';
 import { serveCoordinatorHttp } from '../../src/node/coordinator-http.js';
@@ -12,6 +11,8 @@ import { CoordinatorNode } from '../../src/node/coordinator-node.js';
 import { serveKvHttp } from '../../src/node/kv-http.js';
 import { KvNode } from '../../src/node/kv-node.js';
 import { freePorts } from '../../src/node/processes.js';
+import { QueryService } from '../../src/node/query-service.js';
+import { postSigned } from '../../src/node/signed-request.js';
 import type { Address } from '../../src/node/tcp-transport.js';
 
 const root = mkdtempSync(join(tmpdir(), 'elex-http-'));
@@ -137,7 +138,7 @@ describe('the KV node’s HTTP API', () => {
     const change = { type: 'add-learner', node: 2 };
     const unsigned = await call(`${base}/admin/members`, { method: 'POST', body: JSON.stringify(change) });
     expect([unsigned.status, unsigned.json().code]).toEqual([401, 'E_AUTH']);
-    const otherKey = await postAdmin(
+    const otherKey = await postSigned(
       at,
       '/admin/members',
       change,
@@ -146,7 +147,7 @@ describe('the KV node’s HTTP API', () => {
     );
     expect(otherKey).toMatchObject({ status: 401, body: { code: 'E_AUTH' } });
     expect((await call(`${base}/status`)).json()).toMatchObject({ learners: [] });
-    const signed = await postAdmin(at, '/admin/members', change, ring, 5000);
+    const signed = await postSigned(at, '/admin/members', change, ring, 5000);
     expect([signed?.status, signed?.body]).toEqual([200, { voters: [1], learners: [2] }]);
     // Client routes stay open: the key guards the cluster's configuration, not its data.
     expect((await call(`${base}/kv/k`, { method: 'PUT', body: 'v' })).status).toBe(200);
@@ -174,14 +175,22 @@ describe('the coordinator’s HTTP API', () => {
   const serve = (n: CoordinatorNode, at: Address) => serveCoordinatorHttp(n, catalog, at);
   const post = (base: string, body: string) => call(`${base}/commands`, { method: 'POST', body });
 
-  it('a keyed coordinator signs-checks its admin routes too', async () => {
+  it('a keyed coordinator takes only signed admin requests and signed patterns from other coordinators', async () => {
     const ring = ClusterKeyring.of([randomBytes(32)]);
-    const base = await single(start, serve, ring);
+    const withAgents = (n: CoordinatorNode, at: Address) =>
+      serveCoordinatorHttp(n, catalog, at, new QueryService(n, catalog, new Map([[1, at]]), 1, 0));
+    const base = await single(start, withAgents, ring);
     const at = { host: '127.0.0.1', port: Number(new URL(base).port) };
     const unsigned = await call(`${base}/admin/transfer`, { method: 'POST', body: '{"to":1}' });
     expect([unsigned.status, unsigned.json().code]).toEqual([401, 'E_AUTH']);
-    const signed = await postAdmin(at, '/admin/transfer', { to: 1 }, ring, 5000);
+    const signed = await postSigned(at, '/admin/transfer', { to: 1 }, ring, 5000);
     expect([signed?.status, signed?.body]).toEqual([200, { leader: 1 }]);
+    const patterns = { patterns: [{ origin: 'agent-x', hi: 1, lo: 2, action: 3, q: 0.5 }] };
+    const forged = await call(`${base}/patterns`, { method: 'POST', body: JSON.stringify(patterns) });
+    expect([forged.status, forged.json().code]).toEqual([401, 'E_AUTH']);
+    const fromPeer = await postSigned(at, '/patterns', patterns, ring, 5000);
+    expect(fromPeer?.status).toBe(200);
+    expect((fromPeer?.body as { applied: number }).applied).toBeGreaterThan(0);
   });
 
   it('takes commands, answers refusals with 409, reads linearizably with the index', async () => {

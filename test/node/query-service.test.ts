@@ -30,15 +30,14 @@ async function coordinators() {
   const dir = mkdtempSync(join(root, 'c'));
   const nodes: CoordinatorNode[] = [];
   const servers: Server[] = [];
+  const services: QueryService[] = [];
   for (const id of [1, 2, 3]) {
     const node = await CoordinatorNode.start({ id, cluster: raft, catalog, dataDir: join(dir, `n${id}`) });
     cleanup.push(() => node.close());
-    const server = await serveCoordinatorHttp(
-      node,
-      catalog,
-      http.get(id)!,
-      new QueryService(node, catalog, http, id),
-    );
+    // No timed federation rounds: the test runs them (`federation.round()`).
+    const service = new QueryService(node, catalog, http, id, 0);
+    services.push(service);
+    const server = await serveCoordinatorHttp(node, catalog, http.get(id)!, service);
     cleanup.push(() => new Promise((r) => server.close(() => r())));
     nodes.push(node);
     servers.push(server);
@@ -52,7 +51,7 @@ async function coordinators() {
     await new Promise((r) => setTimeout(r, 20));
   }
   const url = (id: number) => `http://127.0.0.1:${http.get(id)!.port}`;
-  return { nodes, servers, url };
+  return { nodes, servers, services, url };
 }
 
 const query = async (base: string, body: unknown) => {
@@ -124,5 +123,50 @@ describe('queries on real coordinators', () => {
     // One rated experience in that state: the agent answers it with more confidence.
     const second = await ask(8);
     expect(second.confidence as number).toBeGreaterThan(first.confidence as number);
+  });
+
+  it('the hosted agents federate: a confident answer becomes a pattern every coordinator applies to its agents', async () => {
+    const { url, services } = await coordinators();
+    const a = featureOf(1); // hosted by coordinator 2
+    const agents = async (id: number) =>
+      (await (await fetch(`${url(id)}/agents`)).json()) as {
+        hosted: number;
+        federation: Record<string, number>;
+      };
+    // Six answers in one state, each rated good: enough own experience and margin for a pattern.
+    for (let q = 100; q < 106; q++) {
+      const r = await query(url(2), {
+        id: q,
+        type: 'troubleshoot',
+        text: '',
+        features: [a.id],
+        complexity: 'simple',
+      });
+      expect(r.status).toBe(200);
+      const f = await fetch(`${url(2)}/feedback`, {
+        method: 'POST',
+        body: JSON.stringify({ queryId: q, feature: a.id, rating: 1, resolved: true }),
+      });
+      expect(f.status).toBe(200);
+    }
+    await services[1].federation.round();
+    const host = await agents(2);
+    expect(host.federation).toMatchObject({ rounds: 1, patternPostsFailed: 0 });
+    expect(host.federation.patternsFound).toBeGreaterThanOrEqual(1);
+    // One POST to each of the two other coordinators per 64 patterns.
+    expect(host.federation.patternPosts).toBe(2 * Math.ceil(host.federation.patternsFound / 64));
+    for (const id of [1, 3]) {
+      const other = await agents(id);
+      expect(other.hosted).toBeGreaterThan(0);
+      expect(other.federation.patternsReceived).toBe(host.federation.patternsFound);
+      // Applied to every hosted agent without experience of that state: all of them here.
+      expect(other.federation.patternsApplied).toBe(other.hosted * host.federation.patternsFound);
+    }
+    // The route validates what it is sent.
+    const bad = await fetch(`${url(1)}/patterns`, {
+      method: 'POST',
+      body: JSON.stringify({ patterns: [{ origin: 'x', hi: 0, lo: 0, action: 9, q: 0 }] }),
+    });
+    expect([bad.status, ((await bad.json()) as { code: string }).code]).toEqual([400, 'E_BAD_REQUEST']);
   });
 });

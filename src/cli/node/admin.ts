@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { ElexError } from '../../core/index.js';
 import { parseAddress } from '../../node/address.js';
-import { postAdmin } from '../../node/admin-auth.js';
 import { readClusterKeyring } from '../../node/cluster-key.js';
+import { postSigned } from '../../node/signed-request.js';
 import { printJson } from '../output.js';
 
 interface AdminOptions {
@@ -27,7 +27,7 @@ async function send(
   const timeout = Number(o.timeout);
   if (!(Number.isInteger(timeout) && timeout > 0))
     throw new ElexError('E_CONFIG', `--timeout must be a positive integer (ms), got ${o.timeout}`);
-  const r = await postAdmin(at, path, body, ring, timeout);
+  const r = await postSigned(at, path, body, ring, timeout);
   if (r === null)
     throw new ElexError(
       'E_UNREACHABLE',

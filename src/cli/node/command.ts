@@ -23,6 +23,7 @@ interface NodeOptions {
   electionTimeout: number;
   heartbeat: number;
   clusterKey?: string;
+  federation?: number;
 }
 
 interface Running {
@@ -168,6 +169,12 @@ export function register(program: Command): void {
       '--http-peers <list>',
       'every coordinator’s HTTP address: id=host:port,… (queries: category k’s agents live on the k-th coordinator, round robin; without it this coordinator hosts them all)',
     )
+    .option(
+      '--federation <d>',
+      'the hosted agents’ federation round: each category’s agents merge what they learned, and confident answers go to every coordinator as patterns (0: off)',
+      durationOption,
+      10_000,
+    )
     .addHelpText(
       'after',
       '\nHTTP API: POST /commands (JSON, e.g. {"op":"activate","feature":"IFLB","with_prerequisites":true}),\n' +
@@ -175,7 +182,8 @@ export function register(program: Command): void {
         'A refused command answers 409 with its reason (CONFLICT, MISSING_PREREQUISITE, OUT_OF_ZONE, …).\n' +
         'POST /query {"type":"parameter","text":"…","features"?:[…],"complexity"?:"simple"}: answered by the feature agents at a\n' +
         'linearizable point, across coordinators, aggregated by confidence, with the Raft index it reflects.\n' +
-        'POST /feedback {"queryId":N,"feature":"…","rating":1}: the agent that answered learns from it.\n' +
+        'POST /feedback {"queryId":N,"feature":"…","rating":1}: the agent that answered learns from it; every\n' +
+        '--federation round its category peers merge it, and GET /agents counts what the federation moved.\n' +
         '\nExample: elex coordinator --id 1 --cluster 1=127.0.0.1:7001,2=…,3=… --http 127.0.0.1:8001 --data-dir c1',
     )
     .action((o: NodeOptions) => {
@@ -185,7 +193,8 @@ export function register(program: Command): void {
         o,
         'elex-coordinator-data',
         (p) => CoordinatorNode.start({ ...p, catalog }),
-        (n, at, peers) => serveCoordinatorHttp(n, catalog, at, new QueryService(n, catalog, peers)),
+        (n, at, peers) =>
+          serveCoordinatorHttp(n, catalog, at, new QueryService(n, catalog, peers, undefined, o.federation)),
       );
     });
 }

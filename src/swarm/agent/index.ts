@@ -439,4 +439,5 @@ export class FeatureAgent {
   }
 }
 
+export { applyPatterns, type HostedRound, hostedRound } from './hosted-round.js';
 export { decodePatterns, encodePatterns, PATTERN_FORMAT, PATTERNS_PER_BROADCAST } from './pattern-codec.js';

@@ -1,8 +1,10 @@
 /**
- * Operator requests signed with the cluster key. On a keyed process (`--cluster-key`) the admin routes change
- * the Raft configuration and hand leadership over, so they take the same key as the Raft frames: an
- * `elex-auth` header carrying a sealed (time, nonce, SHA-256 of method, path and body). A request is accepted
- * once, within `ADMIN_AUTH_WINDOW_MS` of its time; the nonces seen in the window refuse its replay.
+ * HTTP requests signed with the cluster key. On a keyed process (`--cluster-key`) the routes that act for
+ * the cluster (the operators' admin routes, which change the Raft configuration and hand leadership over,
+ * and the coordinators' pattern broadcasts to each other) take the same key as the Raft frames: an
+ * `elex-auth` header carrying a sealed (time, nonce, SHA-256 of method, path and body), in the `http`
+ * context. A request is accepted once, within `SIGNED_WINDOW_MS` of its time; the nonces seen in the window
+ * refuse its replay.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { ElexError } from '../core/index.js';
@@ -10,27 +12,27 @@ import type { ClusterKeyring } from './cluster-key.js';
 import { httpJson } from './http-client.js';
 import type { Address } from './tcp-transport.js';
 
-export const ADMIN_AUTH_HEADER = 'elex-auth';
+export const SIGNED_HEADER = 'elex-auth';
 /** How far a signed request's time may be from the receiver's clock, either way. */
-export const ADMIN_AUTH_WINDOW_MS = 30_000;
+export const SIGNED_WINDOW_MS = 30_000;
 /** Nonces remembered at most; a flood of signed requests beyond it is refused, not forgotten. */
 const MAX_NONCES = 10_000;
 const PAYLOAD_BYTES = 8 + 8 + 32;
 
-export interface AdminRequest {
+export interface SignedRequest {
   method: string;
   path: string;
   body: string;
 }
 
-function digest(r: AdminRequest): Buffer {
+function digest(r: SignedRequest): Buffer {
   return createHash('sha256').update(`${r.method}\n${r.path}\n`).update(r.body).digest();
 }
 
 /** The `elex-auth` header value for `r`, signed at `nowMs` with a fresh nonce. */
-export function signAdminRequest(
+export function signRequest(
   ring: ClusterKeyring,
-  r: AdminRequest,
+  r: SignedRequest,
   nowMs: number = Date.now(),
   nonce: Uint8Array = randomBytes(8),
 ): string {
@@ -38,30 +40,30 @@ export function signAdminRequest(
   payload.writeBigUInt64BE(BigInt(Math.max(0, Math.floor(nowMs))), 0);
   payload.set(nonce.subarray(0, 8), 8);
   payload.set(digest(r), 16);
-  return Buffer.from(ring.seal('admin', payload)).toString('base64url');
+  return Buffer.from(ring.seal('http', payload)).toString('base64url');
 }
 
 /** Checks signed operator requests against one keyring, clock and replay window. */
-export class AdminGuard {
+export class RequestGuard {
   /** Nonce (hex) → the request time it came with, pruned once out of the window. */
   private readonly seen = new Map<string, number>();
 
   constructor(
     private readonly ring: ClusterKeyring,
     private readonly now: () => number = Date.now,
-    private readonly windowMs: number = ADMIN_AUTH_WINDOW_MS,
+    private readonly windowMs: number = SIGNED_WINDOW_MS,
   ) {}
 
   /** Throws E_AUTH unless `header` signs exactly `r`, recently, for the first time. */
-  check(r: AdminRequest, header: string | undefined): void {
+  check(r: SignedRequest, header: string | undefined): void {
     if (header === undefined)
       throw new ElexError(
         'E_AUTH',
-        `this node is keyed: sign operator requests (${ADMIN_AUTH_HEADER}; elex admin)`,
+        `this node is keyed: sign the request (${SIGNED_HEADER}; elex admin --cluster-key)`,
       );
     let payload: Uint8Array;
     try {
-      payload = this.ring.open('admin', Buffer.from(header, 'base64url'));
+      payload = this.ring.open('http', Buffer.from(header, 'base64url'));
     } catch (e) {
       throw e instanceof ElexError ? e : new ElexError('E_AUTH', 'unreadable signature');
     }
@@ -88,10 +90,10 @@ export class AdminGuard {
   }
 }
 
-/** POSTs an operator request, signed when `ring` is given; null when nothing answered. */
-export function postAdmin(
+/** POSTs JSON, signed when `ring` is given; null when nothing answered. */
+export function postSigned(
   at: Address,
-  path: '/admin/members' | '/admin/transfer',
+  path: string,
   body: unknown,
   ring: ClusterKeyring | undefined,
   timeoutMs: number,
@@ -100,6 +102,6 @@ export function postAdmin(
   const headers =
     ring === undefined
       ? undefined
-      : { [ADMIN_AUTH_HEADER]: signAdminRequest(ring, { method: 'POST', path, body: text }) };
+      : { [SIGNED_HEADER]: signRequest(ring, { method: 'POST', path, body: text }) };
   return httpJson(at, 'POST', path, text, timeoutMs, headers);
 }

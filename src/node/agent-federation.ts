@@ -1,0 +1,146 @@
+/**
+ * The federation of the feature agents a coordinator process hosts, on the wall clock. A coordinator hosts
+ * whole categories, so a category's deltas never leave the process: every `intervalMs` (jittered) each hosted
+ * category runs `hostedRound` (merge what was received, send what was learned to 3 category peers). The
+ * patterns a round finds are applied to every hosted agent and POSTed to the other coordinators
+ * (`/patterns`, signed with the cluster key when there is one), which apply them to theirs.
+ */
+import { z } from 'zod';
+import { type Rng, SeededRng } from '../core/index.js';
+import { ACTION_COUNT } from '../learning/index.js';
+import { applyPatterns, type FeatureAgent, hostedRound, type Pattern } from '../swarm/agent/index.js';
+import type { ClusterKeyring } from './cluster-key.js';
+import { postSigned } from './signed-request.js';
+import type { Address } from './tcp-transport.js';
+
+/** Receivers refuse a delta claiming more interactions than this per second of the interval. */
+const MAX_FEEDBACK_PER_SECOND = 100;
+const FANOUT = 3;
+const PATTERNS_PER_POST = 64;
+const u32 = z
+  .number()
+  .int()
+  .min(0)
+  .max(2 ** 32 - 1);
+export const patternsBody = z.strictObject({
+  patterns: z
+    .array(
+      z.strictObject({
+        origin: z.string().min(1).max(128),
+        hi: u32,
+        lo: u32,
+        action: z
+          .number()
+          .int()
+          .min(0)
+          .max(ACTION_COUNT - 1),
+        q: z.number().finite(),
+      }),
+    )
+    .min(1)
+    .max(PATTERNS_PER_POST),
+});
+
+export interface AgentFederationStats {
+  rounds: number;
+  /** Deltas handed to a category peer, and deltas merged. */
+  deltas: number;
+  merged: number;
+  /** Patterns this host's agents found; POSTs of them that another coordinator accepted or did not. */
+  patternsFound: number;
+  patternPosts: number;
+  patternPostsFailed: number;
+  /** Patterns received from other coordinators, and the hosted tables they changed. */
+  patternsReceived: number;
+  patternsApplied: number;
+}
+
+export interface AgentFederationOptions {
+  /** Hosted agents by category. */
+  categories: ReadonlyMap<string, readonly FeatureAgent[]>;
+  /** The other coordinators' HTTP addresses. */
+  peers: readonly Address[];
+  intervalMs: number;
+  keyring?: ClusterKeyring;
+  seed: number;
+}
+
+export class AgentFederation {
+  readonly stats: AgentFederationStats = {
+    rounds: 0,
+    deltas: 0,
+    merged: 0,
+    patternsFound: 0,
+    patternPosts: 0,
+    patternPostsFailed: 0,
+    patternsReceived: 0,
+    patternsApplied: 0,
+  };
+  private readonly all: FeatureAgent[];
+  private readonly rng: Rng;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly o: AgentFederationOptions) {
+    this.all = [...o.categories.values()].flat();
+    this.rng = new SeededRng(o.seed);
+  }
+
+  /** Rounds every `intervalMs` × [0.75, 1.25) until `stop`; the timer does not keep the process alive. */
+  start(): void {
+    if (this.timer !== null || this.o.intervalMs <= 0) return;
+    const next = () => {
+      this.timer = setTimeout(
+        () => {
+          void this.round().finally(() => {
+            if (this.timer !== null) next();
+          });
+        },
+        this.o.intervalMs * (0.75 + 0.5 * this.rng.next()),
+      );
+      this.timer.unref();
+    };
+    next();
+  }
+
+  stop(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  /** One round for every hosted category, then the patterns found go to the other coordinators. */
+  async round(): Promise<void> {
+    const maxInteractions = Math.max(
+      20,
+      Math.ceil((this.o.intervalMs / 1000) * 1.25 * MAX_FEEDBACK_PER_SECOND),
+    );
+    const found: Pattern[] = [];
+    for (const agents of this.o.categories.values()) {
+      const r = hostedRound(agents, this.all, this.rng, { fanout: FANOUT, maxInteractions });
+      this.stats.deltas += r.deltas;
+      this.stats.merged += r.merged;
+      found.push(...r.patterns);
+    }
+    this.stats.rounds++;
+    this.stats.patternsFound += found.length;
+    const posts: Promise<void>[] = [];
+    for (let i = 0; i < found.length; i += PATTERNS_PER_POST) {
+      const body = { patterns: found.slice(i, i + PATTERNS_PER_POST) };
+      for (const at of this.o.peers)
+        posts.push(
+          postSigned(at, '/patterns', body, this.o.keyring, 3000).then((r) => {
+            if (r?.status === 200) this.stats.patternPosts++;
+            else this.stats.patternPostsFailed++;
+          }),
+        );
+    }
+    await Promise.all(posts);
+  }
+
+  /** Another coordinator's patterns (validated by the route): applied to every hosted agent. */
+  receive(patterns: readonly Pattern[]): { applied: number } {
+    this.stats.patternsReceived += patterns.length;
+    const applied = applyPatterns(this.all, patterns);
+    this.stats.patternsApplied += applied;
+    return { applied };
+  }
+}
