@@ -43,6 +43,8 @@ export const patternsBody = z.strictObject({
 
 export interface AgentFederationStats {
   rounds: number;
+  /** Timed rounds that threw (counted, not fatal: the next round runs). */
+  failedRounds: number;
   /** Deltas handed to a category peer, and deltas merged. */
   deltas: number;
   merged: number;
@@ -68,6 +70,7 @@ export interface AgentFederationOptions {
 export class AgentFederation {
   readonly stats: AgentFederationStats = {
     rounds: 0,
+    failedRounds: 0,
     deltas: 0,
     merged: 0,
     patternsFound: 0,
@@ -91,9 +94,13 @@ export class AgentFederation {
     const next = () => {
       this.timer = setTimeout(
         () => {
-          void this.round().finally(() => {
-            if (this.timer !== null) next();
-          });
+          this.round()
+            .catch(() => {
+              this.stats.failedRounds++;
+            })
+            .finally(() => {
+              if (this.timer !== null) next();
+            });
         },
         this.o.intervalMs * (0.75 + 0.5 * this.rng.next()),
       );
