@@ -1,18 +1,12 @@
 import { z } from 'zod';
 import { type ConfChange, ConfChangeType, type ConfState } from '../raft/index.js';
-import type { ClusterKeyring } from './cluster-key.js';
 import { type JsonRequest, parseBody } from './http-api.js';
-import { RequestGuard, SIGNED_HEADER } from './signed-request.js';
+import { type RequestGuard, signedBody } from './signed-request.js';
 
 /** What the admin routes need of a node. */
 export interface AdminNode {
   changeMembership(cc: ConfChange): Promise<ConfState>;
   transferLeadership(to: number): Promise<void>;
-}
-
-/** The guard a node's admin routes check signatures with: none on a node without a cluster key. */
-export function guardFor(keyring: ClusterKeyring | undefined): RequestGuard | null {
-  return keyring === undefined ? null : new RequestGuard(keyring);
 }
 
 const nodeId = z.number().int().min(0).max(0xffff);
@@ -38,8 +32,7 @@ export async function adminRoute(
   guard: RequestGuard | null,
 ): Promise<[number, unknown] | null> {
   if (req.method !== 'POST' || (req.path !== '/admin/members' && req.path !== '/admin/transfer')) return null;
-  const body = await req.body();
-  guard?.check({ method: req.method, path: req.path, body }, req.header?.(SIGNED_HEADER));
+  const body = await signedBody(req, guard);
   if (req.path === '/admin/members') {
     const b = parseBody(body, membersBody);
     return [200, await node.changeMembership({ type: TYPES[b.type], node: b.node })];

@@ -2,13 +2,13 @@ import type { Server } from 'node:http';
 import type { Registry } from 'prom-client';
 import { ElexError } from '../core/index.js';
 import type { Catalog } from '../swarm/index.js';
-import { ADMIN_ROUTES, adminRoute, guardFor } from './admin-http.js';
+import { ADMIN_ROUTES, adminRoute } from './admin-http.js';
 import { patternsBody } from './agent-federation.js';
 import type { ClientCommand, CoordinatorNode } from './coordinator-node.js';
 import { type JsonRequest, notFound, parseBody, pathParam, RawBody, serveJson } from './http-api.js';
 import { raftMetrics } from './metrics.js';
 import { feedbackBody, partBody, type QueryService, queryBody } from './query-service.js';
-import { type RequestGuard, SIGNED_HEADER } from './signed-request.js';
+import { guardFor, type RequestGuard, signedBody } from './signed-request.js';
 import type { Address } from './tcp-transport.js';
 
 const ROUTES = `GET /status, GET /metrics, ${ADMIN_ROUTES}, POST /commands, POST /query, POST /feedback, GET /agents, GET /features/<id|FAJ|acronym>, GET /active`;
@@ -65,8 +65,7 @@ async function route(
   }
   if (queries !== null && req.method === 'POST' && req.path === '/patterns') {
     // Another coordinator's agents' patterns: signed with the cluster key on a keyed cluster.
-    const body = await req.body();
-    guard?.check({ method: req.method, path: req.path, body }, req.header?.(SIGNED_HEADER));
+    const body = await signedBody(req, guard);
     return [200, queries.federation.receive(parseBody(body, patternsBody).patterns)];
   }
   if (queries !== null && req.method === 'GET' && req.path === '/agents') {

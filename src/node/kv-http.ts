@@ -1,11 +1,11 @@
 import type { Server } from 'node:http';
 import type { Registry } from 'prom-client';
 import { ElexError } from '../core/index.js';
-import { ADMIN_ROUTES, adminRoute, guardFor } from './admin-http.js';
+import { ADMIN_ROUTES, adminRoute } from './admin-http.js';
 import { type JsonRequest, notFound, pathParam, RawBody, serveJson } from './http-api.js';
 import { type ClientSession, KV_HEADERS, type KvNode, MIN_CLIENT_ID } from './kv-node.js';
 import { addKvMetrics, raftMetrics } from './metrics.js';
-import type { RequestGuard } from './signed-request.js';
+import { guardFor, type RequestGuard } from './signed-request.js';
 import type { Address } from './tcp-transport.js';
 
 const ROUTES = `GET /status, GET /metrics, ${ADMIN_ROUTES}, GET|PUT|DELETE /kv/<key>`;

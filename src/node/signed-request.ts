@@ -9,6 +9,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { ElexError } from '../core/index.js';
 import type { ClusterKeyring } from './cluster-key.js';
+import type { JsonRequest } from './http-api.js';
 import { httpJson } from './http-client.js';
 import type { Address } from './tcp-transport.js';
 
@@ -88,6 +89,18 @@ export class RequestGuard {
   private prune(now: number): void {
     for (const [n, at] of this.seen) if (Math.abs(now - at) > this.windowMs) this.seen.delete(n);
   }
+}
+
+/** The guard a keyed process checks signed routes with; null without a cluster key (nothing to check). */
+export function guardFor(keyring: ClusterKeyring | undefined): RequestGuard | null {
+  return keyring === undefined ? null : new RequestGuard(keyring);
+}
+
+/** A signed route's body, once `guard` (if any) accepted the request's signature of it; E_AUTH otherwise. */
+export async function signedBody(req: JsonRequest, guard: RequestGuard | null): Promise<string> {
+  const body = await req.body();
+  guard?.check({ method: req.method, path: req.path, body }, req.header?.(SIGNED_HEADER));
+  return body;
 }
 
 /** POSTs JSON, signed when `ring` is given; null when nothing answered. */
