@@ -61,7 +61,8 @@ async function route(
   }
   if (queries !== null && req.method === 'POST' && req.path === '/feedback') {
     const r = await queries.feedback(parseBody(await req.body(), feedbackBody));
-    return [r.accepted ? 200 : 409, r];
+    // A hosting coordinator that could not be reached or answered nonsense is a gateway failure, not a refusal.
+    return [r.accepted ? 200 : r.reason?.startsWith('COORDINATOR_') ? 502 : 409, r];
   }
   if (queries !== null && req.method === 'POST' && req.path === '/patterns') {
     // Another coordinator's agents' patterns: signed with the cluster key on a keyed cluster.

@@ -8,6 +8,7 @@ import { aggregateByConfidence, extractTargets, routeKind } from '../swarm/routi
 import { AgentFederation } from './agent-federation.js';
 import type { CoordinatorNode } from './coordinator-node.js';
 import { httpJson } from './http-client.js';
+import { checkFeedbackReply, checkPartReply } from './query-replies.js';
 import type { Address } from './tcp-transport.js';
 
 export const queryBody = z.strictObject({
@@ -178,7 +179,7 @@ export class QueryService {
       const r = await httpJson(at, 'POST', '/feedback', JSON.stringify(f), 3000);
       return r === null
         ? { accepted: false, reason: 'COORDINATOR_DOWN' }
-        : (r.body as { accepted: boolean; reason?: string });
+        : checkFeedbackReply(r.status, r.body);
     }
     const agent = this.agents.get(f.feature)!;
     const ok = agent.feedback(f.queryId, f.rating, f.resolved ?? false, f.latency_ms ?? 0, f.feature);
@@ -193,7 +194,6 @@ export class QueryService {
     if (at === undefined) return { reason: 'COORDINATOR_UNKNOWN' };
     const r = await httpJson(at, 'POST', '/query/part', JSON.stringify(p), 3000);
     if (r === null) return { reason: 'COORDINATOR_DOWN' };
-    if (r.status !== 200) return { reason: `COORDINATOR_${r.status}` };
-    return r.body as { answers: AgentAnswer[] };
+    return checkPartReply(r.status, r.body, p.queryId, p.features);
   }
 }

@@ -1,5 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -168,5 +168,40 @@ describe('queries on real coordinators', () => {
       body: JSON.stringify({ patterns: [{ origin: 'x', hi: 0, lo: 0, action: 9, q: 0 }] }),
     });
     expect([bad.status, ((await bad.json()) as { code: string }).code]).toEqual([400, 'E_BAD_REQUEST']);
+  });
+
+  it("a hosting coordinator's malformed replies are refused, not passed on to the client", async () => {
+    const { url, servers } = await coordinators();
+    const a = featureOf(1); // hosted by coordinator 2
+    const port = Number(new URL(url(2)).port);
+    await new Promise<void>((r) => servers[1].close(() => r()));
+    servers[1].closeAllConnections();
+    // Coordinator 2's port now answers 200 with bodies of the wrong shape.
+    const replies = new Map<string, unknown>([
+      ['/query/part', { answers: [{ feature: a.id, confidence: 'high' }] }],
+      ['/feedback', { accepted: 'yes' }],
+    ]);
+    const fake = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.end(JSON.stringify(replies.get(req.url ?? '') ?? {})));
+    });
+    await new Promise<void>((r) => fake.listen(port, '127.0.0.1', () => r()));
+    cleanup.push(() => new Promise((r) => fake.close(() => r())));
+    const q = await query(url(1), { id: 9, type: 'kpi', text: '', features: [a.id] });
+    expect([q.status, q.body.ok, q.body.reason, q.body.answers]).toEqual([
+      502,
+      false,
+      'COORDINATOR_BAD_REPLY',
+      [],
+    ]);
+    // Answers about a feature that was not asked are refused too.
+    replies.set('/query/part', { answers: [] });
+    const empty = await query(url(1), { id: 10, type: 'kpi', text: '', features: [a.id] });
+    expect([empty.status, empty.body.reason]).toEqual([502, 'COORDINATOR_BAD_REPLY']);
+    const f = await fetch(`${url(3)}/feedback`, {
+      method: 'POST',
+      body: JSON.stringify({ queryId: 9, feature: a.id, rating: 1 }),
+    });
+    expect([f.status, await f.json()]).toEqual([502, { accepted: false, reason: 'COORDINATOR_BAD_REPLY' }]);
   });
 });

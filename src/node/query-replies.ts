@@ -1,0 +1,73 @@
+/**
+ * What another coordinator may answer to a forwarded part of a query or a forwarded feedback. Its reply comes
+ * off the network, so it is validated like any request: a reply of the wrong shape, or answers about features
+ * that were not asked, become `COORDINATOR_BAD_REPLY` instead of reaching the client as an answer.
+ */
+import { z } from 'zod';
+import { ACTIONS } from '../learning/index.js';
+import type { AgentAnswer } from '../swarm/agent/index.js';
+
+const name = z.string().min(1).max(256);
+const index = z.number().int().min(0);
+
+const agentAnswer = z.strictObject({
+  queryId: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 32 - 1),
+  feature: name,
+  agent: name,
+  action: z.enum(ACTIONS),
+  confidence: z.number().min(0).max(1),
+  raftIndex: index,
+  content: z.strictObject({
+    feature: name,
+    name: z.string().max(1024),
+    category: name,
+    activationOrder: z.array(name).max(4096),
+    conflicts: z.array(name).max(4096),
+    parameters: z.array(z.strictObject({ parameter: name, value: z.number().finite() })).max(4096),
+    safeZones: z.array(z.string().max(1024)).max(4096),
+    active: z.boolean(),
+  }),
+});
+
+const partReply = z.union([
+  z.strictObject({ answers: z.array(agentAnswer).max(64) }),
+  z.strictObject({ reason: name }),
+]);
+
+const feedbackReply = z.strictObject({ accepted: z.boolean(), reason: name.optional() });
+
+export const BAD_REPLY = 'COORDINATOR_BAD_REPLY';
+
+/**
+ * A part's reply (status and body) for query `queryId` about `features`: on 200, one answer per feature, each
+ * about that feature and that query; otherwise the hosting coordinator's reason, or its status.
+ */
+export function checkPartReply(
+  status: number,
+  body: unknown,
+  queryId: number,
+  features: readonly string[],
+): { answers: AgentAnswer[] } | { reason: string } {
+  const p = partReply.safeParse(body);
+  if (status !== 200) return p.success && 'reason' in p.data ? p.data : { reason: `COORDINATOR_${status}` };
+  if (!p.success || 'reason' in p.data) return { reason: BAD_REPLY };
+  const asked = [...features].sort();
+  const got = p.data.answers.map((a) => a.feature).sort();
+  const matches =
+    got.length === asked.length &&
+    got.every((f, i) => f === asked[i]) &&
+    p.data.answers.every((a) => a.queryId === queryId && a.content.feature === a.feature);
+  return matches ? { answers: p.data.answers } : { reason: BAD_REPLY };
+}
+
+/** A forwarded feedback's reply: accepted, or refused with the hosting coordinator's reason. */
+export function checkFeedbackReply(status: number, body: unknown): { accepted: boolean; reason?: string } {
+  const p = feedbackReply.safeParse(body);
+  if (!p.success && status !== 200) return { accepted: false, reason: `COORDINATOR_${status}` };
+  if (!p.success || p.data.accepted !== (status === 200)) return { accepted: false, reason: BAD_REPLY };
+  return p.data;
+}
