@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { Catalog, Feature } from '../swarm/index.js';
 import { httpJson } from './http-client.js';
 import { type Kill, KillSchedule, LocalProcesses, type Member } from './processes.js';
@@ -137,6 +138,16 @@ function plan(catalog: Catalog, activations: number, pairs: number): Op[] {
   return out;
 }
 
+// The coordinators' replies, validated: a checker that took a malformed reply at its word would skip checks.
+const activeReply = z.object({ features: z.array(z.string()), applied: z.number().int() });
+const queryReply = z.object({
+  ok: z.boolean(),
+  reason: z.string().optional(),
+  route: z.string().nullable(),
+  answers: z.array(z.object({ feature: z.string(), content: z.object({ active: z.boolean() }) })),
+});
+const commandReply = z.object({ ok: z.boolean(), code: z.string().optional() });
+
 /** Every coordinator's linearizable `GET /active` (retried while it has no leader). */
 async function readViews(members: readonly Member[]): Promise<ReplicaView[]> {
   const out: ReplicaView[] = [];
@@ -144,10 +155,9 @@ async function readViews(members: readonly Member[]): Promise<ReplicaView[]> {
     let view: ReplicaView = { id: m.id, active: null, applied: -1 };
     for (let attempt = 0; attempt < 50 && view.active === null; attempt++) {
       const r = await httpJson(m.http, 'GET', '/active');
-      if (r?.status === 200) {
-        const b = r.body as { features: string[]; applied: number };
-        view = { id: m.id, active: [...b.features].sort(), applied: b.applied };
-      } else await new Promise((res) => setTimeout(res, 100));
+      const b = r?.status === 200 ? activeReply.safeParse(r.body) : null;
+      if (b?.success) view = { id: m.id, active: [...b.data.features].sort(), applied: b.data.applied };
+      else await new Promise((res) => setTimeout(res, 100));
     }
     out.push(view);
   }
@@ -184,22 +194,18 @@ async function runQueries(
       '/query',
       JSON.stringify({ id: i + 1, type: 'parameter', text: '', features }),
     );
-    const body = r?.body as
-      | {
-          ok?: boolean;
-          reason?: string;
-          route?: string;
-          answers?: Array<{ feature: string; content: { active: boolean } }>;
-        }
-      | undefined;
+    const p = r === null ? null : queryReply.safeParse(r.body);
+    const body = p?.success ? p.data : null;
     if (body?.ok !== true) {
-      const reason = body?.reason ?? (r === null ? 'NO_ANSWER' : `HTTP_${r.status}`);
+      const reason =
+        body?.reason ??
+        (r === null ? 'NO_ANSWER' : r.status === 200 && !p?.success ? 'BAD_REPLY' : `HTTP_${r.status}`);
       out.failed[reason] = (out.failed[reason] ?? 0) + 1;
       continue;
     }
     out.ok++;
     if (body.route === 'cross') out.cross++;
-    for (const a of body.answers ?? [])
+    for (const a of body.answers)
       if (a.content.active !== active.has(a.feature)) {
         out.stale++;
         violations.push(
@@ -210,10 +216,7 @@ async function runQueries(
   return out;
 }
 
-interface Answer {
-  ok: boolean;
-  code?: string;
-}
+type Answer = z.infer<typeof commandReply>;
 
 /** One activation through `m`: its answer, or null when none came (outcome unknown). 503 is retried. */
 async function activate(m: () => Member, feature: string): Promise<Answer | null> {
@@ -226,8 +229,9 @@ async function activate(m: () => Member, feature: string): Promise<Answer | null
       await new Promise((res) => setTimeout(res, 20));
       continue;
     }
-    if (r.status === 200 || r.status === 409) return r.body as Answer;
-    return null;
+    if (r.status !== 200 && r.status !== 409) return null;
+    const p = commandReply.safeParse(r.body);
+    return p.success ? p.data : null;
   }
 }
 

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { formatAddress } from './address.js';
 import type { Address } from './tcp-transport.js';
 
@@ -24,4 +25,12 @@ export async function httpJson(
   } catch {
     return null;
   }
+}
+
+const errorReply = z.object({ code: z.string().min(1).max(64), message: z.string().max(4096) }).partial();
+
+/** A refusal's `{code, message}` body, validated: what is missing or of another shape is left out. */
+export function errorOf(body: unknown): { code?: string; message?: string } {
+  const p = errorReply.safeParse(body);
+  return p.success ? p.data : {};
 }

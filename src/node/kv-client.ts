@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
 import { ElexError } from '../core/index.js';
-import { httpJson } from './http-client.js';
+import { errorOf, httpJson } from './http-client.js';
 import { KV_HEADERS, MIN_CLIENT_ID } from './kv-node.js';
 import type { Address } from './tcp-transport.js';
 
@@ -23,6 +24,22 @@ export interface KvWriteResult {
   /** E_STALE_SEQ and the like when the machine refused the command. */
   error?: string;
   attempts: number;
+}
+
+// The node's answers, validated: a reply of another shape (another service on the port, a proxy's error page)
+// is E_BAD_REPLY, never a value or a write result.
+const readReply = z.object({ value: z.string().nullable() });
+const writeReply = z.object({
+  ok: z.boolean(),
+  previous: z.string().nullable(),
+  error: z.string().optional(),
+});
+
+function parseReply<T>(schema: z.ZodType<T>, r: { status: number; body: unknown }, what: string): T {
+  const p = schema.safeParse(r.body);
+  if (!p.success)
+    throw new ElexError('E_BAD_REPLY', `${what}: HTTP ${r.status} with a body of the wrong shape`);
+  return p.data;
 }
 
 const BACKOFF_MIN_MS = 20;
@@ -64,7 +81,7 @@ export class KvClient {
   /** A linearizable read, retried like a write (a read changes nothing, so no session is needed). */
   async get(key: string): Promise<string | null> {
     const r = await this.attempt(`/kv/${encodeURIComponent(key)}`, 'GET', undefined, {});
-    return (r.body as { value: string | null }).value;
+    return parseReply(readReply, r, `GET ${key}`).value;
   }
 
   private async write(
@@ -79,7 +96,7 @@ export class KvClient {
       [KV_HEADERS.client]: String(this.client),
       [KV_HEADERS.seq]: String(seq),
     });
-    const b = r.body as { ok: boolean; previous: string | null; error?: string };
+    const b = parseReply(writeReply, r, `${method} ${key} (it may have applied, once)`);
     return { ok: b.ok, previous: b.previous, ...(b.error ? { error: b.error } : {}), attempts: r.attempts };
   }
 
@@ -102,7 +119,7 @@ export class KvClient {
         if (r !== null && (r.status === 200 || r.status === 404 || r.status === 409))
           return { ...r, attempts };
         if (r !== null && r.status !== 503 && r.status !== 504) {
-          const e = r.body as { code?: string; message?: string };
+          const e = errorOf(r.body);
           throw new ElexError(e.code ?? 'E_HTTP', e.message ?? `HTTP ${r.status} from ${at.host}:${at.port}`);
         }
         // Down, no leader, or timed out: the next node (a 504's write may have applied; the same seq is safe).

@@ -2,10 +2,11 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { z } from 'zod';
 import { ElexError } from '../core/index.js';
 import { formatAddress, formatCluster } from './address.js';
 import { type ClusterKeyring, readClusterKeyring, writeClusterKey } from './cluster-key.js';
-import { httpJson } from './http-client.js';
+import { errorOf, httpJson } from './http-client.js';
 import { postSigned } from './signed-request.js';
 import type { Address } from './tcp-transport.js';
 
@@ -20,12 +21,14 @@ export interface Member {
   proc: ChildProcess | null;
 }
 
-export interface MemberStatus {
-  id: number;
-  role: string;
-  term: number;
-  leader: number;
-}
+// Loose: the cluster report prints each node's whole status; these four fields are what the harness reads.
+const memberStatus = z.looseObject({
+  id: z.number().int(),
+  role: z.string(),
+  term: z.number().int(),
+  leader: z.number().int(),
+});
+export type MemberStatus = z.infer<typeof memberStatus>;
 
 /** Ports the OS says are free now (a tiny race before the nodes bind them; fine for a local run). */
 export async function freePorts(n: number): Promise<number[]> {
@@ -154,7 +157,9 @@ export class LocalProcesses {
 
   async status(m: Member): Promise<MemberStatus | null> {
     const r = await httpJson(m.http, 'GET', '/status', undefined, 1000);
-    return r === null ? null : (r.body as MemberStatus);
+    // Anything but a status (another process on the port, a half-started node) counts as no answer.
+    const p = r === null ? null : memberStatus.safeParse(r.body);
+    return p?.success ? p.data : null;
   }
 
   async waitForLeader(timeoutMs: number): Promise<MemberStatus> {
@@ -361,7 +366,7 @@ export class Reconfigurer {
           this.say(`${type} ${node}: applied after ${Date.now() - t0} ms`);
           return true;
         }
-        error = r === null ? 'no answer' : String((r.body as { code?: string }).code ?? r.status);
+        error = r === null ? 'no answer' : (errorOf(r.body).code ?? String(r.status));
       }
       await new Promise((res) => setTimeout(res, 100));
     }

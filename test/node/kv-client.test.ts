@@ -1,5 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -111,5 +111,36 @@ describe('KvClient: retries through leader changes, each write once', () => {
     const [port] = await freePorts(1);
     const c = new KvClient({ nodes: [{ host, port }], deadlineMs: 300 });
     await expect(c.put('k', 'v')).rejects.toMatchObject({ code: 'E_TIMEOUT' });
+  });
+
+  it('refuses a reply of the wrong shape with E_BAD_REPLY instead of returning it', async () => {
+    const [port] = await freePorts(1);
+    let reply: [number, unknown] = [200, {}];
+    const fake = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.statusCode = reply[0];
+        res.end(JSON.stringify(reply[1]));
+      });
+    });
+    await new Promise<void>((r) => fake.listen(port, host, () => r()));
+    try {
+      const c = new KvClient({ nodes: [{ host, port }], deadlineMs: 1000 });
+      reply = [200, { key: 'k', value: 5 }];
+      await expect(c.get('k')).rejects.toMatchObject({ code: 'E_BAD_REPLY' });
+      reply = [200, { key: 'k', ok: 'yes', previous: null }];
+      await expect(c.put('k', 'v')).rejects.toMatchObject({ code: 'E_BAD_REPLY' });
+      reply = [404, { code: 'E_NOT_FOUND', message: 'no such route' }];
+      await expect(c.delete('k')).rejects.toMatchObject({ code: 'E_BAD_REPLY' });
+      reply = [400, { code: 7 }];
+      await expect(c.put('k', 'v')).rejects.toMatchObject({ code: 'E_HTTP' });
+      // Well-formed answers still pass.
+      reply = [404, { key: 'k', value: null }];
+      expect(await c.get('k')).toBe(null);
+      reply = [409, { key: 'k', ok: false, previous: 'x', error: 'E_CAS' }];
+      expect(await c.cas('k', 'y', 'z')).toEqual({ ok: false, previous: 'x', error: 'E_CAS', attempts: 1 });
+    } finally {
+      await new Promise((r) => fake.close(() => r(null)));
+    }
   });
 });

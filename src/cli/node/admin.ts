@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { ElexError } from '../../core/index.js';
 import { parseAddress } from '../../node/address.js';
 import { readClusterKeyring } from '../../node/cluster-key.js';
+import { errorOf } from '../../node/http-client.js';
 import { postSigned } from '../../node/signed-request.js';
 import { printJson } from '../output.js';
 
@@ -34,7 +35,7 @@ async function send(
       `no answer from ${o.at} (nothing listening, or nothing within ${timeout} ms)`,
     );
   if (r.status !== 200) {
-    const e = r.body as { code?: string; message?: string };
+    const e = errorOf(r.body);
     throw new ElexError(e.code ?? 'E_HTTP', `${o.at} refused (HTTP ${r.status}): ${e.message ?? ''}`);
   }
   printJson(r.body);
