@@ -4,7 +4,7 @@
  * Feedback updates the Q-table; `takeDelta`/`receiveDelta`/`mergePending` federate it with category peers
  * (validated, robust trimmed-mean merge, capped fresh-visit weights); confident states become patterns.
  */
-import type { Rng } from '../../core/index.js';
+import { ElexError, type Rng } from '../../core/index.js';
 import {
   ACTION_COUNT,
   ACTIONS,
@@ -30,6 +30,7 @@ import {
   stateLo,
 } from '../../learning/index.js';
 import type { Feature } from '../catalog.js';
+import type { AgentSnapshot } from './agent-snapshot.js';
 
 /** What the coordinator knows about a feature at a Raft index (attached to every question it forwards). */
 export interface ControlView {
@@ -370,6 +371,49 @@ export class FeatureAgent {
     return raw.length;
   }
 
+  /** What this agent has learned, as plain data (`AgentSnapshot`). */
+  snapshot(): AgentSnapshot {
+    const t = this.table;
+    const entries: AgentSnapshot['entries'] = [];
+    for (let e = 0; e < t.size; e++) entries.push([t.hi[e], t.lo[e], t.action[e], t.q[e], t.visits[e]]);
+    const own: AgentSnapshot['own'] = [...this.ownVisits].map(([s, n]) => [stateHi(s), stateLo(s), n]);
+    const published: AgentSnapshot['published'] = [...this.published].map(([key, a]) => {
+      const [hi, lo] = key.split(':').map(Number);
+      return [hi, lo, a, this.publishCount.get(key) ?? 0];
+    });
+    return { feature: this.feature.id, interactions: this.learner.interactions, entries, own, published };
+  }
+
+  /**
+   * Resumes from a snapshot of this feature's agent (validated by `agentSnapshotSchema`), into an agent that
+   * has learned nothing yet. The restored entries are not reported as fresh learning in the next delta.
+   */
+  restore(s: AgentSnapshot): void {
+    if (s.feature !== this.feature.id)
+      throw new ElexError(
+        'E_DECODE',
+        `snapshot of ${s.feature} restored into the agent of ${this.feature.id}`,
+      );
+    if (this.table.size > 0 || this.learner.interactions > 0)
+      throw new ElexError(
+        'E_STATE',
+        `the agent of ${this.feature.id} has learned already; restore into a new one`,
+      );
+    for (const [hi, lo, a, q, visits] of s.entries) {
+      if (this.table.find(hi, lo, a) >= 0)
+        throw new ElexError('E_DECODE', `snapshot of ${s.feature} has the entry ${hi}:${lo}:${a} twice`);
+      this.table.write(this.table.slot(hi, lo, a), q, visits);
+    }
+    for (const [hi, lo, n] of s.own) this.ownVisits.set((BigInt(hi) << 32n) | BigInt(lo), n);
+    for (const [hi, lo, a, times] of s.published) {
+      this.published.set(`${hi}:${lo}`, a);
+      if (times > 0) this.publishCount.set(`${hi}:${lo}`, times);
+    }
+    this.learner.interactions = s.interactions;
+    this.interactionsAtSync = s.interactions;
+    this.syncedVersion = this.table.clock;
+  }
+
   /** The greedy action of a state when it is strictly best, or -1 (unvisited or tied). */
   strictBest(state: bigint): number {
     const hi = stateHi(state);
@@ -439,5 +483,6 @@ export class FeatureAgent {
   }
 }
 
+export { type AgentSnapshot, agentSnapshotSchema } from './agent-snapshot.js';
 export { applyPatterns, type HostedRound, hostedRound } from './hosted-round.js';
 export { decodePatterns, encodePatterns, PATTERN_FORMAT, PATTERNS_PER_BROADCAST } from './pattern-codec.js';
