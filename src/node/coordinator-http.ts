@@ -70,7 +70,10 @@ async function route(
     return [200, queries.federation.receive(parseBody(body, patternsBody).patterns)];
   }
   if (queries !== null && req.method === 'GET' && req.path === '/agents') {
-    return [200, { hosted: queries.agentCount, federation: queries.federation.stats }];
+    return [
+      200,
+      { hosted: queries.agentCount, federation: queries.federation.stats, store: queries.store?.stats ?? null },
+    ];
   }
   if (queries !== null && req.method === 'POST' && req.path === '/query/part') {
     const part = await queries.part(parseBody(await req.body(), partBody));
@@ -106,8 +109,8 @@ async function route(
  * and `GET /active` (each with the Raft `index` it was read at), `GET /status`, `GET /metrics` (Prometheus);
  * with a `QueryService`, `POST /query` (answered by the feature agents across coordinators), `POST
  * /query/part` (another coordinator's share of one), `POST /patterns` (another coordinator's agents'
- * patterns, signed on a keyed cluster) and `GET /agents` (the hosted agents' federation counters); the
- * agents' federation runs while the server does.
+ * patterns, signed on a keyed cluster) and `GET /agents` (the hosted agents' federation and store counters);
+ * the agents' federation and saves run while the server does, and closing it saves them.
  */
 export async function serveCoordinatorHttp(
   node: CoordinatorNode,
@@ -119,8 +122,8 @@ export async function serveCoordinatorHttp(
   const guard = guardFor(node.keyring);
   const server = await serveJson(at, (req) => route(node, catalog, metrics, queries, guard, req));
   if (queries !== null) {
-    queries.federation.start();
-    server.on('close', () => queries.federation.stop());
+    queries.start();
+    server.on('close', () => queries.stop());
   }
   return server;
 }

@@ -6,6 +6,7 @@ import { type AgentAnswer, type ControlView, FeatureAgent } from '../swarm/agent
 import type { Catalog } from '../swarm/index.js';
 import { aggregateByConfidence, extractTargets, routeKind } from '../swarm/routing/index.js';
 import { AgentFederation } from './agent-federation.js';
+import { AgentStore } from './agent-store.js';
 import type { CoordinatorNode } from './coordinator-node.js';
 import { httpJson } from './http-client.js';
 import { checkFeedbackReply, checkPartReply } from './query-replies.js';
@@ -61,6 +62,17 @@ export interface QueryAnswer {
   raftIndex: number;
 }
 
+export interface QueryServiceOptions {
+  /** Seeds the agents' exploration and the federation's choices (default: random). */
+  seed?: number;
+  /** The agents' federation round (default 10 s; 0: none). */
+  federationMs?: number;
+  /** Restore the hosted agents from this file and save them to it (`AgentStore`; default: not kept). */
+  agentsFile?: string;
+  /** How often the agents are saved when they changed (default 10 s; 0: only when stopped). */
+  saveMs?: number;
+}
+
 /**
  * Queries on real coordinators. Each coordinator hosts the feature agents of the categories assigned to it
  * (category k to the k-th coordinator id, round robin). A query reaching any coordinator gets a linearizable
@@ -73,16 +85,17 @@ export class QueryService {
   private readonly hostOf = new Map<string, number>();
   /** The hosted agents' federation (`AgentFederation`); `serveCoordinatorHttp` starts and stops it. */
   readonly federation: AgentFederation;
+  /** Where the hosted agents' learning is kept across restarts (null: nowhere, they start empty). */
+  readonly store: AgentStore | null;
 
   constructor(
     private readonly node: CoordinatorNode,
     private readonly catalog: Catalog,
     /** Every coordinator's HTTP address by id (this one's included). */
     private readonly http: ReadonlyMap<number, Address>,
-    seed = randomBytes(4).readInt32LE(0),
-    /** The agents' federation round (default 10 s; 0: none). */
-    federationMs = 10_000,
+    o: QueryServiceOptions = {},
   ) {
+    const seed = o.seed ?? randomBytes(4).readInt32LE(0);
     const ids = [...http.keys()].sort((a, b) => a - b);
     const rng = new SeededRng(seed);
     const categories = new Map<string, FeatureAgent[]>();
@@ -94,13 +107,28 @@ export class QueryService {
       for (const a of agents) this.agents.set(a.feature.id, a);
       categories.set(c.id, agents);
     });
+    this.store =
+      o.agentsFile === undefined ? null : new AgentStore(o.agentsFile, this.agents, o.saveMs ?? 10_000);
+    this.store?.load();
     this.federation = new AgentFederation({
       categories,
       peers: ids.filter((id) => id !== node.id).map((id) => http.get(id)!),
-      intervalMs: federationMs,
+      intervalMs: o.federationMs ?? 10_000,
       keyring: node.keyring,
       seed: seed + 1,
     });
+  }
+
+  /** Starts the agents' federation rounds and their saves (`serveCoordinatorHttp` does, while it serves). */
+  start(): void {
+    this.federation.start();
+    this.store?.start();
+  }
+
+  /** Stops both; what the agents learned since the last save is saved. */
+  stop(): void {
+    this.federation.stop();
+    this.store?.stop();
   }
 
   /** Feature agents this coordinator hosts. */

@@ -1,9 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { progress } from '../../src/cli/progress.js';
+import { freePorts } from '../../src/node/processes.js';
 
 const ELEX = join(import.meta.dirname, '..', '..', 'bin', 'elex.js');
 
@@ -200,6 +202,22 @@ describe('cluster keys', () => {
       expectRefused(elex(cmd, ...cluster, '--cluster-key', join(dir, 'none')), /cannot read.*\[E_KEY\]/);
     }
     expectRefused(elex('member', '--listen', '127.0.0.1:1', '--cluster-key', bad), /\[E_KEY\]/);
+  });
+
+  it('node and coordinator exit on a busy --http port instead of running on without an API', async () => {
+    const [raft, http] = await freePorts(2);
+    const busy = createServer();
+    await new Promise<void>((r) => busy.listen(http, '127.0.0.1', () => r()));
+    try {
+      const dir = mkdtempSync(join(tmpdir(), 'elex-busy-'));
+      for (const cmd of ['node', 'coordinator']) {
+        const args = ['--id', '1', '--cluster', `1=127.0.0.1:${raft}`, '--data-dir', join(dir, cmd)];
+        // It used to print the error and hang: its Raft node had started and was never closed.
+        expectRefused(elex(cmd, ...args, '--http', `127.0.0.1:${http}`), /EADDRINUSE.*\[E_LISTEN\]/);
+      }
+    } finally {
+      busy.close();
+    }
   });
 });
 

@@ -178,7 +178,12 @@ describe('the coordinator’s HTTP API', () => {
   it('a keyed coordinator takes only signed admin requests and signed patterns from other coordinators', async () => {
     const ring = ClusterKeyring.of([randomBytes(32)]);
     const withAgents = (n: CoordinatorNode, at: Address) =>
-      serveCoordinatorHttp(n, catalog, at, new QueryService(n, catalog, new Map([[1, at]]), 1, 0));
+      serveCoordinatorHttp(
+        n,
+        catalog,
+        at,
+        new QueryService(n, catalog, new Map([[1, at]]), { seed: 1, federationMs: 0 }),
+      );
     const base = await single(start, withAgents, ring);
     const at = { host: '127.0.0.1', port: Number(new URL(base).port) };
     const unsigned = await call(`${base}/admin/transfer`, { method: 'POST', body: '{"to":1}' });

@@ -35,7 +35,7 @@ async function coordinators() {
     const node = await CoordinatorNode.start({ id, cluster: raft, catalog, dataDir: join(dir, `n${id}`) });
     cleanup.push(() => node.close());
     // No timed federation rounds: the test runs them (`federation.round()`).
-    const service = new QueryService(node, catalog, http, id, 0);
+    const service = new QueryService(node, catalog, http, { seed: id, federationMs: 0 });
     services.push(service);
     const server = await serveCoordinatorHttp(node, catalog, http.get(id)!, service);
     cleanup.push(() => new Promise((r) => server.close(() => r())));

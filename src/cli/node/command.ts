@@ -1,8 +1,10 @@
 import type { Server } from 'node:http';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { ElexError } from '../../core/index.js';
 import { formatAddress, parseAddress, parseCluster } from '../../node/address.js';
 import { defaultCatalog } from '../../node/catalog-file.js';
+import { AGENTS_FILE } from '../../node/agent-store.js';
 import { readClusterKeyring } from '../../node/cluster-key.js';
 import { serveCoordinatorHttp } from '../../node/coordinator-http.js';
 import { CoordinatorNode } from '../../node/coordinator-node.js';
@@ -24,6 +26,7 @@ interface NodeOptions {
   heartbeat: number;
   clusterKey?: string;
   federation?: number;
+  agentsSave?: number;
 }
 
 interface Running {
@@ -68,7 +71,7 @@ async function run<N extends Running>(
   o: NodeOptions,
   defaultDir: string,
   start: (p: RaftProcessOptions) => Promise<N>,
-  http: (n: N, at: Address, peers: Map<number, Address>) => Promise<Server>,
+  http: (n: N, at: Address, peers: Map<number, Address>, dataDir: string) => Promise<Server>,
 ): Promise<void> {
   const cluster = parseCluster(o.cluster);
   if (!cluster.has(o.id))
@@ -107,7 +110,13 @@ async function run<N extends Running>(
   });
   const peers = o.httpPeers === undefined ? new Map<number, Address>() : parseCluster(o.httpPeers);
   if (httpAt !== undefined && !peers.has(o.id)) peers.set(o.id, httpAt);
-  const server = httpAt === undefined ? null : await http(node, httpAt, peers);
+  let server: Server | null = null;
+  try {
+    server = httpAt === undefined ? null : await http(node, httpAt, peers, dataDir);
+  } catch (e) {
+    await node.close(); // a port in use, an agents file it cannot read: the error, not a half-started node
+    throw e;
+  }
   const a = server?.address();
   process.stdout.write(
     `${JSON.stringify({
@@ -125,7 +134,12 @@ async function run<N extends Running>(
     process.once('SIGINT', () => resolve());
     process.once('SIGTERM', () => resolve());
   });
-  server?.close();
+  // Closing the API runs its close hooks (a coordinator saves its agents) before the node goes.
+  if (server !== null) {
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeAllConnections();
+    await closed;
+  }
   await node.close();
   log('stopped');
 }
@@ -175,6 +189,12 @@ export function register(program: Command): void {
       durationOption,
       10_000,
     )
+    .option(
+      '--agents-save <d>',
+      `how often the hosted agents' learning is saved to --data-dir/${AGENTS_FILE} when it changed; a restart resumes it (0: only at shutdown)`,
+      durationOption,
+      10_000,
+    )
     .addHelpText(
       'after',
       '\nHTTP API: POST /commands (JSON, e.g. {"op":"activate","feature":"IFLB","with_prerequisites":true}),\n' +
@@ -193,8 +213,17 @@ export function register(program: Command): void {
         o,
         'elex-coordinator-data',
         (p) => CoordinatorNode.start({ ...p, catalog }),
-        (n, at, peers) =>
-          serveCoordinatorHttp(n, catalog, at, new QueryService(n, catalog, peers, undefined, o.federation)),
+        (n, at, peers, dataDir) =>
+          serveCoordinatorHttp(
+            n,
+            catalog,
+            at,
+            new QueryService(n, catalog, peers, {
+              federationMs: o.federation,
+              agentsFile: join(dataDir, AGENTS_FILE),
+              saveMs: o.agentsSave,
+            }),
+          ),
       );
     });
 }

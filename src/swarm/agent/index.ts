@@ -135,6 +135,8 @@ export class FeatureAgent {
   private readonly ws = new MergeWorkspace();
   private readonly published = new Map<string, number>();
   private readonly publishCount = new Map<string, number>();
+  /** Changes to `published` (with the table's clock and the interactions: `revision`). */
+  private publications = 0;
   /** Own feedback per state (merged visits are not experience). */
   private readonly ownVisits = new Map<bigint, number>();
   private readonly beta: number;
@@ -371,6 +373,11 @@ export class FeatureAgent {
     return raw.length;
   }
 
+  /** Grows whenever what `snapshot` returns may have changed (a store saves only then). */
+  get revision(): number {
+    return this.table.clock + this.learner.interactions + this.publications;
+  }
+
   /** What this agent has learned, as plain data (`AgentSnapshot`). */
   snapshot(): AgentSnapshot {
     const t = this.table;
@@ -458,6 +465,7 @@ export class FeatureAgent {
       if (times >= MAX_PUBLISH_PER_STATE) continue;
       this.publishCount.set(key, times + 1);
       this.published.set(key, best);
+      this.publications++;
       out.push({ origin: this.id, hi, lo, action: best, q: bq });
     }
     return out;
@@ -471,7 +479,10 @@ export class FeatureAgent {
   applyPattern(p: Pattern): boolean {
     if (!Number.isInteger(p.action) || p.action < 0 || p.action >= ACTION_COUNT) return false;
     const key = `${p.hi}:${p.lo}`;
-    this.published.set(key, this.published.get(key) ?? p.action);
+    if (!this.published.has(key)) {
+      this.published.set(key, p.action);
+      this.publications++;
+    }
     const state = (BigInt(p.hi >>> 0) << 32n) | BigInt(p.lo >>> 0);
     if ((this.ownVisits.get(state) ?? 0) > 0) return false;
     const e = this.table.slot(p.hi, p.lo, p.action);
