@@ -27,6 +27,7 @@ export interface AgentStoreStats {
   saveFailures: number;
   /** The last failed save's reason (a full disk, a permission), null after a good one. */
   lastSaveError: string | null;
+  /** The file's size as last loaded or saved. */
   bytes: number;
 }
 
@@ -61,7 +62,9 @@ export class AgentStore {
     };
     let raw: unknown;
     try {
-      raw = JSON.parse(readFileSync(this.path, 'utf8'));
+      const text = readFileSync(this.path, 'utf8');
+      this.stats.bytes = Buffer.byteLength(text);
+      raw = JSON.parse(text);
     } catch (e) {
       return refuse(`not JSON (${e instanceof Error ? e.message : String(e)})`);
     }

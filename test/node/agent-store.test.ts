@@ -42,7 +42,8 @@ describe("the hosted agents' store", () => {
     const again = host(features);
     const restarted = new AgentStore(path, again, 0);
     restarted.load();
-    expect(restarted.stats).toMatchObject({ restored: 3, carried: 0 });
+    expect(restarted.stats).toMatchObject({ restored: 3, carried: 0, bytes: store.stats.bytes });
+    expect(store.stats.bytes).toBe(readFileSync(path).length);
     for (const f of features) expect(again.get(f)!.snapshot()).toEqual(agents.get(f)!.snapshot());
     expect(restarted.save()).toBe(false); // nothing changed since the load
   });
