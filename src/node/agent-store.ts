@@ -54,25 +54,19 @@ export class AgentStore {
   /** Restores every hosted agent the file has; no file is a first start. E_DECODE on a file it cannot use. */
   load(): void {
     if (!existsSync(this.path)) return;
-    const refuse = (why: string): never => {
-      throw new ElexError(
-        'E_DECODE',
-        `${this.path}: ${why}; move it aside to start the hosted agents without their learning`,
-      );
-    };
     let raw: unknown;
     try {
       const text = readFileSync(this.path, 'utf8');
       this.stats.bytes = Buffer.byteLength(text);
       raw = JSON.parse(text);
     } catch (e) {
-      return refuse(`not JSON (${e instanceof Error ? e.message : String(e)})`);
+      this.refuse(`not JSON (${e instanceof Error ? e.message : String(e)})`);
     }
     const p = fileSchema.safeParse(raw);
-    if (!p.success) return refuse(`not an agents file: ${z.prettifyError(p.error).split('\n')[0]}`);
+    if (!p.success) this.refuse(`not an agents file: ${z.prettifyError(p.error).split('\n')[0]}`);
     const seen = new Set<string>();
     for (const s of p.data.agents) {
-      if (seen.has(s.feature)) refuse(`the agent of ${s.feature} appears twice`);
+      if (seen.has(s.feature)) this.refuse(`the agent of ${s.feature} appears twice`);
       seen.add(s.feature);
       const agent = this.agents.get(s.feature);
       if (agent === undefined) {
@@ -82,12 +76,19 @@ export class AgentStore {
       try {
         agent.restore(s);
       } catch (e) {
-        refuse(isElexError(e) ? e.message : String(e));
+        this.refuse(isElexError(e) ? e.message : String(e));
       }
       this.stats.restored++;
     }
     this.stats.carried = this.carried.length;
     this.savedRevision = this.revision();
+  }
+
+  private refuse(why: string): never {
+    throw new ElexError(
+      'E_DECODE',
+      `${this.path}: ${why}; move it aside to start the hosted agents without their learning`,
+    );
   }
 
   /** Writes the file when anything changed since the last save; false when nothing needed writing. */

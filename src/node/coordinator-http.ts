@@ -72,7 +72,11 @@ async function route(
   if (queries !== null && req.method === 'GET' && req.path === '/agents') {
     return [
       200,
-      { hosted: queries.agentCount, federation: queries.federation.stats, store: queries.store?.stats ?? null },
+      {
+        hosted: queries.agentCount,
+        federation: queries.federation.stats,
+        store: queries.store?.stats ?? null,
+      },
     ];
   }
   if (queries !== null && req.method === 'POST' && req.path === '/query/part') {
