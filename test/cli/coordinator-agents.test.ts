@@ -23,26 +23,12 @@ interface Started {
   exited: Promise<{ code: number | null; err: string }>;
 }
 
-/** One single-voter coordinator; resolves once it prints its ready line (or rejects when it exits first). */
-async function coordinator(raft: number, http: number, dataDir: string): Promise<Started> {
+/** One single-voter coordinator process, its stderr collected. */
+function spawnCoordinator(raft: number, http: number, dataDir: string): Started {
+  const args = ['--id', '1', '--cluster', `1=127.0.0.1:${raft}`, '--http', `127.0.0.1:${http}`];
   const proc = spawn(
     process.execPath,
-    [
-      ELEX,
-      'coordinator',
-      '--id',
-      '1',
-      '--cluster',
-      `1=127.0.0.1:${raft}`,
-      '--http',
-      `127.0.0.1:${http}`,
-      '--data-dir',
-      dataDir,
-      '--federation',
-      '0',
-      '--agents-save',
-      '0',
-    ],
+    [ELEX, 'coordinator', ...args, '--data-dir', dataDir, '--federation', '0', '--agents-save', '0'],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   started.push(proc);
@@ -53,6 +39,12 @@ async function coordinator(raft: number, http: number, dataDir: string): Promise
   const exited = new Promise<{ code: number | null; err: string }>((r) =>
     proc.once('exit', (code) => r({ code, err })),
   );
+  return { proc, exited };
+}
+
+/** A coordinator that printed its ready line (rejects when it exits first). */
+async function coordinator(raft: number, http: number, dataDir: string): Promise<Started> {
+  const { proc, exited } = spawnCoordinator(raft, http, dataDir);
   await new Promise<void>((resolve, reject) => {
     let out = '';
     proc.stdout!.on('data', (c: Buffer) => {
@@ -120,28 +112,7 @@ describe('elex coordinator keeps its agents', () => {
     expect((await second.exited).code).toBe(0);
 
     writeFileSync(join(data, 'agents.json'), '{"format":"elex-agents/1","agents":[');
-    const third = spawn(
-      process.execPath,
-      [
-        ELEX,
-        'coordinator',
-        '--id',
-        '1',
-        '--cluster',
-        `1=127.0.0.1:${raft}`,
-        '--http',
-        `127.0.0.1:${http}`,
-        '--data-dir',
-        data,
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    started.push(third);
-    let err = '';
-    third.stderr!.on('data', (c: Buffer) => {
-      err += c.toString();
-    });
-    const code = await new Promise((r) => third.once('exit', r));
+    const { code, err } = await spawnCoordinator(raft, http, data).exited;
     expect(code).toBe(1);
     expect(err).toMatch(/agents\.json: not JSON.*move it aside.*\[E_DECODE\]/);
   }, 60_000);
