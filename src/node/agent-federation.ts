@@ -7,8 +7,14 @@
  */
 import { z } from 'zod';
 import { type Rng, SeededRng } from '../core/index.js';
-import { ACTION_COUNT } from '../learning/index.js';
-import { applyPatterns, type FeatureAgent, hostedRound, type Pattern } from '../swarm/agent/index.js';
+import {
+  actionIndex,
+  applyPatterns,
+  type FeatureAgent,
+  hostedRound,
+  type Pattern,
+  u32,
+} from '../swarm/agent/index.js';
 import type { ClusterKeyring } from './cluster-key.js';
 import { postSigned } from './signed-request.js';
 import type { Address } from './tcp-transport.js';
@@ -17,11 +23,6 @@ import type { Address } from './tcp-transport.js';
 const MAX_FEEDBACK_PER_SECOND = 100;
 const FANOUT = 3;
 const PATTERNS_PER_POST = 64;
-const u32 = z
-  .number()
-  .int()
-  .min(0)
-  .max(2 ** 32 - 1);
 export const patternsBody = z.strictObject({
   patterns: z
     .array(
@@ -29,11 +30,7 @@ export const patternsBody = z.strictObject({
         origin: z.string().min(1).max(128),
         hi: u32,
         lo: u32,
-        action: z
-          .number()
-          .int()
-          .min(0)
-          .max(ACTION_COUNT - 1),
+        action: actionIndex,
         q: z.number().finite(),
       }),
     )

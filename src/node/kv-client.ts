@@ -28,7 +28,7 @@ export interface KvWriteResult {
 
 // The node's answers, validated: a reply of another shape (another service on the port, a proxy's error page)
 // is E_BAD_REPLY, never a value or a write result.
-const readReply = z.object({ value: z.string().nullable() });
+export const kvReadReply = z.object({ value: z.string().nullable() });
 const writeReply = z.object({
   ok: z.boolean(),
   previous: z.string().nullable(),
@@ -81,7 +81,7 @@ export class KvClient {
   /** A linearizable read, retried like a write (a read changes nothing, so no session is needed). */
   async get(key: string): Promise<string | null> {
     const r = await this.attempt(`/kv/${encodeURIComponent(key)}`, 'GET', undefined, {});
-    return parseReply(readReply, r, `GET ${key}`).value;
+    return parseReply(kvReadReply, r, `GET ${key}`).value;
   }
 
   private async write(

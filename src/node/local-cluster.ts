@@ -1,7 +1,6 @@
-import { z } from 'zod';
 import { percentile } from '../core/index.js';
 import { httpJson } from './http-client.js';
-import { KvClient } from './kv-client.js';
+import { KvClient, kvReadReply } from './kv-client.js';
 import {
   type Kill,
   KillSchedule,
@@ -49,13 +48,11 @@ export interface LocalClusterReport {
   final_status: unknown[];
 }
 
-const readReply = z.object({ value: z.string().nullable() });
-
 /** A linearizable read through `m`, retried; undefined when no well-formed answer came. */
 async function get(m: Member, key: string): Promise<string | null | undefined> {
   for (let attempt = 0; attempt < 20; attempt++) {
     const r = await httpJson(m.http, 'GET', `/kv/${encodeURIComponent(key)}`);
-    const p = r !== null && (r.status === 200 || r.status === 404) ? readReply.safeParse(r.body) : null;
+    const p = r !== null && (r.status === 200 || r.status === 404) ? kvReadReply.safeParse(r.body) : null;
     if (p?.success) return p.data.value;
     await new Promise((res) => setTimeout(res, 100));
   }

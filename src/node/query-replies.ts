@@ -5,17 +5,13 @@
  */
 import { z } from 'zod';
 import { ACTIONS } from '../learning/index.js';
-import type { AgentAnswer } from '../swarm/agent/index.js';
+import { type AgentAnswer, u32 } from '../swarm/agent/index.js';
 
 const name = z.string().min(1).max(256);
 const index = z.number().int().min(0);
 
 const agentAnswer = z.strictObject({
-  queryId: z
-    .number()
-    .int()
-    .min(0)
-    .max(2 ** 32 - 1),
+  queryId: u32,
   feature: name,
   agent: name,
   action: z.enum(ACTIONS),

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { SeededRng } from '../core/index.js';
 import { COMPLEXITIES, type Complexity, QUERY_TYPES, type QueryType } from '../learning/index.js';
-import { type AgentAnswer, type ControlView, FeatureAgent } from '../swarm/agent/index.js';
+import { type AgentAnswer, type ControlView, FeatureAgent, u32 } from '../swarm/agent/index.js';
 import type { Catalog } from '../swarm/index.js';
 import { aggregateByConfidence, extractTargets, routeKind } from '../swarm/routing/index.js';
 import { AgentFederation } from './agent-federation.js';
@@ -13,12 +13,7 @@ import { checkFeedbackReply, checkPartReply } from './query-replies.js';
 import type { Address } from './tcp-transport.js';
 
 export const queryBody = z.strictObject({
-  id: z
-    .number()
-    .int()
-    .min(0)
-    .max(2 ** 32 - 1)
-    .optional(),
+  id: u32.optional(),
   type: z.enum(QUERY_TYPES),
   text: z.string().max(4096),
   features: z.array(z.string().min(1).max(64)).max(64).optional(),
@@ -36,11 +31,7 @@ export const partBody = z.strictObject({
 export type PartBody = z.infer<typeof partBody>;
 
 export const feedbackBody = z.strictObject({
-  queryId: z
-    .number()
-    .int()
-    .min(0)
-    .max(2 ** 32 - 1),
+  queryId: u32,
   feature: z.string().min(1).max(64),
   /** The user's rating; the reward clamps it to [−1, 1]. */
   rating: z.number().finite(),

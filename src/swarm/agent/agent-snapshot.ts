@@ -8,12 +8,14 @@
 import { z } from 'zod';
 import { ACTION_COUNT, REWARD_MAX, REWARD_MIN } from '../../learning/index.js';
 
-const u32 = z
+/** An unsigned 32-bit integer (state halves, visits, query ids): shared by the agents' file and wire schemas. */
+export const u32 = z
   .number()
   .int()
   .min(0)
   .max(2 ** 32 - 1);
-const action = z
+/** One of the agents' action indices. */
+export const actionIndex = z
   .number()
   .int()
   .min(0)
@@ -26,11 +28,11 @@ export const agentSnapshotSchema = z.strictObject({
   interactions: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
   /** [hi, lo, action, q, visits] per entry. An agent's answers are one-step episodes: q is a reward. */
   entries: z
-    .array(z.tuple([u32, u32, action, z.number().min(REWARD_MIN).max(REWARD_MAX), u32]))
+    .array(z.tuple([u32, u32, actionIndex, z.number().min(REWARD_MIN).max(REWARD_MAX), u32]))
     .max(MAX_ROWS),
   /** [hi, lo, feedbacks] per state the agent has own experience of. */
   own: z.array(z.tuple([u32, u32, u32.min(1)])).max(MAX_ROWS),
   /** [hi, lo, action, times] per state published (times 0: adopted from another agent's pattern). */
-  published: z.array(z.tuple([u32, u32, action, u32])).max(MAX_ROWS),
+  published: z.array(z.tuple([u32, u32, actionIndex, u32])).max(MAX_ROWS),
 });
 export type AgentSnapshot = z.infer<typeof agentSnapshotSchema>;

@@ -494,6 +494,6 @@ export class FeatureAgent {
   }
 }
 
-export { type AgentSnapshot, agentSnapshotSchema } from './agent-snapshot.js';
+export { type AgentSnapshot, actionIndex, agentSnapshotSchema, u32 } from './agent-snapshot.js';
 export { applyPatterns, type HostedRound, hostedRound } from './hosted-round.js';
 export { decodePatterns, encodePatterns, PATTERN_FORMAT, PATTERNS_PER_BROADCAST } from './pattern-codec.js';
