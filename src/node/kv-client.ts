@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { ElexError } from '../core/index.js';
+import { SESSION_EXPIRED } from '../raft/index.js';
 import { errorOf, httpJson } from './http-client.js';
-import { KV_HEADERS, MIN_CLIENT_ID } from './kv-node.js';
+import { KV_HEADERS } from './kv-node.js';
 import type { Address } from './tcp-transport.js';
 
 export interface KvClientOptions {
@@ -12,7 +12,7 @@ export interface KvClientOptions {
   deadlineMs?: number;
   /** How long one attempt waits for its answer (default 3 s). */
   attemptTimeoutMs?: number;
-  /** This client's session id (default: random in [2³², 2⁵³)). Two clients must not share one. */
+  /** A session already opened with `POST /sessions` (default: one is opened on the first write). */
   client?: number;
 }
 
@@ -21,7 +21,7 @@ export interface KvWriteResult {
   ok: boolean;
   /** What the key held before (for a failed compare-and-set: what it holds). */
   previous: string | null;
-  /** E_STALE_SEQ and the like when the machine refused the command. */
+  /** E_STALE_SEQ and the like when the machine refused the command (an expired session throws instead). */
   error?: string;
   attempts: number;
 }
@@ -29,6 +29,7 @@ export interface KvWriteResult {
 // The node's answers, validated: a reply of another shape (another service on the port, a proxy's error page)
 // is E_BAD_REPLY, never a value or a write result.
 export const kvReadReply = z.object({ value: z.string().nullable() });
+const sessionReply = z.object({ client: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER) });
 const writeReply = z.object({
   ok: z.boolean(),
   previous: z.string().nullable(),
@@ -51,18 +52,28 @@ const BACKOFF_MAX_MS = 500;
  * same node or another) repeats the same sequence number. The machine executes each one once and answers the
  * repeat with the first answer, so a write acknowledged after three attempts happened once. One call at a
  * time per client (the session remembers one answer): concurrent calls are refused (E_BUSY).
+ *
+ * The session is opened through the log on the first write. If the machine's bound expired it, a write is
+ * refused, never executed again: refused at its first attempt it goes again in a new session; refused on a
+ * retry (an earlier attempt may have applied) it fails with E_SESSION_EXPIRED, and the next call opens a new
+ * session.
  */
 export class KvClient {
-  readonly client: number;
+  private session: number | null;
   private seq = 0;
   private busy = false;
   private next = 0;
 
   constructor(private readonly o: KvClientOptions) {
     if (o.nodes.length === 0) throw new ElexError('E_CONFIG', 'a KV client needs at least one node');
-    this.client = o.client ?? MIN_CLIENT_ID + (randomBytes(6).readUIntLE(0, 6) % (2 ** 53 - MIN_CLIENT_ID));
-    if (!(Number.isSafeInteger(this.client) && this.client >= MIN_CLIENT_ID))
-      throw new ElexError('E_CONFIG', `client id must be an integer in [2^32, 2^53), got ${this.client}`);
+    this.session = o.client ?? null;
+    if (o.client !== undefined && !(Number.isSafeInteger(o.client) && o.client >= 1))
+      throw new ElexError('E_CONFIG', `a session id is an integer ≥ 1 from POST /sessions, got ${o.client}`);
+  }
+
+  /** The session this client writes in (null until its first write opens one). */
+  get client(): number | null {
+    return this.session;
   }
 
   put(key: string, value: string): Promise<KvWriteResult> {
@@ -79,25 +90,66 @@ export class KvClient {
   }
 
   /** A linearizable read, retried like a write (a read changes nothing, so no session is needed). */
-  async get(key: string): Promise<string | null> {
-    const r = await this.attempt(`/kv/${encodeURIComponent(key)}`, 'GET', undefined, {});
-    return parseReply(kvReadReply, r, `GET ${key}`).value;
+  get(key: string): Promise<string | null> {
+    return this.exclusive(async () => {
+      const r = await this.attempt(`/kv/${encodeURIComponent(key)}`, 'GET', undefined, {});
+      return parseReply(kvReadReply, r, `GET ${key}`).value;
+    });
   }
 
-  private async write(
+  private write(
     key: string,
     method: string,
     body: string | undefined,
     headers: Record<string, string>,
   ): Promise<KvWriteResult> {
-    const seq = ++this.seq;
-    const r = await this.attempt(`/kv/${encodeURIComponent(key)}`, method, body, {
-      ...headers,
-      [KV_HEADERS.client]: String(this.client),
-      [KV_HEADERS.seq]: String(seq),
+    return this.exclusive(async () => {
+      for (let renewed = false; ; renewed = true) {
+        const client = this.session ?? (await this.open());
+        const r = await this.attempt(`/kv/${encodeURIComponent(key)}`, method, body, {
+          ...headers,
+          [KV_HEADERS.client]: String(client),
+          [KV_HEADERS.seq]: String(++this.seq),
+        });
+        const b = parseReply(writeReply, r, `${method} ${key} (it may have applied, once)`);
+        if (b.error !== SESSION_EXPIRED)
+          return {
+            ok: b.ok,
+            previous: b.previous,
+            ...(b.error ? { error: b.error } : {}),
+            attempts: r.attempts,
+          };
+        this.session = null;
+        // Refused at its only attempt: nothing applied, so a new session may carry it (once more at most).
+        if (r.attempts === 1 && !renewed) continue;
+        throw new ElexError(
+          SESSION_EXPIRED,
+          r.attempts === 1
+            ? `${method} ${key}: refused, its new session expired at once (not applied)`
+            : `${method} ${key}: the session expired while the write was retried; an earlier attempt may have applied it (once), and it was not applied again. The next call opens a new session`,
+        );
+      }
     });
-    const b = parseReply(writeReply, r, `${method} ${key} (it may have applied, once)`);
-    return { ok: b.ok, previous: b.previous, ...(b.error ? { error: b.error } : {}), attempts: r.attempts };
+  }
+
+  /** Opens a session through the log (a retried open may leave an unused one behind; the bound expires it). */
+  private async open(): Promise<number> {
+    const r = await this.attempt('/sessions', 'POST', undefined, {});
+    if (r.status !== 200) throw new ElexError('E_BAD_REPLY', `POST /sessions: HTTP ${r.status}`);
+    this.session = parseReply(sessionReply, r, 'POST /sessions').client;
+    this.seq = 0;
+    return this.session;
+  }
+
+  private async exclusive<T>(f: () => Promise<T>): Promise<T> {
+    if (this.busy)
+      throw new ElexError('E_BUSY', 'one call at a time per KvClient (its session remembers one answer)');
+    this.busy = true;
+    try {
+      return await f();
+    } finally {
+      this.busy = false;
+    }
   }
 
   /** Tries node after node until an answer that is not "retry", or the deadline. */
@@ -107,33 +159,25 @@ export class KvClient {
     body: string | undefined,
     headers: Record<string, string>,
   ): Promise<{ status: number; body: unknown; attempts: number }> {
-    if (this.busy)
-      throw new ElexError('E_BUSY', 'one call at a time per KvClient (its session remembers one answer)');
-    this.busy = true;
-    try {
-      const end = Date.now() + (this.o.deadlineMs ?? 10_000);
-      let backoff = BACKOFF_MIN_MS;
-      for (let attempts = 1; ; attempts++) {
-        const at = this.o.nodes[this.next % this.o.nodes.length];
-        const r = await httpJson(at, method, path, body, this.o.attemptTimeoutMs ?? 3000, headers);
-        if (r !== null && (r.status === 200 || r.status === 404 || r.status === 409))
-          return { ...r, attempts };
-        if (r !== null && r.status !== 503 && r.status !== 504) {
-          const e = errorOf(r.body);
-          throw new ElexError(e.code ?? 'E_HTTP', e.message ?? `HTTP ${r.status} from ${at.host}:${at.port}`);
-        }
-        // Down, no leader, or timed out: the next node (a 504's write may have applied; the same seq is safe).
-        this.next++;
-        if (Date.now() + backoff > end)
-          throw new ElexError(
-            'E_TIMEOUT',
-            `no answer within ${this.o.deadlineMs ?? 10_000} ms after ${attempts} attempts (a write may still apply, once)`,
-          );
-        await new Promise((resolve) => setTimeout(resolve, backoff));
-        backoff = Math.min(BACKOFF_MAX_MS, backoff * 2);
+    const end = Date.now() + (this.o.deadlineMs ?? 10_000);
+    let backoff = BACKOFF_MIN_MS;
+    for (let attempts = 1; ; attempts++) {
+      const at = this.o.nodes[this.next % this.o.nodes.length];
+      const r = await httpJson(at, method, path, body, this.o.attemptTimeoutMs ?? 3000, headers);
+      if (r !== null && (r.status === 200 || r.status === 404 || r.status === 409)) return { ...r, attempts };
+      if (r !== null && r.status !== 503 && r.status !== 504) {
+        const e = errorOf(r.body);
+        throw new ElexError(e.code ?? 'E_HTTP', e.message ?? `HTTP ${r.status} from ${at.host}:${at.port}`);
       }
-    } finally {
-      this.busy = false;
+      // Down, no leader, or timed out: the next node (a 504's write may have applied; the same seq is safe).
+      this.next++;
+      if (Date.now() + backoff > end)
+        throw new ElexError(
+          'E_TIMEOUT',
+          `no answer within ${this.o.deadlineMs ?? 10_000} ms after ${attempts} attempts (a write may still apply, once)`,
+        );
+      await new Promise((resolve) => setTimeout(resolve, backoff));
+      backoff = Math.min(BACKOFF_MAX_MS, backoff * 2);
     }
   }
 }

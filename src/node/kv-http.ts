@@ -3,12 +3,12 @@ import type { Registry } from 'prom-client';
 import { ElexError } from '../core/index.js';
 import { ADMIN_ROUTES, adminRoute } from './admin-http.js';
 import { type JsonRequest, notFound, pathParam, RawBody, serveJson } from './http-api.js';
-import { type ClientSession, KV_HEADERS, type KvNode, MIN_CLIENT_ID } from './kv-node.js';
+import { type ClientSession, KV_HEADERS, type KvNode } from './kv-node.js';
 import { addKvMetrics, raftMetrics } from './metrics.js';
 import { guardFor, type RequestGuard } from './signed-request.js';
 import type { Address } from './tcp-transport.js';
 
-const ROUTES = `GET /status, GET /metrics, ${ADMIN_ROUTES}, GET|PUT|DELETE /kv/<key>`;
+const ROUTES = `GET /status, GET /metrics, ${ADMIN_ROUTES}, POST /sessions, GET|PUT|DELETE /kv/<key>`;
 
 /** A write's session from `elex-client` and `elex-seq` (both or neither); undefined: the node's own. */
 function sessionOf(req: JsonRequest): ClientSession | undefined {
@@ -17,10 +17,10 @@ function sessionOf(req: JsonRequest): ClientSession | undefined {
   if (client === undefined && seq === undefined) return undefined;
   const c = Number(client);
   const n = Number(seq);
-  if (!(Number.isSafeInteger(c) && c >= MIN_CLIENT_ID) || !(Number.isSafeInteger(n) && n >= 1))
+  if (!(Number.isSafeInteger(c) && c >= 1) || !(Number.isSafeInteger(n) && n >= 1))
     throw new ElexError(
       'E_BAD_REQUEST',
-      `elex-client must be an integer in [2^32, 2^53) and elex-seq one ≥ 1, both or neither; got ${client} and ${seq}`,
+      `elex-client must be a session id from POST /sessions and elex-seq an integer ≥ 1, both or neither; got ${client} and ${seq}`,
     );
   return { client: c, seq: n };
 }
@@ -36,6 +36,8 @@ async function route(
   if (admin !== null) return admin;
   if (req.path === '/metrics' && req.method === 'GET')
     return [200, new RawBody(metrics.contentType, await metrics.metrics())];
+  // A new client session through the log; its id goes in `elex-client`.
+  if (req.path === '/sessions' && req.method === 'POST') return [200, { client: await node.register() }];
   if (req.path.startsWith('/kv/')) {
     const key = pathParam(req.path, '/kv/');
     switch (req.method) {
@@ -71,8 +73,10 @@ async function route(
 
 /**
  * The KV node's client API: `GET /status`, `GET /metrics` (Prometheus), `GET /kv/<key>` (linearizable), `PUT
- * /kv/<key>` (body: the value; `elex-if: <value>` for compare-and-set), `DELETE /kv/<key>`. A write with
- * `elex-client` and `elex-seq` headers runs in that client session, so retrying it is safe (`KvClient`).
+ * /kv/<key>` (body: the value; `elex-if: <value>` for compare-and-set), `DELETE /kv/<key>`, `POST /sessions`
+ * (opens a client session: `{client}`). A write with `elex-client` and `elex-seq` headers runs in that
+ * session, so retrying it is safe (`KvClient`); one in a session the machine no longer holds is refused (409,
+ * `E_SESSION_EXPIRED`).
  */
 export function serveKvHttp(node: KvNode, at: Address): Promise<Server> {
   const metrics = raftMetrics(() => node.status(), 'node');

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { ElexError } from '../core/index.js';
 import {
   type ConfChange,
   type ConfState,
@@ -7,28 +8,28 @@ import {
   KvOp,
   KvRaftHost,
   type KvResult,
+  SESSION_EXPIRED,
 } from '../raft/index.js';
 import type { ClusterKeyring } from './cluster-key.js';
 import { RaftProcess, type RaftProcessOptions, type RaftStatus } from './raft-process.js';
 import type { Address } from './tcp-transport.js';
 
-export type KvNodeOptions = RaftProcessOptions;
+export interface KvNodeOptions extends RaftProcessOptions {
+  /** The KV machine's session bound (default 10,000). For tests: every node of a cluster must use the same. */
+  maxSessions?: number;
+}
 
 /**
  * A client's session (Raft thesis §6.3): the machine executes each (client, seq) once and answers a repeat
  * with the first answer, so a client that retries a write with the same seq, through any node, after a
  * timeout or a leader change, gets exactly-once semantics. One request in flight per client; seqs increase.
+ * `client` is a session opened by `KvNode.register` (the id is its register entry's log index); a command in a
+ * session the machine no longer holds is refused with `E_SESSION_EXPIRED`, not executed.
  */
 export interface ClientSession {
   client: number;
   seq: number;
 }
-
-/**
- * Client ids a client picks for itself: above every process's own session id (which are below 2³²), so the two
- * never share a session. A random 52-bit id makes two clients sharing one unlikely.
- */
-export const MIN_CLIENT_ID = 2 ** 32;
 
 /** The KV HTTP API's headers: a write's session (both or neither), and a compare-and-set's expected value. */
 export const KV_HEADERS = { client: 'elex-client', seq: 'elex-seq', ifValue: 'elex-if' } as const;
@@ -46,15 +47,28 @@ export interface KvNodeStatus extends RaftStatus {
  * leader from a follower) and resolve once applied here; reads are linearizable (ReadIndex).
  */
 export class KvNode {
-  /** This process's client session: (client, seq) names each write, so its answer can find its caller. */
-  private readonly client = (randomBytes(4).readUInt32LE(0) >>> 1) + 1;
-  private seq = 0;
+  /**
+   * This process's own session, for writes that bring none: (client, seq) names each write, so its answer
+   * finds its caller. Opened on the first such write, and again if the machine's bound expired it.
+   */
+  private own: Promise<ClientSession> | null = null;
+  /** Names a register's answer on this node; random, so two processes' registers never look alike here. */
+  private nonce = randomBytes(4).readUInt32LE(0);
 
   private constructor(private readonly proc: RaftProcess<KvRaftHost>) {}
 
   static async start(o: KvNodeOptions): Promise<KvNode> {
     return new KvNode(
-      await RaftProcess.start(o, (env, opts, observer) => new KvRaftHost(env, o.id, opts, observer)),
+      await RaftProcess.start(
+        o,
+        (env, opts, observer) =>
+          new KvRaftHost(
+            env,
+            o.id,
+            { ...opts, ...(o.maxSessions !== undefined ? { maxSessions: o.maxSessions } : {}) },
+            observer,
+          ),
+      ),
     );
   }
 
@@ -74,20 +88,48 @@ export class KvNode {
 
   /** Without `session`, the write runs in this process's own session (not retried across nodes). */
   put(key: string, value: string, session?: ClientSession): Promise<KvResult> {
-    return this.write({ op: KvOp.Put, ...this.session(session), key, value });
+    return this.inSession(session, (s) => ({ op: KvOp.Put, ...s, key, value }));
   }
 
   delete(key: string, session?: ClientSession): Promise<KvResult> {
-    return this.write({ op: KvOp.Delete, ...this.session(session), key });
+    return this.inSession(session, (s) => ({ op: KvOp.Delete, ...s, key }));
   }
 
   /** Compare-and-set: `value` if the key holds `expected` (null: absent); the answer carries what it held. */
   cas(key: string, expected: string | null, value: string, session?: ClientSession): Promise<KvResult> {
-    return this.write({ op: KvOp.Cas, ...this.session(session), key, expected, value });
+    return this.inSession(session, (s) => ({ op: KvOp.Cas, ...s, key, expected, value }));
   }
 
-  private session(s: ClientSession | undefined): ClientSession {
-    return s ?? { client: this.client, seq: ++this.seq };
+  /** Opens a client session through the log: resolves with its id (the register entry's index). */
+  async register(): Promise<number> {
+    this.nonce = (this.nonce + 1) % 2 ** 32;
+    const r = await this.write({ op: KvOp.Register, client: 0, seq: this.nonce, key: '' });
+    const id = Number(r.value);
+    if (!r.ok || !Number.isSafeInteger(id) || id < 1)
+      throw new ElexError('E_REGISTER', `the machine answered a register with ${JSON.stringify(r)}`);
+    return id;
+  }
+
+  private async inSession(
+    session: ClientSession | undefined,
+    command: (s: ClientSession) => KvCommand,
+  ): Promise<KvResult> {
+    if (session !== undefined) return this.write(command(session));
+    for (let opened = false; ; opened = true) {
+      if (this.own === null) this.own = this.register().then((client) => ({ client, seq: 0 }));
+      const own = this.own;
+      let s: ClientSession;
+      try {
+        s = await own;
+      } catch (e) {
+        if (this.own === own) this.own = null;
+        throw e;
+      }
+      const r = await this.write(command({ client: s.client, seq: ++s.seq }));
+      // Refused, so not executed: the bound expired this session. A new one can carry the write once more.
+      if (r.error !== SESSION_EXPIRED || opened) return r;
+      if (this.own === own) this.own = null;
+    }
   }
 
   private write(c: KvCommand): Promise<KvResult> {

@@ -25,8 +25,9 @@ export {
   KvOp,
   type KvResult,
   KvStateMachine,
+  SESSION_EXPIRED,
 } from './kv.js';
-export { KvRaftHost } from './kv-host.js';
+export { type KvHostOptions, KvRaftHost } from './kv-host.js';
 export { RaftLog } from './log.js';
 export { Inflights, PROGRESS_NAMES, Progress, ProgressState } from './progress.js';
 export { CONTEXT_TRANSFER, Raft, type RaftBoot, type RaftConfig } from './raft.js';

@@ -4,6 +4,11 @@ import { type Entry, EntryType } from './types.js';
 
 type WriteWaiter = (r: KvResult) => void;
 
+export interface KvHostOptions extends RaftHostOptions {
+  /** The machine's session bound (`KvMachineOptions.maxSessions`); every replica must use the same one. */
+  maxSessions?: number;
+}
+
 const NOTHING = (): void => {};
 
 /**
@@ -11,7 +16,7 @@ const NOTHING = (): void => {};
  * serves client requests (writes through the log, reads through ReadIndex). The Raft campaigns run it on the
  * simulator (`RaftSimNode`, which adds planted bugs); `elex node` runs it on real sockets and a file.
  */
-export class KvRaftHost<O extends RaftHostOptions = RaftHostOptions> extends RaftHost<O> {
+export class KvRaftHost<O extends KvHostOptions = KvHostOptions> extends RaftHost<O> {
   kv: KvStateMachine = new KvStateMachine();
   private writes = new Map<string, WriteWaiter>();
   private nextCtx = 1;
@@ -43,7 +48,9 @@ export class KvRaftHost<O extends RaftHostOptions = RaftHostOptions> extends Raf
   // ---- the KV machine -----------------------------------------------------------------------------
 
   protected resetMachine(): void {
-    this.kv = new KvStateMachine((c, s, i) => this.observer.onExecute(this, c, s, i));
+    this.kv = new KvStateMachine((c, s, i) => this.observer.onExecute(this, c, s, i), {
+      ...(this.opts.maxSessions !== undefined ? { maxSessions: this.opts.maxSessions } : {}),
+    });
   }
 
   protected restoreSnapshot(data: Uint8Array, index: number): void {

@@ -4,17 +4,25 @@ import { ByteReader, ByteWriter, ElexError, type StateMachine } from '../core/in
  * The replicated key-value machine: put, delete, compare-and-set and (log) get, with client sessions so a
  * retried command executes at most once (thesis §6.3): each command carries (client, seq); a replica that
  * already executed `seq` for that client answers with the remembered result instead of executing again.
- * The session table is bounded: past `maxSessions` the least recently used session expires (thesis §6.3.1).
- * Recency is the order of applied commands, so every replica expires the same session at the same index.
+ * A client opens its session with a `Register` command, and the session's id is that entry's index: unique and
+ * never reused, so a command naming an id the table does not hold is refused (`E_SESSION_EXPIRED`), never
+ * executed as new. The session table is bounded: past `maxSessions` the least recently used session expires
+ * (thesis §6.3.1). Recency is the order of applied commands, so every replica expires the same session at the
+ * same index.
  */
-export const KvOp = { Put: 1, Delete: 2, Cas: 3, Get: 4 } as const;
+export const KvOp = { Put: 1, Delete: 2, Cas: 3, Get: 4, Register: 5 } as const;
 export type KvOp = (typeof KvOp)[keyof typeof KvOp];
 
 export type KvCommand =
   | { op: typeof KvOp.Put; client: number; seq: number; key: string; value: string }
   | { op: typeof KvOp.Delete; client: number; seq: number; key: string }
   | { op: typeof KvOp.Cas; client: number; seq: number; key: string; expected: string | null; value: string }
-  | { op: typeof KvOp.Get; client: number; seq: number; key: string };
+  | { op: typeof KvOp.Get; client: number; seq: number; key: string }
+  /** Opens a session. `seq` is the caller's nonce, only for finding its answer; the answer's value is the id. */
+  | { op: typeof KvOp.Register; client: 0; seq: number; key: '' };
+
+/** A command in a session that expired, or was never opened: refused, not executed. */
+export const SESSION_EXPIRED = 'E_SESSION_EXPIRED';
 
 export interface KvResult {
   /** false: a failed CAS, or a refused command (`error` says why). */
@@ -46,8 +54,14 @@ export function decodeKv(data: Uint8Array): KvCommand {
   const client = r.varint();
   const seq = r.varint();
   const key = r.str(MAX_KEY);
+  if (client !== 0 && seq === 0) throw new ElexError('E_DECODE', 'a session command needs a seq ≥ 1');
   let c: KvCommand;
   switch (op) {
+    case KvOp.Register:
+      if (client !== 0 || key !== '')
+        throw new ElexError('E_DECODE', 'a register names no client and no key');
+      c = { op, client, seq, key };
+      break;
     case KvOp.Put:
       c = { op, client, seq, key, value: r.str(MAX_VALUE) };
       break;
@@ -132,9 +146,17 @@ export class KvStateMachine implements StateMachine {
     } catch (e) {
       return { ok: false, value: null, error: e instanceof ElexError ? e.code : 'E_DECODE' };
     }
+    if (c.op === KvOp.Register) {
+      // The id is this entry's index: no other register can get it, and no expired session can come back.
+      this.touch(index, { seq: 0, result: { ok: true, value: null } });
+      this.onExecute?.(0, c.seq, index);
+      return { ok: true, value: String(index) };
+    }
     if (c.client !== 0) {
       const s = this.table.get(c.client);
-      if (s !== undefined && c.seq <= s.seq) {
+      // Expired (its last answer is gone, so a retry cannot be told from a new command) or never opened.
+      if (s === undefined) return { ok: false, value: null, error: SESSION_EXPIRED };
+      if (c.seq <= s.seq) {
         this.touch(c.client, s);
         return c.seq === s.seq ? s.result : { ok: false, value: null, error: 'E_STALE_SEQ' };
       }

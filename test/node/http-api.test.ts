@@ -90,7 +90,11 @@ describe('the KV node’s HTTP API', () => {
     await call(`${base}/kv/n`, { method: 'PUT', body: '0' });
     const inc = (headers: Record<string, string>) =>
       call(`${base}/kv/n`, { method: 'PUT', body: '1', headers: { 'elex-if': '0', ...headers } });
-    const session = { 'elex-client': String(2 ** 40 + 7), 'elex-seq': '1' };
+    const opened = await call(`${base}/sessions`, { method: 'POST' });
+    expect(opened.status).toBe(200);
+    const client = opened.json().client;
+    expect(Number.isSafeInteger(client) && client > 0).toBe(true);
+    const session = { 'elex-client': String(client), 'elex-seq': '1' };
     const first = (await inc(session)).json();
     expect(first).toEqual({ key: 'n', ok: true, previous: '0' });
     // The retry of an increment whose answer was lost: the same answer, and no second increment.
@@ -101,13 +105,25 @@ describe('the KV node’s HTTP API', () => {
     await call(`${base}/kv/n`, { method: 'PUT', body: '2', headers: { ...session, 'elex-seq': '2' } });
     const stale = await call(`${base}/kv/n`, { method: 'PUT', body: '9', headers: session });
     expect(stale.json()).toMatchObject({ ok: false, error: 'E_STALE_SEQ' });
+    // A session nobody opened is refused too: its id is not a register entry's index.
+    const unknown = await call(`${base}/kv/n`, {
+      method: 'PUT',
+      body: '9',
+      headers: { 'elex-client': String(client + 1000), 'elex-seq': '1' },
+    });
+    expect([unknown.status, unknown.json()]).toEqual([
+      409,
+      { key: 'n', ok: false, previous: null, error: 'E_SESSION_EXPIRED' },
+    ]);
     expect((await call(`${base}/kv/n`)).json()).toEqual({ key: 'n', value: '2' });
     // Two sessions: the process's own (the session-less writes) and the client's.
     expect((await call(`${base}/status`)).json()).toMatchObject({ sessions: 2, sessionsExpired: 0 });
     // Bad session headers are a 400 with the reason.
     const bad: Record<string, string>[] = [
-      { 'elex-client': '5', 'elex-seq': '1' },
-      { 'elex-client': String(2 ** 40) },
+      { 'elex-client': '0', 'elex-seq': '1' },
+      { 'elex-client': '1.5', 'elex-seq': '1' },
+      { 'elex-client': String(2 ** 53), 'elex-seq': '1' },
+      { 'elex-client': String(client) },
       { 'elex-seq': '0' },
     ];
     for (const h of bad) {
@@ -115,6 +131,29 @@ describe('the KV node’s HTTP API', () => {
       expect(r.status).toBe(400);
       expect(r.json().code).toBe('E_BAD_REQUEST');
     }
+  });
+
+  it('a retry in a session the bound expired is refused, not executed again; the node reopens its own', async () => {
+    const base = await single((o) => KvNode.start({ ...o, maxSessions: 2 }), serveKvHttp);
+    const open = async () => (await call(`${base}/sessions`, { method: 'POST' })).json().client as number;
+    const a = await open();
+    const put = (client: number, seq: number, body: string) =>
+      call(`${base}/kv/k`, {
+        method: 'PUT',
+        body,
+        headers: { 'elex-client': String(client), 'elex-seq': String(seq), 'elex-if': '' },
+      });
+    await call(`${base}/kv/k`, { method: 'PUT', body: '' }); // the node's own session: the second
+    expect((await put(a, 1, 'a1')).json()).toMatchObject({ ok: true, previous: '' });
+    await open();
+    await open(); // a and the node's own session are the least recently used: both expire
+    const retry = await put(a, 1, 'a1');
+    expect([retry.status, retry.json().error]).toEqual([409, 'E_SESSION_EXPIRED']);
+    expect((await call(`${base}/kv/k`)).json().value).toBe('a1');
+    // A session-less write finds its own session gone, opens another, and is applied once.
+    const own = await call(`${base}/kv/k`, { method: 'PUT', body: 'own' });
+    expect(own.json()).toEqual({ key: 'k', ok: true, previous: 'a1' });
+    expect((await call(`${base}/status`)).json()).toMatchObject({ sessions: 2, sessionsExpired: 3 });
   });
 
   it('admin routes: membership changes and transfer, with their refusals', async () => {

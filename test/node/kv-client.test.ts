@@ -104,7 +104,8 @@ describe('KvClient: retries through leader changes, each write once', () => {
     await expect(c.put('k', 'w')).rejects.toMatchObject({ code: 'E_BUSY' });
     expect((await a).ok).toBe(true);
     expect(thrownElexError(() => new KvClient({ nodes: [] })).code).toBe('E_CONFIG');
-    expect(thrownElexError(() => new KvClient({ nodes: [http.get(1)!], client: 5 })).code).toBe('E_CONFIG');
+    for (const client of [0, 1.5, 2 ** 53])
+      expect(thrownElexError(() => new KvClient({ nodes: [http.get(1)!], client })).code).toBe('E_CONFIG');
   });
 
   it('gives up after its deadline with E_TIMEOUT when no node answers', async () => {
@@ -125,7 +126,8 @@ describe('KvClient: retries through leader changes, each write once', () => {
     });
     await new Promise<void>((r) => fake.listen(port, host, () => r()));
     try {
-      const c = new KvClient({ nodes: [{ host, port }], deadlineMs: 1000 });
+      // An open session, so that every write below goes straight to its route.
+      const c = new KvClient({ nodes: [{ host, port }], deadlineMs: 1000, client: 1 });
       reply = [200, { key: 'k', value: 5 }];
       await expect(c.get('k')).rejects.toMatchObject({ code: 'E_BAD_REPLY' });
       reply = [200, { key: 'k', ok: 'yes', previous: null }];
@@ -143,4 +145,98 @@ describe('KvClient: retries through leader changes, each write once', () => {
       await new Promise((r) => fake.close(() => r(null)));
     }
   });
+
+  it('opens its session on the first write, and refuses a session id of the wrong shape', async () => {
+    const fake = await scripted([
+      [200, { client: 'one' }],
+      [200, { client: 41 }],
+      [200, { key: 'k', ok: true, previous: null }],
+    ]);
+    try {
+      const c = new KvClient({ nodes: [fake.at], deadlineMs: 1000 });
+      expect(c.client).toBeNull();
+      await expect(c.put('k', 'v')).rejects.toMatchObject({ code: 'E_BAD_REPLY' });
+      expect(await c.put('k', 'v')).toEqual({ ok: true, previous: null, attempts: 1 });
+      expect(c.client).toBe(41);
+      expect(fake.seen).toEqual(['POST /sessions', 'POST /sessions', 'PUT /kv/k 41:1']);
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it('an expired session: a write refused at its first attempt goes again in a new session, once', async () => {
+    const expired = [409, { key: 'k', ok: false, previous: null, error: 'E_SESSION_EXPIRED' }] as const;
+    const fake = await scripted([
+      expired,
+      [200, { client: 9 }],
+      [200, { key: 'k', ok: true, previous: 'a' }],
+      expired,
+      [200, { client: 12 }],
+      expired,
+    ]);
+    try {
+      const c = new KvClient({ nodes: [fake.at], deadlineMs: 1000, client: 3 });
+      expect(await c.put('k', 'b')).toEqual({ ok: true, previous: 'a', attempts: 1 });
+      expect(c.client).toBe(9);
+      // The new session expires at once as well: not sent a third time.
+      await expect(c.delete('k')).rejects.toMatchObject({ code: 'E_SESSION_EXPIRED' });
+      expect(fake.seen).toEqual([
+        'PUT /kv/k 3:1',
+        'POST /sessions',
+        'PUT /kv/k 9:1',
+        'DELETE /kv/k 9:2',
+        'POST /sessions',
+        'DELETE /kv/k 12:1',
+      ]);
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it('an expired session after a lost answer: E_SESSION_EXPIRED (it may have applied once), never sent again', async () => {
+    const fake = await scripted([
+      [504, { code: 'E_TIMEOUT', message: 'not applied within 5 s' }],
+      [409, { key: 'k', ok: false, previous: null, error: 'E_SESSION_EXPIRED' }],
+      [200, { client: 20 }],
+      [200, { key: 'k', ok: true, previous: 'v' }],
+    ]);
+    try {
+      const c = new KvClient({ nodes: [fake.at], deadlineMs: 2000, client: 3 });
+      await expect(c.put('k', 'v')).rejects.toMatchObject({
+        code: 'E_SESSION_EXPIRED',
+        message: expect.stringMatching(/may have applied it \(once\)/),
+      });
+      expect(c.client).toBeNull();
+      // The next call opens a new session.
+      expect(await c.put('k', 'w')).toEqual({ ok: true, previous: 'v', attempts: 1 });
+      expect(fake.seen).toEqual(['PUT /kv/k 3:1', 'PUT /kv/k 3:1', 'POST /sessions', 'PUT /kv/k 20:1']);
+    } finally {
+      await fake.close();
+    }
+  });
 });
+
+/** A fake node answering each request with the next scripted reply; `seen` is each request's method, path, session. */
+async function scripted(replies: ReadonlyArray<readonly [number, unknown]>) {
+  const [port] = await freePorts(1);
+  const seen: string[] = [];
+  let next = 0;
+  const fake = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const client = req.headers['elex-client'];
+      seen.push(
+        `${req.method} ${req.url}${client === undefined ? '' : ` ${client}:${req.headers['elex-seq']}`}`,
+      );
+      const [status, body] = replies[next++] ?? [500, { code: 'E_SCRIPT', message: 'no reply left' }];
+      res.statusCode = status;
+      res.end(JSON.stringify(body));
+    });
+  });
+  await new Promise<void>((r) => fake.listen(port, host, () => r()));
+  return {
+    at: { host, port },
+    seen,
+    close: () => new Promise<void>((r) => fake.close(() => r())),
+  };
+}

@@ -22,18 +22,35 @@ const text = fc.oneof(
   fc.string({ maxLength: 6 }).map((s) => `\uFEFF${s}`),
 );
 const uint = fc.oneof(fc.nat(300), fc.constant(Number.MAX_SAFE_INTEGER), fc.maxSafeNat());
+/** A session's fields as constant arbitraries, to spread into a command's record. */
+const c = (s: { client: number; seq: number }) => ({
+  client: fc.constant(s.client),
+  seq: fc.constant(s.seq),
+});
+/** A session's seq starts at 1; without a session (client 0) any seq names the answer. */
+const session = fc.oneof(
+  fc.record({ client: uint.filter((c) => c > 0), seq: uint.filter((s) => s > 0) }),
+  fc.record({ client: fc.constant(0), seq: uint }),
+);
 const command: fc.Arbitrary<KvCommand> = fc.oneof(
-  fc.record({ op: fc.constant(KvOp.Put), client: uint, seq: uint, key: text, value: text }),
-  fc.record({ op: fc.constant(KvOp.Delete), client: uint, seq: uint, key: text }),
-  fc.record({ op: fc.constant(KvOp.Get), client: uint, seq: uint, key: text }),
+  session.chain((s) => fc.record({ op: fc.constant(KvOp.Put), ...c(s), key: text, value: text })),
+  session.chain((s) => fc.record({ op: fc.constant(KvOp.Delete), ...c(s), key: text })),
+  session.chain((s) => fc.record({ op: fc.constant(KvOp.Get), ...c(s), key: text })),
   fc.record({
-    op: fc.constant(KvOp.Cas),
-    client: uint,
+    op: fc.constant(KvOp.Register),
+    client: fc.constant(0 as const),
     seq: uint,
-    key: text,
-    expected: fc.option(text, { nil: null }),
-    value: text,
+    key: fc.constant('' as const),
   }),
+  session.chain((s) =>
+    fc.record({
+      op: fc.constant(KvOp.Cas),
+      ...c(s),
+      key: text,
+      expected: fc.option(text, { nil: null }),
+      value: text,
+    }),
+  ),
 );
 
 /** A valid encoding with a few random byte edits (so the decoders see mostly near-valid input). */
@@ -70,10 +87,10 @@ describe('KV and conf-change codecs are strict and exact', () => {
   });
 
   it('a key or value starting with U+FEFF survives the log and a snapshot', () => {
-    const c = { op: KvOp.Put, client: 1, seq: 1, key: '\uFEFFk', value: '\uFEFFv' } as const;
-    expect(decodeKv(encodeKv(c))).toEqual(c);
+    const put = { op: KvOp.Put, client: 0, seq: 1, key: '\uFEFFk', value: '\uFEFFv' } as const;
+    expect(decodeKv(encodeKv(put))).toEqual(put);
     const kv = new KvStateMachine();
-    kv.apply(1, encodeKv(c));
+    kv.apply(1, encodeKv(put));
     expect(kv.get('\uFEFFk')).toBe('\uFEFFv');
     expect(kv.get('k')).toBeNull();
     const other = new KvStateMachine();

@@ -113,14 +113,16 @@ describe('KvStateMachine', () => {
   it('executes a retried command at most once and snapshots deterministically', () => {
     const seen: string[] = [];
     const kv = new KvStateMachine((c, s) => seen.push(`${c}:${s}`));
+    // Session 1: the register entry's index.
+    expect(kv.apply(1, encodeKv({ op: KvOp.Register, client: 0, seq: 5, key: '' })).value).toBe('1');
     const put = encodeKv({ op: KvOp.Put, client: 1, seq: 1, key: 'a', value: 'x' });
-    kv.apply(1, put);
-    const again = kv.apply(2, put);
+    kv.apply(2, put);
+    const again = kv.apply(3, put);
     expect(again).toEqual({ ok: true, value: null });
-    expect(seen).toEqual(['1:1']);
-    expect(kv.apply(3, new Uint8Array([77])).ok).toBe(false);
+    expect(seen).toEqual(['0:5', '1:1']);
+    expect(kv.apply(4, new Uint8Array([77])).ok).toBe(false);
     const other = new KvStateMachine();
-    other.restore(kv.snapshot(), 3);
+    other.restore(kv.snapshot(), 4);
     expect(other.snapshot()).toEqual(kv.snapshot());
     expect(other.get('a')).toBe('x');
   });

@@ -12,6 +12,14 @@ function put(index: number, client: number, seq: number, key: string, value: str
   };
 }
 
+/** Registers at indices 1 and 2: sessions 1 and 2, the clients the tests write in. */
+const OPEN: Entry[] = [1, 2].map((index) => ({
+  index,
+  term: 1,
+  type: EntryType.Normal,
+  data: encodeKv({ op: KvOp.Register, client: 0, seq: index, key: '' }),
+}));
+
 /** A KV machine that applied `log` up to `upTo`, skipping the indices in `skip` (a replica gone wrong). */
 function machine(log: readonly Entry[], upTo: number, skip: readonly number[] = []): KvStateMachine {
   const kv = new KvStateMachine();
@@ -39,8 +47,8 @@ const acked = (client: number, seq: number): FinalOp => ({ kind: 'put', ret: 10 
 
 describe('end-of-run checks', () => {
   it('a clean end state: every acknowledged write in the log and applied everywhere', () => {
-    const log = [put(1, 1, 1, 'a', 'v1.1'), put(2, 2, 1, 'b', 'v2.1'), put(3, 1, 2, 'a', 'v1.2')];
-    const nodes = [0, 1, 2].map((id) => ({ id, kv: machine(log, 3) }));
+    const log = [...OPEN, put(3, 1, 1, 'a', 'v1.1'), put(4, 2, 1, 'b', 'v2.1'), put(5, 1, 2, 'a', 'v1.2')];
+    const nodes = [0, 1, 2].map((id) => ({ id, kv: machine(log, 5) }));
     const c = checkerOf(log);
     expect(checkFinalState([acked(1, 1), acked(2, 1), acked(1, 2)], nodes, c)).toEqual({ acked: 3, lost: 0 });
     expect(c.violations).toEqual([]);
@@ -49,8 +57,8 @@ describe('end-of-run checks', () => {
   it('an acknowledged write missing from the log is lost, though the client wrote again after it', () => {
     // Client 1's seq 1 was acknowledged and then lost (never in the committed log); its seq 2 executed.
     // Every node's session for client 1 is at seq 2, so "session seq >= 1" alone saw nothing wrong.
-    const log = [put(1, 1, 2, 'a', 'v1.2')];
-    const nodes = [0, 1, 2].map((id) => ({ id, kv: machine(log, 1) }));
+    const log = [...OPEN, put(3, 1, 2, 'a', 'v1.2')];
+    const nodes = [0, 1, 2].map((id) => ({ id, kv: machine(log, 3) }));
     const c = checkerOf(log);
     expect(checkFinalState([acked(1, 1), acked(1, 2)], nodes, c)).toEqual({ acked: 2, lost: 1 });
     expect(c.violations.map((v) => v.invariant)).toEqual(['lost-acked-write']);
@@ -58,12 +66,12 @@ describe('end-of-run checks', () => {
   });
 
   it('an acknowledged write above a node applied index is lost on that node', () => {
-    const log = [put(1, 1, 1, 'a', 'v1.1'), put(2, 2, 1, 'b', 'v2.1'), put(3, 1, 2, 'a', 'v1.2')];
-    // Node 2 stopped at index 2: it has client 2 seq 1 (index 2) but lacks client 1 seq 2 (index 3).
+    const log = [...OPEN, put(3, 1, 1, 'a', 'v1.1'), put(4, 2, 1, 'b', 'v2.1'), put(5, 1, 2, 'a', 'v1.2')];
+    // Node 2 stopped at index 4: it has client 2 seq 1 (index 4) but lacks client 1 seq 2 (index 5).
     const nodes = [
-      { id: 0, kv: machine(log, 3) },
-      { id: 1, kv: machine(log, 3) },
-      { id: 2, kv: machine(log, 2) },
+      { id: 0, kv: machine(log, 5) },
+      { id: 1, kv: machine(log, 5) },
+      { id: 2, kv: machine(log, 4) },
     ];
     const c = checkerOf(log);
     expect(checkFinalState([acked(1, 1), acked(2, 1), acked(1, 2)], nodes, c)).toEqual({ acked: 3, lost: 1 });
@@ -71,9 +79,9 @@ describe('end-of-run checks', () => {
   });
 
   it('a state that departs from the committed log is caught even when every node departs alike', () => {
-    const log = [put(1, 1, 1, 'a', 'v1.1'), put(2, 2, 1, 'b', 'v2.1'), put(3, 1, 2, 'a', 'v1.2')];
-    // Every node skipped index 2 (as a shared apply bug would): they agree with one another, not with the log.
-    const nodes = [0, 1, 2].map((id) => ({ id, kv: machine(log, 3, [2]) }));
+    const log = [...OPEN, put(3, 1, 1, 'a', 'v1.1'), put(4, 2, 1, 'b', 'v2.1'), put(5, 1, 2, 'a', 'v1.2')];
+    // Every node skipped index 4 (as a shared apply bug would): they agree with one another, not with the log.
+    const nodes = [0, 1, 2].map((id) => ({ id, kv: machine(log, 5, [4]) }));
     const c = checkerOf(log);
     checkFinalState([acked(1, 1), acked(1, 2)], nodes, c);
     expect(c.violations.map((v) => v.invariant)).toEqual([
@@ -85,11 +93,11 @@ describe('end-of-run checks', () => {
   });
 
   it('a node behind the others is still compared with the log at its own applied index', () => {
-    const log = [put(1, 1, 1, 'a', 'v1.1'), put(2, 2, 1, 'b', 'v2.1'), put(3, 1, 2, 'a', 'v1.2')];
+    const log = [...OPEN, put(3, 1, 1, 'a', 'v1.1'), put(4, 2, 1, 'b', 'v2.1'), put(5, 1, 2, 'a', 'v1.2')];
     const nodes = [
-      { id: 0, kv: machine(log, 3) },
-      { id: 1, kv: machine(log, 3) },
-      { id: 2, kv: machine(log, 2, [1]) },
+      { id: 0, kv: machine(log, 5) },
+      { id: 1, kv: machine(log, 5) },
+      { id: 2, kv: machine(log, 4, [3]) },
     ];
     const c = checkerOf(log);
     checkFinalState([], nodes, c);

@@ -194,16 +194,17 @@ export class ScriptRunner {
 
   private write(verb: string, pos: string[], kv: Map<string, string>): string {
     const t = this.target(kv.get('via'));
+    // Each scripted write is sent once, so it needs no session: client 0, with seq only naming its answer.
     const seq = ++this.seq;
     const key = pos[0];
     const cmd =
       verb === 'put'
-        ? encodeKv({ op: KvOp.Put, client: 99, seq, key, value: pos[1] })
+        ? encodeKv({ op: KvOp.Put, client: 0, seq, key, value: pos[1] })
         : verb === 'delete'
-          ? encodeKv({ op: KvOp.Delete, client: 99, seq, key })
+          ? encodeKv({ op: KvOp.Delete, client: 0, seq, key })
           : encodeKv({
               op: KvOp.Cas,
-              client: 99,
+              client: 0,
               seq,
               key,
               expected: pos[1] === '-' ? null : pos[1],

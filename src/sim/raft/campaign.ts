@@ -51,18 +51,54 @@ interface ClientOp extends HistoryOp {
   seq: number;
 }
 
-/** Sequential clients issuing puts, CASes, deletes and reads, retrying on other nodes until a deadline. */
+/**
+ * Sequential clients issuing puts, CASes, deletes and reads, retrying on other nodes until a deadline. Each
+ * first opens its session (a register entry; the entry's index is the session's id), then runs in it.
+ */
 class Clients {
   readonly history: ClientOp[] = [];
   private stopped = false;
   private readonly lastSeen = new Map<string, string | null>();
+  /** Names each register attempt's answer on the node it was sent to. */
+  private nonce = 0;
 
   constructor(
     private readonly cluster: RaftCluster,
     private readonly rng: Rng,
     count: number,
   ) {
-    for (let c = 1; c <= count; c++) this.cluster.sim.after(rng.next() * 20, () => this.next(c, 1));
+    const n = cluster.nodes.length;
+    for (let c = 1; c <= count; c++) this.cluster.sim.after(rng.next() * 20, () => this.open(rng.int(n)));
+  }
+
+  /** Registers a session through `target`, trying other nodes until one answers; then the session's first op. */
+  private open(target: number): void {
+    if (this.stopped) return;
+    const sim = this.cluster.sim;
+    let answered = false;
+    const retry = () => {
+      if (answered) return;
+      answered = true;
+      sim.after(20 + this.rng.next() * 20, () => this.open(this.pickTarget(target)));
+    };
+    sim.after(ATTEMPT_MS, retry);
+    if (!sim.isUp(target)) return;
+    // A register that applies after its attempt was given up opens a session nobody uses; the bound expires it.
+    const cmd = encodeKv({ op: KvOp.Register, client: 0, seq: ++this.nonce, key: '' });
+    sim.setTimer(target, CLIENT_HOP_MS, () => {
+      this.cluster.nodes[target].clientWrite(cmd, (res: KvResult | null) => {
+        if (res === null || res.error !== undefined || res.value === null) {
+          sim.after(CLIENT_HOP_MS, retry);
+          return;
+        }
+        const session = Number(res.value);
+        sim.after(CLIENT_HOP_MS, () => {
+          if (answered) return;
+          answered = true;
+          this.next(session, 1);
+        });
+      });
+    });
   }
 
   stop(): void {
