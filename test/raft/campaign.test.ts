@@ -21,6 +21,16 @@ describe('raft campaign (small; the CLI runs the big ones)', () => {
     expect(r.lost_acked_writes).toBe(0);
   });
 
+  it('sessions expiring under load (4 clients, a bound of 3): each write executes once, none lost, linearizable', () => {
+    const r = runCampaign({ runs: 12, seed: 5, nodes: 3, durationMs: 3000, clients: 4, maxSessions: 3 });
+    // The exactly-once checker sees every execution: a retry in an expired session executing again is a violation.
+    expect(r.violations).toEqual([]);
+    expect(r.linearizability_failures).toBe(0);
+    expect(r.lost_acked_writes).toBe(0);
+    expect(r.session_refusals).toBeGreaterThan(100);
+    expect(r.acked_writes).toBeGreaterThan(1000);
+  });
+
   it('is deterministic: the same seed gives the same report', () => {
     const a = runCampaign({ runs: 3, seed: 11, nodes: 3, durationMs: 2000 });
     const b = runCampaign({ runs: 3, seed: 11, nodes: 3, durationMs: 2000 });

@@ -21,6 +21,11 @@ export function register(simulate: Command): void {
     .option('--nodes <n>', 'Raft voters', intOption(1, 64), 3)
     .addOption(durationFlag('--duration <d>', 'faulty period of each run (then heal and check)', '3s'))
     .option('--clients <n>', 'concurrent clients', intOption(1, 64), 3)
+    .option(
+      '--max-sessions <n>',
+      "the KV machine's session bound (default 10,000); below --clients, sessions expire under load and retries in them must be refused",
+      intOption(1, 1_000_000),
+    )
     .option('--mutation <name>', `plant a bug: ${MUTATIONS.join(', ')}`, parseMutation)
     .option('--run-seed <n>', 'replay one run by its run_seed', intOption(0, 2 ** 31 - 1))
     .option(
@@ -39,6 +44,7 @@ export function register(simulate: Command): void {
         nodes: number;
         duration: number;
         clients: number;
+        maxSessions?: number;
         mutation?: Mutation;
         runSeed?: number;
         scenario: string;
@@ -60,6 +66,7 @@ export function register(simulate: Command): void {
             nodes: o.nodes,
             durationMs: o.duration,
             clients: o.clients,
+            ...(o.maxSessions !== undefined ? { maxSessions: o.maxSessions } : {}),
             mutation: o.mutation,
             stopOnCatch: o.mutation !== undefined,
             runSeed: o.runSeed,

@@ -1,11 +1,13 @@
 import { deriveSeed, ElexError, type Rng, summarize } from '../../core/index.js';
 import {
   ConfChangeType,
+  DEFAULT_MAX_SESSIONS,
   EntryType,
   encodeKv,
   KvOp,
   type KvResult,
   KvStateMachine,
+  SESSION_EXPIRED,
 } from '../../raft/index.js';
 import { FAULT_KINDS, type Fault, installSchedule, randomSchedule } from '../faults.js';
 import type { InvariantChecker, Violation } from './checkers.js';
@@ -22,6 +24,11 @@ export interface CampaignOptions {
   /** Stop at the first run that catches something (mutation mode). */
   stopOnCatch?: boolean;
   clients?: number;
+  /**
+   * The KV machine's session bound (default `DEFAULT_MAX_SESSIONS`). Below the number of clients, sessions
+   * expire under load, and a retry in an expired one must be refused, never executed again.
+   */
+  maxSessions?: number;
   /** Only this run seed (replaying a reported failure). */
   runSeed?: number;
 }
@@ -39,6 +46,8 @@ export interface RunResult {
   incompleteOps: number;
   confChanges: number;
   transfers: number;
+  /** Writes refused because their session had expired (the client gave them up as unknown and reopened). */
+  sessionRefusals: number;
 }
 
 const KEYS = ['a', 'b', 'c', 'd'];
@@ -49,6 +58,8 @@ const CLIENT_HOP_MS = 0.2;
 interface ClientOp extends HistoryOp {
   client: number;
   seq: number;
+  /** Attempts that reached a node in the current (client, seq). */
+  sent: number;
 }
 
 /**
@@ -61,6 +72,8 @@ class Clients {
   private readonly lastSeen = new Map<string, string | null>();
   /** Names each register attempt's answer on the node it was sent to. */
   private nonce = 0;
+  /** Writes refused as `E_SESSION_EXPIRED`. */
+  sessionRefusals = 0;
 
   constructor(
     private readonly cluster: RaftCluster,
@@ -68,18 +81,21 @@ class Clients {
     count: number,
   ) {
     const n = cluster.nodes.length;
-    for (let c = 1; c <= count; c++) this.cluster.sim.after(rng.next() * 20, () => this.open(rng.int(n)));
+    for (let c = 1; c <= count; c++)
+      this.cluster.sim.after(rng.next() * 20, () =>
+        this.open(rng.int(n), (session) => this.next(session, 1)),
+      );
   }
 
-  /** Registers a session through `target`, trying other nodes until one answers; then the session's first op. */
-  private open(target: number): void {
+  /** Registers a session through `target`, trying other nodes until one answers; then `then(session)`. */
+  private open(target: number, then: (session: number) => void): void {
     if (this.stopped) return;
     const sim = this.cluster.sim;
     let answered = false;
     const retry = () => {
       if (answered) return;
       answered = true;
-      sim.after(20 + this.rng.next() * 20, () => this.open(this.pickTarget(target)));
+      sim.after(20 + this.rng.next() * 20, () => this.open(this.pickTarget(target), then));
     };
     sim.after(ATTEMPT_MS, retry);
     if (!sim.isUp(target)) return;
@@ -95,7 +111,7 @@ class Clients {
         sim.after(CLIENT_HOP_MS, () => {
           if (answered) return;
           answered = true;
-          this.next(session, 1);
+          then(session);
         });
       });
     });
@@ -116,6 +132,7 @@ class Clients {
       key,
       client,
       seq,
+      sent: 0,
       call: this.cluster.sim.now,
       ret: Number.POSITIVE_INFINITY,
       ok: false,
@@ -153,6 +170,21 @@ class Clients {
       answered = true;
       sim.after(20 + this.rng.next() * 20, () => this.attempt(op, this.pickTarget(target)));
     };
+    // The session expired: refused, not executed. Refused at its only attempt, nothing applied, so the op goes
+    // again in a new session (as KvClient does); after other attempts one may have applied, so its outcome
+    // stays unknown (ret = +∞) and the client goes on in a new session.
+    const expired = () => {
+      if (answered || op.ret !== Number.POSITIVE_INFINITY) return;
+      answered = true;
+      this.sessionRefusals++;
+      this.open(this.pickTarget(target), (session) => {
+        if (op.sent > 1) return this.next(session, 1);
+        op.client = session;
+        op.seq = 1;
+        op.sent = 0;
+        this.attempt(op, this.pickTarget(target));
+      });
+    };
     const node = this.cluster.nodes[target];
     sim.after(ATTEMPT_MS, retry);
     if (!sim.isUp(target)) return;
@@ -178,8 +210,10 @@ class Clients {
                 expected: op.expected,
                 value: op.value!,
               });
+      op.sent++;
       node.clientWrite(cmd, (res: KvResult | null) => {
-        if (res === null || res.error !== undefined) sim.after(CLIENT_HOP_MS, retry);
+        if (res?.error === SESSION_EXPIRED) sim.after(CLIENT_HOP_MS, expired);
+        else if (res === null || res.error !== undefined) sim.after(CLIENT_HOP_MS, retry);
         else sim.after(CLIENT_HOP_MS, () => done(res.ok, res.value));
       });
     });
@@ -318,12 +352,16 @@ export function checkFinalState(
   history: readonly FinalOp[],
   nodes: readonly FinalNode[],
   checker: Pick<InvariantChecker, 'violate' | 'committed'>,
+  maxSessions?: number,
 ): { acked: number; lost: number } {
   const executedAt = new Map<string, number>();
-  const replay = new KvStateMachine((client, seq, index) => {
-    const k = `${client}:${seq}`;
-    if (!executedAt.has(k)) executedAt.set(k, index);
-  });
+  const replay = new KvStateMachine(
+    (client, seq, index) => {
+      const k = `${client}:${seq}`;
+      if (!executedAt.has(k)) executedAt.set(k, index);
+    },
+    maxSessions !== undefined ? { maxSessions } : {},
+  );
   // Each node's state must be the log's at its applied index (not merely equal to the others': a departure
   // every node shares, or one node behind the rest, was not seen).
   const byApplied = new Map<number, FinalNode[]>();
@@ -373,7 +411,9 @@ export function checkFinalState(
       continue;
     }
     for (const node of nodes) {
-      if (node.kv.appliedIndex < at || node.kv.sessionSeq(op.client) < op.seq) {
+      // Applied that far, the node's state is the log's (compared above): it holds the write. (Its session
+      // may have expired since, so the session's seq says nothing here.)
+      if (node.kv.appliedIndex < at) {
         lost++;
         checker.violate(
           'lost-acked-write',
@@ -403,6 +443,7 @@ export function runOne(runSeed: number, o: CampaignOptions): RunResult {
     mutation: o.mutation,
     snapshotEvery: 40,
     snapshotKeep: 8,
+    ...(o.maxSessions !== undefined ? { maxSessions: o.maxSessions } : {}),
   });
   const sim = cluster.sim;
   const checker = cluster.checker;
@@ -458,7 +499,7 @@ export function runOne(runSeed: number, o: CampaignOptions): RunResult {
     checker.violate('convergence', `nodes did not converge within 5 s after healing: ${describe(cluster)}`);
   repairing = false;
 
-  const { acked, lost } = checkFinalState(clients.history, cluster.nodes, checker);
+  const { acked, lost } = checkFinalState(clients.history, cluster.nodes, checker, o.maxSessions);
   const lin = checkHistory(clients.history);
   if (!lin.ok)
     checker.violate('linearizability', `key ${lin.key}${lin.exhausted ? ' (search budget exhausted)' : ''}`);
@@ -475,6 +516,7 @@ export function runOne(runSeed: number, o: CampaignOptions): RunResult {
     incompleteOps: clients.history.filter((h) => h.ret === Number.POSITIVE_INFINITY).length,
     confChanges: cluster.metrics.get('raft.conf_changes'),
     transfers: counts.transfers,
+    sessionRefusals: clients.sessionRefusals,
   };
 }
 
@@ -495,6 +537,9 @@ export interface CampaignReport {
   incomplete_ops: number;
   conf_changes_applied: number;
   transfers_requested: number;
+  /** The KV machine's session bound, and the writes refused because their session had expired. */
+  max_sessions: number;
+  session_refusals: number;
   caught?: boolean;
   caught_at_run?: number | null;
 }
@@ -517,6 +562,7 @@ export function runCampaign(
   let incomplete = 0;
   let conf = 0;
   let transfers = 0;
+  let refusals = 0;
   const recov: number[] = [];
   let caughtAt: number | null = null;
   let runs = 0;
@@ -535,6 +581,7 @@ export function runCampaign(
     incomplete += r.incompleteOps;
     conf += r.confChanges;
     transfers += r.transfers;
+    refusals += r.sessionRefusals;
     recov.push(...r.recoveriesMs);
     onProgress?.(i + 1, seeds.length);
     const caught = r.violations.length > 0 || !r.linearizable || r.lostAckedWrites > 0;
@@ -560,6 +607,8 @@ export function runCampaign(
     incomplete_ops: incomplete,
     conf_changes_applied: conf,
     transfers_requested: transfers,
+    max_sessions: o.maxSessions ?? DEFAULT_MAX_SESSIONS,
+    session_refusals: refusals,
   };
   if (o.mutation !== undefined) {
     report.caught = caughtAt !== null;

@@ -12,6 +12,8 @@ export interface ClusterOptions {
   raft?: Partial<Omit<RaftConfig, 'id' | 'rng' | 'voters' | 'metrics'>>;
   snapshotEvery?: number;
   snapshotKeep?: number;
+  /** The KV machine's session bound (default 10,000). */
+  maxSessions?: number;
   mutation?: Mutation;
   sim?: Partial<SimOptions>;
 }
@@ -34,6 +36,7 @@ export class RaftCluster {
         tickMs: opts.raft?.tickMs ?? 10,
         snapshotEvery: opts.snapshotEvery ?? 10_000,
         snapshotKeep: opts.snapshotKeep ?? 100,
+        ...(opts.maxSessions !== undefined ? { maxSessions: opts.maxSessions } : {}),
       },
       opts.mutation,
     );

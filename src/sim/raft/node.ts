@@ -1,15 +1,15 @@
 import {
+  type KvHostOptions,
   KvRaftHost,
   type Raft,
   type RaftBoot,
   type RaftConfig,
-  type RaftHostOptions,
 } from '../../raft/index.js';
 import type { Simulator } from '../simulator.js';
 import type { InvariantChecker } from './checkers.js';
 import { simHostEnv } from './sim-env.js';
 
-export interface DriverOptions extends RaftHostOptions {
+export interface DriverOptions extends KvHostOptions {
   /** Planted bugs (simulator only). */
   skipPersist?: boolean;
   staleRead?: boolean;
