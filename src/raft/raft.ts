@@ -676,7 +676,12 @@ export class Raft {
   }
 
   private leaderTransfer(to: number): void {
-    if (to === this.id || !this.isVoter(to) || !this.prs.has(to)) return;
+    if (to === this.id) {
+      // Back to ourselves: abort a pending transfer, so proposals are accepted again (as etcd).
+      this.leadTransferee = NONE;
+      return;
+    }
+    if (!this.isVoter(to) || !this.prs.has(to)) return;
     if (this.leadTransferee === to) return;
     this.leadTransferee = to;
     // The transfer must finish within one election timeout (tickHeartbeat abandons it).

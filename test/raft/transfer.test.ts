@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Role } from '../../src/raft/index.js';
+import { NONE, Role } from '../../src/raft/index.js';
 import { Net } from './harness.js';
 
 describe('leadership transfer requested on a follower', () => {
@@ -26,5 +26,30 @@ describe('leadership transfer requested on a follower', () => {
     net.settle(5);
     expect(net.leader()).toBe(1);
     expect(net.node(1).raft.term).toBe(1);
+  });
+});
+
+describe('leadership transfer back to the leader itself', () => {
+  it('aborts the pending transfer, so the leader accepts proposals again (etcd TestLeaderTransferBack)', () => {
+    const net = new Net([1, 2, 3]);
+    net.elect(1);
+    net.propose(1, 1);
+    net.deliverWhile(() => true);
+    // n3 falls behind, so a transfer to it stays pending while it catches up.
+    net.propose(1, 2);
+    net.take((m) => m.to === 3);
+    net.deliverWhile(() => true);
+    const leader = net.node(1);
+    leader.transferLeadership(3);
+    net.drain(1);
+    net.take((m) => m.to === 3);
+    expect(leader.raft.leadTransferee).toBe(3);
+    expect(() => leader.propose(new Uint8Array([1]))).toThrow(/E_PROPOSAL_DROPPED|transfer/);
+    // The operator changes their mind: transfer to the current leader.
+    leader.transferLeadership(1);
+    net.drain(1);
+    expect(leader.raft.leadTransferee).toBe(NONE);
+    expect(() => leader.propose(new Uint8Array([2]))).not.toThrow();
+    expect(leader.raft.role).toBe(Role.Leader);
   });
 });
