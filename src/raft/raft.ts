@@ -881,7 +881,6 @@ export class Raft {
     const inConf = this.isVoter(cc.node) || this.conf.learners.includes(cc.node);
     if (!inConf) {
       this.prs.delete(cc.node);
-      if (this.leadTransferee === cc.node) this.leadTransferee = NONE;
     } else {
       const pr = this.prs.get(cc.node);
       if (pr === undefined) {
@@ -890,6 +889,8 @@ export class Raft {
         this.prs.set(cc.node, p);
       } else pr.isLearner = !this.isVoter(cc.node);
     }
+    // A transfer to a node that is no longer a voter (removed or demoted) cannot finish: abort it (as etcd).
+    if (this.leadTransferee === cc.node && !this.isVoter(cc.node)) this.leadTransferee = NONE;
     if (!this.isVoter(this.id)) {
       // A removed (or demoted) leader steps down; the remaining voters elect a new one.
       this.becomeFollower(this.term, NONE);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { NONE, Role } from '../../src/raft/index.js';
+import { ConfChangeType, NONE, Role } from '../../src/raft/index.js';
 import { Net } from './harness.js';
 
 describe('leadership transfer requested on a follower', () => {
@@ -51,5 +51,29 @@ describe('leadership transfer back to the leader itself', () => {
     expect(leader.raft.leadTransferee).toBe(NONE);
     expect(() => leader.propose(new Uint8Array([2]))).not.toThrow();
     expect(leader.raft.role).toBe(Role.Leader);
+  });
+});
+
+describe('leadership transfer to a node being demoted', () => {
+  it('is aborted once the demotion applies, as etcd does, so proposals are accepted again', () => {
+    const net = new Net([1, 2, 3]);
+    net.elect(1);
+    net.propose(1, 1);
+    net.deliverWhile(() => true);
+    const leader = net.node(1);
+    // Demote n3 to a learner; n3 hears nothing from here on, so a transfer to it stays pending.
+    leader.proposeConfChange({ type: ConfChangeType.AddLearner, node: 3 });
+    net.drain(1);
+    leader.transferLeadership(3);
+    net.drain(1);
+    expect(leader.raft.leadTransferee).toBe(3);
+    net.take((m) => m.to === 3);
+    net.deliverWhile((m) => m.to !== 3);
+    net.take((m) => m.to === 3);
+    expect(leader.raft.conf.learners).toEqual([3]);
+    expect(leader.raft.role).toBe(Role.Leader);
+    // A learner cannot become leader: the transfer is over, and proposals are accepted at once.
+    expect(leader.raft.leadTransferee).toBe(NONE);
+    expect(() => leader.propose(new Uint8Array([3]))).not.toThrow();
   });
 });
