@@ -3,9 +3,10 @@ import { type ConfChange, ConfChangeType, type ConfState } from './types.js';
 
 /**
  * Single-server membership changes (Ongaro's thesis §4.1, as etcd's ConfChange v1), plus learners.
- * A change takes effect when its entry is applied, and the leader accepts a new change only after the
- * previous one is applied (`pendingConfIndex`) and after it has committed an entry of its own term (its
- * no-op), which closes the single-server bug Ongaro described in 2015. See docs/raft.md.
+ * A change takes effect when its entry is applied, and the leader accepts a new change only once it has
+ * applied its log as of its election, the previous change included (`pendingConfIndex`, as etcd). The change
+ * follows the leader's no-op, so it takes effect only after an entry of the leader's term has committed,
+ * which closes the single-server bug Ongaro described in 2015. See docs/raft.md.
  */
 export function encodeConfChange(cc: ConfChange): Uint8Array {
   return new ByteWriter(8).u8(cc.type).varint(cc.node).finish();
