@@ -39,7 +39,7 @@ import { liveNames, pickLive } from './peers.js';
 import { PHI_AT_BOUND } from './phi-accrual.js';
 import { flushRumors, handleRumors, sendRumors, takeRumors } from './rumors.js';
 import { checkSuspicions } from './suspicion.js';
-import { collectGarbage } from './tombstones.js';
+import { collectGarbage, reviveTombstone } from './tombstones.js';
 
 export interface GossipNodeOptions {
   name: string;
@@ -326,7 +326,8 @@ export class GossipNode {
       this.metrics.inc('drop_self');
       return EMPTY;
     }
-    let sender = s.cachedMember(msg.sender, info.senderHash);
+    let sender =
+      s.cachedMember(msg.sender, info.senderHash) ?? reviveTombstone(s, msg.sender, msg.gen, msg.inc);
     if (msg.type === MsgType.join) {
       if (sender === undefined) {
         applyClaim(s, { name: msg.sender, gen: msg.gen, inc: msg.inc, status: Status.alive });
@@ -381,7 +382,7 @@ export class GossipNode {
       return EMPTY;
     }
     const s = this.s;
-    let sender = s.cachedMember(name, hash);
+    let sender = s.cachedMember(name, hash) ?? reviveTombstone(s, name, gen, inc);
     if (sender === undefined && s.seeds.includes(name)) {
       applyClaim(s, { name, gen, inc, status: Status.alive });
       sender = s.members.get(name);

@@ -9,9 +9,25 @@
  * Members forget within milliseconds of each other: a tombstone's TTL travels relative (`claimOf`), and one
  * about to expire is no longer offered in deltas (anti-entropy.ts).
  */
-import type { CoreState } from './core-state.js';
-import { STATUS_NAMES } from './member.js';
-import { unhash } from './membership.js';
+import type { CoreState, Known } from './core-state.js';
+import { STATUS_NAMES, Status } from './member.js';
+import { addMember, setClaim, unhash } from './membership.js';
+
+/**
+ * A datagram from a forgotten incarnation itself (its own header, not a relayed claim): the member is running
+ * and does not know it was declared dead. Its tombstone comes back as it was (dead at that incarnation), so
+ * that the dead notice (`observeSender`) makes it refute. Dropped as from a stranger instead, it would stay
+ * out for good, and so would we for it: after a partition longer than the TTL both sides have forgotten each
+ * other, and neither would ever hear the other again.
+ */
+export function reviveTombstone(s: CoreState, name: string, gen: number, inc: number): Known | undefined {
+  const f = s.forgotten.get(name);
+  if (f === undefined || gen !== f.gen || inc > f.inc) return undefined;
+  s.forgotten.delete(name);
+  const m = addMember(s, { name, gen: f.gen, inc: f.inc, status: Status.alive });
+  setClaim(s, m, { gen: f.gen, inc: f.inc, status: Status.dead }, undefined, 'unknown');
+  return m;
+}
 
 /** Forgets expired tombstones; returns the next expiry. */
 export function collectGarbage(s: CoreState): number {
