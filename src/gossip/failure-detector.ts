@@ -50,6 +50,12 @@ export function arrived(s: CoreState, h: HeartbeatHistory): void {
   if (b < s.phiFloor) s.phiFloor = b;
 }
 
+/** Heartbeat `seq` from a monitored member: an arrival unless the network duplicated or reordered it. */
+export function heartbeat(s: CoreState, h: HeartbeatHistory, seq: number): void {
+  if (h.fresh(seq)) arrived(s, h);
+  else s.metrics.inc('duplicate_heartbeats');
+}
+
 /** Our monitors are our ring predecessors: they get our heartbeats. */
 export function sendHeartbeats(s: CoreState): void {
   const to = s.heartbeatTargets;

@@ -24,7 +24,7 @@ import { type GossipConfig, makeConfig } from './config.js';
 import { CoreState, EMPTY } from './core-state.js';
 import type { GossipListener, Outbound } from './events.js';
 import { valueRoom } from './exchange.js';
-import { arrived, checkPhi, refreshMonitors, sendHeartbeats } from './failure-detector.js';
+import { checkPhi, heartbeat, refreshMonitors, sendHeartbeats } from './failure-detector.js';
 import {
   type ChannelCode,
   isTerminal,
@@ -312,7 +312,7 @@ export class GossipNode {
     s.now = now;
     const hb = HEARTBEAT;
     if (decodeHeartbeat(data, s.maxBytes, hb))
-      return this.onHeartbeat(hb.sender, hb.senderHash, hb.gen, hb.inc);
+      return this.onHeartbeat(hb.sender, hb.senderHash, hb.gen, hb.inc, hb.seq);
     let msg: Message;
     const info = DECODED;
     try {
@@ -355,7 +355,7 @@ export class GossipNode {
       case MsgType.heartbeat:
         if (sender.gen === msg.gen) {
           const h = sender.hist;
-          if (h) arrived(s, h);
+          if (h) heartbeat(s, h, msg.seq);
           else this.metrics.inc('heartbeat_unmonitored');
         }
         break;
@@ -376,7 +376,7 @@ export class GossipNode {
   }
 
   /** `handle` for a well-formed heartbeat (most datagrams), decoded without building a message. */
-  private onHeartbeat(name: string, hash: number, gen: number, inc: number): Outbound[] {
+  private onHeartbeat(name: string, hash: number, gen: number, inc: number, seq: number): Outbound[] {
     if (name === this.name) {
       this.metrics.inc('drop_self');
       return EMPTY;
@@ -399,7 +399,7 @@ export class GossipNode {
       observeSender(s, sender, gen, inc);
     if (sender.gen === gen) {
       const h = sender.hist;
-      if (h) arrived(s, h);
+      if (h) heartbeat(s, h, seq);
       else this.metrics.inc('heartbeat_unmonitored');
     }
     handleRumors(s, name);

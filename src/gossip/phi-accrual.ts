@@ -63,7 +63,8 @@ const S_HEAD = 1;
 const S_SUM = 2;
 const S_SUMSQ = 3;
 const S_LAST = 4;
-const S_SAMPLES = 5;
+const S_SEQ = 5;
+const S_SAMPLES = 6;
 
 /**
  * Inter-arrival history of one monitored member: a ring buffer with running sums, O(1) per heartbeat.
@@ -74,7 +75,8 @@ const S_SAMPLES = 5;
 export class HeartbeatHistory {
   /**
    * All the state in one array (an arrival touches it and nothing else of the history's but `params`):
-   * [count, head, sum, sum of squares, last arrival, then the ring of `sampleWindow` samples].
+   * [count, head, sum, sum of squares, last arrival, highest heartbeat seq, then the ring of `sampleWindow`
+   * samples].
    */
   private readonly s: Float64Array;
 
@@ -87,6 +89,17 @@ export class HeartbeatHistory {
     this.add(est - est / 4);
     this.add(est + est / 4);
     this.s[S_LAST] = now;
+    this.s[S_SEQ] = -1;
+  }
+
+  /**
+   * Whether heartbeat `seq` is one not seen yet (above every seq seen), recording it. A datagram the network
+   * duplicated or reordered is no new heartbeat: counted, it would record a ~0 ms interval.
+   */
+  fresh(seq: number): boolean {
+    if (seq <= this.s[S_SEQ]) return false;
+    this.s[S_SEQ] = seq;
+    return true;
   }
 
   /** When the last heartbeat arrived (or the history was created or given grace). */

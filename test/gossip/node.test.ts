@@ -171,6 +171,27 @@ describe('GossipNode membership', () => {
     }
     expect(n.liveness('b')).toBe('alive');
   });
+
+  it('learns heartbeat intervals, not datagrams: duplicated heartbeats do not slow detection', () => {
+    // A heartbeat duplicated by the network is one heartbeat (its seq says so): counted twice, it records a
+    // ~0 ms interval, halving mu and inflating sigma, and phi would reach 8 at ~6.2 s instead of 4.52 s.
+    const suspectedAfter = (copies: number) => {
+      const { n } = node('a', { monitors: 1 });
+      join(n, 'b');
+      let last = 0;
+      for (let t = 0; t < 250_000; t += 100) {
+        if (t % 1000 === 0) {
+          const hb = encode({ type: MsgType.heartbeat, sender: 'b', gen: 1, inc: 0, seq: t / 1000 });
+          for (let k = 0; k < copies; k++) n.handle(hb, t + k);
+          last = t;
+        }
+        n.tick(t);
+      }
+      return n.phiOf('b', last + 4600)!;
+    };
+    expect(suspectedAfter(1)).toBeGreaterThan(8);
+    expect(suspectedAfter(2)).toBeGreaterThan(8);
+  });
 });
 
 describe('GossipNode input hygiene', () => {
