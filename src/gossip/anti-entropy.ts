@@ -15,6 +15,7 @@ import {
   type DigestEntry,
   digestEntrySize,
   type ExchangeBody,
+  LIMITS,
   MsgType,
   type Request,
   requestSize,
@@ -79,7 +80,7 @@ function recentDigest(s: CoreState, budget: number, skip: Set<string> | undefine
     if (skip?.has(m.name)) continue;
     const d = digestOf(m);
     const size = digestEntrySize(d);
-    if (used + size > budget) break;
+    if (used + size > budget || out.length === LIMITS.entries) break;
     used += size;
     out.push(d);
   }

@@ -66,6 +66,8 @@ export function buildDeltas(
   const keyed = cands.map((x) => ({ x, r: rng.next() }));
   keyed.sort((a, b) => b.x.priority - a.x.priority || a.r - b.r);
   for (const { x } of keyed) {
+    // Whatever the byte budget allows, a decoder takes at most LIMITS.entries deltas, and keys per delta.
+    if (list.length === LIMITS.entries) break;
     const d: Delta = { claim: claimOf(x.m), fromVersion: x.from, keys: [] };
     let s = deltaBaseSize(d);
     if (s > budget - bytes) break;
@@ -74,7 +76,7 @@ export function buildDeltas(
     keys.sort((a, b) => a.version - b.version);
     for (const k of keys) {
       const ks = keySize(k);
-      if (s + ks > budget - bytes) break;
+      if (s + ks > budget - bytes || d.keys.length === LIMITS.entries) break;
       s += ks;
       d.keys.push(k);
     }
@@ -116,7 +118,8 @@ export function bucketDigest(
     const entries = byBucket.get(b) ?? [];
     let s = 1;
     for (const d of entries) s += digestEntrySize(d);
-    if (s > budget) continue;
+    // Whole buckets only, and no more entries than a decoder accepts in one list.
+    if (s > budget || digest.length + entries.length > LIMITS.entries) continue;
     budget -= s;
     covered.push(b);
     for (const d of entries) digest.push(d);

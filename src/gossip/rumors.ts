@@ -10,7 +10,7 @@
  * when hundreds of members join at once, forwarding per received datagram multiplies the traffic many times
  * over (docs/gossip.md: 550,413 rumor datagrams to form the cluster, 30,290 batched).
  */
-import { type ClaimEntry, claimSize, MsgType } from './codec.js';
+import { type ClaimEntry, claimSize, LIMITS, MsgType } from './codec.js';
 import type { CoreState } from './core-state.js';
 import { isTerminal } from './member.js';
 import { claimOf } from './membership.js';
@@ -78,7 +78,8 @@ export function sendRumors(s: CoreState, claims: ClaimEntry[], targets: string[]
   };
   for (const c of claims) {
     const size = claimSize(c);
-    if (used + size > budget) flush();
+    // Whatever the byte budget allows, a decoder takes at most LIMITS.entries claims per datagram.
+    if (used + size > budget || batch.length === LIMITS.entries) flush();
     batch.push(c);
     used += size;
   }

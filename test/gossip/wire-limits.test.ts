@@ -284,3 +284,62 @@ describe('configured limits against the wire limits', () => {
     expect(codeOf(make(2000))).toBe('E_CONFIG');
   });
 });
+
+describe('list counts against the wire limits', () => {
+  it('never sends more entries in one list than every decoder accepts, whatever maxDatagramBytes allows', () => {
+    // 9,000-byte datagrams are allowed, and hold far more than 512 short claims or digest entries: a rumor
+    // batch, a SYN's recent digest (recentMax 1000), bucket digests, deltas or keys of 600 members are refused
+    // (E_DECODE) by every peer, the same configuration's included.
+    const { n } = node('a', { maxDatagramBytes: 9000, recentMax: 1000 });
+    const out: Outbound[] = [];
+    const rumor = (claims: Array<{ name: string; gen: number; inc: number; status: 0 }>) =>
+      n.handle(encode({ type: MsgType.rumor, sender: 'b', gen: 1, inc: 0, claims }), 0);
+    n.handle(encode({ type: MsgType.join, sender: 'b', gen: 1, inc: 0 }), 0);
+    for (let i = 0; i < 600; i += 300)
+      out.push(
+        ...rumor(
+          Array.from({ length: 300 }, (_, k) => ({
+            name: `m${i + k}`,
+            gen: 1,
+            inc: 0,
+            status: Status.alive,
+          })),
+        ),
+      );
+    for (let t = 0; t <= 3000; t += 100) out.push(...n.tick(t));
+    // A peer that differs in every bucket asks for the bucket digests.
+    const buckets = new Uint32Array(32).fill(1);
+    out.push(
+      ...n.handle(
+        encode({
+          type: MsgType.exchange,
+          sender: 'b',
+          gen: 1,
+          inc: 0,
+          body: { hop: 1, buckets, digest: [], covered: [], requests: [], deltas: [] },
+        }),
+        3000,
+      ),
+    );
+    // A peer that lists every bucket as covered and holds nobody gets every member as a delta; then all of
+    // our 600 keys (short and empty: 600 fit the byte budget).
+    const covered = Array.from({ length: 32 }, (_, b) => b);
+    const coveredAll = () =>
+      n.handle(
+        encode({
+          type: MsgType.exchange,
+          sender: 'b',
+          gen: 1,
+          inc: 0,
+          body: { hop: 2, digest: [], covered, requests: [], deltas: [] },
+        }),
+        3000,
+      );
+    out.push(...coveredAll());
+    for (let k = 0; k < 600; k++) n.set(Channel.state, `k${k}`, new Uint8Array(0));
+    out.push(...coveredAll());
+    expect(out.some((o) => o.kind === 'gossip/rumor')).toBe(true);
+    expect(out.some((o) => o.kind === 'gossip/exchange')).toBe(true);
+    for (const o of out) expect([o.kind, codeOf(() => decode(o.data, 9000))]).toEqual([o.kind, undefined]);
+  });
+});
