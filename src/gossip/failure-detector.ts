@@ -45,7 +45,7 @@ function setHistory(s: CoreState, n: string, h: HeartbeatHistory | undefined): v
 
 /** A heartbeat (or a refutation) from a monitored member: an arrival may move its bound a little earlier. */
 export function arrived(s: CoreState, h: HeartbeatHistory): void {
-  h.arrive(s.now);
+  h.arrive(s.now, s.config.phiThreshold);
   const b = h.bound();
   if (b < s.phiFloor) s.phiFloor = b;
 }

@@ -11,7 +11,6 @@
  */
 import { type ClaimEntry, MsgType } from './codec.js';
 import type { CoreState, Known } from './core-state.js';
-import { arrived } from './failure-detector.js';
 import {
   bucketOf,
   type Claim,
@@ -111,7 +110,7 @@ export function setClaim(
   } else if (c.status === Status.alive) {
     s.suspicions.delete(m.name);
     // A refuted or restarted member gets a fresh grace period from its monitors.
-    if (refuted && m.hist !== undefined) arrived(s, m.hist);
+    if (refuted && m.hist !== undefined) m.hist.grace(s.now);
   }
   s.rumors.set(m.name, claimOf(s, m));
   s.news = true;

@@ -64,7 +64,8 @@ const S_SUM = 2;
 const S_SUMSQ = 3;
 const S_LAST = 4;
 const S_SEQ = 5;
-const S_SAMPLES = 6;
+const S_GRACE = 6;
+const S_SAMPLES = 7;
 
 /**
  * Inter-arrival history of one monitored member: a ring buffer with running sums, O(1) per heartbeat.
@@ -75,8 +76,8 @@ const S_SAMPLES = 6;
 export class HeartbeatHistory {
   /**
    * All the state in one array (an arrival touches it and nothing else of the history's but `params`):
-   * [count, head, sum, sum of squares, last arrival, highest heartbeat seq, then the ring of `sampleWindow`
-   * samples].
+   * [count, head, sum, sum of squares, last arrival, highest heartbeat seq, whether the clock was restarted by
+   * `grace` since the last arrival, then the ring of `sampleWindow` samples].
    */
   private readonly s: Float64Array;
 
@@ -122,17 +123,27 @@ export class HeartbeatHistory {
     s[S_SUMSQ] += x * x;
   }
 
-  /** Records a heartbeat arriving at `now`; arrivals out of order (now < last) are ignored. */
-  arrive(now: number): void {
+  /**
+   * Records a heartbeat arriving at `now`; arrivals out of order (now < last) are ignored. An interval that
+   * ends with phi above `threshold` restarts the clock but is not learnt (Akka's rule: one long pause, the
+   * member suspected meanwhile, would skew mu and sigma for a whole window).
+   */
+  arrive(now: number, threshold = Number.POSITIVE_INFINITY): void {
     const last = this.s[S_LAST];
     if (now < last) return;
-    this.add(now - last);
+    // After `grace` the time since `last` is no interval between two heartbeats: not learnt either.
+    if (this.s[S_GRACE] === 1) this.s[S_GRACE] = 0;
+    else if (!this.exceeds(now, threshold)) this.add(now - last);
     this.s[S_LAST] = now;
   }
 
-  /** Restarts the clock without recording a sample (the monitor itself was stalled: no evidence either way). */
+  /**
+   * Restarts the clock without recording a sample (the monitor itself was stalled, or the member refuted a
+   * suspicion: no evidence either way); the next arrival restarts it again without recording one.
+   */
   grace(now: number): void {
     if (now > this.s[S_LAST]) this.s[S_LAST] = now;
+    this.s[S_GRACE] = 1;
   }
 
   get mean(): number {

@@ -192,6 +192,43 @@ describe('GossipNode membership', () => {
     expect(suspectedAfter(1)).toBeGreaterThan(8);
     expect(suspectedAfter(2)).toBeGreaterThan(8);
   });
+
+  it('does not learn the gap of a pause it suspected: detection afterwards is as fast as before', () => {
+    // Akka's rule (PhiAccrualFailureDetector.heartbeat): an interval that ends while phi is above the
+    // threshold is not added to the history, since one long pause would skew the statistics; nor is the time
+    // from a refutation (a grace restart of the clock) to the next heartbeat. Recorded, a 9 s pause (or the
+    // refutation and the heartbeat carrying it as two arrivals, a 0 ms interval) moved phi 4.6 s after the
+    // last heartbeat from 10.8 to 0.47 (6.0).
+    const phiAfter = (pauseMs: number, refutes: boolean) => {
+      const { n } = node('a', { monitors: 1 });
+      join(n, 'b');
+      let seq = 0;
+      let t = 0;
+      let inc = 0;
+      const beat = () =>
+        n.handle(encode({ type: MsgType.heartbeat, sender: 'b', gen: 1, inc, seq: seq++ }), t);
+      for (; t < 30_000; t += 100) {
+        if (t % 1000 === 0) beat();
+        n.tick(t);
+      }
+      for (const end = t + pauseMs; t < end; t += 100) n.tick(t); // b is paused: a suspects it
+      // b refutes as it wakes (its heartbeat carries inc + 1), or never heard of the suspicion.
+      if (refutes && n.liveness('b') === 'suspect') inc++;
+      let last = t;
+      for (const end = t + 30_000; t < end; t += 100) {
+        if (t % 1000 === 0) {
+          beat();
+          last = t;
+        }
+        n.tick(t);
+      }
+      expect(n.liveness('b')).toBe(refutes || pauseMs === 0 ? 'alive' : 'suspect');
+      return n.phiOf('b', last + 4600)!;
+    };
+    expect(phiAfter(0, true)).toBeGreaterThan(8);
+    expect(phiAfter(9000, true)).toBeGreaterThan(8);
+    expect(phiAfter(9000, false)).toBeGreaterThan(8);
+  });
 });
 
 describe('GossipNode input hygiene', () => {
