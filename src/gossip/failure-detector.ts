@@ -29,7 +29,14 @@ export function refreshMonitors(s: CoreState): void {
   const next = hubs.includes(s.name)
     ? s.live.items.slice()
     : s.ring.walk(s.name, s.self.ringPos, s.config.monitors, 1, s.isLive);
-  for (const n of next) if (!s.histories.has(n)) setHistory(s, n, new HeartbeatHistory(s.config, s.now));
+  for (const n of next)
+    if (!s.histories.has(n)) {
+      const h = new HeartbeatHistory(s.config, s.now);
+      // Its clock starts now (a member never heard is suspected like one that stopped), but the first
+      // heartbeat ends no interval: it only restarts the clock (Akka's firstHeartbeat).
+      h.grace(s.now);
+      setHistory(s, n, h);
+    }
   for (const n of s.monitored) if (!next.includes(n)) setHistory(s, n, undefined);
   s.monitored = next;
   s.monitoredHistories = next.map((n) => s.histories.get(n)!);

@@ -229,6 +229,26 @@ describe('GossipNode membership', () => {
     expect(phiAfter(9000, true)).toBeGreaterThan(8);
     expect(phiAfter(9000, false)).toBeGreaterThan(8);
   });
+
+  it('learns nothing from the first heartbeat: when it comes after monitoring started is no interval', () => {
+    // Akka starts a history at the first heartbeat (firstHeartbeat: no interval); ours starts when monitoring
+    // does, with a synthetic arrival, so the first real heartbeat ends an arbitrary fraction of an interval.
+    // Learnt, a first heartbeat 10 ms in gave sigma ~400 ms instead of ~144 for the next 200 heartbeats.
+    const phiAfter = (phase: number) => {
+      const { n } = node('a', { monitors: 1 });
+      join(n, 'b');
+      n.tick(1000); // monitoring starts
+      expect(n.monitoring).toEqual(['b']);
+      let last = 0;
+      for (let i = 0; i < 5; i++) {
+        last = 1000 + phase + 1000 * i;
+        n.handle(encode({ type: MsgType.heartbeat, sender: 'b', gen: 1, inc: 0, seq: i }), last);
+      }
+      return n.phiOf('b', last + 5000)!;
+    };
+    expect(phiAfter(10)).toBeCloseTo(phiAfter(990), 6);
+    expect(phiAfter(10)).toBeGreaterThan(8);
+  });
 });
 
 describe('GossipNode input hygiene', () => {
