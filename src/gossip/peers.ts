@@ -37,7 +37,9 @@ export function pickLive(
   const n = live.length;
   if (n === 0) return out;
   if (n <= k + 1) {
-    for (const x of live) if (x !== except && out.length < k) out.push(x);
+    for (const x of live) if (x !== except) out.push(x);
+    // One too many (`except` not among them): leave out a random one, not always the last in pool order.
+    if (out.length > k) out.splice(s.rng.int(out.length), 1);
     return out;
   }
   for (let tries = 0; out.length < k && tries < 4 * k; tries++) {

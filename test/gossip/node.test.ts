@@ -251,6 +251,26 @@ describe('GossipNode membership', () => {
   });
 });
 
+describe('peer selection', () => {
+  it('picks gossip targets uniformly also when exactly one live member is too many', () => {
+    // With fanout + 1 live members the pick took the first `fanout` in pool order, every round: the last
+    // member (here the last to join) never got a SYN or a rumor from this member.
+    const { n } = node('a');
+    for (const p of ['b', 'c', 'd', 'e']) join(n, p);
+    const synsTo = new Map<string, number>();
+    for (let t = 0; t < 60_000; t += 100) {
+      if (t % 1000 === 0)
+        for (const p of ['b', 'c', 'd', 'e'])
+          n.handle(encode({ type: MsgType.heartbeat, sender: p, gen: 1, inc: 0, seq: t }), t);
+      for (const o of n.tick(t))
+        if (o.kind === 'gossip/exchange') synsTo.set(o.to, (synsTo.get(o.to) ?? 0) + 1);
+    }
+    expect(n.liveCount).toBe(5);
+    expect([...synsTo.keys()].sort()).toEqual(['b', 'c', 'd', 'e']);
+    for (const c of synsTo.values()) expect(c).toBeGreaterThan(30);
+  });
+});
+
 describe('GossipNode input hygiene', () => {
   it('drops and counts unknown senders, malformed and oversized datagrams without changing state', () => {
     const { n, metrics } = node('a');
