@@ -58,6 +58,9 @@ export interface PhiParams {
   firstHeartbeatEstimateMs: number;
 }
 
+/** Heartbeats a duplicate or a reordered datagram may lag behind the last one (see `fresh`). */
+const SEQ_WINDOW = 16;
+
 const S_COUNT = 0;
 const S_HEAD = 1;
 const S_SUM = 2;
@@ -94,11 +97,14 @@ export class HeartbeatHistory {
   }
 
   /**
-   * Whether heartbeat `seq` is one not seen yet (above every seq seen), recording it. A datagram the network
-   * duplicated or reordered is no new heartbeat: counted, it would record a ~0 ms interval.
+   * Whether heartbeat `seq` is a new one, recording it. A datagram the network duplicated or reordered (a seq
+   * at most `SEQ_WINDOW` below the last one, or equal) is no new heartbeat: counted, it would record a ~0 ms
+   * interval. A seq further below is taken as new: heartbeats are not authenticated per member, and one
+   * datagram claiming a huge seq must not make every later real heartbeat look like a duplicate.
    */
   fresh(seq: number): boolean {
-    if (seq <= this.s[S_SEQ]) return false;
+    const last = this.s[S_SEQ];
+    if (seq <= last && seq > last - SEQ_WINDOW) return false;
     this.s[S_SEQ] = seq;
     return true;
   }

@@ -193,6 +193,22 @@ describe('GossipNode membership', () => {
     expect(suspectedAfter(2)).toBeGreaterThan(8);
   });
 
+  it('is not blinded by one heartbeat with a far-off seq: only recent seqs count as duplicates', () => {
+    // Heartbeats are not authenticated per member: a datagram claiming seq 2^53 - 1 must not make every later
+    // real heartbeat of the member look like a duplicate (it would be suspected, refute, and again, for good).
+    const { n } = node('a', { monitors: 1 });
+    join(n, 'b');
+    const hb = (seq: number, t: number) =>
+      n.handle(encode({ type: MsgType.heartbeat, sender: 'b', gen: 1, inc: 0, seq }), t);
+    for (let t = 0; t < 60_000; t += 100) {
+      if (t % 1000 === 0) hb(t / 1000, t);
+      if (t === 30_500) hb(Number.MAX_SAFE_INTEGER, t);
+      n.tick(t);
+    }
+    expect(n.liveness('b')).toBe('alive');
+    expect(n.phiOf('b', 60_000)).toBeLessThan(1);
+  });
+
   it('does not learn the gap of a pause it suspected: detection afterwards is as fast as before', () => {
     // Akka's rule (PhiAccrualFailureDetector.heartbeat): an interval that ends while phi is above the
     // threshold is not added to the history, since one long pause would skew the statistics; nor is the time
