@@ -1,8 +1,9 @@
 /**
  * Content checks run on every decoded delta before any merge rule sees it: every value finite and within the
- * Q bounds, fresh visits plausible for the interactions the delta covers, and those interactions plausible
- * for the time elapsed since the sender's previous delta. A delta failing any check is refused whole: an
- * agent that sends one bad entry is not trusted for the others.
+ * Q bounds, fresh visits plausible for the interactions the delta covers, and those interactions at most a
+ * fixed per-delta maximum (`max_interactions_per_delta`; not scaled by the time since the sender's previous
+ * delta). A delta failing any check is refused whole: an agent that sends one bad entry is not trusted for the
+ * others.
  */
 import { ElexError } from '../core/index.js';
 import type { Delta } from './delta-codec.js';
