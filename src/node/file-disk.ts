@@ -26,12 +26,16 @@ import { fsyncDirSync } from './durable-file.js';
  * File layout: the 8-byte header `ELEXDSK1`, then records
  * `[u32 LE payload length][u32 LE CRC-32 of the payload][payload]`.
  * The payload is `v8.serialize([key, value])` for a write and `v8.serialize([key])` for a delete: the array
- * length marks a delete, so a stored `null` stays a value.
+ * length marks a delete, so a stored `null` stays a value. A flush of several records writes them as one
+ * group record, whose payload is the byte `GROUP` then `[u32 LE length][v8 payload]` per op (no inner CRC: the
+ * group's covers them), so a crash keeps the whole flush or none of it.
  */
 const MAGIC = Buffer.from('ELEXDSK1', 'latin1');
 const HEADER = MAGIC.length;
 const RECORD_HEADER = 8;
 const DEFAULT_COMPACT_AT = 64 * 1024 * 1024;
+/** First byte of a group payload; a v8 payload starts with its version tag, 0xff. */
+const GROUP = 0x00;
 
 export interface FileDiskOptions {
   /** Compaction is considered once the file exceeds this many bytes (default 64 MiB). */
@@ -62,14 +66,8 @@ function encode(op: Op): Buffer {
   return rec;
 }
 
-/** The op of a valid record at `off`, or undefined if none starts there. */
-function decodeAt(bytes: Buffer, off: number): Op | undefined {
-  if (off + RECORD_HEADER > bytes.length) return undefined;
-  const len = bytes.readUInt32LE(off);
-  // v8 payloads are never empty; rejecting 0 also stops zero-filled space looking like records.
-  if (len === 0 || off + RECORD_HEADER + len > bytes.length) return undefined;
-  const payload = bytes.subarray(off + RECORD_HEADER, off + RECORD_HEADER + len);
-  if (crc32(payload) !== bytes.readUInt32LE(off + 4)) return undefined;
+/** The op of a v8 payload, or undefined if it is not one. */
+function decodeOp(payload: Buffer): Op | undefined {
   let op: unknown;
   try {
     // Copy first: deserialized Uint8Arrays are views on their input and would pin the whole file in memory.
@@ -80,6 +78,50 @@ function decodeAt(bytes: Buffer, off: number): Op | undefined {
   if (!Array.isArray(op) || (op.length !== 1 && op.length !== 2) || typeof op[0] !== 'string')
     return undefined;
   return op as Op;
+}
+
+/**
+ * The ops of a valid record at `off`, each with the size it would take as a record of its own, or undefined
+ * if none starts there.
+ */
+function decodeAt(bytes: Buffer, off: number): Array<[Op, number]> | undefined {
+  if (off + RECORD_HEADER > bytes.length) return undefined;
+  const len = bytes.readUInt32LE(off);
+  // v8 payloads are never empty; rejecting 0 also stops zero-filled space looking like records.
+  if (len === 0 || off + RECORD_HEADER + len > bytes.length) return undefined;
+  const payload = bytes.subarray(off + RECORD_HEADER, off + RECORD_HEADER + len);
+  if (crc32(payload) !== bytes.readUInt32LE(off + 4)) return undefined;
+  if (payload[0] !== GROUP) {
+    const op = decodeOp(payload);
+    return op === undefined ? undefined : [[op, RECORD_HEADER + len]];
+  }
+  const ops: Array<[Op, number]> = [];
+  let at = 1;
+  while (at < payload.length) {
+    if (at + 4 > payload.length) return undefined;
+    const n = payload.readUInt32LE(at);
+    if (n === 0 || at + 4 + n > payload.length) return undefined;
+    const op = decodeOp(payload.subarray(at + 4, at + 4 + n));
+    if (op === undefined) return undefined;
+    ops.push([op, RECORD_HEADER + n]);
+    at += 4 + n;
+  }
+  return ops.length > 0 ? ops : undefined;
+}
+
+/** One group record holding the encoded records of `batch` (`bytes` long in all). */
+function group(batch: Buffer[], bytes: number): Buffer {
+  const len = 1 + bytes - 4 * batch.length;
+  const out = Buffer.allocUnsafe(RECORD_HEADER + len);
+  out.writeUInt32LE(len, 0);
+  out[RECORD_HEADER] = GROUP;
+  let at = RECORD_HEADER + 1;
+  for (const rec of batch) {
+    at += rec.copy(out, at, 0, 4);
+    at += rec.copy(out, at, RECORD_HEADER);
+  }
+  out.writeUInt32LE(crc32(out.subarray(RECORD_HEADER)), 4);
+  return out;
 }
 
 function storageError(path: string, what: string, err?: unknown): ElexError {
@@ -99,7 +141,7 @@ function writeAll(fd: number, buf: Buffer, pos: number, cb: (err: Error | null) 
 /**
  * A durable `Disk` on one append-only file. Reads come from an in-memory map that sees every write at once;
  * `sync` appends the pending records and fdatasyncs before running `done`, one flush at a time, in order.
- * A crash keeps every synced write plus possibly a prefix of later records (a torn tail, cut on open).
+ * A crash keeps every synced write plus possibly the flush in flight, whole (a torn one is cut on open).
  * Single writer: nothing stops two processes opening the same file.
  */
 export class FileDisk implements Disk {
@@ -171,12 +213,13 @@ export class FileDisk implements Disk {
     const sizes: number[] = [];
     let off = HEADER;
     while (off < bytes.length) {
-      const op = decodeAt(bytes, off);
-      if (op === undefined) break;
-      ops.push(op);
-      const size = RECORD_HEADER + bytes.readUInt32LE(off);
-      sizes.push(size);
-      off += size;
+      const rec = decodeAt(bytes, off);
+      if (rec === undefined) break;
+      for (const [op, size] of rec) {
+        ops.push(op);
+        sizes.push(size);
+      }
+      off += RECORD_HEADER + bytes.readUInt32LE(off);
     }
     const good = off;
     if (good < bytes.length) {
@@ -320,10 +363,12 @@ export class FileDisk implements Disk {
       this.compact(finish);
       return;
     }
-    const buf = batch.length === 1 ? batch[0] : Buffer.concat(batch, bytes);
+    // Several records go as one group: a crash mid-write must not keep a prefix of them (DiskStorage's
+    // entries of a conflicting append without its `last`, or a compaction's deletes without its `first`).
+    const buf = batch.length === 1 ? batch[0] : group(batch, bytes);
     writeAll(this.fd, buf, this.fileBytes, (err) => {
       if (err) return finish(err, 'append');
-      this.fileBytes += bytes;
+      this.fileBytes += buf.length;
       fdatasync(this.fd, (e) => finish(e, 'fdatasync'));
     });
   }

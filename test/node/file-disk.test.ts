@@ -195,8 +195,11 @@ describe('FileDisk', () => {
   it('refuses a file with a corrupt record in the middle', async () => {
     const path = fresh();
     const d = openDisk(path);
+    // One flush each: the records of one flush form one group record, kept or cut as a whole.
     d.write('first', 'aaaaaaaa');
+    await synced(d);
     d.write('second', 'bbbbbbbb');
+    await synced(d);
     d.write('third', 'cccccccc');
     await d.close();
     const bytes = readFileSync(path);
@@ -212,7 +215,10 @@ describe('FileDisk', () => {
   it('refuses a corrupt length field in the middle too', async () => {
     const path = fresh();
     const d = openDisk(path);
-    for (let i = 0; i < 4; i++) d.write(`k${i}`, i);
+    for (let i = 0; i < 4; i++) {
+      d.write(`k${i}`, i);
+      await synced(d);
+    }
     await d.close();
     const bytes = readFileSync(path);
     bytes.writeUInt32LE(0x7fffffff, 8); // first record's length now runs past the end
@@ -332,6 +338,50 @@ describe('FileDisk', () => {
     expect(r.entries().map((e) => e.index)).toEqual([5, 6, 7, 8, 9, 10]);
     expect(r.hardState()).toEqual({ term: 3, vote: 2, commit: 8 });
     expect(r.snapshot()).toEqual(snap);
+  });
+
+  it('a crash mid-flush leaves DiskStorage the state before the flush or after it, never a mix', async () => {
+    // A crash may keep any prefix of the bytes a flush was writing; whatever the cut, the log must be one that
+    // was synced: the old one, or the new one (here a conflicting append, then a snapshot and compaction).
+    const cases: Array<{ before: (s: DiskStorage) => void; flush: (s: DiskStorage) => void }> = [
+      {
+        before: (s) => s.append([entry(1, 1, [1]), entry(2, 1, [2]), entry(3, 1, [3])]),
+        flush: (s) => {
+          s.append([entry(2, 2, [22])]); // a new leader's entry 2 truncates 2..3
+          s.setHardState({ term: 2, vote: 0, commit: 1 });
+        },
+      },
+      {
+        before: (s) => s.append([entry(1, 1, [1]), entry(2, 1, [2]), entry(3, 1, [3])]),
+        flush: (s) => {
+          s.saveSnapshot({
+            meta: { index: 2, term: 1, conf: { voters: [1], learners: [] } },
+            data: new Uint8Array([7]),
+          });
+          s.compactTo(2);
+        },
+      },
+    ];
+    for (const c of cases) {
+      const path = fresh();
+      const d = openDisk(path);
+      const s = new DiskStorage(d);
+      c.before(s);
+      await new Promise<void>((resolve) => s.sync(resolve));
+      const old = { entries: s.entries(), hs: s.hardState(), snap: s.snapshot() };
+      const from = statSync(path).size;
+      c.flush(s);
+      await new Promise<void>((resolve) => s.sync(resolve));
+      const next = { entries: s.entries(), hs: s.hardState(), snap: s.snapshot() };
+      const bytes = readFileSync(path);
+      for (let cut = from; cut <= bytes.length; cut++) {
+        const copy = `${path}.${cut}`;
+        writeFileSync(copy, bytes.subarray(0, cut));
+        const r = new DiskStorage(openDisk(copy));
+        const got = { entries: r.entries(), hs: r.hardState(), snap: r.snapshot() };
+        expect([old, next], `cut at ${cut} of ${from}..${bytes.length}`).toContainEqual(got);
+      }
+    }
   });
 
   it('property: after a crash the disk holds the state at the last completed sync', async () => {
