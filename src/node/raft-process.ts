@@ -140,27 +140,36 @@ export class RaftProcess<H extends RaftHost> {
       unlock();
       throw e;
     }
-    host = make(
-      realHostEnv({
-        disk,
-        send: (m) => transport.send(m),
-        fail:
-          o.onFatal ??
-          (() => {
-            log('stopped: a failed assertion (see above)');
-            host?.crash();
-          }),
-      }),
-      {
-        raft: { electionTimeoutMs: o.electionTimeoutMs ?? 150, heartbeatMs: o.heartbeatMs ?? 50 },
-        voters: [...(o.voters ?? o.cluster.keys())].sort((a, b) => a - b),
-        tickMs: o.tickMs ?? 10,
-        snapshotEvery: o.snapshotEvery ?? 10_000,
-        snapshotKeep: 1000,
-      },
-      observer(log),
-    );
-    host.start();
+    try {
+      host = make(
+        realHostEnv({
+          disk,
+          send: (m) => transport.send(m),
+          fail:
+            o.onFatal ??
+            (() => {
+              log('stopped: a failed assertion (see above)');
+              host?.crash();
+            }),
+        }),
+        {
+          raft: { electionTimeoutMs: o.electionTimeoutMs ?? 150, heartbeatMs: o.heartbeatMs ?? 50 },
+          voters: [...(o.voters ?? o.cluster.keys())].sort((a, b) => a - b),
+          tickMs: o.tickMs ?? 10,
+          snapshotEvery: o.snapshotEvery ?? 10_000,
+          snapshotKeep: 1000,
+        },
+        observer(log),
+      );
+      host.start();
+    } catch (e) {
+      // A log the host cannot load (E_STORAGE), say: give back the port, the file and the lock.
+      host?.crash();
+      await transport.close();
+      await disk.close();
+      unlock();
+      throw e;
+    }
     return new RaftProcess(host, transport, disk, o.requestTimeoutMs ?? 5000, unlock);
   }
 

@@ -1,10 +1,11 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ElexError, encodeFrame } from '../../src/core/index.js';
 import { ClusterKeyring } from '../../src/node/cluster-key.js';
+import { FileDisk } from '../../src/node/file-disk.js';
 import { KvNode } from '../../src/node/kv-node.js';
 import { freePorts } from '../../src/node/processes.js';
 import { RaftProcess } from '../../src/node/raft-process.js';
@@ -233,5 +234,23 @@ describe('RaftProcess: one process per data directory', () => {
     const again = await KvNode.start({ id: 1, cluster: one(p2), dataDir });
     running.push(again);
     expect(again.status().recovery.records).toBeGreaterThan(0);
+  });
+
+  it('a start that fails on a log it cannot load releases the lock, the port and the file', async () => {
+    const [port] = await freePorts(1);
+    const dataDir = join(root, `unloadable${dirs++}`);
+    const one = new Map([[1, { host: '127.0.0.1', port }]]);
+    const disk = FileDisk.open(join(dataDir, 'raft.disk'));
+    disk.write('raft/last', 3); // claims entries 1..3, which are not there
+    await disk.close();
+    await expect(KvNode.start({ id: 1, cluster: one, dataDir })).rejects.toMatchObject({ code: 'E_STORAGE' });
+    expect(existsSync(join(dataDir, 'LOCK'))).toBe(false);
+    // The port is free again, and once the file is repaired the node starts on the same directory.
+    const repaired = FileDisk.open(join(dataDir, 'raft.disk'));
+    repaired.delete('raft/last');
+    await repaired.close();
+    const n = await KvNode.start({ id: 1, cluster: one, dataDir });
+    running.push(n);
+    await leaderOf([n]);
   });
 });
