@@ -20,7 +20,14 @@ export function writeFileDurably(path: string, data: string | Uint8Array): void 
   const tmp = `${path}.tmp`;
   const fd = openSync(tmp, 'w');
   try {
-    writeSync(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    // writeSync may write less than asked (a disk filling up) and say so only by its count: a cut file must
+    // not be renamed over a good one. The next write of the rest then fails with the real error.
+    for (let at = 0; at < bytes.length; ) {
+      const n = writeSync(fd, bytes, at, bytes.length - at);
+      if (n === 0) throw new Error(`${tmp}: write made no progress`);
+      at += n;
+    }
     fsyncSync(fd);
   } finally {
     closeSync(fd);
