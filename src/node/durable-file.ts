@@ -1,5 +1,6 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { ElexError } from '../core/index.js';
 
 /** Makes a rename or creation in `dir` durable (the entry lives in the directory, not the file). */
 export function fsyncDirSync(dir: string): void {
@@ -25,7 +26,7 @@ export function writeFileDurably(path: string, data: string | Uint8Array): void 
     // not be renamed over a good one. The next write of the rest then fails with the real error.
     for (let at = 0; at < bytes.length; ) {
       const n = writeSync(fd, bytes, at, bytes.length - at);
-      if (n === 0) throw new Error(`${tmp}: write made no progress`);
+      if (n === 0) throw new ElexError('E_STORAGE', `${tmp}: write made no progress`);
       at += n;
     }
     fsyncSync(fd);

@@ -30,6 +30,7 @@ export interface RaftStorage extends StableStore, LogStore, SnapshotStore {
  * A key-value device with the simulator's semantics: reads see every write, a crash keeps only writes
  * that a completed sync covered. `SimDisk` has this shape; `MemoryDisk` is the stand-alone version.
  */
+/** Key-value storage for Raft. After a crash: every synced write, and of a sync in flight all writes or none. */
 export interface Disk {
   write(key: string, value: unknown): void;
   read(key: string): unknown;
@@ -75,9 +76,11 @@ const K_LAST = 'raft/last';
 const entryKey = (i: number) => `raft/e/${i}`;
 
 /**
- * Raft storage over a `Disk`: one key per entry plus first/last markers. Writing `last` after the entries
- * makes a crash mid-batch harmless: the disk keeps a prefix of the writes, so `last` never points past
- * entries that were lost. Stored objects are shared by reference and never mutated.
+ * Raft storage over a `Disk`: one key per entry plus first/last markers. A `Disk` keeps the writes of a sync
+ * whole or not at all after a crash (`MemoryDisk` and the simulator's disk roll back to the last sync;
+ * `FileDisk` writes a flush as one CRC-covered record). A prefix would not do: a conflicting append's new entry
+ * without its `last` would sit before an old entry of a lower term, a compaction's deletes without its `first`
+ * would leave a log that cannot load. Stored objects are shared by reference and never mutated.
  */
 export class DiskStorage implements RaftStorage {
   constructor(private readonly disk: Disk) {}
