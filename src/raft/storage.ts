@@ -28,9 +28,9 @@ export interface RaftStorage extends StableStore, LogStore, SnapshotStore {
 
 /**
  * A key-value device with the simulator's semantics: reads see every write, a crash keeps only writes
- * that a completed sync covered. `SimDisk` has this shape; `MemoryDisk` is the stand-alone version.
+ * that a completed sync covered, and of a sync in flight all or none (`FileDisk`: one record per flush).
+ * `SimDisk` has this shape; `MemoryDisk` is the stand-alone version.
  */
-/** Key-value storage for Raft. After a crash: every synced write, and of a sync in flight all writes or none. */
 export interface Disk {
   write(key: string, value: unknown): void;
   read(key: string): unknown;
