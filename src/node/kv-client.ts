@@ -63,12 +63,18 @@ export class KvClient {
   private seq = 0;
   private busy = false;
   private next = 0;
+  private retried = 0;
 
   constructor(private readonly o: KvClientOptions) {
     if (o.nodes.length === 0) throw new ElexError('E_CONFIG', 'a KV client needs at least one node');
     this.session = o.client ?? null;
     if (o.client !== undefined && !(Number.isSafeInteger(o.client) && o.client >= 1))
       throw new ElexError('E_CONFIG', `a session id is an integer ≥ 1 from POST /sessions, got ${o.client}`);
+  }
+
+  /** Attempts beyond the first of each request so far (reads, writes and session opens). */
+  get retries(): number {
+    return this.retried;
   }
 
   /** The session this client writes in (null until its first write opens one). */
@@ -171,6 +177,7 @@ export class KvClient {
       }
       // Down, no leader, or timed out: the next node (a 504's write may have applied; the same seq is safe).
       this.next++;
+      this.retried++;
       if (Date.now() + backoff > end)
         throw new ElexError(
           'E_TIMEOUT',
