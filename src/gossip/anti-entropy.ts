@@ -32,6 +32,7 @@ import {
 import { compareIncarnation, keyId, type Member, supersedes } from './member.js';
 import { applyClaim, applySelfClaim, claimOf, rehash, unhash } from './membership.js';
 import { liveNames, pickLive } from './peers.js';
+import { reconnectTarget } from './tombstones.js';
 
 /** Tombstones this close to their expiry are no longer offered in deltas (members forget within ms). */
 const TOMBSTONE_QUIET_MS = 1000;
@@ -40,10 +41,15 @@ export function gossipRound(s: CoreState): void {
   const c = s.config;
   const targets = pickLive(s, c.fanout, undefined);
   const live = liveNames(s).length;
-  // Gossip to the dead: partitions heal only if someone talks across them. Probability ∝ dead share.
+  // Gossip to the dead: partitions heal only if someone talks across them. Probability ∝ dead share. The
+  // dead include those forgotten while dead (`s.lost`): a partition can outlive the tombstones.
   const dead = s.dead.items;
-  if (dead.length > 0 && s.rng.next() * (live + dead.length) < dead.length)
-    targets.push(dead[s.rng.int(dead.length)]);
+  const away = dead.length + s.lost.size;
+  if (away > 0 && s.rng.next() * (live + away) < away) {
+    const i = s.rng.int(away);
+    const to = i < dead.length ? dead[i] : reconnectTarget(s, s.lost.items[i - dead.length]);
+    if (to !== undefined) targets.push(to);
+  }
   if (live < c.fanout && s.seeds.length > 0) {
     for (const seed of s.seeds) {
       if (!s.members.has(seed)) s.send(seed, { type: MsgType.join, ...s.header() });

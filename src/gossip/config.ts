@@ -38,6 +38,11 @@ export interface GossipConfig {
   tombstoneTtlMs: number;
   /** Forgotten (garbage-collected) identities remembered locally to refuse their resurrection. */
   forgottenCapacity: number;
+  /**
+   * How long a member forgotten while dead (not left) stays a gossip-to-the-dead target (Serf's
+   * reconnect_timeout): a partition that outlives the tombstones heals only if someone talks across it.
+   */
+  reconnectTimeoutMs: number;
   /** Byte budget of every datagram the core emits (payload, before UDP/IP headers). */
   maxDatagramBytes: number;
   /** Largest value accepted by `set` (a value must fit in one datagram with its headers). */
@@ -80,6 +85,7 @@ export const DEFAULT_CONFIG: Readonly<GossipConfig> = Object.freeze({
   suspicionConfirmations: 3,
   tombstoneTtlMs: 3_600_000,
   forgottenCapacity: 4096,
+  reconnectTimeoutMs: 86_400_000,
   maxDatagramBytes: 1200,
   maxValueBytes: 900,
   maxUserBytes: 16_384,
@@ -108,6 +114,7 @@ export function makeConfig(partial: Partial<GossipConfig> = {}): GossipConfig {
     'suspicionConfirmations',
     'tombstoneTtlMs',
     'forgottenCapacity',
+    'reconnectTimeoutMs',
     'maxDatagramBytes',
     'maxValueBytes',
     'maxUserBytes',

@@ -24,12 +24,24 @@ export function reviveTombstone(s: CoreState, name: string, gen: number, inc: nu
   const f = s.forgotten.get(name);
   if (f === undefined || gen !== f.gen || inc > f.inc) return undefined;
   s.forgotten.delete(name);
+  s.lost.delete(name);
   const m = addMember(s, { name, gen: f.gen, inc: f.inc, status: Status.alive });
   setClaim(s, m, { gen: f.gen, inc: f.inc, status: Status.dead }, undefined, 'unknown');
   return m;
 }
 
 /** Forgets expired tombstones; returns the next expiry. */
+/**
+ * A forgotten member to gossip to, or undefined: `name` (from `s.lost`) unless it is known again or its
+ * reconnect window has passed, in which case it leaves the pool.
+ */
+export function reconnectTarget(s: CoreState, name: string): string | undefined {
+  const f = s.forgotten.get(name);
+  if (f !== undefined && !s.members.has(name) && s.now - f.at < s.config.reconnectTimeoutMs) return name;
+  s.lost.delete(name);
+  return undefined;
+}
+
 export function collectGarbage(s: CoreState): number {
   if (s.terminal.size === 0) {
     s.tombstoneDueAt = Number.POSITIVE_INFINITY; // a refuted tombstone leaves a stale due time
@@ -55,10 +67,16 @@ export function collectGarbage(s: CoreState): number {
     // Delete first: a name forgotten again must move to the newest end, or eviction (oldest first by
     // insertion) would drop the identity forgotten just now and let a late claim for it resurrect it.
     s.forgotten.delete(n);
-    s.forgotten.set(n, { gen: m.gen, inc: m.inc });
+    s.forgotten.set(n, { gen: m.gen, inc: m.inc, at: s.now });
+    // A member that left meant to; one that died may be alive across a partition: keep talking to it.
+    if (m.status === Status.dead) s.lost.add(n);
+    else s.lost.delete(n);
     if (s.forgotten.size > s.config.forgottenCapacity) {
       const oldest = s.forgotten.keys().next().value;
-      if (oldest !== undefined) s.forgotten.delete(oldest);
+      if (oldest !== undefined) {
+        s.forgotten.delete(oldest);
+        s.lost.delete(oldest);
+      }
     }
     s.live.delete(n);
     s.dead.delete(n);

@@ -82,6 +82,24 @@ describe('gossip cluster in the simulator', () => {
     expect(r.converged_10s_later).toBe(true);
   });
 
+  it('reconverges after a partition that outlived the tombstones, between two sides larger than the fanout', () => {
+    // Each side forgets the other; with fanout or more live members on each, nobody sends joins, and there are
+    // no dead left to gossip to. Only gossip to the forgotten (failed, not left) brings them back together.
+    const r = runPartition({
+      members: 12,
+      seed: 3,
+      split: 0.5,
+      partitionMs: 60_000,
+      config: { tombstoneTtlMs: 20_000 },
+    });
+    expect(r.deaths_declared_during_partition).toBeGreaterThan(0);
+    expect(r.reconverge_ms).not.toBeNull();
+    expect(r.reconverge_ms!).toBeLessThan(10_000);
+    expect(r.resurrections).toBe(0);
+    expect(r.regressions).toBe(0);
+    expect(r.converged_10s_later).toBe(true);
+  });
+
   it('is deterministic: same seed, same trace', () => {
     const a = runPartition({ members: 20, seed: 5, split: 0.3, partitionMs: 10_000 });
     const b = runPartition({ members: 20, seed: 5, split: 0.3, partitionMs: 10_000 });

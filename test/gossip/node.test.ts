@@ -654,4 +654,55 @@ describe('tombstones outlived by a partition', () => {
     expect(a.view().find((m) => m.name === 'b')!.inc).toBeGreaterThan(0);
     expect(b.view().find((m) => m.name === 'a')!.inc).toBeGreaterThan(0);
   });
+
+  it('keeps gossiping to a member forgotten while dead, never to one that left, and stops after the reconnect window', () => {
+    const names = ['a', 'b', 'c', 'd'];
+    const nodes = new Map(
+      names.map((name, i) => [
+        name,
+        new GossipNode({
+          name,
+          generation: 1,
+          seeds: name === 'a' ? [] : ['a'],
+          rng: new SeededRng(i + 1),
+          now: 0,
+          config: { tombstoneTtlMs: 10_000, reconnectTimeoutMs: 60_000 },
+        }),
+      ]),
+    );
+    const down = new Set<string>();
+    const sentTo = new Map<string, number[]>();
+    const queue: Array<{ to: string; data: Uint8Array }> = [];
+    const push = (out: Outbound[], t: number) => {
+      for (const o of out) {
+        sentTo.set(o.to, [...(sentTo.get(o.to) ?? []), t]);
+        if (!down.has(o.to)) queue.push({ to: o.to, data: o.data });
+      }
+    };
+    const run = (from: number, to: number) => {
+      for (let t = from; t < to; t += 100) {
+        for (const [name, n] of nodes) if (!down.has(name)) push(n.tick(t), t);
+        while (queue.length > 0) {
+          const m = queue.shift()!;
+          push(nodes.get(m.to)!.handle(m.data, t), t);
+        }
+      }
+    };
+    run(0, 10_000);
+    push(nodes.get('c')!.leave(10_000), 10_000);
+    down.add('c');
+    down.add('d'); // d crashes silently
+    run(10_000, 40_000); // d declared dead; both tombstones forgotten by ~30 s
+    expect(nodes.get('a')!.liveness('c')).toBe('unknown');
+    expect(nodes.get('a')!.liveness('d')).toBe('unknown');
+    sentTo.clear();
+    run(40_000, 80_000);
+    const at = (name: string) => sentTo.get(name) ?? [];
+    expect(at('c')).toEqual([]);
+    expect(at('d').length).toBeGreaterThan(0);
+    // d was forgotten at about 30 s: past 30 s + 60 s nobody talks to it any more.
+    sentTo.clear();
+    run(80_000, 140_000);
+    expect(at('d').filter((t) => t >= 100_000)).toEqual([]);
+  });
 });
