@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { defaultCatalog } from '../../src/node/catalog-file.js';
-import type { Message } from '../../src/raft/index.js';
+import { ConfChangeType, type Message } from '../../src/raft/index.js';
 import { Simulator } from '../../src/sim/index.js';
 import { InvariantChecker } from '../../src/sim/raft/checkers.js';
 import { SimCoordinatorReplica } from '../../src/sim/swarm/sim-replica.js';
@@ -240,5 +240,55 @@ describe('coordinator replica: client sessions', () => {
     });
     (copy as unknown as { restoreSnapshot(d: Uint8Array, i: number): void }).restoreSnapshot(bytes[0], index);
     expect(take(copy)).toEqual(bytes[0]);
+  });
+});
+
+describe('coordinator replica: the machine sees every applied index', () => {
+  it('a skipped copy still advances the applied index the dependency check reports, as on a restored replica', () => {
+    const { sim, catalog, replicas, leader } = group(false);
+    const feature = catalog.features.find((x) => x.requires.length === 0)!;
+    const cmd = encodeCommand({ op: 'activate', feature: feature.id, at_ms: 1_000 });
+    leader().propose(cmd, () => {}, 5);
+    sim.runFor(500);
+    // The client's retry commits as a second entry: it does not execute again, but it is applied.
+    leader().propose(cmd, () => {}, 5);
+    sim.runFor(500);
+    const lead = leader();
+    expect(lead.duplicatesSkipped).toBe(1);
+    const index = lead.appliedIndex;
+    const check = lead.machine.dependencyCheck(feature.id);
+    expect(check).toMatchObject({ ok: true, applied_index: index });
+    // A replica restored from a snapshot at that index answers the same read the same way.
+    const take = (r: SimCoordinatorReplica) =>
+      (r as unknown as { takeSnapshot(): Uint8Array }).takeSnapshot();
+    const opts = {
+      raft: { heartbeatMs: 50, electionTimeoutMs: 150 },
+      voters: [0],
+      tickMs: 10,
+      snapshotEvery: 20,
+      snapshotKeep: 5,
+    };
+    const copy = new SimCoordinatorReplica(sim, 0, catalog, opts, new InvariantChecker(sim, 1, 1), {
+      onApply() {},
+    });
+    (copy as unknown as { restoreSnapshot(d: Uint8Array, i: number): void }).restoreSnapshot(
+      take(lead),
+      index,
+    );
+    expect(copy.machine.dependencyCheck(feature.id)).toEqual(check);
+    expect(replicas.every((r) => r.machine.applied === index)).toBe(true);
+  });
+
+  it('a configuration change entry advances it too', () => {
+    const { sim, catalog, replicas, leader } = group(false);
+    const feature = catalog.features.find((x) => x.requires.length === 0)!;
+    leader().propose(encodeCommand({ op: 'activate', feature: feature.id, at_ms: 1_000 }), () => {}, 5);
+    sim.runFor(500);
+    const lead = leader();
+    const follower = replicas.find((r) => !r.isLeader())!.id;
+    lead.guard(() => lead.rn!.proposeConfChange({ type: ConfChangeType.AddLearner, node: follower }));
+    sim.runFor(500);
+    expect(lead.raft!.log.lastIndex()).toBe(lead.appliedIndex);
+    expect(lead.machine.dependencyCheck(feature.id)).toMatchObject({ applied_index: lead.appliedIndex });
   });
 });

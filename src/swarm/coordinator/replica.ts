@@ -79,6 +79,8 @@ const sessionsSchema = z.strictObject({
 });
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const utf8Encoder = new TextEncoder();
+/** No command (refused as malformed, changing nothing): applied only to advance the machine's index. */
+const NO_COMMAND = new Uint8Array(0);
 
 /** The command's `at_ms` (the receiving coordinator's clock), or null when the bytes are not a JSON command. */
 function atMsOf(command: Uint8Array): number | null {
@@ -183,6 +185,8 @@ export class CoordinatorReplica extends RaftHost {
         // Applied before (its answer is kept), or settled: the copy does not execute again.
         if (known !== undefined) this.duplicatesSkipped++;
         else this.settledSkipped++;
+        // Not executed, but applied: the machine's applied index (its reads report it) follows the log.
+        this.machine.apply(e.index, NO_COMMAND);
         this.hooks.onApply(this, e, reqId, null);
         this.observer.onApplied(this, e);
         const again = this.writes.get(reqId);
@@ -205,7 +209,7 @@ export class CoordinatorReplica extends RaftHost {
       }
     } else {
       // Empty leader entries and conf changes still advance the machine's applied index.
-      if (e.type === EntryType.Normal) this.machine.apply(e.index, e.data);
+      this.machine.apply(e.index, e.type === EntryType.Normal ? e.data : NO_COMMAND);
       this.hooks.onApply(this, e, 0, null);
     }
     this.observer.onApplied(this, e);
