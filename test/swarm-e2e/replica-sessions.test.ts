@@ -292,3 +292,48 @@ describe('coordinator replica: the machine sees every applied index', () => {
     expect(lead.machine.dependencyCheck(feature.id)).toMatchObject({ applied_index: lead.appliedIndex });
   });
 });
+
+describe('coordinator replica: answers kept for retries', () => {
+  it('a cooldown that never ends is answered the same to a retry on a replica that caught up by snapshot', () => {
+    const { sim, catalog, checker, replicas, leader } = group(false);
+    const f = replicas.find((r) => !r.isLeader())!.id;
+    sim.crash(f);
+    const feature = catalog.features.find((x) => x.requires.length === 0)!.id;
+    const parameter = catalog.globalZones[0].parameter;
+    const z = catalog.zone(parameter)!;
+    const mid = (z.safe_min + z.safe_max) / 2;
+    const zone = {
+      absolute_min: z.absolute_min,
+      absolute_max: z.absolute_max,
+      safe_min: z.safe_min,
+      safe_max: z.safe_max,
+      change_limit_percent: z.change_limit_percent,
+      cooldown_seconds: 1e306, // a valid (finite) zone: 1e309 ms overflows
+    };
+    const setTo = (value: number, at_ms: number) =>
+      encodeCommand({ op: 'set_parameter', feature, parameter, value, at_ms });
+    leader().propose(encodeCommand({ op: 'activate', feature, at_ms: 1_000 }), () => {}, 1);
+    leader().propose(encodeCommand({ op: 'update_safe_zone', parameter, zone, at_ms: 1_001 }), () => {}, 2);
+    leader().propose(setTo(mid, 1_002), () => {}, 3);
+    sim.runFor(500);
+    const answers: Array<CommandResult | null> = [];
+    const retried = setTo(mid * 1.001, 2_000);
+    expect(leader().propose(retried, (r) => answers.push(r), 4)).toBe(true);
+    sim.runFor(500);
+    expect(answers[0]).toMatchObject({ ok: false, code: 'COOLDOWN' });
+    for (let i = 0; i < 45; i++) leader().propose(encodeCommand(noop(3_000 + i)), () => {}, 10 + i);
+    sim.runFor(1_000);
+    const lead = leader();
+    expect(lead.raft!.log.offset).toBeGreaterThan(0);
+    // The follower comes back and installs the leader's snapshot, which carries the answer of request 4.
+    sim.restart(f);
+    sim.runUntilTrue(() => replicas[f].appliedIndex >= lead.appliedIndex, 5_000);
+    expect(replicas[f].raft!.snapshot!.meta.index).toBeGreaterThan(0);
+
+    expect(replicas[f].propose(retried, (r) => answers.push(r), 4)).toBe(true);
+    sim.runFor(1_000);
+    expect(answers).toHaveLength(2);
+    expect(answers[1]).toEqual(answers[0]);
+    expect(checker.violations).toEqual([]);
+  });
+});

@@ -399,7 +399,8 @@ export class CoordinatorStateMachine implements StateMachine {
           `${zone.change_limit_percent} % (at most ${maxChange})`,
       };
     }
-    const until = current.changed_at_ms + zone.cooldown_seconds * 1000;
+    // At most Number.MAX_VALUE: an Infinity would not survive JSON (the answers a replica keeps for retries).
+    const until = Math.min(current.changed_at_ms + zone.cooldown_seconds * 1000, Number.MAX_VALUE);
     if (now < until) {
       return {
         ok: false,
