@@ -337,3 +337,38 @@ describe('coordinator replica: answers kept for retries', () => {
     expect(checker.violations).toEqual([]);
   });
 });
+
+describe('coordinator replica: its own request ids', () => {
+  it('a replica restarted as a new process executes its new commands, not the answers of its previous life', () => {
+    const { sim, catalog, checker, replicas } = group(true);
+    const roots = catalog.features.filter((x) => x.requires.length === 0 && x.conflicts.length === 0);
+    const [a, b] = [roots[0].id, roots[1].id];
+    const f = replicas.find((r) => !r.isLeader())!.id;
+    const answers: Array<CommandResult | null> = [];
+    // The node's own API proposes without a client id (`CoordinatorNode.command`).
+    expect(
+      replicas[f].propose(encodeCommand({ op: 'activate', feature: a, at_ms: 1_000 }), (r) =>
+        answers.push(r),
+      ),
+    ).toBe(true);
+    sim.runFor(500);
+    expect(answers[0]).toMatchObject({ ok: true, activated: [a] });
+
+    // The process restarts (a new object: nothing volatile survives) and proposes another command.
+    sim.crash(f);
+    sim.runFor(200);
+    sim.restart(f);
+    sim.runFor(1_000);
+    const next = encodeCommand({ op: 'activate', feature: b, at_ms: 2_000 });
+    const propose = () => replicas[f].propose(next, (r) => answers.push(r));
+    // Refused at most until the new life's number is on disk (a client retries, as after E_NO_LEADER).
+    if (!propose()) {
+      sim.runFor(100);
+      expect(propose()).toBe(true);
+    }
+    sim.runFor(1_000);
+    expect(answers[1]).toMatchObject({ ok: true, activated: [b] });
+    expect(replicas[f].machine.isActive(b)).toBe(true);
+    expect(checker.violations).toEqual([]);
+  });
+});

@@ -7,6 +7,8 @@ import {
   type NodeObserver,
   RaftHost,
   type RaftHostOptions,
+  type RawNode,
+  type Ready,
 } from '../../raft/index.js';
 import type { Catalog } from '../catalog.js';
 import { CoordinatorStateMachine } from './machine.js';
@@ -79,6 +81,8 @@ const sessionsSchema = z.strictObject({
 });
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const utf8Encoder = new TextEncoder();
+/** Disk key of the replica's life count (its starts): its own request ids carry its life's number. */
+const LIFE_KEY = 'coordinator/life';
 /** No command (refused as malformed, changing nothing): applied only to advance the machine's index. */
 const NO_COMMAND = new Uint8Array(0);
 
@@ -131,6 +135,15 @@ export class CoordinatorReplica extends RaftHost {
   private sessions = new Map<number, Session>();
   /** Answers by request id, in the order applied (so oldest first in log time too). */
   private answers = new Map<number, Answer>();
+  /**
+   * This life's number, kept on disk: the replica's own request ids (id, life, seq) must not repeat after a
+   * restart as a new process (`incarnation` starts again at 1), or a new command would be taken for an applied
+   * one and answered with its result. Own ids are refused until the number is durable: after any sync of this
+   * life (a Ready's, or one the first such proposal asks for).
+   */
+  private life = 0;
+  private lifeDurable = false;
+  private lifeSyncing = false;
   /** Copies of an applied command skipped (a duplicated forward or a client's retry). */
   duplicatesSkipped = 0;
   /** Copies of a settled request (at or below its session's floor, answer evicted) skipped. */
@@ -151,6 +164,35 @@ export class CoordinatorReplica extends RaftHost {
   /** The leader this replica believes in (`NONE`, i.e. −1, when none is known). */
   leaderHint(): number {
     return this.rn?.raft.lead ?? 0;
+  }
+
+  override start(): void {
+    const disk = this.env.disk;
+    const before = disk.read(LIFE_KEY);
+    const life = (typeof before === 'number' ? before : 0) + 1;
+    this.life = life;
+    this.lifeDurable = false;
+    this.lifeSyncing = false;
+    disk.write(LIFE_KEY, life);
+    super.start();
+  }
+
+  override finishReady(rn: RawNode, rd: Ready): void {
+    // A Ready that had to sync did so after `start` wrote the life's number (a sync of an earlier life is orphaned).
+    if (rd.mustSync) this.lifeDurable = true;
+    super.finishReady(rn, rd);
+  }
+
+  /** Whether the replica may propose under its own ids; if not yet, has the life's number synced. */
+  private ownIdsReady(): boolean {
+    if (!this.lifeDurable && !this.lifeSyncing) {
+      this.lifeSyncing = true;
+      const life = this.life;
+      this.env.disk.sync(() => {
+        if (this.life === life) this.lifeDurable = true;
+      });
+    }
+    return this.lifeDurable;
   }
 
   protected resetMachine(): void {
@@ -298,10 +340,10 @@ export class CoordinatorReplica extends RaftHost {
    */
   propose(command: Uint8Array, cb: (r: CommandResult | null) => void, clientReqId?: number): boolean {
     const rn = this.rn;
-    if (rn === null) return false;
+    if (rn === null || (clientReqId === undefined && !this.ownIdsReady())) return false;
     const reqId =
       clientReqId === undefined
-        ? this.id * 2 ** 32 + this.incarnation * 2 ** 22 + this.nextSeq++
+        ? this.id * 2 ** 32 + this.life * 2 ** 22 + this.nextSeq++
         : 2 ** 40 + clientReqId;
     if (this.refused(() => rn.propose(envelope(reqId, command)))) return false;
     this.writes.set(reqId, cb);
@@ -314,7 +356,7 @@ export class CoordinatorReplica extends RaftHost {
    * false when refused.
    */
   proposeOrForget(command: Uint8Array, cb: (r: CommandResult | null) => void): (() => void) | false {
-    const reqId = this.id * 2 ** 32 + this.incarnation * 2 ** 22 + this.nextSeq;
+    const reqId = this.id * 2 ** 32 + this.life * 2 ** 22 + this.nextSeq;
     if (!this.propose(command, cb)) return false;
     return () => {
       if (this.writes.get(reqId) === cb) this.writes.delete(reqId);
