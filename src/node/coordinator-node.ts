@@ -46,6 +46,16 @@ export class CoordinatorNode {
       o,
       (env, opts, observer) => new CoordinatorReplica(env, o.id, o.catalog, opts, observer, { onApply() {} }),
     );
+    // Its own request ids carry a life number that must be on disk first (replica.ts): wait for that here,
+    // so the first command after a start is not refused as if there were no leader.
+    const until = Date.now() + 5_000;
+    while (!proc.host.ownIdsReady()) {
+      if (Date.now() > until) {
+        await proc.close();
+        throw new ElexError('E_STORAGE', 'the replica life number did not reach the disk within 5 s');
+      }
+      await new Promise((r) => setTimeout(r, 2));
+    }
     return new CoordinatorNode(proc, o.tickMs ?? 10);
   }
 

@@ -371,4 +371,32 @@ describe('coordinator replica: its own request ids', () => {
     expect(replicas[f].machine.isActive(b)).toBe(true);
     expect(checker.violations).toEqual([]);
   });
+
+  it("a life that used up its 2^22 own seqs takes the next number instead of spilling into the next life's ids", () => {
+    const { sim, catalog, checker, replicas } = group(true);
+    const roots = catalog.features.filter((x) => x.requires.length === 0 && x.conflicts.length === 0);
+    const f = replicas.find((r) => !r.isLeader())!;
+    const inner = f as unknown as { nextSeq: number; life: number };
+    const life = inner.life;
+    inner.nextSeq = 2 ** 22; // as after 4,194,303 own proposals
+    const answers: Array<CommandResult | null> = [];
+    const cmd = encodeCommand({ op: 'activate', feature: roots[0].id, at_ms: 1_000 });
+    // Refused until the new number is durable, then proposed as (id, life + 1, 1).
+    if (!f.propose(cmd, (r) => answers.push(r))) {
+      sim.runFor(100);
+      expect(f.propose(cmd, (r) => answers.push(r))).toBe(true);
+    }
+    expect([inner.life, inner.nextSeq]).toEqual([life + 1, 2]);
+    sim.runFor(1_000);
+    expect(answers[0]).toMatchObject({ ok: true, activated: [roots[0].id] });
+    expect(checker.violations).toEqual([]);
+  });
+
+  it('a replica that used its last life refuses to start (E_EXHAUSTED) instead of reusing ids', () => {
+    const { sim, replicas } = group(true);
+    const f = replicas.find((r) => !r.isLeader())!;
+    sim.crash(f.id);
+    f.env.disk.write('coordinator/life', 2 ** 10 - 1);
+    expect(() => f.start()).toThrow(expect.objectContaining({ code: 'E_EXHAUSTED' }));
+  });
 });

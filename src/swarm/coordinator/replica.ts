@@ -83,6 +83,14 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 const utf8Encoder = new TextEncoder();
 /** Disk key of the replica's life count (its starts): its own request ids carry its life's number. */
 const LIFE_KEY = 'coordinator/life';
+/**
+ * An own request id is id·2³² + life·2²² + seq: 10 bits of life, 22 of seq. A life that used up its seqs
+ * takes the next number (spilling into the life bits would reuse a later life's ids), and past the last
+ * number the ids would run into replica id + 1's: the replica refuses to start instead.
+ */
+const LIFE_BITS = 10;
+const SEQS_PER_LIFE = 2 ** 22;
+const MAX_LIFE = 2 ** LIFE_BITS - 1;
 /** No command (refused as malformed, changing nothing): applied only to advance the machine's index. */
 const NO_COMMAND = new Uint8Array(0);
 
@@ -167,14 +175,23 @@ export class CoordinatorReplica extends RaftHost {
   }
 
   override start(): void {
-    const disk = this.env.disk;
-    const before = disk.read(LIFE_KEY);
+    this.nextLife();
+    super.start();
+  }
+
+  /** Takes the next life number (written now; own ids wait until it is durable). */
+  private nextLife(): void {
+    const before = this.env.disk.read(LIFE_KEY);
     const life = (typeof before === 'number' ? before : 0) + 1;
+    if (life > MAX_LIFE)
+      throw new ElexError(
+        'E_EXHAUSTED',
+        `replica ${this.id} has used all ${MAX_LIFE} request-id lives (starts, or ${SEQS_PER_LIFE} own proposals each); its ids would run into replica ${this.id + 1}'s: move its data directory aside and add it back as a new member`,
+      );
     this.life = life;
     this.lifeDurable = false;
     this.lifeSyncing = false;
-    disk.write(LIFE_KEY, life);
-    super.start();
+    this.env.disk.write(LIFE_KEY, life);
   }
 
   override finishReady(rn: RawNode, rd: Ready): void {
@@ -183,8 +200,15 @@ export class CoordinatorReplica extends RaftHost {
     super.finishReady(rn, rd);
   }
 
-  /** Whether the replica may propose under its own ids; if not yet, has the life's number synced. */
-  private ownIdsReady(): boolean {
+  /**
+   * Whether the replica may propose under its own ids; if not yet, has the life's number synced (a process
+   * waits for this before serving, so its first command is not refused).
+   */
+  ownIdsReady(): boolean {
+    if (this.nextSeq >= SEQS_PER_LIFE) {
+      this.nextLife();
+      this.nextSeq = 1;
+    }
     if (!this.lifeDurable && !this.lifeSyncing) {
       this.lifeSyncing = true;
       const life = this.life;
@@ -356,8 +380,9 @@ export class CoordinatorReplica extends RaftHost {
    * false when refused.
    */
   proposeOrForget(command: Uint8Array, cb: (r: CommandResult | null) => void): (() => void) | false {
-    const reqId = this.id * 2 ** 32 + this.life * 2 ** 22 + this.nextSeq;
     if (!this.propose(command, cb)) return false;
+    // The id `propose` just took.
+    const reqId = this.id * 2 ** 32 + this.life * 2 ** 22 + this.nextSeq - 1;
     return () => {
       if (this.writes.get(reqId) === cb) this.writes.delete(reqId);
     };
