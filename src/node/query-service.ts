@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { SeededRng } from '../core/index.js';
+import { ElexError, SeededRng } from '../core/index.js';
 import { COMPLEXITIES, type Complexity, QUERY_TYPES, type QueryType } from '../learning/index.js';
 import { type AgentAnswer, type ControlView, FeatureAgent, u32 } from '../swarm/agent/index.js';
 import type { Catalog } from '../swarm/index.js';
@@ -12,11 +12,14 @@ import { httpJson } from './http-client.js';
 import { checkFeedbackReply, checkPartReply } from './query-replies.js';
 import type { Address } from './tcp-transport.js';
 
+/** Features one query may be about, whether listed or named in its text (a part carries at most as many). */
+export const MAX_QUERY_FEATURES = 64;
+
 export const queryBody = z.strictObject({
   id: u32.optional(),
   type: z.enum(QUERY_TYPES),
   text: z.string().max(4096),
-  features: z.array(z.string().min(1).max(64)).max(64).optional(),
+  features: z.array(z.string().min(1).max(64)).max(MAX_QUERY_FEATURES).optional(),
   complexity: z.enum(COMPLEXITIES).optional(),
 });
 export type QueryBody = z.infer<typeof queryBody>;
@@ -25,7 +28,7 @@ export const partBody = z.strictObject({
   queryId: z.number().int().min(0),
   type: z.enum(QUERY_TYPES),
   complexity: z.enum(COMPLEXITIES),
-  features: z.array(z.string().min(1).max(64)).min(1).max(64),
+  features: z.array(z.string().min(1).max(64)).min(1).max(MAX_QUERY_FEATURES),
   barrier: z.number().int().min(0),
 });
 export type PartBody = z.infer<typeof partBody>;
@@ -141,6 +144,12 @@ export class QueryService {
       raftIndex,
     });
     if (t.features.length === 0) return none(t.unknown.length > 0 ? 'UNKNOWN_FEATURE' : 'NO_TARGET');
+    // A text may name more features than a list may hold: refused alike, before any agent is asked.
+    if (t.features.length > MAX_QUERY_FEATURES)
+      throw new ElexError(
+        'E_BAD_REQUEST',
+        `the query is about ${t.features.length} features, at most ${MAX_QUERY_FEATURES}`,
+      );
     // Every query is served at a linearizable point, so a client reads its own activations.
     const { index } = await this.node.read(() => null);
     const byHost = new Map<number, string[]>();

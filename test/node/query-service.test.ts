@@ -107,6 +107,20 @@ describe('queries on real coordinators', () => {
     expect([down.status, down.body.reason]).toEqual([502, 'COORDINATOR_DOWN']);
   });
 
+  it("a text naming more features than a query may ask about is the client's mistake (400) on every coordinator", async () => {
+    const { url } = await coordinators();
+    const many = catalog.categories[1].features; // 105 features, hosted by coordinator 2
+    expect(many.length).toBeGreaterThan(64);
+    const text = many.join(' ');
+    for (const id of [1, 2]) {
+      const r = await query(url(id), { type: 'parameter', text });
+      expect([id, r.status, (r.body as { code?: string }).code]).toEqual([id, 400, 'E_BAD_REQUEST']);
+    }
+    // At most 64: answered, as an explicit list of 64 would be.
+    const r = await query(url(1), { type: 'parameter', text: many.slice(0, 64).join(' ') });
+    expect([r.status, r.body.ok, r.body.answers.length]).toEqual([200, true, 64]);
+  });
+
   it('feedback sent to any coordinator reaches the agent that answered, which learns from it', async () => {
     const { url } = await coordinators();
     const a = featureOf(1); // hosted by coordinator 2
