@@ -110,11 +110,11 @@ export class CoordinatorNode {
   /** Resolves with this replica's applied index once it is at least `index` (E_TIMEOUT after the request timeout). */
   whenApplied(index: number, timeoutMs = 3000): Promise<number> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new ElexError('E_TIMEOUT', `index ${index} not applied within ${timeoutMs} ms`)),
-        timeoutMs,
-      );
-      this.proc.host.whenApplied(index, (applied) => {
+      const timer = setTimeout(() => {
+        forget();
+        reject(new ElexError('E_TIMEOUT', `index ${index} not applied within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const forget = this.proc.host.whenApplied(index, (applied) => {
         clearTimeout(timer);
         resolve(applied);
       });

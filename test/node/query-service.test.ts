@@ -121,6 +121,18 @@ describe('queries on real coordinators', () => {
     expect([r.status, r.body.ok, r.body.answers.length]).toEqual([200, true, 64]);
   });
 
+  it('a part whose barrier is never applied times out and leaves nothing waiting on the replica', async () => {
+    const { url, nodes } = await coordinators();
+    const a = featureOf(1); // hosted by coordinator 2
+    const waiters = () =>
+      (nodes[1] as unknown as { proc: { host: { applyWaiters: unknown[] } } }).proc.host.applyWaiters.length;
+    const part = { queryId: 1, type: 'kpi', complexity: 'simple', features: [a.id], barrier: 2 ** 40 };
+    const r = await fetch(`${url(2)}/query/part`, { method: 'POST', body: JSON.stringify(part) });
+    expect([r.status, ((await r.json()) as { code: string }).code]).toEqual([504, 'E_TIMEOUT']);
+    await expect(nodes[1].whenApplied(2 ** 40, 10)).rejects.toMatchObject({ code: 'E_TIMEOUT' });
+    expect(waiters()).toBe(0);
+  });
+
   it('feedback sent to any coordinator reaches the agent that answered, which learns from it', async () => {
     const { url } = await coordinators();
     const a = featureOf(1); // hosted by coordinator 2

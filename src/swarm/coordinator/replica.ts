@@ -404,10 +404,20 @@ export class CoordinatorReplica extends RaftHost {
     return this.readIndexThen(ctx, cb) ? () => this.forgetRead(ctx) : false;
   }
 
-  /** `cb()` once this replica has applied `index` (at once if it already has). */
-  whenApplied(index: number, cb: (index: number) => void): void {
-    if (this.appliedIndex >= index) cb(this.appliedIndex);
-    else this.applyWaiters.push({ index, cb });
+  /**
+   * `cb()` once this replica has applied `index` (at once if it already has). Returns a function that forgets
+   * the wait, for a caller that gives up (an index that is never applied would keep it forever).
+   */
+  whenApplied(index: number, cb: (index: number) => void): () => void {
+    if (this.appliedIndex >= index) {
+      cb(this.appliedIndex);
+      return () => {};
+    }
+    const w: ApplyWaiter = { index, cb };
+    this.applyWaiters.push(w);
+    return () => {
+      this.applyWaiters = this.applyWaiters.filter((x) => x !== w);
+    };
   }
 
   /** After the ReadIndex reads, the waits for an applied index: both against the index applied before either. */
