@@ -54,10 +54,9 @@ async function route(
   }
   if (queries !== null && req.method === 'POST' && req.path === '/query') {
     const answer = await queries.query(parseBody(await req.body(), queryBody));
-    return [
-      answer.ok || answer.reason === 'NO_TARGET' || answer.reason === 'UNKNOWN_FEATURE' ? 200 : 502,
-      answer,
-    ];
+    // No target (NO_TARGET, UNKNOWN_FEATURE: no route) is an answer; a part that failed, whatever the reason its
+    // coordinator gave, is a gateway failure.
+    return [answer.ok || answer.route === null ? 200 : 502, answer];
   }
   if (queries !== null && req.method === 'POST' && req.path === '/feedback') {
     const r = await queries.feedback(parseBody(await req.body(), feedbackBody));

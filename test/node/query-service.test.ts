@@ -229,5 +229,18 @@ describe('queries on real coordinators', () => {
       body: JSON.stringify({ queryId: 9, feature: a.id, rating: 1 }),
     });
     expect([f.status, await f.json()]).toEqual([502, { accepted: false, reason: 'COORDINATOR_BAD_REPLY' }]);
+    // A refusal whose reason would be the client's own mistake is still the hosting coordinator's failure.
+    await new Promise<void>((r) => fake.close(() => r()));
+    const refusing = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.statusCode = 409;
+        res.end(JSON.stringify({ reason: 'UNKNOWN_FEATURE' }));
+      });
+    });
+    await new Promise<void>((r) => refusing.listen(port, '127.0.0.1', () => r()));
+    cleanup.push(() => new Promise((r) => refusing.close(() => r())));
+    const refused = await query(url(1), { id: 11, type: 'kpi', text: '', features: [a.id] });
+    expect([refused.status, refused.body.ok]).toEqual([502, false]);
   });
 });
