@@ -53,6 +53,11 @@ function send(res: ServerResponse, status: number, body: unknown): void {
 
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
+    // A body declared too large is refused before any of it is read (the answer closes the connection).
+    if (Number(req.headers['content-length']) > MAX_BODY_BYTES) {
+      reject(new ElexError('E_TOO_LARGE', `body above ${MAX_BODY_BYTES} bytes`));
+      return;
+    }
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (c: Buffer) => {
@@ -105,6 +110,8 @@ export function serveJson(at: Address, route: JsonRoute): Promise<Server> {
       ([status, body]) => send(res, status, body),
       (e: unknown) => {
         const code = isElexError(e) ? e.code : 'E_INTERNAL';
+        // The unread rest of a refused body is not drained: the connection ends with the answer.
+        if (code === 'E_TOO_LARGE') res.setHeader('connection', 'close');
         send(res, STATUS[code] ?? 500, { code, message: e instanceof Error ? e.message : String(e) });
       },
     );

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -83,6 +84,21 @@ describe('the KV node’s HTTP API', () => {
     );
     // The server refuses the body (413) or cuts the connection while the client still sends: never a 200.
     if (big !== null) expect(big.status).toBe(413);
+    // A body declared too large is refused at once, before any of it is read: 413, and the connection closed.
+    const declared = await new Promise<string>((resolve, reject) => {
+      const s = connect(Number(new URL(base).port), '127.0.0.1', () =>
+        s.write(`PUT /kv/x HTTP/1.1\r\nHost: x\r\nContent-Length: ${1 << 30}\r\n\r\n`),
+      );
+      let got = '';
+      s.on('data', (d) => {
+        got += d;
+      });
+      s.setTimeout(3000, () => s.destroy());
+      s.on('error', reject);
+      s.on('close', () => resolve(got));
+    });
+    expect(declared).toMatch(/^HTTP\/1\.1 413 /);
+    expect(declared).toMatch(/"code":"E_TOO_LARGE"/);
   });
 
   it('a write repeated in its client session executes once and gets the first answer; without one it runs again', async () => {
