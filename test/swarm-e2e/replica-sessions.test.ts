@@ -66,6 +66,33 @@ function driverBytes(r: SimCoordinatorReplica): number {
 
 const CLIENT = 2 ** 40;
 
+/**
+ * While follower `f` is down the leader's log moves on and is compacted; `f` comes back, installs the
+ * snapshot, and the client retries request `reqId` (`cmd`) on it: it must get the answer it got first.
+ */
+function retryAfterSnapshotCatchUp(
+  g: Pick<ReturnType<typeof group>, 'sim' | 'checker' | 'replicas' | 'leader'>,
+  f: number,
+  cmd: Uint8Array,
+  reqId: number,
+  answers: Array<CommandResult | null>,
+  atMs: number,
+): void {
+  const { sim, checker, replicas, leader } = g;
+  for (let i = 0; i < 45; i++) leader().propose(encodeCommand(noop(atMs + i)), () => {}, 10_000 + i);
+  sim.runFor(1_000);
+  const lead = leader();
+  expect(lead.raft!.log.offset).toBeGreaterThan(0);
+  sim.restart(f);
+  sim.runUntilTrue(() => replicas[f].appliedIndex >= lead.appliedIndex, 5_000);
+  expect(replicas[f].raft!.snapshot!.meta.index).toBeGreaterThan(0);
+  expect(replicas[f].propose(cmd, (r) => answers.push(r), reqId)).toBe(true);
+  sim.runFor(1_000);
+  expect(answers).toHaveLength(2);
+  expect(answers[1]).toEqual(answers[0]);
+  expect(checker.violations).toEqual([]);
+}
+
 describe('coordinator replica: client sessions', () => {
   it('a retried, already-applied command gets its original answer from a replica restarted from its snapshot', () => {
     const { sim, catalog, checker, replicas, leader, applied } = group(true);
@@ -114,20 +141,7 @@ describe('coordinator replica: client sessions', () => {
     expect(leader().propose(cmd, (r) => answers.push(r), 77)).toBe(true);
     sim.runFor(500);
     expect(answers[0]).toMatchObject({ ok: true, op: 'activate' });
-    for (let i = 0; i < 45; i++) leader().propose(encodeCommand(noop(1000 + i)), () => {}, 1000 + i);
-    sim.runFor(1_000);
-    const lead = leader();
-    expect(lead.raft!.log.offset).toBeGreaterThan(0);
-    // The follower comes back; the entries it missed are compacted, so it installs the leader's snapshot.
-    sim.restart(f);
-    sim.runUntilTrue(() => replicas[f].appliedIndex >= lead.appliedIndex, 5_000);
-    expect(replicas[f].raft!.snapshot!.meta.index).toBeGreaterThan(0);
-
-    expect(replicas[f].propose(cmd, (r) => answers.push(r), 77)).toBe(true);
-    sim.runFor(1_000);
-    expect(answers).toHaveLength(2);
-    expect(answers[1]).toEqual(answers[0]);
-    expect(checker.violations).toEqual([]);
+    retryAfterSnapshotCatchUp({ sim, checker, replicas, leader }, f, cmd, 77, answers, 1000);
   });
 
   it('the driver state in the snapshot stays bounded as one client issues thousands of commands', () => {
@@ -321,20 +335,7 @@ describe('coordinator replica: answers kept for retries', () => {
     expect(leader().propose(retried, (r) => answers.push(r), 4)).toBe(true);
     sim.runFor(500);
     expect(answers[0]).toMatchObject({ ok: false, code: 'COOLDOWN' });
-    for (let i = 0; i < 45; i++) leader().propose(encodeCommand(noop(3_000 + i)), () => {}, 10 + i);
-    sim.runFor(1_000);
-    const lead = leader();
-    expect(lead.raft!.log.offset).toBeGreaterThan(0);
-    // The follower comes back and installs the leader's snapshot, which carries the answer of request 4.
-    sim.restart(f);
-    sim.runUntilTrue(() => replicas[f].appliedIndex >= lead.appliedIndex, 5_000);
-    expect(replicas[f].raft!.snapshot!.meta.index).toBeGreaterThan(0);
-
-    expect(replicas[f].propose(retried, (r) => answers.push(r), 4)).toBe(true);
-    sim.runFor(1_000);
-    expect(answers).toHaveLength(2);
-    expect(answers[1]).toEqual(answers[0]);
-    expect(checker.violations).toEqual([]);
+    retryAfterSnapshotCatchUp({ sim, checker, replicas, leader }, f, retried, 4, answers, 3_000);
   });
 });
 
