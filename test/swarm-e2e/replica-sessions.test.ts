@@ -4,7 +4,7 @@ import { ConfChangeType, type Message } from '../../src/raft/index.js';
 import { Simulator } from '../../src/sim/index.js';
 import { InvariantChecker } from '../../src/sim/raft/checkers.js';
 import { SimCoordinatorReplica } from '../../src/sim/swarm/sim-replica.js';
-import type { ReplicaOptions } from '../../src/swarm/index.js';
+import type { Catalog, ReplicaOptions } from '../../src/swarm/index.js';
 import { type Command, type CommandResult, encodeCommand } from '../../src/swarm/index.js';
 
 /**
@@ -91,6 +91,27 @@ function retryAfterSnapshotCatchUp(
   expect(answers).toHaveLength(2);
   expect(answers[1]).toEqual(answers[0]);
   expect(checker.violations).toEqual([]);
+}
+
+/** A new replica (not started: restore only) restored from `bytes` taken at `index`. */
+function restoredCopy(
+  sim: Simulator,
+  catalog: Catalog,
+  bytes: Uint8Array,
+  index: number,
+): SimCoordinatorReplica {
+  const opts = {
+    raft: { heartbeatMs: 50, electionTimeoutMs: 150 },
+    voters: [0],
+    tickMs: 10,
+    snapshotEvery: 20,
+    snapshotKeep: 5,
+  };
+  const copy = new SimCoordinatorReplica(sim, 0, catalog, opts, new InvariantChecker(sim, 1, 1), {
+    onApply() {},
+  });
+  (copy as unknown as { restoreSnapshot(d: Uint8Array, i: number): void }).restoreSnapshot(bytes, index);
+  return copy;
 }
 
 describe('coordinator replica: client sessions', () => {
@@ -242,17 +263,7 @@ describe('coordinator replica: client sessions', () => {
     expect(bytes[1]).toEqual(bytes[0]);
     expect(bytes[2]).toEqual(bytes[0]);
     // Restored into a new replica (not started: restore only), it snapshots byte-identically.
-    const opts = {
-      raft: { heartbeatMs: 50, electionTimeoutMs: 150 },
-      voters: [0],
-      tickMs: 10,
-      snapshotEvery: 20,
-      snapshotKeep: 5,
-    };
-    const copy = new SimCoordinatorReplica(sim, 0, catalog, opts, new InvariantChecker(sim, 1, 1), {
-      onApply() {},
-    });
-    (copy as unknown as { restoreSnapshot(d: Uint8Array, i: number): void }).restoreSnapshot(bytes[0], index);
+    const copy = restoredCopy(sim, catalog, bytes[0], index);
     expect(take(copy)).toEqual(bytes[0]);
   });
 });
@@ -275,20 +286,7 @@ describe('coordinator replica: the machine sees every applied index', () => {
     // A replica restored from a snapshot at that index answers the same read the same way.
     const take = (r: SimCoordinatorReplica) =>
       (r as unknown as { takeSnapshot(): Uint8Array }).takeSnapshot();
-    const opts = {
-      raft: { heartbeatMs: 50, electionTimeoutMs: 150 },
-      voters: [0],
-      tickMs: 10,
-      snapshotEvery: 20,
-      snapshotKeep: 5,
-    };
-    const copy = new SimCoordinatorReplica(sim, 0, catalog, opts, new InvariantChecker(sim, 1, 1), {
-      onApply() {},
-    });
-    (copy as unknown as { restoreSnapshot(d: Uint8Array, i: number): void }).restoreSnapshot(
-      take(lead),
-      index,
-    );
+    const copy = restoredCopy(sim, catalog, take(lead), index);
     expect(copy.machine.dependencyCheck(feature.id)).toEqual(check);
     expect(replicas.every((r) => r.machine.applied === index)).toBe(true);
   });
