@@ -363,16 +363,7 @@ export class CoordinatorReplica extends RaftHost {
    * same request id, so the copies commit but apply once. Client ids live above 2^40, replica ids below.
    */
   propose(command: Uint8Array, cb: (r: CommandResult | null) => void, clientReqId?: number): boolean {
-    const rn = this.rn;
-    if (rn === null || (clientReqId === undefined && !this.ownIdsReady())) return false;
-    const reqId =
-      clientReqId === undefined
-        ? this.id * 2 ** 32 + this.life * 2 ** 22 + this.nextSeq++
-        : 2 ** 40 + clientReqId;
-    if (this.refused(() => rn.propose(envelope(reqId, command)))) return false;
-    this.writes.set(reqId, cb);
-    this.guard(() => {});
-    return true;
+    return this.proposeAs(command, cb, clientReqId) !== null;
   }
 
   /**
@@ -380,12 +371,29 @@ export class CoordinatorReplica extends RaftHost {
    * false when refused.
    */
   proposeOrForget(command: Uint8Array, cb: (r: CommandResult | null) => void): (() => void) | false {
-    if (!this.propose(command, cb)) return false;
-    // The id `propose` just took.
-    const reqId = this.id * 2 ** 32 + this.life * 2 ** 22 + this.nextSeq - 1;
+    const reqId = this.proposeAs(command, cb, undefined);
+    if (reqId === null) return false;
     return () => {
       if (this.writes.get(reqId) === cb) this.writes.delete(reqId);
     };
+  }
+
+  /** `propose`, returning the request id it proposed under (null when refused). */
+  private proposeAs(
+    command: Uint8Array,
+    cb: (r: CommandResult | null) => void,
+    clientReqId: number | undefined,
+  ): number | null {
+    const rn = this.rn;
+    if (rn === null || (clientReqId === undefined && !this.ownIdsReady())) return null;
+    const reqId =
+      clientReqId === undefined
+        ? this.id * 2 ** 32 + this.life * 2 ** 22 + this.nextSeq++
+        : 2 ** 40 + clientReqId;
+    if (this.refused(() => rn.propose(envelope(reqId, command)))) return null;
+    this.writes.set(reqId, cb);
+    this.guard(() => {});
+    return reqId;
   }
 
   /** A linearizable read: `cb(index)` once this replica has applied the ReadIndex. False when refused. */
