@@ -399,7 +399,7 @@ export function encode(m: Message): Uint8Array {
 
 // ---- decoding ---------------------------------------------------------------------------------------
 
-const decoder = new TextDecoder('utf-8', { fatal: true });
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 function fail(msg: string): never {
   throw new ElexError('E_DECODE', msg);

@@ -178,6 +178,12 @@ describe('local names and keys the wire cannot carry', () => {
     expect(codeOf(make('a\nb'))).toBe('E_CONFIG');
     expect(codeOf(make('x\udc00'))).toBe('E_CONFIG');
     expect(codeOf(make('ü'.repeat(32)))).toBeUndefined(); // 64 bytes exactly
+    // A name starting with U+FEFF reaches peers whole (a decoder that strips a BOM made it another name).
+    const bom = make('\uFEFF ')();
+    const sent = [...bom.handle(encode({ type: MsgType.join, sender: 'peer', gen: 1, inc: 0 }), 0)];
+    for (const t of [0, 500, 1000, 1500]) sent.push(...bom.tick(t));
+    expect(sent.length).toBeGreaterThan(0);
+    for (const o of sent) expect(decode(o.data, 1200).sender).toBe('\uFEFF ');
     fc.assert(
       fc.property(fc.string({ unit: 'binary', minLength: 1, maxLength: 70 }), (name) => {
         let n: GossipNode;
