@@ -1,8 +1,9 @@
 /**
  * Signed Q-table deltas on the wire.
  *
- *   u16 magic 0x5144 ('DQ'), u8 format version (1), u8 kind (0 peer delta, 1 aggregate; + 0x80: addressed)
+ *   u16 magic 0x5144 ('DQ'), u8 format version (2), u8 kind (0 peer delta, 1 aggregate; + 0x80: addressed)
  *   str origin (≤ 64 bytes), [str to (≤ 64 bytes) when addressed], varint term, varint round, varint interactions (own interactions covered)
+ *   varint epoch (the origin's life: larger after each restart), varint seq (the origin's deltas in this life, from 1)
  *   varint count (entries), varint groups (distinct states), u32 checksum (FNV-1a of the body)
  *   body: per state, strictly increasing: u32 lo, u32 hi, u8 action mask, then per action in the mask:
  *         f32 q, varint visits (claimed lifetime), varint fresh (own visits since the last sync)
@@ -16,7 +17,8 @@ import { MAX_TERM } from './control.js';
 import { type Identity, type Keyring, SIGNATURE_BYTES, signBytes, verifyBytes } from './identity.js';
 
 export const DELTA_MAGIC = 0x5144;
-export const DELTA_FORMAT = 1;
+/** Format 2 added (epoch, seq), which replay protection needs; format 1 is refused. */
+export const DELTA_FORMAT = 2;
 export const MAX_DELTA_BYTES = 16 * 1024 * 1024;
 export const MAX_DELTA_ENTRIES = 1 << 20;
 export const MAX_ORIGIN_BYTES = 64;
@@ -40,6 +42,13 @@ export interface Delta {
   term: number;
   round: number;
   interactions: number;
+  /**
+   * The origin's life number, kept durably by it and larger after each restart, and this delta's place among
+   * the origin's deltas in that life (from 1). Receivers refuse a (epoch, seq) they have taken already or
+   * that is older than their window (`ReplayGuard`). 0 and 0: not stamped (a delta not yet sent).
+   */
+  epoch: number;
+  seq: number;
   count: number;
   hi: Uint32Array;
   lo: Uint32Array;
@@ -56,6 +65,8 @@ export function emptyDelta(kind: DeltaKind, origin: string, count: number): Delt
     term: 0,
     round: 0,
     interactions: 0,
+    epoch: 0,
+    seq: 0,
     count,
     hi: new Uint32Array(count),
     lo: new Uint32Array(count),
@@ -93,9 +104,9 @@ export function deltaEntryBytes(visits: number, fresh: number): number {
 
 /**
  * The most bytes a delta takes outside its body, whatever its numbers: magic, format, kind, origin and
- * recipient (≤ 64 bytes each, with their length), five varints (< 2^53: ≤ 8 bytes each), checksum, signature.
+ * recipient (≤ 64 bytes each, with their length), seven varints (< 2^53: ≤ 8 bytes each), checksum, signature.
  */
-export const DELTA_FRAME_BYTES = 4 + 2 * (1 + MAX_ORIGIN_BYTES) + 5 * 8 + 4 + SIGNATURE_BYTES;
+export const DELTA_FRAME_BYTES = 4 + 2 * (1 + MAX_ORIGIN_BYTES) + 7 * 8 + 4 + SIGNATURE_BYTES;
 
 /**
  * An upper bound of `d`'s encoded size in bytes (at most `DELTA_FRAME_BYTES` more than it): its body counted
@@ -169,7 +180,8 @@ export function encodeDeltaUnchecked(d: Delta, signer: Identity): Uint8Array {
       throw new ElexError('E_ENCODE', `recipient must be 1..${MAX_ORIGIN_BYTES} bytes`);
     w.bytes(to);
   }
-  w.varint(d.term).varint(d.round).varint(d.interactions).varint(d.count).varint(groups);
+  w.varint(d.term).varint(d.round).varint(d.interactions).varint(d.epoch).varint(d.seq);
+  w.varint(d.count).varint(groups);
   w.u32(fnv1a(bodyBytes)).raw(bodyBytes);
   const unsigned = w.finish();
   const sig = signBytes(signer, unsigned);
@@ -217,6 +229,8 @@ export function decodeDelta(bytes: Uint8Array, keys: Keyring, opts: DecodeOption
   const term = r.varint();
   const round = r.varint();
   const interactions = r.varint();
+  const epoch = r.varint();
+  const seq = r.varint();
   const count = r.varint();
   const groups = r.varint();
   // As for control messages: a term no election can certify, or numbers past 2^53 (they lost precision, and
@@ -224,6 +238,8 @@ export function decodeDelta(bytes: Uint8Array, keys: Keyring, opts: DecodeOption
   if (term > MAX_TERM) fail('E_DECODE', `delta term ${term} exceeds ${MAX_TERM}`);
   if (!Number.isSafeInteger(round) || !Number.isSafeInteger(interactions))
     fail('E_DECODE', `delta round ${round} or interactions ${interactions} out of range`);
+  if (!Number.isSafeInteger(epoch) || !Number.isSafeInteger(seq))
+    fail('E_DECODE', `delta epoch ${epoch} or seq ${seq} out of range`);
   if (count > maxEntries) fail('E_OVERSIZE', `${count} entries exceed the limit of ${maxEntries}`);
   if (groups > count) fail('E_DECODE', `${groups} states for ${count} entries`);
   // Each entry needs at least 6 body bytes and each state 9: refuse counts the bytes cannot hold.
@@ -239,6 +255,8 @@ export function decodeDelta(bytes: Uint8Array, keys: Keyring, opts: DecodeOption
   d.term = term;
   d.round = round;
   d.interactions = interactions;
+  d.epoch = epoch;
+  d.seq = seq;
   let n = 0;
   let prevHi = -1;
   let prevLo = -1;

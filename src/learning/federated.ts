@@ -25,6 +25,7 @@ import { ENVELOPE, envelope } from './envelope.js';
 import {
   checkFederatedActions,
   deltaLimitsOf,
+  epochOf,
   type FederationConfig,
   type FederationSettings,
   settingsOf,
@@ -82,6 +83,10 @@ export class FederatedQTable {
   private readonly rng: Rng;
   private readonly acked = new Map<string, number>();
   private readonly replays = new ReplayGuard();
+  /** This member's life (`FederationConfig.epoch`): larger after each restart, stamped into its deltas. */
+  readonly epoch: number;
+  /** The seq of the last delta this member sent in this life. */
+  private seq = 0;
   private interactionsAtSync = 0;
   private lastSyncAt: number;
   private nextSyncAt: number;
@@ -114,6 +119,7 @@ export class FederatedQTable {
     this.id = config.id ?? 'agent-0';
     this.peers = (config.peers ?? []).filter((p) => p !== this.id);
     this.sync_interval_ms = syncIntervalOf(config);
+    this.epoch = epochOf(config);
     this.config = settingsOf(config);
     const root = new SeededRng(config.seed ?? 1).fork(this.id);
     this.rng = root.fork('draws');
@@ -319,7 +325,8 @@ export class FederatedQTable {
   }
 
   private send(to: string, d: Delta, round: number, interactions: number): number {
-    const out: Delta = { ...d, to, term: this.term, round, interactions };
+    this.seq++;
+    const out: Delta = { ...d, to, term: this.term, round, interactions, epoch: this.epoch, seq: this.seq };
     this.network.send(this.id, to, envelope(ENVELOPE.delta, encodeDelta(out, this.identity)));
     return out.count;
   }
@@ -429,9 +436,12 @@ export class FederatedQTable {
       maxInteractions: this.config.max_interactions_per_delta,
     });
     if (!v.ok) throw new ElexError(v.code, v.reason);
-    // The same signed delta twice (a replay, or a resend after a lost ack) would count its samples twice.
-    if (d.kind === 'peer' && this.replays.seenBefore(d.origin, body))
-      throw new ElexError('E_REPLAY', `delta from '${d.origin}' already received`);
+    // Every delta this code sends carries a seq: one without was crafted, and could be replayed unnoticed.
+    if (d.kind === 'peer' && d.seq < 1)
+      throw new ElexError('E_DECODE', `peer delta from '${d.origin}' without a seq`);
+    // The same signed delta twice would count its samples twice. (Aggregates are fenced by term and round.)
+    const replay = d.kind === 'peer' ? this.replays.refusal(d.origin, d.epoch, d.seq) : null;
+    if (replay !== null) throw new ElexError('E_REPLAY', replay);
     return d;
   }
 

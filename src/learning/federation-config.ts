@@ -36,6 +36,13 @@ export interface FederationConfig {
   weight_cap?: number;
   /** Reports differing by more than this (Q units) count as a conflict. */
   conflict_tolerance?: number;
+  /**
+   * This member's life number: larger after every restart (keep a counter durably and add one at each start,
+   * as `FederationMember` does). Receivers refuse a delta from an earlier life as a replay, so a member that
+   * restarts with an equal or smaller number has its deltas refused until its seqs pass its last life's.
+   * Default 0: enough for a member that is never restarted into a running category.
+   */
+  epoch?: number;
   /** (term, vote) saved by an earlier life of this member (see `on_vote_state`). */
   vote_state?: VoteState;
   /**
@@ -88,6 +95,14 @@ export function deltaLimitsOf(config: FederationConfig): DeltaLimits {
       `max_delta_bytes must be an integer in ${MIN_DELTA_BYTES}..${MAX_DELTA_BYTES}`,
     );
   return { entries: maxEntries, bytes: maxBytes };
+}
+
+/** `epoch` (default 0): a non-negative safe integer. */
+export function epochOf(config: FederationConfig): number {
+  const epoch = config.epoch ?? 0;
+  if (!(Number.isSafeInteger(epoch) && epoch >= 0))
+    throw new ElexError('E_CONFIG', `epoch must be a non-negative safe integer, got ${epoch}`);
+  return epoch;
 }
 
 /** `sync_interval_ms` (default one minute). */

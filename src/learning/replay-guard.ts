@@ -1,26 +1,50 @@
 /**
- * The peer deltas a member has already taken in, to refuse a replay: the same signed delta twice (a replay,
- * or a resend after a lost ack) would count its samples twice.
+ * The peer deltas a member has already taken in, to refuse a replay: a delta's bytes are signed, not secret, so
+ * anyone who saw one can send it again, and taken twice its samples would count twice.
+ *
+ * Each delta carries its origin's life (`epoch`, kept durably by the origin and larger after every restart) and
+ * its place in that life (`seq`, from 1). Per origin the guard keeps the latest life it has seen, the highest
+ * seq taken in it, and which of the `REPLAY_WINDOW` seqs below that were taken: IPsec's anti-replay window
+ * (RFC 4303 §3.4.3), which lets datagrams arrive out of order. Refused: a seq already taken, one older than the
+ * window, and any delta of an earlier life. State per origin is constant, so a replay is refused however many
+ * deltas came after it (a window of remembered hashes forgot it after 256).
+ *
+ * The guard lives in memory: a member that restarts takes, once, the first delta it receives from each origin
+ * whatever its seq (its own table, which counted the original, is gone with the restart).
  */
-import { fnv1a } from '../core/index.js';
 
-/** Peer deltas remembered per origin to refuse replays (Ed25519 signatures are deterministic: same bytes). */
-const REPLAY_WINDOW = 256;
+/** Seqs below an origin's highest that may still arrive (reordered); older ones are refused. */
+export const REPLAY_WINDOW = 64;
+
+interface OriginLife {
+  epoch: number;
+  top: number;
+  /** slot[seq % REPLAY_WINDOW] === seq: that seq was taken. */
+  slot: Float64Array;
+}
 
 export class ReplayGuard {
-  private readonly recent = new Map<string, number[]>();
+  private readonly origins = new Map<string, OriginLife>();
 
-  /** Remembers the last `REPLAY_WINDOW` peer deltas per origin (by a hash of their signed bytes). */
-  seenBefore(origin: string, signed: Uint8Array): boolean {
-    const hash = fnv1a(signed);
-    let ring = this.recent.get(origin);
-    if (!ring) {
-      ring = [];
-      this.recent.set(origin, ring);
+  /**
+   * Why the delta (`epoch`, `seq`) from `origin` must be refused, or null: it is new, and is now remembered.
+   * Call it only for a delta whose signature verified, so nobody else can move an origin's window.
+   */
+  refusal(origin: string, epoch: number, seq: number): string | null {
+    if (!(seq >= 1)) return `delta from '${origin}' carries no seq`;
+    let o = this.origins.get(origin);
+    if (o === undefined || epoch > o.epoch) {
+      o = { epoch, top: 0, slot: new Float64Array(REPLAY_WINDOW).fill(-1) };
+      this.origins.set(origin, o);
+    } else if (epoch < o.epoch) {
+      return `delta from '${origin}' is from its life ${epoch}, before its current life ${o.epoch}`;
     }
-    if (ring.includes(hash)) return true;
-    ring.push(hash);
-    if (ring.length > REPLAY_WINDOW) ring.shift();
-    return false;
+    if (seq + REPLAY_WINDOW <= o.top)
+      return `delta ${seq} from '${origin}' is older than the window (its latest is ${o.top})`;
+    const i = seq % REPLAY_WINDOW;
+    if (o.slot[i] === seq) return `delta ${seq} from '${origin}' already received`;
+    o.slot[i] = seq;
+    if (seq > o.top) o.top = seq;
+    return null;
   }
 }

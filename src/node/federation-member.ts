@@ -61,10 +61,35 @@ export function readVoteState(dataDir: string): VoteState | undefined {
 }
 
 /**
+ * This member's new life number: one more than the one saved in `<dataDir>/epoch.json` (none saved: 1), written
+ * durably before it is returned, so no delta of this life leaves before a restart would see a larger one.
+ * Receivers refuse deltas of an earlier life and a seq they took in this one (`ReplayGuard`); a member that
+ * reused its number after a restart would have its new deltas refused as replays. A damaged file is refused.
+ */
+export function nextEpoch(dataDir: string): number {
+  const path = join(dataDir, 'epoch.json');
+  let last = 0;
+  if (existsSync(path)) {
+    let v: unknown;
+    try {
+      v = JSON.parse(readFileSync(path, 'utf8'));
+    } catch (e) {
+      throw new ElexError('E_STORAGE', `${path}: not a saved epoch (${(e as Error).message})`);
+    }
+    if (!(Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) < Number.MAX_SAFE_INTEGER))
+      throw new ElexError('E_STORAGE', `${path}: not a saved epoch`);
+    last = v as number;
+  }
+  writeFileDurably(path, JSON.stringify(last + 1));
+  return last + 1;
+}
+
+/**
  * One federation member on a real network: a `FederatedQTable` (the one `elex simulate federation` evaluates)
  * on a UDP network, synced by a wall-clock timer every `sync_interval_ms` (±25 %), with its (term, vote)
  * written durably before any message that depends on it leaves (`on_vote_state` is called first, and the
- * write is synchronous). Its Q-table is not persisted: a restarted member catches up from the aggregates and
+ * write is synchronous), and a life number (`nextEpoch`) that its deltas carry. Its Q-table is not persisted: a
+ * restarted member catches up from the aggregates and
  * their anti-entropy slices.
  */
 export class FederationMember {
@@ -84,6 +109,7 @@ export class FederationMember {
       identity: o.identity,
       clock: monotonic,
       vote_state: readVoteState(o.dataDir),
+      epoch: nextEpoch(o.dataDir),
       on_vote_state: (v) => writeFileDurably(votePath, JSON.stringify(v)),
     });
   }

@@ -36,6 +36,9 @@ function report(
   d.to = to;
   d.term = from.term;
   d.round = round;
+  // Its own seq, far above the member table's (crafted rounds are distinct): the receiver takes each once.
+  d.epoch = from.epoch;
+  d.seq = round;
   d.interactions = fresh;
   d.lo[0] = key(i);
   d.action[0] = action;
@@ -64,7 +67,9 @@ describe('FederatedQTable review: weights, rows and limits', () => {
     // report of the entry (two TD steps towards the bottom of the target range). The backlog keeps four.
     for (let k = 0; k < 4; k++) network.send(z.id, leader.id, report(z, leader.id, 90, 0, -0.25, 2, 1e6 + k));
     await federatedSync(leader);
-    expect(leader.refusals.get('E_UNREACHABLE') ?? 0).toBe(0);
+    // All four taken in (none refused): the point is what the round makes of them.
+    for (const code of ['E_UNREACHABLE', 'E_DECODE', 'E_REPLAY'])
+      expect(leader.refusals.get(code) ?? 0, code).toBe(0);
     const decided = leader.local_qtable.getQ(0, key(90), 0);
     // One report from each of three members: the trimmed mean keeps the honest side. Before, z's four deltas
     // were four rows of weight 2 (8 of 12: its value alone survived the trim, and it was the median reporter
@@ -95,9 +100,10 @@ describe('delta decoder review', () => {
     body.u32(5).u32(0).u8(1).f32(0.25).varint(1).varint(1);
     const b = body.finish();
     const w = new ByteWriter(128);
-    w.u16(0x5144).u8(1).u8(0).str('alice');
+    w.u16(0x5144).u8(2).u8(0).str('alice');
     w.raw(Uint8Array.from(term)).raw(Uint8Array.from(round));
-    w.varint(1).varint(1).varint(1).u32(fnv1a(b)).raw(b);
+    // interactions, epoch, seq, count, groups
+    w.varint(1).varint(0).varint(1).varint(1).varint(1).u32(fnv1a(b)).raw(b);
     const unsigned = w.finish();
     const out = new Uint8Array(unsigned.length + 64);
     out.set(unsigned);
@@ -124,17 +130,37 @@ describe('delta decoder review', () => {
     body.u32(key(5)).u32(0).u8(1).f32(0.25).varint(1).varint(1);
     const bb = body.finish();
     const w = new ByteWriter(128);
-    w.u16(0x5144).u8(1).u8(0x80).str(b.id).str(a.id).varint(0);
+    w.u16(0x5144).u8(2).u8(0x80).str(b.id).str(a.id).varint(0);
     w.raw(Uint8Array.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]));
-    w.varint(1).varint(1).varint(1).u32(fnv1a(bb)).raw(bb);
+    // interactions, epoch, seq, count, groups
+    w.varint(1).varint(0).varint(1).varint(1).varint(1).u32(fnv1a(bb)).raw(bb);
     const unsigned = w.finish();
     const msg = new Uint8Array(unsigned.length + 64);
     msg.set(unsigned);
     msg.set(signBytes(identity(b), unsigned), unsigned.length);
+    const ring = new MapKeyring().add(b.id, identity(b).publicKey);
+    expect(() => decodeDelta(msg, ring)).toThrow(/above 2\^53/);
     network.send(b.id, a.id, envelope(ENVELOPE.delta, msg));
     await federatedSync(a);
     expect(a.refusals.get('E_DECODE')).toBe(1);
     expect(a.refusals.get('E_ENCODE')).toBeUndefined();
     expect(a.local_qtable.find(0, key(5), 0)).toBe(-1);
+  });
+});
+describe('delta seqs', () => {
+  it('a peer delta without a seq is refused at decode (E_DECODE), before it is acked or merged', async () => {
+    const { tables, network } = await category(['a', 'b']);
+    const [a, b] = tables;
+    const d = emptyDelta('peer', b.id, 1);
+    d.to = a.id;
+    d.lo[0] = key(9);
+    d.q[0] = 0.25;
+    d.visits[0] = 1;
+    d.fresh[0] = 1;
+    d.interactions = 1;
+    network.send(b.id, a.id, envelope(ENVELOPE.delta, encodeDelta(d, identity(b))));
+    await federatedSync(a);
+    expect(a.refusals.get('E_DECODE')).toBe(1);
+    expect(a.local_qtable.find(0, key(9), 0)).toBe(-1);
   });
 });

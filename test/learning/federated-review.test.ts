@@ -493,6 +493,59 @@ describe('FederatedQTable election review', () => {
     expect(leader.refusals.get('E_REPLAY')).toBe(before + 2);
     expect(leader.local_qtable.getVisits(0, key(40), 1)).toBe(visits);
   });
+  it('a peer delta replayed after 300 newer ones from its origin is still refused (E_REPLAY)', async () => {
+    const { tables, network, leader, round } = await settled();
+    const m = tables.find((t) => t !== leader)!;
+    m.learner.learn(s(41), 1, 1.5, null);
+    await federatedSync(m);
+    const first = network.drain(leader.id);
+    const delta = first.find((b) => b[0] === 1)!;
+    expect(delta).toBeDefined();
+    for (const b of first) network.send(m.id, leader.id, b);
+    await federatedSync(leader);
+    // 300 more deltas from m reach the aggregator: more than any window of remembered bytes.
+    for (let i = 0; i < 300; i++) {
+      m.learner.learn(s(42 + (i % 5)), 1, 1, null);
+      await round(1);
+    }
+    const visits = leader.local_qtable.getVisits(0, key(41), 1);
+    network.send('z', leader.id, delta);
+    const before = leader.refusals.get('E_REPLAY') ?? 0;
+    await federatedSync(leader);
+    expect(leader.refusals.get('E_REPLAY')).toBe(before + 1);
+    expect(leader.local_qtable.getVisits(0, key(41), 1)).toBe(visits);
+  });
+  it("a restarted member is heard in a new life; in its old life's number its deltas are refused as replays", async () => {
+    const c = await settled();
+    const { leader, round, member } = c;
+    let tables = c.tables;
+    const m = tables.find((t) => t !== leader)!;
+    // Well over the replay window of deltas from m's first life.
+    await round(150);
+    const restart = async (epoch: number, entry: number) => {
+      // The aggregator takes in what the last life still had on the way before the new one starts.
+      await federatedSync(leader);
+      const again = await member(m.id, { epoch });
+      tables = tables.map((t) => (t.id === m.id ? again : t));
+      const before = leader.refusals.get('E_REPLAY') ?? 0;
+      for (let i = 0; i < 10; i++) {
+        again.learner.learn(s(entry), 2, 1.5, null);
+        await round(1, tables);
+      }
+      return {
+        replays: (leader.refusals.get('E_REPLAY') ?? 0) - before,
+        visits: leader.local_qtable.getVisits(0, key(entry), 2),
+      };
+    };
+    // Restarted without a new life number: its seqs start again at 1, below what the aggregator took.
+    const same = await restart(0, 60);
+    expect(same.replays).toBeGreaterThan(0);
+    expect(same.visits).toBe(0);
+    // With one: heard, and nothing of it refused.
+    const next = await restart(1, 61);
+    expect(next.replays).toBe(0);
+    expect(next.visits).toBeGreaterThan(0);
+  });
   it('a vote request far above every known term is refused (E_TERM_JUMP), so one message cannot exhaust terms', async () => {
     const { tables, network } = await category(['a', 'b', 'c']);
     const [a, b] = tables;

@@ -32,7 +32,7 @@ export async function category(
   const network = opts.network ?? new InMemoryNetwork();
   const keyring = opts.keyring ?? new MapKeyring();
   /** A member of the category as configured here (again under the same id: a restart with an empty table). */
-  const member = (id: string) =>
+  const member = (id: string, restart: Partial<FederationConfig> = {}) =>
     createFederatedQTable({
       id,
       peers: [...ids],
@@ -43,6 +43,7 @@ export async function category(
       sync_interval_ms: 1000,
       min_peers_for_consensus: 2,
       ...opts.config,
+      ...restart,
     });
   const tables: FederatedQTable[] = [];
   for (const id of ids) tables.push(await member(id));

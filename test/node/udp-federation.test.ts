@@ -1,9 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SeededRng } from '../../src/core/index.js';
-import { readVoteState } from '../../src/node/federation-member.js';
+import { nextEpoch, readVoteState } from '../../src/node/federation-member.js';
 import { MAX_DATAGRAM, UdpFederationNetwork } from '../../src/node/udp-federation.js';
 import { thrownElexError } from '../support/errors.js';
 import { waitUntil } from '../support/wait.js';
@@ -83,6 +83,21 @@ describe('readVoteState', () => {
     ]) {
       writeFileSync(join(dir, 'vote.json'), bad);
       expect(thrownElexError(() => readVoteState(dir))?.code).toBe('E_STORAGE');
+    }
+  });
+});
+
+describe('nextEpoch', () => {
+  it('takes one more than the saved life at each start, saves it, and refuses a damaged file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'elex-epoch-'));
+    expect(nextEpoch(dir)).toBe(1);
+    expect(nextEpoch(dir)).toBe(2);
+    expect(readFileSync(join(dir, 'epoch.json'), 'utf8')).toBe('2');
+    for (const bad of ['', '2.5', '-1', '"3"', 'null', String(Number.MAX_SAFE_INTEGER)]) {
+      writeFileSync(join(dir, 'epoch.json'), bad);
+      expect(thrownElexError(() => nextEpoch(dir))?.code, bad).toBe('E_STORAGE');
+      // Nothing was written over the damaged file: an operator sees what was there.
+      expect(readFileSync(join(dir, 'epoch.json'), 'utf8')).toBe(bad);
     }
   });
 });

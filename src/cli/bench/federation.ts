@@ -165,6 +165,9 @@ export function runFederationBench(o: { repeat: number }) {
   const d10 = delta(10, 4);
   d10.term = 3;
   d10.round = 120;
+  // A member in its 3rd life, a year into it at one delta a minute: the header's numbers as they will be.
+  d10.epoch = 3;
+  d10.seq = 525_600;
   const bytes10 = encodeDelta(d10, id);
   const full10k = encodeDelta(delta(10_000, 5), id);
   // Throughput on the 10-interaction delta.

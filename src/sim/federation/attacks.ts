@@ -21,7 +21,7 @@
  * - ipm:             −ε·μ with ε = 0.5 (inner-product manipulation, Xie et al. 2020).
  * - reward-flip:     attackers learn with r′ = r_min + r_max − r and report honestly formatted deltas.
  * - stale-replay:    values of the consensus 50 rounds ago; plus replays of honest signed deltas (refused:
- *                    the same signed bytes from an origin, E_REPLAY).
+ *                    a (life, seq) its origin used already, E_REPLAY).
  * - equivocation:    sign-flipped values to the aggregator, honest-looking ones to everyone else, every
  *                    round. Each version is signed for its recipient (`Delta.to`), only the aggregator merges
  *                    peer deltas (followers refuse them, E_FOLLOWING) and src/learning has no check that

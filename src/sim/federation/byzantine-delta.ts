@@ -36,10 +36,9 @@ export function collectByzantine(
     return;
   }
   if (attack === 'stale-replay') {
-    // The attacker also replays an honest agent's signed delta of 20 rounds ago as it is: the aggregator has
-    // taken in those bytes from that origin within its replay window (256 deltas per origin, one per round), so
-    // the library's ReplayGuard refuses it (E_REPLAY, once per attacker and round). The stale values it reports
-    // as itself go on below.
+    // The attacker also replays an honest agent's signed delta of 20 rounds ago as it is: the aggregator took
+    // that (life, seq) from that origin already, so the library's ReplayGuard refuses it (E_REPLAY, once per
+    // attacker and round). The stale values it reports as itself go on below.
     refuse(run, 'E_REPLAY');
   }
   const verdict = checkDelta(d, { bounds: run.bounds, maxInteractions: c.syncEvery });

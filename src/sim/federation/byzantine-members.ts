@@ -68,6 +68,8 @@ export interface ByzantineSpec {
 /** Highest inflated term that still lets an honest member take term + 1 many times over. */
 const INFLATED_TERM_MAX = 2 ** 31;
 const HISTORY = 256;
+/** Seqs of the deltas a Byzantine member crafts (its table's own start at 1). */
+const CRAFTED_SEQ = 2 ** 32;
 
 /** What a Byzantine member did (counts per action). */
 export interface ByzantineStats {
@@ -229,6 +231,10 @@ export class ByzantineMember implements FederationNetwork, MemberBehaviour {
         d.term = term;
         d.round = fqt.local_qtable.clock;
         d.interactions = 1;
+        // A seq of its own choosing, far above its table's: receivers take the crafted delta (so its term is
+        // what they judge), and from then on refuse its table's own deltas as older than their window.
+        d.epoch = fqt.epoch;
+        d.seq = CRAFTED_SEQ + this.stats.inflated;
         this.stats.maxTermSent = Math.max(this.stats.maxTermSent, term);
         this.inner.send(this.name, to, envelope(ENVELOPE.delta, encodeDelta(d, this.identity)));
       }

@@ -343,11 +343,13 @@ export class FederationSimCluster {
   }
 
   private boot(m: Member): void {
+    const disk = this.sim.disk(m.node);
     // The product's durable-state contract: resume from what `on_vote_state` reported and was made durable.
-    const durable = this.opts.persist
-      ? (this.sim.disk(m.node).read('federation/vote') as VoteState | undefined)
-      : undefined;
+    const durable = this.opts.persist ? (disk.read('federation/vote') as VoteState | undefined) : undefined;
     m.voteState = durable ?? { term: 0, voted_for: null };
+    // A new life: one more than the last, durable before this life's first delta leaves (receivers refuse a
+    // delta of an earlier life, and this life's seqs start again at 1). Without a disk every life is 0.
+    const epoch = this.opts.persist ? ((disk.read('federation/epoch') as number | undefined) ?? 0) + 1 : 0;
     const fqt = new FederatedQTable({
       ...this.opts.federation,
       id: m.name,
@@ -358,13 +360,22 @@ export class FederationSimCluster {
       clock: new SimClock(this.sim, m.node),
       seed: this.opts.seed,
       sync_interval_ms: this.syncIntervalMs,
+      epoch,
       vote_state: durable,
       on_vote_state: (v) => {
         m.voteState = v;
       },
     });
     m.fqt = fqt;
-    this.schedule(m);
+    if (!this.opts.persist) {
+      this.schedule(m);
+      return;
+    }
+    disk.write('federation/epoch', epoch);
+    const inc = m.incarnation;
+    disk.sync(() => {
+      if (m.incarnation === inc) this.schedule(m);
+    });
   }
 
   private schedule(m: Member): void {
