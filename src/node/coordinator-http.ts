@@ -7,7 +7,14 @@ import { patternsBody } from './agent-federation.js';
 import type { ClientCommand, CoordinatorNode } from './coordinator-node.js';
 import { type JsonRequest, notFound, parseBody, pathParam, RawBody, serveJson } from './http-api.js';
 import { raftMetrics } from './metrics.js';
-import { feedbackBody, partBody, type QueryService, queryBody } from './query-service.js';
+import {
+  FORWARDED_FEEDBACK_PATH,
+  feedbackBody,
+  PART_PATH,
+  partBody,
+  type QueryService,
+  queryBody,
+} from './query-service.js';
 import { guardFor, type RequestGuard, signedBody } from './signed-request.js';
 import type { Address } from './tcp-transport.js';
 
@@ -78,9 +85,15 @@ async function route(
       },
     ];
   }
-  if (queries !== null && req.method === 'POST' && req.path === '/query/part') {
-    const part = await queries.part(parseBody(await req.body(), partBody));
+  if (queries !== null && req.method === 'POST' && req.path === PART_PATH) {
+    // Another coordinator's share of a query: signed on a keyed cluster, or anyone could run the agents.
+    const part = await queries.part(parseBody(await signedBody(req, guard), partBody));
     return ['answers' in part ? 200 : 409, part];
+  }
+  if (queries !== null && req.method === 'POST' && req.path === FORWARDED_FEEDBACK_PATH) {
+    // A client's feedback another coordinator forwarded: signed on a keyed cluster, like a part.
+    const r = queries.forwardedFeedback(parseBody(await signedBody(req, guard), feedbackBody));
+    return [r.accepted ? 200 : 409, r];
   }
   if (req.path === '/active' && req.method === 'GET') {
     const { index, applied, value } = await node.read((m) => m.activeFeatures());
@@ -110,9 +123,10 @@ async function route(
  * A coordinator's client API: `POST /commands` (a control-plane command as JSON, without `at_ms`: the
  * coordinator stamps it; 200 with the result, 409 with the refusal), linearizable reads `GET /features/<ref>`
  * and `GET /active` (each with the Raft `index` it was read at), `GET /status`, `GET /metrics` (Prometheus);
- * with a `QueryService`, `POST /query` (answered by the feature agents across coordinators), `POST
- * /query/part` (another coordinator's share of one), `POST /patterns` (another coordinator's agents'
- * patterns, signed on a keyed cluster) and `GET /agents` (the hosted agents' federation and store counters);
+ * with a `QueryService`, `POST /query` (answered by the feature agents across coordinators), `POST /feedback`
+ * (a client's rating of an answer), and from the other coordinators, signed on a keyed cluster, `POST
+ * /query/part` (a share of a query), `POST /feedback/forwarded` (a client's rating for an agent hosted here)
+ * and `POST /patterns` (their agents' patterns); `GET /agents` (the hosted agents' federation and store counters);
  * the agents' federation and saves run while the server does, and closing it saves them.
  */
 export async function serveCoordinatorHttp(

@@ -8,12 +8,20 @@ import { aggregateByConfidence, extractTargets, routeKind } from '../swarm/routi
 import { AgentFederation } from './agent-federation.js';
 import { AgentStore } from './agent-store.js';
 import type { CoordinatorNode } from './coordinator-node.js';
-import { httpJson } from './http-client.js';
 import { checkFeedbackReply, checkPartReply } from './query-replies.js';
+import { postSigned } from './signed-request.js';
 import type { Address } from './tcp-transport.js';
 
 /** Features one query may be about, whether listed or named in its text (a part carries at most as many). */
 export const MAX_QUERY_FEATURES = 64;
+
+/**
+ * The routes coordinators call on each other for a query: signed with the cluster key on a keyed cluster, so
+ * that only a coordinator runs another's agents or feeds them a rating as a coordinator. A forwarded feedback has
+ * its own path: `POST /feedback` is the clients' route, open and unsigned, and the host must tell the two apart.
+ */
+export const PART_PATH = '/query/part';
+export const FORWARDED_FEEDBACK_PATH = '/feedback/forwarded';
 
 export const queryBody = z.strictObject({
   id: u32.optional(),
@@ -42,6 +50,7 @@ export const feedbackBody = z.strictObject({
   latency_ms: z.number().finite().min(0).optional(),
 });
 export type FeedbackBody = z.infer<typeof feedbackBody>;
+export type FeedbackResult = { accepted: boolean; reason?: string };
 
 export interface QueryAnswer {
   id: number;
@@ -195,21 +204,29 @@ export class QueryService {
   /**
    * The user's feedback on the answer about `feature` to query `queryId`: the agent that gave it learns from
    * it (tabular Q-learning, ADR-115's reward). Sent to any coordinator; forwarded to the one hosting the
-   * feature's agent. False when that agent has no such answer pending (already rated, or never asked).
+   * feature's agent (`FORWARDED_FEEDBACK_PATH`, signed). False when that agent has no such answer pending
+   * (already rated, or never asked).
    */
-  async feedback(f: FeedbackBody): Promise<{ accepted: boolean; reason?: string }> {
+  async feedback(f: FeedbackBody): Promise<FeedbackResult> {
     const feature = this.catalog.get(f.feature);
     if (feature === undefined) return { accepted: false, reason: 'UNKNOWN_FEATURE' };
     const host = this.hostOf.get(feature.category)!;
-    if (host !== this.node.id) {
-      const at = this.http.get(host);
-      if (at === undefined) return { accepted: false, reason: 'COORDINATOR_UNKNOWN' };
-      const r = await httpJson(at, 'POST', '/feedback', JSON.stringify(f), 3000);
-      return r === null
-        ? { accepted: false, reason: 'COORDINATOR_DOWN' }
-        : checkFeedbackReply(r.status, r.body);
-    }
-    const agent = this.agents.get(f.feature)!;
+    if (host === this.node.id) return this.forwardedFeedback(f);
+    const at = this.http.get(host);
+    if (at === undefined) return { accepted: false, reason: 'COORDINATOR_UNKNOWN' };
+    const r = await postSigned(at, FORWARDED_FEEDBACK_PATH, f, this.node.keyring, 3000);
+    return r === null
+      ? { accepted: false, reason: 'COORDINATOR_DOWN' }
+      : checkFeedbackReply(r.status, r.body);
+  }
+
+  /**
+   * Feedback for an agent hosted here (another coordinator forwarded it, or this one received it). Never
+   * forwarded again: coordinators that disagree on who hosts a feature refuse it instead of passing it round.
+   */
+  forwardedFeedback(f: FeedbackBody): FeedbackResult {
+    const agent = this.agents.get(f.feature);
+    if (agent === undefined) return { accepted: false, reason: 'NOT_HOSTED' };
     const ok = agent.feedback(f.queryId, f.rating, f.resolved ?? false, f.latency_ms ?? 0, f.feature);
     return ok ? { accepted: true } : { accepted: false, reason: 'UNKNOWN_ANSWER' };
   }
@@ -220,7 +237,7 @@ export class QueryService {
   ): Promise<{ answers: AgentAnswer[] } | { reason: string }> {
     const at = this.http.get(host);
     if (at === undefined) return { reason: 'COORDINATOR_UNKNOWN' };
-    const r = await httpJson(at, 'POST', '/query/part', JSON.stringify(p), 3000);
+    const r = await postSigned(at, PART_PATH, p, this.node.keyring, 3000);
     if (r === null) return { reason: 'COORDINATOR_DOWN' };
     return checkPartReply(r.status, r.body, p.queryId, p.features);
   }

@@ -1,13 +1,16 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { defaultCatalog } from '../../src/node/catalog-file.js';
+import { ClusterKeyring } from '../../src/node/cluster-key.js';
 import { serveCoordinatorHttp } from '../../src/node/coordinator-http.js';
 import { CoordinatorNode } from '../../src/node/coordinator-node.js';
 import { freePorts } from '../../src/node/processes.js';
 import { QueryService } from '../../src/node/query-service.js';
+import { postSigned, SIGNED_HEADER, signRequest } from '../../src/node/signed-request.js';
 import type { Address } from '../../src/node/tcp-transport.js';
 
 const catalog = defaultCatalog();
@@ -18,8 +21,11 @@ afterEach(async () => {
   for (const f of cleanup.splice(0).reverse()) await f();
 });
 
-/** Three coordinators with their HTTP APIs and query services; categories k go to coordinator k % 3 + 1. */
-async function coordinators() {
+/**
+ * Three coordinators with their HTTP APIs and query services; categories k go to coordinator k % 3 + 1. With
+ * `auth`, a keyed cluster.
+ */
+async function coordinators(auth?: ClusterKeyring) {
   const ports = await freePorts(6);
   const raft = new Map<number, Address>(
     [1, 2, 3].map((id) => [id, { host: '127.0.0.1', port: ports[id - 1] }]),
@@ -32,7 +38,13 @@ async function coordinators() {
   const servers: Server[] = [];
   const services: QueryService[] = [];
   for (const id of [1, 2, 3]) {
-    const node = await CoordinatorNode.start({ id, cluster: raft, catalog, dataDir: join(dir, `n${id}`) });
+    const node = await CoordinatorNode.start({
+      id,
+      cluster: raft,
+      catalog,
+      dataDir: join(dir, `n${id}`),
+      ...(auth ? { auth } : {}),
+    });
     cleanup.push(() => node.close());
     // No timed federation rounds: the test runs them (`federation.round()`).
     const service = new QueryService(node, catalog, http, { seed: id, federationMs: 0 });
@@ -51,7 +63,7 @@ async function coordinators() {
     await new Promise((r) => setTimeout(r, 20));
   }
   const url = (id: number) => `http://127.0.0.1:${http.get(id)!.port}`;
-  return { nodes, servers, services, url };
+  return { nodes, servers, services, url, http };
 }
 
 const query = async (base: string, body: unknown) => {
@@ -149,6 +161,62 @@ describe('queries on real coordinators', () => {
     // One rated experience in that state: the agent answers it with more confidence.
     const second = await ask(8);
     expect(second.confidence as number).toBeGreaterThan(first.confidence as number);
+    // What a coordinator forwards is for an agent it hosts: one that does not refuses it, never forwards it on.
+    const astray = await fetch(`${url(1)}/feedback/forwarded`, {
+      method: 'POST',
+      body: JSON.stringify({ queryId: 8, feature: a.id, rating: 1 }),
+    });
+    expect([astray.status, await astray.json()]).toEqual([409, { accepted: false, reason: 'NOT_HOSTED' }]);
+  });
+
+  it("on a keyed cluster a part or a forwarded feedback must be signed by a coordinator; a client's feedback need not", async () => {
+    const ring = ClusterKeyring.of([randomBytes(32)]);
+    const { url, http } = await coordinators(ring);
+    const a = featureOf(1); // hosted by coordinator 2
+    const b = featureOf(2); // hosted by coordinator 3
+    const post = async (id: number, path: string, body: string, headers?: Record<string, string>) => {
+      const r = await fetch(`${url(id)}${path}`, { method: 'POST', body, headers });
+      return { status: r.status, body: (await r.json()) as Record<string, unknown> };
+    };
+    // Anyone reaching coordinator 2's port, posing as another coordinator: its agents must not run for it.
+    const part = JSON.stringify({
+      queryId: 5,
+      type: 'kpi',
+      complexity: 'simple',
+      features: [a.id],
+      barrier: 0,
+    });
+    const forged = await post(2, '/query/part', part);
+    expect([forged.status, forged.body.code]).toEqual([401, 'E_AUTH']);
+    const otherKey = ClusterKeyring.of([randomBytes(32)]);
+    expect(await postSigned(http.get(2)!, '/query/part', JSON.parse(part), otherKey, 5000)).toMatchObject({
+      status: 401,
+      body: { code: 'E_AUTH' },
+    });
+    // Signed with the cluster key: answered once; the same request again is a replay.
+    const sig = { [SIGNED_HEADER]: signRequest(ring, { method: 'POST', path: '/query/part', body: part }) };
+    const signed = await post(2, '/query/part', part, sig);
+    expect([signed.status, (signed.body.answers as Array<{ feature: string }>)[0].feature]).toEqual([
+      200,
+      a.id,
+    ]);
+    const replayed = await post(2, '/query/part', part, sig);
+    expect([replayed.status, replayed.body.code]).toEqual([401, 'E_AUTH']);
+    // A forged forwarded feedback on that answer is refused, and leaves it pending for the client's rating.
+    const rating = JSON.stringify({ queryId: 5, feature: a.id, rating: -1 });
+    const forgedFeedback = await post(2, '/feedback/forwarded', rating);
+    expect([forgedFeedback.status, forgedFeedback.body.code]).toEqual([401, 'E_AUTH']);
+    // The client's own routes stay unsigned: a cross-category query, and feedback through a third coordinator.
+    const q = await query(url(1), { id: 6, type: 'kpi', text: '', features: [a.id, b.id] });
+    expect([q.status, q.body.ok, q.body.route, q.body.answers.length]).toEqual([200, true, 'cross', 2]);
+    for (const [queryId, feature] of [
+      [5, a.id],
+      [6, a.id],
+      [6, b.id],
+    ] as const) {
+      const f = await post(3, '/feedback', JSON.stringify({ queryId, feature, rating: 1 }));
+      expect([queryId, feature, f.status, f.body]).toEqual([queryId, feature, 200, { accepted: true }]);
+    }
   });
 
   it('the hosted agents federate: a confident answer becomes a pattern every coordinator applies to its agents', async () => {
@@ -205,7 +273,7 @@ describe('queries on real coordinators', () => {
     // Coordinator 2's port now answers 200 with bodies of the wrong shape.
     const replies = new Map<string, unknown>([
       ['/query/part', { answers: [{ feature: a.id, confidence: 'high' }] }],
-      ['/feedback', { accepted: 'yes' }],
+      ['/feedback/forwarded', { accepted: 'yes' }],
     ]);
     const fake = createServer((req, res) => {
       req.resume();
