@@ -63,6 +63,8 @@ export interface QueryAnswer {
   confidence: number;
   /** The Raft index every part of the answer reflects at least (the consistency barrier). */
   raftIndex: number;
+  /** Listed `features` the catalogue does not know, sorted: left out of the answer, not silently. */
+  unknownFeatures: string[];
 }
 
 export interface QueryServiceOptions {
@@ -151,6 +153,7 @@ export class QueryService {
       answers: [],
       confidence: 0,
       raftIndex,
+      unknownFeatures: t.unknown,
     });
     if (t.features.length === 0) return none(t.unknown.length > 0 ? 'UNKNOWN_FEATURE' : 'NO_TARGET');
     // A text may name more features than a list may hold: refused alike, before any agent is asked.
@@ -182,6 +185,7 @@ export class QueryService {
       answers: agg.answers,
       confidence: agg.confidence,
       raftIndex: Math.max(index, agg.raftIndex),
+      unknownFeatures: t.unknown,
     };
   }
 

@@ -119,6 +119,30 @@ describe('queries on real coordinators', () => {
     expect([down.status, down.body.reason]).toEqual([502, 'COORDINATOR_DOWN']);
   });
 
+  it('a query listing features the catalogue does not know names them in its reply', async () => {
+    const { url } = await coordinators();
+    const a = featureOf(1); // hosted by coordinator 2
+    const b = featureOf(2); // hosted by coordinator 3
+    const features = [a.id, 'NO-SUCH-FEATURE', b.id, 'NO-SUCH-FEATURE', 'ALSO-UNKNOWN'];
+    const mixed = await query(url(1), { type: 'kpi', text: '', features });
+    expect([mixed.status, mixed.body.ok, mixed.body.route, mixed.body.unknownFeatures]).toEqual([
+      200,
+      true,
+      'cross',
+      ['ALSO-UNKNOWN', 'NO-SUCH-FEATURE'],
+    ]);
+    expect(mixed.body.answers.map((x) => x.feature).sort()).toEqual([a.id, b.id].sort());
+    // Every reference known, or none listed: the field is there, empty.
+    const known = await query(url(1), { type: 'kpi', text: '', features: [a.id] });
+    const byText = await query(url(1), { type: 'kpi', text: `${a.acronym} and NOSUCHACRONYM` });
+    expect([known.body.unknownFeatures, byText.body.ok, byText.body.unknownFeatures]).toEqual([[], true, []]);
+    // None known: no route, the same answer as before, naming them.
+    const none = await query(url(1), { type: 'kpi', text: '', features: ['NO-SUCH-FEATURE'] });
+    expect([none.status, none.body.ok, none.body.reason, none.body.route, none.body.unknownFeatures]).toEqual(
+      [200, false, 'UNKNOWN_FEATURE', null, ['NO-SUCH-FEATURE']],
+    );
+  });
+
   it("a text naming more features than a query may ask about is the client's mistake (400) on every coordinator", async () => {
     const { url } = await coordinators();
     const many = catalog.categories[1].features; // 105 features, hosted by coordinator 2

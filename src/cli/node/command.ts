@@ -201,7 +201,8 @@ export function register(program: Command): void {
         'GET /features/<id|FAJ code|acronym> and GET /active (linearizable, with the Raft index), GET /status, GET /metrics.\n' +
         'A refused command answers 409 with its reason (CONFLICT, MISSING_PREREQUISITE, OUT_OF_ZONE, …).\n' +
         'POST /query {"type":"parameter","text":"…","features"?:[…],"complexity"?:"simple"}: answered by the feature agents at a\n' +
-        'linearizable point, across coordinators, aggregated by confidence, with the Raft index it reflects.\n' +
+        'linearizable point, across coordinators, aggregated by confidence, with the Raft index it reflects;\n' +
+        'listed features the catalogue does not know are named in its unknownFeatures.\n' +
         'POST /feedback {"queryId":N,"feature":"…","rating":1}: the agent that answered learns from it; every\n' +
         '--federation round its category peers merge it, and GET /agents counts what the federation moved.\n' +
         '\nExample: elex coordinator --id 1 --cluster 1=127.0.0.1:7001,2=…,3=… --http 127.0.0.1:8001 --data-dir c1',

@@ -19,7 +19,7 @@ export interface Targets {
   features: string[];
   /** Their categories, sorted, deduplicated. */
   categories: string[];
-  /** Ids given in `features` that the catalogue does not know. */
+  /** Ids given in `features` that the catalogue does not know, sorted, deduplicated. */
   unknown: string[];
 }
 
@@ -29,11 +29,11 @@ export interface Targets {
  */
 export function extractTargets(catalog: Catalog, query: SwarmQuery): Targets {
   const found = new Set<string>();
-  const unknown: string[] = [];
+  const unknown = new Set<string>();
   if (query.features !== undefined && query.features.length > 0) {
     for (const f of query.features) {
       if (catalog.get(f) !== undefined) found.add(f);
-      else unknown.push(f);
+      else unknown.add(f);
     }
   } else {
     for (const r of catalog.findReferences(query.text)) found.add(r.feature);
@@ -41,7 +41,7 @@ export function extractTargets(catalog: Catalog, query: SwarmQuery): Targets {
   const features = [...found].sort();
   const cats = new Set<string>();
   for (const f of features) cats.add(catalog.get(f)!.category);
-  return { features, categories: [...cats].sort(), unknown: unknown.sort() };
+  return { features, categories: [...cats].sort(), unknown: [...unknown].sort() };
 }
 
 export type RouteKind = 'intra' | 'cross';
