@@ -13,6 +13,7 @@ import {
   type FeatureAgent,
   hostedRound,
   type Pattern,
+  sendDelta,
   u32,
 } from '../swarm/agent/index.js';
 import type { ClusterKeyring } from './cluster-key.js';
@@ -22,6 +23,8 @@ import type { Address } from './tcp-transport.js';
 /** Receivers refuse a delta claiming more interactions than this per second of the interval. */
 const MAX_FEEDBACK_PER_SECOND = 100;
 const FANOUT = 3;
+/** ADR-115: an agent syncs every interval or after this many interactions, whichever comes first. */
+const SYNC_AFTER_INTERACTIONS = 10;
 const PATTERNS_PER_POST = 64;
 export const patternsBody = z.strictObject({
   patterns: z
@@ -52,6 +55,8 @@ export interface AgentFederationStats {
   /** Patterns received from other coordinators, and the hosted tables they changed. */
   patternsReceived: number;
   patternsApplied: number;
+  /** Deltas an agent sent between rounds, after 10 interactions (`interacted`). */
+  earlySyncs: number;
 }
 
 export interface AgentFederationOptions {
@@ -75,13 +80,17 @@ export class AgentFederation {
     patternPostsFailed: 0,
     patternsReceived: 0,
     patternsApplied: 0,
+    earlySyncs: 0,
   };
   private readonly all: FeatureAgent[];
+  /** Each hosted agent's category peers (itself included). */
+  private readonly categoryOf = new Map<FeatureAgent, readonly FeatureAgent[]>();
   private readonly rng: Rng;
   private timer: NodeJS.Timeout | null = null;
 
   constructor(private readonly o: AgentFederationOptions) {
     this.all = [...o.categories.values()].flat();
+    for (const agents of o.categories.values()) for (const a of agents) this.categoryOf.set(a, agents);
     this.rng = new SeededRng(o.seed);
   }
 
@@ -111,12 +120,31 @@ export class AgentFederation {
     this.timer = null;
   }
 
+  /** The most interactions a receiver believes one delta covers (a round's worth at the feedback rate). */
+  private get maxInteractions(): number {
+    return Math.max(20, Math.ceil((this.o.intervalMs / 1000) * 1.25 * MAX_FEEDBACK_PER_SECOND));
+  }
+
+  /**
+   * After `agent` learned from a rating: at its 10th interaction since its last delta it merges what it
+   * received and sends its delta now, as the simulator's agents do, instead of waiting for the timed round.
+   * Its patterns still go out with the next round.
+   */
+  interacted(agent: FeatureAgent): void {
+    const category = this.categoryOf.get(agent);
+    if (category === undefined || this.o.intervalMs <= 0) return;
+    if (agent.interactionsSinceSync < SYNC_AFTER_INTERACTIONS) return;
+    this.stats.merged += agent.mergePending();
+    this.stats.deltas += sendDelta(agent, category, this.rng, {
+      fanout: FANOUT,
+      maxInteractions: this.maxInteractions,
+    });
+    this.stats.earlySyncs++;
+  }
+
   /** One round for every hosted category, then the patterns found go to the other coordinators. */
   async round(): Promise<void> {
-    const maxInteractions = Math.max(
-      20,
-      Math.ceil((this.o.intervalMs / 1000) * 1.25 * MAX_FEEDBACK_PER_SECOND),
-    );
+    const maxInteractions = this.maxInteractions;
     const found: Pattern[] = [];
     for (const agents of this.o.categories.values()) {
       const r = hostedRound(agents, this.all, this.rng, { fanout: FANOUT, maxInteractions });

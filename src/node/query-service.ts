@@ -232,7 +232,9 @@ export class QueryService {
     const agent = this.agents.get(f.feature);
     if (agent === undefined) return { accepted: false, reason: 'NOT_HOSTED' };
     const ok = agent.feedback(f.queryId, f.rating, f.resolved ?? false, f.latency_ms ?? 0, f.feature);
-    return ok ? { accepted: true } : { accepted: false, reason: 'UNKNOWN_ANSWER' };
+    if (!ok) return { accepted: false, reason: 'UNKNOWN_ANSWER' };
+    this.federation.interacted(agent);
+    return { accepted: true };
   }
 
   private async remotePart(

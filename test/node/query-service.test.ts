@@ -25,7 +25,7 @@ afterEach(async () => {
  * Three coordinators with their HTTP APIs and query services; categories k go to coordinator k % 3 + 1. With
  * `auth`, a keyed cluster.
  */
-async function coordinators(auth?: ClusterKeyring) {
+async function coordinators(auth?: ClusterKeyring, federationMs = 0) {
   const ports = await freePorts(6);
   const raft = new Map<number, Address>(
     [1, 2, 3].map((id) => [id, { host: '127.0.0.1', port: ports[id - 1] }]),
@@ -46,8 +46,8 @@ async function coordinators(auth?: ClusterKeyring) {
       ...(auth ? { auth } : {}),
     });
     cleanup.push(() => node.close());
-    // No timed federation rounds: the test runs them (`federation.round()`).
-    const service = new QueryService(node, catalog, http, { seed: id, federationMs: 0 });
+    // No timed federation rounds by default: the test runs them (`federation.round()`).
+    const service = new QueryService(node, catalog, http, { seed: id, federationMs });
     services.push(service);
     const server = await serveCoordinatorHttp(node, catalog, http.get(id)!, service);
     cleanup.push(() => new Promise((r) => server.close(() => r())));
@@ -191,6 +191,24 @@ describe('queries on real coordinators', () => {
       body: JSON.stringify({ queryId: 8, feature: a.id, rating: 1 }),
     });
     expect([astray.status, await astray.json()]).toEqual([409, { accepted: false, reason: 'NOT_HOSTED' }]);
+  });
+
+  it('an agent sends its delta after its tenth rated answer, before its timed round (ADR-115)', async () => {
+    // Rounds an hour apart (the timer is unref'd): only the interaction count can trigger this sync.
+    const { url, services } = await coordinators(undefined, 3_600_000);
+    const a = featureOf(1); // hosted by coordinator 2
+    const host = services[1].federation.stats;
+    for (let q = 1; q <= 10; q++) {
+      await query(url(1), { id: q, type: 'troubleshoot', text: '', features: [a.id], complexity: 'simple' });
+      const r = await fetch(`${url(3)}/feedback`, {
+        method: 'POST',
+        body: JSON.stringify({ queryId: q, feature: a.id, rating: 1 }),
+      });
+      expect(r.status).toBe(200);
+      expect(host.earlySyncs, `after ${q} ratings`).toBe(q < 10 ? 0 : 1);
+    }
+    expect(host.rounds).toBe(0);
+    expect(host.deltas).toBeGreaterThan(0);
   });
 
   it("on a keyed cluster a part or a forwarded feedback must be signed by a coordinator; a client's feedback need not", async () => {

@@ -29,20 +29,34 @@ export function hostedRound(
   const out: HostedRound = { deltas: 0, merged: 0, patterns: [] };
   for (const a of category) out.merged += a.mergePending();
   for (const a of category) {
-    const d = a.takeDelta();
-    if (d !== null && category.length > 1) {
-      // Distinct receivers, never the sender: a partial Fisher–Yates draw over the others.
-      const others = category.filter((b) => b !== a);
-      for (let k = 0; k < Math.min(o.fanout, others.length); k++) {
-        const j = k + rng.int(others.length - k);
-        [others[k], others[j]] = [others[j], others[k]];
-        if (others[k].receiveDelta(d, o.maxInteractions)) out.deltas++;
-      }
-    }
+    out.deltas += sendDelta(a, category, rng, o);
     out.patterns.push(...a.newPatterns());
   }
   applyPatterns(everyone, out.patterns);
   return out;
+}
+
+/**
+ * `a` sends what it learned since its last delta to `fanout` other agents of its category, drawn at random;
+ * returns how many took it. Also an agent's early sync (after 10 interactions) between rounds.
+ */
+export function sendDelta(
+  a: FeatureAgent,
+  category: readonly FeatureAgent[],
+  rng: Rng,
+  o: { fanout: number; maxInteractions: number },
+): number {
+  const d = a.takeDelta();
+  if (d === null || category.length < 2) return 0;
+  let taken = 0;
+  // Distinct receivers, never the sender: a partial Fisher–Yates draw over the others.
+  const others = category.filter((b) => b !== a);
+  for (let k = 0; k < Math.min(o.fanout, others.length); k++) {
+    const j = k + rng.int(others.length - k);
+    [others[k], others[j]] = [others[j], others[k]];
+    if (others[k].receiveDelta(d, o.maxInteractions)) taken++;
+  }
+  return taken;
 }
 
 /** Patterns applied to every agent but their origin; returns how many tables they changed. */

@@ -248,6 +248,11 @@ export class FeatureAgent {
     return true;
   }
 
+  /** Interactions (rated answers learned from) since the last `takeDelta`: ADR-115 syncs after 10. */
+  get interactionsSinceSync(): number {
+    return this.learner.interactions - this.interactionsAtSync;
+  }
+
   /** The delta since the previous call (entries changed, fresh visits), or null when nothing changed. */
   takeDelta(): Delta | null {
     const fresh = this.learner.takeOwnVisits();
@@ -495,5 +500,5 @@ export class FeatureAgent {
 }
 
 export { type AgentSnapshot, actionIndex, agentSnapshotSchema, u32 } from './agent-snapshot.js';
-export { applyPatterns, type HostedRound, hostedRound } from './hosted-round.js';
+export { applyPatterns, type HostedRound, hostedRound, sendDelta } from './hosted-round.js';
 export { decodePatterns, encodePatterns, PATTERN_FORMAT, PATTERNS_PER_BROADCAST } from './pattern-codec.js';
