@@ -45,6 +45,26 @@ describe('routing (pure)', () => {
     expect(extractTargets(catalog, { id: 4, type: 'general', text: 'nothing here' }).features).toEqual([]);
   });
 
+  it('a listed feature may be named as GET /features/<ref> names it: id, FAJ code in any spacing, acronym or name', () => {
+    const a = catalog.features.find((f) => catalog.byAcronym(f.acronym).length === 1)!;
+    const shared = catalog.features.find((f) => catalog.byAcronym(f.acronym).length > 1)!;
+    const sharing = catalog.byAcronym(shared.acronym).map((f) => f.id);
+    const t = extractTargets(catalog, {
+      id: 5,
+      type: 'general',
+      text: 'x',
+      features: [
+        a.faj_code.replace(/_/g, ' ').toLowerCase(),
+        a.acronym.toLowerCase(),
+        shared.acronym,
+        'NO-SUCH',
+      ],
+    });
+    // An acronym that several features share means all of them, as in a text.
+    expect(t.features).toEqual([...new Set([a.id, ...sharing])].sort());
+    expect(t.unknown).toEqual(['NO-SUCH']);
+  });
+
   it('aggregates by confidence per feature and keeps the lowest Raft index', () => {
     const agg = aggregateByConfidence([
       { feature: 'A', agent: 'x', action: 'DirectAnswer', confidence: 0.4, raftIndex: 9 },

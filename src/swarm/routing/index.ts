@@ -19,7 +19,7 @@ export interface Targets {
   features: string[];
   /** Their categories, sorted, deduplicated. */
   categories: string[];
-  /** Ids given in `features` that the catalogue does not know, sorted, deduplicated. */
+  /** References given in `features` that name no feature, sorted, deduplicated. */
   unknown: string[];
 }
 
@@ -32,8 +32,11 @@ export function extractTargets(catalog: Catalog, query: SwarmQuery): Targets {
   const unknown = new Set<string>();
   if (query.features !== undefined && query.features.length > 0) {
     for (const f of query.features) {
-      if (catalog.get(f) !== undefined) found.add(f);
-      else unknown.add(f);
+      // As `GET /features/<ref>` reads a reference (id, FAJ code, acronym, name); an acronym several
+      // features share means all of them, as it does in a text.
+      const hits = catalog.get(f) !== undefined ? [f] : catalog.lookup(f).map((x) => x.id);
+      if (hits.length === 0) unknown.add(f);
+      for (const id of hits) found.add(id);
     }
   } else {
     for (const r of catalog.findReferences(query.text)) found.add(r.feature);
