@@ -139,6 +139,16 @@ export class FederationMember {
     federatedSync(this.fqt).then(undefined, (e: unknown) => this.o.onError?.(e));
   }
 
+  /**
+   * For learning done between ticks (a real agent's interactions, through `fqt.learner`): syncs at once once
+   * `sync_after_interactions` (10) have accumulated since the last sync, as ADR-115 asks; the timer goes on
+   * syncing every interval.
+   */
+  interacted(): void {
+    if (this.stopped || !this.fqt.syncDue()) return;
+    federatedSync(this.fqt).then(undefined, (e: unknown) => this.o.onError?.(e));
+  }
+
   /** Stops the timer and closes the socket; the table is gone with the member, as in a crash. */
   async stop(): Promise<void> {
     this.stopped = true;

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SeededRng } from '../../src/core/index.js';
-import { nextEpoch, readVoteState } from '../../src/node/federation-member.js';
+import { encodeState, identityFromRng, MapKeyring } from '../../src/learning/index.js';
+import { FederationMember, nextEpoch, readVoteState } from '../../src/node/federation-member.js';
 import { MAX_DATAGRAM, UdpFederationNetwork } from '../../src/node/udp-federation.js';
 import { thrownElexError } from '../support/errors.js';
 import { waitUntil } from '../support/wait.js';
@@ -99,5 +100,35 @@ describe('nextEpoch', () => {
       // Nothing was written over the damaged file: an operator sees what was there.
       expect(readFileSync(join(dir, 'epoch.json'), 'utf8')).toBe(bad);
     }
+  });
+});
+
+describe('FederationMember', () => {
+  it('syncs at the tenth interaction learned between its ticks, not only on its timer (ADR-115)', async () => {
+    const [na, nb] = [await bind('a'), await bind('b')];
+    na.route('b', nb.address);
+    const ids = ['a', 'b'].map((id, i) => identityFromRng(id, new SeededRng(i + 1)));
+    const keyring = new MapKeyring();
+    for (const id of ids) keyring.add(id.id, id.publicKey);
+    // Never started: an hour-long interval and no timer, so only the interaction count can make it sync.
+    const a = new FederationMember({
+      id: 'a',
+      members: ['a', 'b'],
+      network: na,
+      keyring,
+      identity: ids[0],
+      dataDir: mkdtempSync(join(tmpdir(), 'elex-member-')),
+      federation: { sync_interval_ms: 3_600_000 },
+      rng: new SeededRng(3),
+    });
+    const state = encodeState({ queryType: 'kpi', complexity: 'simple', confidence: 1, contextHash: 1n });
+    for (let i = 1; i <= 10; i++) {
+      a.fqt.learner.learn(state, 0, 1, null);
+      a.interacted();
+      expect(na.stats.datagramsOut, `after ${i} interactions`).toBe(i < 10 ? 0 : na.stats.datagramsOut);
+    }
+    expect(na.stats.datagramsOut).toBeGreaterThan(0);
+    expect(a.fqt.syncDue()).toBe(false);
+    await waitUntil(() => nb.stats.datagramsIn > 0, 5000);
   });
 });
