@@ -134,6 +134,7 @@ export class RaftProcess<H extends RaftHost> {
         peers: o.cluster,
         onMessage: (m) => host?.deliver(m),
         auth: o.auth,
+        log,
       });
     } catch (e) {
       await disk.close();

@@ -27,6 +27,8 @@ export interface TcpTransportOptions {
    * refused (`E_AUTH`) and its connection closed. Without it identities are not authenticated.
    */
   auth?: ClusterKeyring;
+  /** Where the transport reports what it survived (a server error after listening). */
+  log?: (line: string) => void;
 }
 
 /** What the transport did; `refused` counts inbound messages dropped by validation, with the reason. */
@@ -39,6 +41,8 @@ export interface TransportStats {
   bytesOut: number;
   bytesIn: number;
   connects: number;
+  /** Errors the listening server reported after it was up (accept failures: EMFILE, ENFILE), by code. */
+  serverErrors: Record<string, number>;
 }
 
 const RECONNECT_MIN_MS = 50;
@@ -74,6 +78,7 @@ export class TcpTransport {
     bytesOut: 0,
     bytesIn: 0,
     connects: 0,
+    serverErrors: {},
   };
   private readonly links = new Map<number, PeerLink>();
   private readonly inbound = new Set<Socket>();
@@ -91,13 +96,28 @@ export class TcpTransport {
     return new Promise((resolve, reject) => {
       const server = createServer();
       const t = new TcpTransport(opts, server);
+      let listening = false;
       server.on('connection', (s) => t.accept(s));
-      server.once('error', (e) =>
-        reject(
-          new ElexError('E_LISTEN', `cannot listen on ${opts.listen.host}:${opts.listen.port}: ${e.message}`),
-        ),
-      );
-      server.listen(opts.listen.port, opts.listen.host, () => resolve(t));
+      // Permanent: an 'error' with no listener (EMFILE on accept, long after listen) would crash the process.
+      // The server keeps listening after an accept failure; the connection it could not accept is lost.
+      server.on('error', (e: NodeJS.ErrnoException) => {
+        if (!listening) {
+          reject(
+            new ElexError(
+              'E_LISTEN',
+              `cannot listen on ${opts.listen.host}:${opts.listen.port}: ${e.message}`,
+            ),
+          );
+          return;
+        }
+        const code = e.code ?? 'E_SERVER';
+        t.stats.serverErrors[code] = (t.stats.serverErrors[code] ?? 0) + 1;
+        opts.log?.(`raft transport: server error: ${e.message}`);
+      });
+      server.listen(opts.listen.port, opts.listen.host, () => {
+        listening = true;
+        resolve(t);
+      });
     });
   }
 

@@ -1,4 +1,4 @@
-import { connect } from 'node:net';
+import { connect, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeFrame } from '../../src/core/index.js';
 import { ClusterKeyring } from '../../src/node/cluster-key.js';
@@ -180,5 +180,18 @@ describe('TcpTransport', () => {
     await until(() => (b.stats.refused.E_AUTH ?? 0) >= 1);
     expect(got[2]).toEqual([]);
     expect(b.stats.received).toBe(0);
+  });
+
+  it('survives a server error after listening (EMFILE on accept), counts it, and keeps serving', async () => {
+    const { a, b, got } = await pair();
+    // An accept failure cannot be provoked without exhausting the process's descriptors: emit what Node emits.
+    const server = (b as unknown as { server: Server }).server;
+    const err = Object.assign(new Error('accept EMFILE'), { code: 'EMFILE' });
+    // Twice: the listen promise's own listener is gone after the first.
+    server.emit('error', err);
+    server.emit('error', err);
+    expect(b.stats.serverErrors).toEqual({ EMFILE: 2 });
+    a.send(app(1, 2, 1));
+    await until(() => got[2].length === 1);
   });
 });
