@@ -27,6 +27,12 @@ export interface TcpTransportOptions {
    * refused (`E_AUTH`) and its connection closed. Without it identities are not authenticated.
    */
   auth?: ClusterKeyring;
+  /**
+   * Idle time before TCP keepalive probes a connection (default 10 s; Node then probes every second, 10 times).
+   * It notices a peer that vanished without closing (power loss, partition) on a connection with nothing in
+   * flight: inbound ones, and outbound ones between sends.
+   */
+  keepAliveMs?: number;
   /** Where the transport reports what it survived (a server error after listening). */
   log?: (line: string) => void;
 }
@@ -49,6 +55,7 @@ const RECONNECT_MIN_MS = 50;
 /** Messages held for a peer while its connection is down. */
 const MAX_QUEUED = 1024;
 const RECONNECT_MAX_MS = 1000;
+const KEEPALIVE_MS = 10_000;
 
 /** One outbound connection to a peer, with the frames waiting for it to connect. */
 class PeerLink {
@@ -170,7 +177,7 @@ export class TcpTransport {
 
   private connect(link: PeerLink): void {
     const s = createConnection({ host: link.addr.host, port: link.addr.port });
-    s.setNoDelay(true);
+    this.tune(s);
     link.socket = s;
     s.on('connect', () => {
       link.connected = true;
@@ -206,6 +213,7 @@ export class TcpTransport {
       return;
     }
     this.inbound.add(s);
+    this.tune(s);
     const frames = new FrameReader({ maxFrameBytes: this.opts.maxFrameBytes });
     s.on('data', (chunk: Buffer) => {
       this.stats.bytesIn += chunk.length;
@@ -228,6 +236,12 @@ export class TcpTransport {
     });
     s.on('error', () => {});
     s.on('close', () => this.inbound.delete(s));
+  }
+
+  /** No-delay (heartbeats are small and latency-bound) and keepalive (a dead peer closes the socket). */
+  private tune(s: Socket): void {
+    s.setNoDelay(true);
+    s.setKeepAlive(true, this.opts.keepAliveMs ?? KEEPALIVE_MS);
   }
 
   /** Decodes and delivers one frame; false when it failed authentication. */

@@ -1,5 +1,5 @@
-import { connect, type Server } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { connect, type Server, Socket } from 'node:net';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { encodeFrame } from '../../src/core/index.js';
 import { ClusterKeyring } from '../../src/node/cluster-key.js';
 import { freePorts } from '../../src/node/processes.js';
@@ -193,5 +193,29 @@ describe('TcpTransport', () => {
     expect(b.stats.serverErrors).toEqual({ EMFILE: 2 });
     a.send(app(1, 2, 1));
     await until(() => got[2].length === 1);
+  });
+
+  it('turns on TCP keepalive and no-delay on outbound and inbound sockets', async () => {
+    // Keepalive is what notices a peer that vanished without a FIN; the socket options are not readable back
+    // from Node, so the calls are what is checked.
+    const keepAlive = vi.spyOn(Socket.prototype, 'setKeepAlive');
+    const noDelay = vi.spyOn(Socket.prototype, 'setNoDelay');
+    try {
+      const { a, got, peers } = await pair();
+      a.send(app(1, 2, 1));
+      await until(() => got[2].length === 1);
+      const port = peers.get(2)!.port;
+      const on = (spy: typeof keepAlive | typeof noDelay, side: 'remotePort' | 'localPort') =>
+        spy.mock.contexts.some((s, i) => (s as Socket)[side] === port && spy.mock.calls[i][0] === true);
+      expect(on(keepAlive, 'remotePort')).toBe(true); // node 1's connection to node 2
+      expect(on(keepAlive, 'localPort')).toBe(true); // node 2's end of it
+      expect(on(noDelay, 'remotePort')).toBe(true);
+      expect(on(noDelay, 'localPort')).toBe(true);
+      const delays = keepAlive.mock.calls.map((c) => c[1]);
+      expect(delays.every((d) => d !== undefined && d > 0)).toBe(true);
+    } finally {
+      keepAlive.mockRestore();
+      noDelay.mockRestore();
+    }
   });
 });
