@@ -28,6 +28,11 @@ export interface TcpTransportOptions {
    */
   auth?: ClusterKeyring;
   /**
+   * Inbound connections held at once (default 4 per peer, plus 8); beyond it a new connection is closed at once
+   * (`refused.E_TOO_MANY_CONNECTIONS`). Each peer needs one, and a few more while a dead one is being noticed.
+   */
+  maxInboundConnections?: number;
+  /**
    * Idle time before TCP keepalive probes a connection (default 10 s; Node then probes every second, 10 times).
    * It notices a peer that vanished without closing (power loss, partition) on a connection with nothing in
    * flight: inbound ones, and outbound ones between sends.
@@ -37,7 +42,10 @@ export interface TcpTransportOptions {
   log?: (line: string) => void;
 }
 
-/** What the transport did; `refused` counts inbound messages dropped by validation, with the reason. */
+/**
+ * What the transport did; `refused` counts inbound messages dropped by validation and inbound connections
+ * closed by a limit, with the reason.
+ */
 export interface TransportStats {
   sent: number;
   received: number;
@@ -209,6 +217,12 @@ export class TcpTransport {
 
   private accept(s: Socket): void {
     if (this.closed) {
+      s.destroy();
+      return;
+    }
+    if (this.inbound.size >= (this.opts.maxInboundConnections ?? 4 * this.links.size + 8)) {
+      // Each held connection may buffer a frame: without a cap, anyone who can connect sets our memory use.
+      this.refuse('E_TOO_MANY_CONNECTIONS');
       s.destroy();
       return;
     }

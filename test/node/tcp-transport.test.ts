@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { encodeFrame } from '../../src/core/index.js';
 import { ClusterKeyring } from '../../src/node/cluster-key.js';
 import { freePorts } from '../../src/node/processes.js';
-import { type Address, TcpTransport } from '../../src/node/tcp-transport.js';
+import { type Address, TcpTransport, type TcpTransportOptions } from '../../src/node/tcp-transport.js';
 import { emptyMessage, encodeMessage, type Message, MsgType } from '../../src/raft/index.js';
 import { waitUntil } from '../support/wait.js';
 
@@ -14,7 +14,10 @@ afterEach(async () => {
 
 const host = '127.0.0.1';
 
-async function pair(auth?: (id: number) => ClusterKeyring | undefined) {
+async function pair(
+  auth?: (id: number) => ClusterKeyring | undefined,
+  more: Partial<TcpTransportOptions> = {},
+) {
   const [pa, pb] = await freePorts(2);
   const peers = new Map<number, Address>([
     [1, { host, port: pa }],
@@ -28,6 +31,7 @@ async function pair(auth?: (id: number) => ClusterKeyring | undefined) {
       peers,
       onMessage: (m) => got[id].push(m),
       auth: auth?.(id),
+      ...more,
     });
     open.push(t);
     return t;
@@ -44,6 +48,18 @@ function app(from: number, to: number, index: number): Message {
     index,
     entries: [{ index: index + 1, term: 3, type: 0, data: new Uint8Array([index & 255]) }],
   };
+}
+
+/** A connection to `at` that says nothing (until told to); `closed()` tells whether either side closed it. */
+async function idle(at: Address): Promise<{ socket: Socket; closed: () => boolean }> {
+  const socket = connect(at.port, at.host);
+  let closed = false;
+  socket.on('error', () => {});
+  socket.on('close', () => {
+    closed = true;
+  });
+  await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+  return { socket, closed: () => closed };
 }
 
 /** Writes raw bytes on a fresh connection to `at`, as a misbehaving peer would. */
@@ -217,5 +233,26 @@ describe('TcpTransport', () => {
       keepAlive.mockRestore();
       noDelay.mockRestore();
     }
+  });
+
+  it('refuses inbound connections beyond maxInboundConnections, and serves peers again once slots free', async () => {
+    const { a, b, got, peers } = await pair(undefined, { maxInboundConnections: 2 });
+    const at = peers.get(2)!;
+    const held = [await idle(at), await idle(at)];
+    const third = await idle(at);
+    await until(third.closed); // closed by node 2, not by us
+    expect(b.stats.refused).toEqual({ E_TOO_MANY_CONNECTIONS: 1 });
+    expect(held.map((h) => h.closed())).toEqual([false, false]);
+    // Node 1's own connection is refused while the two slots are held...
+    a.send(app(1, 2, 1));
+    await until(() => (b.stats.refused.E_TOO_MANY_CONNECTIONS ?? 0) >= 2);
+    expect(got[2]).toEqual([]);
+    // ...and gets through once they are given back (Raft retransmits; here the test does).
+    for (const h of held) h.socket.destroy();
+    await until(() => held.every((h) => h.closed()));
+    await until(() => {
+      if (got[2].length === 0) a.send(app(1, 2, 2));
+      return got[2].length > 0;
+    });
   });
 });
