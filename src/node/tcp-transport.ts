@@ -33,6 +33,11 @@ export interface TcpTransportOptions {
    */
   maxInboundConnections?: number;
   /**
+   * How long an inbound connection may take to deliver its first valid message (decoded, addressed to this
+   * node by a peer, authenticated with `auth`) before it is closed (`refused.E_HANDSHAKE_TIMEOUT`; default 5 s).
+   */
+  handshakeTimeoutMs?: number;
+  /**
    * Idle time before TCP keepalive probes a connection (default 10 s; Node then probes every second, 10 times).
    * It notices a peer that vanished without closing (power loss, partition) on a connection with nothing in
    * flight: inbound ones, and outbound ones between sends.
@@ -64,6 +69,7 @@ const RECONNECT_MIN_MS = 50;
 const MAX_QUEUED = 1024;
 const RECONNECT_MAX_MS = 1000;
 const KEEPALIVE_MS = 10_000;
+const HANDSHAKE_MS = 5000;
 
 /** One outbound connection to a peer, with the frames waiting for it to connect. */
 class PeerLink {
@@ -228,6 +234,16 @@ export class TcpTransport {
     }
     this.inbound.add(s);
     this.tune(s);
+    // Until it delivers a message, a connection is a stranger: it gets a deadline to prove itself, so a silent
+    // or babbling one cannot hold a slot (and its buffer) for ever.
+    let deadline: NodeJS.Timeout | null = setTimeout(() => {
+      this.refuse('E_HANDSHAKE_TIMEOUT');
+      s.destroy();
+    }, this.opts.handshakeTimeoutMs ?? HANDSHAKE_MS);
+    const known = () => {
+      if (deadline !== null) clearTimeout(deadline);
+      deadline = null;
+    };
     const frames = new FrameReader({ maxFrameBytes: this.opts.maxFrameBytes });
     s.on('data', (chunk: Buffer) => {
       this.stats.bytesIn += chunk.length;
@@ -241,15 +257,20 @@ export class TcpTransport {
         return;
       }
       for (const p of payloads) {
-        if (!this.receive(p)) {
+        const verdict = this.receive(p);
+        if (verdict === 'unauthenticated') {
           // A peer without the key is not a peer: nothing more is read from it.
           s.destroy();
           return;
         }
+        if (verdict === 'delivered') known();
       }
     });
     s.on('error', () => {});
-    s.on('close', () => this.inbound.delete(s));
+    s.on('close', () => {
+      known();
+      this.inbound.delete(s);
+    });
   }
 
   /** No-delay (heartbeats are small and latency-bound) and keepalive (a dead peer closes the socket). */
@@ -258,15 +279,15 @@ export class TcpTransport {
     s.setKeepAlive(true, this.opts.keepAliveMs ?? KEEPALIVE_MS);
   }
 
-  /** Decodes and delivers one frame; false when it failed authentication. */
-  private receive(frame: Uint8Array): boolean {
+  /** Decodes and delivers one frame: whether it was delivered, refused, or failed authentication. */
+  private receive(frame: Uint8Array): 'delivered' | 'refused' | 'unauthenticated' {
     let payload = frame;
     if (this.opts.auth !== undefined) {
       try {
         payload = this.opts.auth.open('raft', frame);
       } catch (e) {
         this.refuse(isElexError(e) ? e.code : 'E_AUTH');
-        return false;
+        return 'unauthenticated';
       }
     }
     let m: Message;
@@ -274,17 +295,17 @@ export class TcpTransport {
       m = decodeMessage(payload, { maxBytes: this.opts.maxFrameBytes });
     } catch (e) {
       this.refuse(isElexError(e) ? e.code : 'E_DECODE');
-      return true;
+      return 'refused';
     }
     const wrong =
       m.to !== this.opts.id ? 'E_NOT_ADDRESSED' : !this.links.has(m.from) ? 'E_UNKNOWN_PEER' : null;
     if (wrong !== null) {
       this.refuse(wrong);
-      return true;
+      return 'refused';
     }
     this.stats.received++;
     this.opts.onMessage(m);
-    return true;
+    return 'delivered';
   }
 
   private refuse(code: string): void {

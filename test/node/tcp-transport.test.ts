@@ -255,4 +255,21 @@ describe('TcpTransport', () => {
       return got[2].length > 0;
     });
   });
+
+  it('closes an inbound connection that delivers no valid frame within the handshake deadline, not a peer', async () => {
+    const { a, b, got, peers } = await pair(undefined, { handshakeTimeoutMs: 100 });
+    a.send(app(1, 2, 1));
+    await until(() => got[2].length === 1);
+    const at = peers.get(2)!;
+    const silent = await idle(at);
+    // Framed, but no message: a connection that never says anything valid is no better than a silent one.
+    const garbage = await idle(at);
+    garbage.socket.write(encodeFrame(new Uint8Array([1, 99, 0])));
+    await until(() => silent.closed() && garbage.closed());
+    expect(b.stats.refused).toEqual({ E_DECODE: 1, E_HANDSHAKE_TIMEOUT: 2 });
+    // Node 1's connection is older than both, so its deadline has passed too: it delivered, so it stays.
+    a.send(app(1, 2, 2));
+    await until(() => got[2].length === 2);
+    expect(a.stats.connects).toBe(1);
+  });
 });
