@@ -28,7 +28,7 @@ export interface FrameReaderOptions {
  * complete (not re-concatenated per chunk), so big frames cost linear time.
  */
 export class FrameReader {
-  private readonly maxFrameBytes: number;
+  private maxFrameBytes: number;
   private readonly header = new Uint8Array(HEADER);
   private headerLen = 0;
   /** Payload length of the frame being read, or -1 while its header is incomplete. */
@@ -38,9 +38,12 @@ export class FrameReader {
   private failure: ElexError | null = null;
 
   constructor(options: FrameReaderOptions = {}) {
-    const max = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
-    if (!Number.isInteger(max) || max < 0) throw new ElexError('E_FRAME', `bad maxFrameBytes ${max}`);
-    this.maxFrameBytes = max;
+    this.maxFrameBytes = checkMax(options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES);
+  }
+
+  /** Changes the limit for every frame whose length prefix is not read yet (one under way keeps its own). */
+  setMaxFrameBytes(max: number): void {
+    this.maxFrameBytes = checkMax(max);
   }
 
   /** Bytes held for an incomplete frame (header included): non-zero at end of stream means a cut frame. */
@@ -55,10 +58,24 @@ export class FrameReader {
    * is to be dropped anyway.
    */
   push(chunk: Uint8Array): Uint8Array[] {
+    return this.read(chunk, Number.POSITIVE_INFINITY).frames;
+  }
+
+  /**
+   * `push` that stops after the first frame it completes: the frame (null if the chunk ended first) and how
+   * many bytes of `chunk` it used. The caller can decide on that frame, say by changing the limit, before it
+   * pushes the rest.
+   */
+  pushOne(chunk: Uint8Array): { frame: Uint8Array | null; used: number } {
+    const { frames, used } = this.read(chunk, 1);
+    return { frame: frames[0] ?? null, used };
+  }
+
+  private read(chunk: Uint8Array, most: number): { frames: Uint8Array[]; used: number } {
     if (this.failure !== null) throw this.failure;
     const out: Uint8Array[] = [];
     let at = 0;
-    for (;;) {
+    while (out.length < most) {
       if (this.need < 0) {
         const take = Math.min(HEADER - this.headerLen, chunk.length - at);
         this.header.set(chunk.subarray(at, at + take), this.headerLen);
@@ -92,8 +109,13 @@ export class FrameReader {
       this.have = 0;
       this.need = -1;
     }
-    return out;
+    return { frames: out, used: at };
   }
+}
+
+function checkMax(max: number): number {
+  if (!Number.isInteger(max) || max < 0) throw new ElexError('E_FRAME', `bad maxFrameBytes ${max}`);
+  return max;
 }
 
 // Not chunk.slice: on a Node Buffer that is a view into the transport's buffer, not a copy.

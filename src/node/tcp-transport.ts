@@ -1,5 +1,5 @@
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import { ElexError, encodeFrame, FrameReader, isElexError } from '../core/index.js';
+import { DEFAULT_MAX_FRAME_BYTES, ElexError, encodeFrame, FrameReader, isElexError } from '../core/index.js';
 import { decodeMessage, encodeMessage, type Message } from '../raft/index.js';
 import type { ClusterKeyring } from './cluster-key.js';
 
@@ -23,22 +23,29 @@ export interface TcpTransportOptions {
   /** Largest frame accepted from the network (default 64 MiB, the codec's own limit). */
   maxFrameBytes?: number;
   /**
+   * Largest frame accepted on an inbound connection before it has delivered a message (default 4 MiB, twice
+   * the largest message Raft sends here); a larger one closes the connection unread (`refused.E_FRAME`).
+   * This bounds what a stranger makes us buffer; it must stay above any legitimate message.
+   */
+  maxFirstFrameBytes?: number;
+  /**
    * The cluster's keyring: every frame is sealed with it, and an inbound frame that does not open under it is
    * refused (`E_AUTH`) and its connection closed. Without it identities are not authenticated.
    */
   auth?: ClusterKeyring;
   /**
-   * Inbound connections held at once (default 4 per peer, plus 8); beyond it a new connection is closed at once
-   * (`refused.E_TOO_MANY_CONNECTIONS`). Each peer needs one, and a few more while a dead one is being noticed.
+   * Inbound connections held at once (default 4 per peer, plus 8); beyond it a new connection is closed
+   * at once (`refused.E_TOO_MANY_CONNECTIONS`). A peer needs one, and a few more while a dead one is noticed.
    */
   maxInboundConnections?: number;
   /**
    * How long an inbound connection may take to deliver its first valid message (decoded, addressed to this
-   * node by a peer, authenticated with `auth`) before it is closed (`refused.E_HANDSHAKE_TIMEOUT`; default 5 s).
+   * node by a peer, authenticated with `auth`) before it is closed (`refused.E_HANDSHAKE_TIMEOUT`; 5 s).
    */
   handshakeTimeoutMs?: number;
   /**
-   * Idle time before TCP keepalive probes a connection (default 10 s; Node then probes every second, 10 times).
+   * Idle time before TCP keepalive probes a connection (default 10 s; Node then probes every second, 10
+   * times).
    * It notices a peer that vanished without closing (power loss, partition) on a connection with nothing in
    * flight: inbound ones, and outbound ones between sends.
    */
@@ -70,6 +77,12 @@ const MAX_QUEUED = 1024;
 const RECONNECT_MAX_MS = 1000;
 const KEEPALIVE_MS = 10_000;
 const HANDSHAKE_MS = 5000;
+/**
+ * The largest message Raft sends here is an App with one KV compare-and-set at its bounds (key 1 KiB,
+ * expected and value 1 MiB each: about 2 MiB); other Apps are batched to 1 MiB, snapshot chunks are 64 KiB.
+ * Twice that.
+ */
+const FIRST_FRAME_BYTES = 4 << 20;
 
 /** One outbound connection to a peer, with the frames waiting for it to connect. */
 class PeerLink {
@@ -234,43 +247,61 @@ export class TcpTransport {
     }
     this.inbound.add(s);
     this.tune(s);
-    // Until it delivers a message, a connection is a stranger: it gets a deadline to prove itself, so a silent
-    // or babbling one cannot hold a slot (and its buffer) for ever.
-    let deadline: NodeJS.Timeout | null = setTimeout(() => {
+    const maxFrame = this.opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+    // Until it delivers a message, a connection is a stranger: it gets a deadline to prove itself, so a
+    // silent or babbling one cannot hold a slot for ever, and a smaller frame limit, so it cannot make us
+    // buffer much.
+    let stranger = true;
+    const frames = new FrameReader({
+      maxFrameBytes: Math.min(maxFrame, this.opts.maxFirstFrameBytes ?? FIRST_FRAME_BYTES),
+    });
+    const deadline = setTimeout(() => {
       this.refuse('E_HANDSHAKE_TIMEOUT');
       s.destroy();
     }, this.opts.handshakeTimeoutMs ?? HANDSHAKE_MS);
-    const known = () => {
-      if (deadline !== null) clearTimeout(deadline);
-      deadline = null;
-    };
-    const frames = new FrameReader({ maxFrameBytes: this.opts.maxFrameBytes });
     s.on('data', (chunk: Buffer) => {
       this.stats.bytesIn += chunk.length;
-      let payloads: Uint8Array[];
-      try {
-        payloads = frames.push(chunk);
-      } catch (e) {
-        // The stream's framing is lost: nothing after this point can be trusted, so the connection goes.
-        this.refuse(isElexError(e) ? e.code : 'E_FRAME');
-        s.destroy();
-        return;
-      }
-      for (const p of payloads) {
-        const verdict = this.receive(p);
+      let rest: Uint8Array = chunk;
+      // A stranger's frames are read one at a time, so the limit is lifted right after the frame that made it
+      // known: the frames after that one in the same chunk are read under the full limit.
+      while (stranger) {
+        const one = this.unframe(s, () => frames.pushOne(rest));
+        if (one === null || one.frame === null) return;
+        rest = rest.subarray(one.used);
+        const verdict = this.receive(one.frame);
         if (verdict === 'unauthenticated') {
-          // A peer without the key is not a peer: nothing more is read from it.
+          s.destroy(); // a peer without the key is not a peer: nothing more is read from it
+          return;
+        }
+        if (verdict === 'delivered') {
+          stranger = false;
+          clearTimeout(deadline);
+          frames.setMaxFrameBytes(maxFrame);
+        }
+      }
+      for (const p of this.unframe(s, () => frames.push(rest)) ?? []) {
+        if (this.receive(p) === 'unauthenticated') {
           s.destroy();
           return;
         }
-        if (verdict === 'delivered') known();
       }
     });
     s.on('error', () => {});
     s.on('close', () => {
-      known();
+      clearTimeout(deadline);
       this.inbound.delete(s);
     });
+  }
+
+  /** `read()`, or null when the framing is lost: nothing after it can be trusted, so the connection goes. */
+  private unframe<T>(s: Socket, read: () => T): T | null {
+    try {
+      return read();
+    } catch (e) {
+      this.refuse(isElexError(e) ? e.code : 'E_FRAME');
+      s.destroy();
+      return null;
+    }
   }
 
   /** No-delay (heartbeats are small and latency-bound) and keepalive (a dead peer closes the socket). */

@@ -119,6 +119,42 @@ describe('frames', () => {
     }
   });
 
+  it('pushOne stops after the first frame it completes and says how much of the chunk it used', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.uint8Array({ maxLength: 50 }), { maxLength: 10 }),
+        fc.array(fc.nat(), { maxLength: 20 }),
+        (payloads, cuts) => {
+          const reader = new FrameReader();
+          const got: Uint8Array[] = [];
+          for (let chunk of chunksOf(concat(payloads.map(encodeFrame)), cuts)) {
+            for (;;) {
+              const { frame, used } = reader.pushOne(chunk);
+              chunk = chunk.subarray(used);
+              if (frame === null) break;
+              got.push(frame);
+            }
+            expect(chunk.length).toBe(0);
+          }
+          expect(got).toEqual(payloads);
+          expect(reader.buffered).toBe(0);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('a raised limit applies from the next frame header: a transport lifts it once a peer is known', () => {
+    const reader = new FrameReader({ maxFrameBytes: 2 });
+    const stream = concat([encodeFrame(new Uint8Array([1])), encodeFrame(new Uint8Array(5))]);
+    const { frame, used } = reader.pushOne(stream);
+    expect(frame).toEqual(new Uint8Array([1]));
+    reader.setMaxFrameBytes(5);
+    expect(reader.push(stream.subarray(used))).toEqual([new Uint8Array(5)]);
+    expect(frameError(() => new FrameReader({ maxFrameBytes: 2 }).push(stream)).message).toMatch(/5 bytes/);
+    frameError(() => reader.setMaxFrameBytes(-1));
+  });
+
   it('the default limit is 64 MiB', () => {
     expect(DEFAULT_MAX_FRAME_BYTES).toBe(64 * 1024 * 1024);
     const at = (n: number) => {

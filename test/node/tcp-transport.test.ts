@@ -4,7 +4,15 @@ import { encodeFrame } from '../../src/core/index.js';
 import { ClusterKeyring } from '../../src/node/cluster-key.js';
 import { freePorts } from '../../src/node/processes.js';
 import { type Address, TcpTransport, type TcpTransportOptions } from '../../src/node/tcp-transport.js';
-import { emptyMessage, encodeMessage, type Message, MsgType } from '../../src/raft/index.js';
+import {
+  decodeKv,
+  emptyMessage,
+  encodeKv,
+  encodeMessage,
+  KvOp,
+  type Message,
+  MsgType,
+} from '../../src/raft/index.js';
 import { waitUntil } from '../support/wait.js';
 
 const open: TcpTransport[] = [];
@@ -271,5 +279,71 @@ describe('TcpTransport', () => {
     a.send(app(1, 2, 2));
     await until(() => got[2].length === 2);
     expect(a.stats.connects).toBe(1);
+  });
+
+  it('before a connection has delivered a message, a frame above maxFirstFrameBytes closes it unread', async () => {
+    const ring = ClusterKeyring.of([new Uint8Array(32).fill(7)]);
+    const { b, peers } = await pair(() => ring);
+    // A stranger declares 4 MiB + 1 and sends nothing more: refused on the length, before any body is held.
+    const header = new Uint8Array(4);
+    new DataView(header.buffer).setUint32(0, (4 << 20) + 1, true);
+    const stranger = await idle(peers.get(2)!);
+    stranger.socket.write(header);
+    await until(stranger.closed);
+    expect(b.stats.refused).toEqual({ E_FRAME: 1 });
+  });
+
+  it('the largest message Raft sends here is accepted as a first frame', async () => {
+    // One App carrying one KV compare-and-set at every field's bound (a longer entry is refused by decodeKv
+    // before it is proposed, and Raft batches other entries to 1 MiB): about 2 MiB, under the 4 MiB default.
+    const ring = ClusterKeyring.of([new Uint8Array(32).fill(7)]);
+    const { got, peers } = await pair(() => ring);
+    const cas = (valueBytes: number) =>
+      encodeKv({
+        op: KvOp.Cas,
+        client: 2 ** 40,
+        seq: 2 ** 40,
+        key: 'k'.repeat(1024),
+        expected: 'v'.repeat(1 << 20),
+        value: 'v'.repeat(valueBytes),
+      });
+    const data = cas(1 << 20);
+    decodeKv(data);
+    // If the KV bounds grow, this fails: the first-frame cap must then be checked again.
+    expect(() => decodeKv(cas((1 << 20) + 1))).toThrow(/exceeds limit 1048576/);
+    const m: Message = { ...app(1, 2, 2 ** 40), entries: [{ index: 2 ** 40 + 1, term: 3, type: 0, data }] };
+    const frame = encodeFrame(ring.seal('raft', encodeMessage(m)));
+    expect(frame.length).toBeGreaterThan(2 << 20);
+    const peer = await idle(peers.get(2)!);
+    peer.socket.write(frame);
+    await until(() => got[2].length === 1);
+    // Not toEqual on 2 MiB: a deep walk over every byte takes seconds.
+    const { entries, ...rest } = got[2][0];
+    const { entries: sent, ...sentRest } = m;
+    expect(rest).toEqual(sentRest);
+    expect(entries.map((e) => [e.index, e.term, e.type])).toEqual([[2 ** 40 + 1, 3, 0]]);
+    expect(Buffer.compare(entries[0].data, sent[0].data)).toBe(0);
+    expect(peer.closed()).toBe(false);
+  });
+
+  it('once a connection has delivered a message, frames up to maxFrameBytes are accepted on it', async () => {
+    const { got, b, peers } = await pair(undefined, { maxFirstFrameBytes: 1000 });
+    const at = peers.get(2)!;
+    const large = (index: number): Message => ({
+      ...app(1, 2, index),
+      entries: [{ index: index + 1, term: 3, type: 0, data: new Uint8Array(5000) }],
+    });
+    const first = await idle(at);
+    first.socket.write(encodeFrame(encodeMessage(large(1))));
+    await until(first.closed);
+    expect(b.stats.refused).toEqual({ E_FRAME: 1 });
+    // A small message first, then a large one in the same write: the limit is lifted between them.
+    const peer = await idle(at);
+    peer.socket.write(
+      new Uint8Array([...encodeFrame(encodeMessage(app(1, 2, 2))), ...encodeFrame(encodeMessage(large(3)))]),
+    );
+    await until(() => got[2].length === 2);
+    expect(got[2]).toEqual([app(1, 2, 2), large(3)]);
+    expect(peer.closed()).toBe(false);
   });
 });
