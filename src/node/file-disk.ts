@@ -386,17 +386,19 @@ export class FileDisk implements Disk {
     const tmp = `${this.path}.tmp`;
     open(tmp, 'w', (err, tfd) => {
       if (err) return finish(err, 'compaction open');
+      // Every failure from here on closes the new file: the disk is failed then, and never adopts it.
+      const fail = (err: Error, what: string) => close(tfd, () => finish(err, what));
       writeAll(tfd, buf, 0, (err) => {
-        if (err) return finish(err, 'compaction write');
+        if (err) return fail(err, 'compaction write');
         fdatasync(tfd, (err) => {
-          if (err) return finish(err, 'compaction fdatasync');
+          if (err) return fail(err, 'compaction fdatasync');
           rename(tmp, this.path, (err) => {
-            if (err) return finish(err, 'compaction rename');
+            if (err) return fail(err, 'compaction rename');
             open(dirname(this.path), 'r', (err, dfd) => {
-              if (err) return finish(err, 'directory open');
+              if (err) return fail(err, 'directory open');
               fsync(dfd, (err) => {
                 close(dfd, () => {});
-                if (err) return finish(err, 'directory fsync');
+                if (err) return fail(err, 'directory fsync');
                 const old = this.fd;
                 this.fd = tfd;
                 this.fileBytes = buf.length;

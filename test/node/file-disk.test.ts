@@ -4,9 +4,12 @@ import {
   existsSync,
   mkdtempSync,
   openSync,
+  readdirSync,
   readFileSync,
+  readlinkSync,
   rmSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -315,6 +318,39 @@ describe('FileDisk', () => {
     expect(errors).toHaveLength(1);
     expect(errors[0].code).toBe('E_STORAGE');
     storageError(() => d.write('b', 2));
+    await expect(d.close()).rejects.toBeInstanceOf(ElexError);
+  });
+
+  it('a compaction whose write fails closes the temp file it opened', async () => {
+    const path = fresh();
+    const errors: ElexError[] = [];
+    let reported!: () => void;
+    const gotError = new Promise<void>((resolve) => {
+      reported = resolve;
+    });
+    const d = FileDisk.open(path, {
+      compactAtBytes: 1024,
+      onError: (e) => {
+        errors.push(e);
+        reported();
+      },
+    });
+    // The temp file is a link to /dev/full: it opens, and every write to it fails with ENOSPC.
+    symlinkSync('/dev/full', `${path}.tmp`);
+    const heldOpen = () =>
+      readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`) === '/dev/full';
+        } catch {
+          return false; // the descriptor readdir itself used, closed since
+        }
+      });
+    expect(heldOpen()).toEqual([]);
+    for (let i = 0; i < 20; i++) d.write('k', new Uint8Array(100).fill(i));
+    d.sync();
+    await gotError;
+    expect(errors.map((e) => e.message)).toEqual([`${path}: compaction write failed (ENOSPC)`]);
+    expect(heldOpen()).toEqual([]);
     await expect(d.close()).rejects.toBeInstanceOf(ElexError);
   });
 
