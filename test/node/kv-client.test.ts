@@ -105,6 +105,18 @@ describe('KvClient: retries through leader changes, each write once', () => {
       expect(thrownElexError(() => new KvClient({ nodes: [http.get(1)!], client })).code).toBe('E_CONFIG');
   });
 
+  it('reads back the largest value: 1 MiB of control characters is a reply of about 6 MiB', async () => {
+    // JSON escapes each control character as six bytes (\u0001): the reply cap must hold the worst value.
+    const { http } = await cluster();
+    const c = new KvClient({ nodes: [http.get(await leader())!] });
+    const value = '\u0001'.repeat(1 << 20);
+    expect(JSON.stringify(value).length).toBeGreaterThan(6 << 20);
+    expect((await c.put('k', value)).ok).toBe(true);
+    expect((await c.get('k')) === value).toBe(true);
+    const r = await c.put('k', 'small');
+    expect(r.ok && r.previous === value).toBe(true);
+  });
+
   it('gives up after its deadline with E_TIMEOUT when no node answers', async () => {
     const [port] = await freePorts(1);
     const c = new KvClient({ nodes: [{ host, port }], deadlineMs: 300 });
