@@ -50,7 +50,9 @@ export function raftMetrics(status: () => RaftStatus, kind: string): Registry {
   counter('elex_transport_connects_total', 'Outbound connections established', (s) => s.transport.connects);
   new Counter({
     name: 'elex_transport_refused_total',
-    help: 'Inbound messages refused, by reason (E_DECODE, E_FRAME, E_NOT_ADDRESSED, E_UNKNOWN_PEER)',
+    help:
+      'Inbound messages and connections refused, by reason (E_DECODE, E_FRAME, E_AUTH, E_NOT_ADDRESSED, ' +
+      'E_UNKNOWN_PEER, E_TOO_MANY_CONNECTIONS, E_HANDSHAKE_TIMEOUT)',
     labelNames: ['reason'],
     registers: [register],
     collect() {
