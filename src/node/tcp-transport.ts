@@ -1,4 +1,5 @@
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { DEFAULT_MAX_FRAME_BYTES, ElexError, encodeFrame, FrameReader, isElexError } from '../core/index.js';
 import { decodeMessage, encodeMessage, type Message } from '../raft/index.js';
 import type { ClusterKeyring } from './cluster-key.js';
@@ -50,6 +51,14 @@ export interface TcpTransportOptions {
    * flight: inbound ones, and outbound ones between sends.
    */
   keepAliveMs?: number;
+  /**
+   * How long frames written to a peer may go unacknowledged before the connection is taken for dead and
+   * replaced (`stats.stalls`; default 2 s). The receiver acknowledges every frame with one byte on the same
+   * connection. Keepalive cannot notice a dead path while data is in flight: the kernel retransmits it with
+   * backoff for about 15 minutes, so after a partition heals a half-open connection could wait minutes for
+   * its next retransmission, and a connect to a vanished host waits on SYN retries the same way.
+   */
+  stallMs?: number;
   /** Where the transport reports what it survived (a server error after listening). */
   log?: (line: string) => void;
 }
@@ -69,6 +78,8 @@ export interface TransportStats {
   connects: number;
   /** Errors the listening server reported after it was up (accept failures: EMFILE, ENFILE), by code. */
   serverErrors: Record<string, number>;
+  /** Outbound connections replaced because their frames went unacknowledged for `stallMs` (or never came up). */
+  stalls: number;
 }
 
 const RECONNECT_MIN_MS = 50;
@@ -83,6 +94,9 @@ const HANDSHAKE_MS = 5000;
  * Twice that.
  */
 const FIRST_FRAME_BYTES = 4 << 20;
+const STALL_MS = 2000;
+/** The byte a receiver writes back for each frame it read. */
+const FRAME_ACK = 0x06;
 
 /** One outbound connection to a peer, with the frames waiting for it to connect. */
 class PeerLink {
@@ -92,6 +106,10 @@ class PeerLink {
   queuedBytes = 0;
   backoffMs = RECONNECT_MIN_MS;
   retry: NodeJS.Timeout | null = null;
+  /** Frames written on `socket` that the peer has not acknowledged. */
+  unacked = 0;
+  /** Since when this link has owed the peer a frame with no progress (sent or acknowledged); null: nothing owed. */
+  waitingSince: number | null = null;
   constructor(readonly addr: Address) {}
 }
 
@@ -113,6 +131,7 @@ export class TcpTransport {
     bytesIn: 0,
     connects: 0,
     serverErrors: {},
+    stalls: 0,
   };
   private readonly links = new Map<number, PeerLink>();
   private readonly inbound = new Set<Socket>();
@@ -178,6 +197,14 @@ export class TcpTransport {
       this.stats.dropped++;
       return;
     }
+    const now = performance.now();
+    if (link.waitingSince === null) link.waitingSince = now;
+    else if (link.socket !== null && now - link.waitingSince > (this.opts.stallMs ?? STALL_MS)) {
+      // Unacknowledged (or not connected) for that long: the path is dead. A new connection starts afresh.
+      this.stats.stalls++;
+      link.waitingSince = now;
+      link.socket.destroy();
+    }
     const bytes = encodeMessage(m);
     const frame = encodeFrame(this.opts.auth === undefined ? bytes : this.opts.auth.seal('raft', bytes));
     const max = this.opts.maxQueueBytes ?? 8 << 20;
@@ -187,6 +214,7 @@ export class TcpTransport {
         return;
       }
       link.socket.write(frame);
+      link.unacked++;
       this.stats.sent++;
       this.stats.bytesOut += frame.length;
       return;
@@ -212,18 +240,27 @@ export class TcpTransport {
       this.stats.connects++;
       for (const f of link.queue) {
         s.write(f);
+        link.unacked++;
         this.stats.sent++;
         this.stats.bytesOut += f.length;
       }
       link.queue = [];
       link.queuedBytes = 0;
+      // Connected is progress: the stall clock starts again for what was just written.
+      link.waitingSince = link.unacked > 0 ? performance.now() : null;
     });
-    // Peers never write on our outbound connections; anything they send is ignored.
-    s.on('data', () => {});
+    // Peers write one byte back per frame they read: the only thing they write on our connections.
+    s.on('data', (acks: Buffer) => {
+      link.unacked = Math.max(0, link.unacked - acks.length);
+      link.waitingSince = link.unacked > 0 ? performance.now() : null;
+    });
     s.on('error', () => {});
     s.on('close', () => {
       link.socket = null;
       link.connected = false;
+      // What was in flight is lost (Raft retransmits); the next connection's clock starts with its first send.
+      link.unacked = 0;
+      link.waitingSince = null;
       if (this.closed) return;
       // Reconnect only while there is something to send; otherwise the next `send` reconnects.
       link.retry = setTimeout(() => {
@@ -261,36 +298,66 @@ export class TcpTransport {
     }, this.opts.handshakeTimeoutMs ?? HANDSHAKE_MS);
     s.on('data', (chunk: Buffer) => {
       this.stats.bytesIn += chunk.length;
-      let rest: Uint8Array = chunk;
-      // A stranger's frames are read one at a time, so the limit is lifted right after the frame that made it
-      // known: the frames after that one in the same chunk are read under the full limit.
-      while (stranger) {
-        const one = this.unframe(s, () => frames.pushOne(rest));
-        if (one === null || one.frame === null) return;
-        rest = rest.subarray(one.used);
-        const verdict = this.receive(one.frame);
-        if (verdict === 'unauthenticated') {
-          s.destroy(); // a peer without the key is not a peer: nothing more is read from it
-          return;
-        }
-        if (verdict === 'delivered') {
+      const read = this.readInbound(
+        s,
+        chunk,
+        frames,
+        () => {
           stranger = false;
           clearTimeout(deadline);
           frames.setMaxFrameBytes(maxFrame);
-        }
-      }
-      for (const p of this.unframe(s, () => frames.push(rest)) ?? []) {
-        if (this.receive(p) === 'unauthenticated') {
-          s.destroy();
-          return;
-        }
-      }
+        },
+        () => stranger,
+      );
+      // One byte back per frame a peer's connection carried: the sender's proof that it still carries them.
+      if (read > 0 && !s.destroyed) s.write(Buffer.alloc(read, FRAME_ACK));
     });
     s.on('error', () => {});
     s.on('close', () => {
       clearTimeout(deadline);
       this.inbound.delete(s);
     });
+  }
+
+  /**
+   * Reads and delivers the frames of one chunk of an inbound connection; returns how many to acknowledge:
+   * those read once the connection is known (a peer's), none once it is closed for what it sent.
+   */
+  private readInbound(
+    s: Socket,
+    chunk: Uint8Array,
+    frames: FrameReader,
+    known: () => void,
+    stranger: () => boolean,
+  ): number {
+    let read = 0;
+    let rest = chunk;
+    // A stranger's frames are read one at a time, so the limit is lifted right after the frame that made it
+    // known: the frames after that one in the same chunk are read under the full limit.
+    while (stranger()) {
+      const one = this.unframe(s, () => frames.pushOne(rest));
+      if (one === null) return 0;
+      if (one.frame === null) return read;
+      rest = rest.subarray(one.used);
+      const verdict = this.receive(one.frame);
+      if (verdict === 'unauthenticated') {
+        s.destroy(); // a peer without the key is not a peer: nothing more is read from it
+        return 0;
+      }
+      // Strangers get nothing back: only the frame that made the connection known is acknowledged.
+      if (verdict === 'delivered') {
+        read++;
+        known();
+      }
+    }
+    for (const p of this.unframe(s, () => frames.push(rest)) ?? []) {
+      if (this.receive(p) === 'unauthenticated') {
+        s.destroy();
+        return 0;
+      }
+      read++;
+    }
+    return read;
   }
 
   /** `read()`, or null when the framing is lost: nothing after it can be trusted, so the connection goes. */

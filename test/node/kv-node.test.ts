@@ -38,6 +38,8 @@ async function cluster(size: number, auth?: ClusterKeyring) {
 function inject(at: Address, frame: Uint8Array): Promise<void> {
   return new Promise((resolve) => {
     const s = connect(at.port, at.host, () => s.end(frame));
+    // A delivered frame is acknowledged with a byte: read it, or the socket never sees the end and closes.
+    s.resume();
     s.on('close', () => resolve());
     s.on('error', () => resolve());
   });

@@ -1,4 +1,4 @@
-import { connect, type Server, Socket } from 'node:net';
+import { connect, createServer, type Server, Socket } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { encodeFrame } from '../../src/core/index.js';
 import { ClusterKeyring } from '../../src/node/cluster-key.js';
@@ -74,6 +74,7 @@ async function idle(at: Address): Promise<{ socket: Socket; closed: () => boolea
 function raw(at: Address, bytes: Uint8Array): Promise<void> {
   return new Promise((resolve) => {
     const s = connect(at.port, at.host, () => s.end(bytes));
+    s.resume(); // a delivered frame is acknowledged with a byte: read it, or the socket never closes
     s.on('close', () => resolve());
     s.on('error', () => resolve());
   });
@@ -345,5 +346,43 @@ describe('TcpTransport', () => {
     await until(() => got[2].length === 2);
     expect(got[2]).toEqual([app(1, 2, 2), large(3)]);
     expect(peer.closed()).toBe(false);
+  });
+
+  it('replaces an outbound connection whose frames go unacknowledged (a half-open one), and never a healthy one', async () => {
+    // A black hole: accepts and reads, never acknowledges (as a connection to a host that vanished, or one the
+    // kernel retransmits into with backoff after a partition heals).
+    const held: Socket[] = [];
+    const hole: Server = createServer((s) => {
+      held.push(s);
+      s.on('data', () => {});
+      s.on('error', () => {});
+    });
+    await new Promise<void>((r) => hole.listen(0, host, () => r()));
+    const holeAt = { host, port: (hole.address() as { port: number }).port };
+    try {
+      const { a, b, got } = await pair(undefined, { stallMs: 200 });
+      const lost = await TcpTransport.listen({
+        id: 1,
+        listen: { host, port: 0 },
+        peers: new Map([[2, holeAt]]),
+        onMessage: () => {},
+        stallMs: 200,
+      });
+      open.push(lost);
+      // 1.2 s of a heartbeat every 20 ms, to the black hole and between two live transports.
+      for (let i = 1; i <= 60; i++) {
+        lost.send(app(1, 2, i));
+        a.send(app(1, 2, i));
+        b.send(app(2, 1, i));
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(lost.stats.stalls).toBeGreaterThanOrEqual(2);
+      expect(lost.stats.connects).toBe(lost.stats.stalls + 1);
+      await until(() => got[2].length === 60 && got[1].length === 60);
+      expect([a.stats.stalls, b.stats.stalls, a.stats.connects, b.stats.connects]).toEqual([0, 0, 1, 1]);
+    } finally {
+      for (const s of held) s.destroy();
+      await new Promise<void>((r) => hole.close(() => r()));
+    }
   });
 });
