@@ -1,8 +1,9 @@
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { DEFAULT_MAX_FRAME_BYTES, ElexError, encodeFrame, FrameReader, isElexError } from '../core/index.js';
+import { DEFAULT_MAX_FRAME_BYTES, ElexError, encodeFrame, isElexError } from '../core/index.js';
 import { decodeMessage, encodeMessage, type Message } from '../raft/index.js';
 import type { ClusterKeyring } from './cluster-key.js';
+import { type FrameVerdict, readInbound } from './tcp-inbound.js';
 
 export interface Address {
   host: string;
@@ -95,8 +96,6 @@ const HANDSHAKE_MS = 5000;
  */
 const FIRST_FRAME_BYTES = 4 << 20;
 const STALL_MS = 2000;
-/** The byte a receiver writes back for each frame it read. */
-const FRAME_ACK = 0x06;
 
 /** One outbound connection to a peer, with the frames waiting for it to connect. */
 class PeerLink {
@@ -284,91 +283,17 @@ export class TcpTransport {
     }
     this.inbound.add(s);
     this.tune(s);
-    const maxFrame = this.opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
-    // Until it delivers a message, a connection is a stranger: it gets a deadline to prove itself, so a
-    // silent or babbling one cannot hold a slot for ever, and a smaller frame limit, so it cannot make us
-    // buffer much.
-    let stranger = true;
-    const frames = new FrameReader({
-      maxFrameBytes: Math.min(maxFrame, this.opts.maxFirstFrameBytes ?? FIRST_FRAME_BYTES),
+    readInbound(s, {
+      maxFrameBytes: this.opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
+      maxFirstFrameBytes: this.opts.maxFirstFrameBytes ?? FIRST_FRAME_BYTES,
+      handshakeTimeoutMs: this.opts.handshakeTimeoutMs ?? HANDSHAKE_MS,
+      receive: (frame) => this.receive(frame),
+      refuse: (code) => this.refuse(code),
+      bytesIn: (n) => {
+        this.stats.bytesIn += n;
+      },
+      closed: () => this.inbound.delete(s),
     });
-    const deadline = setTimeout(() => {
-      this.refuse('E_HANDSHAKE_TIMEOUT');
-      s.destroy();
-    }, this.opts.handshakeTimeoutMs ?? HANDSHAKE_MS);
-    s.on('data', (chunk: Buffer) => {
-      this.stats.bytesIn += chunk.length;
-      const read = this.readInbound(
-        s,
-        chunk,
-        frames,
-        () => {
-          stranger = false;
-          clearTimeout(deadline);
-          frames.setMaxFrameBytes(maxFrame);
-        },
-        () => stranger,
-      );
-      // One byte back per frame a peer's connection carried: the sender's proof that it still carries them.
-      if (read > 0 && !s.destroyed) s.write(Buffer.alloc(read, FRAME_ACK));
-    });
-    s.on('error', () => {});
-    s.on('close', () => {
-      clearTimeout(deadline);
-      this.inbound.delete(s);
-    });
-  }
-
-  /**
-   * Reads and delivers the frames of one chunk of an inbound connection; returns how many to acknowledge:
-   * those read once the connection is known (a peer's), none once it is closed for what it sent.
-   */
-  private readInbound(
-    s: Socket,
-    chunk: Uint8Array,
-    frames: FrameReader,
-    known: () => void,
-    stranger: () => boolean,
-  ): number {
-    let read = 0;
-    let rest = chunk;
-    // A stranger's frames are read one at a time, so the limit is lifted right after the frame that made it
-    // known: the frames after that one in the same chunk are read under the full limit.
-    while (stranger()) {
-      const one = this.unframe(s, () => frames.pushOne(rest));
-      if (one === null) return 0;
-      if (one.frame === null) return read;
-      rest = rest.subarray(one.used);
-      const verdict = this.receive(one.frame);
-      if (verdict === 'unauthenticated') {
-        s.destroy(); // a peer without the key is not a peer: nothing more is read from it
-        return 0;
-      }
-      // Strangers get nothing back: only the frame that made the connection known is acknowledged.
-      if (verdict === 'delivered') {
-        read++;
-        known();
-      }
-    }
-    for (const p of this.unframe(s, () => frames.push(rest)) ?? []) {
-      if (this.receive(p) === 'unauthenticated') {
-        s.destroy();
-        return 0;
-      }
-      read++;
-    }
-    return read;
-  }
-
-  /** `read()`, or null when the framing is lost: nothing after it can be trusted, so the connection goes. */
-  private unframe<T>(s: Socket, read: () => T): T | null {
-    try {
-      return read();
-    } catch (e) {
-      this.refuse(isElexError(e) ? e.code : 'E_FRAME');
-      s.destroy();
-      return null;
-    }
   }
 
   /** No-delay (heartbeats are small and latency-bound) and keepalive (a dead peer closes the socket). */
@@ -378,7 +303,7 @@ export class TcpTransport {
   }
 
   /** Decodes and delivers one frame: whether it was delivered, refused, or failed authentication. */
-  private receive(frame: Uint8Array): 'delivered' | 'refused' | 'unauthenticated' {
+  private receive(frame: Uint8Array): FrameVerdict {
     let payload = frame;
     if (this.opts.auth !== undefined) {
       try {
