@@ -290,19 +290,26 @@ describe('FileDisk', () => {
     expect(crashed.read('big')).toEqual(new Uint8Array(100));
   });
 
-  it('a failed flush surfaces through onError and never runs done', async () => {
-    const path = fresh();
+  /** A disk at `path` whose failures are collected; `gotError` settles at the first. */
+  function failingDisk(path: string, options: { compactAtBytes?: number } = {}) {
     const errors: ElexError[] = [];
     let reported!: () => void;
     const gotError = new Promise<void>((resolve) => {
       reported = resolve;
     });
     const d = FileDisk.open(path, {
+      ...options,
       onError: (e) => {
         errors.push(e);
         reported();
       },
     });
+    return { d, errors, gotError };
+  }
+
+  it('a failed flush surfaces through onError and never runs done', async () => {
+    const path = fresh();
+    const { d, errors, gotError } = failingDisk(path);
     // Swap in a read-only descriptor (closing the real one first): the next append fails with EBADF.
     const inner = d as unknown as { fd: number };
     closeSync(inner.fd);
@@ -323,18 +330,7 @@ describe('FileDisk', () => {
 
   it('a compaction whose write fails closes the temp file it opened', async () => {
     const path = fresh();
-    const errors: ElexError[] = [];
-    let reported!: () => void;
-    const gotError = new Promise<void>((resolve) => {
-      reported = resolve;
-    });
-    const d = FileDisk.open(path, {
-      compactAtBytes: 1024,
-      onError: (e) => {
-        errors.push(e);
-        reported();
-      },
-    });
+    const { d, errors, gotError } = failingDisk(path, { compactAtBytes: 1024 });
     // The temp file is a link to /dev/full: it opens, and every write to it fails with ENOSPC.
     symlinkSync('/dev/full', `${path}.tmp`);
     const heldOpen = () =>
