@@ -61,7 +61,7 @@ function raftOptions(c: Command, dataDir: string): Command {
     .option('--heartbeat <d>', 'leader heartbeat interval', durationOption, 50)
     .option(
       '--cluster-key <file>',
-      'authenticate Raft messages with this key file (`elex cluster-key`; the same file on every node): frames without a valid tag are refused. Default: none, for a network you trust',
+      'authenticate the cluster with this key file (`elex cluster-key`; the same file on every node): Raft frames without a valid tag are refused, and so are unsigned admin requests and, between coordinators, unsigned /query/part, /feedback/forwarded and /patterns requests. Default: none, for a network you trust',
     );
 }
 
