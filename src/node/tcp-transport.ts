@@ -109,6 +109,8 @@ class PeerLink {
   unacked = 0;
   /** Since when this link has owed the peer a frame with no progress (sent or acknowledged); null: nothing owed. */
   waitingSince: number | null = null;
+  /** A stall check is scheduled (`TcpTransport.send`). */
+  stallCheck = false;
   constructor(readonly addr: Address) {}
 }
 
@@ -196,13 +198,19 @@ export class TcpTransport {
       this.stats.dropped++;
       return;
     }
-    const now = performance.now();
-    if (link.waitingSince === null) link.waitingSince = now;
-    else if (link.socket !== null && now - link.waitingSince > (this.opts.stallMs ?? STALL_MS)) {
-      // Unacknowledged (or not connected) for that long: the path is dead. A new connection starts afresh.
-      this.stats.stalls++;
-      link.waitingSince = now;
-      link.socket.destroy();
+    if (link.waitingSince === null) link.waitingSince = performance.now();
+    else if (this.stalled(link) && !link.stallCheck) {
+      // Judged after this turn's I/O: after a pause of the event loop a timer that sends runs before the
+      // acknowledgements that arrived meanwhile are read, and the connection would be replaced for nothing.
+      link.stallCheck = true;
+      setImmediate(() => {
+        link.stallCheck = false;
+        if (this.closed || !this.stalled(link)) return;
+        // Unacknowledged (or not connected) for that long: the path is dead. A new connection starts afresh.
+        this.stats.stalls++;
+        link.waitingSince = null; // counted once: its close starts the next connection
+        link.socket?.destroy();
+      });
     }
     const bytes = encodeMessage(m);
     const frame = encodeFrame(this.opts.auth === undefined ? bytes : this.opts.auth.seal('raft', bytes));
@@ -227,6 +235,15 @@ export class TcpTransport {
       this.stats.dropped++;
     }
     if (link.socket === null && link.retry === null) this.connect(link);
+  }
+
+  /** Whether `link` has a connection that has owed the peer frames, or a connect, for longer than `stallMs`. */
+  private stalled(link: PeerLink): boolean {
+    return (
+      link.socket !== null &&
+      link.waitingSince !== null &&
+      performance.now() - link.waitingSince > (this.opts.stallMs ?? STALL_MS)
+    );
   }
 
   private connect(link: PeerLink): void {
