@@ -378,7 +378,9 @@ describe('TcpTransport', () => {
         await new Promise((r) => setTimeout(r, 20));
       }
       expect(lost.stats.stalls).toBeGreaterThanOrEqual(2);
-      expect(lost.stats.connects).toBe(lost.stats.stalls + 1);
+      // Every replaced connection was followed by a new one (the last may still be on its way).
+      expect(lost.stats.connects).toBeGreaterThanOrEqual(lost.stats.stalls);
+      expect(lost.stats.connects).toBeLessThanOrEqual(lost.stats.stalls + 1);
       await until(() => got[2].length === 60 && got[1].length === 60);
       expect([a.stats.stalls, b.stats.stalls, a.stats.connects, b.stats.connects]).toEqual([0, 0, 1, 1]);
     } finally {
