@@ -48,6 +48,21 @@ export function raftMetrics(status: () => RaftStatus, kind: string): Registry {
   counter('elex_transport_bytes_sent_total', 'Bytes written to peers', (s) => s.transport.bytesOut);
   counter('elex_transport_bytes_received_total', 'Bytes read from peers', (s) => s.transport.bytesIn);
   counter('elex_transport_connects_total', 'Outbound connections established', (s) => s.transport.connects);
+  counter(
+    'elex_transport_stalls_total',
+    'Outbound connections replaced because their frames went unacknowledged (or never connected) for stallMs',
+    (s) => s.transport.stalls,
+  );
+  new Counter({
+    name: 'elex_transport_server_errors_total',
+    help: 'Errors the listening server survived after it was up (accept failures), by code',
+    labelNames: ['code'],
+    registers: [register],
+    collect() {
+      this.reset();
+      for (const [code, n] of Object.entries(status().transport.serverErrors)) this.inc({ code }, n);
+    },
+  });
   new Counter({
     name: 'elex_transport_refused_total',
     help:

@@ -219,6 +219,8 @@ describe('the KV node’s HTTP API', () => {
     expect(m.text).toMatch(/^elex_kv_keys\{kind="node"\} 1$/m);
     expect(m.text).toMatch(/^elex_kv_sessions\{kind="node"\} 1$/m);
     expect(m.text).toMatch(/^elex_kv_sessions_expired_total\{kind="node"\} 0$/m);
+    expect(m.text).toMatch(/^elex_transport_stalls_total\{kind="node"\} 0$/m);
+    expect(m.text).toMatch(/^# TYPE elex_transport_server_errors_total counter$/m);
     expect(m.text).toMatch(/^process_cpu_user_seconds_total/m);
   });
 });
