@@ -13,6 +13,7 @@ import {
   type FeatureAgent,
   hostedRound,
   type Pattern,
+  SYNC_AFTER_INTERACTIONS,
   sendDelta,
   u32,
 } from '../swarm/agent/index.js';
@@ -23,8 +24,6 @@ import type { Address } from './tcp-transport.js';
 /** Receivers refuse a delta claiming more interactions than this per second of the interval. */
 const MAX_FEEDBACK_PER_SECOND = 100;
 const FANOUT = 3;
-/** ADR-115: an agent syncs every interval or after this many interactions, whichever comes first. */
-const SYNC_AFTER_INTERACTIONS = 10;
 const PATTERNS_PER_POST = 64;
 export const patternsBody = z.strictObject({
   patterns: z

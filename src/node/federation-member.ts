@@ -38,18 +38,24 @@ export interface FederationMemberOptions {
   onError?: (e: unknown) => void;
 }
 
+/**
+ * The JSON saved at `path` (undefined when there is none). A damaged file is refused, not ignored: starting
+ * without the vote could vote twice in one term, and without the life number reuse it; an operator must look.
+ */
+function readSaved(path: string, what: string): unknown {
+  if (!existsSync(path)) return undefined;
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new ElexError('E_STORAGE', `${path}: not a saved ${what} (${(e as Error).message})`);
+  }
+}
+
 /** Reads the (term, vote) a member saved; none saved yet is term 0 with no vote. A damaged file is refused. */
 export function readVoteState(dataDir: string): VoteState | undefined {
   const path = join(dataDir, 'vote.json');
-  if (!existsSync(path)) return undefined;
-  let v: unknown;
-  try {
-    v = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    // Starting without the vote could vote twice in one term: an operator must look at it.
-    throw new ElexError('E_STORAGE', `${path}: not a saved vote (${(e as Error).message})`);
-  }
-  const s = v as Partial<VoteState> | null;
+  const s = readSaved(path, 'vote') as Partial<VoteState> | null | undefined;
+  if (s === undefined) return undefined;
   if (
     s === null ||
     typeof s !== 'object' ||
@@ -68,18 +74,11 @@ export function readVoteState(dataDir: string): VoteState | undefined {
  */
 export function nextEpoch(dataDir: string): number {
   const path = join(dataDir, 'epoch.json');
-  let last = 0;
-  if (existsSync(path)) {
-    let v: unknown;
-    try {
-      v = JSON.parse(readFileSync(path, 'utf8'));
-    } catch (e) {
-      throw new ElexError('E_STORAGE', `${path}: not a saved epoch (${(e as Error).message})`);
-    }
-    if (!(Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) < Number.MAX_SAFE_INTEGER))
-      throw new ElexError('E_STORAGE', `${path}: not a saved epoch`);
-    last = v as number;
-  }
+  const saved = readSaved(path, 'epoch');
+  const v = saved === undefined ? 0 : saved;
+  if (!(Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) < Number.MAX_SAFE_INTEGER))
+    throw new ElexError('E_STORAGE', `${path}: not a saved epoch`);
+  const last = v as number;
   writeFileDurably(path, JSON.stringify(last + 1));
   return last + 1;
 }
@@ -88,9 +87,8 @@ export function nextEpoch(dataDir: string): number {
  * One federation member on a real network: a `FederatedQTable` (the one `elex simulate federation` evaluates)
  * on a UDP network, synced by a wall-clock timer every `sync_interval_ms` (±25 %), with its (term, vote)
  * written durably before any message that depends on it leaves (`on_vote_state` is called first, and the
- * write is synchronous), and a life number (`nextEpoch`) that its deltas carry. Its Q-table is not persisted: a
- * restarted member catches up from the aggregates and
- * their anti-entropy slices.
+ * write is synchronous), and a life number (`nextEpoch`) that its deltas carry. Its Q-table is not
+ * persisted: a restarted member catches up from the aggregates and their anti-entropy slices.
  */
 export class FederationMember {
   readonly fqt: FederatedQTable;

@@ -1,5 +1,5 @@
 import type { Rng } from '../../core/index.js';
-import { FeatureAgent } from '../../swarm/agent/index.js';
+import { FeatureAgent, SYNC_AFTER_INTERACTIONS } from '../../swarm/agent/index.js';
 import type { Simulator } from '../simulator.js';
 import {
   type AgentSlots,
@@ -11,9 +11,6 @@ import type { GossipWiring } from './gossip-wiring.js';
 import { answerBytes, type Msg, sendMsg } from './messages.js';
 import type { SwarmSettings } from './options.js';
 import { agentName, type SwarmTopology } from './topology.js';
-
-// ADR-115: an agent syncs every sync interval or after 10 interactions, whichever comes first.
-const SYNC_AFTER_INTERACTIONS = 10;
 
 /** How the agents exchange what they learn, and the gossip core when it carries their health. */
 export interface AgentDeps {

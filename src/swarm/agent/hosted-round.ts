@@ -5,6 +5,9 @@
 import type { Rng } from '../../core/index.js';
 import type { FeatureAgent, Pattern } from './index.js';
 
+/** ADR-115: an agent syncs every sync interval or after this many interactions, whichever comes first. */
+export const SYNC_AFTER_INTERACTIONS = 10;
+
 export interface HostedRound {
   /** Deltas handed to a category peer (each counted once per receiver). */
   deltas: number;

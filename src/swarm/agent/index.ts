@@ -500,5 +500,11 @@ export class FeatureAgent {
 }
 
 export { type AgentSnapshot, actionIndex, agentSnapshotSchema, u32 } from './agent-snapshot.js';
-export { applyPatterns, type HostedRound, hostedRound, sendDelta } from './hosted-round.js';
+export {
+  applyPatterns,
+  type HostedRound,
+  hostedRound,
+  SYNC_AFTER_INTERACTIONS,
+  sendDelta,
+} from './hosted-round.js';
 export { decodePatterns, encodePatterns, PATTERN_FORMAT, PATTERNS_PER_BROADCAST } from './pattern-codec.js';
