@@ -94,6 +94,8 @@ export class FederatedQTable {
   private broadcastVersion = 0;
   /** As aggregator: the table's clock when it sent its last aggregate (later versions are new to members). */
   private newsSince = 0;
+  /** The table's generation (`QTable.sinceNow`) that `acked`, `broadcastVersion` and `newsSince` are in. */
+  private versionsOf = 0;
   /** Limits of the deltas this member sends (`max_delta_entries`, `max_delta_bytes`). */
   private readonly deltaLimits: DeltaLimits;
   private readonly ws = new MergeWorkspace();
@@ -296,6 +298,7 @@ export class FederatedQTable {
     // the last sync is not yet reported: stamped again, it goes out with the next delta (it used to be counted
     // as acknowledged with the aggregate, and a member's learning reached no one whenever an aggregate came
     // between two of its syncs).
+    this.followRebase();
     this.acked.set(d.origin, t.clock);
     for (const e of this.learner.peekOwnVisits().keys()) t.write(e, t.q[e], t.visits[e]);
   }
@@ -312,6 +315,7 @@ export class FederatedQTable {
     }
     // Entries with fresh (own or relayed) visits go in any part: they are the newest, and the visits go out
     // once, with this sync's deltas (a later part restates the entry with the fresh visits of its own sync).
+    this.followRebase();
     const { d, cut } = outgoingDelta(
       this.local_qtable,
       this.acked.get(to) ?? 0,
@@ -497,6 +501,7 @@ export class FederatedQTable {
       // What changed since the last aggregate goes in any part; the rest of a term's first aggregate, or of a
       // round too large for one delta, follows oldest first in the next rounds' aggregates.
       const t = this.local_qtable;
+      this.followRebase();
       const since = this.newsSince;
       const { d, cut, inPart, room } = outgoingDelta(
         t,
@@ -563,7 +568,22 @@ export class FederatedQTable {
     // Only an ack addressed here: one relayed from another member (value: that member's version) made this
     // member skip everything up to that version in its deltas to the ack's sender.
     if (c.to !== this.id) return;
+    this.followRebase();
+    // No version above the clock was ever sent: such an ack is from before a restart or a rebase of the table,
+    // and taken it would hold back every change up to it.
+    if (c.value > this.local_qtable.clock) return;
     this.acked.set(c.from, Math.max(this.acked.get(c.from) ?? 0, c.value));
+  }
+
+  /** The versions kept above in today's numbering, after any rebase of the table since they were read. */
+  private followRebase(): void {
+    const t = this.local_qtable;
+    const g = this.versionsOf;
+    if (t.generation === g) return;
+    for (const [peer, v] of this.acked) this.acked.set(peer, t.sinceNow(v, g));
+    this.broadcastVersion = t.sinceNow(this.broadcastVersion, g);
+    this.newsSince = t.sinceNow(this.newsSince, g);
+    this.versionsOf = t.generation;
   }
 }
 

@@ -58,7 +58,7 @@ export {
 export * from './merge/index.js';
 export { type FederationNetwork, InMemoryNetwork } from './network.js';
 export { deltaSince } from './outgoing-delta.js';
-export { QTable } from './q-table.js';
+export { QTable, VERSION_REBASE } from './q-table.js';
 export { ReachabilityWindow, TD_WINDOW } from './reachability-window.js';
 export { type RelayWeights, relayedCounts } from './relay.js';
 export { type Outcome, type QBounds, qBounds, REWARD_MAX, REWARD_MIN, reward } from './reward.js';

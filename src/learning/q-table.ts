@@ -10,7 +10,9 @@
  * batch lookups (slot-order.ts) can check keys later, in entry order.
  *
  * Versions: every write stamps the entry with a fresh table version, so "entries changed since version v"
- * (what a peer acknowledged) is a scan of one u32 column.
+ * (what a peer acknowledged) is a scan of one u32 column. Before the clock would pass 2^32 − 1, every version
+ * moves down by `VERSION_REBASE` (a rebase, `reserveVersions`); whoever keeps a version from before it reads
+ * it back through `sinceNow`, which may only make it smaller, so a change is never skipped.
  */
 import { ElexError } from '../core/index.js';
 
@@ -18,6 +20,12 @@ const EMPTY = -1;
 const MAX_ENTRIES = 1 << 26;
 
 const U32_MAX = 0xffffffff;
+
+/**
+ * How far a rebase moves versions down: half the u32 range, so the last 2^31 changes keep their order (a peer
+ * that acknowledged one of them still gets only what is newer) and older ones all become version 1.
+ */
+export const VERSION_REBASE = 0x80000000;
 
 /** The index hash of a key (its home slot is `hashKey(…) & mask`). */
 export function hashKey(hi: number, lo: number, action: number): number {
@@ -40,6 +48,8 @@ export class QTable {
   version: Uint32Array;
   /** The latest version stamped; 0 means never written. */
   clock = 0;
+  /** Rebases so far (`reserveVersions`): a version kept from an earlier one is read through `sinceNow`. */
+  generation = 0;
   private index: Int32Array;
   /** Index slots − 1 (slots = 2 · capacity). */
   private mask: number;
@@ -171,7 +181,36 @@ export class QTable {
     if (!Number.isFinite(f)) throw new ElexError('E_NON_FINITE', `q = ${q} overflows f32`);
     this.q[e] = f;
     this.visits[e] = visits >= U32_MAX ? U32_MAX : visits < 0 ? 0 : Math.floor(visits);
+    if (this.clock === U32_MAX) this.reserveVersions(1);
     this.version[e] = ++this.clock;
+  }
+
+  /**
+   * Room for `n` more versions: when the clock would pass 2^32 − 1 (the column would wrap, and "changed since"
+   * would miss every later change), every written entry's version moves down by `VERSION_REBASE`, to 1 at
+   * least, and the clock with them. O(size), once per 2^31 versions.
+   */
+  reserveVersions(n: number): void {
+    if (this.clock + n <= U32_MAX) return;
+    if (n > VERSION_REBASE / 2) throw new ElexError('E_CAPACITY', `${n} versions at once`);
+    const version = this.version;
+    for (let e = 0; e < this.size; e++) {
+      const v = version[e];
+      if (v > 0) version[e] = v > VERSION_REBASE ? v - VERSION_REBASE : 1;
+    }
+    this.clock = Math.max(1, this.clock - VERSION_REBASE);
+    this.generation++;
+  }
+
+  /**
+   * `since`, a version read when the table's generation was `generation`, in today's versions: every entry
+   * changed after it then still has a larger version now (older ones may too: they are sent again).
+   */
+  sinceNow(since: number, generation: number): number {
+    let v = since;
+    for (let g = generation; g < this.generation && v > 0; g++)
+      v = v > VERSION_REBASE ? v - VERSION_REBASE : 0;
+    return v;
   }
 
   /** Bytes held by the table's arrays. */
@@ -192,6 +231,7 @@ export class QTable {
     const t = new QTable(16);
     t.size = this.size;
     t.clock = this.clock;
+    t.generation = this.generation;
     t.hi = this.hi.slice();
     t.lo = this.lo.slice();
     t.action = this.action.slice();

@@ -175,6 +175,7 @@ export function mergeVisitWeightedDirect(table: QTable, d: Delta): number {
   const ix = table.locate(d.hi, d.lo, d.action, d.count, new Int32Array(d.count), true);
   const q = table.q;
   const visits = table.visits;
+  table.reserveVersions(d.count);
   const version = table.version;
   let clock = table.clock;
   for (let i = 0; i < d.count; i++) {
@@ -203,9 +204,10 @@ export function mergeVisitWeightedOrdered(
 ): number {
   const o = { ...DEFAULTS, ...options };
   const n = d.count;
+  if (n === 0) return 0;
+  // Versions are clock0 + 1 + position before the fix-up: room for them, as the direct merge makes.
+  table.reserveVersions(n);
   const clock0 = table.clock;
-  // Versions are clock0 + 1 + position before the fix-up: keep them within u32 as the direct merge would.
-  if (n === 0 || clock0 + n >= U32_MAX) return mergeVisitWeightedDirect(table, d);
   const chunk = Math.max(1, Math.min(o.chunk, MAX_CHUNK, n));
   // q travels as its f32 bits: integer copies, no f32 -> f64 -> f32 round trip.
   const dq = new Uint32Array(d.q.buffer, d.q.byteOffset, d.q.length);

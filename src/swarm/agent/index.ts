@@ -131,6 +131,8 @@ export class FeatureAgent {
   private pendingCount = 0;
   private pending: Delta[] = [];
   private syncedVersion = 0;
+  /** The table's generation `syncedVersion` was read in (`QTable.sinceNow`). */
+  private syncedGeneration = 0;
   private interactionsAtSync = 0;
   private readonly ws = new MergeWorkspace();
   private readonly published = new Map<string, number>();
@@ -258,8 +260,9 @@ export class FeatureAgent {
     const fresh = this.learner.takeOwnVisits();
     const interactions = this.learner.interactions - this.interactionsAtSync;
     this.interactionsAtSync = this.learner.interactions;
-    const since = this.syncedVersion;
+    const since = this.table.sinceNow(this.syncedVersion, this.syncedGeneration);
     this.syncedVersion = this.table.clock;
+    this.syncedGeneration = this.table.generation;
     if (fresh.size === 0 && !this.malicious) return null;
     if (this.malicious) return this.poisoned();
     const d = deltaSince(this.table, since, fresh, { origin: this.id, kind: 'peer' });
@@ -424,6 +427,7 @@ export class FeatureAgent {
     this.learner.interactions = s.interactions;
     this.interactionsAtSync = s.interactions;
     this.syncedVersion = this.table.clock;
+    this.syncedGeneration = this.table.generation;
   }
 
   /** The greedy action of a state when it is strictly best, or -1 (unvisited or tied). */
