@@ -67,7 +67,7 @@ export function raftMetrics(status: () => RaftStatus, kind: string): Registry {
     name: 'elex_transport_refused_total',
     help:
       'Inbound messages and connections refused, by reason (E_DECODE, E_FRAME, E_AUTH, E_NOT_ADDRESSED, ' +
-      'E_UNKNOWN_PEER, E_TOO_MANY_CONNECTIONS, E_HANDSHAKE_TIMEOUT)',
+      'E_UNKNOWN_PEER, E_TOO_MANY_CONNECTIONS, E_STRANGER_EVICTED, E_HANDSHAKE_TIMEOUT)',
     labelNames: ['reason'],
     registers: [register],
     collect() {

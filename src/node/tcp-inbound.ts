@@ -20,6 +20,8 @@ export interface InboundOptions {
   receive(frame: Uint8Array): FrameVerdict;
   /** Counts a refusal by reason. */
   refuse(code: string): void;
+  /** The connection delivered its first message: it is a stranger no more. */
+  known(): void;
   bytesIn(n: number): void;
   closed(): void;
 }
@@ -40,6 +42,7 @@ export function readInbound(s: Socket, o: InboundOptions): void {
     stranger = false;
     clearTimeout(deadline);
     frames.setMaxFrameBytes(o.maxFrameBytes);
+    o.known();
   };
   s.on('data', (chunk: Buffer) => {
     o.bytesIn(chunk.length);

@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { DEFAULT_MAX_FRAME_BYTES, ElexError, encodeFrame, isElexError } from '../core/index.js';
 import { decodeMessage, encodeMessage, type Message } from '../raft/index.js';
 import type { ClusterKeyring } from './cluster-key.js';
+import { InboundSlots } from './inbound-slots.js';
 import { type FrameVerdict, readInbound } from './tcp-inbound.js';
 
 export interface Address {
@@ -36,10 +37,17 @@ export interface TcpTransportOptions {
    */
   auth?: ClusterKeyring;
   /**
-   * Inbound connections held at once (default 4 per peer, plus 8); beyond it a new connection is closed
-   * at once (`refused.E_TOO_MANY_CONNECTIONS`). A peer needs one, and a few more while a dead one is noticed.
+   * Inbound connections held at once (default 4 per peer, plus 8). At the cap a newcomer evicts the oldest
+   * stranger (`refused.E_STRANGER_EVICTED`), or is closed at once if every connection held has delivered a
+   * message (`refused.E_TOO_MANY_CONNECTIONS`). A peer needs one, and a few more while a dead one is noticed.
    */
   maxInboundConnections?: number;
+  /**
+   * Inbound connections held at once that have not delivered a message yet (default 16); beyond it a
+   * newcomer evicts the oldest (`refused.E_STRANGER_EVICTED`). What strangers make us buffer is at most this
+   * times `maxFirstFrameBytes` (64 MiB by default), whatever the cluster's size.
+   */
+  maxStrangers?: number;
   /**
    * How long an inbound connection may take to deliver its first valid message (decoded, addressed to this
    * node by a peer, authenticated with `auth`) before it is closed (`refused.E_HANDSHAKE_TIMEOUT`; 5 s).
@@ -89,6 +97,7 @@ const MAX_QUEUED = 1024;
 const RECONNECT_MAX_MS = 1000;
 const KEEPALIVE_MS = 10_000;
 const HANDSHAKE_MS = 5000;
+const MAX_STRANGERS = 16;
 /**
  * The largest message Raft sends here is an App with one KV compare-and-set at its bounds (key 1 KiB,
  * expected and value 1 MiB each: about 2 MiB); other Apps are batched to 1 MiB, snapshot chunks are 64 KiB.
@@ -135,7 +144,7 @@ export class TcpTransport {
     stalls: 0,
   };
   private readonly links = new Map<number, PeerLink>();
-  private readonly inbound = new Set<Socket>();
+  private readonly inbound: InboundSlots<Socket>;
   private closed = false;
 
   private constructor(
@@ -143,13 +152,17 @@ export class TcpTransport {
     private readonly server: Server,
   ) {
     for (const [id, addr] of opts.peers) if (id !== opts.id) this.links.set(id, new PeerLink(addr));
+    this.inbound = new InboundSlots(
+      opts.maxInboundConnections ?? 4 * this.links.size + 8,
+      opts.maxStrangers ?? MAX_STRANGERS,
+    );
   }
 
   /** Starts listening; resolves once the port is bound (port 0 picks a free one: see `address`). */
   static listen(opts: TcpTransportOptions): Promise<TcpTransport> {
     return new Promise((resolve, reject) => {
       const server = createServer();
-      const t = new TcpTransport(opts, server);
+      const t = new TcpTransport(opts, server); // throws E_CONFIG (a rejection here) on a bad limit
       let listening = false;
       server.on('connection', (s) => t.accept(s));
       // Permanent: an 'error' with no listener (EMFILE on accept, long after listen) would crash the process.
@@ -292,13 +305,18 @@ export class TcpTransport {
       s.destroy();
       return;
     }
-    if (this.inbound.size >= (this.opts.maxInboundConnections ?? 4 * this.links.size + 8)) {
-      // Each held connection may buffer a frame: without a cap, anyone who can connect sets our memory use.
+    // Each held connection may buffer a frame: without caps, anyone who can connect sets our memory use.
+    const slot = this.inbound.admit(s);
+    if (!slot.admitted) {
       this.refuse('E_TOO_MANY_CONNECTIONS');
       s.destroy();
       return;
     }
-    this.inbound.add(s);
+    if (slot.evicted !== null) {
+      // Refusing instead would let a silent flood hold every slot until its deadline and shut peers out.
+      this.refuse('E_STRANGER_EVICTED');
+      slot.evicted.destroy();
+    }
     this.tune(s);
     readInbound(s, {
       maxFrameBytes: this.opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
@@ -306,10 +324,11 @@ export class TcpTransport {
       handshakeTimeoutMs: this.opts.handshakeTimeoutMs ?? HANDSHAKE_MS,
       receive: (frame) => this.receive(frame),
       refuse: (code) => this.refuse(code),
+      known: () => this.inbound.promote(s),
       bytesIn: (n) => {
         this.stats.bytesIn += n;
       },
-      closed: () => this.inbound.delete(s),
+      closed: () => this.inbound.remove(s),
     });
   }
 
@@ -360,7 +379,7 @@ export class TcpTransport {
       link.socket?.destroy();
       link.queue = [];
     }
-    for (const s of this.inbound) s.destroy();
+    for (const s of this.inbound.all()) s.destroy();
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 }

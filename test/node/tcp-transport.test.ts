@@ -47,7 +47,9 @@ async function pair(
   return { peers, got, a: await start(1), b: await start(2), start };
 }
 
-const until = (cond: () => boolean) => waitUntil(cond, 5000, undefined, 10);
+const until = (cond: () => boolean, what?: () => string) => waitUntil(cond, 5000, what, 10);
+/** What a transport refused, for a failure message. */
+const refusals = (t: TcpTransport) => () => `refused ${JSON.stringify(t.stats.refused)}`;
 
 function app(from: number, to: number, index: number): Message {
   const m = emptyMessage(MsgType.App, from, to, 3);
@@ -244,25 +246,95 @@ describe('TcpTransport', () => {
     }
   });
 
-  it('refuses inbound connections beyond maxInboundConnections, and serves peers again once slots free', async () => {
-    const { a, b, got, peers } = await pair(undefined, { maxInboundConnections: 2 });
-    const at = peers.get(2)!;
-    const held = [await idle(at), await idle(at)];
-    const third = await idle(at);
-    await until(third.closed); // closed by node 2, not by us
-    expect(b.stats.refused).toEqual({ E_TOO_MANY_CONNECTIONS: 1 });
-    expect(held.map((h) => h.closed())).toEqual([false, false]);
-    // Node 1's own connection is refused while the two slots are held...
-    a.send(app(1, 2, 1));
-    await until(() => (b.stats.refused.E_TOO_MANY_CONNECTIONS ?? 0) >= 2);
-    expect(got[2]).toEqual([]);
-    // ...and gets through once they are given back (Raft retransmits; here the test does).
-    for (const h of held) h.socket.destroy();
-    await until(() => held.every((h) => h.closed()));
-    await until(() => {
-      if (got[2].length === 0) a.send(app(1, 2, 2));
-      return got[2].length > 0;
+  it('a flood of silent connections holding every slot does not shut a peer out: the oldest stranger makes room', async () => {
+    // A 30 s deadline: node 1 must get in by eviction, not by waiting out the flood's deadline.
+    const { a, b, got, peers } = await pair(undefined, {
+      maxInboundConnections: 2,
+      handshakeTimeoutMs: 30_000,
     });
+    const at = peers.get(2)!;
+    const flood = [await idle(at), await idle(at)];
+    await until(() => {
+      if (got[2].length === 0) a.send(app(1, 2, 1)); // Raft retransmits; here the test does
+      return got[2].length > 0;
+    }, refusals(b));
+    await until(flood[0].closed); // closed by node 2, the older of the two
+    expect(flood[1].closed()).toBe(false);
+    expect(b.stats.refused).toEqual({ E_STRANGER_EVICTED: 1 });
+    expect(a.stats.connects).toBe(1); // admitted on its first connection
+  });
+
+  it('holds at most maxStrangers connections that have not delivered a message: a newcomer closes the oldest', async () => {
+    // Far below the connection cap and the deadline: only the strangers' own bound closes anything here.
+    const { b, peers } = await pair(undefined, {
+      maxStrangers: 3,
+      maxInboundConnections: 100,
+      handshakeTimeoutMs: 30_000,
+    });
+    const at = peers.get(2)!;
+    const flood: Awaited<ReturnType<typeof idle>>[] = [];
+    for (let i = 0; i < 8; i++) {
+      flood.push(await idle(at));
+      if (i >= 3) await until(flood[i - 3].closed, () => `connection ${i - 3} still open; ${refusals(b)()}`);
+      // Open: the newest three (or all, before there are three); closed: every older one.
+      expect(flood.map((f) => f.closed())).toEqual(flood.map((_, j) => j <= i - 3));
+    }
+    expect(b.stats.refused).toEqual({ E_STRANGER_EVICTED: 5 });
+  });
+
+  it('a connection that has delivered a message is never evicted; with every slot held by peers, newcomers are refused', async () => {
+    const { a, b, got, peers } = await pair(undefined, {
+      maxInboundConnections: 2,
+      maxStrangers: 1,
+      handshakeTimeoutMs: 30_000,
+    });
+    const at = peers.get(2)!;
+    a.send(app(1, 2, 1));
+    await until(() => got[2].length === 1);
+    // Twenty silent newcomers: each takes the one free slot from the one before it, never node 1's.
+    const flood: Awaited<ReturnType<typeof idle>>[] = [];
+    for (let i = 0; i < 20; i++) flood.push(await idle(at));
+    await until(
+      () => flood.slice(0, 19).every((f) => f.closed()),
+      () => `open: ${flood.flatMap((f, i) => (f.closed() ? [] : [i]))}; ${refusals(b)()}`,
+    );
+    expect(flood[19].closed()).toBe(false);
+    expect(b.stats.refused).toEqual({ E_STRANGER_EVICTED: 19 });
+    a.send(app(1, 2, 2));
+    await until(() => got[2].length === 2);
+    expect([a.stats.connects, a.stats.stalls]).toEqual([1, 0]); // still its first connection
+    // The last newcomer speaks for node 1 and becomes known: both slots are now held by peers...
+    const second = flood[19];
+    second.socket.write(encodeFrame(encodeMessage(app(1, 2, 3))));
+    await until(() => got[2].length === 3);
+    // ...so a newcomer finds no stranger to evict and is refused, as before eviction existed.
+    const late = await idle(at);
+    await until(late.closed);
+    expect(b.stats.refused).toEqual({ E_STRANGER_EVICTED: 19, E_TOO_MANY_CONNECTIONS: 1 });
+    expect(second.closed()).toBe(false);
+    a.send(app(1, 2, 4));
+    await until(() => got[2].length === 4);
+  });
+
+  it('refuses a maxStrangers or maxInboundConnections that is not a positive integer (E_CONFIG)', async () => {
+    for (const bad of [
+      { maxStrangers: 0 },
+      { maxStrangers: 1.5 },
+      { maxStrangers: Number.NaN },
+      { maxInboundConnections: 0 },
+    ]) {
+      const started = TcpTransport.listen({
+        id: 1,
+        listen: { host, port: 0 },
+        peers: new Map(),
+        onMessage: () => {},
+        ...bad,
+      }).then((t) => {
+        open.push(t);
+        return t;
+      });
+      await expect(started, JSON.stringify(bad)).rejects.toMatchObject({ code: 'E_CONFIG' });
+    }
   });
 
   it('closes an inbound connection that delivers no valid frame within the handshake deadline, not a peer', async () => {
