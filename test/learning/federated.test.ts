@@ -9,7 +9,7 @@ import {
   MapKeyring,
   type VoteState,
 } from '../../src/learning/index.js';
-import { category, key, s, settle } from './federation-fixtures.js';
+import { category, key, s, settle, withAggregator } from './federation-fixtures.js';
 
 const trio = (clock: ManualClock, network = new InMemoryNetwork()) =>
   category(['a', 'b', 'c'], { clock, network });
@@ -462,15 +462,6 @@ describe('FederatedQTable', () => {
 });
 
 describe("FederatedQTable: a member's learning between two of its syncs", () => {
-  async function withAggregator() {
-    const c = await category(['a', 'b', 'c']);
-    await settle(c.tables, c.clock);
-    const leader = c.tables.find((t) => t.consensus_state.kind === 'Leader');
-    if (!leader) throw new Error('no aggregator elected');
-    const [m, other] = c.tables.filter((t) => t !== leader);
-    return { ...c, leader, m, other };
-  }
-
   it('reaches the aggregator although an aggregate arrived in between (it was counted as acknowledged)', async () => {
     const { clock, leader, m, other } = await withAggregator();
     m.learner.learn(s(900), 1, 1, null);

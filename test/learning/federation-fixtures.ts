@@ -69,3 +69,13 @@ export async function settle(tables: readonly FederatedQTable[], clock: ManualCl
     }
   }
 }
+
+/** Three members a, b, c after `settle`: the aggregator, one member `m` and the `other`. */
+export async function withAggregator() {
+  const c = await category(['a', 'b', 'c']);
+  await settle(c.tables, c.clock);
+  const leader = c.tables.find((t) => t.consensus_state.kind === 'Leader');
+  if (!leader) throw new Error('no aggregator elected');
+  const [m, other] = c.tables.filter((t) => t !== leader);
+  return { ...c, leader, m, other };
+}

@@ -21,18 +21,9 @@ import {
 import { mergeVisitWeightedDirect, mergeVisitWeightedOrdered } from '../../src/learning/slot-order.js';
 import { defaultCatalog } from '../../src/node/catalog-file.js';
 import { type ControlView, FeatureAgent, OWN_STATES } from '../../src/swarm/agent/index.js';
-import { category, key, s, settle } from './federation-fixtures.js';
+import { key, s, withAggregator } from './federation-fixtures.js';
 
 const U32_MAX = 0xffffffff;
-
-async function withAggregator() {
-  const c = await category(['a', 'b', 'c']);
-  await settle(c.tables, c.clock);
-  const leader = c.tables.find((t) => t.consensus_state.kind === 'Leader');
-  if (!leader) throw new Error('no aggregator elected');
-  const [m, other] = c.tables.filter((t) => t !== leader);
-  return { ...c, leader, m, other };
-}
 
 /** A delta of `keys` (low words, action 0) at value q with one visit each. */
 function delta(keys: readonly number[], q: number): Delta {
