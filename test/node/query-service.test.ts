@@ -1,84 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { defaultCatalog } from '../../src/node/catalog-file.js';
+import { createServer } from 'node:http';
+import { describe, expect, it } from 'vitest';
 import { ClusterKeyring } from '../../src/node/cluster-key.js';
-import { serveCoordinatorHttp } from '../../src/node/coordinator-http.js';
-import { CoordinatorNode } from '../../src/node/coordinator-node.js';
-import { freePorts } from '../../src/node/processes.js';
-import { QueryService } from '../../src/node/query-service.js';
 import { postSigned, SIGNED_HEADER, signRequest } from '../../src/node/signed-request.js';
-import type { Address } from '../../src/node/tcp-transport.js';
-
-const catalog = defaultCatalog();
-const root = mkdtempSync(join(tmpdir(), 'elex-query-'));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
-const cleanup: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const f of cleanup.splice(0).reverse()) await f();
-});
-
-/**
- * Three coordinators with their HTTP APIs and query services; categories k go to coordinator k % 3 + 1. With
- * `auth`, a keyed cluster.
- */
-async function coordinators(auth?: ClusterKeyring, federationMs = 0) {
-  const ports = await freePorts(6);
-  const raft = new Map<number, Address>(
-    [1, 2, 3].map((id) => [id, { host: '127.0.0.1', port: ports[id - 1] }]),
-  );
-  const http = new Map<number, Address>(
-    [1, 2, 3].map((id) => [id, { host: '127.0.0.1', port: ports[id + 2] }]),
-  );
-  const dir = mkdtempSync(join(root, 'c'));
-  const nodes: CoordinatorNode[] = [];
-  const servers: Server[] = [];
-  const services: QueryService[] = [];
-  for (const id of [1, 2, 3]) {
-    const node = await CoordinatorNode.start({
-      id,
-      cluster: raft,
-      catalog,
-      dataDir: join(dir, `n${id}`),
-      ...(auth ? { auth } : {}),
-    });
-    cleanup.push(() => node.close());
-    // No timed federation rounds by default: the test runs them (`federation.round()`).
-    const service = new QueryService(node, catalog, http, { seed: id, federationMs });
-    services.push(service);
-    const server = await serveCoordinatorHttp(node, catalog, http.get(id)!, service);
-    cleanup.push(() => new Promise((r) => server.close(() => r())));
-    nodes.push(node);
-    servers.push(server);
-  }
-  // Every coordinator must know the leader: one that does not yet refuses a linearizable read (503).
-  const end = Date.now() + 10_000;
-  const known = () =>
-    nodes.some((n) => n.status().role === 'leader') && nodes.every((n) => n.status().leader >= 0);
-  while (!known()) {
-    if (Date.now() > end) throw new Error('no leader');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  const url = (id: number) => `http://127.0.0.1:${http.get(id)!.port}`;
-  return { nodes, servers, services, url, http };
-}
-
-const query = async (base: string, body: unknown) => {
-  const r = await fetch(`${base}/query`, { method: 'POST', body: JSON.stringify(body) });
-  return {
-    status: r.status,
-    body: (await r.json()) as Record<string, unknown> & { answers: Array<Record<string, unknown>> },
-  };
-};
-
-/** A feature of category k (hosted by coordinator k % 3 + 1) with no prerequisites. */
-const featureOf = (k: number) =>
-  catalog.categories[k].features
-    .map((f) => catalog.get(f)!)
-    .find((f) => f.requires.length === 0 && f.conflicts.length === 0)!;
+import { catalog, cleanup, coordinators, featureOf, query } from './coordinators.js';
 
 describe('queries on real coordinators', () => {
   it('a cross-category query is answered by the hosting coordinators at a linearizable point, reading its own activation', async () => {
