@@ -2,7 +2,7 @@
  * The federation of the feature agents a coordinator process hosts, on the wall clock. A coordinator hosts
  * whole categories, so a category's deltas never leave the process: every `intervalMs` (jittered) each hosted
  * category runs `hostedRound` (merge what was received, send what was learned to 3 category peers). The
- * patterns a round finds are applied to every hosted agent and POSTed to the other coordinators
+ * patterns a round finds are applied to every hosted (and standby) agent and POSTed to the other coordinators
  * (`/patterns`, signed with the cluster key when there is one), which apply them to theirs.
  */
 import { z } from 'zod';
@@ -51,7 +51,7 @@ export interface AgentFederationStats {
   patternsFound: number;
   patternPosts: number;
   patternPostsFailed: number;
-  /** Patterns received from other coordinators, and the hosted tables they changed. */
+  /** Patterns received from other coordinators, and the hosted and standby tables they changed. */
   patternsReceived: number;
   patternsApplied: number;
   /** Deltas an agent sent between rounds, after 10 interactions (`interacted`). */
@@ -61,6 +61,11 @@ export interface AgentFederationStats {
 export interface AgentFederationOptions {
   /** Hosted agents by category. */
   categories: ReadonlyMap<string, readonly FeatureAgent[]>;
+  /**
+   * Agents that take patterns like the hosted ones but no part in the rounds: a standby host's agents for
+   * another coordinator's categories, whose federation runs in that coordinator's process.
+   */
+  standby?: readonly FeatureAgent[];
   /** The other coordinators' HTTP addresses. */
   peers: readonly Address[];
   intervalMs: number;
@@ -88,7 +93,7 @@ export class AgentFederation {
   private timer: NodeJS.Timeout | null = null;
 
   constructor(private readonly o: AgentFederationOptions) {
-    this.all = [...o.categories.values()].flat();
+    this.all = [...[...o.categories.values()].flat(), ...(o.standby ?? [])];
     for (const agents of o.categories.values()) for (const a of agents) this.categoryOf.set(a, agents);
     this.rng = new SeededRng(o.seed);
   }
@@ -167,7 +172,7 @@ export class AgentFederation {
     await Promise.all(posts);
   }
 
-  /** Another coordinator's patterns (validated by the route): applied to every hosted agent. */
+  /** Another coordinator's patterns (validated by the route): applied to every hosted and standby agent. */
   receive(patterns: readonly Pattern[]): { applied: number } {
     this.stats.patternsReceived += patterns.length;
     const applied = applyPatterns(this.all, patterns);

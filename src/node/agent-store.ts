@@ -12,6 +12,8 @@ import { type AgentSnapshot, agentSnapshotSchema, type FeatureAgent } from '../s
 import { writeFileDurably } from './durable-file.js';
 
 export const AGENTS_FILE = 'agents.json';
+/** The standby agents' file (`QueryService`'s `standbyAgentsFile`), beside the hosted agents'. */
+export const STANDBY_AGENTS_FILE = 'standby-agents.json';
 export const AGENTS_FORMAT = 'elex-agents/1';
 
 const fileSchema = z.strictObject({

@@ -16,6 +16,7 @@ import {
   queryBody,
 } from './query-service.js';
 import { guardFor, type RequestGuard, signedBody } from './signed-request.js';
+import { STANDBY_FEEDBACK_PATH, STANDBY_PART_PATH } from './standby.js';
 import type { Address } from './tcp-transport.js';
 
 const ROUTES = `GET /status, GET /metrics, ${ADMIN_ROUTES}, POST /commands, POST /query, POST /feedback, GET /agents, GET /features/<id|FAJ|acronym>, GET /active`;
@@ -80,19 +81,32 @@ async function route(
       200,
       {
         hosted: queries.agentCount,
+        standby: { ...queries.standby.stats, store: queries.standbyStore?.stats ?? null },
+        failover: { ...queries.failover.stats, down: queries.failover.down.list() },
         federation: queries.federation.stats,
         store: queries.store?.stats ?? null,
       },
     ];
   }
-  if (queries !== null && req.method === 'POST' && req.path === PART_PATH) {
-    // Another coordinator's share of a query: signed on a keyed cluster, or anyone could run the agents.
-    const part = await queries.part(parseBody(await signedBody(req, guard), partBody));
+  if (
+    queries !== null &&
+    req.method === 'POST' &&
+    (req.path === PART_PATH || req.path === STANDBY_PART_PATH)
+  ) {
+    // Another coordinator's share of a query, for the agents hosted here or (its primary did not answer) for the
+    // standby agents: signed on a keyed cluster, or anyone could run the agents.
+    const p = parseBody(await signedBody(req, guard), partBody);
+    const part = req.path === PART_PATH ? await queries.part(p) : await queries.standbyPart(p);
     return ['answers' in part ? 200 : 409, part];
   }
   if (queries !== null && req.method === 'POST' && req.path === FORWARDED_FEEDBACK_PATH) {
     // A client's feedback another coordinator forwarded: signed on a keyed cluster, like a part.
     const r = queries.forwardedFeedback(parseBody(await signedBody(req, guard), feedbackBody));
+    return [r.accepted ? 200 : 409, r];
+  }
+  if (queries !== null && req.method === 'POST' && req.path === STANDBY_FEEDBACK_PATH) {
+    // A rating of an answer a standby agent gave, forwarded by a coordinator: signed on a keyed cluster.
+    const r = queries.standby.feedback(parseBody(await signedBody(req, guard), feedbackBody));
     return [r.accepted ? 200 : 409, r];
   }
   if (req.path === '/active' && req.method === 'GET') {
@@ -125,8 +139,9 @@ async function route(
  * and `GET /active` (each with the Raft `index` it was read at), `GET /status`, `GET /metrics` (Prometheus);
  * with a `QueryService`, `POST /query` (answered by the feature agents across coordinators), `POST /feedback`
  * (a client's rating of an answer), and from the other coordinators, signed on a keyed cluster, `POST
- * /query/part` (a share of a query), `POST /feedback/forwarded` (a client's rating for an agent hosted here)
- * and `POST /patterns` (their agents' patterns); `GET /agents` (the hosted agents' federation and store counters);
+ * /query/part` (a share of a query), `POST /feedback/forwarded` (a client's rating for an agent hosted here),
+ * `POST /query/standby` and `POST /feedback/standby` (the same for the standby agents, when the primary did not
+ * answer) and `POST /patterns` (their agents' patterns); `GET /agents` (the hosted and standby agents' counters);
  * the agents' federation and saves run while the server does, and closing it saves them.
  */
 export async function serveCoordinatorHttp(

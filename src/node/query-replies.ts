@@ -7,6 +7,18 @@ import { z } from 'zod';
 import { ACTIONS } from '../learning/index.js';
 import { type AgentAnswer, u32 } from '../swarm/agent/index.js';
 
+/**
+ * The routes coordinators call on each other for a query: signed with the cluster key on a keyed cluster, so
+ * that only a coordinator runs another's agents or feeds them a rating as a coordinator. A forwarded feedback has
+ * its own path: `POST /feedback` is the clients' route, open and unsigned, and the host must tell the two apart.
+ */
+export const PART_PATH = '/query/part';
+export const FORWARDED_FEEDBACK_PATH = '/feedback/forwarded';
+
+/** A part's outcome: one answer per feature asked, or why there is none. */
+export type PartReply = { answers: AgentAnswer[] } | { reason: string };
+export type FeedbackResult = { accepted: boolean; reason?: string };
+
 const name = z.string().min(1).max(256);
 const index = z.number().int().min(0);
 
@@ -47,7 +59,7 @@ export function checkPartReply(
   body: unknown,
   queryId: number,
   features: readonly string[],
-): { answers: AgentAnswer[] } | { reason: string } {
+): PartReply {
   const p = partReply.safeParse(body);
   if (status !== 200) return p.success && 'reason' in p.data ? p.data : { reason: `COORDINATOR_${status}` };
   if (!p.success || 'reason' in p.data) return { reason: BAD_REPLY };
@@ -61,7 +73,7 @@ export function checkPartReply(
 }
 
 /** A forwarded feedback's reply: accepted, or refused with the hosting coordinator's reason. */
-export function checkFeedbackReply(status: number, body: unknown): { accepted: boolean; reason?: string } {
+export function checkFeedbackReply(status: number, body: unknown): FeedbackResult {
   const p = feedbackReply.safeParse(body);
   if (!p.success && status !== 200) return { accepted: false, reason: `COORDINATOR_${status}` };
   if (!p.success || p.data.accepted !== (status === 200)) return { accepted: false, reason: BAD_REPLY };

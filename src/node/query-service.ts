@@ -8,20 +8,16 @@ import { aggregateByConfidence, extractTargets, routeKind } from '../swarm/routi
 import { AgentFederation } from './agent-federation.js';
 import { AgentStore } from './agent-store.js';
 import type { CoordinatorNode } from './coordinator-node.js';
-import { checkFeedbackReply, checkPartReply } from './query-replies.js';
-import { postSigned } from './signed-request.js';
+import type { FeedbackResult, PartReply } from './query-replies.js';
+import { Failover, StandbyAgents, standbyHost } from './standby.js';
 import type { Address } from './tcp-transport.js';
 
 /** Features one query may be about, whether listed or named in its text (a part carries at most as many). */
 export const MAX_QUERY_FEATURES = 64;
 
-/**
- * The routes coordinators call on each other for a query: signed with the cluster key on a keyed cluster, so
- * that only a coordinator runs another's agents or feeds them a rating as a coordinator. A forwarded feedback has
- * its own path: `POST /feedback` is the clients' route, open and unsigned, and the host must tell the two apart.
- */
-export const PART_PATH = '/query/part';
-export const FORWARDED_FEEDBACK_PATH = '/feedback/forwarded';
+export { type FeedbackResult, FORWARDED_FEEDBACK_PATH, PART_PATH } from './query-replies.js';
+/** How long a coordinator waits for another's answer before it takes it for down (default). */
+export const PEER_TIMEOUT_MS = 3000;
 
 export const queryBody = z.strictObject({
   id: u32.optional(),
@@ -50,7 +46,6 @@ export const feedbackBody = z.strictObject({
   latency_ms: z.number().finite().min(0).optional(),
 });
 export type FeedbackBody = z.infer<typeof feedbackBody>;
-export type FeedbackResult = { accepted: boolean; reason?: string };
 
 export interface QueryAnswer {
   id: number;
@@ -65,6 +60,8 @@ export interface QueryAnswer {
   raftIndex: number;
   /** Listed `features` the catalogue does not know, sorted: left out of the answer, not silently. */
   unknownFeatures: string[];
+  /** Features answered by standby agents because their coordinator did not answer, sorted (empty normally). */
+  standby: string[];
 }
 
 export interface QueryServiceOptions {
@@ -76,6 +73,12 @@ export interface QueryServiceOptions {
   agentsFile?: string;
   /** How often the agents are saved when they changed (default 10 s; 0: only when stopped). */
   saveMs?: number;
+  /** Restore the standby agents from this file and save them to it, like `agentsFile` (default: not kept). */
+  standbyAgentsFile?: string;
+  /** How long another coordinator has to answer a part or a rating (default `PEER_TIMEOUT_MS`). */
+  peerTimeoutMs?: number;
+  /** The clock of the memory of coordinators that did not answer (default `Date.now`). */
+  now?: () => number;
 }
 
 /**
@@ -83,7 +86,8 @@ export interface QueryServiceOptions {
  * (category k to the k-th coordinator id, round robin). A query reaching any coordinator gets a linearizable
  * read (ReadIndex) that fixes the control-plane state; its target features are split by category, each part is
  * served by the hosting coordinator (itself, or another over HTTP) once that replica has applied the read's
- * index, and the answers are aggregated by confidence: the swarm simulation's query flow, on processes.
+ * index, and the answers are aggregated by confidence: the swarm simulation's query flow, on processes. When
+ * the hosting coordinator does not answer, the next coordinator's standby agents answer instead (`Failover`).
  */
 export class QueryService {
   private readonly agents = new Map<string, FeatureAgent>();
@@ -92,35 +96,57 @@ export class QueryService {
   readonly federation: AgentFederation;
   /** Where the hosted agents' learning is kept across restarts (null: nowhere, they start empty). */
   readonly store: AgentStore | null;
+  /** The standby agents of the categories of the coordinator before this one, and where they are kept. */
+  readonly standby: StandbyAgents;
+  readonly standbyStore: AgentStore | null;
+  /** Asks another coordinator for a part or a rating, or its standby when it does not answer. */
+  readonly failover: Failover;
 
   constructor(
     private readonly node: CoordinatorNode,
     private readonly catalog: Catalog,
     /** Every coordinator's HTTP address by id (this one's included). */
-    private readonly http: ReadonlyMap<number, Address>,
+    http: ReadonlyMap<number, Address>,
     o: QueryServiceOptions = {},
   ) {
     const seed = o.seed ?? randomBytes(4).readInt32LE(0);
     const ids = [...http.keys()].sort((a, b) => a - b);
     const rng = new SeededRng(seed);
     const categories = new Map<string, FeatureAgent[]>();
+    const standbyFor = new Set<string>();
     catalog.categories.forEach((c, k) => {
       const host = ids[k % ids.length];
       this.hostOf.set(c.id, host);
+      if (standbyHost(ids, host) === node.id) standbyFor.add(c.id);
       if (host !== node.id) return;
       const agents = c.features.map((f) => new FeatureAgent(`agent-${f}`, catalog.get(f)!, rng.fork(f)));
       for (const a of agents) this.agents.set(a.feature.id, a);
       categories.set(c.id, agents);
     });
-    this.store =
-      o.agentsFile === undefined ? null : new AgentStore(o.agentsFile, this.agents, o.saveMs ?? 10_000);
+    this.standby = new StandbyAgents(catalog, standbyFor, rng);
+    const store = (file: string | undefined, agents: ReadonlyMap<string, FeatureAgent>) =>
+      file === undefined ? null : new AgentStore(file, agents, o.saveMs ?? 10_000);
+    this.store = store(o.agentsFile, this.agents);
+    this.standbyStore = store(o.standbyAgentsFile, this.standby.agents);
     this.store?.load();
+    this.standbyStore?.load();
     this.federation = new AgentFederation({
       categories,
+      standby: [...this.standby.agents.values()],
       peers: ids.filter((id) => id !== node.id).map((id) => http.get(id)!),
       intervalMs: o.federationMs ?? 10_000,
       keyring: node.keyring,
       seed: seed + 1,
+    });
+    this.failover = new Failover({
+      self: node.id,
+      http,
+      keyring: node.keyring,
+      timeoutMs: o.peerTimeoutMs ?? PEER_TIMEOUT_MS,
+      now: o.now,
+      standbyPart: (p) => this.standbyPart(p),
+      hostedFeedback: (f) => this.forwardedFeedback(f),
+      standbyFeedback: (f) => this.standby.feedback(f),
     });
   }
 
@@ -128,12 +154,14 @@ export class QueryService {
   start(): void {
     this.federation.start();
     this.store?.start();
+    this.standbyStore?.start();
   }
 
-  /** Stops both; what the agents learned since the last save is saved. */
+  /** Stops them; what the agents learned since the last save is saved. */
   stop(): void {
     this.federation.stop();
     this.store?.stop();
+    this.standbyStore?.stop();
   }
 
   /** Feature agents this coordinator hosts. */
@@ -154,6 +182,7 @@ export class QueryService {
       confidence: 0,
       raftIndex,
       unknownFeatures: t.unknown,
+      standby: [],
     });
     if (t.features.length === 0) return none(t.unknown.length > 0 ? 'UNKNOWN_FEATURE' : 'NO_TARGET');
     // A text may name more features than a list may hold: refused alike, before any agent is asked.
@@ -169,15 +198,20 @@ export class QueryService {
       const host = this.hostOf.get(this.catalog.get(f)!.category)!;
       byHost.set(host, [...(byHost.get(host) ?? []), f]);
     }
+    const hosts = [...byHost];
     const parts = await Promise.all(
-      [...byHost].map(([host, features]) => {
+      hosts.map(async ([host, features]) => {
         const part: PartBody = { queryId: id, type: q.type, complexity, features, barrier: index };
-        return host === this.node.id ? this.part(part) : this.remotePart(host, part);
+        return host === this.node.id
+          ? { reply: await this.part(part), standby: false }
+          : this.failover.part(host, part);
       }),
     );
-    const failed = parts.find((p) => 'reason' in p);
+    const replies = parts.map((p) => p.reply);
+    const failed = replies.find((p) => 'reason' in p);
     if (failed !== undefined && 'reason' in failed) return none(failed.reason, index);
-    const agg = aggregateByConfidence(parts.flatMap((p) => ('answers' in p ? p.answers : [])));
+    const answers = replies.flatMap((p) => ('answers' in p ? p.answers : []));
+    const agg = aggregateByConfidence(answers);
     return {
       id,
       ok: true,
@@ -186,42 +220,52 @@ export class QueryService {
       confidence: agg.confidence,
       raftIndex: Math.max(index, agg.raftIndex),
       unknownFeatures: t.unknown,
+      standby: hosts.flatMap(([, features], i) => (parts[i].standby ? features : [])).sort(),
     };
   }
 
   /** This coordinator's part: its agents answer once its replica has applied `barrier`. */
-  async part(p: PartBody): Promise<{ answers: AgentAnswer[] } | { reason: string }> {
+  part(p: PartBody): Promise<PartReply> {
+    return this.answer(this.agents, p, 'NOT_HOSTED');
+  }
+
+  /** A part for this coordinator's standby agents (their primary did not answer): never forwarded again. */
+  async standbyPart(p: PartBody): Promise<PartReply> {
+    const r = await this.answer(this.standby.agents, p, 'NOT_STANDBY');
+    this.standby.answered(r);
+    return r;
+  }
+
+  /** `agents` answer `p` once the replica has applied its barrier; `missing` when one is not among them. */
+  private async answer(
+    agents: ReadonlyMap<string, FeatureAgent>,
+    p: PartBody,
+    missing: string,
+  ): Promise<PartReply> {
+    if (p.features.some((f) => !agents.has(f) || this.catalog.get(f) === undefined))
+      return { reason: missing };
     const index = await this.node.whenApplied(p.barrier);
-    return this.node.readLocal((m) => {
-      const answers: AgentAnswer[] = [];
-      for (const f of p.features) {
-        const agent = this.agents.get(f);
-        const feature = this.catalog.get(f);
-        if (agent === undefined || feature === undefined) return { reason: 'NOT_HOSTED' };
+    return this.node.readLocal((m) => ({
+      answers: p.features.map((f) => {
         const view: ControlView = { active: m.isActive(f), values: m.valuesOf(f), raftIndex: index };
-        answers.push(agent.answer(p.queryId, p.type as QueryType, p.complexity, feature, view));
-      }
-      return { answers };
-    });
+        return agents
+          .get(f)!
+          .answer(p.queryId, p.type as QueryType, p.complexity, this.catalog.get(f)!, view);
+      }),
+    }));
   }
 
   /**
    * The user's feedback on the answer about `feature` to query `queryId`: the agent that gave it learns from
    * it (tabular Q-learning, ADR-115's reward). Sent to any coordinator; forwarded to the one hosting the
-   * feature's agent (`FORWARDED_FEEDBACK_PATH`, signed). False when that agent has no such answer pending
-   * (already rated, or never asked).
+   * feature's agent (`FORWARDED_FEEDBACK_PATH`, signed), or to its standby's agent when that one does not answer
+   * or has no such answer (`Failover.feedback`). Refused when no agent has such an answer pending (already
+   * rated, or never asked).
    */
   async feedback(f: FeedbackBody): Promise<FeedbackResult> {
     const feature = this.catalog.get(f.feature);
     if (feature === undefined) return { accepted: false, reason: 'UNKNOWN_FEATURE' };
-    const host = this.hostOf.get(feature.category)!;
-    if (host === this.node.id) return this.forwardedFeedback(f);
-    const at = this.http.get(host);
-    if (at === undefined) return { accepted: false, reason: 'COORDINATOR_UNKNOWN' };
-    const r = await postSigned(at, FORWARDED_FEEDBACK_PATH, f, this.node.keyring, 3000);
-    return r === null
-      ? { accepted: false, reason: 'COORDINATOR_DOWN' }
-      : checkFeedbackReply(r.status, r.body);
+    return this.failover.feedback(this.hostOf.get(feature.category)!, f);
   }
 
   /**
@@ -235,16 +279,5 @@ export class QueryService {
     if (!ok) return { accepted: false, reason: 'UNKNOWN_ANSWER' };
     this.federation.interacted(agent);
     return { accepted: true };
-  }
-
-  private async remotePart(
-    host: number,
-    p: PartBody,
-  ): Promise<{ answers: AgentAnswer[] } | { reason: string }> {
-    const at = this.http.get(host);
-    if (at === undefined) return { reason: 'COORDINATOR_UNKNOWN' };
-    const r = await postSigned(at, PART_PATH, p, this.node.keyring, 3000);
-    if (r === null) return { reason: 'COORDINATOR_DOWN' };
-    return checkPartReply(r.status, r.body, p.queryId, p.features);
   }
 }

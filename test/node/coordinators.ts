@@ -16,7 +16,8 @@ import { QueryService, type QueryServiceOptions } from '../../src/node/query-ser
 import type { Address } from '../../src/node/tcp-transport.js';
 
 export const catalog = defaultCatalog();
-const root = mkdtempSync(join(tmpdir(), 'elex-query-'));
+type Options = Omit<QueryServiceOptions, 'seed' | 'federationMs'>;
+export const root = mkdtempSync(join(tmpdir(), 'elex-query-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 /** Run after each test, last registered first. */
 export const cleanup: Array<() => Promise<void>> = [];
@@ -26,12 +27,12 @@ afterEach(async () => {
 
 /**
  * Three coordinators with their HTTP APIs and query services; categories k go to coordinator k % 3 + 1. With
- * `auth`, a keyed cluster; `o` is given to every query service.
+ * `auth`, a keyed cluster; `o` is given to every query service (or, a function, each its own by id).
  */
 export async function coordinators(
   auth?: ClusterKeyring,
   federationMs = 0,
-  o: Omit<QueryServiceOptions, 'seed' | 'federationMs'> = {},
+  o: Options | ((id: number) => Options) = {},
 ) {
   const ports = await freePorts(6);
   const raft = new Map<number, Address>(
@@ -54,7 +55,8 @@ export async function coordinators(
     });
     cleanup.push(() => node.close());
     // No timed federation rounds by default: the test runs them (`federation.round()`).
-    const service = new QueryService(node, catalog, http, { ...o, seed: id, federationMs });
+    const own = typeof o === 'function' ? o(id) : o;
+    const service = new QueryService(node, catalog, http, { ...own, seed: id, federationMs });
     services.push(service);
     const server = await serveCoordinatorHttp(node, catalog, http.get(id)!, service);
     cleanup.push(() => new Promise((r) => server.close(() => r())));

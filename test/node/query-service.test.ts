@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { ClusterKeyring } from '../../src/node/cluster-key.js';
 import { postSigned, SIGNED_HEADER, signRequest } from '../../src/node/signed-request.js';
-import { catalog, cleanup, coordinators, featureOf, query } from './coordinators.js';
+import { catalog, cleanup, coordinators, featureOf, query, stopApi } from './coordinators.js';
 
 describe('queries on real coordinators', () => {
   it('a cross-category query is answered by the hosting coordinators at a linearizable point, reading its own activation', async () => {
@@ -21,7 +21,8 @@ describe('queries on real coordinators', () => {
       features: [a.id, b.id],
     });
     expect(r.status).toBe(200);
-    expect(r.body).toMatchObject({ ok: true, route: 'cross' });
+    // Every hosting coordinator answered: no feature was answered by a standby agent.
+    expect(r.body).toMatchObject({ ok: true, route: 'cross', standby: [] });
     const byFeature = new Map(r.body.answers.map((x) => [x.feature, x]));
     expect([...byFeature.keys()].sort()).toEqual([a.id, b.id].sort());
     expect(byFeature.get(a.id)).toMatchObject({ agent: `agent-${a.id}`, content: { active: true } });
@@ -29,7 +30,7 @@ describe('queries on real coordinators', () => {
     expect(r.body.raftIndex as number).toBeGreaterThan(0);
   });
 
-  it('an intra-category query, a query with no target, and a part whose coordinator is down', async () => {
+  it('an intra-category query, a query with no target, and a part whose coordinator and its standby are down', async () => {
     const { url, servers } = await coordinators();
     const a = featureOf(0); // hosted by coordinator 1
     const intra = await query(url(3), { type: 'kpi', text: a.acronym, features: [a.id] });
@@ -38,8 +39,9 @@ describe('queries on real coordinators', () => {
     expect([none.status, none.body.ok, none.body.reason]).toEqual([200, false, 'NO_TARGET']);
     const bad = await query(url(3), { type: 'gossip', text: 'x' });
     expect(bad.status).toBe(400);
-    await new Promise<void>((r) => servers[1].close(() => r())); // coordinator 2's API goes away
-    servers[1].closeAllConnections();
+    // Coordinator 2's API goes away, and its standby's, 3 (with only 2 down, 3 answers: standby.test.ts).
+    await stopApi(servers, 1);
+    await stopApi(servers, 2);
     const down = await query(url(1), { type: 'kpi', text: '', features: [featureOf(1).id] });
     expect([down.status, down.body.reason]).toEqual([502, 'COORDINATOR_DOWN']);
   });
@@ -192,6 +194,7 @@ describe('queries on real coordinators', () => {
     const agents = async (id: number) =>
       (await (await fetch(`${url(id)}/agents`)).json()) as {
         hosted: number;
+        standby: { agents: number };
         federation: Record<string, number>;
       };
     // Six answers in one state, each rated good: enough own experience and margin for a pattern.
@@ -220,8 +223,10 @@ describe('queries on real coordinators', () => {
       const other = await agents(id);
       expect(other.hosted).toBeGreaterThan(0);
       expect(other.federation.patternsReceived).toBe(host.federation.patternsFound);
-      // Applied to every hosted agent without experience of that state: all of them here.
-      expect(other.federation.patternsApplied).toBe(other.hosted * host.federation.patternsFound);
+      // Applied to every agent without experience of that state, standby agents too: all of them here.
+      expect(other.federation.patternsApplied).toBe(
+        (other.hosted + other.standby.agents) * host.federation.patternsFound,
+      );
     }
     // The route validates what it is sent.
     const bad = await fetch(`${url(1)}/patterns`, {

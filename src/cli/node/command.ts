@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { ElexError } from '../../core/index.js';
 import { formatAddress, parseAddress, parseCluster } from '../../node/address.js';
-import { AGENTS_FILE } from '../../node/agent-store.js';
+import { AGENTS_FILE, STANDBY_AGENTS_FILE } from '../../node/agent-store.js';
 import { defaultCatalog } from '../../node/catalog-file.js';
 import { readClusterKeyring } from '../../node/cluster-key.js';
 import { serveCoordinatorHttp } from '../../node/coordinator-http.js';
@@ -191,7 +191,7 @@ export function register(program: Command): void {
     )
     .option(
       '--agents-save <d>',
-      `how often the hosted agents' learning is saved to --data-dir/${AGENTS_FILE} when it changed; a restart resumes it (0: only at shutdown)`,
+      `how often the hosted agents' learning is saved to --data-dir/${AGENTS_FILE} (the standby agents': ${STANDBY_AGENTS_FILE}) when it changed; a restart resumes it (0: only at shutdown)`,
       durationOption,
       10_000,
     )
@@ -202,7 +202,8 @@ export function register(program: Command): void {
         'A refused command answers 409 with its reason (CONFLICT, MISSING_PREREQUISITE, OUT_OF_ZONE, …).\n' +
         'POST /query {"type":"parameter","text":"…","features"?:[…],"complexity"?:"simple"}: answered by the feature agents at a\n' +
         'linearizable point, across coordinators, aggregated by confidence, with the Raft index it reflects;\n' +
-        'listed features the catalogue does not know are named in its unknownFeatures.\n' +
+        'listed features the catalogue does not know are named in its unknownFeatures; when a hosting coordinator does\n' +
+        'not answer, the next coordinator’s standby agents answer its features, named in the reply’s standby.\n' +
         'POST /feedback {"queryId":N,"feature":"…","rating":1}: the agent that answered learns from it; every\n' +
         '--federation round its category peers merge it, and GET /agents counts what the federation moved.\n' +
         '\nExample: elex coordinator --id 1 --cluster 1=127.0.0.1:7001,2=…,3=… --http 127.0.0.1:8001 --data-dir c1',
@@ -222,6 +223,7 @@ export function register(program: Command): void {
             new QueryService(n, catalog, peers, {
               federationMs: o.federation,
               agentsFile: join(dataDir, AGENTS_FILE),
+              standbyAgentsFile: join(dataDir, STANDBY_AGENTS_FILE),
               saveMs: o.agentsSave,
             }),
           ),

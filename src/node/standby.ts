@@ -1,0 +1,205 @@
+/**
+ * A standby host per category, so that a category's queries are answered while its coordinator is down. The
+ * standby of the categories whose primary is coordinator p is the next id after p in the sorted ids (round the
+ * list). It keeps standby agents for those features: they act on the swarm's patterns like every agent the
+ * process holds, but take no part in the primary's category federation. A part, or a rating, for a primary that
+ * does not answer goes to the standby instead, on its own signed path, and is never forwarded again.
+ */
+import type { Rng } from '../core/index.js';
+import { FeatureAgent } from '../swarm/agent/index.js';
+import type { Catalog } from '../swarm/index.js';
+import type { ClusterKeyring } from './cluster-key.js';
+import {
+  checkFeedbackReply,
+  checkPartReply,
+  type FeedbackResult,
+  FORWARDED_FEEDBACK_PATH,
+  PART_PATH,
+  type PartReply,
+} from './query-replies.js';
+import type { FeedbackBody, PartBody } from './query-service.js';
+import { postSigned } from './signed-request.js';
+import type { Address } from './tcp-transport.js';
+
+/** A part, or a rating, for the standby agents (signed on a keyed cluster, like `/query/part`). */
+export const STANDBY_PART_PATH = '/query/standby';
+export const STANDBY_FEEDBACK_PATH = '/feedback/standby';
+/** How long a coordinator that did not answer is skipped: its parts go straight to the standby meanwhile. */
+export const DOWN_MEMORY_MS = 5000;
+
+const DOWN = 'COORDINATOR_DOWN';
+
+/** The standby host of the categories whose primary is `primary`; null with a single coordinator. */
+export function standbyHost(ids: readonly number[], primary: number): number | null {
+  const sorted = [...ids].sort((a, b) => a - b);
+  const i = sorted.indexOf(primary);
+  return sorted.length < 2 || i < 0 ? null : sorted[(i + 1) % sorted.length];
+}
+
+/**
+ * Coordinators that did not answer lately. Without it every query about a down coordinator's categories would
+ * wait for the request timeout again before its standby is asked.
+ */
+export class DownHosts {
+  private readonly until = new Map<number, number>();
+
+  constructor(
+    private readonly windowMs: number = DOWN_MEMORY_MS,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  markDown(host: number): void {
+    this.until.set(host, this.now() + this.windowMs);
+  }
+
+  markUp(host: number): void {
+    this.until.delete(host);
+  }
+
+  isDown(host: number): boolean {
+    const t = this.until.get(host);
+    if (t === undefined) return false;
+    if (this.now() < t) return true;
+    this.until.delete(host);
+    return false;
+  }
+
+  /** The hosts remembered down now, sorted. */
+  list(): number[] {
+    return [...this.until.keys()].filter((h) => this.isDown(h)).sort((a, b) => a - b);
+  }
+}
+
+export interface StandbyStats {
+  /** Standby agents this coordinator keeps (for the categories of the coordinator before it). */
+  agents: number;
+  /** Answers they gave, ratings they learned from, and standby requests refused (NOT_STANDBY, UNKNOWN_ANSWER). */
+  answers: number;
+  feedback: number;
+  refused: number;
+}
+
+/** The standby agents of the categories this coordinator is the standby host of. */
+export class StandbyAgents {
+  readonly agents = new Map<string, FeatureAgent>();
+  readonly stats: StandbyStats = { agents: 0, answers: 0, feedback: 0, refused: 0 };
+
+  constructor(catalog: Catalog, categories: ReadonlySet<string>, rng: Rng) {
+    for (const c of catalog.categories)
+      if (categories.has(c.id))
+        for (const f of c.features)
+          this.agents.set(
+            f,
+            new FeatureAgent(`standby-agent-${f}`, catalog.get(f)!, rng.fork(`standby:${f}`)),
+          );
+    this.stats.agents = this.agents.size;
+  }
+
+  /** Counts a standby part's outcome. */
+  answered(r: PartReply): void {
+    if ('answers' in r) this.stats.answers += r.answers.length;
+    else this.stats.refused++;
+  }
+
+  /** A rating of an answer a standby agent gave; refused when this is not the feature's standby. */
+  feedback(f: FeedbackBody): FeedbackResult {
+    const agent = this.agents.get(f.feature);
+    const ok = agent?.feedback(f.queryId, f.rating, f.resolved ?? false, f.latency_ms ?? 0, f.feature);
+    if (ok === true) this.stats.feedback++;
+    else this.stats.refused++;
+    return ok === true
+      ? { accepted: true }
+      : { accepted: false, reason: agent === undefined ? 'NOT_STANDBY' : 'UNKNOWN_ANSWER' };
+  }
+}
+
+export interface FailoverStats {
+  /** Parts asked of a standby because their primary did not answer; of them, without asking it (remembered). */
+  parts: number;
+  remembered: number;
+  /** Ratings a standby's agent took. */
+  feedback: number;
+}
+
+export interface FailoverOptions {
+  self: number;
+  /** Every coordinator's HTTP address by id (this one's included). */
+  http: ReadonlyMap<number, Address>;
+  keyring?: ClusterKeyring;
+  timeoutMs: number;
+  /** The clock of the memory of coordinators that did not answer (default `Date.now`). */
+  now?: () => number;
+  /** This coordinator's own answers: its standby agents' to a part, and its hosted and standby agents' ratings. */
+  standbyPart(p: PartBody): Promise<PartReply>;
+  hostedFeedback(f: FeedbackBody): FeedbackResult;
+  standbyFeedback(f: FeedbackBody): FeedbackResult;
+}
+
+/** Asks the primary of a part or a rating, and its standby when the primary does not answer. */
+export class Failover {
+  readonly stats: FailoverStats = { parts: 0, remembered: 0, feedback: 0 };
+  /** Coordinators that did not answer in the last `DOWN_MEMORY_MS`. */
+  readonly down: DownHosts;
+  private readonly ids: number[];
+
+  constructor(private readonly o: FailoverOptions) {
+    this.ids = [...o.http.keys()];
+    this.down = new DownHosts(DOWN_MEMORY_MS, o.now);
+  }
+
+  /**
+   * A part for `primary`, another coordinator: its answer; its standby's when it does not answer (not when it
+   * answers with an error: that is its answer). `standby` says the standby's agents answered.
+   */
+  async part(primary: number, p: PartBody): Promise<{ reply: PartReply; standby: boolean }> {
+    if (this.down.isDown(primary)) this.stats.remembered++;
+    else {
+      const r = await this.post(primary, PART_PATH, p);
+      if (r !== null)
+        return { reply: checkPartReply(r.status, r.body, p.queryId, p.features), standby: false };
+    }
+    const standby = standbyHost(this.ids, primary);
+    if (standby === null) return { reply: { reason: DOWN }, standby: false };
+    this.stats.parts++;
+    if (standby === this.o.self) return { reply: await this.o.standbyPart(p), standby: true };
+    const r = await this.post(standby, STANDBY_PART_PATH, p);
+    const reply = r === null ? { reason: DOWN } : checkPartReply(r.status, r.body, p.queryId, p.features);
+    return { reply, standby: true };
+  }
+
+  /**
+   * A rating for an agent of `primary`'s categories: to the primary's agent; to the standby's when the primary
+   * does not answer or has no such answer pending (the standby gave it). The standby is asked only when the
+   * primary did not take the rating, and an agent takes a rating of an answer once: applied at most once.
+   */
+  async feedback(primary: number, f: FeedbackBody): Promise<FeedbackResult> {
+    let first: FeedbackResult | null; // null: the primary did not answer
+    if (primary === this.o.self) first = this.o.hostedFeedback(f);
+    else {
+      const r = await this.post(primary, FORWARDED_FEEDBACK_PATH, f);
+      first = r === null ? null : checkFeedbackReply(r.status, r.body);
+    }
+    if (first !== null && first.reason !== 'UNKNOWN_ANSWER') return first;
+    const standby = standbyHost(this.ids, primary);
+    let second: FeedbackResult | null = null;
+    if (standby === this.o.self) second = this.o.standbyFeedback(f);
+    else if (standby !== null) {
+      const r = await this.post(standby, STANDBY_FEEDBACK_PATH, f);
+      second = r === null ? null : checkFeedbackReply(r.status, r.body);
+    }
+    if (second?.accepted) {
+      this.stats.feedback++;
+      return second;
+    }
+    // Neither took it: the primary's refusal when it answered; when it did not, it may hold the answer.
+    return first ?? { accepted: false, reason: DOWN };
+  }
+
+  /** A signed POST to `host`; null when it did not answer, which is remembered for `DOWN_MEMORY_MS`. */
+  private async post(host: number, path: string, body: unknown) {
+    const r = await postSigned(this.o.http.get(host)!, path, body, this.o.keyring, this.o.timeoutMs);
+    if (r === null) this.down.markDown(host);
+    else this.down.markUp(host);
+    return r;
+  }
+}

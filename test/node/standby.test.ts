@@ -1,0 +1,239 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ClusterKeyring } from '../../src/node/cluster-key.js';
+import { type PartBody, QueryService } from '../../src/node/query-service.js';
+import { postSigned } from '../../src/node/signed-request.js';
+import { DownHosts, standbyHost } from '../../src/node/standby.js';
+import { catalog, cleanup, coordinators, featureOf, query, root, stopApi } from './coordinators.js';
+
+const post = async (base: string, path: string, body: unknown) => {
+  const r = await fetch(`${base}${path}`, { method: 'POST', body: JSON.stringify(body) });
+  return { status: r.status, body: (await r.json()) as Record<string, unknown> };
+};
+const agents = async (base: string) =>
+  (await (await fetch(`${base}/agents`)).json()) as {
+    hosted: number;
+    standby: { agents: number; answers: number; feedback: number; refused: number };
+    failover: { parts: number; remembered: number; feedback: number };
+  };
+const ask = (id: number, features: string[]) => ({
+  id,
+  type: 'troubleshoot',
+  text: '',
+  features,
+  complexity: 'simple',
+});
+
+describe('standby hosts', () => {
+  it("a category's standby is the next coordinator id after its primary, round the sorted list", () => {
+    expect([1, 2, 3].map((p) => standbyHost([1, 2, 3], p))).toEqual([2, 3, 1]);
+    expect(standbyHost([2, 5], 5)).toBe(2);
+    expect(standbyHost([4], 4)).toBeNull();
+  });
+
+  it('a coordinator that did not answer is remembered down for the window, then tried again', () => {
+    let now = 1000;
+    const down = new DownHosts(5000, () => now);
+    expect(down.isDown(2)).toBe(false);
+    down.markDown(2);
+    now += 4999;
+    expect([down.isDown(2), down.isDown(3), down.list()]).toEqual([true, false, [2]]);
+    now += 1;
+    expect([down.isDown(2), down.list()]).toEqual([false, []]);
+  });
+});
+
+describe('queries while a coordinator is down', () => {
+  it("the next coordinator's standby agents answer for a down one, and learn from the feedback", async () => {
+    const { url, servers } = await coordinators();
+    const a = featureOf(1); // primary coordinator 2, standby coordinator 3
+    const b = featureOf(2); // primary coordinator 3
+    await stopApi(servers, 1);
+    const first = await query(url(1), ask(21, [a.id, b.id]));
+    expect([first.status, first.body.ok, first.body.route, first.body.standby]).toEqual([
+      200,
+      true,
+      'cross',
+      [a.id],
+    ]);
+    const byFeature = new Map(first.body.answers.map((x) => [x.feature, x]));
+    expect(byFeature.get(a.id)).toMatchObject({ agent: `standby-agent-${a.id}` });
+    expect(byFeature.get(b.id)).toMatchObject({ agent: `agent-${b.id}` });
+    // The rating, through coordinator 1, reaches coordinator 3's standby agent; once.
+    const rated = await post(url(1), '/feedback', { queryId: 21, feature: a.id, rating: 1, resolved: true });
+    expect([rated.status, rated.body]).toEqual([200, { accepted: true }]);
+    const again = await post(url(1), '/feedback', { queryId: 21, feature: a.id, rating: 1 });
+    expect([again.status, again.body]).toEqual([502, { accepted: false, reason: 'COORDINATOR_DOWN' }]);
+    expect((await agents(url(3))).standby).toMatchObject({ answers: 1, feedback: 1 });
+    expect((await agents(url(1))).failover).toMatchObject({ parts: 1, feedback: 1 });
+    // One rated experience in that state: the standby agent answers it with more confidence. Asked through
+    // coordinator 3, the standby itself, it answers without a request.
+    const second = await query(url(3), ask(22, [a.id]));
+    expect([second.status, second.body.standby]).toEqual([200, [a.id]]);
+    expect(second.body.answers[0].confidence as number).toBeGreaterThan(
+      byFeature.get(a.id)!.confidence as number,
+    );
+  });
+
+  it('a rating the primary does not know goes to the standby agent that gave the answer', async () => {
+    const { url } = await coordinators();
+    const a = featureOf(1); // primary coordinator 2, standby coordinator 3
+    // Coordinator 3's standby agent answered query 30 (as when coordinator 2 did not answer a moment ago).
+    const part = { queryId: 30, type: 'kpi', complexity: 'simple', features: [a.id], barrier: 0 };
+    const answered = await post(url(3), '/query/standby', part);
+    expect([answered.status, (answered.body.answers as Array<{ agent: string }>)[0].agent]).toEqual([
+      200,
+      `standby-agent-${a.id}`,
+    ]);
+    // Coordinator 2 answers UNKNOWN_ANSWER: the rating goes on to the standby, which learns from it.
+    const rated = await post(url(1), '/feedback', { queryId: 30, feature: a.id, rating: 1 });
+    expect([rated.status, rated.body]).toEqual([200, { accepted: true }]);
+    const again = await post(url(1), '/feedback', { queryId: 30, feature: a.id, rating: 1 });
+    expect([again.status, again.body]).toEqual([409, { accepted: false, reason: 'UNKNOWN_ANSWER' }]);
+    expect((await agents(url(3))).standby).toMatchObject({ answers: 1, feedback: 1 });
+  });
+
+  it('a coordinator that did not answer is skipped for a few seconds, then asked again', async () => {
+    let now = 1_000_000;
+    const { url, servers, http } = await coordinators(undefined, 0, { peerTimeoutMs: 400, now: () => now });
+    const a = featureOf(1); // primary coordinator 2, standby coordinator 3
+    await stopApi(servers, 1);
+    // Coordinator 2's port accepts requests and never answers (a hung process).
+    let asked = 0;
+    const hung = createServer((req) => {
+      asked++;
+      req.resume();
+    });
+    await new Promise<void>((r) => hung.listen(http.get(2)!.port, '127.0.0.1', () => r()));
+    cleanup.push(async () => {
+      hung.closeAllConnections();
+      await new Promise((r) => hung.close(() => r(undefined)));
+    });
+    const timed = async (id: number) => {
+      const t0 = Date.now();
+      const r = await query(url(1), ask(id, [a.id]));
+      expect([id, r.status, r.body.standby]).toEqual([id, 200, [a.id]]);
+      return Date.now() - t0;
+    };
+    expect(await timed(40)).toBeGreaterThanOrEqual(400);
+    expect(asked).toBe(1);
+    // Within the window: straight to the standby, no timeout waited.
+    expect(await timed(41)).toBeLessThan(300);
+    expect(asked).toBe(1);
+    expect((await agents(url(1))).failover).toMatchObject({ parts: 2, remembered: 1 });
+    now += 5000;
+    expect(await timed(42)).toBeGreaterThanOrEqual(400);
+    expect(asked).toBe(2);
+  });
+
+  it('the primary and its standby both down: the query fails; a standby that is this coordinator answers', async () => {
+    const { url, servers } = await coordinators();
+    const a = featureOf(1); // primary coordinator 2, standby coordinator 3
+    const b = featureOf(2); // primary coordinator 3, standby coordinator 1
+    await stopApi(servers, 1);
+    await stopApi(servers, 2);
+    const down = await query(url(1), ask(50, [a.id]));
+    expect([down.status, down.body.ok, down.body.reason]).toEqual([502, false, 'COORDINATOR_DOWN']);
+    const f = await post(url(1), '/feedback', { queryId: 50, feature: a.id, rating: 1 });
+    expect([f.status, f.body]).toEqual([502, { accepted: false, reason: 'COORDINATOR_DOWN' }]);
+    const local = await query(url(1), ask(51, [b.id]));
+    expect([local.status, local.body.ok, local.body.standby]).toEqual([200, true, [b.id]]);
+    expect(local.body.answers[0]).toMatchObject({ agent: `standby-agent-${b.id}` });
+  });
+
+  it("a standby request is served only by the feature's standby, never forwarded", async () => {
+    const { url } = await coordinators();
+    const a = featureOf(1); // primary coordinator 2, standby coordinator 3
+    const part = { queryId: 60, type: 'kpi', complexity: 'simple', features: [a.id], barrier: 0 };
+    for (const id of [1, 2]) {
+      const r = await post(url(id), '/query/standby', part);
+      expect([id, r.status, r.body]).toEqual([id, 409, { reason: 'NOT_STANDBY' }]);
+      const f = await post(url(id), '/feedback/standby', { queryId: 60, feature: a.id, rating: 1 });
+      expect([id, f.status, f.body]).toEqual([id, 409, { accepted: false, reason: 'NOT_STANDBY' }]);
+    }
+    // The standby without such an answer pending refuses the rating too.
+    const f = await post(url(3), '/feedback/standby', { queryId: 60, feature: a.id, rating: 1 });
+    expect([f.status, f.body]).toEqual([409, { accepted: false, reason: 'UNKNOWN_ANSWER' }]);
+    expect((await agents(url(3))).standby).toMatchObject({ answers: 0, feedback: 0, refused: 1 });
+    // A body the part schema does not allow is refused (a standby request is a part on its own path).
+    const bad = await post(url(3), '/query/standby', { ...part, standby: true });
+    expect(bad.status).toBe(400);
+  });
+
+  it('on a keyed cluster standby requests must be signed; the failover signs them', async () => {
+    const ring = ClusterKeyring.of([randomBytes(32)]);
+    const { url, servers, http } = await coordinators(ring);
+    const a = featureOf(1); // primary coordinator 2, standby coordinator 3
+    const part = { queryId: 70, type: 'kpi', complexity: 'simple', features: [a.id], barrier: 0 };
+    const unsigned = await post(url(3), '/query/standby', part);
+    expect([unsigned.status, unsigned.body.code]).toEqual([401, 'E_AUTH']);
+    const rating = { queryId: 70, feature: a.id, rating: 1 };
+    const unsignedFeedback = await post(url(3), '/feedback/standby', rating);
+    expect([unsignedFeedback.status, unsignedFeedback.body.code]).toEqual([401, 'E_AUTH']);
+    expect(await postSigned(http.get(3)!, '/query/standby', part, ring, 5000)).toMatchObject({
+      status: 200,
+    });
+    expect(await postSigned(http.get(3)!, '/feedback/standby', rating, ring, 5000)).toMatchObject({
+      status: 200,
+      body: { accepted: true },
+    });
+    await stopApi(servers, 1);
+    const q = await query(url(1), ask(71, [a.id]));
+    expect([q.status, q.body.ok, q.body.standby]).toEqual([200, true, [a.id]]);
+    const f = await post(url(1), '/feedback', { queryId: 71, feature: a.id, rating: 1 });
+    expect([f.status, f.body]).toEqual([200, { accepted: true }]);
+  });
+
+  it('standby agents act on the patterns every coordinator receives', async () => {
+    const { url, services } = await coordinators();
+    const a = featureOf(1); // primary coordinator 2, standby coordinator 3
+    for (let q = 100; q < 106; q++) {
+      expect((await query(url(2), ask(q, [a.id]))).status).toBe(200);
+      const f = await post(url(2), '/feedback', { queryId: q, feature: a.id, rating: 1, resolved: true });
+      expect(f.status).toBe(200);
+    }
+    await services[1].federation.round();
+    expect(services[1].federation.stats.patternsFound).toBeGreaterThanOrEqual(1);
+    // Applied to every agent coordinator 3 holds, its standby agents too (for this feature, one): they act on
+    // the swarm's confident knowledge while they answer for coordinator 2.
+    const found = services[1].federation.stats.patternsFound;
+    const c3 = (await (await fetch(`${url(3)}/agents`)).json()) as {
+      hosted: number;
+      standby: { agents: number };
+      federation: { patternsApplied: number };
+    };
+    expect(c3.standby.agents).toBeGreaterThan(0);
+    expect(c3.federation.patternsApplied).toBe((c3.hosted + c3.standby.agents) * found);
+  });
+
+  it('the standby agents are saved in their own file and restored from it', async () => {
+    const dir = mkdtempSync(join(root, 's'));
+    const file = (id: number) => join(dir, `standby-${id}.json`);
+    const { url, servers, nodes, services, http } = await coordinators(undefined, 0, (id) => ({
+      standbyAgentsFile: file(id),
+    }));
+    const a = featureOf(1); // primary coordinator 2, standby coordinator 3
+    await stopApi(servers, 1);
+    const first = await query(url(1), ask(80, [a.id]));
+    expect(first.body.standby).toEqual([a.id]);
+    const f = await post(url(1), '/feedback', { queryId: 80, feature: a.id, rating: 1, resolved: true });
+    expect(f.status).toBe(200);
+    services[2].stop(); // saves what changed
+    const restarted = new QueryService(nodes[2], catalog, http, { seed: 3, standbyAgentsFile: file(3) });
+    expect(restarted.standbyStore?.stats.restored).toBe(restarted.standby.stats.agents);
+    const part: PartBody = {
+      queryId: 81,
+      type: 'troubleshoot',
+      complexity: 'simple',
+      features: [a.id],
+      barrier: 0,
+    };
+    const again = await restarted.standbyPart(part);
+    expect('answers' in again && again.answers[0].confidence).toBeGreaterThan(
+      first.body.answers[0].confidence as number,
+    );
+  });
+});
