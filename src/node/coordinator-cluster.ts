@@ -18,6 +18,8 @@ export interface CoordinatorClusterOptions {
   catalog: Catalog;
   /** SIGKILLs spread over the commands, each victim restarted before the next (`KillSchedule`). */
   kills: number;
+  /** Followers SIGKILLed after the commands and not restarted, before the queries (`pickDown`; default 0). */
+  down?: number;
   progress?: (line: string) => void;
 }
 
@@ -30,8 +32,21 @@ export interface CoordinatorClusterReport {
   /** Commands without an answer (timeout, leader change, dropped connection): outcome unknown. */
   unanswered: number;
   conflict_pairs: { issued: number; one_won: number; none_won: number; both_active: number };
-  /** Queries answered by the agents across coordinators; `stale` answers disagreed with the final state. */
-  queries: { issued: number; ok: number; cross: number; failed: Record<string, number>; stale: number };
+  /**
+   * Queries answered by the agents across coordinators; `stale` answers disagreed with the final state.
+   * `standby`: queries with answers from standby agents (their coordinator was down), and those answers.
+   */
+  queries: {
+    issued: number;
+    ok: number;
+    cross: number;
+    standby: number;
+    standby_answers: number;
+    failed: Record<string, number>;
+    stale: number;
+  };
+  /** Coordinators SIGKILLed before the queries and left down (`--down`). */
+  down: number[];
   /** Every coordinator's linearizable `GET /active` returned the same set. */
   replicas_agree: boolean;
   /** Rounds of re-reading before the views met (a command whose answer was lost committed meanwhile). */
@@ -145,6 +160,7 @@ const queryReply = z.object({
   reason: z.string().optional(),
   route: z.string().nullable(),
   answers: z.array(z.object({ feature: z.string(), content: z.object({ active: z.boolean() }) })),
+  standby: z.array(z.string()),
 });
 const commandReply = z.object({ ok: z.boolean(), code: z.string().optional() });
 
@@ -169,8 +185,8 @@ const sameViews = (views: readonly ReplicaView[]) =>
 
 /**
  * `o.queries` queries after the commands, each about two features of different categories (every fourth
- * about one), through the coordinators in turn. Nothing changes the control plane any more, so every agent's
- * answer must say of its feature what the final state says (linearizable reads make that so at once).
+ * about one), through the live coordinators in turn. Nothing changes the control plane any more, so every
+ * agent's answer must say of its feature what the final state says (linearizable reads make that so at once).
  */
 async function runQueries(
   o: CoordinatorClusterOptions,
@@ -178,7 +194,16 @@ async function runQueries(
   active: ReadonlySet<string>,
   violations: string[],
 ): Promise<CoordinatorClusterReport['queries']> {
-  const out = { issued: 0, ok: 0, cross: 0, failed: {} as Record<string, number>, stale: 0 };
+  const out = {
+    issued: 0,
+    ok: 0,
+    cross: 0,
+    standby: 0,
+    standby_answers: 0,
+    failed: {} as Record<string, number>,
+    stale: 0,
+  };
+  const live = procs.live;
   const cats = o.catalog.categories;
   for (let i = 0; i < o.queries; i++) {
     const c1 = cats[(i * 5) % cats.length];
@@ -186,7 +211,7 @@ async function runQueries(
     const f1 = c1.features[(i * 7) % c1.features.length];
     const f2 = c2.features[(i * 11) % c2.features.length];
     const features = i % 4 === 3 ? [f1] : [f1, f2];
-    const at = procs.members[i % procs.members.length];
+    const at = live[i % live.length];
     out.issued++;
     const r = await httpJson(
       at.http,
@@ -205,6 +230,8 @@ async function runQueries(
     }
     out.ok++;
     if (body.route === 'cross') out.cross++;
+    if (body.standby.length > 0) out.standby++;
+    out.standby_answers += body.standby.length;
     for (const a of body.answers)
       if (a.content.active !== active.has(a.feature)) {
         out.stale++;
@@ -214,6 +241,38 @@ async function runQueries(
       }
   }
   return out;
+}
+
+/**
+ * `k` coordinators to take down for good before the queries: never the leader, and every other id after it in
+ * the sorted ids, so no two are next to each other and every category keeps its primary or its standby (the
+ * next id) up. A quorum (the caller's check) leaves enough of them: k ≤ n − (⌊n/2⌋ + 1) ≤ ⌈(n − 1)/2⌉.
+ */
+export function pickDown(ids: readonly number[], leader: number, k: number): number[] {
+  const sorted = [...ids].sort((a, b) => a - b);
+  const at = sorted.indexOf(leader);
+  const after = Array.from({ length: sorted.length - 1 }, (_, j) => sorted[(at + 1 + j) % sorted.length]);
+  return [...after.filter((_, j) => j % 2 === 0), ...after.filter((_, j) => j % 2 === 1)].slice(0, k);
+}
+
+/** SIGKILLs `o.down` followers (`pickDown`), not restarted: the queries then run without them. */
+async function takeDown(
+  o: CoordinatorClusterOptions,
+  procs: LocalProcesses,
+  say: (line: string) => void,
+): Promise<number[]> {
+  if ((o.down ?? 0) === 0) return [];
+  const leader = await procs.waitForLeader(15_000);
+  const down = pickDown(
+    procs.members.map((m) => m.id),
+    leader.id,
+    o.down ?? 0,
+  );
+  for (const id of down) procs.kill(procs.members.find((m) => m.id === id)!);
+  say(
+    `SIGKILL to ${down.join(', ')} (leader ${leader.id}), left down: their categories go to standby agents`,
+  );
+  return down;
 }
 
 type Answer = z.infer<typeof commandReply>;
@@ -238,7 +297,8 @@ async function activate(m: () => Member, feature: string): Promise<Answer | null
 /**
  * A local control plane of `elex coordinator` processes: activations with prerequisites and races between
  * conflicting features through different coordinators, the leader SIGKILLed a third of the way in and
- * restarted two thirds in; then every coordinator's linearizable view is read and the invariants checked.
+ * restarted two thirds in; then every coordinator's linearizable view is read and the invariants checked; then
+ * `o.down` followers are SIGKILLed for good and `o.queries` queries are checked against the final state.
  */
 export async function runCoordinatorCluster(o: CoordinatorClusterOptions): Promise<CoordinatorClusterReport> {
   const started = Date.now();
@@ -311,8 +371,11 @@ export async function runCoordinatorCluster(o: CoordinatorClusterOptions): Promi
     if (rereads > 0) say(`views met after ${rereads} re-read(s): a late command committed meanwhile`);
     const { violations, agree, active } = checkControlPlane(o.catalog, views, acceptedFeatures);
     for (const [a, b] of pairList) if (active.has(a) && active.has(b)) pairs.both_active++;
+    const down = await takeDown(o, procs, say);
     const queries = await runQueries(o, procs, active, violations);
-    say(`${queries.ok} of ${queries.issued} queries answered (${queries.cross} across categories)`);
+    say(
+      `${queries.ok} of ${queries.issued} queries answered (${queries.cross} across categories, ${queries.standby} with standby agents)`,
+    );
     return {
       coordinators: o.nodes,
       commands,
@@ -321,6 +384,7 @@ export async function runCoordinatorCluster(o: CoordinatorClusterOptions): Promi
       unanswered,
       conflict_pairs: pairs,
       queries,
+      down,
       replicas_agree: agree,
       view_rereads: rereads,
       active_features: active.size,

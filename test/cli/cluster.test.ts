@@ -105,6 +105,41 @@ describe('elex cluster --app coordinator: the control plane in real processes', 
     // Queries through the coordinators, answered by the agents of the hosting coordinators.
     expect(report.queries).toMatchObject({ issued: 12, ok: 12, cross: 9, stale: 0 });
     expect(report.kills).toHaveLength(1);
+    // Every coordinator answered its parts: no standby agent did.
+    expect(report.queries).toMatchObject({ standby: 0, standby_answers: 0 });
+  });
+
+  it('--down: a follower SIGKILLed before the queries, not restarted: its categories are answered by standby agents', () => {
+    const r = elex([
+      'cluster',
+      '--app',
+      'coordinator',
+      '--nodes',
+      '5',
+      '--activations',
+      '20',
+      '--conflict-pairs',
+      '4',
+      '--queries',
+      '12',
+      '--kills',
+      '0',
+      '--down',
+      '1',
+      '--quiet',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as {
+      queries: { issued: number; ok: number; standby: number; standby_answers: number; stale: number };
+      down: number[];
+      violations: string[];
+    };
+    expect(report.violations).toEqual([]);
+    expect(report.down).toHaveLength(1);
+    // The 12 queries cover every coordinator's categories: some are the down one's, answered by its standby.
+    expect(report.queries).toMatchObject({ issued: 12, ok: 12, stale: 0 });
+    expect(report.queries.standby).toBeGreaterThan(0);
+    expect(report.queries.standby_answers).toBeGreaterThanOrEqual(report.queries.standby);
   });
 });
 
@@ -124,6 +159,8 @@ describe('elex node refuses bad input with a one-line reason', () => {
     expect(c.stderr).toMatch(/--writes applies to --app kv only/);
     const k = elex(['cluster', '--conflict-pairs', '5'], 20_000);
     expect(k.stderr).toMatch(/--conflict-pairs applies to --app coordinator only/);
+    const d = elex(['cluster', '--app', 'coordinator', '--nodes', '5', '--down', '3'], 20_000);
+    expect([d.code, d.stderr]).toEqual([1, expect.stringMatching(/--down 3 .* a quorum of 3 of 5/)]);
     const r = elex(['coordinator', '--id', '9', '--cluster', '1=127.0.0.1:7001'], 20_000);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/--id 9 is not in --cluster/);

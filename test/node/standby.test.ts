@@ -4,6 +4,7 @@ import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ClusterKeyring } from '../../src/node/cluster-key.js';
+import { pickDown } from '../../src/node/coordinator-cluster.js';
 import { type PartBody, QueryService } from '../../src/node/query-service.js';
 import { postSigned } from '../../src/node/signed-request.js';
 import { DownHosts, standbyHost } from '../../src/node/standby.js';
@@ -32,6 +33,22 @@ describe('standby hosts', () => {
     expect([1, 2, 3].map((p) => standbyHost([1, 2, 3], p))).toEqual([2, 3, 1]);
     expect(standbyHost([2, 5], 5)).toBe(2);
     expect(standbyHost([4], 4)).toBeNull();
+  });
+
+  it('elex cluster --down takes down followers none of which is the standby of another taken down', () => {
+    const ids = Array.from({ length: 14 }, (_, i) => i + 1);
+    expect(pickDown(ids, 3, 6)).toEqual([4, 6, 8, 10, 12, 14]);
+    expect(pickDown(ids, 14, 6)).toEqual([1, 3, 5, 7, 9, 11]);
+    expect(pickDown([1, 2, 3, 4, 5], 2, 2)).toEqual([3, 5]);
+    expect(pickDown([1, 2, 3], 1, 1)).toEqual([2]);
+    // Every category keeps its primary or its standby: no victim's standby is a victim.
+    for (const leader of ids)
+      for (let k = 0; k <= 6; k++) {
+        const down = pickDown(ids, leader, k);
+        expect(down).toHaveLength(k);
+        expect(down).not.toContain(leader);
+        for (const id of down) expect(down).not.toContain(standbyHost(ids, id));
+      }
   });
 
   it('a coordinator that did not answer is remembered down for the window, then tried again', () => {

@@ -17,6 +17,7 @@ interface ClusterOptions {
   activations: number;
   conflictPairs: number;
   queries: number;
+  down: number;
   concurrency: number;
   dir?: string;
   kills: number;
@@ -63,6 +64,12 @@ export function register(program: Command): void {
       intOption(0, 100_000),
       40,
     )
+    .option(
+      '--down <k>',
+      'coordinator: SIGKILL k followers after the commands, not restarted, before the queries (their categories are answered by standby agents)',
+      intOption(0, 7),
+      0,
+    )
     .option('--concurrency <n>', 'requests in flight at once', intOption(1, 256), 8)
     .option('--dir <dir>', 'keep the data directories here (default: a temporary directory, removed after)')
     .option(
@@ -84,6 +91,7 @@ export function register(program: Command): void {
         activations: 'coordinator',
         conflictPairs: 'coordinator',
         queries: 'coordinator',
+        down: 'coordinator',
         reconfigure: 'kv',
       };
       for (const [key, app] of Object.entries(only))
@@ -100,6 +108,13 @@ export function register(program: Command): void {
         throw new ElexError(
           'E_USAGE',
           `--kills needs at least 3 nodes (a quorum must survive one down); use --kills 0`,
+        );
+      // The queries take linearizable reads: a quorum must stay up.
+      const quorum = Math.floor(nodes / 2) + 1;
+      if (o.down > nodes - quorum)
+        throw new ElexError(
+          'E_USAGE',
+          `--down ${o.down} leaves ${nodes - o.down} coordinators up: the queries need a quorum of ${quorum} of ${nodes}`,
         );
       try {
         if (o.app === 'kv') {
@@ -122,6 +137,7 @@ export function register(program: Command): void {
             activations: o.activations,
             conflictPairs: o.conflictPairs,
             queries: o.queries,
+            down: o.down,
             concurrency: o.concurrency,
             dir,
             elexBin: ELEX_BIN,
