@@ -210,8 +210,7 @@ export class QueryService {
     const replies = parts.map((p) => p.reply);
     const failed = replies.find((p) => 'reason' in p);
     if (failed !== undefined && 'reason' in failed) return none(failed.reason, index);
-    const answers = replies.flatMap((p) => ('answers' in p ? p.answers : []));
-    const agg = aggregateByConfidence(answers);
+    const agg = aggregateByConfidence(replies.flatMap((p) => ('answers' in p ? p.answers : [])));
     return {
       id,
       ok: true,
