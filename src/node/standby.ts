@@ -169,12 +169,14 @@ export class Failover {
 
   /**
    * A rating for an agent of `primary`'s categories: to the primary's agent; to the standby's when the primary
-   * does not answer or has no such answer pending (the standby gave it). The standby is asked only when the
+   * does not answer (or is remembered down) or has no such answer pending (the standby gave it). The standby is asked only when the
    * primary did not take the rating, and an agent takes a rating of an answer once: applied at most once.
    */
   async feedback(primary: number, f: FeedbackBody): Promise<FeedbackResult> {
     let first: FeedbackResult | null; // null: the primary did not answer
     if (primary === this.o.self) first = this.o.hostedFeedback(f);
+    else if (this.down.isDown(primary))
+      first = null; // as its parts: no timeout waited again per rating
     else {
       const r = await this.post(primary, FORWARDED_FEEDBACK_PATH, f);
       first = r === null ? null : checkFeedbackReply(r.status, r.body);
