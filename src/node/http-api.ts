@@ -1,4 +1,11 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+  STATUS_CODES,
+} from 'node:http';
+import type { Socket } from 'node:net';
 import type { z } from 'zod';
 import { ElexError, isElexError } from '../core/index.js';
 import type { Address } from './tcp-transport.js';
@@ -68,7 +75,11 @@ function readBody(req: IncomingMessage): Promise<string> {
       } else chunks.push(c);
     });
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
+    // The client went away (or its framing broke) before the whole body came: its answer has nowhere to go,
+    // but it is a refusal, not an internal error.
+    req.on('error', (e) =>
+      reject(new ElexError('E_BAD_REQUEST', `the body did not arrive whole: ${e.message}`)),
+    );
   });
 }
 
@@ -91,22 +102,100 @@ export function notFound(req: JsonRequest, routes: string): never {
 }
 
 /**
+ * The path a request target names, dot segments resolved; null when it names none. An origin-form target
+ * (`/a/b`) is read as a path, so `//x/y` stays that path instead of naming an authority x; an absolute-form
+ * one (`http://h/p`) gives its path; anything else (`*`) is read under the root.
+ */
+function targetPath(target: string): string | null {
+  try {
+    return new URL(target.startsWith('/') ? `http://x${target}` : target, 'http://x/').pathname;
+  } catch {
+    return null;
+  }
+}
+
+/** A refusal written straight on the socket, for what never became a request (Node's own has no body). */
+function rawRefusal(socket: Socket, status: number, code: string, message: string, head = false): void {
+  const text = `${JSON.stringify({ code, message })}\n`;
+  socket.write(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\ncontent-type: application/json\r\n` +
+      `content-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${head ? '' : text}`,
+  );
+}
+
+/** The last request a connection brought, while its answer is not sent. */
+interface InFlight {
+  req: IncomingMessage;
+  res: ServerResponse;
+}
+
+/**
+ * What Node's HTTP parser refused (a malformed request line, header or length, a body cut short): answered
+ * as JSON like any refusal, then the connection closed, where Node's default answers without a body. Bytes
+ * that follow a whole request do not take its answer away: it is sent, and then the connection closes. Nothing
+ * is written once an answer has begun, or the client would read a corrupt stream.
+ */
+function onClientError(
+  e: NodeJS.ErrnoException & { rawPacket?: Buffer },
+  socket: Socket,
+  last: InFlight | undefined,
+): void {
+  if (last?.req.complete && !last.res.writableFinished) {
+    if (!last.res.headersSent) last.res.setHeader('connection', 'close');
+    last.res.once('close', () => socket.destroy());
+    return;
+  }
+  if (e.code !== 'ECONNRESET' && socket.writable && socket.bytesWritten === 0) {
+    // Taken as the answer to the request it cut short (or whose head it refused): no body to a HEAD.
+    const head =
+      last === undefined
+        ? e.rawPacket?.subarray(0, 5).toString('latin1') === 'HEAD '
+        : last.req.method === 'HEAD';
+    if (e.code === 'HPE_HEADER_OVERFLOW')
+      rawRefusal(socket, 431, 'E_TOO_LARGE', 'the request head is too large', head);
+    else if (e.code === 'ERR_HTTP_REQUEST_TIMEOUT')
+      rawRefusal(socket, 408, 'E_TIMEOUT', 'the request did not arrive in time', head);
+    else rawRefusal(socket, 400, 'E_BAD_REQUEST', `a malformed HTTP request (${e.code ?? e.message})`, head);
+  }
+  socket.destroy();
+}
+
+/**
  * A JSON-over-HTTP server for a node's client API. Every answer is JSON; errors are `{code, message}` with a
  * status that says whether to retry (503: no leader yet, nothing proposed; 504: timed out or the leader
- * changed, and the request may still apply).
+ * changed, and the request may still apply). So is every refusal of what is not a request a route can take:
+ * a target that is no path, what the HTTP parser refuses, an `Expect` other than `100-continue`, `CONNECT`.
  */
 export function serveJson(at: Address, route: JsonRoute): Promise<Server> {
+  const inFlight = new WeakMap<Socket, InFlight>();
   const server = createServer((req, res) => {
+    const last = { req, res };
+    inFlight.set(req.socket, last);
+    res.once('close', () => {
+      if (inFlight.get(req.socket) === last) inFlight.delete(req.socket);
+    });
+    const target = req.url ?? '/';
+    const path = targetPath(target);
     const request: JsonRequest = {
       method: req.method ?? 'GET',
-      path: new URL(req.url ?? '/', 'http://x').pathname,
+      path: path ?? '',
       body: () => readBody(req),
       header: (name) => {
         const v = req.headers[name];
         return Array.isArray(v) ? v[0] : v;
       },
     };
-    route(request).then(
+    // A route that throws before its first await is refused like one that rejects, never a crash.
+    const answer =
+      path === null
+        ? Promise.reject(
+            new ElexError(
+              'E_BAD_REQUEST',
+              `the request target ${JSON.stringify(target.slice(0, 100))} is no path`,
+            ),
+          )
+        : Promise.resolve().then(() => route(request));
+    answer.then(
       ([status, body]) => send(res, status, body),
       (e: unknown) => {
         const code = isElexError(e) ? e.code : 'E_INTERNAL';
@@ -115,6 +204,19 @@ export function serveJson(at: Address, route: JsonRoute): Promise<Server> {
         send(res, STATUS[code] ?? 500, { code, message: e instanceof Error ? e.message : String(e) });
       },
     );
+  });
+  server.on('clientError', (e: NodeJS.ErrnoException, socket: Socket) =>
+    onClientError(e, socket, inFlight.get(socket)),
+  );
+  server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) =>
+    send(res, 417, {
+      code: 'E_BAD_REQUEST',
+      message: `expect: ${JSON.stringify(req.headers.expect?.slice(0, 100))} is not supported (only 100-continue)`,
+    }),
+  );
+  server.on('connect', (_req: IncomingMessage, socket: Socket) => {
+    rawRefusal(socket, 405, 'E_BAD_REQUEST', 'CONNECT is not served here');
+    socket.destroy();
   });
   return new Promise((resolve, reject) => {
     server.once('error', (e) =>

@@ -60,6 +60,29 @@ async function call(url: string, init?: RequestInit) {
   return { status: r.status, type: r.headers.get('content-type'), text, json: () => JSON.parse(text) };
 }
 
+/** Writes `text` on a fresh connection, half-closes it, and reads what the node answers until it closes. */
+function raw(base: string, text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = connect(Number(new URL(base).port), '127.0.0.1', () => s.end(text));
+    let got = '';
+    s.on('data', (d) => {
+      got += d;
+    });
+    s.setTimeout(3000, () => s.destroy());
+    s.on('error', reject);
+    s.on('close', () => resolve(got));
+  });
+}
+
+/** The status and JSON body of a raw answer (the first, when there are several). */
+function answer(text: string): { status: number; body: unknown } {
+  const m = /^HTTP\/1\.1 (\d{3}) [^\r]*\r\n([\s\S]*?)\r\n\r\n/.exec(text);
+  if (m === null) throw new Error(`no answer: ${JSON.stringify(text)}`);
+  const length = Number(/^content-length: (\d+)$/im.exec(m[2])?.[1] ?? 0);
+  const body = text.slice(m[0].length, m[0].length + length);
+  return { status: Number(m[1]), body: body === '' ? undefined : JSON.parse(body) };
+}
+
 describe('the KV node’s HTTP API', () => {
   it('puts, gets, deletes; answers JSON errors with a status that says what to do', async () => {
     const base = await single(KvNode.start, serveKvHttp);
@@ -99,6 +122,45 @@ describe('the KV node’s HTTP API', () => {
     });
     expect(declared).toMatch(/^HTTP\/1\.1 413 /);
     expect(declared).toMatch(/"code":"E_TOO_LARGE"/);
+  });
+
+  it('a request target the URL parser refuses is a 400, not a crash of the node (found by http-fuzz)', async () => {
+    const base = await single(KvNode.start, serveKvHttp);
+    const get = async (target: string) => {
+      const a = answer(await raw(base, `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`));
+      return [a.status, (a.body as { code: string }).code];
+    };
+    for (const target of ['http://[', 'http://[/status'])
+      expect(await get(target)).toEqual([400, 'E_BAD_REQUEST']);
+    // An origin-form target is the request's own path: `//[` is one, and `//x/status` is not the authority x
+    // and the path /status.
+    for (const target of ['//[', '//x/status']) expect(await get(target)).toEqual([404, 'E_NOT_FOUND']);
+    expect((await call(`${base}/status`)).status).toBe(200);
+  });
+
+  it('what Node’s HTTP parser refuses is answered as JSON {code, message} too (found by http-fuzz)', async () => {
+    const base = await single(KvNode.start, serveKvHttp);
+    const requests: Array<[string, number, string]> = [
+      ['PUT /kv/a HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n', 400, 'E_BAD_REQUEST'],
+      ['FOO /status HTTP/1.1\r\nHost: x\r\n\r\n', 400, 'E_BAD_REQUEST'],
+      // The body ends (the client half-closes) before its declared length.
+      ['PUT /kv/a HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nx', 400, 'E_BAD_REQUEST'],
+      ['PUT /kv/a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n', 400, 'E_BAD_REQUEST'],
+      ['GET /status HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: 100-continue\r\n\r\n', 400, 'E_BAD_REQUEST'],
+      [`GET /status HTTP/1.1\r\nHost: x\r\nX: ${'a'.repeat(20_000)}\r\n\r\n`, 431, 'E_TOO_LARGE'],
+      ['GET /status HTTP/1.1\r\nHost: x\r\nExpect: junk\r\nConnection: close\r\n\r\n', 417, 'E_BAD_REQUEST'],
+      ['CONNECT 127.0.0.1:1 HTTP/1.1\r\nHost: x\r\n\r\n', 405, 'E_BAD_REQUEST'],
+    ];
+    for (const [request, status, code] of requests) {
+      const text = await raw(base, request);
+      expect(text, request.slice(0, 80)).toMatch(/\r\ncontent-type: application\/json\r\n/);
+      const a = answer(text);
+      expect([a.status, a.body], request.slice(0, 80)).toEqual([
+        status,
+        { code, message: expect.any(String) },
+      ]);
+    }
+    expect((await call(`${base}/status`)).status).toBe(200);
   });
 
   it('a write repeated in its client session executes once and gets the first answer; without one it runs again', async () => {
