@@ -4,6 +4,7 @@ import {
   type ConfChange,
   type ConfState,
   encodeKv,
+  KV_LIMITS,
   type KvCommand,
   KvOp,
   KvRaftHost,
@@ -39,6 +40,22 @@ export interface KvNodeStatus extends RaftStatus {
   /** Client sessions the machine holds (at most `DEFAULT_MAX_SESSIONS`), and how many expired here. */
   sessions: number;
   sessionsExpired: number;
+}
+
+/**
+ * E_TOO_LARGE unless the machine takes `key` and `values` as they are encoded (UTF-8): a string under the HTTP
+ * body bound may still be above the value bound once encoded (a body that is not UTF-8 is read with U+FFFD,
+ * three bytes, for each bad byte), and the decoder would refuse the command as corrupt.
+ */
+function checkSizes(key: string, ...values: Array<string | null>): void {
+  const k = Buffer.byteLength(key);
+  if (k > KV_LIMITS.keyBytes)
+    throw new ElexError('E_TOO_LARGE', `the key is ${k} bytes as UTF-8, above ${KV_LIMITS.keyBytes}`);
+  for (const v of values) {
+    const n = v === null ? 0 : Buffer.byteLength(v);
+    if (n > KV_LIMITS.valueBytes)
+      throw new ElexError('E_TOO_LARGE', `a value is ${n} bytes as UTF-8, above ${KV_LIMITS.valueBytes}`);
+  }
 }
 
 /**
@@ -87,16 +104,19 @@ export class KvNode {
   }
 
   /** Without `session`, the write runs in this process's own session (not retried across nodes). */
-  put(key: string, value: string, session?: ClientSession): Promise<KvResult> {
+  async put(key: string, value: string, session?: ClientSession): Promise<KvResult> {
+    checkSizes(key, value);
     return this.inSession(session, (s) => ({ op: KvOp.Put, ...s, key, value }));
   }
 
-  delete(key: string, session?: ClientSession): Promise<KvResult> {
+  async delete(key: string, session?: ClientSession): Promise<KvResult> {
+    checkSizes(key);
     return this.inSession(session, (s) => ({ op: KvOp.Delete, ...s, key }));
   }
 
   /** Compare-and-set: `value` if the key holds `expected` (null: absent); the answer carries what it held. */
-  cas(key: string, expected: string | null, value: string, session?: ClientSession): Promise<KvResult> {
+  async cas(key: string, expected: string | null, value: string, session?: ClientSession): Promise<KvResult> {
+    checkSizes(key, expected, value);
     return this.inSession(session, (s) => ({ op: KvOp.Cas, ...s, key, expected, value }));
   }
 

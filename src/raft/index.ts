@@ -20,6 +20,7 @@ export {
   DEFAULT_MAX_SESSIONS,
   decodeKv,
   encodeKv,
+  KV_LIMITS,
   type KvCommand,
   type KvMachineOptions,
   KvOp,

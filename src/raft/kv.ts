@@ -34,6 +34,8 @@ export interface KvResult {
 
 const MAX_KEY = 1024;
 const MAX_VALUE = 1 << 20;
+/** The most UTF-8 bytes a key and a value may have: the decoder refuses a command with more (E_DECODE). */
+export const KV_LIMITS = { keyBytes: MAX_KEY, valueBytes: MAX_VALUE } as const;
 
 export function encodeKv(c: KvCommand): Uint8Array {
   const w = new ByteWriter(32 + c.key.length + ('value' in c ? c.value.length : 0));

@@ -163,6 +163,21 @@ describe('the KV node’s HTTP API', () => {
     expect((await call(`${base}/status`)).status).toBe(200);
   });
 
+  it('a value that is above the bound once read as UTF-8 is a 413, not a 500 (found by http-fuzz)', async () => {
+    const base = await single(KvNode.start, serveKvHttp);
+    // 400,000 bytes, under the body bound; not UTF-8, so read as as many U+FFFD: 1.2 MB, above the value bound.
+    const body = Buffer.alloc(400_000, 0x80);
+    const cases: Record<string, string>[] = [{}, { 'elex-if': '' }];
+    for (const headers of cases) {
+      const r = await call(`${base}/kv/x`, { method: 'PUT', body, headers });
+      expect([r.status, r.json().code], JSON.stringify(headers)).toEqual([413, 'E_TOO_LARGE']);
+    }
+    // The bound itself is a value.
+    const max = await call(`${base}/kv/x`, { method: 'PUT', body: 'é'.repeat(1 << 19) });
+    expect(max.status).toBe(200);
+    expect((await call(`${base}/kv/x`)).json().value).toHaveLength(1 << 19);
+  });
+
   it('a write repeated in its client session executes once and gets the first answer; without one it runs again', async () => {
     const base = await single(KvNode.start, serveKvHttp);
     await call(`${base}/kv/n`, { method: 'PUT', body: '0' });
