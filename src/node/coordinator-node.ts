@@ -74,7 +74,14 @@ export class CoordinatorNode {
 
   /** Validates `cmd` (E_BAD_COMMAND with the reason), stamps it and proposes it; resolves with its result. */
   async command(cmd: ClientCommand): Promise<CommandResult> {
-    const decoded = decodeCommand(encodeCommand({ ...cmd, at_ms: Date.now() } as Command));
+    let encoded: Uint8Array;
+    try {
+      encoded = encodeCommand({ ...cmd, at_ms: Date.now() } as Command);
+    } catch (e) {
+      // A command from the network may nest deeper than JSON.stringify recurses (RangeError).
+      throw new ElexError('E_BAD_COMMAND', `invalid command: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    const decoded = decodeCommand(encoded);
     if (!decoded.ok) throw new ElexError('E_BAD_COMMAND', `invalid command ${decoded.reason}`);
     const data = encodeCommand(decoded.command);
     const r = await this.proc.propose<CommandResult | null>((settle) =>

@@ -332,6 +332,16 @@ describe('the coordinator’s HTTP API', () => {
     expect((fromPeer!.body as { applied: number }).applied).toBeGreaterThan(0);
   });
 
+  it('a command nested deeper than the encoder recurses is refused, not a 500 (found by http-fuzz)', async () => {
+    const base = await single(start, serve);
+    const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+    for (const body of [deep, `{"op":"activate","feature":"IFLB","parameters":${deep}}`]) {
+      const r = await post(base, body);
+      expect([r.status, r.json().code]).toEqual([400, 'E_BAD_COMMAND']);
+    }
+    expect((await call(`${base}/status`)).status).toBe(200);
+  });
+
   it('takes commands, answers refusals with 409, reads linearizably with the index', async () => {
     const base = await single(start, serve);
     const iflb = catalog.resolve('IFLB');
