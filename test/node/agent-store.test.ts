@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SeededRng } from '../../src/core/index.js';
+import { stateHi, stateLo } from '../../src/learning/index.js';
 import { AGENTS_FORMAT, AgentStore } from '../../src/node/agent-store.js';
 import { defaultCatalog } from '../../src/node/catalog-file.js';
 import { type ControlView, FeatureAgent, OWN_STATES } from '../../src/swarm/agent/index.js';
@@ -96,5 +97,26 @@ describe("the hosted agents' store", () => {
     expect(store.save()).toBe(false);
     expect(store.stats.saveFailures).toBe(2);
     expect(store.stats.lastSaveError).toMatch(/EEXIST|ENOTDIR/);
+  });
+
+  it('patterns about states no agent is ever in change nothing, so the store can read back what it saves (found by http-fuzz)', () => {
+    // POST /patterns took any (hi, lo): 65 posts of 64 made every hosted agent hold > 4096 rows, saved, and the
+    // next start refused the file (E_DECODE). An agent's states are its 36 (type × complexity × own or peer's).
+    const path = join(mkdtempSync(join(root, 's')), 'agents.json');
+    const agents = host(features.slice(0, 1));
+    const a = agents.get(features[0])!;
+    let applied = 0;
+    for (let i = 0; i < 4200; i++)
+      if (a.applyPattern({ origin: 'agent-x', hi: 1 + (i % 7), lo: i, action: 1, q: 0.5 })) applied++;
+    expect([applied, a.table.size]).toEqual([0, 0]);
+    // One of its own states still takes a pattern.
+    const { state } = OWN_STATES[0];
+    expect(
+      a.applyPattern({ origin: 'agent-x', hi: stateHi(state), lo: stateLo(state), action: 1, q: 0.5 }),
+    ).toBe(true);
+    new AgentStore(path, agents, 0).save();
+    const again = new AgentStore(path, host(features.slice(0, 1)), 0);
+    again.load();
+    expect(again.stats.restored).toBe(1);
   });
 });

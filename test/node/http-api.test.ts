@@ -5,6 +5,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { stateHi, stateLo } from '../../src/learning/index.js';
 import { defaultCatalog } from '../../src/node/catalog-file.js';
 import { ClusterKeyring } from '../../src/node/cluster-key.js';
 import { serveCoordinatorHttp } from '../../src/node/coordinator-http.js';
@@ -15,6 +16,7 @@ import { freePorts } from '../../src/node/processes.js';
 import { QueryService } from '../../src/node/query-service.js';
 import { postSigned } from '../../src/node/signed-request.js';
 import type { Address } from '../../src/node/tcp-transport.js';
+import { OWN_STATES } from '../../src/swarm/agent/index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'elex-http-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -324,12 +326,20 @@ describe('the coordinator’s HTTP API', () => {
     expect([unsigned.status, unsigned.json().code]).toEqual([401, 'E_AUTH']);
     const signed = await postSigned(at, '/admin/transfer', { to: 1 }, ring, 5000);
     expect([signed?.status, signed?.body]).toEqual([200, { leader: 1 }]);
-    const patterns = { patterns: [{ origin: 'agent-x', hi: 1, lo: 2, action: 3, q: 0.5 }] };
+    const { state } = OWN_STATES[0];
+    const pattern = { origin: 'agent-x', hi: stateHi(state), lo: stateLo(state), action: 3, q: 0.5 };
+    const patterns = { patterns: [pattern] };
     const forged = await call(`${base}/patterns`, { method: 'POST', body: JSON.stringify(patterns) });
     expect([forged.status, forged.json().code]).toEqual([401, 'E_AUTH']);
     const fromPeer = await postSigned(at, '/patterns', patterns, ring, 5000);
     expect(fromPeer).toMatchObject({ status: 200, body: { applied: expect.any(Number) } });
     expect((fromPeer!.body as { applied: number }).applied).toBeGreaterThan(0);
+    // A state no agent is ever in applies nowhere (it would only grow every hosted table: found by http-fuzz).
+    const nowhere = { patterns: [{ ...pattern, hi: 1, lo: 2 }] };
+    expect(await postSigned(at, '/patterns', nowhere, ring, 5000)).toEqual({
+      status: 200,
+      body: { applied: 0 },
+    });
   });
 
   it('a command nested deeper than the encoder recurses is refused, not a 500 (found by http-fuzz)', async () => {

@@ -113,6 +113,17 @@ export const OWN_STATES: ReadonlyArray<{ type: QueryType; complexity: Complexity
     COMPLEXITIES.map((complexity) => ({ type, complexity, state: agentState(type, complexity, true) })),
   );
 
+/**
+ * Every state an agent is ever in (36: type × complexity × own feature or a peer's). A pattern about another
+ * state is about no agent's experience: applying it would only grow the table (and what the coordinator saves
+ * of it) at the sender's will.
+ */
+const AGENT_STATES: ReadonlySet<bigint> = new Set(
+  QUERY_TYPES.flatMap((type) =>
+    COMPLEXITIES.flatMap((c) => [agentState(type, c, true), agentState(type, c, false)]),
+  ),
+);
+
 export class FeatureAgent {
   readonly learner: QLearner;
   readonly table: QTable;
@@ -483,16 +494,17 @@ export class FeatureAgent {
   /**
    * A pattern from the swarm, used as a prior: applied only to a state this agent has no experience of yet
    * (no own feedback), and never outside the reward range. Returns whether it changed anything. A pattern
-   * naming an action the table does not have is ignored.
+   * naming an action the table does not have, or a state no agent is ever in, is ignored.
    */
   applyPattern(p: Pattern): boolean {
     if (!Number.isInteger(p.action) || p.action < 0 || p.action >= ACTION_COUNT) return false;
+    const state = (BigInt(p.hi >>> 0) << 32n) | BigInt(p.lo >>> 0);
+    if (!AGENT_STATES.has(state)) return false;
     const key = `${p.hi}:${p.lo}`;
     if (!this.published.has(key)) {
       this.published.set(key, p.action);
       this.publications++;
     }
-    const state = (BigInt(p.hi >>> 0) << 32n) | BigInt(p.lo >>> 0);
     if ((this.ownVisits.get(state) ?? 0) > 0) return false;
     const e = this.table.slot(p.hi, p.lo, p.action);
     const q = Math.max(REWARD_MIN, Math.min(REWARD_MAX, Number.isFinite(p.q) ? p.q : 0));
