@@ -35,7 +35,7 @@ export interface JsonRequest {
   method: string;
   path: string;
   body(): Promise<string>;
-  /** A request header (lower-case name); undefined when absent. */
+  /** A request header (lower-case name); undefined when absent; E_BAD_REQUEST when sent more than once. */
   header?(name: string): string | undefined;
 }
 
@@ -181,8 +181,11 @@ export function serveJson(at: Address, route: JsonRoute): Promise<Server> {
       path: path ?? '',
       body: () => readBody(req),
       header: (name) => {
-        const v = req.headers[name];
-        return Array.isArray(v) ? v[0] : v;
+        // Node joins a repeated header with ", ": which of the values was meant is not for the node to guess.
+        const v = req.headersDistinct[name];
+        if (v !== undefined && v.length > 1)
+          throw new ElexError('E_BAD_REQUEST', `the ${name} header is sent ${v.length} times: send it once`);
+        return v?.[0];
       },
     };
     // A route that throws before its first await is refused like one that rejects, never a crash.

@@ -10,14 +10,17 @@ import type { Address } from './tcp-transport.js';
 
 const ROUTES = `GET /status, GET /metrics, ${ADMIN_ROUTES}, POST /sessions, GET|PUT|DELETE /kv/<key>`;
 
+const DECIMAL = /^[1-9][0-9]*$/;
+
 /** A write's session from `elex-client` and `elex-seq` (both or neither); undefined: the node's own. */
 function sessionOf(req: JsonRequest): ClientSession | undefined {
   const client = req.header?.(KV_HEADERS.client);
   const seq = req.header?.(KV_HEADERS.seq);
   if (client === undefined && seq === undefined) return undefined;
-  const c = Number(client);
-  const n = Number(seq);
-  if (!(Number.isSafeInteger(c) && c >= 1) || !(Number.isSafeInteger(n) && n >= 1))
+  // Decimal digits only: Number() would also take "0x10" or "1e3" as another spelling of a number.
+  const c = DECIMAL.test(client ?? '') ? Number(client) : Number.NaN;
+  const n = DECIMAL.test(seq ?? '') ? Number(seq) : Number.NaN;
+  if (!Number.isSafeInteger(c) || !Number.isSafeInteger(n))
     throw new ElexError(
       'E_BAD_REQUEST',
       `elex-client must be a session id from POST /sessions and elex-seq an integer ≥ 1, both or neither; got ${client} and ${seq}`,

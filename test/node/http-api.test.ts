@@ -220,12 +220,25 @@ describe('the KV node’s HTTP API', () => {
       { 'elex-client': String(2 ** 53), 'elex-seq': '1' },
       { 'elex-client': String(client) },
       { 'elex-seq': '0' },
+      // Only decimal digits (found by http-fuzz: Number() took these as 16 and 1000).
+      { 'elex-client': String(client), 'elex-seq': '0x10' },
+      { 'elex-client': String(client), 'elex-seq': '1e3' },
+      { 'elex-client': `+${client}`, 'elex-seq': '7' },
     ];
     for (const h of bad) {
       const r = await call(`${base}/kv/n`, { method: 'PUT', body: 'x', headers: h });
-      expect(r.status).toBe(400);
+      expect(r.status, JSON.stringify(h)).toBe(400);
       expect(r.json().code).toBe('E_BAD_REQUEST');
     }
+    // A header sent twice is ambiguous: which compare, which session? Refused, not joined with ", ".
+    const twice = answer(
+      await raw(
+        base,
+        'PUT /kv/n HTTP/1.1\r\nHost: x\r\nelex-if: 2\r\nelex-if: 3\r\nContent-Length: 1\r\nConnection: close\r\n\r\n9',
+      ),
+    );
+    expect([twice.status, (twice.body as { code: string }).code]).toEqual([400, 'E_BAD_REQUEST']);
+    expect((await call(`${base}/kv/n`)).json().value).toBe('2');
   });
 
   it('a retry in a session the bound expired is refused, not executed again; the node reopens its own', async () => {
