@@ -29,7 +29,7 @@ export const queryBody = z.strictObject({
 export type QueryBody = z.infer<typeof queryBody>;
 
 export const partBody = z.strictObject({
-  queryId: z.number().int().min(0),
+  queryId: u32,
   type: z.enum(QUERY_TYPES),
   complexity: z.enum(COMPLEXITIES),
   features: z.array(z.string().min(1).max(64)).min(1).max(MAX_QUERY_FEATURES),

@@ -588,7 +588,7 @@ const coordinatorRoutes: Route[] = [
     ),
   },
   {
-    path: fc.constant('/feedback/forwarded'),
+    path: fc.constantFrom('/feedback/forwarded', '/feedback/standby'),
     method: 'POST',
     signed: 'yes',
     body: bodyOf(
@@ -603,7 +603,7 @@ const coordinatorRoutes: Route[] = [
     ),
   },
   {
-    path: fc.constant('/query/part'),
+    path: fc.constantFrom('/query/part', '/query/standby'),
     method: 'POST',
     signed: 'yes',
     body: bodyOf(

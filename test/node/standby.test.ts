@@ -181,6 +181,11 @@ describe('queries while a coordinator is down', () => {
     // A body the part schema does not allow is refused (a standby request is a part on its own path).
     const bad = await post(url(3), '/query/standby', { ...part, standby: true });
     expect(bad.status).toBe(400);
+    // A query id is a u32 everywhere: in a part as in the query and its feedback.
+    for (const path of ['/query/part', '/query/standby']) {
+      const big = await post(url(path === '/query/part' ? 2 : 3), path, { ...part, queryId: 2 ** 32 });
+      expect([path, big.status, big.body.code]).toEqual([path, 400, 'E_BAD_REQUEST']);
+    }
   });
 
   it('on a keyed cluster standby requests must be signed; the failover signs them', async () => {
