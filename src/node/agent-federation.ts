@@ -68,6 +68,8 @@ export interface AgentFederationOptions {
   standby?: readonly FeatureAgent[];
   /** The other coordinators' HTTP addresses. */
   peers: readonly Address[];
+  /** Run every round after the categories' (`AgentMirror`: the hosted agents' tables to their standby). */
+  mirror?: { round(): Promise<void> };
   intervalMs: number;
   keyring?: ClusterKeyring;
   seed: number;
@@ -146,7 +148,10 @@ export class AgentFederation {
     this.stats.earlySyncs++;
   }
 
-  /** One round for every hosted category, then the patterns found go to the other coordinators. */
+  /**
+   * One round for every hosted category, then the patterns found go to the other coordinators, then the
+   * hosted agents' changed tables to their standby (`mirror`).
+   */
   async round(): Promise<void> {
     const maxInteractions = this.maxInteractions;
     const found: Pattern[] = [];
@@ -170,6 +175,8 @@ export class AgentFederation {
         );
     }
     await Promise.all(posts);
+    // After the patterns: the standby's agents take them as every agent does, then the primary's values.
+    await this.o.mirror?.round();
   }
 
   /** Another coordinator's patterns (validated by the route): applied to every hosted and standby agent. */

@@ -4,6 +4,7 @@ import { ElexError } from '../core/index.js';
 import type { Catalog } from '../swarm/index.js';
 import { ADMIN_ROUTES, adminRoute } from './admin-http.js';
 import { patternsBody } from './agent-federation.js';
+import { MIRROR_PATH } from './agent-mirror.js';
 import type { ClientCommand, CoordinatorNode } from './coordinator-node.js';
 import { type JsonRequest, notFound, parseBody, pathParam, RawBody, serveJson } from './http-api.js';
 import { raftMetrics } from './metrics.js';
@@ -76,6 +77,11 @@ async function route(
     const body = await signedBody(req, guard);
     return [200, queries.federation.receive(parseBody(body, patternsBody).patterns)];
   }
+  if (queries !== null && req.method === 'POST' && req.path === MIRROR_PATH) {
+    // The primary's agents' tables for the standby agents here: signed on a keyed cluster, like the patterns.
+    const body = parseBody(await signedBody(req, guard), queries.mirror.schema);
+    return queries.mirror.receive(body);
+  }
   if (queries !== null && req.method === 'GET' && req.path === '/agents') {
     return [
       200,
@@ -83,6 +89,7 @@ async function route(
         hosted: queries.agentCount,
         standby: { ...queries.standby.stats, store: queries.standbyStore?.stats ?? null },
         failover: { ...queries.failover.stats, down: queries.failover.down.list() },
+        mirror: queries.mirror.stats,
         federation: queries.federation.stats,
         store: queries.store?.stats ?? null,
       },

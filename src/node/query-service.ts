@@ -6,6 +6,7 @@ import { type AgentAnswer, type ControlView, FeatureAgent, u32 } from '../swarm/
 import type { Catalog } from '../swarm/index.js';
 import { aggregateByConfidence, extractTargets, routeKind } from '../swarm/routing/index.js';
 import { AgentFederation } from './agent-federation.js';
+import { AgentMirror } from './agent-mirror.js';
 import { AgentStore } from './agent-store.js';
 import type { CoordinatorNode } from './coordinator-node.js';
 import type { FeedbackResult, PartReply } from './query-replies.js';
@@ -101,6 +102,8 @@ export class QueryService {
   readonly standbyStore: AgentStore | null;
   /** Asks another coordinator for a part or a rating, or its standby when it does not answer. */
   readonly failover: Failover;
+  /** Mirrors the hosted agents' tables to their standby every federation round, and takes the mirrors sent here. */
+  readonly mirror: AgentMirror;
 
   constructor(
     private readonly node: CoordinatorNode,
@@ -130,9 +133,19 @@ export class QueryService {
     this.standbyStore = store(o.standbyAgentsFile, this.standby.agents);
     this.store?.load();
     this.standbyStore?.load();
+    const standbyOfMine = standbyHost(ids, node.id);
+    this.mirror = new AgentMirror({
+      hosted: this.agents,
+      standby: this.standby.agents,
+      known: (f) => catalog.get(f) !== undefined,
+      to: standbyOfMine === null ? null : http.get(standbyOfMine)!,
+      keyring: node.keyring,
+      timeoutMs: o.peerTimeoutMs ?? PEER_TIMEOUT_MS,
+    });
     this.federation = new AgentFederation({
       categories,
       standby: [...this.standby.agents.values()],
+      mirror: this.mirror,
       peers: ids.filter((id) => id !== node.id).map((id) => http.get(id)!),
       intervalMs: o.federationMs ?? 10_000,
       keyring: node.keyring,
@@ -167,6 +180,11 @@ export class QueryService {
   /** Feature agents this coordinator hosts. */
   get agentCount(): number {
     return this.agents.size;
+  }
+
+  /** The agent of `feature` when this coordinator hosts it. */
+  hostedAgent(feature: string): FeatureAgent | undefined {
+    return this.agents.get(feature);
   }
 
   async query(q: QueryBody): Promise<QueryAnswer> {

@@ -441,6 +441,41 @@ export class FeatureAgent {
     this.syncedGeneration = this.table.generation;
   }
 
+  /**
+   * Entries [hi, lo, action, q, visits] of the primary's agent of this feature, taken as they are (a standby
+   * agent's replica of it, not a peer's delta to merge). Not this agent's own learning: no fresh visits, no
+   * experience, so nothing of it goes out as its delta or pattern. All checked before any is written; returns
+   * how many changed the table.
+   */
+  mirror(entries: ReadonlyArray<readonly [number, number, number, number, number]>): number {
+    for (const [hi, lo, a, q, visits] of entries)
+      if (
+        ![hi, lo, visits].every((n) => Number.isInteger(n) && n >= 0 && n <= 0xffffffff) ||
+        !Number.isInteger(a) ||
+        a < 0 ||
+        a >= ACTION_COUNT ||
+        !(q >= REWARD_MIN && q <= REWARD_MAX)
+      )
+        throw new ElexError(
+          'E_RANGE',
+          `mirrored entry ${hi}:${lo}:${a} = ${q} (${visits} visits) is out of range`,
+        );
+    // Sent nothing of its own since its last delta: the mirrored entries are not to go into the next one.
+    const synced = this.table.sinceNow(this.syncedVersion, this.syncedGeneration) >= this.table.clock;
+    let changed = 0;
+    for (const [hi, lo, a, q, visits] of entries) {
+      const e = this.table.slot(hi, lo, a);
+      if (this.table.q[e] === Math.fround(q) && this.table.visits[e] === visits) continue;
+      this.table.write(e, q, visits);
+      changed++;
+    }
+    if (synced) {
+      this.syncedVersion = this.table.clock;
+      this.syncedGeneration = this.table.generation;
+    }
+    return changed;
+  }
+
   /** The greedy action of a state when it is strictly best, or -1 (unvisited or tied). */
   strictBest(state: bigint): number {
     const hi = stateHi(state);
