@@ -7,7 +7,7 @@ import { patternsBody } from './agent-federation.js';
 import { MIRROR_PATH } from './agent-mirror.js';
 import type { ClientCommand, CoordinatorNode } from './coordinator-node.js';
 import { type JsonRequest, notFound, parseBody, pathParam, RawBody, serveJson } from './http-api.js';
-import { raftMetrics } from './metrics.js';
+import { addQueryMetrics, raftMetrics } from './metrics.js';
 import {
   FORWARDED_FEEDBACK_PATH,
   feedbackBody,
@@ -158,6 +158,12 @@ export async function serveCoordinatorHttp(
   queries: QueryService | null = null,
 ): Promise<Server> {
   const metrics = raftMetrics(() => node.status(), 'coordinator');
+  if (queries !== null)
+    addQueryMetrics(metrics, () => ({
+      failover: queries.failover.stats,
+      standby: queries.standby.stats,
+      mirror: queries.mirror.stats,
+    }));
   const guard = guardFor(node.keyring);
   const server = await serveJson(at, (req) => route(node, catalog, metrics, queries, guard, req));
   if (queries !== null) {

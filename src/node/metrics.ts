@@ -1,6 +1,8 @@
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import type { MirrorStats } from './agent-mirror.js';
 import type { KvNodeStatus } from './kv-node.js';
 import type { RaftStatus } from './raft-process.js';
+import type { FailoverStats, StandbyStats } from './standby.js';
 
 /**
  * Prometheus metrics of one Raft process, read from its status at scrape time (nothing is counted twice:
@@ -112,4 +114,70 @@ export function addKvMetrics(register: Registry, status: () => KvNodeStatus): vo
       this.inc(status().sessionsExpired);
     },
   });
+}
+
+/** What a coordinator's query service counts of failovers and mirrors (`GET /agents` has them all). */
+export interface QueryFigures {
+  failover: FailoverStats;
+  standby: StandbyStats;
+  mirror: MirrorStats;
+}
+
+/** The failover and mirror figures, added to a coordinator's registry: read at scrape time, like the rest. */
+export function addQueryMetrics(register: Registry, figures: () => QueryFigures): void {
+  const registers = [register];
+  const counter = (name: string, help: string, read: (f: QueryFigures) => number) =>
+    new Counter({
+      name,
+      help,
+      registers,
+      collect() {
+        this.reset();
+        this.inc(read(figures()));
+      },
+    });
+  counter(
+    'elex_query_failover_parts_total',
+    "Query parts this coordinator asked of a standby because the category's primary did not answer",
+    (f) => f.failover.parts,
+  );
+  counter(
+    'elex_query_failover_feedback_total',
+    "Ratings a standby's agent took because the primary did not",
+    (f) => f.failover.feedback,
+  );
+  counter(
+    'elex_query_standby_answers_total',
+    "Answers this coordinator's standby agents gave for a primary that did not answer",
+    (f) => f.standby.answers,
+  );
+  new Counter({
+    name: 'elex_agents_mirror_posts_total',
+    help: 'Mirrors of the hosted agents sent to their standby, by outcome (sent: taken; failed: resent later)',
+    labelNames: ['outcome'],
+    registers,
+    collect() {
+      const m = figures().mirror;
+      this.reset();
+      this.inc({ outcome: 'sent' }, m.sent);
+      this.inc({ outcome: 'failed' }, m.failed);
+    },
+  });
+  new Counter({
+    name: 'elex_agents_mirror_entries_total',
+    help: "Q-table entries mirrored: sent to this coordinator's standby (taken), applied to its standby agents",
+    labelNames: ['direction'],
+    registers,
+    collect() {
+      const m = figures().mirror;
+      this.reset();
+      this.inc({ direction: 'sent' }, m.entries);
+      this.inc({ direction: 'applied' }, m.applied);
+    },
+  });
+  counter(
+    'elex_agents_mirror_refused_total',
+    'Agents of mirrors received that this coordinator is not the standby of (NOT_STANDBY)',
+    (f) => f.mirror.refused,
+  );
 }

@@ -71,6 +71,17 @@ describe("the primary mirrors its agents' tables to the category's standby", () 
     await services[2].federation.round();
     expect(services[2].federation.stats.patternsFound).toBe(0);
     expect(await mirrorStats(url(1))).toMatchObject({ refused: 0 });
+    // Prometheus: the failover and the mirror.
+    const metrics = async (id: number) => (await fetch(`${url(id)}/metrics`)).text();
+    expect(await metrics(1)).toMatch(/^elex_query_failover_parts_total\{kind="coordinator"\} 1$/m);
+    const sent = services[1].mirror.stats.entries;
+    expect(await metrics(3)).toMatch(
+      new RegExp(
+        `^elex_agents_mirror_entries_total\\{direction="applied",kind="coordinator"\\} ${sent}$`,
+        'm',
+      ),
+    );
+    expect(await metrics(3)).toMatch(/^elex_query_standby_answers_total\{kind="coordinator"\} 1$/m);
   });
 });
 
