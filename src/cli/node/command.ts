@@ -61,7 +61,7 @@ function raftOptions(c: Command, dataDir: string): Command {
     .option('--heartbeat <d>', 'leader heartbeat interval', durationOption, 50)
     .option(
       '--cluster-key <file>',
-      'authenticate the cluster with this key file (`elex cluster-key`; the same file on every node): Raft frames without a valid tag are refused, and so are unsigned admin requests and, between coordinators, unsigned /query/part, /feedback/forwarded and /patterns requests. Default: none, for a network you trust',
+      'authenticate the cluster with this key file (`elex cluster-key`; the same file on every node): Raft frames without a valid tag are refused, and so are unsigned admin requests and, between coordinators, unsigned /query/part, /feedback/forwarded, /patterns and /agents/mirror requests. Default: none, for a network you trust',
     );
 }
 
@@ -185,7 +185,7 @@ export function register(program: Command): void {
     )
     .option(
       '--federation <d>',
-      'the hosted agents’ federation round: each category’s agents merge what they learned, and confident answers go to every coordinator as patterns (0: off)',
+      'the hosted agents’ federation round: each category’s agents merge what they learned, confident answers go to every coordinator as patterns, and the agents’ changed tables to their categories’ standby (0: off)',
       durationOption,
       10_000,
     )
