@@ -4,6 +4,20 @@ import type { KvNodeStatus } from './kv-node.js';
 import type { RaftStatus } from './raft-process.js';
 import type { FailoverStats, StandbyStats } from './standby.js';
 
+/** Counters of `register` whose values are read from `source()` at scrape time (kept elsewhere, not here). */
+function countersOf<T>(register: Registry, source: () => T) {
+  return (name: string, help: string, read: (s: T) => number) =>
+    new Counter({
+      name,
+      help,
+      registers: [register],
+      collect() {
+        this.reset();
+        this.inc(read(source()));
+      },
+    });
+}
+
 /**
  * Prometheus metrics of one Raft process, read from its status at scrape time (nothing is counted twice:
  * the transport and Raft keep the counts, this only exposes them), plus Node's process metrics.
@@ -21,16 +35,7 @@ export function raftMetrics(status: () => RaftStatus, kind: string): Registry {
         this.set(read(status()));
       },
     });
-  const counter = (name: string, help: string, read: (s: RaftStatus) => number) =>
-    new Counter({
-      name,
-      help,
-      registers: [register],
-      collect() {
-        this.reset();
-        this.inc(read(status()));
-      },
-    });
+  const counter = countersOf(register, status);
   gauge('elex_raft_term', 'Current Raft term', (s) => s.term);
   gauge('elex_raft_commit_index', 'Highest log index known committed', (s) => s.commit);
   gauge('elex_raft_applied_index', 'Highest log index applied to the state machine', (s) => s.applied);
@@ -126,16 +131,7 @@ export interface QueryFigures {
 /** The failover and mirror figures, added to a coordinator's registry: read at scrape time, like the rest. */
 export function addQueryMetrics(register: Registry, figures: () => QueryFigures): void {
   const registers = [register];
-  const counter = (name: string, help: string, read: (f: QueryFigures) => number) =>
-    new Counter({
-      name,
-      help,
-      registers,
-      collect() {
-        this.reset();
-        this.inc(read(figures()));
-      },
-    });
+  const counter = countersOf(register, figures);
   counter(
     'elex_query_failover_parts_total',
     "Query parts this coordinator asked of a standby because the category's primary did not answer",

@@ -8,7 +8,7 @@ import { parseBody } from '../../src/node/http-api.js';
 import { freePorts } from '../../src/node/processes.js';
 import { postSigned } from '../../src/node/signed-request.js';
 import { agentState, type ControlView, FeatureAgent } from '../../src/swarm/agent/index.js';
-import { catalog, cleanup, coordinators, featureOf, query, stopApi } from './coordinators.js';
+import { ask, catalog, cleanup, coordinators, featureOf, query, stopApi } from './coordinators.js';
 
 const post = async (base: string, path: string, body: unknown) => {
   const r = await fetch(`${base}${path}`, {
@@ -27,13 +27,6 @@ type Mirror = {
 };
 const mirrorStats = async (base: string) =>
   ((await (await fetch(`${base}/agents`)).json()) as { mirror: Mirror }).mirror;
-const ask = (id: number, features: string[]) => ({
-  id,
-  type: 'troubleshoot',
-  text: '',
-  features,
-  complexity: 'simple',
-});
 const STATE = agentState('troubleshoot', 'simple', true);
 
 /** `n` answers of coordinator 2's agent about `feature`, each rated good (it learns from them). */

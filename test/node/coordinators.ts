@@ -84,6 +84,15 @@ export const query = async (base: string, body: unknown) => {
 };
 
 /** A feature of category k (hosted by coordinator k % 3 + 1) with no prerequisites. */
+/** A query body about `features` (troubleshoot, simple). */
+export const ask = (id: number, features: string[]) => ({
+  id,
+  type: 'troubleshoot',
+  text: '',
+  features,
+  complexity: 'simple',
+});
+
 export const featureOf = (k: number) =>
   catalog.categories[k].features
     .map((f) => catalog.get(f)!)

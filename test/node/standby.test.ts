@@ -8,7 +8,7 @@ import { pickDown } from '../../src/node/coordinator-cluster.js';
 import { type PartBody, QueryService } from '../../src/node/query-service.js';
 import { postSigned } from '../../src/node/signed-request.js';
 import { DownHosts, standbyHost } from '../../src/node/standby.js';
-import { catalog, cleanup, coordinators, featureOf, query, root, stopApi } from './coordinators.js';
+import { ask, catalog, cleanup, coordinators, featureOf, query, root, stopApi } from './coordinators.js';
 
 const post = async (base: string, path: string, body: unknown) => {
   const r = await fetch(`${base}${path}`, { method: 'POST', body: JSON.stringify(body) });
@@ -20,13 +20,6 @@ const agents = async (base: string) =>
     standby: { agents: number; answers: number; feedback: number; refused: number };
     failover: { parts: number; remembered: number; feedback: number };
   };
-const ask = (id: number, features: string[]) => ({
-  id,
-  type: 'troubleshoot',
-  text: '',
-  features,
-  complexity: 'simple',
-});
 
 describe('standby hosts', () => {
   it("a category's standby is the next coordinator id after its primary, round the sorted list", () => {
