@@ -338,4 +338,24 @@ describe('AgentMirror', () => {
     ]);
     expect(s.takeDelta()).toBeNull();
   });
+
+  it('a pattern does not overwrite what the mirror brought of a state (the primary had experience of it)', async () => {
+    const { hosted, standby, sender } = await pair();
+    const a = [...hosted.values()][0];
+    rate(a, 6);
+    await sender.round();
+    const s = standby.get(a.feature.id)!;
+    const before = entriesOf(s);
+    // Another feature's pattern about the same state: the primary ignores it (own experience), so must the
+    // standby, or its answers would differ from the primary's until the primary next changed that entry.
+    const hi = Number(STATE >> 32n);
+    const lo = Number(STATE & 0xffffffffn);
+    const p = { origin: 'agent-other', hi, lo, action: 4, q: -1 };
+    expect(a.applyPattern(p)).toBe(false);
+    expect(s.applyPattern(p)).toBe(false);
+    expect(entriesOf(s)).toEqual(before);
+    // A state the mirror brought nothing of still takes patterns.
+    const other = agentState('kpi', 'complex', true);
+    expect(s.applyPattern({ ...p, hi: Number(other >> 32n), lo: Number(other & 0xffffffffn) })).toBe(true);
+  });
 });

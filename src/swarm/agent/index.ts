@@ -152,6 +152,11 @@ export class FeatureAgent {
   private publications = 0;
   /** Own feedback per state (merged visits are not experience). */
   private readonly ownVisits = new Map<bigint, number>();
+  /**
+   * States a primary's mirror brought visited entries of (`mirror`): the primary had experience there, so a
+   * pattern must not overwrite them here either; the primary's own handling of it arrives with its next mirror.
+   */
+  private readonly mirroredStates = new Set<bigint>();
   private readonly beta: number;
   private readonly maxPending: number;
   readonly malicious: boolean;
@@ -464,6 +469,7 @@ export class FeatureAgent {
     const synced = this.table.sinceNow(this.syncedVersion, this.syncedGeneration) >= this.table.clock;
     let changed = 0;
     for (const [hi, lo, a, q, visits] of entries) {
+      if (visits > 0) this.mirroredStates.add((BigInt(hi) << 32n) | BigInt(lo));
       const e = this.table.slot(hi, lo, a);
       if (this.table.q[e] === Math.fround(q) && this.table.visits[e] === visits) continue;
       this.table.write(e, q, visits);
@@ -528,7 +534,7 @@ export class FeatureAgent {
 
   /**
    * A pattern from the swarm, used as a prior: applied only to a state this agent has no experience of yet
-   * (no own feedback), and never outside the reward range. Returns whether it changed anything. A pattern
+   * (no own feedback, and none its primary mirrored here), and never outside the reward range. Returns whether it changed anything. A pattern
    * naming an action the table does not have, or a state no agent is ever in, is ignored.
    */
   applyPattern(p: Pattern): boolean {
@@ -540,7 +546,7 @@ export class FeatureAgent {
       this.published.set(key, p.action);
       this.publications++;
     }
-    if ((this.ownVisits.get(state) ?? 0) > 0) return false;
+    if ((this.ownVisits.get(state) ?? 0) > 0 || this.mirroredStates.has(state)) return false;
     const e = this.table.slot(p.hi, p.lo, p.action);
     const q = Math.max(REWARD_MIN, Math.min(REWARD_MAX, Number.isFinite(p.q) ? p.q : 0));
     if (this.table.q[e] === q) return false;
