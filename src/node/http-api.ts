@@ -11,6 +11,7 @@ import { ElexError, isElexError } from '../core/index.js';
 import type { Address } from './tcp-transport.js';
 
 const MAX_BODY_BYTES = 1 << 20;
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** HTTP status per error code; anything else is a 500. */
 const STATUS: Record<string, number> = {
@@ -74,7 +75,14 @@ function readBody(req: IncomingMessage): Promise<string> {
         req.destroy();
       } else chunks.push(c);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => {
+      // Not read leniently: U+FFFD in place of bad bytes would store (or act on) what the client never sent.
+      try {
+        resolve(UTF8.decode(Buffer.concat(chunks)));
+      } catch {
+        reject(new ElexError('E_BAD_REQUEST', 'the body is not valid UTF-8'));
+      }
+    });
     // The client went away (or its framing broke) before the whole body came: its answer has nowhere to go,
     // but it is a refusal, not an internal error.
     req.on('error', (e) =>

@@ -138,6 +138,16 @@ describe('KvNode: the Raft KV node on TCP and a file', () => {
     }
   });
 
+  it("refuses a key or value above the machine's bounds as UTF-8 (E_TOO_LARGE), before proposing it", async () => {
+    const { nodes } = await cluster(1);
+    const n = await leaderOf(nodes);
+    const big = 'é'.repeat((1 << 19) + 1); // 2^19 + 1 characters, 2^20 + 2 bytes
+    await expect(n.put('x', big)).rejects.toMatchObject({ code: 'E_TOO_LARGE' });
+    await expect(n.put('k'.repeat(1025), 'v')).rejects.toMatchObject({ code: 'E_TOO_LARGE' });
+    await retrying(() => n.put('x', 'é'.repeat(1 << 19)));
+    expect((await n.get('x'))?.length).toBe(1 << 19);
+  });
+
   it('refuses an id that is not in the cluster', async () => {
     const map = new Map<number, Address>([[1, { host: '127.0.0.1', port: 0 }]]);
     await expect(KvNode.start({ id: 2, cluster: map, dataDir: join(root, 'x') })).rejects.toMatchObject({
