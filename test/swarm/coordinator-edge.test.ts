@@ -1,7 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CoordinatorStateMachine, decodeCommand, encodeCommand } from '../../src/swarm/index.js';
-import { CA, catalog, Harness } from './coordinator-helpers.js';
+import {
+  CoordinatorStateMachine,
+  decodeCommand,
+  encodeCommand,
+  MAX_REGISTERED_AGENTS,
+} from '../../src/swarm/index.js';
+import { CA, catalog, Harness, IFLB } from './coordinator-helpers.js';
 
 const enc = new TextEncoder();
 const HOUR = 3_600_000;
@@ -148,5 +153,24 @@ describe('coordinator: change limit and cooldown edge cases', () => {
     expect(
       h.run({ op: 'set_parameter', feature: CA, parameter: 'caPrimaryScell', value: 1.05, at_ms: HOUR + 1 }),
     ).toMatchObject({ ok: true, changed: true });
+  });
+});
+
+describe('coordinator: the agent registry is bounded', () => {
+  it('refuses a new agent once MAX_REGISTERED_AGENTS are registered (REGISTRY_FULL); re-registering one is taken', () => {
+    const h = new Harness();
+    for (let i = 0; i < MAX_REGISTERED_AGENTS; i++)
+      expect(h.run({ op: 'register_agent', agent: `a${i}`, feature: CA, at_ms: 0 }).ok).toBe(true);
+    const before = h.sm.snapshot();
+    const r = h.run({ op: 'register_agent', agent: 'one-more', feature: CA, at_ms: 0 });
+    expect(r).toMatchObject({ ok: false, code: 'REGISTRY_FULL', limit: MAX_REGISTERED_AGENTS });
+    expect(Buffer.from(h.sm.snapshot()).equals(Buffer.from(before))).toBe(true);
+    // An agent already registered moves (a restart elsewhere), and a freed place is taken again.
+    expect(h.run({ op: 'register_agent', agent: 'a0', feature: IFLB, at_ms: 0 })).toMatchObject({
+      ok: true,
+      replaced: true,
+    });
+    expect(h.run({ op: 'deregister_agent', agent: 'a1', at_ms: 0 }).ok).toBe(true);
+    expect(h.run({ op: 'register_agent', agent: 'one-more', feature: CA, at_ms: 0 }).ok).toBe(true);
   });
 });

@@ -13,7 +13,7 @@ export {
   type SetParameterCommand,
   type UpdateSafeZoneCommand,
 } from './commands.js';
-export { CoordinatorStateMachine } from './machine.js';
+export { CoordinatorStateMachine, MAX_REGISTERED_AGENTS } from './machine.js';
 export {
   CoordinatorReplica,
   envelope,

@@ -63,6 +63,9 @@ function refuse<R extends Refusal>(r: R): R {
  * Pure and deterministic: every decision is a function of the catalogue and the log (time comes from the
  * `at_ms` stamped into each entry). Rules: docs/coordinator.md.
  */
+/** Agents the registry holds at most (ADR-002's routing index: 593 features, a few agents each at most). */
+export const MAX_REGISTERED_AGENTS = 16_384;
+
 export class CoordinatorStateMachine implements StateMachine {
   private appliedIndex = 0;
   /** max(at_ms) over accepted commands: the state machine's clock never runs backwards. */
@@ -483,6 +486,14 @@ export class CoordinatorStateMachine implements StateMachine {
     const feature = this.catalog.get(cmd.feature);
     if (!feature) return this.unknownFeature(cmd.feature);
     const replaced = this.agents.has(cmd.agent);
+    // Bounded, or any client of POST /commands grows every replica's state and snapshot without end.
+    if (!replaced && this.agents.size >= MAX_REGISTERED_AGENTS)
+      return {
+        ok: false,
+        code: 'REGISTRY_FULL',
+        limit: MAX_REGISTERED_AGENTS,
+        message: `the agent registry holds ${MAX_REGISTERED_AGENTS} agents: deregister one first`,
+      };
     this.agents.set(cmd.agent, { feature: feature.id, at_ms: now, index });
     return {
       ok: true,

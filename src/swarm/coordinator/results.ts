@@ -47,7 +47,8 @@ export type Refusal =
     }
   | { ok: false; code: 'COOLDOWN'; feature: string; parameter: string; until_ms: number; message: string }
   | { ok: false; code: 'INVALID_ZONE'; parameter: string; reason: string; message: string }
-  | { ok: false; code: 'UNKNOWN_AGENT'; agent: string; message: string };
+  | { ok: false; code: 'UNKNOWN_AGENT'; agent: string; message: string }
+  | { ok: false; code: 'REGISTRY_FULL'; limit: number; message: string };
 
 export type RefusalCode = Refusal['code'];
 
