@@ -5,7 +5,8 @@
  * campaign's seeds from root `--root`) on `--seeds` seeds and, from those per-seed ρ, estimates by resampling
  * the chance that a run drawn from the same spread passes: 10 seeds whose worst is ≥ 0.90 × the mean of 10
  * other seeds (the baseline's), and whose mean is ≥ 0.95 × it. That is the pass rate of an attack that does no
- * damage but changes the trajectory (any attack whose reports are partly accepted). Prints one JSON object.
+ * damage but changes the trajectory (any attack whose reports are partly accepted). Prints one JSON object,
+ * with each seed's ρ at the six tail checkpoints its figure is the mean of.
  *
  *   npx tsx scripts/federation-worst-seed.ts [--mdp frozen-lake] [--seeds 30] [--root 1] [--draws 20000]
  */
@@ -35,11 +36,13 @@ for (const [agents, byzantine] of [
   [20, 6],
 ] as const) {
   const rho: number[] = [];
+  const tails: number[][] = [];
   for (let i = 0; i < seeds; i++) {
     const r = runFederation(
       campaignRunConfig(mdp, { agents: agents - byzantine, byzantine: 0, seed: campaignSeed(root, i) }),
     );
     rho.push(r.rho[0]);
+    tails.push(r.rhoTail.map(r3));
     process.stderr.write(`${agents}/${byzantine}: ${i + 1}/${seeds} seeds\r`);
   }
   process.stderr.write('\n');
@@ -66,6 +69,8 @@ for (const [agents, byzantine] of [
     byzantine,
     honest: agents - byzantine,
     rho_per_seed: rho.map(r3),
+    // Each seed's ρ at the six checkpoints its figure is the mean of: a low seed is one with dips in its tail.
+    tail_per_seed: tails,
     rho_mean: r3(mean),
     rho_min: r3(Math.min(...rho)),
     p_worst_passes: r3(worstOk / draws),

@@ -33,6 +33,13 @@ describe('honest agents of one evaluated run', () => {
     expect(new Set(byAgent).size).toBe(1);
   });
 
+  it("an agent's ρ is the mean of the run's six tail checkpoints (rhoTail)", () => {
+    const r = run('frozen-lake', 'none', 0);
+    expect(r.rhoTail).toHaveLength(6);
+    const mean = r.rhoTail.reduce((a, b) => a + b, 0) / r.rhoTail.length;
+    expect(r.rho[0]).toBeCloseTo(mean, 12);
+  });
+
   it('while seeds differ (the identity is not a constant ρ)', () => {
     const bySeed = [0, 1, 2].map((s) => run('frozen-lake', 'none', s).rho[0]);
     expect(new Set(bySeed).size).toBeGreaterThan(1);

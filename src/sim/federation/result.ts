@@ -38,6 +38,7 @@ export function runResult(
   }
   return {
     rho,
+    rhoTail: checkpoints.tail,
     qErrorInf: qErr,
     greedyAgreement: agree / agreeN,
     episodesTo09: checkpoints.episodesTo09,

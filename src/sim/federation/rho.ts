@@ -23,6 +23,8 @@ const TAIL = 5;
 export class RhoCheckpoints {
   /** Mean honest episodes at the first checkpoint where the honest agents' mean ρ was ≥ 0.9. */
   episodesTo09: number | null = null;
+  /** The honest agents' mean ρ at each checkpoint of the tail, in order (how much the policy jitters). */
+  readonly tail: number[] = [];
   private readonly rhoSum: Float64Array;
   private tailChecks = 0;
   private nextCheck: number;
@@ -62,7 +64,10 @@ export class RhoCheckpoints {
       m += r;
       if (inTail) this.rhoSum[i] += r;
     }
-    if (inTail) this.tailChecks++;
+    if (inTail) {
+      this.tailChecks++;
+      this.tail.push(m / honest.length);
+    }
     if (this.episodesTo09 === null && m / honest.length >= 0.9) this.episodesTo09 = Math.round(ep);
   }
 

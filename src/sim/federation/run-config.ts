@@ -78,6 +78,8 @@ export const DEFAULT_TD_SLACK = 0;
 
 export interface RunResult {
   rho: number[];
+  /** The honest agents' mean ρ at each tail checkpoint (their mean per agent is `rho`). */
+  rhoTail: number[];
   qErrorInf: number;
   greedyAgreement: number;
   episodesTo09: number | null;
