@@ -185,7 +185,8 @@ export function serveJson(at: Address, route: JsonRoute): Promise<Server> {
     const target = req.url ?? '/';
     const path = targetPath(target);
     const request: JsonRequest = {
-      method: req.method ?? 'GET',
+      // HEAD is GET without the body (Node leaves it out of the answer): monitors probe that way.
+      method: req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET'),
       path: path ?? '',
       body: () => readBody(req),
       header: (name) => {

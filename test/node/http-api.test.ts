@@ -124,6 +124,20 @@ describe('the KV node’s HTTP API', () => {
     expect(declared).toMatch(/"code":"E_TOO_LARGE"/);
   });
 
+  it('HEAD is answered as GET without the body (monitors probe /status that way)', async () => {
+    const base = await single(KvNode.start, serveKvHttp);
+    const get = await fetch(`${base}/status`);
+    const head = await fetch(`${base}/status`, { method: 'HEAD' });
+    expect([head.status, await head.text(), head.headers.get('content-type')]).toEqual([
+      200,
+      '',
+      'application/json',
+    ]);
+    expect(get.status).toBe(200);
+    const missing = await fetch(`${base}/nope`, { method: 'HEAD' });
+    expect([missing.status, await missing.text()]).toEqual([404, '']);
+  });
+
   it('a request target the URL parser refuses is a 400, not a crash of the node (found by http-fuzz)', async () => {
     const base = await single(KvNode.start, serveKvHttp);
     const get = async (target: string) => {
