@@ -140,10 +140,12 @@ export class Failover {
   readonly stats: FailoverStats = { parts: 0, remembered: 0, feedback: 0 };
   /** Coordinators that did not answer in the last `DOWN_MEMORY_MS`. */
   readonly down: DownHosts;
-  private readonly ids: number[];
+  /** Each coordinator's standby host, fixed with the coordinator list (not sorted again per request). */
+  private readonly standbyOf: ReadonlyMap<number, number | null>;
 
   constructor(private readonly o: FailoverOptions) {
-    this.ids = [...o.http.keys()];
+    const ids = [...o.http.keys()];
+    this.standbyOf = new Map(ids.map((id) => [id, standbyHost(ids, id)]));
     this.down = new DownHosts(DOWN_MEMORY_MS, o.now);
   }
 
@@ -158,7 +160,7 @@ export class Failover {
       if (r !== null)
         return { reply: checkPartReply(r.status, r.body, p.queryId, p.features), standby: false };
     }
-    const standby = standbyHost(this.ids, primary);
+    const standby = this.standbyOf.get(primary) ?? null;
     if (standby === null) return { reply: { reason: DOWN }, standby: false };
     this.stats.parts++;
     if (standby === this.o.self) return { reply: await this.o.standbyPart(p), standby: true };
@@ -182,7 +184,7 @@ export class Failover {
       first = r === null ? null : checkFeedbackReply(r.status, r.body);
     }
     if (first !== null && first.reason !== 'UNKNOWN_ANSWER') return first;
-    const standby = standbyHost(this.ids, primary);
+    const standby = this.standbyOf.get(primary) ?? null;
     let second: FeedbackResult | null = null;
     if (standby === this.o.self) second = this.o.standbyFeedback(f);
     else if (standby !== null) {
