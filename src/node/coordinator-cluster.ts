@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import type { Catalog, Feature } from '../swarm/index.js';
 import { httpJson } from './http-client.js';
@@ -20,6 +21,10 @@ export interface CoordinatorClusterOptions {
   kills: number;
   /** Followers SIGKILLed after the commands and not restarted, before the queries (`pickDown`; default 0). */
   down?: number;
+  /** Followers SIGSTOPped after them (hung: connections to them open and hang), until the end (default 0). */
+  stall?: number;
+  /** Whether the coordinators run their gossip failure detector (default true; false: `--no-gossip`). */
+  gossip?: boolean;
   progress?: (line: string) => void;
 }
 
@@ -44,9 +49,20 @@ export interface CoordinatorClusterReport {
     standby_answers: number;
     failed: Record<string, number>;
     stale: number;
+    /** Each query's wall time, client side: a part that waits out a peer's timeout shows here. */
+    latency_ms: { mean: number; p50: number; p99: number; max: number };
   };
-  /** Coordinators SIGKILLed before the queries and left down (`--down`). */
+  /**
+   * What the coordinators the queries went through counted (`GET /agents`): parts asked of a standby, requests
+   * that got no answer (each a refused connection or a timeout waited), and parts or ratings not asked of their
+   * primary because it was remembered down or suspected by the gossip failure detector.
+   */
+  failover: { parts: number; unanswered: number; remembered: number; suspected: number };
+  /** Whether the coordinators ran their gossip failure detector. */
+  gossip: boolean;
+  /** Coordinators SIGKILLed before the queries and left down (`--down`), and those SIGSTOPped (`--stall`). */
   down: number[];
+  stalled: number[];
   /** Every coordinator's linearizable `GET /active` returned the same set. */
   replicas_agree: boolean;
   /** Rounds of re-reading before the views met (a command whose answer was lost committed meanwhile). */
@@ -190,7 +206,7 @@ const sameViews = (views: readonly ReplicaView[]) =>
  */
 async function runQueries(
   o: CoordinatorClusterOptions,
-  procs: LocalProcesses,
+  live: readonly Member[],
   active: ReadonlySet<string>,
   violations: string[],
 ): Promise<CoordinatorClusterReport['queries']> {
@@ -202,8 +218,9 @@ async function runQueries(
     standby_answers: 0,
     failed: {} as Record<string, number>,
     stale: 0,
+    latency_ms: { mean: 0, p50: 0, p99: 0, max: 0 },
   };
-  const live = procs.live;
+  const took: number[] = [];
   const cats = o.catalog.categories;
   for (let i = 0; i < o.queries; i++) {
     const c1 = cats[(i * 5) % cats.length];
@@ -213,12 +230,16 @@ async function runQueries(
     const features = i % 4 === 3 ? [f1] : [f1, f2];
     const at = live[i % live.length];
     out.issued++;
+    const t0 = performance.now();
     const r = await httpJson(
       at.http,
       'POST',
       '/query',
       JSON.stringify({ id: i + 1, type: 'parameter', text: '', features }),
+      // Two timeouts (a primary and its standby both hung) and the answer still arrives.
+      10_000,
     );
+    took.push(performance.now() - t0);
     const p = r === null ? null : queryReply.safeParse(r.body);
     const body = p?.success ? p.data : null;
     if (body?.ok !== true) {
@@ -240,7 +261,32 @@ async function runQueries(
         );
       }
   }
+  took.sort((a, b) => a - b);
+  const at = (q: number) => (took.length === 0 ? 0 : Math.round(took[Math.ceil(q * took.length) - 1]));
+  const mean = took.length === 0 ? 0 : Math.round(took.reduce((a, b) => a + b, 0) / took.length);
+  out.latency_ms = { mean, p50: at(0.5), p99: at(0.99), max: at(1) };
   return out;
+}
+
+const agentsReply = z.object({
+  failover: z.object({
+    parts: z.number(),
+    unanswered: z.number(),
+    remembered: z.number(),
+    suspected: z.number(),
+  }),
+});
+
+/** The failover counters of the coordinators the queries went through, summed (one that gives none: 0). */
+async function failoverCounts(members: readonly Member[]): Promise<CoordinatorClusterReport['failover']> {
+  const sum = { parts: 0, unanswered: 0, remembered: 0, suspected: 0 };
+  for (const m of members) {
+    const r = await httpJson(m.http, 'GET', '/agents');
+    const p = r?.status === 200 ? agentsReply.safeParse(r.body) : null;
+    if (!p?.success) continue;
+    for (const k of ['parts', 'unanswered', 'remembered', 'suspected'] as const) sum[k] += p.data.failover[k];
+  }
+  return sum;
 }
 
 /**
@@ -255,24 +301,32 @@ export function pickDown(ids: readonly number[], leader: number, k: number): num
   return [...after.filter((_, j) => j % 2 === 0), ...after.filter((_, j) => j % 2 === 1)].slice(0, k);
 }
 
-/** SIGKILLs `o.down` followers (`pickDown`), not restarted: the queries then run without them. */
+/**
+ * SIGKILLs `o.down` followers and SIGSTOPs `o.stall` more (`pickDown`), neither restarted: the queries then run
+ * without them. A stalled coordinator keeps its ports, so a request to it hangs until the asker's timeout.
+ */
 async function takeDown(
   o: CoordinatorClusterOptions,
   procs: LocalProcesses,
   say: (line: string) => void,
-): Promise<number[]> {
-  if ((o.down ?? 0) === 0) return [];
+): Promise<{ down: number[]; stalled: number[] }> {
+  const k = (o.down ?? 0) + (o.stall ?? 0);
+  if (k === 0) return { down: [], stalled: [] };
   const leader = await procs.waitForLeader(15_000);
-  const down = pickDown(
+  const picked = pickDown(
     procs.members.map((m) => m.id),
     leader.id,
-    o.down ?? 0,
+    k,
   );
-  for (const id of down) procs.kill(procs.members.find((m) => m.id === id)!);
-  say(
-    `SIGKILL to ${down.join(', ')} (leader ${leader.id}), left down: their categories go to standby agents`,
-  );
-  return down;
+  const down = picked.slice(0, o.down ?? 0);
+  const stalled = picked.slice(down.length);
+  const member = (id: number) => procs.members.find((m) => m.id === id)!;
+  for (const id of down) procs.kill(member(id));
+  for (const id of stalled) procs.stall(member(id));
+  if (down.length > 0) say(`SIGKILL to ${down.join(', ')} (leader ${leader.id}), left down`);
+  if (stalled.length > 0) say(`SIGSTOP to ${stalled.join(', ')} (leader ${leader.id}), left hung`);
+  say('their categories go to standby agents');
+  return { down, stalled };
 }
 
 type Answer = z.infer<typeof commandReply>;
@@ -303,7 +357,15 @@ async function activate(m: () => Member, feature: string): Promise<Answer | null
 export async function runCoordinatorCluster(o: CoordinatorClusterOptions): Promise<CoordinatorClusterReport> {
   const started = Date.now();
   const say = o.progress ?? (() => {});
-  const procs = await LocalProcesses.start('coordinator', o.nodes, o.elexBin, o.dir);
+  const gossip = o.gossip ?? true;
+  const procs = await LocalProcesses.start(
+    'coordinator',
+    o.nodes,
+    o.elexBin,
+    o.dir,
+    undefined,
+    gossip ? [] : ['--no-gossip'],
+  );
   try {
     const first = await procs.waitForLeader(15_000);
     say(`${o.nodes} coordinators up; leader ${first.id} in term ${first.term}`);
@@ -371,8 +433,10 @@ export async function runCoordinatorCluster(o: CoordinatorClusterOptions): Promi
     if (rereads > 0) say(`views met after ${rereads} re-read(s): a late command committed meanwhile`);
     const { violations, agree, active } = checkControlPlane(o.catalog, views, acceptedFeatures);
     for (const [a, b] of pairList) if (active.has(a) && active.has(b)) pairs.both_active++;
-    const down = await takeDown(o, procs, say);
-    const queries = await runQueries(o, procs, active, violations);
+    const { down, stalled } = await takeDown(o, procs, say);
+    const entry = procs.live.filter((m) => m.stalled !== true);
+    const queries = await runQueries(o, entry, active, violations);
+    const failover = await failoverCounts(entry);
     say(
       `${queries.ok} of ${queries.issued} queries answered (${queries.cross} across categories, ${queries.standby} with standby agents)`,
     );
@@ -384,7 +448,10 @@ export async function runCoordinatorCluster(o: CoordinatorClusterOptions): Promi
       unanswered,
       conflict_pairs: pairs,
       queries,
+      failover,
+      gossip,
       down,
+      stalled,
       replicas_agree: agree,
       view_rereads: rereads,
       active_features: active.size,

@@ -5,6 +5,7 @@ import type { Catalog } from '../swarm/index.js';
 import { ADMIN_ROUTES, adminRoute } from './admin-http.js';
 import { patternsBody } from './agent-federation.js';
 import { MIRROR_PATH } from './agent-mirror.js';
+import type { CoordinatorGossip } from './coordinator-gossip.js';
 import type { ClientCommand, CoordinatorNode } from './coordinator-node.js';
 import { type JsonRequest, notFound, parseBody, pathParam, RawBody, serveJson } from './http-api.js';
 import { addQueryMetrics, raftMetrics } from './metrics.js';
@@ -49,6 +50,7 @@ async function route(
   catalog: Catalog,
   metrics: Registry,
   queries: QueryService | null,
+  gossip: CoordinatorGossip | undefined,
   guard: RequestGuard | null,
   req: JsonRequest,
 ): Promise<[number, unknown]> {
@@ -88,7 +90,12 @@ async function route(
       {
         hosted: queries.agentCount,
         standby: { ...queries.standby.stats, store: queries.standbyStore?.stats ?? null },
-        failover: { ...queries.failover.stats, down: queries.failover.down.list() },
+        failover: {
+          ...queries.failover.stats,
+          down: queries.failover.down.list(),
+          // The other coordinators as this one's failure detector sees them (null: no gossip member runs).
+          gossip: gossip?.view() ?? null,
+        },
         mirror: queries.mirror.stats,
         federation: queries.federation.stats,
         store: queries.store?.stats ?? null,
@@ -149,13 +156,15 @@ async function route(
  * /query/part` (a share of a query), `POST /feedback/forwarded` (a client's rating for an agent hosted here),
  * `POST /query/standby` and `POST /feedback/standby` (the same for the standby agents, when the primary did not
  * answer) and `POST /patterns` (their agents' patterns); `GET /agents` (the hosted and standby agents' counters);
- * the agents' federation and saves run while the server does, and closing it saves them.
+ * the agents' federation and saves run while the server does, and closing it saves them. With a gossip member
+ * (`CoordinatorGossip`), `GET /agents` shows its view of the others, and closing the server makes it leave.
  */
 export async function serveCoordinatorHttp(
   node: CoordinatorNode,
   catalog: Catalog,
   at: Address,
   queries: QueryService | null = null,
+  gossip?: CoordinatorGossip,
 ): Promise<Server> {
   const metrics = raftMetrics(() => node.status(), 'coordinator');
   if (queries !== null)
@@ -165,10 +174,12 @@ export async function serveCoordinatorHttp(
       mirror: queries.mirror.stats,
     }));
   const guard = guardFor(node.keyring);
-  const server = await serveJson(at, (req) => route(node, catalog, metrics, queries, guard, req));
+  const server = await serveJson(at, (req) => route(node, catalog, metrics, queries, gossip, guard, req));
   if (queries !== null) {
     queries.start();
     server.on('close', () => queries.stop());
   }
+  // Leaving tells the others at once, instead of after their failure detectors' timeouts.
+  if (gossip !== undefined) server.on('close', () => void gossip.leave());
   return server;
 }

@@ -137,6 +137,18 @@ export function addQueryMetrics(register: Registry, figures: () => QueryFigures)
     "Query parts this coordinator asked of a standby because the category's primary did not answer",
     (f) => f.failover.parts,
   );
+  new Counter({
+    name: 'elex_query_failover_skipped_total',
+    help: 'Parts and ratings sent to the standby without asking their primary: remembered down (it did not answer lately) or suspected by the gossip failure detector',
+    labelNames: ['why'],
+    registers,
+    collect() {
+      const f = figures().failover;
+      this.reset();
+      this.inc({ why: 'remembered' }, f.remembered);
+      this.inc({ why: 'suspected' }, f.suspected);
+    },
+  });
   counter(
     'elex_query_failover_feedback_total',
     "Ratings a standby's agent took because the primary did not",

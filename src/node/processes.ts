@@ -19,6 +19,8 @@ export interface Member {
   raft: Address;
   http: Address;
   proc: ChildProcess | null;
+  /** SIGSTOPped (`stall`): running, holding its ports, answering nothing. */
+  stalled?: boolean;
 }
 
 // Loose: the cluster report prints each node's whole status; these four fields are what the harness reads.
@@ -57,6 +59,8 @@ export class LocalProcesses {
   private readonly cluster: string;
   private readonly httpBook: string;
   private voters: string | null = null;
+  /** Arguments every process gets after the harness's own (e.g. `--no-gossip`). */
+  private extraArgs: readonly string[] = [];
   /** The key every process runs with; operator requests are signed with it. */
   readonly keyring: ClusterKeyring;
 
@@ -85,12 +89,14 @@ export class LocalProcesses {
     dir: string,
     /** The boot configuration (default: all n); the others start as spares a membership change may add. */
     voters?: readonly number[],
+    extraArgs: readonly string[] = [],
   ): Promise<LocalProcesses> {
     mkdirSync(dir, { recursive: true });
     // The cluster authenticates its Raft messages: a stray process on this host cannot speak for a member.
     if (!existsSync(join(dir, CLUSTER_KEY))) writeClusterKey(join(dir, CLUSTER_KEY));
     const p = new LocalProcesses(kind, elexBin, dir, await freePorts(2 * n));
     p.voters = voters === undefined ? null : voters.join(',');
+    p.extraArgs = extraArgs;
     try {
       await Promise.all(p.members.map((m) => p.restart(m)));
     } catch (e) {
@@ -122,6 +128,7 @@ export class LocalProcesses {
     args.push('--http', formatAddress(m.http), '--data-dir', join(this.dir, `n${m.id}`));
     if (this.kind === 'coordinator') args.push('--http-peers', this.httpBook);
     if (this.voters !== null) args.push('--voters', this.voters);
+    args.push(...this.extraArgs);
     const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
     proc.stderr!.on('data', (c: Buffer) => {
@@ -155,6 +162,15 @@ export class LocalProcesses {
     m.proc = null;
   }
 
+  /**
+   * SIGSTOP: the process keeps its ports, so connections to it open and then hang (a hung or partitioned host,
+   * not a crashed one, which refuses them at once). `stopAll` continues it first.
+   */
+  stall(m: Member): void {
+    m.proc?.kill('SIGSTOP');
+    m.stalled = true;
+  }
+
   async status(m: Member): Promise<MemberStatus | null> {
     const r = await httpJson(m.http, 'GET', '/status', undefined, 1000);
     // Anything but a status (another process on the port, a half-started node) counts as no answer.
@@ -183,6 +199,9 @@ export class LocalProcesses {
             if (p === null || p.exitCode !== null) return resolve();
             p.removeAllListeners('exit');
             p.once('exit', () => resolve());
+            // A stopped process would hold the SIGTERM until continued.
+            if (m.stalled === true) p.kill('SIGCONT');
+            m.stalled = false;
             p.kill('SIGTERM');
           }),
       ),

@@ -80,6 +80,8 @@ export interface QueryServiceOptions {
   peerTimeoutMs?: number;
   /** The clock of the memory of coordinators that did not answer (default `Date.now`). */
   now?: () => number;
+  /** The failure detector's verdict on another coordinator (`FailoverOptions.suspected`; default: none). */
+  suspected?: (coordinator: number) => boolean;
 }
 
 /**
@@ -157,6 +159,7 @@ export class QueryService {
       keyring: node.keyring,
       timeoutMs: o.peerTimeoutMs ?? PEER_TIMEOUT_MS,
       now: o.now,
+      suspected: o.suspected,
       standbyPart: (p) => this.standbyPart(p),
       hostedFeedback: (f) => this.forwardedFeedback(f),
       standbyFeedback: (f) => this.standby.feedback(f),

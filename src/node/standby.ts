@@ -114,9 +114,15 @@ export class StandbyAgents {
 }
 
 export interface FailoverStats {
-  /** Parts asked of a standby because their primary did not answer; of them, without asking it (remembered). */
+  /**
+   * Parts asked of a standby because their primary did not answer; of them, without asking it: remembered down,
+   * or suspected by the failure detector (with ratings sent on without asking it, for the same reason).
+   */
   parts: number;
   remembered: number;
+  suspected: number;
+  /** Requests to a primary or a standby that got no answer (refused connection or timeout). */
+  unanswered: number;
   /** Ratings a standby's agent took. */
   feedback: number;
 }
@@ -129,6 +135,11 @@ export interface FailoverOptions {
   timeoutMs: number;
   /** The clock of the memory of coordinators that did not answer (default `Date.now`). */
   now?: () => number;
+  /**
+   * The failure detector's verdict on a coordinator (gossip's phi-accrual: suspect, dead or left). One it
+   * suspects is not asked, so no query waits out the timeout on it; default: none suspected.
+   */
+  suspected?: (coordinator: number) => boolean;
   /** This coordinator's own answers: its standby agents' to a part, and its hosted and standby agents' ratings. */
   standbyPart(p: PartBody): Promise<PartReply>;
   hostedFeedback(f: FeedbackBody): FeedbackResult;
@@ -137,7 +148,7 @@ export interface FailoverOptions {
 
 /** Asks the primary of a part or a rating, and its standby when the primary does not answer. */
 export class Failover {
-  readonly stats: FailoverStats = { parts: 0, remembered: 0, feedback: 0 };
+  readonly stats: FailoverStats = { parts: 0, remembered: 0, suspected: 0, unanswered: 0, feedback: 0 };
   /** Coordinators that did not answer in the last `DOWN_MEMORY_MS`. */
   readonly down: DownHosts;
   /** Each coordinator's standby host, fixed with the coordinator list (not sorted again per request). */
@@ -154,8 +165,9 @@ export class Failover {
    * answers with an error: that is its answer). `standby` says the standby's agents answered.
    */
   async part(primary: number, p: PartBody): Promise<{ reply: PartReply; standby: boolean }> {
-    if (this.down.isDown(primary)) this.stats.remembered++;
-    else {
+    if (this.skipped(primary)) {
+      // not asked: the standby answers at once
+    } else {
       const r = await this.post(primary, PART_PATH, p);
       if (r !== null)
         return { reply: checkPartReply(r.status, r.body, p.queryId, p.features), standby: false };
@@ -177,8 +189,8 @@ export class Failover {
   async feedback(primary: number, f: FeedbackBody): Promise<FeedbackResult> {
     let first: FeedbackResult | null; // null: the primary did not answer
     if (primary === this.o.self) first = this.o.hostedFeedback(f);
-    else if (this.down.isDown(primary))
-      first = null; // as its parts: no timeout waited again per rating
+    else if (this.skipped(primary))
+      first = null; // as its parts: no timeout waited per rating
     else {
       const r = await this.post(primary, FORWARDED_FEEDBACK_PATH, f);
       first = r === null ? null : checkFeedbackReply(r.status, r.body);
@@ -199,11 +211,24 @@ export class Failover {
     return first ?? { accepted: false, reason: DOWN };
   }
 
+  /**
+   * Whether `host` is not asked, counted by why: the failure detector suspects it, or (without a verdict) it did
+   * not answer within the last `DOWN_MEMORY_MS`.
+   */
+  private skipped(host: number): boolean {
+    if (this.o.suspected?.(host) === true) this.stats.suspected++;
+    else if (this.down.isDown(host)) this.stats.remembered++;
+    else return false;
+    return true;
+  }
+
   /** A signed POST to `host`; null when it did not answer, which is remembered for `DOWN_MEMORY_MS`. */
   private async post(host: number, path: string, body: unknown) {
     const r = await postSigned(this.o.http.get(host)!, path, body, this.o.keyring, this.o.timeoutMs);
-    if (r === null) this.down.markDown(host);
-    else this.down.markUp(host);
+    if (r === null) {
+      this.stats.unanswered++;
+      this.down.markDown(host);
+    } else this.down.markUp(host);
     return r;
   }
 }

@@ -109,7 +109,7 @@ describe('elex cluster --app coordinator: the control plane in real processes', 
     expect(report.queries).toMatchObject({ standby: 0, standby_answers: 0 });
   });
 
-  it('--down: a follower SIGKILLed before the queries, not restarted: its categories are answered by standby agents', () => {
+  it('--down and --stall: a follower SIGKILLed and one SIGSTOPped before the queries: standby agents answer, and the gossip failure detector spares waiting on the hung one', () => {
     const r = elex([
       'cluster',
       '--app',
@@ -121,25 +121,37 @@ describe('elex cluster --app coordinator: the control plane in real processes', 
       '--conflict-pairs',
       '4',
       '--queries',
-      '12',
+      '40',
       '--kills',
       '0',
       '--down',
+      '1',
+      '--stall',
       '1',
       '--quiet',
     ]);
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout) as {
       queries: { issued: number; ok: number; standby: number; standby_answers: number; stale: number };
+      failover: { parts: number; unanswered: number; remembered: number; suspected: number };
+      gossip: boolean;
       down: number[];
+      stalled: number[];
       violations: string[];
     };
     expect(report.violations).toEqual([]);
-    expect(report.down).toHaveLength(1);
-    // The 12 queries cover every coordinator's categories: some are the down one's, answered by its standby.
-    expect(report.queries).toMatchObject({ issued: 12, ok: 12, stale: 0 });
+    expect([report.down.length, report.stalled.length, report.gossip]).toEqual([1, 1, true]);
+    // The queries cover every coordinator's categories: the two taken down are answered by their standbys.
+    expect(report.queries).toMatchObject({ issued: 40, ok: 40, stale: 0 });
     expect(report.queries.standby).toBeGreaterThan(0);
     expect(report.queries.standby_answers).toBeGreaterThanOrEqual(report.queries.standby);
+    // Each standby part was either waited for (no answer), or not asked of its primary at all: remembered
+    // down, or suspected by gossip once phi crossed 8 (a few seconds after the SIGSTOP, within the run).
+    const f = report.failover;
+    expect(f.parts).toBeGreaterThanOrEqual(report.queries.standby);
+    expect(f.unanswered + f.remembered + f.suspected).toBe(f.parts);
+    expect(f.suspected).toBeGreaterThan(0);
+    expect(f.unanswered).toBeLessThan(f.parts);
   });
 });
 
@@ -161,6 +173,16 @@ describe('elex node refuses bad input with a one-line reason', () => {
     expect(k.stderr).toMatch(/--conflict-pairs applies to --app coordinator only/);
     const d = elex(['cluster', '--app', 'coordinator', '--nodes', '5', '--down', '3'], 20_000);
     expect([d.code, d.stderr]).toEqual([1, expect.stringMatching(/--down 3 .* a quorum of 3 of 5/)]);
+    const s = elex(
+      ['cluster', '--app', 'coordinator', '--nodes', '5', '--down', '1', '--stall', '2'],
+      20_000,
+    );
+    expect([s.code, s.stderr]).toEqual([1, expect.stringMatching(/--stall 2 leave 2 .* a quorum of 3 of 5/)]);
+    const g = elex(['cluster', '--no-gossip'], 20_000);
+    expect([g.code, g.stderr]).toEqual([
+      1,
+      expect.stringMatching(/--no-gossip applies to --app coordinator only/),
+    ]);
     const r = elex(['coordinator', '--id', '9', '--cluster', '1=127.0.0.1:7001'], 20_000);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/--id 9 is not in --cluster/);

@@ -142,6 +142,34 @@ describe('queries while a coordinator is down', () => {
     expect(asked).toBe(2);
   });
 
+  it('a coordinator the failure detector suspects is not asked: its parts and ratings go to the standby', async () => {
+    let suspect = true;
+    const { url, servers, http } = await coordinators(undefined, 0, (id) =>
+      id === 1 ? { peerTimeoutMs: 400, suspected: (c: number) => suspect && c === 2 } : {},
+    );
+    const a = featureOf(1); // primary coordinator 2, standby coordinator 3
+    await stopApi(servers, 1);
+    let asked = 0; // coordinator 2's port takes requests and never answers (a hung process)
+    const hung = createServer((req) => {
+      asked++;
+      req.resume();
+    });
+    await new Promise<void>((r) => hung.listen(http.get(2)!.port, '127.0.0.1', () => r()));
+    cleanup.push(async () => {
+      hung.closeAllConnections();
+      await new Promise((r) => hung.close(() => r(undefined)));
+    });
+    const first = await query(url(1), ask(50, [a.id]));
+    expect([first.status, first.body.standby, asked]).toEqual([200, [a.id], 0]);
+    const rated = await post(url(1), '/feedback', { queryId: 50, feature: a.id, rating: 1 });
+    expect([rated.status, rated.body, asked]).toEqual([200, { accepted: true }, 0]);
+    expect((await agents(url(1))).failover).toMatchObject({ parts: 1, suspected: 2, remembered: 0 });
+    // No longer suspected: asked again (it does not answer, so the timeout is waited once more).
+    suspect = false;
+    const later = await query(url(1), ask(51, [a.id]));
+    expect([later.status, later.body.standby, asked]).toEqual([200, [a.id], 1]);
+  });
+
   it('the primary and its standby both down: the query fails; a standby that is this coordinator answers', async () => {
     const { url, servers } = await coordinators();
     const a = featureOf(1); // primary coordinator 2, standby coordinator 3

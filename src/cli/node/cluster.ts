@@ -18,6 +18,8 @@ interface ClusterOptions {
   conflictPairs: number;
   queries: number;
   down: number;
+  stall: number;
+  gossip: boolean;
   concurrency: number;
   dir?: string;
   kills: number;
@@ -70,6 +72,16 @@ export function register(program: Command): void {
       intOption(0, 7),
       0,
     )
+    .option(
+      '--stall <k>',
+      'coordinator: SIGSTOP k more followers before the queries, left hung to the end (connections to them open and hang, so an asker waits out its timeout unless its failure detector suspects them)',
+      intOption(0, 7),
+      0,
+    )
+    .option(
+      '--no-gossip',
+      'coordinator: the coordinators run no gossip failure detector (to compare: a hung coordinator then costs each asker a timeout every few seconds)',
+    )
     .option('--concurrency <n>', 'requests in flight at once', intOption(1, 256), 8)
     .option('--dir <dir>', 'keep the data directories here (default: a temporary directory, removed after)')
     .option(
@@ -92,13 +104,15 @@ export function register(program: Command): void {
         conflictPairs: 'coordinator',
         queries: 'coordinator',
         down: 'coordinator',
+        stall: 'coordinator',
+        gossip: 'coordinator',
         reconfigure: 'kv',
       };
       for (const [key, app] of Object.entries(only))
         if (app !== o.app && cmd.getOptionValueSource(key) === 'cli')
           throw new ElexError(
             'E_USAGE',
-            `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} applies to --app ${app} only`,
+            `--${key === 'gossip' ? 'no-gossip' : key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} applies to --app ${app} only`,
           );
       const dir = o.dir ?? mkdtempSync(join(tmpdir(), 'elex-cluster-'));
       const progress = o.quiet
@@ -111,10 +125,10 @@ export function register(program: Command): void {
         );
       // The queries take linearizable reads: a quorum must stay up.
       const quorum = Math.floor(nodes / 2) + 1;
-      if (o.down > nodes - quorum)
+      if (o.down + o.stall > nodes - quorum)
         throw new ElexError(
           'E_USAGE',
-          `--down ${o.down} leaves ${nodes - o.down} coordinators up: the queries need a quorum of ${quorum} of ${nodes}`,
+          `--down ${o.down} and --stall ${o.stall} leave ${nodes - o.down - o.stall} coordinators up: the queries need a quorum of ${quorum} of ${nodes}`,
         );
       try {
         if (o.app === 'kv') {
@@ -138,6 +152,8 @@ export function register(program: Command): void {
             conflictPairs: o.conflictPairs,
             queries: o.queries,
             down: o.down,
+            stall: o.stall,
+            gossip: o.gossip,
             concurrency: o.concurrency,
             dir,
             elexBin: ELEX_BIN,

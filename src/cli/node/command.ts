@@ -6,6 +6,7 @@ import { formatAddress, parseAddress, parseCluster } from '../../node/address.js
 import { AGENTS_FILE, STANDBY_AGENTS_FILE } from '../../node/agent-store.js';
 import { defaultCatalog } from '../../node/catalog-file.js';
 import { readClusterKeyring } from '../../node/cluster-key.js';
+import { CoordinatorGossip } from '../../node/coordinator-gossip.js';
 import { serveCoordinatorHttp } from '../../node/coordinator-http.js';
 import { CoordinatorNode } from '../../node/coordinator-node.js';
 import { serveKvHttp } from '../../node/kv-http.js';
@@ -27,6 +28,7 @@ interface NodeOptions {
   clusterKey?: string;
   federation?: number;
   agentsSave?: number;
+  gossip?: boolean;
 }
 
 interface Running {
@@ -195,6 +197,10 @@ export function register(program: Command): void {
       durationOption,
       10_000,
     )
+    .option(
+      '--no-gossip',
+      'run no gossip member (by default, with other coordinators in --http-peers, one runs on UDP at this coordinator’s --http-peers address: its phi-accrual failure detector tells which coordinators not to ask, so no query waits out the timeout on one that is down)',
+    )
     .addHelpText(
       'after',
       '\nHTTP API: POST /commands (JSON, e.g. {"op":"activate","feature":"IFLB","with_prerequisites":true}),\n' +
@@ -215,18 +221,30 @@ export function register(program: Command): void {
         o,
         'elex-coordinator-data',
         (p) => CoordinatorNode.start({ ...p, catalog }),
-        (n, at, peers, dataDir) =>
-          serveCoordinatorHttp(
-            n,
-            catalog,
-            at,
-            new QueryService(n, catalog, peers, {
-              federationMs: o.federation,
-              agentsFile: join(dataDir, AGENTS_FILE),
-              standbyAgentsFile: join(dataDir, STANDBY_AGENTS_FILE),
-              saveMs: o.agentsSave,
-            }),
-          ),
+        async (n, at, peers, dataDir) => {
+          const gossip =
+            o.gossip !== false && peers.size > 1
+              ? await CoordinatorGossip.start({ self: o.id, http: peers, keyring: n.keyring })
+              : undefined;
+          try {
+            return await serveCoordinatorHttp(
+              n,
+              catalog,
+              at,
+              new QueryService(n, catalog, peers, {
+                federationMs: o.federation,
+                agentsFile: join(dataDir, AGENTS_FILE),
+                standbyAgentsFile: join(dataDir, STANDBY_AGENTS_FILE),
+                saveMs: o.agentsSave,
+                suspected: gossip && ((c) => gossip.suspected(c)),
+              }),
+              gossip,
+            );
+          } catch (e) {
+            await gossip?.stop();
+            throw e;
+          }
+        },
       );
     });
 }

@@ -1,0 +1,82 @@
+/**
+ * The coordinators' gossip: each coordinator runs a gossip member (the core `elex simulate gossip` measures)
+ * on UDP at its own HTTP address, host and port (UDP ports are not TCP ports), seeded with the others'. A
+ * member's name is then the HTTP address every coordinator already knows it by, so the phi-accrual failure
+ * detector's verdicts map to coordinator ids with no extra exchange. The failover asks it which primaries not
+ * to wait for.
+ */
+import type { GossipConfig, Liveness } from '../gossip/index.js';
+import { formatAddress } from './address.js';
+import type { ClusterKeyring } from './cluster-key.js';
+import { GossipMember } from './gossip-member.js';
+import type { Address } from './tcp-transport.js';
+
+export interface CoordinatorGossipOptions {
+  self: number;
+  /** Every coordinator's HTTP address by id (this one's included): its gossip member listens there, on UDP. */
+  http: ReadonlyMap<number, Address>;
+  /** Seals every datagram (the cluster key's gossip context); others' datagrams that do not open are dropped. */
+  keyring?: ClusterKeyring;
+  /** Overrides of the gossip defaults (1 s rounds, fanout 3, phi threshold 8); tests make them faster. */
+  config?: Partial<GossipConfig>;
+  tickMs?: number;
+}
+
+/** Statuses in which a coordinator is not asked: phi crossed the threshold, it was declared dead, or it left. */
+const NOT_ASKED: ReadonlySet<Liveness> = new Set(['suspect', 'dead', 'left']);
+
+export class CoordinatorGossip {
+  /** Each other coordinator's id by its member name. */
+  private readonly idOf = new Map<string, number>();
+  private readonly status = new Map<number, Liveness>();
+
+  private constructor(
+    readonly member: GossipMember,
+    http: ReadonlyMap<number, Address>,
+  ) {
+    for (const [id, at] of http) if (formatAddress(at) !== member.name) this.idOf.set(formatAddress(at), id);
+    member.subscribe((e) => {
+      if (e.kind !== 'member') return;
+      const id = this.idOf.get(e.name);
+      if (id !== undefined) this.status.set(id, e.status);
+    });
+  }
+
+  static async start(o: CoordinatorGossipOptions): Promise<CoordinatorGossip> {
+    const at = o.http.get(o.self);
+    if (at === undefined) throw new Error(`coordinator ${o.self} has no HTTP address to gossip at`);
+    const seeds = [...o.http].filter(([id]) => id !== o.self).map(([, a]) => formatAddress(a));
+    const member = await GossipMember.start({
+      listen: at,
+      seeds,
+      auth: o.keyring,
+      config: o.config,
+      tickMs: o.tickMs,
+    });
+    return new CoordinatorGossip(member, o.http);
+  }
+
+  /** Whether the failure detector suspects `coordinator` (suspect, dead or left); false when unheard of yet. */
+  suspected(coordinator: number): boolean {
+    const s = this.status.get(coordinator);
+    return s !== undefined && NOT_ASKED.has(s);
+  }
+
+  /** Each other coordinator's liveness as this member sees it ('unknown' before it was heard of). */
+  view(): Record<number, Liveness> {
+    const out: Record<number, Liveness> = {};
+    for (const id of [...this.idOf.values()].sort((a, b) => a - b))
+      out[id] = this.status.get(id) ?? 'unknown';
+    return out;
+  }
+
+  /** Announces the departure (the others stop asking this coordinator at once) and stops. */
+  leave(): Promise<void> {
+    return this.member.leave();
+  }
+
+  /** Stops without a word, as a crash would. */
+  stop(): Promise<void> {
+    return this.member.stop();
+  }
+}

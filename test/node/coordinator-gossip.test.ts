@@ -1,0 +1,78 @@
+import { randomBytes } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { GossipConfig } from '../../src/gossip/index.js';
+import { ClusterKeyring } from '../../src/node/cluster-key.js';
+import { CoordinatorGossip } from '../../src/node/coordinator-gossip.js';
+import { freePorts } from '../../src/node/processes.js';
+import type { Address } from '../../src/node/tcp-transport.js';
+import { waitUntil } from '../support/wait.js';
+
+/** A tenth of the default intervals, with a second's allowance for a busy machine (as gossip-member.test). */
+const FAST: Partial<GossipConfig> = {
+  gossipIntervalMs: 100,
+  heartbeatIntervalMs: 100,
+  firstHeartbeatEstimateMs: 100,
+  minStdDevMs: 10,
+  acceptablePauseMs: 1000,
+  suspicionMinMs: 1000,
+  suspicionMaxMs: 3000,
+  rumorDelayMs: 10,
+  recentWindowMs: 300,
+};
+
+const running = new Set<CoordinatorGossip>();
+afterEach(async () => {
+  await Promise.all([...running].map((g) => g.stop().catch(() => {})));
+  running.clear();
+});
+
+async function book(n: number): Promise<Map<number, Address>> {
+  const ports = await freePorts(n);
+  return new Map(ports.map((port, i) => [i + 1, { host: '127.0.0.1', port }]));
+}
+
+async function start(self: number, http: Map<number, Address>, keyring?: ClusterKeyring) {
+  const g = await CoordinatorGossip.start({ self, http, keyring, config: FAST, tickMs: 10 });
+  running.add(g);
+  return g;
+}
+
+const until = (cond: () => boolean) => waitUntil(cond, 15_000);
+
+describe("coordinators' gossip: the failure detector behind the failover", () => {
+  it('a crashed coordinator becomes suspected by the others; one that left, at once; a restart clears it', async () => {
+    const http = await book(3);
+    const [g1, g2, g3] = [await start(1, http), await start(2, http), await start(3, http)];
+    await until(() => g1.view()[2] === 'alive' && g1.view()[3] === 'alive' && g3.view()[2] === 'alive');
+    expect([g1.suspected(2), g1.suspected(3), g3.suspected(1)]).toEqual([false, false, false]);
+    await g2.stop(); // a crash: no word to anyone
+    running.delete(g2);
+    await until(() => g1.suspected(2) && g3.suspected(2));
+    expect(['suspect', 'dead']).toContain(g1.view()[2]);
+    await g3.leave();
+    running.delete(g3);
+    await until(() => g1.view()[3] === 'left');
+    expect(g1.suspected(3)).toBe(true);
+    // Coordinator 2 back on the same address: a new generation, alive again, asked again.
+    await start(2, http);
+    await until(() => g1.view()[2] === 'alive');
+    expect(g1.suspected(2)).toBe(false);
+  });
+
+  it('names map to ids by HTTP address; an id never heard of is not suspected', async () => {
+    const http = await book(2);
+    const g1 = await start(1, http);
+    expect(g1.view()).toEqual({ 2: 'unknown' });
+    expect([g1.suspected(2), g1.suspected(9)]).toEqual([false, false]);
+    expect(g1.member.name).toBe(`127.0.0.1:${http.get(1)!.port}`);
+  });
+
+  it('on a keyed cluster a coordinator with another key is never heard, so never taken for alive', async () => {
+    const http = await book(2);
+    const g1 = await start(1, http, ClusterKeyring.of([randomBytes(32)]));
+    const g2 = await start(2, http, ClusterKeyring.of([randomBytes(32)]));
+    await new Promise((r) => setTimeout(r, 500));
+    expect([g1.view()[2], g2.view()[1]]).toEqual(['unknown', 'unknown']);
+    expect(g1.member.stats.unauthenticated).toBeGreaterThan(0);
+  });
+});
