@@ -19,6 +19,7 @@ import {
 } from './query-service.js';
 import { guardFor, type RequestGuard, signedBody } from './signed-request.js';
 import { STANDBY_FEEDBACK_PATH, STANDBY_PART_PATH } from './standby.js';
+import { RETURN_PATH, returnBody } from './standby-return.js';
 import type { Address } from './tcp-transport.js';
 
 const ROUTES = `GET /status, GET /metrics, ${ADMIN_ROUTES}, POST /commands, POST /query, POST /feedback, GET /agents, GET /features/<id|FAJ|acronym>, GET /active`;
@@ -84,6 +85,11 @@ async function route(
     const body = parseBody(await signedBody(req, guard), queries.mirror.schema);
     return queries.mirror.receive(body);
   }
+  if (queries !== null && req.method === 'POST' && req.path === RETURN_PATH) {
+    // The standby's agents' rated experiences, for the agents hosted here: signed on a keyed cluster.
+    const body = parseBody(await signedBody(req, guard), returnBody);
+    return [200, queries.returns.receive(body)];
+  }
   if (queries !== null && req.method === 'GET' && req.path === '/agents') {
     return [
       200,
@@ -97,6 +103,7 @@ async function route(
           gossip: gossip?.view() ?? null,
         },
         mirror: queries.mirror.stats,
+        returns: { ...queries.returns.stats, pending: queries.returns.pending },
         federation: queries.federation.stats,
         store: queries.store?.stats ?? null,
       },
@@ -172,6 +179,7 @@ export async function serveCoordinatorHttp(
       failover: queries.failover.stats,
       standby: queries.standby.stats,
       mirror: queries.mirror.stats,
+      returns: queries.returns.stats,
     }));
   const guard = guardFor(node.keyring);
   const server = await serveJson(at, (req) => route(node, catalog, metrics, queries, gossip, guard, req));

@@ -3,6 +3,7 @@ import type { MirrorStats } from './agent-mirror.js';
 import type { KvNodeStatus } from './kv-node.js';
 import type { RaftStatus } from './raft-process.js';
 import type { FailoverStats, StandbyStats } from './standby.js';
+import type { ReturnStats } from './standby-return.js';
 
 /** Counters of `register` whose values are read from `source()` at scrape time (kept elsewhere, not here). */
 function countersOf<T>(register: Registry, source: () => T) {
@@ -126,6 +127,7 @@ export interface QueryFigures {
   failover: FailoverStats;
   standby: StandbyStats;
   mirror: MirrorStats;
+  returns: ReturnStats;
 }
 
 /** The failover and mirror figures, added to a coordinator's registry: read at scrape time, like the rest. */
@@ -181,6 +183,19 @@ export function addQueryMetrics(register: Registry, figures: () => QueryFigures)
       this.reset();
       this.inc({ direction: 'sent' }, m.entries);
       this.inc({ direction: 'applied' }, m.applied);
+    },
+  });
+  new Counter({
+    name: 'elex_agents_returned_total',
+    help: "Rated experiences of standby agents sent back to their primary: acknowledged by it (sent), learned by this coordinator's hosted agents (learned), dropped from a full queue (dropped)",
+    labelNames: ['outcome'],
+    registers,
+    collect() {
+      const r = figures().returns;
+      this.reset();
+      this.inc({ outcome: 'sent' }, r.returned);
+      this.inc({ outcome: 'learned' }, r.learned);
+      this.inc({ outcome: 'dropped' }, r.dropped);
     },
   });
   counter(

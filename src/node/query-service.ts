@@ -11,6 +11,7 @@ import { AgentStore } from './agent-store.js';
 import type { CoordinatorNode } from './coordinator-node.js';
 import type { FeedbackResult, PartReply } from './query-replies.js';
 import { Failover, StandbyAgents, standbyHost } from './standby.js';
+import { StandbyReturn } from './standby-return.js';
 import type { Address } from './tcp-transport.js';
 
 /** Features one query may be about, whether listed or named in its text (a part carries at most as many). */
@@ -106,6 +107,8 @@ export class QueryService {
   readonly failover: Failover;
   /** Mirrors the hosted agents' tables to their standby every federation round, and takes the mirrors sent here. */
   readonly mirror: AgentMirror;
+  /** Sends the standby agents' rated experiences to their primary every round, and learns those sent here. */
+  readonly returns: StandbyReturn;
 
   constructor(
     private readonly node: CoordinatorNode,
@@ -128,7 +131,16 @@ export class QueryService {
       for (const a of agents) this.agents.set(a.feature.id, a);
       categories.set(c.id, agents);
     });
-    this.standby = new StandbyAgents(catalog, standbyFor, rng);
+    // The primary of the standby agents here: the coordinator whose standby host this one is.
+    const primaryOfMine = ids.find((id) => id !== node.id && standbyHost(ids, id) === node.id);
+    this.returns = new StandbyReturn({
+      hosted: this.agents,
+      to: primaryOfMine === undefined ? null : http.get(primaryOfMine)!,
+      keyring: node.keyring,
+      timeoutMs: o.peerTimeoutMs ?? PEER_TIMEOUT_MS,
+      learned: (agent) => this.federation.interacted(agent),
+    });
+    this.standby = new StandbyAgents(catalog, standbyFor, rng, (f, e) => this.returns.add(f, e));
     const store = (file: string | undefined, agents: ReadonlyMap<string, FeatureAgent>) =>
       file === undefined ? null : new AgentStore(file, agents, o.saveMs ?? 10_000);
     this.store = store(o.agentsFile, this.agents);
@@ -147,7 +159,13 @@ export class QueryService {
     this.federation = new AgentFederation({
       categories,
       standby: [...this.standby.agents.values()],
-      mirror: this.mirror,
+      // Every round: the hosted agents' tables to their standby, the standby agents' ratings to their primary.
+      mirror: {
+        round: async () => {
+          await this.mirror.round();
+          await this.returns.round();
+        },
+      },
       peers: ids.filter((id) => id !== node.id).map((id) => http.get(id)!),
       intervalMs: o.federationMs ?? 10_000,
       keyring: node.keyring,

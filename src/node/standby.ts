@@ -6,7 +6,7 @@
  * does not answer goes to the standby instead, on its own signed path, and is never forwarded again.
  */
 import type { Rng } from '../core/index.js';
-import { FeatureAgent } from '../swarm/agent/index.js';
+import { type Experience, FeatureAgent } from '../swarm/agent/index.js';
 import type { Catalog } from '../swarm/index.js';
 import type { ClusterKeyring } from './cluster-key.js';
 import {
@@ -84,7 +84,13 @@ export class StandbyAgents {
   readonly agents = new Map<string, FeatureAgent>();
   readonly stats: StandbyStats = { agents: 0, answers: 0, feedback: 0, refused: 0 };
 
-  constructor(catalog: Catalog, categories: ReadonlySet<string>, rng: Rng) {
+  constructor(
+    catalog: Catalog,
+    categories: ReadonlySet<string>,
+    rng: Rng,
+    /** A standby agent learned from a rating (`StandbyReturn` sends it to the primary). */
+    private readonly rated?: (feature: string, e: Experience) => void,
+  ) {
     for (const c of catalog.categories)
       if (categories.has(c.id))
         for (const f of c.features)
@@ -104,10 +110,12 @@ export class StandbyAgents {
   /** A rating of an answer a standby agent gave; refused when this is not the feature's standby. */
   feedback(f: FeedbackBody): FeedbackResult {
     const agent = this.agents.get(f.feature);
-    const ok = agent?.feedback(f.queryId, f.rating, f.resolved ?? false, f.latency_ms ?? 0, f.feature);
-    if (ok === true) this.stats.feedback++;
-    else this.stats.refused++;
-    return ok === true
+    const e = agent?.rate(f.queryId, f.rating, f.resolved ?? false, f.latency_ms ?? 0, f.feature) ?? null;
+    if (e !== null) {
+      this.stats.feedback++;
+      this.rated?.(f.feature, e);
+    } else this.stats.refused++;
+    return e !== null
       ? { accepted: true }
       : { accepted: false, reason: agent === undefined ? 'NOT_STANDBY' : 'UNKNOWN_ANSWER' };
   }

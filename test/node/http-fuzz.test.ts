@@ -635,6 +635,34 @@ const coordinatorRoutes: Route[] = [
         .chain((p) => near({ patterns: [p] })),
     ),
   },
+  {
+    path: fc.constant('/agents/return'),
+    method: 'POST',
+    signed: 'yes',
+    body: bodyOf(
+      fc
+        .record({
+          feature,
+          state: fc.tuple(fc.nat(), fc.nat()),
+          action: fc.nat(7),
+          reward: fc.double({ min: -2, max: 2, noNaN: true }),
+        })
+        .chain(near)
+        .chain((x) =>
+          fc.constantFrom('ab12', 'ffff', '0').chain((epoch) => near({ epoch, first: 0, experiences: [x] })),
+        ),
+    ),
+  },
+  {
+    path: fc.constant('/agents/mirror'),
+    method: 'POST',
+    signed: 'yes',
+    body: bodyOf(
+      fc
+        .tuple(fc.nat(), fc.nat(), fc.nat(7), fc.double({ min: -2, max: 2, noNaN: true }), fc.nat())
+        .chain((e) => feature.chain((f) => near({ agents: [{ feature: f, entries: [e] }] }))),
+    ),
+  },
 ];
 
 // ---- the nodes -------------------------------------------------------------------------------------------

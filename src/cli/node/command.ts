@@ -63,7 +63,7 @@ function raftOptions(c: Command, dataDir: string): Command {
     .option('--heartbeat <d>', 'leader heartbeat interval', durationOption, 50)
     .option(
       '--cluster-key <file>',
-      'authenticate the cluster with this key file (`elex cluster-key`; the same file on every node): Raft frames without a valid tag are refused, and so are unsigned admin requests and, between coordinators, unsigned /query/part, /feedback/forwarded, /patterns and /agents/mirror requests. Default: none, for a network you trust',
+      'authenticate the cluster with this key file (`elex cluster-key`; the same file on every node): Raft frames without a valid tag are refused, and so are unsigned admin requests and, between coordinators, unsigned /query/part, /query/standby, /feedback/forwarded, /feedback/standby, /patterns, /agents/mirror and /agents/return requests. Default: none, for a network you trust',
     );
 }
 
@@ -187,7 +187,7 @@ export function register(program: Command): void {
     )
     .option(
       '--federation <d>',
-      'the hosted agents’ federation round: each category’s agents merge what they learned, confident answers go to every coordinator as patterns, and the agents’ changed tables to their categories’ standby (0: off)',
+      'the hosted agents’ federation round: each category’s agents merge what they learned, confident answers go to every coordinator as patterns, the agents’ changed tables to their categories’ standby, and the standby agents’ ratings back to their primary (0: off)',
       durationOption,
       10_000,
     )

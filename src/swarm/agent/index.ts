@@ -79,6 +79,13 @@ export interface AgentOptions {
   maxPending?: number;
 }
 
+/** One rated answer: the state the agent was in, the action it took, the reward the rating gave. */
+export interface Experience {
+  state: bigint;
+  action: number;
+  reward: number;
+}
+
 export interface AgentStats {
   answers: number;
   feedbacks: number;
@@ -248,22 +255,59 @@ export class FeatureAgent {
    * is refused, never credited to the wrong state or action.
    */
   feedback(queryId: number, rating: number, resolved: boolean, latencyMs: number, feature?: string): boolean {
+    return this.rate(queryId, rating, resolved, latencyMs, feature) !== null;
+  }
+
+  /** `feedback`, returning the experience learned from (null: refused), e.g. for a standby to send back. */
+  rate(
+    queryId: number,
+    rating: number,
+    resolved: boolean,
+    latencyMs: number,
+    feature?: string,
+  ): Experience | null {
     const forQuery = this.pendingAnswers.get(queryId);
-    if (forQuery === undefined) return false;
+    if (forQuery === undefined) return null;
     if (feature === undefined) {
-      if (forQuery.size !== 1) return false;
+      if (forQuery.size !== 1) return null;
       feature = forQuery.keys().next().value!;
     }
     const p = forQuery.get(feature);
-    if (p === undefined) return false;
+    if (p === undefined) return null;
     forQuery.delete(feature);
     if (forQuery.size === 0) this.pendingAnswers.delete(queryId);
     this.pendingCount--;
-    const r = reward({ rating, resolved, latencyMs, consultations: 0 });
-    this.learner.learn(p.state, p.action, r, null);
-    this.ownVisits.set(p.state, (this.ownVisits.get(p.state) ?? 0) + 1);
-    this.stats.feedbacks++;
+    const e: Experience = {
+      state: p.state,
+      action: p.action,
+      reward: reward({ rating, resolved, latencyMs, consultations: 0 }),
+    };
+    this.learnFrom(e);
+    return e;
+  }
+
+  /**
+   * Learns from an experience another agent of this feature had (a standby's, while this one was down), as if
+   * it had been rated here: the same step from this agent's own value. False, with nothing learned, for a state
+   * no agent is in, an unknown action, or a reward outside the reward range.
+   */
+  replay(e: Experience): boolean {
+    if (
+      !AGENT_STATES.has(e.state) ||
+      !Number.isInteger(e.action) ||
+      e.action < 0 ||
+      e.action >= ACTION_COUNT ||
+      !(e.reward >= REWARD_MIN && e.reward <= REWARD_MAX)
+    )
+      return false;
+    this.learnFrom(e);
     return true;
+  }
+
+  private learnFrom(e: Experience): void {
+    this.learner.learn(e.state, e.action, e.reward, null);
+    this.ownVisits.set(e.state, (this.ownVisits.get(e.state) ?? 0) + 1);
+    this.stats.feedbacks++;
   }
 
   /** Interactions (rated answers learned from) since the last `takeDelta`: ADR-115 syncs after 10. */

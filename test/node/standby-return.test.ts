@@ -1,0 +1,157 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { SeededRng } from '../../src/core/index.js';
+import { defaultCatalog } from '../../src/node/catalog-file.js';
+import { ClusterKeyring } from '../../src/node/cluster-key.js';
+import { serveCoordinatorHttp } from '../../src/node/coordinator-http.js';
+import { postSigned } from '../../src/node/signed-request.js';
+import { RETURN_QUEUE_LIMIT, StandbyReturn } from '../../src/node/standby-return.js';
+import { agentState, FeatureAgent } from '../../src/swarm/agent/index.js';
+import { ask, catalog, cleanup, coordinators, featureOf, query, stopApi } from './coordinators.js';
+
+const post = async (base: string, path: string, body: unknown) => {
+  const r = await fetch(`${base}${path}`, { method: 'POST', body: JSON.stringify(body) });
+  return { status: r.status, body: (await r.json()) as Record<string, unknown> };
+};
+
+/** The entries of an agent's table that have visits: [hi, lo, action, q, visits]. */
+const learned = (t: {
+  size: number;
+  hi: ArrayLike<number>;
+  lo: ArrayLike<number>;
+  action: ArrayLike<number>;
+  q: ArrayLike<number>;
+  visits: ArrayLike<number>;
+}) => {
+  const out: Array<[number, number, number, number, number]> = [];
+  for (let e = 0; e < t.size; e++)
+    if (t.visits[e] > 0) out.push([t.hi[e], t.lo[e], t.action[e], t.q[e], t.visits[e]]);
+  return out;
+};
+
+describe("a standby's learning goes back to the primary", () => {
+  it('ratings a standby agent took while its primary was down reach the primary agent once it is back, once', async () => {
+    const { url, servers, services, nodes, http } = await coordinators();
+    const a = featureOf(1); // primary coordinator 2, standby coordinator 3
+    await stopApi(servers, 1);
+    const q = await query(url(1), ask(60, [a.id]));
+    expect([q.status, q.body.standby]).toEqual([200, [a.id]]);
+    const rated = await post(url(1), '/feedback', { queryId: 60, feature: a.id, rating: 1, resolved: true });
+    expect([rated.status, rated.body]).toEqual([200, { accepted: true }]);
+    const standbyAgent = services[2].standby.agents.get(a.id)!;
+    const primaryAgent = services[1].hostedAgent(a.id)!;
+    const taken = learned(standbyAgent.table);
+    expect(taken).toHaveLength(1);
+    expect(learned(primaryAgent.table)).toEqual([]);
+    // Coordinator 2 is back: coordinator 3's next round sends the rated experience, and its agent learns it as
+    // if it had been rated there (same state, action, reward: the same step from the same value).
+    const back = await serveCoordinatorHttp(nodes[1], catalog, http.get(2)!, services[1]);
+    cleanup.push(() => new Promise((r) => back.close(() => r())));
+    await services[2].federation.round();
+    expect(learned(primaryAgent.table)).toEqual(taken);
+    const metrics = async (id: number) => (await fetch(`${url(id)}/metrics`)).text();
+    expect(await metrics(3)).toMatch(/^elex_agents_returned_total\{outcome="sent",kind="coordinator"\} 1$/m);
+    expect(await metrics(2)).toMatch(
+      /^elex_agents_returned_total\{outcome="learned",kind="coordinator"\} 1$/m,
+    );
+    // Sent once: the next round sends nothing, and the primary's agent stays as it is.
+    await services[2].federation.round();
+    expect(learned(primaryAgent.table)).toEqual(taken);
+  });
+
+  it('a batch resent after a lost reply is learned once; a feature not hosted is refused; the queue waits for a primary that is down', async () => {
+    const { url, servers, services, nodes, http } = await coordinators();
+    const a = featureOf(1); // primary coordinator 2, standby coordinator 3
+    const state = agentState('troubleshoot', 'simple', true);
+    const x = {
+      feature: a.id,
+      state: [Number(state >> 32n), Number(state & 0xffffffffn)],
+      action: 2,
+      reward: 1,
+    };
+    const body = { epoch: 'ab12', first: 0, experiences: [x, x] };
+    const first = await post(url(2), '/agents/return', body);
+    expect([first.status, first.body]).toEqual([200, { next: 2, learned: 2, refused: 0 }]);
+    const visits = () => learned(services[1].hostedAgent(a.id)!.table).map((e) => e[4]);
+    expect(visits()).toEqual([2]);
+    // The reply was lost: the standby sends the same batch and one more; only the new one is learned.
+    const again = await post(url(2), '/agents/return', { ...body, experiences: [x, x, x] });
+    expect([again.status, again.body]).toEqual([200, { next: 3, learned: 1, refused: 0 }]);
+    expect(visits()).toEqual([3]);
+    // Another epoch (the standby restarted) starts over; a feature coordinator 2 does not host is refused.
+    const other = featureOf(2); // hosted by coordinator 3
+    const mixed = await post(url(2), '/agents/return', {
+      epoch: 'cd34',
+      first: 0,
+      experiences: [x, { ...x, feature: other.id }],
+    });
+    expect([mixed.status, mixed.body]).toEqual([200, { next: 2, learned: 1, refused: 1 }]);
+    // A standby whose primary is down keeps its queue, counted as failed, and delivers it when it is back.
+    await stopApi(servers, 1);
+    const ret = services[2].returns;
+    ret.add(a.id, { state, action: 1, reward: -1 });
+    await ret.round();
+    expect([ret.pending, ret.stats.failed]).toEqual([1, 1]);
+    const back = await serveCoordinatorHttp(nodes[1], catalog, http.get(2)!, services[1]);
+    cleanup.push(() => new Promise((r) => back.close(() => r())));
+    await ret.round();
+    expect([ret.pending, ret.stats.returned]).toEqual([0, 1]);
+    expect(services[1].returns.stats).toMatchObject({ learned: 5, duplicates: 2, refused: 1 });
+  });
+
+  it('bad bodies are refused 400 with nothing learned; on a keyed cluster an unsigned return is refused 401', async () => {
+    const ring = ClusterKeyring.of([randomBytes(32)]);
+    const { url, services, http } = await coordinators(ring);
+    const a = featureOf(1);
+    const state = agentState('troubleshoot', 'simple', true);
+    const x = {
+      feature: a.id,
+      state: [Number(state >> 32n), Number(state & 0xffffffffn)],
+      action: 2,
+      reward: 1,
+    };
+    const ok = { epoch: 'ab12', first: 0, experiences: [x] };
+    const unsigned = await post(url(2), '/agents/return', ok);
+    expect([unsigned.status, unsigned.body.code]).toEqual([401, 'E_AUTH']);
+    const bad: unknown[] = [
+      { ...ok, epoch: 'not hex' },
+      { ...ok, first: -1 },
+      { ...ok, experiences: [] },
+      { ...ok, experiences: Array.from({ length: 513 }, () => x) },
+      { ...ok, experiences: [{ ...x, reward: 2 }] },
+      { ...ok, experiences: [{ ...x, reward: Number.NaN }] },
+      { ...ok, experiences: [{ ...x, action: 5 }] },
+      { ...ok, experiences: [{ ...x, state: [2 ** 32, 0] }] },
+      { ...ok, experiences: [{ ...x, extra: 1 }] },
+      { ...ok, more: 1 },
+    ];
+    for (const b of bad) {
+      const r = await postSigned(http.get(2)!, '/agents/return', b, ring, 5000);
+      expect([r?.status, (r?.body as { code?: string } | undefined)?.code]).toEqual([400, 'E_BAD_REQUEST']);
+    }
+    expect(learned(services[1].hostedAgent(a.id)!.table)).toEqual([]);
+    const signed = await postSigned(http.get(2)!, '/agents/return', ok, ring, 5000);
+    expect([signed?.status, signed?.body]).toEqual([200, { next: 1, learned: 1, refused: 0 }]);
+  });
+
+  it('an agent replays only what an agent could have learned; a full queue drops its oldest', () => {
+    const f = defaultCatalog().features[0];
+    const agent = new FeatureAgent('agent', f, new SeededRng(1));
+    const state = agentState('kpi', 'complex', false);
+    expect(agent.replay({ state: 12345n, action: 0, reward: 1 })).toBe(false);
+    expect(agent.replay({ state, action: 5, reward: 1 })).toBe(false);
+    expect(agent.replay({ state, action: 0.5, reward: 1 })).toBe(false);
+    expect(agent.replay({ state, action: 0, reward: 1.6 })).toBe(false);
+    expect(agent.replay({ state, action: 0, reward: Number.NaN })).toBe(false);
+    expect(learned(agent.table)).toEqual([]);
+    expect(agent.replay({ state, action: 0, reward: -1.5 })).toBe(true);
+    expect(learned(agent.table)).toHaveLength(1);
+    const ret = new StandbyReturn({ hosted: new Map(), to: null });
+    for (let i = 0; i <= RETURN_QUEUE_LIMIT; i++) ret.add(f.id, { state, action: 0, reward: 0 });
+    expect([ret.pending, ret.stats.queued, ret.stats.dropped]).toEqual([
+      RETURN_QUEUE_LIMIT,
+      RETURN_QUEUE_LIMIT + 1,
+      1,
+    ]);
+  });
+});
