@@ -27,14 +27,23 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 type Answer = { standby: string[]; answers: Array<{ agent: string; confidence: number }> };
 const ask = async (m: Member, id: number) => {
-  const body = JSON.stringify({ id, type: 'troubleshoot', text: '', features: [feature], complexity: 'simple' });
+  const body = JSON.stringify({
+    id,
+    type: 'troubleshoot',
+    text: '',
+    features: [feature],
+    complexity: 'simple',
+  });
   const r = await httpJson(m.http, 'POST', '/query', body, 10_000);
   if (r?.status !== 200) throw new Error(`query ${id}: ${r?.status} ${JSON.stringify(r?.body)}`);
   const a = r.body as Answer;
   return { agent: a.answers[0].agent, confidence: a.answers[0].confidence, standby: a.standby };
 };
-const returns = async (m: Member) =>
-  ((await httpJson(m.http, 'GET', '/agents'))?.body as { returns: Record<string, number> }).returns;
+const returns = async (m: Member) => {
+  const r = await httpJson(m.http, 'GET', '/agents');
+  if (r?.status !== 200) throw new Error(`GET /agents on coordinator ${m.id}: ${r?.status ?? 'no answer'}`);
+  return (r.body as { returns: Record<string, number> }).returns;
+};
 
 const dir = mkdtempSync(join(tmpdir(), 'elex-failover-'));
 const procs = await LocalProcesses.start('coordinator', 3, bin, dir, undefined, ['--federation', '1s']);
