@@ -77,6 +77,8 @@ export interface QueryServiceOptions {
   saveMs?: number;
   /** Restore the standby agents from this file and save them to it, like `agentsFile` (default: not kept). */
   standbyAgentsFile?: string;
+  /** Keep the standby agents' unsent ratings for their primary here across restarts (default: not kept). */
+  standbyReturnsFile?: string;
   /** How long another coordinator has to answer a part or a rating (default `PEER_TIMEOUT_MS`). */
   peerTimeoutMs?: number;
   /** The clock of the memory of coordinators that did not answer (default `Date.now`). */
@@ -139,7 +141,9 @@ export class QueryService {
       keyring: node.keyring,
       timeoutMs: o.peerTimeoutMs ?? PEER_TIMEOUT_MS,
       learned: (agent) => this.federation.interacted(agent),
+      file: o.standbyReturnsFile,
     });
+    this.returns.load();
     this.standby = new StandbyAgents(catalog, standbyFor, rng, (f, e) => this.returns.add(f, e));
     const store = (file: string | undefined, agents: ReadonlyMap<string, FeatureAgent>) =>
       file === undefined ? null : new AgentStore(file, agents, o.saveMs ?? 10_000);
@@ -196,6 +200,7 @@ export class QueryService {
     this.federation.stop();
     this.store?.stop();
     this.standbyStore?.stop();
+    this.returns.save();
   }
 
   /** Feature agents this coordinator hosts. */

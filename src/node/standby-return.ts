@@ -7,39 +7,55 @@
  *
  * Exactly once while both live: experiences carry consecutive sequence numbers in the standby's epoch (random
  * per process), and the primary remembers, per epoch, the next one it expects, so a batch resent after a lost
- * reply is skipped where already learned. A queue over `RETURN_QUEUE_LIMIT` drops its oldest (counted).
+ * reply is skipped where already learned. A queue over `RETURN_QUEUE_LIMIT` drops its oldest (counted). With a
+ * file, the queue, its epoch and its next sequence number are saved after every round and at stop, and read back
+ * at start, so a standby restart loses at most the ratings of its last round and the primary still learns each
+ * experience once.
  */
 import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { ElexError } from '../core/index.js';
 import { REWARD_MAX, REWARD_MIN } from '../learning/index.js';
 import { actionIndex, type Experience, type FeatureAgent, u32 } from '../swarm/agent/index.js';
 import type { ClusterKeyring } from './cluster-key.js';
+import { writeFileDurably } from './durable-file.js';
 import { postSigned } from './signed-request.js';
 import type { Address } from './tcp-transport.js';
 
 export const RETURN_PATH = '/agents/return';
+/** The queue's file in a coordinator's data directory (`QueryServiceOptions.standbyReturnsFile`). */
+export const STANDBY_RETURNS_FILE = 'standby-returns.json';
+export const RETURNS_FORMAT = 'elex-standby-returns/1';
 /** Experiences one request carries at most, and the most a standby keeps waiting for its primary. */
 export const RETURN_PER_POST = 512;
 export const RETURN_QUEUE_LIMIT = 4096;
 /** Standby epochs a primary remembers the next sequence number of (a standby restarts with a new one). */
 const EPOCHS_KEPT = 16;
 
+const epochSchema = z.string().regex(/^[0-9a-f]{1,64}$/);
+const seqSchema = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const experienceSchema = z.strictObject({
+  feature: z.string().min(1).max(64),
+  state: z.tuple([u32, u32]),
+  action: actionIndex,
+  reward: z.number().finite().min(REWARD_MIN).max(REWARD_MAX),
+});
+type WireExperience = z.infer<typeof experienceSchema>;
+
 /** The body of `POST /agents/return`: strict and bounded. */
 export const returnBody = z.strictObject({
-  epoch: z.string().regex(/^[0-9a-f]{1,64}$/),
+  epoch: epochSchema,
   /** The sequence number of the first experience; the rest follow it one by one. */
-  first: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
-  experiences: z
-    .array(
-      z.strictObject({
-        feature: z.string().min(1).max(64),
-        state: z.tuple([u32, u32]),
-        action: actionIndex,
-        reward: z.number().finite().min(REWARD_MIN).max(REWARD_MAX),
-      }),
-    )
-    .min(1)
-    .max(RETURN_PER_POST),
+  first: seqSchema,
+  experiences: z.array(experienceSchema).min(1).max(RETURN_PER_POST),
+});
+
+const fileSchema = z.strictObject({
+  format: z.literal(RETURNS_FORMAT),
+  epoch: epochSchema,
+  next: seqSchema,
+  queue: z.array(z.strictObject({ seq: seqSchema, ...experienceSchema.shape })).max(RETURN_QUEUE_LIMIT),
 });
 export type ReturnBody = z.infer<typeof returnBody>;
 
@@ -61,6 +77,8 @@ export interface ReturnStats {
   learned: number;
   duplicates: number;
   refused: number;
+  /** Saves of the queue that failed (retried at the next round). */
+  saveFailures: number;
 }
 
 interface Queued {
@@ -78,6 +96,8 @@ export interface StandbyReturnOptions {
   timeoutMs?: number;
   /** A hosted agent learned (the federation counts it towards its next sync). */
   learned?: (agent: FeatureAgent) => void;
+  /** Where the queue is kept across restarts (`load`, `save`); default: not kept. */
+  file?: string;
 }
 
 export class StandbyReturn {
@@ -89,14 +109,63 @@ export class StandbyReturn {
     learned: 0,
     duplicates: 0,
     refused: 0,
+    saveFailures: 0,
   };
-  readonly epoch = randomBytes(8).toString('hex');
+  private life = randomBytes(8).toString('hex');
   private queue: Queued[] = [];
   private seq = 0;
+  /** The queue changed since the last save. */
+  private dirty = false;
   /** Primary side: the next sequence number expected per standby epoch, oldest epoch first. */
   private readonly next = new Map<string, number>();
 
   constructor(private readonly o: StandbyReturnOptions) {}
+
+  /** Names this standby's sequence numbers: random per life, or the saved one's when the queue was read back. */
+  get epoch(): string {
+    return this.life;
+  }
+
+  get file(): string | undefined {
+    return this.o.file;
+  }
+
+  /** Reads the saved queue back; no file is a first start. E_DECODE on a file it cannot use. */
+  load(): void {
+    const path = this.o.file;
+    if (path === undefined || !existsSync(path)) return;
+    let raw: unknown;
+    try {
+      raw = JSON.parse(readFileSync(path, 'utf8'));
+    } catch (e) {
+      throw refuse(path, `not JSON (${e instanceof Error ? e.message : String(e)})`);
+    }
+    const p = fileSchema.safeParse(raw);
+    if (!p.success) throw refuse(path, z.prettifyError(p.error).split('\n')[0]);
+    const { epoch, next, queue } = p.data;
+    if (queue.some((q, i) => q.seq !== next - queue.length + i))
+      throw refuse(path, 'the queue is not the consecutive sequence numbers before next');
+    this.life = epoch;
+    this.seq = next;
+    this.queue = queue.map((q) => ({ seq: q.seq, feature: q.feature, e: experienceOf(q) }));
+  }
+
+  /** Writes the queue when it changed since the last save (a failure is left for the next save). */
+  save(): void {
+    if (this.o.file === undefined || !this.dirty) return;
+    const text = JSON.stringify({
+      format: RETURNS_FORMAT,
+      epoch: this.life,
+      next: this.seq,
+      queue: this.queue.map((q) => ({ seq: q.seq, ...wire(q) })),
+    });
+    try {
+      writeFileDurably(this.o.file, text);
+      this.dirty = false;
+    } catch {
+      this.stats.saveFailures++;
+    }
+  }
 
   /** Experiences waiting for the primary. */
   get pending(): number {
@@ -111,23 +180,23 @@ export class StandbyReturn {
     }
     this.queue.push({ seq: this.seq++, feature, e });
     this.stats.queued++;
+    this.dirty = true;
   }
 
-  /** Sends the queue to the primary in order, in bounded requests; stops at the first it does not take. */
+  /**
+   * Sends the queue to the primary in order, in bounded requests, and stops at the first it does not take; then
+   * saves what is left.
+   */
   async round(): Promise<void> {
+    await this.send();
+    this.save();
+  }
+
+  private async send(): Promise<void> {
     const to = this.o.to;
     while (to !== null && this.queue.length > 0) {
       const batch = this.queue.slice(0, RETURN_PER_POST);
-      const body: ReturnBody = {
-        epoch: this.epoch,
-        first: batch[0].seq,
-        experiences: batch.map((q) => ({
-          feature: q.feature,
-          state: [Number(q.e.state >> 32n), Number(q.e.state & 0xffffffffn)],
-          action: q.e.action,
-          reward: q.e.reward,
-        })),
-      };
+      const body: ReturnBody = { epoch: this.life, first: batch[0].seq, experiences: batch.map(wire) };
       const r = await postSigned(to, RETURN_PATH, body, this.o.keyring, this.o.timeoutMs ?? 3000);
       const reply = r?.status === 200 ? returnReply.safeParse(r.body) : null;
       if (!reply?.success) {
@@ -138,6 +207,7 @@ export class StandbyReturn {
       this.queue = this.queue.filter((q) => q.seq >= reply.data.next);
       this.stats.returned += before - this.queue.length;
       if (this.queue.length === before) return; // the primary took none: no progress this round
+      this.dirty = true;
     }
   }
 
@@ -156,12 +226,7 @@ export class StandbyReturn {
         return;
       }
       const agent = this.o.hosted.get(x.feature);
-      const e: Experience = {
-        state: (BigInt(x.state[0]) << 32n) | BigInt(x.state[1]),
-        action: x.action,
-        reward: x.reward,
-      };
-      if (agent?.replay(e) === true) {
+      if (agent?.replay(experienceOf(x)) === true) {
         learned++;
         this.o.learned?.(agent);
       } else refused++;
@@ -174,4 +239,20 @@ export class StandbyReturn {
     this.stats.refused += refused;
     return { next, learned, refused };
   }
+}
+
+function wire(q: Queued): WireExperience {
+  const { state, action, reward } = q.e;
+  return { feature: q.feature, state: [Number(state >> 32n), Number(state & 0xffffffffn)], action, reward };
+}
+
+function experienceOf(x: WireExperience): Experience {
+  return { state: (BigInt(x.state[0]) << 32n) | BigInt(x.state[1]), action: x.action, reward: x.reward };
+}
+
+function refuse(path: string, why: string): ElexError {
+  return new ElexError(
+    'E_DECODE',
+    `${path}: ${why}; move it aside to start without the standby's unsent ratings`,
+  );
 }

@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SeededRng } from '../../src/core/index.js';
 import { defaultCatalog } from '../../src/node/catalog-file.js';
@@ -7,7 +9,7 @@ import { serveCoordinatorHttp } from '../../src/node/coordinator-http.js';
 import { postSigned } from '../../src/node/signed-request.js';
 import { RETURN_QUEUE_LIMIT, StandbyReturn } from '../../src/node/standby-return.js';
 import { agentState, FeatureAgent } from '../../src/swarm/agent/index.js';
-import { ask, catalog, cleanup, coordinators, featureOf, query, stopApi } from './coordinators.js';
+import { ask, catalog, cleanup, coordinators, featureOf, query, root, stopApi } from './coordinators.js';
 
 const post = async (base: string, path: string, body: unknown) => {
   const r = await fetch(`${base}${path}`, { method: 'POST', body: JSON.stringify(body) });
@@ -153,5 +155,49 @@ describe("a standby's learning goes back to the primary", () => {
       RETURN_QUEUE_LIMIT + 1,
       1,
     ]);
+  });
+
+  it('the queue survives a standby restart, in its epoch, so the primary still learns each experience once', async () => {
+    const { url, servers, services, nodes, http } = await coordinators(undefined, 0, (id) =>
+      id === 3 ? { standbyReturnsFile: join(mkdtempSync(join(root, 'r')), 'standby-returns.json') } : {},
+    );
+    const a = featureOf(1); // primary coordinator 2, standby coordinator 3
+    await stopApi(servers, 1);
+    const q = await query(url(1), ask(70, [a.id]));
+    expect(q.body.standby).toEqual([a.id]);
+    expect((await post(url(1), '/feedback', { queryId: 70, feature: a.id, rating: 1 })).status).toBe(200);
+    const ret = services[2].returns;
+    expect(ret.pending).toBe(1);
+    // Coordinator 3 stops (its queue saved) and a new life reads it back: same epoch, same sequence numbers.
+    await stopApi(servers, 2);
+    const file = ret.file!;
+    const saved = readFileSync(file);
+    const again = new StandbyReturn({ hosted: new Map(), to: http.get(2)!, file });
+    again.load();
+    expect([again.pending, again.epoch]).toEqual([1, ret.epoch]);
+    // Coordinator 2 back: the restored queue is learned; a life that crashed before saving the ack (the old file
+    // again) sends it once more, and coordinator 2 skips it as already learned.
+    const back = await serveCoordinatorHttp(nodes[1], catalog, http.get(2)!, services[1]);
+    cleanup.push(() => new Promise((r) => back.close(() => r())));
+    await again.round();
+    expect([again.pending, services[1].returns.stats.learned]).toEqual([0, 1]);
+    writeFileSync(file, saved);
+    const third = new StandbyReturn({ hosted: new Map(), to: http.get(2)!, file });
+    third.load();
+    await third.round();
+    expect([third.pending, services[1].returns.stats]).toEqual([
+      0,
+      expect.objectContaining({ learned: 1, duplicates: 1 }),
+    ]);
+    // A file it cannot use stops the start with a reason, instead of being overwritten by an empty queue.
+    for (const bad of [
+      '{',
+      '{"format":"elex-standby-returns/1","epoch":"ab","next":5,"queue":[{"seq":1,"feature":"x","state":[0,0],"action":0,"reward":0}]}',
+    ]) {
+      writeFileSync(file, bad);
+      expect(() => new StandbyReturn({ hosted: new Map(), to: null, file }).load()).toThrow(
+        expect.objectContaining({ code: 'E_DECODE' }),
+      );
+    }
   });
 });

@@ -13,6 +13,7 @@ import { serveKvHttp } from '../../node/kv-http.js';
 import { KvNode } from '../../node/kv-node.js';
 import { QueryService } from '../../node/query-service.js';
 import type { RaftProcessOptions, RaftStatus } from '../../node/raft-process.js';
+import { STANDBY_RETURNS_FILE } from '../../node/standby-return.js';
 import type { Address } from '../../node/tcp-transport.js';
 import { durationOption, intOption } from '../options.js';
 
@@ -235,6 +236,7 @@ export function register(program: Command): void {
                 federationMs: o.federation,
                 agentsFile: join(dataDir, AGENTS_FILE),
                 standbyAgentsFile: join(dataDir, STANDBY_AGENTS_FILE),
+                standbyReturnsFile: join(dataDir, STANDBY_RETURNS_FILE),
                 saveMs: o.agentsSave,
                 suspected: gossip && ((c) => gossip.suspected(c)),
               }),
