@@ -10,7 +10,7 @@ import { AgentMirror } from './agent-mirror.js';
 import { AgentStore } from './agent-store.js';
 import type { CoordinatorNode } from './coordinator-node.js';
 import type { FeedbackResult, PartReply } from './query-replies.js';
-import { Failover, StandbyAgents, standbyHost } from './standby.js';
+import { Failover, StandbyAgents, standbyAgentId, standbyHost } from './standby.js';
 import { StandbyReturn } from './standby-return.js';
 import type { Address } from './tcp-transport.js';
 
@@ -18,6 +18,8 @@ import type { Address } from './tcp-transport.js';
 export const MAX_QUERY_FEATURES = 64;
 
 export { type FeedbackResult, FORWARDED_FEEDBACK_PATH, PART_PATH } from './query-replies.js';
+/** The id of the agent a coordinator hosts for `feature` (the reply's `agent`). */
+export const hostedAgentId = (feature: string): string => `agent-${feature}`;
 /** How long a coordinator waits for another's answer before it takes it for down (default). */
 export const PEER_TIMEOUT_MS = 3000;
 
@@ -46,6 +48,8 @@ export const feedbackBody = z.strictObject({
   rating: z.number().finite(),
   resolved: z.boolean().optional(),
   latency_ms: z.number().finite().min(0).optional(),
+  /** The answering agent, as the reply named it: a standby agent's answer is rated at the standby only. */
+  agent: z.string().min(1).max(128).optional(),
 });
 export type FeedbackBody = z.infer<typeof feedbackBody>;
 
@@ -129,7 +133,7 @@ export class QueryService {
       this.hostOf.set(c.id, host);
       if (standbyHost(ids, host) === node.id) standbyFor.add(c.id);
       if (host !== node.id) return;
-      const agents = c.features.map((f) => new FeatureAgent(`agent-${f}`, catalog.get(f)!, rng.fork(f)));
+      const agents = c.features.map((f) => new FeatureAgent(hostedAgentId(f), catalog.get(f)!, rng.fork(f)));
       for (const a of agents) this.agents.set(a.feature.id, a);
       categories.set(c.id, agents);
     });
@@ -308,6 +312,12 @@ export class QueryService {
   async feedback(f: FeedbackBody): Promise<FeedbackResult> {
     const feature = this.catalog.get(f.feature);
     if (feature === undefined) return { accepted: false, reason: 'UNKNOWN_FEATURE' };
+    if (
+      f.agent !== undefined &&
+      f.agent !== hostedAgentId(f.feature) &&
+      f.agent !== standbyAgentId(f.feature)
+    )
+      return { accepted: false, reason: 'UNKNOWN_AGENT' };
     return this.failover.feedback(this.hostOf.get(feature.category)!, f);
   }
 

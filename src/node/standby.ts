@@ -24,6 +24,10 @@ import type { Address } from './tcp-transport.js';
 /** A part, or a rating, for the standby agents (signed on a keyed cluster, like `/query/part`). */
 export const STANDBY_PART_PATH = '/query/standby';
 export const STANDBY_FEEDBACK_PATH = '/feedback/standby';
+/** Answers of standby agents a coordinator remembers having passed on (their ratings go to the standby). */
+export const STANDBY_ANSWERS_KEPT = 4096;
+/** The id of a standby agent (the reply's `agent`; a rating naming it goes to the standby only). */
+export const standbyAgentId = (feature: string): string => `standby-agent-${feature}`;
 /** How long a coordinator that did not answer is skipped: its parts go straight to the standby meanwhile. */
 export const DOWN_MEMORY_MS = 5000;
 
@@ -94,10 +98,7 @@ export class StandbyAgents {
     for (const c of catalog.categories)
       if (categories.has(c.id))
         for (const f of c.features)
-          this.agents.set(
-            f,
-            new FeatureAgent(`standby-agent-${f}`, catalog.get(f)!, rng.fork(`standby:${f}`)),
-          );
+          this.agents.set(f, new FeatureAgent(standbyAgentId(f), catalog.get(f)!, rng.fork(`standby:${f}`)));
     this.stats.agents = this.agents.size;
   }
 
@@ -161,6 +162,8 @@ export class Failover {
   readonly down: DownHosts;
   /** Each coordinator's standby host, fixed with the coordinator list (not sorted again per request). */
   private readonly standbyOf: ReadonlyMap<number, number | null>;
+  /** `queryId:feature` of the answers standby agents gave through this coordinator, oldest first (bounded). */
+  private readonly standbyAnswers = new Set<string>();
 
   constructor(private readonly o: FailoverOptions) {
     const ids = [...o.http.keys()];
@@ -183,10 +186,26 @@ export class Failover {
     const standby = this.standbyOf.get(primary) ?? null;
     if (standby === null) return { reply: { reason: DOWN }, standby: false };
     this.stats.parts++;
-    if (standby === this.o.self) return { reply: await this.o.standbyPart(p), standby: true };
+    if (standby === this.o.self) {
+      const reply = await this.o.standbyPart(p);
+      if ('answers' in reply) this.noteStandby(p);
+      return { reply, standby: true };
+    }
     const r = await this.post(standby, STANDBY_PART_PATH, p);
     const reply = r === null ? { reason: DOWN } : checkPartReply(r.status, r.body, p.queryId, p.features);
+    if ('answers' in reply) this.noteStandby(p);
     return { reply, standby: true };
+  }
+
+  /** Remembers that standby agents answered `p`'s features, so their ratings skip the primary. */
+  private noteStandby(p: PartBody): void {
+    for (const f of p.features) {
+      const key = `${p.queryId}:${f}`;
+      this.standbyAnswers.delete(key);
+      this.standbyAnswers.add(key);
+      if (this.standbyAnswers.size > STANDBY_ANSWERS_KEPT)
+        this.standbyAnswers.delete(this.standbyAnswers.values().next().value!);
+    }
   }
 
   /**
@@ -195,6 +214,10 @@ export class Failover {
    * primary did not take the rating, and an agent takes a rating of an answer once: applied at most once.
    */
   async feedback(primary: number, f: FeedbackBody): Promise<FeedbackResult> {
+    // A standby agent's answer (the rating names it, or it went through here): a late answer the primary gave
+    // to the same query must not take its rating.
+    if (f.agent === standbyAgentId(f.feature) || this.standbyAnswers.has(`${f.queryId}:${f.feature}`))
+      return (await this.standbyFeedback(primary, f)) ?? { accepted: false, reason: DOWN };
     let first: FeedbackResult | null; // null: the primary did not answer
     if (primary === this.o.self) first = this.o.hostedFeedback(f);
     else if (this.skipped(primary))
@@ -204,19 +227,23 @@ export class Failover {
       first = r === null ? null : checkFeedbackReply(r.status, r.body);
     }
     if (first !== null && first.reason !== 'UNKNOWN_ANSWER') return first;
-    const standby = this.standbyOf.get(primary) ?? null;
-    let second: FeedbackResult | null = null;
-    if (standby === this.o.self) second = this.o.standbyFeedback(f);
-    else if (standby !== null) {
-      const r = await this.post(standby, STANDBY_FEEDBACK_PATH, f);
-      second = r === null ? null : checkFeedbackReply(r.status, r.body);
-    }
-    if (second?.accepted) {
-      this.stats.feedback++;
-      return second;
-    }
+    const second = await this.standbyFeedback(primary, f);
+    if (second?.accepted) return second;
     // Neither took it: the primary's refusal when it answered; when it did not, it may hold the answer.
     return first ?? { accepted: false, reason: DOWN };
+  }
+
+  /** A rating for the standby agent of `primary`'s categories; null when the standby did not answer. */
+  private async standbyFeedback(primary: number, f: FeedbackBody): Promise<FeedbackResult | null> {
+    const standby = this.standbyOf.get(primary) ?? null;
+    let r: FeedbackResult | null = null;
+    if (standby === this.o.self) r = this.o.standbyFeedback(f);
+    else if (standby !== null) {
+      const res = await this.post(standby, STANDBY_FEEDBACK_PATH, f);
+      r = res === null ? null : checkFeedbackReply(res.status, res.body);
+    }
+    if (r?.accepted) this.stats.feedback++;
+    return r;
   }
 
   /**

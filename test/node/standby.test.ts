@@ -75,8 +75,9 @@ describe('queries while a coordinator is down', () => {
     // The rating, through coordinator 1, reaches coordinator 3's standby agent; once.
     const rated = await post(url(1), '/feedback', { queryId: 21, feature: a.id, rating: 1, resolved: true });
     expect([rated.status, rated.body]).toEqual([200, { accepted: true }]);
+    // Again: coordinator 1 remembers the standby answered it, and the standby's agent has rated it already.
     const again = await post(url(1), '/feedback', { queryId: 21, feature: a.id, rating: 1 });
-    expect([again.status, again.body]).toEqual([502, { accepted: false, reason: 'COORDINATOR_DOWN' }]);
+    expect([again.status, again.body]).toEqual([409, { accepted: false, reason: 'UNKNOWN_ANSWER' }]);
     expect((await agents(url(3))).standby).toMatchObject({ answers: 1, feedback: 1 });
     expect((await agents(url(1))).failover).toMatchObject({ parts: 1, feedback: 1 });
     // One rated experience in that state: the standby agent answers it with more confidence. Asked through
@@ -163,11 +164,67 @@ describe('queries while a coordinator is down', () => {
     expect([first.status, first.body.standby, asked]).toEqual([200, [a.id], 0]);
     const rated = await post(url(1), '/feedback', { queryId: 50, feature: a.id, rating: 1 });
     expect([rated.status, rated.body, asked]).toEqual([200, { accepted: true }, 0]);
-    expect((await agents(url(1))).failover).toMatchObject({ parts: 1, suspected: 2, remembered: 0 });
+    // The part skipped the suspected primary; the rating went to the standby that answered, asking no one else.
+    expect((await agents(url(1))).failover).toMatchObject({ parts: 1, suspected: 1, remembered: 0 });
     // No longer suspected: asked again (it does not answer, so the timeout is waited once more).
     suspect = false;
     const later = await query(url(1), ask(51, [a.id]));
     expect([later.status, later.body.standby, asked]).toEqual([200, [a.id], 1]);
+  });
+
+  it('a primary that answered too late does not take the rating of the answer the standby gave', async () => {
+    const { url } = await coordinators();
+    const a = featureOf(1); // primary coordinator 2, standby coordinator 3
+    const part = { queryId: 80, type: 'troubleshoot', complexity: 'simple', features: [a.id], barrier: 0 };
+    // Both hold an answer to query 80: coordinator 2's came after the asker's timeout, the standby's was used.
+    for (const [id, path] of [
+      [2, '/query/part'],
+      [3, '/query/standby'],
+    ] as const)
+      expect((await post(url(id), path, { ...part })).status).toBe(200);
+    // The rating names the agent whose answer was rated (the reply's `agent`): it goes to that one only.
+    const rated = await post(url(1), '/feedback', {
+      queryId: 80,
+      feature: a.id,
+      rating: 1,
+      agent: `standby-agent-${a.id}`,
+    });
+    expect([rated.status, rated.body]).toEqual([200, { accepted: true }]);
+    expect((await agents(url(3))).standby).toMatchObject({ feedback: 1 });
+    const primary = await post(url(2), '/feedback/forwarded', { queryId: 80, feature: a.id, rating: 1 });
+    expect([primary.status, primary.body]).toEqual([200, { accepted: true }]); // still pending there: untouched
+    // An agent that is neither the feature's agent nor its standby agent is refused.
+    const other = await post(url(1), '/feedback', {
+      queryId: 80,
+      feature: a.id,
+      rating: 1,
+      agent: 'agent-X',
+    });
+    expect([other.status, other.body]).toEqual([409, { accepted: false, reason: 'UNKNOWN_AGENT' }]);
+  });
+
+  it('the coordinator a query went through remembers which parts standby agents answered, and rates them there', async () => {
+    let now = 1_000_000;
+    const { url, servers, http } = await coordinators(undefined, 0, { peerTimeoutMs: 400, now: () => now });
+    const a = featureOf(1); // primary coordinator 2, standby coordinator 3
+    await stopApi(servers, 1);
+    let asked = 0; // coordinator 2 hung: it holds parts and answers none
+    const hung = createServer((req) => {
+      asked++;
+      req.resume();
+    });
+    await new Promise<void>((r) => hung.listen(http.get(2)!.port, '127.0.0.1', () => r()));
+    cleanup.push(async () => {
+      hung.closeAllConnections();
+      await new Promise((r) => hung.close(() => r(undefined)));
+    });
+    const q = await query(url(1), ask(81, [a.id]));
+    expect([q.status, q.body.standby, asked]).toEqual([200, [a.id], 1]);
+    // Past the 5 s memory, coordinator 2 would be asked first again; the rating of query 81 is not: its answer
+    // was the standby's.
+    now += 10_000;
+    const rated = await post(url(1), '/feedback', { queryId: 81, feature: a.id, rating: 1 });
+    expect([rated.status, rated.body, asked]).toEqual([200, { accepted: true }, 1]);
   });
 
   it('the primary and its standby both down: the query fails; a standby that is this coordinator answers', async () => {
