@@ -1,24 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { GossipConfig } from '../../src/gossip/index.js';
 import { ClusterKeyring } from '../../src/node/cluster-key.js';
 import { CoordinatorGossip } from '../../src/node/coordinator-gossip.js';
 import { freePorts } from '../../src/node/processes.js';
 import type { Address } from '../../src/node/tcp-transport.js';
+import { FAST } from '../support/gossip.js';
 import { waitUntil } from '../support/wait.js';
-
-/** A tenth of the default intervals, with a second's allowance for a busy machine (as gossip-member.test). */
-const FAST: Partial<GossipConfig> = {
-  gossipIntervalMs: 100,
-  heartbeatIntervalMs: 100,
-  firstHeartbeatEstimateMs: 100,
-  minStdDevMs: 10,
-  acceptablePauseMs: 1000,
-  suspicionMinMs: 1000,
-  suspicionMaxMs: 3000,
-  rumorDelayMs: 10,
-  recentWindowMs: 300,
-};
 
 const running = new Set<CoordinatorGossip>();
 afterEach(async () => {

@@ -3,7 +3,7 @@
  * k % 3 + 1): the harness of the query tests (`query-service.test.ts`, `standby.test.ts`).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach } from 'vitest';
@@ -102,4 +102,22 @@ export const featureOf = (k: number) =>
 export async function stopApi(servers: readonly Server[], i: number): Promise<void> {
   await new Promise<void>((r) => servers[i].close(() => r()));
   servers[i].closeAllConnections();
+}
+
+/**
+ * Coordinator `id`'s API replaced by a hung process: its port takes requests and answers none. Returns how many
+ * requests it took so far.
+ */
+export async function hang(http: ReadonlyMap<number, Address>, id: number): Promise<() => number> {
+  let asked = 0;
+  const hung = createServer((req) => {
+    asked++;
+    req.resume();
+  });
+  await new Promise<void>((r) => hung.listen(http.get(id)!.port, '127.0.0.1', () => r()));
+  cleanup.push(async () => {
+    hung.closeAllConnections();
+    await new Promise((r) => hung.close(() => r(undefined)));
+  });
+  return () => asked;
 }

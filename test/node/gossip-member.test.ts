@@ -1,25 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { Channel, type GossipConfig } from '../../src/gossip/index.js';
+import { Channel } from '../../src/gossip/index.js';
 import { ClusterKeyring } from '../../src/node/cluster-key.js';
 import { runGossipCluster } from '../../src/node/gossip-cluster.js';
 import { GossipMember } from '../../src/node/gossip-member.js';
+import { FAST } from '../support/gossip.js';
 import { waitUntil } from '../support/wait.js';
-
-/**
- * Intervals a tenth of the defaults, so a test sees joins and failures in a second or two; the pause allowance
- * and suspicion timeouts are kept near a second, so a busy test machine's stalls are not taken for failures.
- */
-const FAST: Partial<GossipConfig> = {
-  gossipIntervalMs: 100,
-  heartbeatIntervalMs: 100,
-  firstHeartbeatEstimateMs: 100,
-  minStdDevMs: 10,
-  acceptablePauseMs: 1000,
-  suspicionMinMs: 1000,
-  suspicionMaxMs: 3000,
-  rumorDelayMs: 10,
-  recentWindowMs: 300,
-};
 
 const running: GossipMember[] = [];
 afterEach(async () => {

@@ -31,6 +31,14 @@ const learned = (t: {
   return out;
 };
 
+/** One experience as `POST /agents/return` carries it: action 2 rewarded 1 in `state`. */
+const onWire = (feature: string, state: bigint) => ({
+  feature,
+  state: [Number(state >> 32n), Number(state & 0xffffffffn)],
+  action: 2,
+  reward: 1,
+});
+
 describe("a standby's learning goes back to the primary", () => {
   it('ratings a standby agent took while its primary was down reach the primary agent once it is back, once', async () => {
     const { url, servers, services, nodes, http } = await coordinators();
@@ -65,12 +73,7 @@ describe("a standby's learning goes back to the primary", () => {
     const { url, servers, services, nodes, http } = await coordinators();
     const a = featureOf(1); // primary coordinator 2, standby coordinator 3
     const state = agentState('troubleshoot', 'simple', true);
-    const x = {
-      feature: a.id,
-      state: [Number(state >> 32n), Number(state & 0xffffffffn)],
-      action: 2,
-      reward: 1,
-    };
+    const x = onWire(a.id, state);
     const body = { epoch: 'ab12', first: 0, experiences: [x, x] };
     const first = await post(url(2), '/agents/return', body);
     expect([first.status, first.body]).toEqual([200, { next: 2, learned: 2, refused: 0 }]);
@@ -105,13 +108,7 @@ describe("a standby's learning goes back to the primary", () => {
     const ring = ClusterKeyring.of([randomBytes(32)]);
     const { url, services, http } = await coordinators(ring);
     const a = featureOf(1);
-    const state = agentState('troubleshoot', 'simple', true);
-    const x = {
-      feature: a.id,
-      state: [Number(state >> 32n), Number(state & 0xffffffffn)],
-      action: 2,
-      reward: 1,
-    };
+    const x = onWire(a.id, agentState('troubleshoot', 'simple', true));
     const ok = { epoch: 'ab12', first: 0, experiences: [x] };
     const unsigned = await post(url(2), '/agents/return', ok);
     expect([unsigned.status, unsigned.body.code]).toEqual([401, 'E_AUTH']);

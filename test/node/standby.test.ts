@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ClusterKeyring } from '../../src/node/cluster-key.js';
@@ -8,7 +7,7 @@ import { pickDown } from '../../src/node/coordinator-cluster.js';
 import { type PartBody, QueryService } from '../../src/node/query-service.js';
 import { postSigned } from '../../src/node/signed-request.js';
 import { DownHosts, standbyHost } from '../../src/node/standby.js';
-import { ask, catalog, cleanup, coordinators, featureOf, query, root, stopApi } from './coordinators.js';
+import { ask, catalog, coordinators, featureOf, hang, query, root, stopApi } from './coordinators.js';
 
 const post = async (base: string, path: string, body: unknown) => {
   const r = await fetch(`${base}${path}`, { method: 'POST', body: JSON.stringify(body) });
@@ -112,17 +111,7 @@ describe('queries while a coordinator is down', () => {
     const { url, servers, http } = await coordinators(undefined, 0, { peerTimeoutMs: 400, now: () => now });
     const a = featureOf(1); // primary coordinator 2, standby coordinator 3
     await stopApi(servers, 1);
-    // Coordinator 2's port accepts requests and never answers (a hung process).
-    let asked = 0;
-    const hung = createServer((req) => {
-      asked++;
-      req.resume();
-    });
-    await new Promise<void>((r) => hung.listen(http.get(2)!.port, '127.0.0.1', () => r()));
-    cleanup.push(async () => {
-      hung.closeAllConnections();
-      await new Promise((r) => hung.close(() => r(undefined)));
-    });
+    const asked = await hang(http, 2); // coordinator 2 hung: its port takes requests and answers none
     const timed = async (id: number) => {
       const t0 = Date.now();
       const r = await query(url(1), ask(id, [a.id]));
@@ -130,17 +119,17 @@ describe('queries while a coordinator is down', () => {
       return Date.now() - t0;
     };
     expect(await timed(40)).toBeGreaterThanOrEqual(400);
-    expect(asked).toBe(1);
+    expect(asked()).toBe(1);
     // Within the window: straight to the standby, the primary not asked (no timeout waited).
     await timed(41);
-    expect(asked).toBe(1);
+    expect(asked()).toBe(1);
     expect((await agents(url(1))).failover).toMatchObject({ parts: 2, remembered: 1 });
     // A rating within the window goes straight to the standby's agent too.
     const rated = await post(url(1), '/feedback', { queryId: 41, feature: a.id, rating: 1 });
-    expect([rated.status, rated.body, asked]).toEqual([200, { accepted: true }, 1]);
+    expect([rated.status, rated.body, asked()]).toEqual([200, { accepted: true }, 1]);
     now += 5000;
     expect(await timed(42)).toBeGreaterThanOrEqual(400);
-    expect(asked).toBe(2);
+    expect(asked()).toBe(2);
   });
 
   it('a coordinator the failure detector suspects is not asked: its parts and ratings go to the standby', async () => {
@@ -150,26 +139,17 @@ describe('queries while a coordinator is down', () => {
     );
     const a = featureOf(1); // primary coordinator 2, standby coordinator 3
     await stopApi(servers, 1);
-    let asked = 0; // coordinator 2's port takes requests and never answers (a hung process)
-    const hung = createServer((req) => {
-      asked++;
-      req.resume();
-    });
-    await new Promise<void>((r) => hung.listen(http.get(2)!.port, '127.0.0.1', () => r()));
-    cleanup.push(async () => {
-      hung.closeAllConnections();
-      await new Promise((r) => hung.close(() => r(undefined)));
-    });
+    const asked = await hang(http, 2); // coordinator 2 hung: its port takes requests and answers none
     const first = await query(url(1), ask(50, [a.id]));
-    expect([first.status, first.body.standby, asked]).toEqual([200, [a.id], 0]);
+    expect([first.status, first.body.standby, asked()]).toEqual([200, [a.id], 0]);
     const rated = await post(url(1), '/feedback', { queryId: 50, feature: a.id, rating: 1 });
-    expect([rated.status, rated.body, asked]).toEqual([200, { accepted: true }, 0]);
+    expect([rated.status, rated.body, asked()]).toEqual([200, { accepted: true }, 0]);
     // The part skipped the suspected primary; the rating went to the standby that answered, asking no one else.
     expect((await agents(url(1))).failover).toMatchObject({ parts: 1, suspected: 1, remembered: 0 });
     // No longer suspected: asked again (it does not answer, so the timeout is waited once more).
     suspect = false;
     const later = await query(url(1), ask(51, [a.id]));
-    expect([later.status, later.body.standby, asked]).toEqual([200, [a.id], 1]);
+    expect([later.status, later.body.standby, asked()]).toEqual([200, [a.id], 1]);
   });
 
   it('a primary that answered too late does not take the rating of the answer the standby gave', async () => {
@@ -208,23 +188,14 @@ describe('queries while a coordinator is down', () => {
     const { url, servers, http } = await coordinators(undefined, 0, { peerTimeoutMs: 400, now: () => now });
     const a = featureOf(1); // primary coordinator 2, standby coordinator 3
     await stopApi(servers, 1);
-    let asked = 0; // coordinator 2 hung: it holds parts and answers none
-    const hung = createServer((req) => {
-      asked++;
-      req.resume();
-    });
-    await new Promise<void>((r) => hung.listen(http.get(2)!.port, '127.0.0.1', () => r()));
-    cleanup.push(async () => {
-      hung.closeAllConnections();
-      await new Promise((r) => hung.close(() => r(undefined)));
-    });
+    const asked = await hang(http, 2); // coordinator 2 hung: its port takes requests and answers none
     const q = await query(url(1), ask(81, [a.id]));
-    expect([q.status, q.body.standby, asked]).toEqual([200, [a.id], 1]);
+    expect([q.status, q.body.standby, asked()]).toEqual([200, [a.id], 1]);
     // Past the 5 s memory, coordinator 2 would be asked first again; the rating of query 81 is not: its answer
     // was the standby's.
     now += 10_000;
     const rated = await post(url(1), '/feedback', { queryId: 81, feature: a.id, rating: 1 });
-    expect([rated.status, rated.body, asked]).toEqual([200, { accepted: true }, 1]);
+    expect([rated.status, rated.body, asked()]).toEqual([200, { accepted: true }, 1]);
   });
 
   it('the primary and its standby both down: the query fails; a standby that is this coordinator answers', async () => {
