@@ -60,6 +60,12 @@ export interface CoordinatorClusterReport {
   failover: { parts: number; unanswered: number; remembered: number; suspected: number };
   /** Whether the coordinators ran their gossip failure detector. */
   gossip: boolean;
+  /**
+   * Per coordinator taken down or stalled, ms from its SIGKILL or SIGSTOP until the first, and until every,
+   * coordinator the queries went through saw it suspect or dead in its gossip view (null: not within 20 s, or no
+   * gossip). Polled every 100 ms while the queries ran.
+   */
+  detection_ms: Record<string, { first: number | null; all: number | null }>;
   /** Coordinators SIGKILLed before the queries and left down (`--down`), and those SIGSTOPped (`--stall`). */
   down: number[];
   stalled: number[];
@@ -277,6 +283,67 @@ const agentsReply = z.object({
   }),
 });
 
+const gossipView = z.object({ failover: z.object({ gossip: z.record(z.string(), z.string()).nullable() }) });
+
+/** Waits (at most 15 s) until every coordinator's gossip view has every other one alive. */
+async function gossipMet(members: readonly Member[], say: (line: string) => void): Promise<void> {
+  const t0 = performance.now();
+  while (performance.now() - t0 < 15_000) {
+    const views = await Promise.all(
+      members.map(async (m) => {
+        const r = await httpJson(m.http, 'GET', '/agents', undefined, 1000);
+        const p = r?.status === 200 ? gossipView.safeParse(r.body) : null;
+        return p?.success ? p.data.failover.gossip : null;
+      }),
+    );
+    if (views.every((v) => v !== null && Object.values(v).every((s) => s === 'alive'))) {
+      say(`gossip met: every coordinator sees the others alive (${Math.round(performance.now() - t0)} ms)`);
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  say('gossip had not met within 15 s: taking coordinators down anyway');
+}
+
+/**
+ * How long the coordinators' failure detectors took to see each of `targets` (ids) suspect or dead: polls every
+ * member's `GET /agents` every 100 ms, for at most `limitMs`, from `since` (performance.now() at the signal).
+ */
+async function watchDetection(
+  members: readonly Member[],
+  targets: readonly number[],
+  since: number,
+  limitMs = 20_000,
+): Promise<CoordinatorClusterReport['detection_ms']> {
+  const seen = new Map<number, Map<number, number>>(targets.map((t) => [t, new Map()]));
+  const out: CoordinatorClusterReport['detection_ms'] = {};
+  const done = () => [...seen.values()].every((by) => by.size === members.length);
+  while (targets.length > 0 && !done() && performance.now() - since < limitMs) {
+    await Promise.all(
+      members.map(async (m) => {
+        const r = await httpJson(m.http, 'GET', '/agents', undefined, 1000);
+        const p = r?.status === 200 ? gossipView.safeParse(r.body) : null;
+        const view = p?.success ? p.data.failover.gossip : null;
+        const at = Math.round(performance.now() - since);
+        for (const t of targets) {
+          const status = view?.[String(t)];
+          if ((status === 'suspect' || status === 'dead') && !seen.get(t)!.has(m.id))
+            seen.get(t)!.set(m.id, at);
+        }
+      }),
+    );
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  for (const [t, by] of seen) {
+    const times = [...by.values()];
+    out[String(t)] = {
+      first: times.length > 0 ? Math.min(...times) : null,
+      all: times.length === members.length ? Math.max(...times) : null,
+    };
+  }
+  return out;
+}
+
 /** The failover counters of the coordinators the queries went through, summed (one that gives none: 0). */
 async function failoverCounts(members: readonly Member[]): Promise<CoordinatorClusterReport['failover']> {
   const sum = { parts: 0, unanswered: 0, remembered: 0, suspected: 0 };
@@ -312,6 +379,8 @@ async function takeDown(
 ): Promise<{ down: number[]; stalled: number[] }> {
   const k = (o.down ?? 0) + (o.stall ?? 0);
   if (k === 0) return { down: [], stalled: [] };
+  // A coordinator its peers have not heard of yet cannot be suspected: take down only once gossip has met.
+  if (o.gossip ?? true) await gossipMet(procs.members, say);
   const leader = await procs.waitForLeader(15_000);
   const picked = pickDown(
     procs.members.map((m) => m.id),
@@ -434,9 +503,12 @@ export async function runCoordinatorCluster(o: CoordinatorClusterOptions): Promi
     const { violations, agree, active } = checkControlPlane(o.catalog, views, acceptedFeatures);
     for (const [a, b] of pairList) if (active.has(a) && active.has(b)) pairs.both_active++;
     const { down, stalled } = await takeDown(o, procs, say);
+    const takenAt = performance.now();
     const entry = procs.live.filter((m) => m.stalled !== true);
+    const detection = gossip ? watchDetection(entry, [...down, ...stalled], takenAt) : Promise.resolve({});
     const queries = await runQueries(o, entry, active, violations);
     const failover = await failoverCounts(entry);
+    const detection_ms = await detection;
     say(
       `${queries.ok} of ${queries.issued} queries answered (${queries.cross} across categories, ${queries.standby} with standby agents)`,
     );
@@ -450,6 +522,7 @@ export async function runCoordinatorCluster(o: CoordinatorClusterOptions): Promi
       queries,
       failover,
       gossip,
+      detection_ms,
       down,
       stalled,
       replicas_agree: agree,

@@ -135,6 +135,7 @@ describe('elex cluster --app coordinator: the control plane in real processes', 
       queries: { issued: number; ok: number; standby: number; standby_answers: number; stale: number };
       failover: { parts: number; unanswered: number; remembered: number; suspected: number };
       gossip: boolean;
+      detection_ms: Record<string, { first: number | null; all: number | null }>;
       down: number[];
       stalled: number[];
       violations: string[];
@@ -152,6 +153,12 @@ describe('elex cluster --app coordinator: the control plane in real processes', 
     expect(f.unanswered + f.remembered + f.suspected).toBe(f.parts);
     expect(f.suspected).toBeGreaterThan(0);
     expect(f.unanswered).toBeLessThan(f.parts);
+    // Every coordinator the queries went through saw both suspect or dead (phi 8: seconds, not the 20 s limit).
+    for (const id of [...report.down, ...report.stalled]) {
+      const d = report.detection_ms[String(id)];
+      expect(d.first).toBeGreaterThan(0);
+      expect(d.all).toBeGreaterThanOrEqual(d.first!);
+    }
   });
 });
 
