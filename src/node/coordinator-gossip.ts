@@ -48,6 +48,8 @@ export class CoordinatorGossip {
     const seeds = [...o.http].filter(([id]) => id !== o.self).map(([, a]) => formatAddress(a));
     const member = await GossipMember.start({
       listen: at,
+      // The name the others know it by, as written (a host name stays one: binding would resolve it).
+      advertise: formatAddress(at),
       seeds,
       auth: o.keyring,
       config: o.config,

@@ -18,6 +18,11 @@ import { bindUdp } from './udp-socket.js';
 export interface GossipMemberOptions {
   /** The UDP address to bind; it is also the member's name (`host:port`), which is how peers reach it. */
   listen: Address;
+  /**
+   * The name to go by instead of the bound address (`host:port` peers can send to, e.g. with a host name, which
+   * binding resolves to an IP); default: the bound address.
+   */
+  advertise?: string;
   /** Members to join through (`host:port`). */
   seeds?: readonly string[];
   /** Overrides of the gossip core's defaults (docs/gossip.md: interval 1 s, fanout 3, phi threshold 8). */
@@ -132,7 +137,7 @@ export class GossipMember {
 
   static async start(o: GossipMemberOptions): Promise<GossipMember> {
     const { socket, address } = await bindUdp(o.listen);
-    const name = formatAddress(address);
+    const name = o.advertise ?? formatAddress(address);
     const core = new GossipNode({
       name,
       generation: Date.now(),

@@ -46,6 +46,16 @@ describe("coordinators' gossip: the failure detector behind the failover", () =>
     expect(g1.suspected(2)).toBe(false);
   });
 
+  it('coordinators named by host name, as --http-peers may name them, are mapped and suspected too', async () => {
+    const http = new Map([...(await book(2))].map(([id, a]) => [id, { host: 'localhost', port: a.port }]));
+    const [g1, g2] = [await start(1, http), await start(2, http)];
+    expect(g1.member.name).toBe(`localhost:${http.get(1)!.port}`);
+    await until(() => g1.view()[2] === 'alive' && g2.view()[1] === 'alive');
+    await g2.stop();
+    running.delete(g2);
+    await until(() => g1.suspected(2));
+  });
+
   it('names map to ids by HTTP address; an id never heard of is not suspected', async () => {
     const http = await book(2);
     const g1 = await start(1, http);
