@@ -5,6 +5,7 @@
  * detector's verdicts map to coordinator ids with no extra exchange. The failover asks it which primaries not
  * to wait for.
  */
+import { ElexError, isElexError } from '../core/index.js';
 import type { GossipConfig, Liveness } from '../gossip/index.js';
 import { formatAddress } from './address.js';
 import type { ClusterKeyring } from './cluster-key.js';
@@ -44,17 +45,27 @@ export class CoordinatorGossip {
 
   static async start(o: CoordinatorGossipOptions): Promise<CoordinatorGossip> {
     const at = o.http.get(o.self);
-    if (at === undefined) throw new Error(`coordinator ${o.self} has no HTTP address to gossip at`);
+    if (at === undefined)
+      throw new ElexError('E_USAGE', `coordinator ${o.self} has no HTTP address to gossip at`);
     const seeds = [...o.http].filter(([id]) => id !== o.self).map(([, a]) => formatAddress(a));
-    const member = await GossipMember.start({
-      listen: at,
-      // The name the others know it by, as written (a host name stays one: binding would resolve it).
-      advertise: formatAddress(at),
-      seeds,
-      auth: o.keyring,
-      config: o.config,
-      tickMs: o.tickMs,
-    });
+    let member: GossipMember;
+    try {
+      member = await GossipMember.start({
+        listen: at,
+        // The name the others know it by, as written (a host name stays one: binding would resolve it).
+        advertise: formatAddress(at),
+        seeds,
+        auth: o.keyring,
+        config: o.config,
+        tickMs: o.tickMs,
+      });
+    } catch (e) {
+      if (!isElexError(e)) throw e;
+      throw new ElexError(
+        e.code,
+        `${e.message} (the coordinators' gossip listens on UDP at this coordinator's --http-peers address; --no-gossip runs without it)`,
+      );
+    }
     return new CoordinatorGossip(member, o.http);
   }
 

@@ -64,6 +64,15 @@ describe("coordinators' gossip: the failure detector behind the failover", () =>
     expect(g1.member.name).toBe(`127.0.0.1:${http.get(1)!.port}`);
   });
 
+  it('an address it cannot listen on is a typed error that says how to run without gossip', async () => {
+    const http = await book(2);
+    await start(1, http);
+    await expect(start(1, http)).rejects.toMatchObject({
+      code: 'E_LISTEN',
+      message: expect.stringMatching(/--http-peers address; --no-gossip runs without it/),
+    });
+  });
+
   it('on a keyed cluster a coordinator with another key is never heard, so never taken for alive', async () => {
     const http = await book(2);
     const g1 = await start(1, http, ClusterKeyring.of([randomBytes(32)]));
