@@ -15,6 +15,10 @@ import { type AgentAnswer, u32 } from '../swarm/agent/index.js';
 export const PART_PATH = '/query/part';
 export const FORWARDED_FEEDBACK_PATH = '/feedback/forwarded';
 
+/** The id of the agent a coordinator hosts for `feature`, and of its standby agent (the replies' `agent`). */
+export const hostedAgentId = (feature: string): string => `agent-${feature}`;
+export const standbyAgentId = (feature: string): string => `standby-agent-${feature}`;
+
 /** A part's outcome: one answer per feature asked, or why there is none. */
 export type PartReply = { answers: AgentAnswer[] } | { reason: string };
 export type FeedbackResult = { accepted: boolean; reason?: string };

@@ -9,17 +9,21 @@ import { AgentFederation } from './agent-federation.js';
 import { AgentMirror } from './agent-mirror.js';
 import { AgentStore } from './agent-store.js';
 import type { CoordinatorNode } from './coordinator-node.js';
-import type { FeedbackResult, PartReply } from './query-replies.js';
-import { Failover, StandbyAgents, standbyAgentId, standbyHost } from './standby.js';
+import { type FeedbackResult, hostedAgentId, type PartReply, standbyAgentId } from './query-replies.js';
+import { Failover, StandbyAgents, standbyHost } from './standby.js';
 import { StandbyReturn } from './standby-return.js';
 import type { Address } from './tcp-transport.js';
 
 /** Features one query may be about, whether listed or named in its text (a part carries at most as many). */
 export const MAX_QUERY_FEATURES = 64;
 
-export { type FeedbackResult, FORWARDED_FEEDBACK_PATH, PART_PATH } from './query-replies.js';
-/** The id of the agent a coordinator hosts for `feature` (the reply's `agent`). */
-export const hostedAgentId = (feature: string): string => `agent-${feature}`;
+export {
+  type FeedbackResult,
+  FORWARDED_FEEDBACK_PATH,
+  hostedAgentId,
+  PART_PATH,
+  standbyAgentId,
+} from './query-replies.js';
 /** How long a coordinator waits for another's answer before it takes it for down (default). */
 export const PEER_TIMEOUT_MS = 3000;
 

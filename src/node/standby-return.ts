@@ -150,9 +150,9 @@ export class StandbyReturn {
     this.queue = queue.map((q) => ({ seq: q.seq, feature: q.feature, e: experienceOf(q) }));
   }
 
-  /** Writes the queue when it changed since the last save (a failure is left for the next save). */
-  save(): void {
-    if (this.o.file === undefined || !this.dirty) return;
+  /** Writes the queue when it changed since the last save; false when that failed (retried at the next). */
+  save(): boolean {
+    if (this.o.file === undefined || !this.dirty) return true;
     const text = JSON.stringify({
       format: RETURNS_FORMAT,
       epoch: this.life,
@@ -162,8 +162,10 @@ export class StandbyReturn {
     try {
       writeFileDurably(this.o.file, text);
       this.dirty = false;
+      return true;
     } catch {
       this.stats.saveFailures++;
+      return false;
     }
   }
 
@@ -194,7 +196,10 @@ export class StandbyReturn {
 
   private async send(): Promise<void> {
     const to = this.o.to;
-    while (to !== null && this.queue.length > 0) {
+    // Saved first: a sequence number that reaches the primary must never be handed out again by a later life
+    // (it would take the new experience for a resend of the old one). Nothing goes out unsaved.
+    if (to === null || this.queue.length === 0 || !this.save()) return;
+    while (this.queue.length > 0) {
       const batch = this.queue.slice(0, RETURN_PER_POST);
       const body: ReturnBody = { epoch: this.life, first: batch[0].seq, experiences: batch.map(wire) };
       const r = await postSigned(to, RETURN_PATH, body, this.o.keyring, this.o.timeoutMs ?? 3000);

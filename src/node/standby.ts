@@ -9,13 +9,16 @@ import type { Rng } from '../core/index.js';
 import { type Experience, FeatureAgent } from '../swarm/agent/index.js';
 import type { Catalog } from '../swarm/index.js';
 import type { ClusterKeyring } from './cluster-key.js';
+import { httpJson } from './http-client.js';
 import {
   checkFeedbackReply,
   checkPartReply,
   type FeedbackResult,
   FORWARDED_FEEDBACK_PATH,
+  hostedAgentId,
   PART_PATH,
   type PartReply,
+  standbyAgentId,
 } from './query-replies.js';
 import type { FeedbackBody, PartBody } from './query-service.js';
 import { postSigned } from './signed-request.js';
@@ -26,8 +29,11 @@ export const STANDBY_PART_PATH = '/query/standby';
 export const STANDBY_FEEDBACK_PATH = '/feedback/standby';
 /** Answers of standby agents a coordinator remembers having passed on (their ratings go to the standby). */
 export const STANDBY_ANSWERS_KEPT = 4096;
-/** The id of a standby agent (the reply's `agent`; a rating naming it goes to the standby only). */
-export const standbyAgentId = (feature: string): string => `standby-agent-${feature}`;
+/**
+ * How long a primary the failure detector suspects, but that answered a probe over HTTP, is asked again (gossip
+ * and HTTP can disagree, e.g. UDP blocked between two hosts); a failed request ends it sooner.
+ */
+export const PROBED_ALIVE_MS = 30_000;
 /** How long a coordinator that did not answer is skipped: its parts go straight to the standby meanwhile. */
 export const DOWN_MEMORY_MS = 5000;
 
@@ -132,6 +138,8 @@ export interface FailoverStats {
   suspected: number;
   /** Requests to a primary or a standby that got no answer (refused connection or timeout). */
   unanswered: number;
+  /** Probes of a suspected coordinator that it answered over HTTP (it is asked again for `PROBED_ALIVE_MS`). */
+  probed: number;
   /** Ratings a standby's agent took. */
   feedback: number;
 }
@@ -157,18 +165,30 @@ export interface FailoverOptions {
 
 /** Asks the primary of a part or a rating, and its standby when the primary does not answer. */
 export class Failover {
-  readonly stats: FailoverStats = { parts: 0, remembered: 0, suspected: 0, unanswered: 0, feedback: 0 };
+  readonly stats: FailoverStats = {
+    parts: 0,
+    remembered: 0,
+    suspected: 0,
+    unanswered: 0,
+    probed: 0,
+    feedback: 0,
+  };
   /** Coordinators that did not answer in the last `DOWN_MEMORY_MS`. */
   readonly down: DownHosts;
   /** Each coordinator's standby host, fixed with the coordinator list (not sorted again per request). */
   private readonly standbyOf: ReadonlyMap<number, number | null>;
   /** `queryId:feature` of the answers standby agents gave through this coordinator, oldest first (bounded). */
   private readonly standbyAnswers = new Set<string>();
+  /** Suspected coordinators that answered a probe over HTTP, until when; and those with a probe under way. */
+  private readonly probedAlive = new Map<number, number>();
+  private readonly probing = new Set<number>();
+  private readonly now: () => number;
 
   constructor(private readonly o: FailoverOptions) {
     const ids = [...o.http.keys()];
     this.standbyOf = new Map(ids.map((id) => [id, standbyHost(ids, id)]));
     this.down = new DownHosts(DOWN_MEMORY_MS, o.now);
+    this.now = o.now ?? Date.now;
   }
 
   /**
@@ -180,11 +200,16 @@ export class Failover {
       // not asked: the standby answers at once
     } else {
       const r = await this.post(primary, PART_PATH, p);
-      if (r !== null)
+      if (r !== null) {
+        // The primary's answer now: a rating of this query id is no longer the standby's (ids are reused).
+        for (const f of p.features) this.standbyAnswers.delete(`${p.queryId}:${f}`);
         return { reply: checkPartReply(r.status, r.body, p.queryId, p.features), standby: false };
+      }
     }
     const standby = this.standbyOf.get(primary) ?? null;
     if (standby === null) return { reply: { reason: DOWN }, standby: false };
+    // A standby that is down too: the query fails now instead of after another timeout.
+    if (standby !== this.o.self && this.skipped(standby)) return { reply: { reason: DOWN }, standby: false };
     this.stats.parts++;
     if (standby === this.o.self) {
       const reply = await this.o.standbyPart(p);
@@ -214,21 +239,30 @@ export class Failover {
    * primary did not take the rating, and an agent takes a rating of an answer once: applied at most once.
    */
   async feedback(primary: number, f: FeedbackBody): Promise<FeedbackResult> {
-    // A standby agent's answer (the rating names it, or it went through here): a late answer the primary gave
-    // to the same query must not take its rating.
-    if (f.agent === standbyAgentId(f.feature) || this.standbyAnswers.has(`${f.queryId}:${f.feature}`))
-      return (await this.standbyFeedback(primary, f)) ?? { accepted: false, reason: DOWN };
-    let first: FeedbackResult | null; // null: the primary did not answer
-    if (primary === this.o.self) first = this.o.hostedFeedback(f);
-    else if (this.skipped(primary))
-      first = null; // as its parts: no timeout waited per rating
-    else {
-      const r = await this.post(primary, FORWARDED_FEEDBACK_PATH, f);
-      first = r === null ? null : checkFeedbackReply(r.status, r.body);
+    const key = `${f.queryId}:${f.feature}`;
+    // A standby agent's answer (the rating names it, or, unnamed, it went through here): a late answer the
+    // primary gave to the same query must not take its rating.
+    if (f.agent === standbyAgentId(f.feature) || (f.agent === undefined && this.standbyAnswers.has(key))) {
+      const r = await this.standbyFeedback(primary, f);
+      if (r?.accepted) this.standbyAnswers.delete(key);
+      return r ?? { accepted: false, reason: DOWN };
     }
+    const ask = async () => {
+      if (primary === this.o.self) return this.o.hostedFeedback(f);
+      const r = await this.post(primary, FORWARDED_FEEDBACK_PATH, f);
+      return r === null ? null : checkFeedbackReply(r.status, r.body);
+    };
+    // null: the primary did not answer, or was not asked (as its parts: no timeout waited per rating)
+    const skipped = primary !== this.o.self && this.skipped(primary);
+    const first = skipped ? null : await ask();
+    // Named the primary's agent: its answer, whatever it says; the standby never had it.
+    if (f.agent === hostedAgentId(f.feature))
+      return (skipped ? await ask() : first) ?? { accepted: false, reason: DOWN };
     if (first !== null && first.reason !== 'UNKNOWN_ANSWER') return first;
     const second = await this.standbyFeedback(primary, f);
     if (second?.accepted) return second;
+    // Not the standby's answer: a primary that was not asked may hold it (a rating is worth its timeout).
+    if (skipped) return (await ask()) ?? { accepted: false, reason: DOWN };
     // Neither took it: the primary's refusal when it answered; when it did not, it may hold the answer.
     return first ?? { accepted: false, reason: DOWN };
   }
@@ -251,10 +285,29 @@ export class Failover {
    * not answer within the last `DOWN_MEMORY_MS`.
    */
   private skipped(host: number): boolean {
-    if (this.o.suspected?.(host) === true) this.stats.suspected++;
+    if (this.o.suspected?.(host) === true && !this.answersHttp(host)) this.stats.suspected++;
     else if (this.down.isDown(host)) this.stats.remembered++;
     else return false;
     return true;
+  }
+
+  /**
+   * Whether a suspected coordinator answered a probe over HTTP lately. If not, and none is under way, one is sent
+   * in the background (no query waits for it): the failure detector and HTTP can disagree.
+   */
+  private answersHttp(host: number): boolean {
+    const until = this.probedAlive.get(host);
+    if (until !== undefined && this.now() < until) return true;
+    if (!this.probing.has(host)) {
+      this.probing.add(host);
+      void httpJson(this.o.http.get(host)!, 'GET', '/status', undefined, this.o.timeoutMs).then((r) => {
+        this.probing.delete(host);
+        if (r === null) return;
+        this.stats.probed++;
+        this.probedAlive.set(host, this.now() + PROBED_ALIVE_MS);
+      });
+    }
+    return false;
   }
 
   /** A signed POST to `host`; null when it did not answer, which is remembered for `DOWN_MEMORY_MS`. */
@@ -263,6 +316,7 @@ export class Failover {
     if (r === null) {
       this.stats.unanswered++;
       this.down.markDown(host);
+      this.probedAlive.delete(host);
     } else this.down.markUp(host);
     return r;
   }

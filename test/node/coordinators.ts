@@ -106,12 +106,12 @@ export async function stopApi(servers: readonly Server[], i: number): Promise<vo
 
 /**
  * Coordinator `id`'s API replaced by a hung process: its port takes requests and answers none. Returns how many
- * requests it took so far.
+ * POSTs (parts, ratings) it took so far; a failover's background probe (`GET /status`) is not counted.
  */
 export async function hang(http: ReadonlyMap<number, Address>, id: number): Promise<() => number> {
   let asked = 0;
   const hung = createServer((req) => {
-    asked++;
+    if (req.method === 'POST') asked++;
     req.resume();
   });
   await new Promise<void>((r) => hung.listen(http.get(id)!.port, '127.0.0.1', () => r()));

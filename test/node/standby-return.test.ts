@@ -1,13 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SeededRng } from '../../src/core/index.js';
 import { defaultCatalog } from '../../src/node/catalog-file.js';
 import { ClusterKeyring } from '../../src/node/cluster-key.js';
 import { serveCoordinatorHttp } from '../../src/node/coordinator-http.js';
+import { hostedAgentId } from '../../src/node/query-service.js';
 import { postSigned } from '../../src/node/signed-request.js';
-import { RETURN_QUEUE_LIMIT, StandbyReturn } from '../../src/node/standby-return.js';
+import { RETURN_QUEUE_LIMIT, returnBody, StandbyReturn } from '../../src/node/standby-return.js';
 import { agentState, FeatureAgent } from '../../src/swarm/agent/index.js';
 import { ask, catalog, cleanup, coordinators, featureOf, query, root, stopApi } from './coordinators.js';
 
@@ -196,5 +198,55 @@ describe("a standby's learning goes back to the primary", () => {
         expect.objectContaining({ code: 'E_DECODE' }),
       );
     }
+  });
+
+  it('a sequence number that reached the primary is never handed out again, whenever the standby dies; nothing goes out unsaved', async () => {
+    const f = defaultCatalog().features[0];
+    const primaryAgent = new FeatureAgent(hostedAgentId(f.id), f, new SeededRng(1));
+    const primary = new StandbyReturn({ hosted: new Map([[f.id, primaryAgent]]), to: null });
+    const file = join(mkdtempSync(join(root, 'rv')), 'standby-returns.json');
+    let atReceipt: Buffer | null = null; // the standby's file as it was when the primary got the request
+    const server = createServer((req, res) => {
+      let s = '';
+      req.on('data', (c) => {
+        s += c;
+      });
+      req.on('end', () => {
+        atReceipt = readFileSync(file);
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify(primary.receive(returnBody.parse(JSON.parse(s)))));
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    cleanup.push(() => new Promise((r) => server.close(() => r(undefined))));
+    const to = { host: '127.0.0.1', port: (server.address() as { port: number }).port };
+    const state = agentState('troubleshoot', 'simple', true);
+    const a = new StandbyReturn({ hosted: new Map(), to, file });
+    a.add(f.id, { state, action: 0, reward: 1 });
+    await a.round();
+    a.add(f.id, { state, action: 1, reward: 1 });
+    a.add(f.id, { state, action: 2, reward: 1 });
+    await a.round();
+    expect(primary.stats.learned).toBe(3);
+    // The standby dies while the acknowledgement is in flight: its file is the one it had when it sent.
+    writeFileSync(file, atReceipt!);
+    const b = new StandbyReturn({ hosted: new Map(), to, file });
+    b.load();
+    expect(b.pending).toBe(2);
+    b.add(f.id, { state, action: 3, reward: -1 });
+    b.add(f.id, { state, action: 4, reward: -1 });
+    await b.round();
+    // The two sent before are skipped as already learned; the two new ones are learned (before the fix the file
+    // said next = 1 and the new ones took numbers 1 and 2, so the primary skipped them as duplicates).
+    expect([b.pending, primary.stats]).toEqual([0, expect.objectContaining({ learned: 5, duplicates: 2 })]);
+    // A queue it cannot save is not sent.
+    const c = new StandbyReturn({
+      hosted: new Map(),
+      to,
+      file: mkdtempSync(join(root, 'a-directory-')),
+    });
+    c.add(f.id, { state, action: 0, reward: 1 });
+    await c.round();
+    expect([c.pending, c.stats.saveFailures, primary.stats.learned]).toEqual([1, 2, 5]);
   });
 });

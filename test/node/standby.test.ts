@@ -4,10 +4,21 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ClusterKeyring } from '../../src/node/cluster-key.js';
 import { pickDown } from '../../src/node/coordinator-cluster.js';
+import { serveCoordinatorHttp } from '../../src/node/coordinator-http.js';
 import { type PartBody, QueryService } from '../../src/node/query-service.js';
 import { postSigned } from '../../src/node/signed-request.js';
 import { DownHosts, standbyHost } from '../../src/node/standby.js';
-import { ask, catalog, coordinators, featureOf, hang, query, root, stopApi } from './coordinators.js';
+import {
+  ask,
+  catalog,
+  cleanup,
+  coordinators,
+  featureOf,
+  hang,
+  query,
+  root,
+  stopApi,
+} from './coordinators.js';
 
 const post = async (base: string, path: string, body: unknown) => {
   const r = await fetch(`${base}${path}`, { method: 'POST', body: JSON.stringify(body) });
@@ -17,7 +28,7 @@ const agents = async (base: string) =>
   (await (await fetch(`${base}/agents`)).json()) as {
     hosted: number;
     standby: { agents: number; answers: number; feedback: number; refused: number };
-    failover: { parts: number; remembered: number; feedback: number };
+    failover: { parts: number; remembered: number; feedback: number; probed: number };
   };
 
 describe('standby hosts', () => {
@@ -74,9 +85,9 @@ describe('queries while a coordinator is down', () => {
     // The rating, through coordinator 1, reaches coordinator 3's standby agent; once.
     const rated = await post(url(1), '/feedback', { queryId: 21, feature: a.id, rating: 1, resolved: true });
     expect([rated.status, rated.body]).toEqual([200, { accepted: true }]);
-    // Again: coordinator 1 remembers the standby answered it, and the standby's agent has rated it already.
+    // Again: the standby's agent took it already, and the primary, which may hold an answer, is down.
     const again = await post(url(1), '/feedback', { queryId: 21, feature: a.id, rating: 1 });
-    expect([again.status, again.body]).toEqual([409, { accepted: false, reason: 'UNKNOWN_ANSWER' }]);
+    expect([again.status, again.body]).toEqual([502, { accepted: false, reason: 'COORDINATOR_DOWN' }]);
     expect((await agents(url(3))).standby).toMatchObject({ answers: 1, feedback: 1 });
     expect((await agents(url(1))).failover).toMatchObject({ parts: 1, feedback: 1 });
     // One rated experience in that state: the standby agent answers it with more confidence. Asked through
@@ -196,6 +207,53 @@ describe('queries while a coordinator is down', () => {
     now += 10_000;
     const rated = await post(url(1), '/feedback', { queryId: 81, feature: a.id, rating: 1 });
     expect([rated.status, rated.body, asked()]).toEqual([200, { accepted: true }, 1]);
+  });
+
+  it("a reused query id answered by the primary is rated at the primary, never credited to the standby's old answer", async () => {
+    let now = 1_000_000;
+    const { url, servers, services, nodes, http } = await coordinators(undefined, 0, {
+      peerTimeoutMs: 400,
+      now: () => now,
+    });
+    const a = featureOf(1); // primary coordinator 2, standby coordinator 3
+    await stopApi(servers, 1);
+    for (const id of [90, 91]) expect((await query(url(1), ask(id, [a.id]))).body.standby).toEqual([a.id]);
+    expect((await post(url(1), '/feedback', { queryId: 90, feature: a.id, rating: 1 })).body).toEqual({
+      accepted: true,
+    }); // 91 is never rated
+    // Coordinator 2 back; past the 5 s memory it answers query ids 90 and 91 again itself.
+    const back = await serveCoordinatorHttp(nodes[1], catalog, http.get(2)!, services[1]);
+    cleanup.push(() => new Promise((r) => back.close(() => r())));
+    now += 10_000;
+    for (const id of [90, 91]) {
+      const q = await query(url(1), ask(id, [a.id]));
+      expect([id, q.body.standby, q.body.answers[0].agent]).toEqual([id, [], `agent-${a.id}`]);
+    }
+    // Named or not, the ratings reach coordinator 2's agent; the standby's unrated answer to 91 takes nothing.
+    const named = await post(url(1), '/feedback', {
+      queryId: 90,
+      feature: a.id,
+      rating: 1,
+      agent: `agent-${a.id}`,
+    });
+    expect([named.status, named.body]).toEqual([200, { accepted: true }]);
+    const plain = await post(url(1), '/feedback', { queryId: 91, feature: a.id, rating: 1 });
+    expect([plain.status, plain.body]).toEqual([200, { accepted: true }]);
+    expect(services[2].standby.stats.feedback).toBe(1);
+  });
+
+  it('a primary the failure detector suspects but that answers HTTP is asked again after one probe', async () => {
+    const { url } = await coordinators(undefined, 0, (id) =>
+      id === 1 ? { suspected: (c: number) => c === 2 } : {},
+    );
+    const a = featureOf(1); // primary coordinator 2, standby coordinator 3
+    // Gossip says coordinator 2 is dead (UDP blocked, say) while its HTTP API works: the first part goes to the
+    // standby and a probe is sent; once coordinator 2 answered it, it is asked again.
+    expect((await query(url(1), ask(95, [a.id]))).body.standby).toEqual([a.id]);
+    for (let t = 0; t < 50 && (await agents(url(1))).failover.probed !== 1; t++)
+      await new Promise((r) => setTimeout(r, 100));
+    const q = await query(url(1), ask(96, [a.id]));
+    expect([q.body.standby, q.body.answers[0].agent]).toEqual([[], `agent-${a.id}`]);
   });
 
   it('the primary and its standby both down: the query fails; a standby that is this coordinator answers', async () => {
