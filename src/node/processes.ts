@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -32,21 +33,37 @@ const memberStatus = z.looseObject({
 });
 export type MemberStatus = z.infer<typeof memberStatus>;
 
-/** Ports the OS says are free now (a tiny race before the nodes bind them; fine for a local run). */
+/**
+ * Ports the OS says are free now, for TCP and for UDP alike (a coordinator's gossip member listens on UDP at its
+ * HTTP port); a tiny race before the nodes bind them, fine for a local run.
+ */
 export async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
-          const s = createServer();
-          s.once('error', reject);
-          s.listen(0, '127.0.0.1', () => resolve(s));
-        }),
-    ),
-  );
-  const ports = servers.map((s) => (s.address() as { port: number }).port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  const ports: number[] = [];
+  // Everything bound is held until all are picked, so the same port is not handed out twice.
+  const held: Array<() => Promise<void>> = [];
+  try {
+    for (let tries = 0; ports.length < n; tries++) {
+      if (tries > 20 * n) throw new ElexError('E_CLUSTER', `no ${n} ports free for both TCP and UDP`);
+      const s = createServer();
+      await new Promise<void>((resolve, reject) => {
+        s.once('error', reject);
+        s.listen(0, '127.0.0.1', () => resolve());
+      });
+      held.push(() => new Promise((r) => s.close(() => r())));
+      const port = (s.address() as { port: number }).port;
+      const udp = createSocket('udp4');
+      const udpFree = await new Promise<boolean>((resolve) => {
+        udp.once('error', () => resolve(false));
+        udp.bind(port, '127.0.0.1', () => resolve(true));
+      });
+      if (udpFree) {
+        held.push(() => new Promise((r) => udp.close(() => r())));
+        ports.push(port);
+      } else udp.unref();
+    }
+  } finally {
+    await Promise.all(held.map((close) => close()));
+  }
   return ports;
 }
 

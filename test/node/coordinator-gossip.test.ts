@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { createSocket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ClusterKeyring } from '../../src/node/cluster-key.js';
 import { CoordinatorGossip } from '../../src/node/coordinator-gossip.js';
@@ -71,6 +72,19 @@ describe("coordinators' gossip: the failure detector behind the failover", () =>
       code: 'E_LISTEN',
       message: expect.stringMatching(/--http-peers address; --no-gossip runs without it/),
     });
+  });
+
+  it('the harness picks ports free for UDP as for TCP, all different (a coordinator gossips at its HTTP port)', async () => {
+    const ports = await freePorts(20);
+    expect(new Set(ports).size).toBe(20);
+    for (const port of ports) {
+      const udp = createSocket('udp4');
+      await new Promise<void>((resolve, reject) => {
+        udp.once('error', reject);
+        udp.bind(port, '127.0.0.1', () => resolve());
+      });
+      await new Promise<void>((r) => udp.close(() => r()));
+    }
   });
 
   it('on a keyed cluster a coordinator with another key is never heard, so never taken for alive', async () => {
