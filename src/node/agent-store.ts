@@ -19,7 +19,24 @@ export const AGENTS_FORMAT = 'elex-agents/1';
 const fileSchema = z.strictObject({
   format: z.literal(AGENTS_FORMAT),
   agents: z.array(agentSnapshotSchema).max(100_000),
+  /** The standby returns' next sequence number per standby epoch (`ReturnNumbers`), saved with what they taught. */
+  returns: z
+    .record(z.string().regex(/^[0-9a-f]{1,64}$/), z.number().int().min(0).max(Number.MAX_SAFE_INTEGER))
+    .refine((r) => Object.keys(r).length <= 64, 'more than 64 epochs')
+    .optional(),
 });
+
+/**
+ * The primary side of `StandbyReturn`: the next sequence number it expects of each standby epoch. Kept in the
+ * same file as the agents those experiences taught, written in one atomic replacement, so after a crash the two
+ * agree: a resend is skipped exactly when its learning survived.
+ */
+export interface ReturnNumbers {
+  /** Changes whenever the numbers do (a save is due). */
+  readonly numbersRevision: number;
+  numbers(): Record<string, number>;
+  restoreNumbers(n: Record<string, number>): void;
+}
 
 export interface AgentStoreStats {
   /** Agents restored at start-up, and snapshots kept for agents another coordinator hosts now. */
@@ -51,6 +68,7 @@ export class AgentStore {
     readonly path: string,
     private readonly agents: ReadonlyMap<string, FeatureAgent>,
     private readonly intervalMs: number,
+    private readonly returns?: ReturnNumbers,
   ) {}
 
   /** Restores every hosted agent the file has; no file is a first start. E_DECODE on a file it cannot use. */
@@ -83,6 +101,7 @@ export class AgentStore {
       this.stats.restored++;
     }
     this.stats.carried = this.carried.length;
+    if (p.data.returns !== undefined) this.returns?.restoreNumbers(p.data.returns);
     this.savedRevision = this.revision();
   }
 
@@ -98,7 +117,7 @@ export class AgentStore {
     const revision = this.revision();
     if (revision === this.savedRevision) return false;
     const agents = [...[...this.agents.values()].map((a) => a.snapshot()), ...this.carried];
-    const text = JSON.stringify({ format: AGENTS_FORMAT, agents });
+    const text = JSON.stringify({ format: AGENTS_FORMAT, agents, returns: this.returns?.numbers() });
     try {
       writeFileDurably(this.path, text);
     } catch (e) {
@@ -128,7 +147,7 @@ export class AgentStore {
   }
 
   private revision(): number {
-    let r = 0;
+    let r = this.returns?.numbersRevision ?? 0;
     for (const a of this.agents.values()) r += a.revision;
     return r;
   }

@@ -150,12 +150,16 @@ export class QueryService {
       timeoutMs: o.peerTimeoutMs ?? PEER_TIMEOUT_MS,
       learned: (agent) => this.federation.interacted(agent),
       file: o.standbyReturnsFile,
+      persist: () => this.store?.save() !== false,
     });
     this.returns.load();
     this.standby = new StandbyAgents(catalog, standbyFor, rng, (f, e) => this.returns.add(f, e));
     const store = (file: string | undefined, agents: ReadonlyMap<string, FeatureAgent>) =>
       file === undefined ? null : new AgentStore(file, agents, o.saveMs ?? 10_000);
-    this.store = store(o.agentsFile, this.agents);
+    this.store =
+      o.agentsFile === undefined
+        ? null
+        : new AgentStore(o.agentsFile, this.agents, o.saveMs ?? 10_000, this.returns);
     this.standbyStore = store(o.standbyAgentsFile, this.standby.agents);
     this.store?.load();
     this.standbyStore?.load();

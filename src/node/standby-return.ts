@@ -18,6 +18,7 @@ import { z } from 'zod';
 import { ElexError } from '../core/index.js';
 import { REWARD_MAX, REWARD_MIN } from '../learning/index.js';
 import { actionIndex, type Experience, type FeatureAgent, u32 } from '../swarm/agent/index.js';
+import type { ReturnNumbers } from './agent-store.js';
 import type { ClusterKeyring } from './cluster-key.js';
 import { writeFileDurably } from './durable-file.js';
 import { postSigned } from './signed-request.js';
@@ -98,9 +99,14 @@ export interface StandbyReturnOptions {
   learned?: (agent: FeatureAgent) => void;
   /** Where the queue is kept across restarts (`load`, `save`); default: not kept. */
   file?: string;
+  /**
+   * Saves the hosted agents with this return's numbers (`AgentStore`, which reads them through `ReturnNumbers`):
+   * called after a received batch was learned and before it is answered; false when it failed.
+   */
+  persist?: () => boolean;
 }
 
-export class StandbyReturn {
+export class StandbyReturn implements ReturnNumbers {
   readonly stats: ReturnStats = {
     queued: 0,
     returned: 0,
@@ -118,6 +124,7 @@ export class StandbyReturn {
   private dirty = false;
   /** Primary side: the next sequence number expected per standby epoch, oldest epoch first. */
   private readonly next = new Map<string, number>();
+  numbersRevision = 0;
 
   constructor(private readonly o: StandbyReturnOptions) {}
 
@@ -240,9 +247,22 @@ export class StandbyReturn {
     this.next.delete(b.epoch); // re-inserted last: the map's order is the epochs' last use
     this.next.set(b.epoch, next);
     if (this.next.size > EPOCHS_KEPT) this.next.delete(this.next.keys().next().value!);
+    this.numbersRevision++;
     this.stats.learned += learned;
     this.stats.refused += refused;
+    // Saved before the answer: a crash after it keeps both the learning and the numbers that skip its resend.
+    if (this.o.persist?.() === false) this.stats.saveFailures++;
     return { next, learned, refused };
+  }
+
+  numbers(): Record<string, number> {
+    return Object.fromEntries(this.next);
+  }
+
+  restoreNumbers(n: Record<string, number>): void {
+    this.next.clear();
+    for (const [epoch, next] of Object.entries(n)) this.next.set(epoch, next);
+    while (this.next.size > EPOCHS_KEPT) this.next.delete(this.next.keys().next().value!);
   }
 }
 

@@ -4,6 +4,7 @@ import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SeededRng } from '../../src/core/index.js';
+import { AgentStore } from '../../src/node/agent-store.js';
 import { defaultCatalog } from '../../src/node/catalog-file.js';
 import { ClusterKeyring } from '../../src/node/cluster-key.js';
 import { serveCoordinatorHttp } from '../../src/node/coordinator-http.js';
@@ -248,5 +249,35 @@ describe("a standby's learning goes back to the primary", () => {
     c.add(f.id, { state, action: 0, reward: 1 });
     await c.round();
     expect([c.pending, c.stats.saveFailures, primary.stats.learned]).toEqual([1, 2, 5]);
+  });
+
+  it("a primary saves what it learned from a return, with the standby's sequence numbers, before it answers", () => {
+    const f = defaultCatalog().features[0];
+    const file = join(mkdtempSync(join(root, 'p')), 'agents.json');
+    const life = () => {
+      const agent = new FeatureAgent(hostedAgentId(f.id), f, new SeededRng(1));
+      const hosted = new Map([[f.id, agent]]);
+      let store: AgentStore | null = null;
+      const returns = new StandbyReturn({ hosted, to: null, persist: () => store?.save() !== false });
+      store = new AgentStore(file, hosted, 0, returns);
+      store.load();
+      return { agent, returns };
+    };
+    const body = returnBody.parse({
+      epoch: 'ab12',
+      first: 0,
+      experiences: [
+        onWire(f.id, agentState('kpi', 'simple', true)),
+        onWire(f.id, agentState('kpi', 'simple', true)),
+      ],
+    });
+    const one = life();
+    expect(one.returns.receive(body)).toEqual({ next: 2, learned: 2, refused: 0 });
+    // The primary crashes right after answering: the next life has the learning and the numbers, so the
+    // standby's resend (it may not have seen the answer) is skipped, not learned twice.
+    const two = life();
+    expect(learned(two.agent.table).map((e) => e[4])).toEqual([2]);
+    expect(two.returns.receive(body)).toEqual({ next: 2, learned: 0, refused: 0 });
+    expect(learned(two.agent.table).map((e) => e[4])).toEqual([2]);
   });
 });
