@@ -45,21 +45,19 @@ export async function freePorts(n: number): Promise<number[]> {
     for (let tries = 0; ports.length < n; tries++) {
       if (tries > 20 * n) throw new ElexError('E_CLUSTER', `no ${n} ports free for both TCP and UDP`);
       const s = createServer();
+      held.push(() => new Promise((r) => s.close(() => r())));
       await new Promise<void>((resolve, reject) => {
         s.once('error', reject);
         s.listen(0, '127.0.0.1', () => resolve());
       });
-      held.push(() => new Promise((r) => s.close(() => r())));
       const port = (s.address() as { port: number }).port;
       const udp = createSocket('udp4');
       const udpFree = await new Promise<boolean>((resolve) => {
         udp.once('error', () => resolve(false));
         udp.bind(port, '127.0.0.1', () => resolve(true));
       });
-      if (udpFree) {
-        held.push(() => new Promise((r) => udp.close(() => r())));
-        ports.push(port);
-      } else udp.unref();
+      held.push(() => new Promise((r) => udp.close(() => r())));
+      if (udpFree) ports.push(port);
     }
   } finally {
     await Promise.all(held.map((close) => close()));

@@ -203,10 +203,12 @@ export class StandbyReturn implements ReturnNumbers {
 
   private async send(): Promise<void> {
     const to = this.o.to;
-    // Saved first: a sequence number that reaches the primary must never be handed out again by a later life
-    // (it would take the new experience for a resend of the old one). Nothing goes out unsaved.
-    if (to === null || this.queue.length === 0 || !this.save()) return;
+    if (to === null) return;
     while (this.queue.length > 0) {
+      // Saved first, every pass (a rating may have been queued during the last request): a sequence number that
+      // reaches the primary must never be handed out again by a later life, which would take the new experience
+      // for a resend of the old one. Nothing goes out unsaved.
+      if (!this.save()) return;
       const batch = this.queue.slice(0, RETURN_PER_POST);
       const body: ReturnBody = { epoch: this.life, first: batch[0].seq, experiences: batch.map(wire) };
       const r = await postSigned(to, RETURN_PATH, body, this.o.keyring, this.o.timeoutMs ?? 3000);

@@ -140,6 +140,8 @@ export interface FailoverStats {
   unanswered: number;
   /** Probes of a suspected coordinator that it answered over HTTP (it is asked again for `PROBED_ALIVE_MS`). */
   probed: number;
+  /** Parts that failed at once because their standby, too, did not answer lately (not counted above). */
+  standbyDown: number;
   /** Ratings a standby's agent took. */
   feedback: number;
 }
@@ -171,17 +173,23 @@ export class Failover {
     suspected: 0,
     unanswered: 0,
     probed: 0,
+    standbyDown: 0,
     feedback: 0,
   };
   /** Coordinators that did not answer in the last `DOWN_MEMORY_MS`. */
   readonly down: DownHosts;
   /** Each coordinator's standby host, fixed with the coordinator list (not sorted again per request). */
   private readonly standbyOf: ReadonlyMap<number, number | null>;
-  /** `queryId:feature` of the answers standby agents gave through this coordinator, oldest first (bounded). */
-  private readonly standbyAnswers = new Set<string>();
+  /**
+   * `queryId:feature` of the answers standby agents gave through this coordinator, oldest first (bounded), and
+   * whether the standby took a rating of it already (a retry is then refused by it, no one else asked).
+   */
+  private readonly standbyAnswers = new Map<string, boolean>();
   /** Suspected coordinators that answered a probe over HTTP, until when; and those with a probe under way. */
   private readonly probedAlive = new Map<number, number>();
   private readonly probing = new Set<number>();
+  /** When a probe of, or a request to, each coordinator last failed (probes are spaced after one). */
+  private readonly failedAt = new Map<number, number>();
   private readonly now: () => number;
 
   constructor(private readonly o: FailoverOptions) {
@@ -208,8 +216,12 @@ export class Failover {
     }
     const standby = this.standbyOf.get(primary) ?? null;
     if (standby === null) return { reply: { reason: DOWN }, standby: false };
-    // A standby that is down too: the query fails now instead of after another timeout.
-    if (standby !== this.o.self && this.skipped(standby)) return { reply: { reason: DOWN }, standby: false };
+    // A standby that did not answer lately either: the query fails now instead of after another timeout. (Not
+    // one gossip merely suspects: a host whose UDP is blocked suspects everyone, and its standby still answers.)
+    if (standby !== this.o.self && this.down.isDown(standby)) {
+      this.stats.standbyDown++;
+      return { reply: { reason: DOWN }, standby: false };
+    }
     this.stats.parts++;
     if (standby === this.o.self) {
       const reply = await this.o.standbyPart(p);
@@ -227,9 +239,9 @@ export class Failover {
     for (const f of p.features) {
       const key = `${p.queryId}:${f}`;
       this.standbyAnswers.delete(key);
-      this.standbyAnswers.add(key);
+      this.standbyAnswers.set(key, false);
       if (this.standbyAnswers.size > STANDBY_ANSWERS_KEPT)
-        this.standbyAnswers.delete(this.standbyAnswers.values().next().value!);
+        this.standbyAnswers.delete(this.standbyAnswers.keys().next().value!);
     }
   }
 
@@ -244,7 +256,9 @@ export class Failover {
     // primary gave to the same query must not take its rating.
     if (f.agent === standbyAgentId(f.feature) || (f.agent === undefined && this.standbyAnswers.has(key))) {
       const r = await this.standbyFeedback(primary, f);
-      if (r?.accepted) this.standbyAnswers.delete(key);
+      // Kept, as rated: a retry goes to the standby again, which refuses it at once (the primary answering
+      // this query id again forgets it).
+      if (r?.accepted && this.standbyAnswers.has(key)) this.standbyAnswers.set(key, true);
       return r ?? { accepted: false, reason: DOWN };
     }
     const ask = async () => {
@@ -261,9 +275,8 @@ export class Failover {
     if (first !== null && first.reason !== 'UNKNOWN_ANSWER') return first;
     const second = await this.standbyFeedback(primary, f);
     if (second?.accepted) return second;
-    // Not the standby's answer: a primary that was not asked may hold it (a rating is worth its timeout).
-    if (skipped) return (await ask()) ?? { accepted: false, reason: DOWN };
-    // Neither took it: the primary's refusal when it answered; when it did not, it may hold the answer.
+    // Neither took it: the primary's refusal when it answered; when it did not (or was skipped), it may hold the
+    // answer. A skipped primary that answers HTTP is asked again once a probe finds it (`answersHttp`).
     return first ?? { accepted: false, reason: DOWN };
   }
 
@@ -296,18 +309,29 @@ export class Failover {
    * in the background (no query waits for it): the failure detector and HTTP can disagree.
    */
   private answersHttp(host: number): boolean {
+    const now = this.now();
     const until = this.probedAlive.get(host);
-    if (until !== undefined && this.now() < until) return true;
-    if (!this.probing.has(host)) {
+    const alive = until !== undefined && now < until;
+    // Renewed before it lapses (half way), so a false suspicion does not come back every `PROBED_ALIVE_MS`; after
+    // a failure, not probed again for `DOWN_MEMORY_MS` (a host refusing connections would get one per query).
+    const due = !alive || until - now < PROBED_ALIVE_MS / 2;
+    const failed = this.failedAt.get(host);
+    if (due && !this.probing.has(host) && (failed === undefined || now - failed >= DOWN_MEMORY_MS)) {
       this.probing.add(host);
+      const started = now;
       void httpJson(this.o.http.get(host)!, 'GET', '/status', undefined, this.o.timeoutMs).then((r) => {
         this.probing.delete(host);
-        if (r === null) return;
+        if (r?.status !== 200) {
+          this.failedAt.set(host, this.now());
+          return;
+        }
+        // A request that failed meanwhile knows better than a probe sent before it.
+        if ((this.failedAt.get(host) ?? -Infinity) > started) return;
         this.stats.probed++;
         this.probedAlive.set(host, this.now() + PROBED_ALIVE_MS);
       });
     }
-    return false;
+    return alive;
   }
 
   /** A signed POST to `host`; null when it did not answer, which is remembered for `DOWN_MEMORY_MS`. */
@@ -317,6 +341,7 @@ export class Failover {
       this.stats.unanswered++;
       this.down.markDown(host);
       this.probedAlive.delete(host);
+      this.failedAt.set(host, this.now());
     } else this.down.markUp(host);
     return r;
   }

@@ -280,4 +280,71 @@ describe("a standby's learning goes back to the primary", () => {
     expect(two.returns.receive(body)).toEqual({ next: 2, learned: 0, refused: 0 });
     expect(learned(two.agent.table).map((e) => e[4])).toEqual([2]);
   });
+
+  it('a rating queued while a send is in flight is saved before it goes out in the same round', async () => {
+    const f = defaultCatalog().features[0];
+    const primaryAgent = new FeatureAgent(hostedAgentId(f.id), f, new SeededRng(1));
+    const primary = new StandbyReturn({ hosted: new Map([[f.id, primaryAgent]]), to: null });
+    const file = join(mkdtempSync(join(root, 'rv2-')), 'standby-returns.json');
+    const state = agentState('troubleshoot', 'simple', true);
+    let a: StandbyReturn;
+    const atReceipt: Buffer[] = [];
+    const sentSeqs: number[][] = [];
+    const server = createServer((req, res) => {
+      let s = '';
+      req.on('data', (c) => (s += c));
+      req.on('end', () => {
+        atReceipt.push(readFileSync(file));
+        const b = returnBody.parse(JSON.parse(s));
+        sentSeqs.push(b.experiences.map((_, i) => b.first + i));
+        // A user's rating reaches the standby agent while this POST is in flight.
+        if (atReceipt.length === 1) a.add(f.id, { state, action: 1, reward: 1 });
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify(primary.receive(b)));
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    cleanup.push(() => new Promise((r) => server.close(() => r(undefined))));
+    const to = { host: '127.0.0.1', port: (server.address() as { port: number }).port };
+    a = new StandbyReturn({ hosted: new Map(), to, file });
+    a.add(f.id, { state, action: 0, reward: 1 });
+    await a.round();
+    // Every sequence number sent must be below the `next` saved on disk at that moment.
+    const savedNext = atReceipt.map((b) => (JSON.parse(b.toString()) as { next: number }).next);
+    expect({ sentSeqs, savedNext }).toEqual({ sentSeqs: [[0], [1]], savedNext: [1, 2] }); // found in review: [1, 1]
+  });
+
+  it("...so the next life's new experience is learned, not skipped as a duplicate", async () => {
+    const f = defaultCatalog().features[0];
+    const primaryAgent = new FeatureAgent(hostedAgentId(f.id), f, new SeededRng(1));
+    const primary = new StandbyReturn({ hosted: new Map([[f.id, primaryAgent]]), to: null });
+    const file = join(mkdtempSync(join(root, 'rv2-')), 'standby-returns.json');
+    const state = agentState('troubleshoot', 'simple', true);
+    let a: StandbyReturn;
+    let last: Buffer | null = null;
+    let n = 0;
+    const server = createServer((req, res) => {
+      let s = '';
+      req.on('data', (c) => (s += c));
+      req.on('end', () => {
+        last = readFileSync(file);
+        if (++n === 1) a.add(f.id, { state, action: 1, reward: 1 });
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify(primary.receive(returnBody.parse(JSON.parse(s)))));
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    cleanup.push(() => new Promise((r) => server.close(() => r(undefined))));
+    const to = { host: '127.0.0.1', port: (server.address() as { port: number }).port };
+    a = new StandbyReturn({ hosted: new Map(), to, file });
+    a.add(f.id, { state, action: 0, reward: 1 });
+    await a.round();
+    expect(primary.stats.learned).toBe(2);
+    writeFileSync(file, last!); // the standby dies while the second ack is in flight
+    const b = new StandbyReturn({ hosted: new Map(), to, file });
+    b.load();
+    b.add(f.id, { state, action: 2, reward: -1 });
+    await b.round();
+    expect(primary.stats).toMatchObject({ learned: 3 }); // found in review: 2, the new one taken for a resend
+  });
 });

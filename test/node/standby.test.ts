@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ClusterKeyring } from '../../src/node/cluster-key.js';
@@ -85,9 +86,9 @@ describe('queries while a coordinator is down', () => {
     // The rating, through coordinator 1, reaches coordinator 3's standby agent; once.
     const rated = await post(url(1), '/feedback', { queryId: 21, feature: a.id, rating: 1, resolved: true });
     expect([rated.status, rated.body]).toEqual([200, { accepted: true }]);
-    // Again: the standby's agent took it already, and the primary, which may hold an answer, is down.
+    // Again: coordinator 1 remembers the standby answered it, and the standby's agent took it already.
     const again = await post(url(1), '/feedback', { queryId: 21, feature: a.id, rating: 1 });
-    expect([again.status, again.body]).toEqual([502, { accepted: false, reason: 'COORDINATOR_DOWN' }]);
+    expect([again.status, again.body]).toEqual([409, { accepted: false, reason: 'UNKNOWN_ANSWER' }]);
     expect((await agents(url(3))).standby).toMatchObject({ answers: 1, feedback: 1 });
     expect((await agents(url(1))).failover).toMatchObject({ parts: 1, feedback: 1 });
     // One rated experience in that state: the standby agent answers it with more confidence. Asked through
@@ -254,6 +255,67 @@ describe('queries while a coordinator is down', () => {
       await new Promise((r) => setTimeout(r, 100));
     const q = await query(url(1), ask(96, [a.id]));
     expect([q.body.standby, q.body.answers[0].agent]).toEqual([[], `agent-${a.id}`]);
+  });
+
+  it('a repeated rating of a standby answer is refused at once, the suspected, hung primary not asked', async () => {
+    const { url, servers, http } = await coordinators(undefined, 0, (id) =>
+      id === 1 ? { peerTimeoutMs: 1500, suspected: (c: number) => c === 2 } : {},
+    );
+    const a = featureOf(1); // primary 2, standby 3
+    await stopApi(servers, 1);
+    const asked = await hang(http, 2);
+    expect((await query(url(1), ask(60, [a.id]))).body.standby).toEqual([a.id]);
+    const rated = await post(url(1), '/feedback', { queryId: 60, feature: a.id, rating: 1 });
+    expect(rated.body).toEqual({ accepted: true });
+    // The client retries (its reply was lost, say): refused at once (found in review: it waited the timeout on
+    // the hung primary and got 502).
+    const t0 = Date.now();
+    const again = await post(url(1), '/feedback', { queryId: 60, feature: a.id, rating: 1 });
+    const took = Date.now() - t0;
+    expect({ status: again.status, body: again.body, asked: asked(), fast: took < 500 }).toEqual({
+      status: 409,
+      body: { accepted: false, reason: 'UNKNOWN_ANSWER' },
+      asked: 0,
+      fast: true,
+    });
+  });
+
+  it('a suspected coordinator that refuses connections is probed at most once per few seconds, not once per query', async () => {
+    const { url, servers, http } = await coordinators(undefined, 0, (id) =>
+      id === 1 ? { suspected: (c: number) => c === 2 } : {},
+    );
+    const a = featureOf(1);
+    await stopApi(servers, 1);
+    let probes = 0;
+    const rst = createServer((req) => {
+      if (req.method === 'GET') probes++;
+      req.socket.destroy();
+    });
+    await new Promise<void>((r) => rst.listen(http.get(2)!.port, '127.0.0.1', () => r()));
+    cleanup.push(() => new Promise((r) => rst.close(() => r(undefined))));
+    for (let i = 0; i < 20; i++) {
+      await query(url(1), ask(100 + i, [a.id]));
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(probes).toBeLessThanOrEqual(2); // found in review: 20
+  });
+
+  it('gossip falsely suspecting every peer (UDP blocked here): queries are answered throughout, the probes renewed', async () => {
+    let now = 1_000_000;
+    const { url } = await coordinators(undefined, 0, (id) =>
+      id === 1 ? { now: () => now, suspected: (c: number) => c !== 1 } : {},
+    );
+    const a = featureOf(1); // primary 2, standby 3: both answer HTTP
+    const statuses: number[] = [];
+    const settle = () => new Promise((r) => setTimeout(r, 300));
+    statuses.push((await query(url(1), ask(200, [a.id]))).status);
+    await settle();
+    statuses.push((await query(url(1), ask(201, [a.id]))).status);
+    now += 30_000;
+    statuses.push((await query(url(1), ask(202, [a.id]))).status);
+    await settle();
+    statuses.push((await query(url(1), ask(203, [a.id]))).status);
+    expect(statuses).toEqual([200, 200, 200, 200]); // found in review: [502, 200, 502, 200]
   });
 
   it('the primary and its standby both down: the query fails; a standby that is this coordinator answers', async () => {
