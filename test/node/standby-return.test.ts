@@ -10,7 +10,12 @@ import { ClusterKeyring } from '../../src/node/cluster-key.js';
 import { serveCoordinatorHttp } from '../../src/node/coordinator-http.js';
 import { hostedAgentId } from '../../src/node/query-service.js';
 import { postSigned } from '../../src/node/signed-request.js';
-import { RETURN_QUEUE_LIMIT, returnBody, StandbyReturn } from '../../src/node/standby-return.js';
+import {
+  RETURN_QUEUE_LIMIT,
+  type ReturnBody,
+  returnBody,
+  StandbyReturn,
+} from '../../src/node/standby-return.js';
 import { agentState, FeatureAgent } from '../../src/swarm/agent/index.js';
 import { ask, catalog, cleanup, coordinators, featureOf, query, root, stopApi } from './coordinators.js';
 
@@ -41,6 +46,33 @@ const onWire = (feature: string, state: bigint) => ({
   action: 2,
   reward: 1,
 });
+
+/**
+ * A primary's return endpoint over HTTP, for a `StandbyReturn` to send to: its agent of the catalogue's first
+ * feature learns; `seen(body, n)` runs as the n-th request (1-based) arrives, before it is answered.
+ */
+async function primaryOverHttp(seen: (b: ReturnBody, n: number) => void = () => {}) {
+  const f = defaultCatalog().features[0];
+  const agent = new FeatureAgent(hostedAgentId(f.id), f, new SeededRng(1));
+  const primary = new StandbyReturn({ hosted: new Map([[f.id, agent]]), to: null });
+  let n = 0;
+  const server = createServer((req, res) => {
+    let text = '';
+    req.on('data', (c) => {
+      text += c;
+    });
+    req.on('end', () => {
+      const b = returnBody.parse(JSON.parse(text));
+      seen(b, ++n);
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify(primary.receive(b)));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  cleanup.push(() => new Promise((r) => server.close(() => r(undefined))));
+  const to = { host: '127.0.0.1', port: (server.address() as { port: number }).port };
+  return { f, primary, to };
+}
 
 describe("a standby's learning goes back to the primary", () => {
   it('ratings a standby agent took while its primary was down reach the primary agent once it is back, once', async () => {
@@ -202,25 +234,11 @@ describe("a standby's learning goes back to the primary", () => {
   });
 
   it('a sequence number that reached the primary is never handed out again, whenever the standby dies; nothing goes out unsaved', async () => {
-    const f = defaultCatalog().features[0];
-    const primaryAgent = new FeatureAgent(hostedAgentId(f.id), f, new SeededRng(1));
-    const primary = new StandbyReturn({ hosted: new Map([[f.id, primaryAgent]]), to: null });
     const file = join(mkdtempSync(join(root, 'rv')), 'standby-returns.json');
     let atReceipt: Buffer | null = null; // the standby's file as it was when the primary got the request
-    const server = createServer((req, res) => {
-      let s = '';
-      req.on('data', (c) => {
-        s += c;
-      });
-      req.on('end', () => {
-        atReceipt = readFileSync(file);
-        res.setHeader('content-type', 'application/json');
-        res.end(JSON.stringify(primary.receive(returnBody.parse(JSON.parse(s)))));
-      });
+    const { f, primary, to } = await primaryOverHttp(() => {
+      atReceipt = readFileSync(file);
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    cleanup.push(() => new Promise((r) => server.close(() => r(undefined))));
-    const to = { host: '127.0.0.1', port: (server.address() as { port: number }).port };
     const state = agentState('troubleshoot', 'simple', true);
     const a = new StandbyReturn({ hosted: new Map(), to, file });
     a.add(f.id, { state, action: 0, reward: 1 });
@@ -282,30 +300,17 @@ describe("a standby's learning goes back to the primary", () => {
   });
 
   it('a rating queued while a send is in flight is saved before it goes out in the same round', async () => {
-    const f = defaultCatalog().features[0];
-    const primaryAgent = new FeatureAgent(hostedAgentId(f.id), f, new SeededRng(1));
-    const primary = new StandbyReturn({ hosted: new Map([[f.id, primaryAgent]]), to: null });
     const file = join(mkdtempSync(join(root, 'rv2-')), 'standby-returns.json');
     const state = agentState('troubleshoot', 'simple', true);
-    let a: StandbyReturn;
+    let a: StandbyReturn | null = null;
     const atReceipt: Buffer[] = [];
     const sentSeqs: number[][] = [];
-    const server = createServer((req, res) => {
-      let s = '';
-      req.on('data', (c) => (s += c));
-      req.on('end', () => {
-        atReceipt.push(readFileSync(file));
-        const b = returnBody.parse(JSON.parse(s));
-        sentSeqs.push(b.experiences.map((_, i) => b.first + i));
-        // A user's rating reaches the standby agent while this POST is in flight.
-        if (atReceipt.length === 1) a.add(f.id, { state, action: 1, reward: 1 });
-        res.setHeader('content-type', 'application/json');
-        res.end(JSON.stringify(primary.receive(b)));
-      });
+    const { f, to } = await primaryOverHttp((b, n) => {
+      atReceipt.push(readFileSync(file));
+      sentSeqs.push(b.experiences.map((_, i) => b.first + i));
+      // A user's rating reaches the standby agent while this POST is in flight.
+      if (n === 1) a!.add(f.id, { state, action: 1, reward: 1 });
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    cleanup.push(() => new Promise((r) => server.close(() => r(undefined))));
-    const to = { host: '127.0.0.1', port: (server.address() as { port: number }).port };
     a = new StandbyReturn({ hosted: new Map(), to, file });
     a.add(f.id, { state, action: 0, reward: 1 });
     await a.round();
@@ -315,27 +320,14 @@ describe("a standby's learning goes back to the primary", () => {
   });
 
   it("...so the next life's new experience is learned, not skipped as a duplicate", async () => {
-    const f = defaultCatalog().features[0];
-    const primaryAgent = new FeatureAgent(hostedAgentId(f.id), f, new SeededRng(1));
-    const primary = new StandbyReturn({ hosted: new Map([[f.id, primaryAgent]]), to: null });
     const file = join(mkdtempSync(join(root, 'rv2-')), 'standby-returns.json');
     const state = agentState('troubleshoot', 'simple', true);
-    let a: StandbyReturn;
+    let a: StandbyReturn | null = null;
     let last: Buffer | null = null;
-    let n = 0;
-    const server = createServer((req, res) => {
-      let s = '';
-      req.on('data', (c) => (s += c));
-      req.on('end', () => {
-        last = readFileSync(file);
-        if (++n === 1) a.add(f.id, { state, action: 1, reward: 1 });
-        res.setHeader('content-type', 'application/json');
-        res.end(JSON.stringify(primary.receive(returnBody.parse(JSON.parse(s)))));
-      });
+    const { f, primary, to } = await primaryOverHttp((_, n) => {
+      last = readFileSync(file);
+      if (n === 1) a!.add(f.id, { state, action: 1, reward: 1 });
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    cleanup.push(() => new Promise((r) => server.close(() => r(undefined))));
-    const to = { host: '127.0.0.1', port: (server.address() as { port: number }).port };
     a = new StandbyReturn({ hosted: new Map(), to, file });
     a.add(f.id, { state, action: 0, reward: 1 });
     await a.round();
