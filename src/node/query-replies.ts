@@ -19,6 +19,9 @@ export const FORWARDED_FEEDBACK_PATH = '/feedback/forwarded';
 export const hostedAgentId = (feature: string): string => `agent-${feature}`;
 export const standbyAgentId = (feature: string): string => `standby-agent-${feature}`;
 
+/** A part's host could not answer within the asker's budget (`PartBody.budget_ms`): the asker goes elsewhere. */
+export const TOO_LATE = 'TOO_LATE';
+
 /** A part's outcome: one answer per feature asked, or why there is none. */
 export type PartReply = { answers: AgentAnswer[] } | { reason: string };
 export type FeedbackResult = { accepted: boolean; reason?: string };

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { ElexError, SeededRng } from '../core/index.js';
+import { ElexError, isElexError, SeededRng } from '../core/index.js';
 import { COMPLEXITIES, type Complexity, QUERY_TYPES, type QueryType } from '../learning/index.js';
 import { type AgentAnswer, type ControlView, FeatureAgent, u32 } from '../swarm/agent/index.js';
 import type { Catalog } from '../swarm/index.js';
@@ -9,7 +9,13 @@ import { AgentFederation } from './agent-federation.js';
 import { AgentMirror } from './agent-mirror.js';
 import { AgentStore } from './agent-store.js';
 import type { CoordinatorNode } from './coordinator-node.js';
-import { type FeedbackResult, hostedAgentId, type PartReply, standbyAgentId } from './query-replies.js';
+import {
+  type FeedbackResult,
+  hostedAgentId,
+  type PartReply,
+  standbyAgentId,
+  TOO_LATE,
+} from './query-replies.js';
 import { Failover, StandbyAgents, standbyHost } from './standby.js';
 import { StandbyReturn } from './standby-return.js';
 import type { Address } from './tcp-transport.js';
@@ -24,6 +30,10 @@ export {
   PART_PATH,
   standbyAgentId,
 } from './query-replies.js';
+/** The longest a part waits for its replica to reach the query's barrier. */
+export const BARRIER_WAIT_MS = 3000;
+/** Left of a part's budget for the answer's way back to the asker. */
+const ANSWER_MARGIN_MS = 500;
 /** How long a coordinator waits for another's answer before it takes it for down (default). */
 export const PEER_TIMEOUT_MS = 3000;
 
@@ -42,6 +52,12 @@ export const partBody = z.strictObject({
   complexity: z.enum(COMPLEXITIES),
   features: z.array(z.string().min(1).max(64)).min(1).max(MAX_QUERY_FEATURES),
   barrier: z.number().int().min(0),
+  /**
+   * How long the asker waits for the answer (its timeout). Past it (less a margin for the way back) the host
+   * answers `TOO_LATE` and keeps no pending answer: the asker has gone to the standby, whose answer is the one
+   * the user will rate.
+   */
+  budget_ms: z.number().int().min(1).max(60_000).optional(),
 });
 export type PartBody = z.infer<typeof partBody>;
 
@@ -299,7 +315,15 @@ export class QueryService {
   ): Promise<PartReply> {
     if (p.features.some((f) => !agents.has(f) || this.catalog.get(f) === undefined))
       return { reason: missing };
-    const index = await this.node.whenApplied(p.barrier);
+    // Never past this coordinator's own wait, whatever budget the asker names.
+    const budget = Math.min(p.budget_ms ?? BARRIER_WAIT_MS, BARRIER_WAIT_MS);
+    let index: number;
+    try {
+      index = await this.node.whenApplied(p.barrier, budget - Math.min(ANSWER_MARGIN_MS, budget / 4));
+    } catch (e) {
+      if (p.budget_ms !== undefined && isElexError(e) && e.code === 'E_TIMEOUT') return { reason: TOO_LATE };
+      throw e;
+    }
     return this.node.readLocal((m) => ({
       answers: p.features.map((f) => {
         const view: ControlView = { active: m.isActive(f), values: m.valuesOf(f), raftIndex: index };

@@ -19,6 +19,7 @@ import {
   PART_PATH,
   type PartReply,
   standbyAgentId,
+  TOO_LATE,
 } from './query-replies.js';
 import type { FeedbackBody, PartBody } from './query-service.js';
 import { postSigned } from './signed-request.js';
@@ -207,11 +208,13 @@ export class Failover {
     if (this.skipped(primary)) {
       // not asked: the standby answers at once
     } else {
-      const r = await this.post(primary, PART_PATH, p);
-      if (r !== null) {
+      const r = await this.post(primary, PART_PATH, { ...p, budget_ms: this.o.timeoutMs });
+      const reply = r === null ? null : checkPartReply(r.status, r.body, p.queryId, p.features);
+      // TOO_LATE: the primary could not answer within our timeout and keeps no answer; as if it had not answered.
+      if (reply !== null && !('reason' in reply && reply.reason === TOO_LATE)) {
         // The primary's answer now: a rating of this query id is no longer the standby's (ids are reused).
         for (const f of p.features) this.standbyAnswers.delete(`${p.queryId}:${f}`);
-        return { reply: checkPartReply(r.status, r.body, p.queryId, p.features), standby: false };
+        return { reply, standby: false };
       }
     }
     const standby = this.standbyOf.get(primary) ?? null;
@@ -228,7 +231,7 @@ export class Failover {
       if ('answers' in reply) this.noteStandby(p);
       return { reply, standby: true };
     }
-    const r = await this.post(standby, STANDBY_PART_PATH, p);
+    const r = await this.post(standby, STANDBY_PART_PATH, { ...p, budget_ms: this.o.timeoutMs });
     const reply = r === null ? { reason: DOWN } : checkPartReply(r.status, r.body, p.queryId, p.features);
     if ('answers' in reply) this.noteStandby(p);
     return { reply, standby: true };

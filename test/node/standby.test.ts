@@ -318,6 +318,45 @@ describe('queries while a coordinator is down', () => {
     expect(statuses).toEqual([200, 200, 200, 200]); // found in review: [502, 200, 502, 200]
   });
 
+  it("a part carries the asker's time budget: a primary that cannot answer within it says TOO_LATE and keeps no answer", async () => {
+    const { url, nodes } = await coordinators();
+    const a = featureOf(1); // primary coordinator 2
+    // A barrier the replica will not reach soon, and 400 ms to answer in.
+    const far = nodes[1].status().applied + 1_000_000;
+    const part = {
+      queryId: 97,
+      type: 'kpi',
+      complexity: 'simple',
+      features: [a.id],
+      barrier: far,
+      budget_ms: 400,
+    };
+    const t0 = Date.now();
+    const r = await post(url(2), '/query/part', part);
+    expect([r.status, r.body, Date.now() - t0 < 1500]).toEqual([409, { reason: 'TOO_LATE' }, true]);
+    // No answer held: a rating of query 97 is not credited to an answer nobody saw.
+    const f = await post(url(2), '/feedback/forwarded', { queryId: 97, feature: a.id, rating: 1 });
+    expect([f.status, f.body]).toEqual([409, { accepted: false, reason: 'UNKNOWN_ANSWER' }]);
+  });
+
+  it('a primary that says TOO_LATE is treated as one that did not answer: the standby answers the part', async () => {
+    const { url, servers, http } = await coordinators();
+    const a = featureOf(1); // primary coordinator 2, standby coordinator 3
+    await stopApi(servers, 1);
+    const late = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.statusCode = 409;
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ reason: 'TOO_LATE' }));
+      });
+    });
+    await new Promise<void>((r) => late.listen(http.get(2)!.port, '127.0.0.1', () => r()));
+    cleanup.push(() => new Promise((r) => late.close(() => r(undefined))));
+    const q = await query(url(1), ask(98, [a.id]));
+    expect([q.status, q.body.ok, q.body.standby]).toEqual([200, true, [a.id]]);
+  });
+
   it('the primary and its standby both down: the query fails; a standby that is this coordinator answers', async () => {
     const { url, servers } = await coordinators();
     const a = featureOf(1); // primary coordinator 2, standby coordinator 3
