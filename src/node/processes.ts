@@ -78,6 +78,8 @@ export class LocalProcesses {
   private extraArgs: readonly string[] = [];
   /** The key every process runs with; operator requests are signed with it. */
   readonly keyring: ClusterKeyring;
+  /** Clusters of this process not stopped yet (`stopEvery`, for a command that is signalled). */
+  private static readonly running = new Set<LocalProcesses>();
 
   private constructor(
     private readonly kind: 'node' | 'coordinator',
@@ -112,6 +114,7 @@ export class LocalProcesses {
     const p = new LocalProcesses(kind, elexBin, dir, await freePorts(2 * n));
     p.voters = voters === undefined ? null : voters.join(',');
     p.extraArgs = extraArgs;
+    LocalProcesses.running.add(p);
     try {
       await Promise.all(p.members.map((m) => p.restart(m)));
     } catch (e) {
@@ -204,8 +207,14 @@ export class LocalProcesses {
     throw new ElexError('E_CLUSTER', `no leader within ${timeoutMs} ms`);
   }
 
+  /** `stopAll` on every cluster of this process not stopped yet. */
+  static async stopEvery(): Promise<void> {
+    await Promise.all([...LocalProcesses.running].map((p) => p.stopAll()));
+  }
+
   /** SIGTERM to every running process; resolves once all have exited. */
   async stopAll(): Promise<void> {
+    LocalProcesses.running.delete(this);
     await Promise.all(
       this.members.map(
         (m) =>

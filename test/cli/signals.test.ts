@@ -3,9 +3,11 @@
  * pid (`kill <pid>`, a supervisor's SIGTERM) must stop that child too, not leave it running as an orphan.
  */
 import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { childrenOf, orphaned, sleep } from './proc.js';
+import { childrenOf, descendantsOf, orphaned, sleep } from './proc.js';
 
 const ELEX = join(import.meta.dirname, '..', '..', 'bin', 'elex.js');
 
@@ -72,5 +74,33 @@ describe.runIf(process.platform === 'linux')('elex and its child process', () =>
       expect((await exited).signal).toBe('SIGTERM');
       expect(await orphaned([kids[0]])).toBe(false);
     }
+  }, 60_000);
+
+  it('SIGTERM to elex cluster stops every process it started and removes its temporary directory', async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'elex-sigterm-'));
+    const p = spawn(
+      process.execPath,
+      [ELEX, 'cluster', '--nodes', '3', '--writes', '1000000', '--kills', '0'],
+      {
+        stdio: 'ignore',
+        env: { ...process.env, TMPDIR: tmp },
+      },
+    );
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      p.on('exit', (code, signal) => resolve({ code, signal })),
+    );
+    // Wait until its three nodes run (the command's child and their children).
+    let tree: number[] = [];
+    for (const t0 = Date.now(); tree.length < 4 && Date.now() - t0 < 20_000; await sleep(100))
+      tree = descendantsOf(p.pid!);
+    expect(tree.length).toBeGreaterThanOrEqual(4);
+    const ours = () => readdirSync(tmp).filter((f) => f.startsWith('elex-cluster-')); // tsx keeps a cache there too
+    expect(ours()).toHaveLength(1);
+    await sleep(500); // into the writes
+    p.kill('SIGTERM');
+    expect((await exited).signal).toBe('SIGTERM');
+    expect(await orphaned(tree)).toBe(false);
+    expect(ours()).toEqual([]);
+    rmSync(tmp, { recursive: true, force: true });
   }, 60_000);
 });

@@ -7,6 +7,7 @@ import { ElexError } from '../../core/index.js';
 import { defaultCatalog } from '../../node/catalog-file.js';
 import { runCoordinatorCluster } from '../../node/coordinator-cluster.js';
 import { runLocalCluster } from '../../node/local-cluster.js';
+import { LocalProcesses } from '../../node/processes.js';
 import { intOption } from '../options.js';
 import { printJson } from '../output.js';
 
@@ -115,6 +116,17 @@ export function register(program: Command): void {
             `--${key === 'gossip' ? 'no-gossip' : key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} applies to --app ${app} only`,
           );
       const dir = o.dir ?? mkdtempSync(join(tmpdir(), 'elex-cluster-'));
+      // Signalled (Ctrl-C, a supervisor): stop the processes it started and remove the temporary directory, then
+      // die of the signal as a command does.
+      const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+      const onSignal = (sig: NodeJS.Signals) => {
+        for (const s of signals) process.removeListener(s, onSignal);
+        void LocalProcesses.stopEvery().finally(() => {
+          if (o.dir === undefined) rmSync(dir, { recursive: true, force: true });
+          process.kill(process.pid, sig);
+        });
+      };
+      for (const s of signals) process.once(s, onSignal);
       const progress = o.quiet
         ? undefined
         : (line: string) => process.stderr.write(`elex cluster: ${line}\n`);
@@ -165,6 +177,7 @@ export function register(program: Command): void {
           if (report.violations.length > 0) process.exitCode = 1;
         }
       } finally {
+        for (const s of signals) process.removeListener(s, onSignal);
         if (o.dir === undefined) rmSync(dir, { recursive: true, force: true });
       }
     });
