@@ -91,16 +91,27 @@ describe.runIf(process.platform === 'linux')('elex and its child process', () =>
     );
     // Wait until its three nodes run (the command's child and their children).
     let tree: number[] = [];
-    for (const t0 = Date.now(); tree.length < 4 && Date.now() - t0 < 20_000; await sleep(100))
-      tree = descendantsOf(p.pid!);
-    expect(tree.length).toBeGreaterThanOrEqual(4);
-    const ours = () => readdirSync(tmp).filter((f) => f.startsWith('elex-cluster-')); // tsx keeps a cache there too
-    expect(ours()).toHaveLength(1);
-    await sleep(500); // into the writes
-    p.kill('SIGTERM');
-    expect((await exited).signal).toBe('SIGTERM');
-    expect(await orphaned(tree)).toBe(false);
-    expect(ours()).toEqual([]);
-    rmSync(tmp, { recursive: true, force: true });
+    try {
+      for (const t0 = Date.now(); tree.length < 4 && Date.now() - t0 < 20_000; await sleep(100))
+        tree = descendantsOf(p.pid!);
+      expect(tree.length).toBeGreaterThanOrEqual(4);
+      const ours = () => readdirSync(tmp).filter((f) => f.startsWith('elex-cluster-')); // tsx caches there too
+      expect(ours()).toHaveLength(1);
+      await sleep(500); // into the writes
+      p.kill('SIGTERM');
+      expect((await exited).signal).toBe('SIGTERM');
+      expect(await orphaned(tree)).toBe(false);
+      expect(ours()).toEqual([]);
+    } finally {
+      // A failed expectation must not leave a million writes running (it did once, while this test was written).
+      const running = p.exitCode === null && p.signalCode === null;
+      for (const pid of running ? [...descendantsOf(p.pid!), p.pid!] : [])
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // gone already
+        }
+      rmSync(tmp, { recursive: true, force: true });
+    }
   }, 60_000);
 });
