@@ -5,9 +5,10 @@
  * detector's verdicts map to coordinator ids with no extra exchange. The failover asks it which primaries not
  * to wait for.
  */
+import { createHash } from 'node:crypto';
 import { ElexError, isElexError } from '../core/index.js';
-import type { GossipConfig, Liveness } from '../gossip/index.js';
-import { formatAddress } from './address.js';
+import { Channel, type GossipConfig, type Liveness } from '../gossip/index.js';
+import { formatAddress, formatCluster } from './address.js';
 import type { ClusterKeyring } from './cluster-key.js';
 import { GossipMember } from './gossip-member.js';
 import type { Address } from './tcp-transport.js';
@@ -26,21 +27,65 @@ export interface CoordinatorGossipOptions {
 /** Statuses in which a coordinator is not asked: phi crossed the threshold, it was declared dead, or it left. */
 const NOT_ASKED: ReadonlySet<Liveness> = new Set(['suspect', 'dead', 'left']);
 
+/** The state key under which each coordinator gossips a digest of its coordinator list. */
+const LIST_KEY = 'coordinators';
+
+/** A digest of a coordinator list (ids and addresses, in id order): equal lists, equal digests. */
+function listDigest(http: ReadonlyMap<number, Address>): Uint8Array {
+  return createHash('sha256')
+    .update(formatCluster(new Map([...http].sort(([a], [b]) => a - b))))
+    .digest()
+    .subarray(0, 16);
+}
+
 export class CoordinatorGossip {
   /** Each other coordinator's id by its member name. */
   private readonly idOf = new Map<string, number>();
   private readonly status = new Map<number, Liveness>();
+  private readonly digest: Uint8Array;
+  /** Members whose coordinator list differs from this one's (by name), as their gossiped digests say. */
+  private readonly differs = new Set<string>();
 
   private constructor(
     readonly member: GossipMember,
     http: ReadonlyMap<number, Address>,
   ) {
     for (const [id, at] of http) if (formatAddress(at) !== member.name) this.idOf.set(formatAddress(at), id);
+    this.digest = listDigest(http);
     member.subscribe((e) => {
-      if (e.kind !== 'member') return;
-      const id = this.idOf.get(e.name);
-      if (id !== undefined) this.status.set(id, e.status);
+      if (e.kind === 'member') {
+        const id = this.idOf.get(e.name);
+        if (id !== undefined) this.status.set(id, e.status);
+      } else if (
+        e.kind === 'key' &&
+        e.channel === 'state' &&
+        e.key === LIST_KEY &&
+        e.member !== member.name
+      ) {
+        if (Buffer.from(e.value).equals(this.digest)) this.differs.delete(e.member);
+        else this.differs.add(e.member);
+      }
     });
+    // Coordinators must agree on the list: category k lives on the k-th id, and the standby is the next one.
+    member.core.set(Channel.state, LIST_KEY, this.digest);
+  }
+
+  /**
+   * Coordinators whose list differs from this one's (their parts and ratings would be refused or go astray),
+   * and members gossiping here that this list does not name at all; both empty when the cluster agrees.
+   */
+  mismatch(): { coordinators: number[]; unknown: string[] } {
+    const coordinators: number[] = [];
+    const unknown: string[] = [];
+    for (const name of this.differs) {
+      const id = this.idOf.get(name);
+      if (id === undefined) unknown.push(name);
+      else coordinators.push(id);
+    }
+    for (const m of this.member.members())
+      if (m.name !== this.member.name && !this.idOf.has(m.name) && !unknown.includes(m.name))
+        unknown.push(m.name);
+    return { coordinators: coordinators.sort((a, b) => a - b), unknown: unknown.sort() };
   }
 
   static async start(o: CoordinatorGossipOptions): Promise<CoordinatorGossip> {

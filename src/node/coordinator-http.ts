@@ -99,8 +99,10 @@ async function route(
         failover: {
           ...queries.failover.stats,
           down: queries.failover.down.list(),
-          // The other coordinators as this one's failure detector sees them (null: no gossip member runs).
+          // The other coordinators as this one's failure detector sees them (null: no gossip member runs), and
+          // those whose coordinator list differs from this one's, or that this list does not name.
           gossip: gossip?.view() ?? null,
+          list_mismatch: gossip?.mismatch() ?? null,
         },
         mirror: queries.mirror.stats,
         returns: { ...queries.returns.stats, pending: queries.returns.pending },

@@ -57,6 +57,20 @@ describe("coordinators' gossip: the failure detector behind the failover", () =>
     await until(() => g1.suspected(2));
   });
 
+  it('coordinators started with different coordinator lists find out through gossip, and say which', async () => {
+    const http = await book(3);
+    const [g1, g2] = [await start(1, http), await start(2, http)];
+    // Coordinator 3 was given a list without coordinator 2 (a typo in one --http-peers): categories would be
+    // assigned differently there, so parts and ratings would be refused or go astray.
+    const g3 = await start(3, new Map([...http].filter(([id]) => id !== 2)));
+    await until(() => g1.mismatch().coordinators.includes(3) && g3.mismatch().coordinators.includes(1));
+    expect(g1.mismatch()).toEqual({ coordinators: [3], unknown: [] });
+    expect(g2.mismatch()).toEqual({ coordinators: [3], unknown: [] });
+    // Coordinator 3 hears coordinator 2, which its list does not name.
+    await until(() => g3.mismatch().unknown.length === 1);
+    expect(g3.mismatch()).toEqual({ coordinators: [1], unknown: [`127.0.0.1:${http.get(2)!.port}`] });
+  });
+
   it('names map to ids by HTTP address; an id never heard of is not suspected', async () => {
     const http = await book(2);
     const g1 = await start(1, http);
