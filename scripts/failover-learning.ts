@@ -34,7 +34,12 @@ const ask = async (m: Member, id: number) => {
     features: [feature],
     complexity: 'simple',
   });
-  const r = await httpJson(m.http, 'POST', '/query', body, 10_000);
+  let r = await httpJson(m.http, 'POST', '/query', body, 10_000);
+  // 503 (no leader yet) and 504 (the read was not confirmed: a leader just died) are retried, as a client does.
+  for (const until = Date.now() + 20_000; (r?.status === 503 || r?.status === 504) && Date.now() < until; ) {
+    await sleep(200);
+    r = await httpJson(m.http, 'POST', '/query', body, 10_000);
+  }
   if (r?.status !== 200) throw new Error(`query ${id}: ${r?.status} ${JSON.stringify(r?.body)}`);
   const a = r.body as Answer;
   return { agent: a.answers[0].agent, confidence: a.answers[0].confidence, standby: a.standby };
@@ -54,6 +59,8 @@ try {
   say(`feature ${feature}: answered by ${before.agent} at ${before.confidence}`);
   procs.kill(c2);
   say('SIGKILL to coordinator 2');
+  // Coordinator 2 may have led: the queries need a leader among the other two.
+  await procs.waitForLeader(15_000);
   const during = [];
   for (let i = 0; i < ratings; i++) {
     const a = await ask(c1, 100 + i);
