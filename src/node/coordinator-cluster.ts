@@ -285,17 +285,18 @@ const agentsReply = z.object({
 
 const gossipView = z.object({ failover: z.object({ gossip: z.record(z.string(), z.string()).nullable() }) });
 
+/** A coordinator's gossip view (`GET /agents`): each other id's liveness; null when it gives none. */
+async function gossipOf(m: Member): Promise<Record<string, string> | null> {
+  const r = await httpJson(m.http, 'GET', '/agents', undefined, 1000);
+  const p = r?.status === 200 ? gossipView.safeParse(r.body) : null;
+  return p?.success ? p.data.failover.gossip : null;
+}
+
 /** Waits (at most 15 s) until every coordinator's gossip view has every other one alive. */
 async function gossipMet(members: readonly Member[], say: (line: string) => void): Promise<void> {
   const t0 = performance.now();
   while (performance.now() - t0 < 15_000) {
-    const views = await Promise.all(
-      members.map(async (m) => {
-        const r = await httpJson(m.http, 'GET', '/agents', undefined, 1000);
-        const p = r?.status === 200 ? gossipView.safeParse(r.body) : null;
-        return p?.success ? p.data.failover.gossip : null;
-      }),
-    );
+    const views = await Promise.all(members.map(gossipOf));
     if (views.every((v) => v !== null && Object.values(v).every((s) => s === 'alive'))) {
       say(`gossip met: every coordinator sees the others alive (${Math.round(performance.now() - t0)} ms)`);
       return;
@@ -321,9 +322,7 @@ async function watchDetection(
   while (targets.length > 0 && !done() && performance.now() - since < limitMs) {
     await Promise.all(
       members.map(async (m) => {
-        const r = await httpJson(m.http, 'GET', '/agents', undefined, 1000);
-        const p = r?.status === 200 ? gossipView.safeParse(r.body) : null;
-        const view = p?.success ? p.data.failover.gossip : null;
+        const view = await gossipOf(m);
         const at = Math.round(performance.now() - since);
         for (const t of targets) {
           const status = view?.[String(t)];

@@ -19,6 +19,21 @@ function countersOf<T>(register: Registry, source: () => T) {
     });
 }
 
+/** Like `countersOf`, for a counter with one label: `read` gives the count of each label value. */
+function labelledCountersOf<T>(register: Registry, source: () => T) {
+  return (name: string, help: string, label: string, read: (s: T) => Record<string, number>) =>
+    new Counter({
+      name,
+      help,
+      labelNames: [label],
+      registers: [register],
+      collect() {
+        this.reset();
+        for (const [value, n] of Object.entries(read(source()))) this.inc({ [label]: value }, n);
+      },
+    });
+}
+
 /**
  * Prometheus metrics of one Raft process, read from its status at scrape time (nothing is counted twice:
  * the transport and Raft keep the counts, this only exposes them), plus Node's process metrics.
@@ -61,28 +76,20 @@ export function raftMetrics(status: () => RaftStatus, kind: string): Registry {
     'Outbound connections replaced because their frames went unacknowledged (or never connected) for stallMs',
     (s) => s.transport.stalls,
   );
-  new Counter({
-    name: 'elex_transport_server_errors_total',
-    help: 'Errors the listening server survived after it was up (accept failures), by code',
-    labelNames: ['code'],
-    registers: [register],
-    collect() {
-      this.reset();
-      for (const [code, n] of Object.entries(status().transport.serverErrors)) this.inc({ code }, n);
-    },
-  });
-  new Counter({
-    name: 'elex_transport_refused_total',
-    help:
-      'Inbound messages and connections refused, by reason (E_DECODE, E_FRAME, E_AUTH, E_NOT_ADDRESSED, ' +
+  const labelled = labelledCountersOf(register, status);
+  labelled(
+    'elex_transport_server_errors_total',
+    'Errors the listening server survived after it was up (accept failures), by code',
+    'code',
+    (s) => s.transport.serverErrors,
+  );
+  labelled(
+    'elex_transport_refused_total',
+    'Inbound messages and connections refused, by reason (E_DECODE, E_FRAME, E_AUTH, E_NOT_ADDRESSED, ' +
       'E_UNKNOWN_PEER, E_TOO_MANY_CONNECTIONS, E_STRANGER_EVICTED, E_HANDSHAKE_TIMEOUT)',
-    labelNames: ['reason'],
-    registers: [register],
-    collect() {
-      this.reset();
-      for (const [reason, n] of Object.entries(status().transport.refused)) this.inc({ reason }, n);
-    },
-  });
+    'reason',
+    (s) => s.transport.refused,
+  );
   gauge('elex_disk_recovered_records', 'Records replayed from the disk at start', (s) => s.recovery.records);
   gauge(
     'elex_disk_truncated_bytes',
@@ -132,25 +139,19 @@ export interface QueryFigures {
 
 /** The failover and mirror figures, added to a coordinator's registry: read at scrape time, like the rest. */
 export function addQueryMetrics(register: Registry, figures: () => QueryFigures): void {
-  const registers = [register];
   const counter = countersOf(register, figures);
+  const labelled = labelledCountersOf(register, figures);
   counter(
     'elex_query_failover_parts_total',
     "Query parts this coordinator asked of a standby because the category's primary did not answer",
     (f) => f.failover.parts,
   );
-  new Counter({
-    name: 'elex_query_failover_skipped_total',
-    help: 'Parts and ratings sent to the standby without asking their primary: remembered down (it did not answer lately) or suspected by the gossip failure detector',
-    labelNames: ['why'],
-    registers,
-    collect() {
-      const f = figures().failover;
-      this.reset();
-      this.inc({ why: 'remembered' }, f.remembered);
-      this.inc({ why: 'suspected' }, f.suspected);
-    },
-  });
+  labelled(
+    'elex_query_failover_skipped_total',
+    'Parts and ratings sent to the standby without asking their primary: remembered down (it did not answer lately) or suspected by the gossip failure detector',
+    'why',
+    ({ failover: f }) => ({ remembered: f.remembered, suspected: f.suspected }),
+  );
   counter(
     'elex_query_failover_feedback_total',
     "Ratings a standby's agent took because the primary did not",
@@ -161,43 +162,24 @@ export function addQueryMetrics(register: Registry, figures: () => QueryFigures)
     "Answers this coordinator's standby agents gave for a primary that did not answer",
     (f) => f.standby.answers,
   );
-  new Counter({
-    name: 'elex_agents_mirror_posts_total',
-    help: 'Mirrors of the hosted agents sent to their standby, by outcome (sent: taken; failed: resent later)',
-    labelNames: ['outcome'],
-    registers,
-    collect() {
-      const m = figures().mirror;
-      this.reset();
-      this.inc({ outcome: 'sent' }, m.sent);
-      this.inc({ outcome: 'failed' }, m.failed);
-    },
-  });
-  new Counter({
-    name: 'elex_agents_mirror_entries_total',
-    help: "Q-table entries mirrored: sent to this coordinator's standby (taken), applied to its standby agents",
-    labelNames: ['direction'],
-    registers,
-    collect() {
-      const m = figures().mirror;
-      this.reset();
-      this.inc({ direction: 'sent' }, m.entries);
-      this.inc({ direction: 'applied' }, m.applied);
-    },
-  });
-  new Counter({
-    name: 'elex_agents_returned_total',
-    help: "Rated experiences of standby agents sent back to their primary: acknowledged by it (sent), learned by this coordinator's hosted agents (learned), dropped from a full queue (dropped)",
-    labelNames: ['outcome'],
-    registers,
-    collect() {
-      const r = figures().returns;
-      this.reset();
-      this.inc({ outcome: 'sent' }, r.returned);
-      this.inc({ outcome: 'learned' }, r.learned);
-      this.inc({ outcome: 'dropped' }, r.dropped);
-    },
-  });
+  labelled(
+    'elex_agents_mirror_posts_total',
+    'Mirrors of the hosted agents sent to their standby, by outcome (sent: taken; failed: resent later)',
+    'outcome',
+    ({ mirror: m }) => ({ sent: m.sent, failed: m.failed }),
+  );
+  labelled(
+    'elex_agents_mirror_entries_total',
+    "Q-table entries mirrored: sent to this coordinator's standby (taken), applied to its standby agents",
+    'direction',
+    ({ mirror: m }) => ({ sent: m.entries, applied: m.applied }),
+  );
+  labelled(
+    'elex_agents_returned_total',
+    "Rated experiences of standby agents sent back to their primary: acknowledged by it (sent), learned by this coordinator's hosted agents (learned), dropped from a full queue (dropped)",
+    'outcome',
+    ({ returns: r }) => ({ sent: r.returned, learned: r.learned, dropped: r.dropped }),
+  );
   counter(
     'elex_agents_mirror_refused_total',
     'Agents of mirrors received that this coordinator is not the standby of (NOT_STANDBY)',

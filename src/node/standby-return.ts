@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ElexError } from '../core/index.js';
-import { REWARD_MAX, REWARD_MIN } from '../learning/index.js';
+import { joinState, REWARD_MAX, REWARD_MIN, stateHi, stateLo } from '../learning/index.js';
 import { actionIndex, type Experience, type FeatureAgent, u32 } from '../swarm/agent/index.js';
 import type { ReturnNumbers } from './agent-store.js';
 import type { ClusterKeyring } from './cluster-key.js';
@@ -270,11 +270,11 @@ export class StandbyReturn implements ReturnNumbers {
 
 function wire(q: Queued): WireExperience {
   const { state, action, reward } = q.e;
-  return { feature: q.feature, state: [Number(state >> 32n), Number(state & 0xffffffffn)], action, reward };
+  return { feature: q.feature, state: [stateHi(state), stateLo(state)], action, reward };
 }
 
 function experienceOf(x: WireExperience): Experience {
-  return { state: (BigInt(x.state[0]) << 32n) | BigInt(x.state[1]), action: x.action, reward: x.reward };
+  return { state: joinState(x.state[0], x.state[1]), action: x.action, reward: x.reward };
 }
 
 function refuse(path: string, why: string): ElexError {

@@ -182,10 +182,10 @@ export class Failover {
   /** Each coordinator's standby host, fixed with the coordinator list (not sorted again per request). */
   private readonly standbyOf: ReadonlyMap<number, number | null>;
   /**
-   * `queryId:feature` of the answers standby agents gave through this coordinator, oldest first (bounded), and
-   * whether the standby took a rating of it already (a retry is then refused by it, no one else asked).
+   * `queryId:feature` of the answers standby agents gave through this coordinator, oldest first (bounded); kept
+   * after the standby took a rating, so a retry goes to it again and is refused at once, no one else asked.
    */
-  private readonly standbyAnswers = new Map<string, boolean>();
+  private readonly standbyAnswers = new Set<string>();
   /** Suspected coordinators that answered a probe over HTTP, until when; and those with a probe under way. */
   private readonly probedAlive = new Map<number, number>();
   private readonly probing = new Set<number>();
@@ -205,9 +205,8 @@ export class Failover {
    * answers with an error: that is its answer). `standby` says the standby's agents answered.
    */
   async part(primary: number, p: PartBody): Promise<{ reply: PartReply; standby: boolean }> {
-    if (this.skipped(primary)) {
-      // not asked: the standby answers at once
-    } else {
+    // Skipped (remembered down, or suspected): not asked, the standby answers at once.
+    if (!this.skipped(primary)) {
       const r = await this.post(primary, PART_PATH, { ...p, budget_ms: this.o.timeoutMs });
       const reply = r === null ? null : checkPartReply(r.status, r.body, p.queryId, p.features);
       // TOO_LATE: the primary could not answer within our timeout and keeps no answer; as if it had not answered.
@@ -226,13 +225,12 @@ export class Failover {
       return { reply: { reason: DOWN }, standby: false };
     }
     this.stats.parts++;
-    if (standby === this.o.self) {
-      const reply = await this.o.standbyPart(p);
-      if ('answers' in reply) this.noteStandby(p);
-      return { reply, standby: true };
+    let reply: PartReply;
+    if (standby === this.o.self) reply = await this.o.standbyPart(p);
+    else {
+      const r = await this.post(standby, STANDBY_PART_PATH, { ...p, budget_ms: this.o.timeoutMs });
+      reply = r === null ? { reason: DOWN } : checkPartReply(r.status, r.body, p.queryId, p.features);
     }
-    const r = await this.post(standby, STANDBY_PART_PATH, { ...p, budget_ms: this.o.timeoutMs });
-    const reply = r === null ? { reason: DOWN } : checkPartReply(r.status, r.body, p.queryId, p.features);
     if ('answers' in reply) this.noteStandby(p);
     return { reply, standby: true };
   }
@@ -241,28 +239,25 @@ export class Failover {
   private noteStandby(p: PartBody): void {
     for (const f of p.features) {
       const key = `${p.queryId}:${f}`;
-      this.standbyAnswers.delete(key);
-      this.standbyAnswers.set(key, false);
+      this.standbyAnswers.delete(key); // re-added last: the oldest go first
+      this.standbyAnswers.add(key);
       if (this.standbyAnswers.size > STANDBY_ANSWERS_KEPT)
-        this.standbyAnswers.delete(this.standbyAnswers.keys().next().value!);
+        this.standbyAnswers.delete(this.standbyAnswers.values().next().value!);
     }
   }
 
   /**
    * A rating for an agent of `primary`'s categories: to the primary's agent; to the standby's when the primary
-   * does not answer (or is remembered down) or has no such answer pending (the standby gave it). The standby is asked only when the
-   * primary did not take the rating, and an agent takes a rating of an answer once: applied at most once.
+   * does not answer (or is skipped) or has no such answer pending (the standby gave it). The standby is asked
+   * only when the primary did not take the rating, and an agent takes a rating of an answer once: applied at
+   * most once.
    */
   async feedback(primary: number, f: FeedbackBody): Promise<FeedbackResult> {
     const key = `${f.queryId}:${f.feature}`;
     // A standby agent's answer (the rating names it, or, unnamed, it went through here): a late answer the
     // primary gave to the same query must not take its rating.
     if (f.agent === standbyAgentId(f.feature) || (f.agent === undefined && this.standbyAnswers.has(key))) {
-      const r = await this.standbyFeedback(primary, f);
-      // Kept, as rated: a retry goes to the standby again, which refuses it at once (the primary answering
-      // this query id again forgets it).
-      if (r?.accepted && this.standbyAnswers.has(key)) this.standbyAnswers.set(key, true);
-      return r ?? { accepted: false, reason: DOWN };
+      return (await this.standbyFeedback(primary, f)) ?? { accepted: false, reason: DOWN };
     }
     const ask = async () => {
       if (primary === this.o.self) return this.o.hostedFeedback(f);
