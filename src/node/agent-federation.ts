@@ -2,8 +2,9 @@
  * The federation of the feature agents a coordinator process hosts, on the wall clock. A coordinator hosts
  * whole categories, so a category's deltas never leave the process: every `intervalMs` (jittered) each hosted
  * category runs `hostedRound` (merge what was received, send what was learned to 3 category peers). The
- * patterns a round finds are applied to every hosted (and standby) agent and POSTed to the other coordinators
- * (`/patterns`, signed with the cluster key when there is one), which apply them to theirs.
+ * patterns a round finds are applied to every hosted (and standby) agent and broadcast on the coordinators'
+ * gossip (`patterns`), or, without gossip, POSTed to the other coordinators (`/patterns`, signed with the
+ * cluster key when there is one), which apply them to theirs.
  */
 import { z } from 'zod';
 import { type Rng, SeededRng } from '../core/index.js';
@@ -18,6 +19,7 @@ import {
   u32,
 } from '../swarm/agent/index.js';
 import type { ClusterKeyring } from './cluster-key.js';
+import type { PatternChannel } from './pattern-gossip.js';
 import { postSigned } from './signed-request.js';
 import type { Address } from './tcp-transport.js';
 
@@ -47,8 +49,12 @@ export interface AgentFederationStats {
   /** Deltas handed to a category peer, and deltas merged. */
   deltas: number;
   merged: number;
-  /** Patterns this host's agents found; POSTs of them that another coordinator accepted or did not. */
+  /**
+   * Patterns this host's agents found; those handed to the gossip; POSTs of them (without gossip) that another
+   * coordinator accepted or did not.
+   */
   patternsFound: number;
+  patternsGossiped: number;
   patternPosts: number;
   patternPostsFailed: number;
   /** Patterns received from other coordinators, and the hosted and standby tables they changed. */
@@ -68,6 +74,8 @@ export interface AgentFederationOptions {
   standby?: readonly FeatureAgent[];
   /** The other coordinators' HTTP addresses. */
   peers: readonly Address[];
+  /** The coordinators' gossip: patterns go out there instead of being POSTed to every peer. */
+  patterns?: PatternChannel;
   /** Run every round after the categories' (`AgentMirror`: the hosted agents' tables to their standby). */
   mirror?: { round(): Promise<void> };
   intervalMs: number;
@@ -82,6 +90,7 @@ export class AgentFederation {
     deltas: 0,
     merged: 0,
     patternsFound: 0,
+    patternsGossiped: 0,
     patternPosts: 0,
     patternPostsFailed: 0,
     patternsReceived: 0,
@@ -149,7 +158,7 @@ export class AgentFederation {
   }
 
   /**
-   * One round for every hosted category, then the patterns found go to the other coordinators, then the
+   * One round for every hosted category, then the patterns found go to the other coordinators (gossip or HTTP), then the
    * hosted agents' changed tables to their standby (`mirror`).
    */
   async round(): Promise<void> {
@@ -164,7 +173,11 @@ export class AgentFederation {
     this.stats.rounds++;
     this.stats.patternsFound += found.length;
     const posts: Promise<void>[] = [];
-    for (let i = 0; i < found.length; i += PATTERNS_PER_POST) {
+    if (this.o.patterns !== undefined) {
+      this.o.patterns.publish(found);
+      this.stats.patternsGossiped += found.length;
+    }
+    for (let i = 0; this.o.patterns === undefined && i < found.length; i += PATTERNS_PER_POST) {
       const body = { patterns: found.slice(i, i + PATTERNS_PER_POST) };
       for (const at of this.o.peers)
         posts.push(

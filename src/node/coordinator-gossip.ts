@@ -11,6 +11,7 @@ import { Channel, type GossipConfig, type Liveness } from '../gossip/index.js';
 import { formatAddress, formatCluster } from './address.js';
 import type { ClusterKeyring } from './cluster-key.js';
 import { GossipMember } from './gossip-member.js';
+import { PatternGossip } from './pattern-gossip.js';
 import type { Address } from './tcp-transport.js';
 
 export interface CoordinatorGossipOptions {
@@ -45,6 +46,8 @@ export class CoordinatorGossip {
   private readonly digest: Uint8Array;
   /** Members whose coordinator list differs from this one's (by name), as their gossiped digests say. */
   private readonly differs = new Set<string>();
+  /** The agents' pattern broadcasts, on this member's pattern channel (`QueryServiceOptions.patterns`). */
+  readonly patterns: PatternGossip;
 
   private constructor(
     readonly member: GossipMember,
@@ -52,6 +55,7 @@ export class CoordinatorGossip {
   ) {
     for (const [id, at] of http) if (formatAddress(at) !== member.name) this.idOf.set(formatAddress(at), id);
     this.digest = listDigest(http);
+    this.patterns = new PatternGossip(member, { isPeer: (name) => this.idOf.has(name) });
     member.subscribe((e) => {
       if (e.kind === 'member') {
         const id = this.idOf.get(e.name);
@@ -130,11 +134,13 @@ export class CoordinatorGossip {
 
   /** Announces the departure (the others stop asking this coordinator at once) and stops. */
   leave(): Promise<void> {
+    this.patterns.stop();
     return this.member.leave();
   }
 
   /** Stops without a word, as a crash would. */
   stop(): Promise<void> {
+    this.patterns.stop();
     return this.member.stop();
   }
 }

@@ -107,6 +107,8 @@ async function route(
         mirror: queries.mirror.stats,
         returns: { ...queries.returns.stats, pending: queries.returns.pending },
         federation: queries.federation.stats,
+        // The patterns' broadcasts on the coordinators' gossip (null: none runs, patterns are POSTed).
+        pattern_gossip: gossip ? { ...gossip.patterns.stats, pending: gossip.patterns.pending } : null,
         store: queries.store?.stats ?? null,
       },
     ];

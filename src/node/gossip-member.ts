@@ -124,6 +124,7 @@ const monotonic: Clock = { now: () => performance.now() };
  */
 export class GossipMember {
   private readonly timer: NodeJS.Timeout;
+  private stopped: Promise<void> | undefined;
   private constructor(
     readonly name: string,
     readonly core: GossipNode,
@@ -177,9 +178,13 @@ export class GossipMember {
     await this.stop();
   }
 
-  /** Stops without a word, as a crash would: the others find out through their failure detectors. */
+  /**
+   * Stops without a word, as a crash would: the others find out through their failure detectors. Again, or
+   * after `leave`, it is the same stop (a closed socket cannot be closed twice).
+   */
   stop(): Promise<void> {
     clearInterval(this.timer);
-    return new Promise((resolve) => this.socket.close(() => resolve()));
+    this.stopped ??= new Promise((resolve) => this.socket.close(() => resolve()));
+    return this.stopped;
   }
 }

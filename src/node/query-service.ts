@@ -9,6 +9,7 @@ import { AgentFederation } from './agent-federation.js';
 import { AgentMirror } from './agent-mirror.js';
 import { AgentStore } from './agent-store.js';
 import type { CoordinatorNode } from './coordinator-node.js';
+import type { PatternChannel } from './pattern-gossip.js';
 import {
   type FeedbackResult,
   hostedAgentId,
@@ -109,6 +110,8 @@ export interface QueryServiceOptions {
   now?: () => number;
   /** The failure detector's verdict on another coordinator (`FailoverOptions.suspected`; default: none). */
   suspected?: (coordinator: number) => boolean;
+  /** The coordinators' gossip for the agents' patterns (`CoordinatorGossip.patterns`; default: POST to each). */
+  patterns?: PatternChannel;
 }
 
 /**
@@ -202,7 +205,9 @@ export class QueryService {
       intervalMs: o.federationMs ?? 10_000,
       keyring: node.keyring,
       seed: seed + 1,
+      patterns: o.patterns,
     });
+    o.patterns?.listen((patterns) => this.federation.receive(patterns));
     this.failover = new Failover({
       self: node.id,
       http,

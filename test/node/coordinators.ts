@@ -9,11 +9,13 @@ import { join } from 'node:path';
 import { afterAll, afterEach } from 'vitest';
 import { defaultCatalog } from '../../src/node/catalog-file.js';
 import type { ClusterKeyring } from '../../src/node/cluster-key.js';
+import { CoordinatorGossip } from '../../src/node/coordinator-gossip.js';
 import { serveCoordinatorHttp } from '../../src/node/coordinator-http.js';
 import { CoordinatorNode } from '../../src/node/coordinator-node.js';
 import { freePorts } from '../../src/node/processes.js';
 import { QueryService, type QueryServiceOptions } from '../../src/node/query-service.js';
 import type { Address } from '../../src/node/tcp-transport.js';
+import { FAST } from '../support/gossip.js';
 
 export const catalog = defaultCatalog();
 type Options = Omit<QueryServiceOptions, 'seed' | 'federationMs'>;
@@ -27,12 +29,14 @@ afterEach(async () => {
 
 /**
  * Three coordinators with their HTTP APIs and query services; categories k go to coordinator k % 3 + 1. With
- * `auth`, a keyed cluster; `o` is given to every query service (or, a function, each its own by id).
+ * `auth`, a keyed cluster; `o` is given to every query service (or, a function, each its own by id). With
+ * `gossip`, each runs the coordinators' gossip member (fast intervals) for its failover and its patterns.
  */
 export async function coordinators(
   auth?: ClusterKeyring,
   federationMs = 0,
   o: Options | ((id: number) => Options) = {},
+  gossip = false,
 ) {
   const ports = await freePorts(6);
   const raft = new Map<number, Address>(
@@ -45,6 +49,7 @@ export async function coordinators(
   const nodes: CoordinatorNode[] = [];
   const servers: Server[] = [];
   const services: QueryService[] = [];
+  const gossips: CoordinatorGossip[] = [];
   for (const id of [1, 2, 3]) {
     const node = await CoordinatorNode.start({
       id,
@@ -56,9 +61,21 @@ export async function coordinators(
     cleanup.push(() => node.close());
     // No timed federation rounds by default: the test runs them (`federation.round()`).
     const own = typeof o === 'function' ? o(id) : o;
-    const service = new QueryService(node, catalog, http, { ...own, seed: id, federationMs });
+    const g = gossip
+      ? await CoordinatorGossip.start({ self: id, http, keyring: auth, config: FAST, tickMs: 10 })
+      : undefined;
+    if (g) {
+      gossips.push(g);
+      cleanup.push(() => g.stop());
+    }
+    const service = new QueryService(node, catalog, http, {
+      ...(g ? { suspected: (c: number) => g.suspected(c), patterns: g.patterns } : {}),
+      ...own,
+      seed: id,
+      federationMs,
+    });
     services.push(service);
-    const server = await serveCoordinatorHttp(node, catalog, http.get(id)!, service);
+    const server = await serveCoordinatorHttp(node, catalog, http.get(id)!, service, g);
     cleanup.push(() => new Promise((r) => server.close(() => r())));
     nodes.push(node);
     servers.push(server);
@@ -72,7 +89,7 @@ export async function coordinators(
     await new Promise((r) => setTimeout(r, 20));
   }
   const url = (id: number) => `http://127.0.0.1:${http.get(id)!.port}`;
-  return { nodes, servers, services, url, http };
+  return { nodes, servers, services, gossips, url, http };
 }
 
 export const query = async (base: string, body: unknown) => {

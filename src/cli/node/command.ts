@@ -239,6 +239,7 @@ export function register(program: Command): void {
                 standbyReturnsFile: join(dataDir, STANDBY_RETURNS_FILE),
                 saveMs: o.agentsSave,
                 suspected: gossip && ((c) => gossip.suspected(c)),
+                patterns: gossip?.patterns,
               }),
               gossip,
             );
