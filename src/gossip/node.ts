@@ -326,8 +326,7 @@ export class GossipNode {
       this.metrics.inc('drop_self');
       return EMPTY;
     }
-    let sender =
-      s.cachedMember(msg.sender, info.senderHash) ?? reviveTombstone(s, msg.sender, msg.gen, msg.inc);
+    let sender = s.cachedMember(msg.sender, info.senderHash) ?? reviveTombstone(s, msg.sender, msg.gen);
     if (msg.type === MsgType.join) {
       if (sender === undefined) {
         applyClaim(s, { name: msg.sender, gen: msg.gen, inc: msg.inc, status: Status.alive });
@@ -382,7 +381,7 @@ export class GossipNode {
       return EMPTY;
     }
     const s = this.s;
-    let sender = s.cachedMember(name, hash) ?? reviveTombstone(s, name, gen, inc);
+    let sender = s.cachedMember(name, hash) ?? reviveTombstone(s, name, gen);
     if (sender === undefined && s.seeds.includes(name)) {
       applyClaim(s, { name, gen, inc, status: Status.alive });
       sender = s.members.get(name);

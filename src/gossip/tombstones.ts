@@ -14,15 +14,17 @@ import { STATUS_NAMES, Status } from './member.js';
 import { addMember, setClaim, unhash } from './membership.js';
 
 /**
- * A datagram from a forgotten incarnation itself (its own header, not a relayed claim): the member is running
- * and does not know it was declared dead. Its tombstone comes back as it was (dead at that incarnation), so
- * that the dead notice (`observeSender`) makes it refute. Dropped as from a stranger instead, it would stay
- * out for good, and so would we for it: after a partition longer than the TTL both sides have forgotten each
- * other, and neither would ever hear the other again.
+ * A datagram from a forgotten life itself (its own header, not a relayed claim): the member is running. Its
+ * tombstone comes back as it was (dead at the forgotten incarnation), and the sender's header does the rest
+ * (`observeSender`): at that incarnation the dead notice makes it refute; at a higher one (it refuted a
+ * suspicion we never heard, or raised it since) the header itself is the refutation, and it is alive again, as
+ * a relayed claim at that incarnation would make it. Dropped as from a stranger instead, it would stay out for
+ * good, and so would we for it: after a partition longer than the TTL both sides have forgotten each other,
+ * and neither would ever hear the other again. (Until session 23 a higher incarnation was dropped so.)
  */
-export function reviveTombstone(s: CoreState, name: string, gen: number, inc: number): Known | undefined {
+export function reviveTombstone(s: CoreState, name: string, gen: number): Known | undefined {
   const f = s.forgotten.get(name);
-  if (f === undefined || gen !== f.gen || inc > f.inc) return undefined;
+  if (f === undefined || gen !== f.gen) return undefined;
   s.forgotten.delete(name);
   s.lost.delete(name);
   const m = addMember(s, { name, gen: f.gen, inc: f.inc, status: Status.alive });

@@ -41,7 +41,10 @@ export interface UdpStats {
   datagramsIn: number;
   bytesOut: number;
   bytesIn: number;
-  /** Datagrams not sent: the member's name is not a `host:port` this transport can reach. */
+  /**
+   * Datagrams not sent: the member's name is not a `host:port` this transport can reach (port 0 included), or
+   * the socket refused the destination. Names come from the network: none may throw out of a tick.
+   */
   unroutable: number;
   /** Datagrams received that failed authentication (with a keyring only). */
   unauthenticated: number;
@@ -91,6 +94,8 @@ class UdpTransport implements GossipTransport {
     if (at === undefined) {
       try {
         at = parseAddress(to);
+        // Port 0 names no socket (binding to it means "any port"), and Node throws on sending there.
+        if (at.port === 0) at = null;
       } catch {
         at = null; // a member named otherwise joined through someone else: unreachable from here
       }
@@ -104,12 +109,23 @@ class UdpTransport implements GossipTransport {
     this.stats.datagramsOut++;
     this.stats.bytesOut += data.length;
     this.inFlight++;
-    this.socket.send(data, at.port, at.host, () => {
-      if (--this.inFlight > 0) return;
-      const waiting = this.drained;
-      this.drained = [];
-      for (const w of waiting) w();
-    });
+    try {
+      this.socket.send(data, at.port, at.host, () => this.sent());
+    } catch {
+      // A destination the socket refuses at once (Node checks some synchronously): unroutable from now on.
+      this.routes.set(to, null);
+      this.stats.datagramsOut--;
+      this.stats.bytesOut -= data.length;
+      this.stats.unroutable++;
+      this.sent();
+    }
+  }
+
+  private sent(): void {
+    if (--this.inFlight > 0) return;
+    const waiting = this.drained;
+    this.drained = [];
+    for (const w of waiting) w();
   }
 }
 

@@ -7,8 +7,9 @@
  *
  * Why a paced queue: a member's pattern channel is a ring of `patternSlots` (8) broadcasts, and a slot written
  * again before anti-entropy carried it to everyone loses what it held for those who had not pulled it yet.
- * So at most a quarter of the ring goes out per gossip interval; the rest waits, and beyond `maxQueued` the
- * oldest patterns are dropped (counted).
+ * So at most a quarter of the ring goes out in any window of one gossip interval; the rest waits, and beyond
+ * `maxQueued` the oldest patterns are dropped (counted). Pacing makes a lap unlikely, not impossible: a member
+ * cut off for longer than the ring lasts misses what was overwritten meanwhile.
  */
 import { isElexError } from '../core/index.js';
 import type { GossipConfig } from '../gossip/index.js';
@@ -62,8 +63,9 @@ export class PatternGossip implements PatternChannel {
   private readonly timer: NodeJS.Timeout;
   private readonly perInterval: number;
   private readonly maxQueued: number;
-  /** Broadcasts left in this gossip interval; the timer restores them. */
-  private budget: number;
+  private readonly intervalMs: number;
+  /** When the last `perInterval` broadcasts went out, oldest first (a sliding window, not a budget reset). */
+  private readonly sentAt: number[] = [];
   private readonly unsubscribe: () => void;
 
   constructor(
@@ -72,9 +74,10 @@ export class PatternGossip implements PatternChannel {
   ) {
     const config: GossipConfig = member.core.config;
     this.perInterval = Math.max(1, Math.floor(config.patternSlots / 4));
-    this.budget = this.perInterval;
     this.maxQueued = o.maxQueued ?? 4096;
-    this.timer = setInterval(() => this.tick(), config.gossipIntervalMs);
+    this.intervalMs = config.gossipIntervalMs;
+    // Often enough that the queue drains at the full pace whatever the timer's phase.
+    this.timer = setInterval(() => this.flush(), this.intervalMs / (2 * this.perInterval));
     this.timer.unref();
     this.unsubscribe = member.subscribe((e) => {
       if (e.kind === 'key' && e.channel === 'pattern' && e.member !== member.name)
@@ -82,7 +85,7 @@ export class PatternGossip implements PatternChannel {
     });
   }
 
-  /** Queues `patterns`; what this interval's budget allows goes out at once, the rest at the next ticks. */
+  /** Queues `patterns`; what the pace allows goes out at once, the rest as the window slides. */
   publish(patterns: readonly Pattern[]): void {
     if (patterns.length === 0) return;
     this.queue.push(...patterns);
@@ -103,18 +106,32 @@ export class PatternGossip implements PatternChannel {
     return this.queue.length;
   }
 
-  private tick(): void {
-    this.budget = this.perInterval;
-    this.flush();
-  }
-
+  /**
+   * Broadcasts from the queue's head while fewer than `perInterval` went out in the last gossip interval. A
+   * window that slides, because a budget reset on a timer let a backlog published just before the reset send
+   * twice the pace across it, and the ring was overwritten an interval early.
+   */
   private flush(): void {
-    while (this.queue.length > 0 && this.budget > 0) {
+    const now = performance.now();
+    while (this.queue.length > 0) {
+      if (this.sentAt.length === this.perInterval) {
+        if (now - this.sentAt[0] < this.intervalMs) return;
+        this.sentAt.shift();
+      }
       const batch = this.queue.splice(0, PATTERNS_PER_BROADCAST);
-      this.member.core.broadcastPattern(encodePatterns(batch));
+      let bytes: Uint8Array;
+      try {
+        bytes = encodePatterns(batch);
+      } catch (e) {
+        // Our own agents' patterns always encode; if one did not, it must not stop the timer.
+        if (!isElexError(e)) throw e;
+        this.stats.dropped += batch.length;
+        continue;
+      }
+      this.member.core.broadcastPattern(bytes);
+      this.sentAt.push(now);
       this.stats.broadcasts++;
       this.stats.sent += batch.length;
-      this.budget--;
     }
   }
 
