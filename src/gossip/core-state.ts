@@ -91,7 +91,7 @@ export class CoreState {
   readonly terminal = new Set<string>();
   /** Earliest expiry among tombstones (collection does nothing before it). */
   tombstoneDueAt = Number.POSITIVE_INFINITY;
-  readonly forgotten = new Map<string, { gen: number; inc: number; at: number }>();
+  readonly forgotten = new Map<string, { gen: number; inc: number; at: number; left: boolean }>();
   /** Forgotten while dead (not left): still gossip-to-the-dead targets until `reconnectTimeoutMs`. */
   readonly lost = new NameSet();
   readonly lastDeadNotice = new Map<string, number>();

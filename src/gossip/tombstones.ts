@@ -20,11 +20,13 @@ import { addMember, setClaim, unhash } from './membership.js';
  * suspicion we never heard, or raised it since) the header itself is the refutation, and it is alive again, as
  * a relayed claim at that incarnation would make it. Dropped as from a stranger instead, it would stay out for
  * good, and so would we for it: after a partition longer than the TTL both sides have forgotten each other,
- * and neither would ever hear the other again. (Until session 23 a higher incarnation was dropped so.)
+ * and neither would ever hear the other again. (Until session 23 a higher incarnation was dropped so, and a
+ * life forgotten after it left came back as dead, to be gossiped to for `reconnectTimeoutMs`.)
  */
 export function reviveTombstone(s: CoreState, name: string, gen: number): Known | undefined {
   const f = s.forgotten.get(name);
-  if (f === undefined || gen !== f.gen) return undefined;
+  // A life that left meant to go: a datagram of it is late or replayed (a restart is a new generation).
+  if (f === undefined || gen !== f.gen || f.left) return undefined;
   s.forgotten.delete(name);
   s.lost.delete(name);
   const m = addMember(s, { name, gen: f.gen, inc: f.inc, status: Status.alive });
@@ -69,7 +71,7 @@ export function collectGarbage(s: CoreState): number {
     // Delete first: a name forgotten again must move to the newest end, or eviction (oldest first by
     // insertion) would drop the identity forgotten just now and let a late claim for it resurrect it.
     s.forgotten.delete(n);
-    s.forgotten.set(n, { gen: m.gen, inc: m.inc, at: s.now });
+    s.forgotten.set(n, { gen: m.gen, inc: m.inc, at: s.now, left: m.status === Status.left });
     // A member that left meant to; one that died may be alive across a partition: keep talking to it.
     if (m.status === Status.dead) s.lost.add(n);
     else s.lost.delete(n);

@@ -109,3 +109,36 @@ describe('a forgotten member that refuted meanwhile', () => {
     expect(higher.liveness('c')).not.toBe('unknown');
   });
 });
+
+describe('a member forgotten after it left', () => {
+  it('is not revived by a late datagram of the life that left (it would be gossiped to as dead for a day)', () => {
+    const n = new GossipNode({
+      name: 'b',
+      generation: 1,
+      rng: new SeededRng(1),
+      now: 0,
+      config: { tombstoneTtlMs: 10_000 },
+    });
+    n.handle(encode({ type: MsgType.join, sender: 'c', gen: 1, inc: 0 }), 0);
+    n.handle(
+      encode({
+        type: MsgType.rumor,
+        sender: 'c',
+        gen: 1,
+        inc: 0,
+        claims: [{ name: 'c', gen: 1, inc: 0, status: Status.left, ttlMs: 10_000 }],
+      }),
+      0,
+    );
+    expect(n.liveness('c')).toBe('left');
+    for (let t = 0; t <= 12_000; t += 100) n.tick(t);
+    expect(n.liveness('c')).toBe('unknown');
+    // A datagram of that life, delayed in the network (or replayed): the member meant to go.
+    const told = n.handle(encode({ type: MsgType.heartbeat, sender: 'c', gen: 1, inc: 0, seq: 7 }), 12_000);
+    expect(n.liveness('c')).toBe('unknown');
+    expect(told.map((o) => o.to)).not.toContain('c');
+    // Its next life is heard as any newcomer is, through a join.
+    n.handle(encode({ type: MsgType.join, sender: 'c', gen: 2, inc: 0 }), 12_100);
+    expect(n.liveness('c')).toBe('alive');
+  });
+});
