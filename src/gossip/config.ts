@@ -143,5 +143,7 @@ export function makeConfig(partial: Partial<GossipConfig> = {}): GossipConfig {
       'E_CONFIG',
       `gossip maxValueBytes must be <= ${LIMITS.value}, what every decoder accepts`,
     );
+  if (c.maxHops > LIMITS.hops)
+    throw new ElexError('E_CONFIG', `gossip maxHops must be <= ${LIMITS.hops}, what every decoder accepts`);
   return c;
 }

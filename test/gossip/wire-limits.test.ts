@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CounterMetrics, isElexError, SeededRng } from '../../src/core/index.js';
-import { decodeHeartbeat, type HeartbeatFields } from '../../src/gossip/codec.js';
+import { decodeHeartbeat, type HeartbeatFields, LIMITS } from '../../src/gossip/codec.js';
 import {
   Channel,
   decode,
@@ -288,6 +288,13 @@ describe('configured limits against the wire limits', () => {
       });
     expect(codeOf(make(1024))).toBeUndefined();
     expect(codeOf(make(2000))).toBe('E_CONFIG');
+  });
+
+  it('refuses a maxHops above what every decoder accepts (the exchange past hop 16 would be dropped)', () => {
+    const make = (maxHops: number) => () =>
+      new GossipNode({ name: 'a', generation: 1, rng: new SeededRng(1), now: 0, config: { maxHops } });
+    expect(codeOf(make(LIMITS.hops))).toBeUndefined();
+    expect(codeOf(make(LIMITS.hops + 1))).toBe('E_CONFIG');
   });
 });
 
