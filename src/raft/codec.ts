@@ -3,6 +3,7 @@ import {
   EMPTY_ENTRIES,
   type Entry,
   EntryType,
+  MAX_SNAPSHOT_BYTES,
   type Message,
   MSG_NAMES,
   type MsgType,
@@ -85,7 +86,9 @@ export function encodeMessage(m: Message): Uint8Array {
   }
   if (m.chunk === null) w.u8(0);
   else w.u8(1).bytes(m.chunk);
-  w.varint(checkUint(m.chunkTotal, 'chunkTotal'));
+  if (checkUint(m.chunkTotal, 'chunkTotal') > MAX_SNAPSHOT_BYTES)
+    throw encodeError(`chunkTotal ${m.chunkTotal} exceeds the snapshot limit ${MAX_SNAPSHOT_BYTES}`);
+  w.varint(m.chunkTotal);
   return w.finish();
 }
 
@@ -171,6 +174,8 @@ export function decodeMessage(bytes: Uint8Array, limits: DecodeLimits = {}): Mes
   }
   const chunk = flag(r, 'chunk presence') ? bytesCopy(r, maxBytes, 'chunk') : null;
   const chunkTotal = uint(r, 'chunkTotal');
+  if (chunkTotal > MAX_SNAPSHOT_BYTES)
+    throw decodeError(`chunkTotal ${chunkTotal} exceeds the snapshot limit ${MAX_SNAPSHOT_BYTES}`);
   r.end();
   return {
     type: type as MsgType,

@@ -10,6 +10,7 @@ import {
   EntryType,
   emptyMessage,
   type HardState,
+  MAX_SNAPSHOT_BYTES,
   type Message,
   MsgType,
   NONE,
@@ -375,8 +376,9 @@ export class Raft {
         this.becomeFollower(this.term, NONE);
         return;
       }
-      // A transfer that did not finish within an election timeout is abandoned.
+      // A transfer that did not finish within an election timeout is abandoned; a removed leader tries again.
       this.leadTransferee = NONE;
+      if (!this.isVoter(this.id)) this.handOver();
     }
     if (this.heartbeatElapsed >= this.heartbeatTicks) {
       this.heartbeatElapsed = 0;
@@ -692,6 +694,32 @@ export class Raft {
     else this.dirty.add(to);
   }
 
+  /**
+   * A leader removed (or demoted) by a change it applied hands its leadership to the most caught-up voter left,
+   * and leads until that voter's election deposes it: it keeps replicating, takes no proposals (it has no
+   * progress of its own) and counts no vote or acknowledgement of its own. Why not step down at once, as until
+   * session 23: configurations take effect when applied, so the voters left may still run the old one, and a
+   * two-voter group whose last Apps were lost then needed the removed node's vote, which its longer log refused,
+   * for good (etcd-io/etcd#10563; etcd's server transfers leadership on removal, #11038). A transfer that does
+   * not finish within an election timeout is retried (`tickHeartbeat`).
+   */
+  private handOver(): void {
+    let best = NONE;
+    let match = -1;
+    for (const id of this.conf.voters) {
+      const pr = this.prs.get(id);
+      if (pr !== undefined && pr.match > match) {
+        best = id;
+        match = pr.match;
+      }
+    }
+    if (best === NONE) {
+      this.becomeFollower(this.term, NONE);
+      return;
+    }
+    this.leaderTransfer(best);
+  }
+
   private sendTimeoutNow(to: number): void {
     this.send(this.msg(MsgType.TimeoutNow, to));
   }
@@ -812,6 +840,8 @@ export class Raft {
         this.send(r);
         return;
       }
+      // The codec bounds chunkTotal on the wire; a message stepped in directly is held to the same limit.
+      if (m.chunkTotal > MAX_SNAPSHOT_BYTES) return;
       inc = { meta, buf: new Uint8Array(m.chunkTotal), received: 0 };
       this.incoming = inc;
     }
@@ -892,8 +922,7 @@ export class Raft {
     // A transfer to a node that is no longer a voter (removed or demoted) cannot finish: abort it (as etcd).
     if (this.leadTransferee === cc.node && !this.isVoter(cc.node)) this.leadTransferee = NONE;
     if (!this.isVoter(this.id)) {
-      // A removed (or demoted) leader steps down; the remaining voters elect a new one.
-      this.becomeFollower(this.term, NONE);
+      this.handOver();
       return;
     }
     if (this.maybeCommit()) this.markAll();
@@ -911,6 +940,11 @@ export class Raft {
       applied: this.log.applied,
     });
     if (this.snapshot !== null && this.snapshot.meta.index >= index) return;
+    if (data.length > MAX_SNAPSHOT_BYTES)
+      throw new ElexError(
+        'E_TOO_LARGE',
+        `a snapshot of ${data.length} bytes exceeds the ${MAX_SNAPSHOT_BYTES} a follower accepts`,
+      );
     this.snapshot = {
       meta: {
         index,

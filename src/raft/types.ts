@@ -161,3 +161,10 @@ export function messageSize(m: Message): number {
   if (m.chunk !== null) n += 24 + m.chunk.length;
   return n;
 }
+
+/**
+ * The largest snapshot a follower reassembles (1 GiB): its buffer is sized from the first chunk's `chunkTotal`,
+ * so an unbounded total let one frame allocate gigabytes or throw an untyped RangeError out of the core.
+ * `takeSnapshot` refuses a larger one, so every snapshot a leader sends fits.
+ */
+export const MAX_SNAPSHOT_BYTES = 2 ** 30;

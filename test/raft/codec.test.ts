@@ -10,6 +10,7 @@ import {
   emptyMessage,
   encodeMessage,
   MAX_CONF_MEMBERS,
+  MAX_SNAPSHOT_BYTES,
   type Message,
   MsgType,
   NONE,
@@ -72,7 +73,7 @@ const messageOf = (type: fc.Arbitrary<MsgType>): fc.Arbitrary<Message> =>
       context,
       snapMeta,
       chunk: fc.option(fc.uint8Array({ maxLength: 128 }), { nil: null }),
-      chunkTotal: uint,
+      chunkTotal: fc.integer({ min: 0, max: MAX_SNAPSHOT_BYTES }),
     },
     PLAIN,
   );
