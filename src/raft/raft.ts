@@ -857,24 +857,27 @@ export class Raft {
       return;
     }
     this.incoming = null;
-    this.restoreSnapshot({ meta: inc.meta, data: inc.buf });
-    this.metrics.inc('raft.snapshots_installed');
+    const restored = this.restoreSnapshot({ meta: inc.meta, data: inc.buf });
+    if (restored) this.metrics.inc('raft.snapshots_installed');
     const r = this.msg(MsgType.AppResp, m.from);
-    r.index = this.log.lastIndex();
+    // Kept instead of restored, the suffix beyond the snapshot was never checked against the leader's log:
+    // answer the commit index, as etcd does, so the leader does not count those entries as replicated.
+    r.index = restored ? this.log.lastIndex() : this.log.committed;
     this.send(r);
   }
 
-  private restoreSnapshot(s: Snapshot): void {
+  /** Restores `s`, or, when the log already holds its last entry, keeps the log and commits up to it (false). */
+  private restoreSnapshot(s: Snapshot): boolean {
     const { index, term } = s.meta;
     if (this.log.matchTerm(index, term)) {
-      // Our log already contains the snapshot's last entry: keep the suffix, just commit up to it.
       this.log.commitTo(index);
-      return;
+      return false;
     }
     this.log.restore(index, term);
     this.conf = { voters: [...s.meta.conf.voters], learners: [...s.meta.conf.learners] };
     this.pendingSnapshot = s;
     this.snapshot = s;
+    return true;
   }
 
   // ---- driver hooks (RawNode) ---------------------------------------------------------------------

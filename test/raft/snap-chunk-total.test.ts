@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ByteWriter, SeededRng } from '../../src/core/index.js';
 import {
   decodeMessage,
+  EntryType,
   emptyMessage,
   encodeMessage,
   MAX_SNAPSHOT_BYTES,
@@ -44,5 +45,35 @@ describe('a Snap chunk with an absurd chunkTotal', () => {
     // The leader is heard (term 1), but nothing answers the chunk: no progress report for a snapshot it refused.
     const out = rn.ready().messages;
     expect(out.filter((m) => m.type === MsgType.SnapResp)).toEqual([]);
+  });
+});
+
+describe('a snapshot whose last entry the follower already holds', () => {
+  it('is acknowledged at the commit index, not at the follower’s last index (its suffix may not be the leader’s)', () => {
+    const rn = new RawNode({ id: 1, voters: [1, 2, 3], rng: new SeededRng(1) });
+    // Leader 2 (term 1) replicated entries 1..5, of which 2 are committed.
+    const app = emptyMessage(MsgType.App, 2, 1, 1);
+    app.index = 0;
+    app.logTerm = 0;
+    app.commit = 2;
+    app.entries = [1, 2, 3, 4, 5].map((index) => ({
+      index,
+      term: 1,
+      type: EntryType.Normal,
+      data: new Uint8Array([index]),
+    }));
+    rn.step(app);
+    rn.advance(rn.ready());
+    // A snapshot ending at entry 3 of term 1, which this log holds: only the commit index moves (to 3).
+    const s = emptyMessage(MsgType.Snap, 2, 1, 1);
+    s.snapMeta = { index: 3, term: 1, conf: { voters: [1, 2, 3], learners: [] } };
+    s.index = 0;
+    s.chunk = new Uint8Array([9]);
+    s.chunkTotal = 1;
+    rn.step(s);
+    const resp = rn.ready().messages.filter((m) => m.type === MsgType.AppResp);
+    // etcd answers the commit index here: entries 4..5 were never checked against the leader's log, and a
+    // larger index would let the leader count them as replicated.
+    expect(resp.map((m) => m.index)).toEqual([3]);
   });
 });
