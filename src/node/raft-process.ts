@@ -64,6 +64,8 @@ export interface RaftStatus {
   authenticated: boolean;
   /** What the disk's recovery did at start (records replayed, torn bytes cut). */
   recovery: { records: number; truncatedBytes: number };
+  /** Decoded messages no correct peer sends (out-of-order App entries, no term, …): dropped unstepped. */
+  refusedMessages: number;
 }
 
 /** Builds the host once the process has its disk and network (`env`). */
@@ -311,6 +313,7 @@ export class RaftProcess<H extends RaftHost> {
       transport: this.transport.stats,
       authenticated: this.transport.authenticated,
       recovery: this.disk.recovery,
+      refusedMessages: this.host.refusedMessages,
     };
   }
 

@@ -1,4 +1,5 @@
 import { ElexError, type Rng } from '../core/index.js';
+import { networkRefusal } from './network-check.js';
 import { Raft, type RaftBoot, type RaftConfig } from './raft.js';
 import { RawNode, type Ready } from './raw-node.js';
 import { drainReadies, type ReadyDriver } from './ready-loop.js';
@@ -134,8 +135,15 @@ export abstract class RaftHost<O extends RaftHostOptions = RaftHostOptions> impl
     this.waitingReads = [];
   }
 
+  /** Messages from the network that no correct peer sends (`networkRefusal`): dropped, the node runs on. */
+  refusedMessages = 0;
+
   deliver(m: Message): void {
     if (this.rn === null) return;
+    if (networkRefusal(m, this.id) !== null) {
+      this.refusedMessages++;
+      return;
+    }
     this.guard(() => this.rn!.step(m));
   }
 

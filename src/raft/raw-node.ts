@@ -1,5 +1,6 @@
 import { ElexError } from '../core/index.js';
 import { encodeConfChange, validateConfChange } from './conf-change.js';
+import { networkRefusal } from './network-check.js';
 import { Raft, type RaftBoot, type RaftConfig } from './raft.js';
 import {
   type ConfChange,
@@ -70,15 +71,10 @@ export class RawNode {
   /** Feeds a message received from a peer. Local message types are refused. */
   step(m: Message): void {
     // Forwarded proposals, reads and transfer requests (a follower's `transferLeadership` goes to its leader,
-    // as in etcd; `from` then names the transferee) may name this node as `from`: allowed.
-    const forwarded =
-      m.type === MsgType.Prop || m.type === MsgType.ReadIndex || m.type === MsgType.TransferLeader;
-    if (m.type === MsgType.Hup || (m.from === this.raft.id && !forwarded)) {
-      throw new ElexError(
-        'E_BAD_MESSAGE',
-        `message type ${m.type} from ${m.from} cannot come from the network`,
-      );
-    }
+    // as in etcd; `from` then names the transferee) may name this node as `from`: allowed. What no correct peer
+    // sends is refused before the core sees it (`networkRefusal`).
+    const refusal = networkRefusal(m, this.raft.id);
+    if (refusal !== null) throw new ElexError('E_BAD_MESSAGE', refusal);
     this.raft.step(m);
   }
 

@@ -105,7 +105,7 @@ describe('codecs reject bad input', () => {
   });
   it('a RawNode refuses local message types from the network', () => {
     const rn = new RawNode({ id: 1, voters: [1, 2, 3], rng: new SeededRng(1) });
-    expect(() => rn.step(emptyMessage(MsgType.Hup, 2, 1, 0))).toThrow(/cannot come from the network/);
+    expect(() => rn.step(emptyMessage(MsgType.Hup, 2, 1, 0))).toThrow(/comes only from this node/);
   });
 });
 
