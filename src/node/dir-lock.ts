@@ -1,5 +1,5 @@
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { resolve } from 'node:path';
 import { ElexError } from '../core/index.js';
 
 const alive = (pid: number): boolean => {
@@ -11,26 +11,43 @@ const alive = (pid: number): boolean => {
   }
 };
 
+/** The locks this process holds: a LOCK naming our own pid is ours only if it is here. */
+const held = new Set<string>();
+
 /**
  * Takes `<dir>/LOCK` for this process: two nodes on one data directory would interleave their appends and
- * corrupt the log. A lock left by a process that is gone (SIGKILL, power loss) is taken over. Returns the
- * release function.
+ * corrupt the log. A lock left by a process that is gone (SIGKILL, power loss) is taken over, and so is one
+ * naming this process's own pid that this process does not hold: an earlier life with the same pid, as after a
+ * container restart, where the node is pid 1 again (before session 23 that refused every restart). Returns
+ * the release function.
  */
 export function lockDataDir(dir: string): () => void {
   mkdirSync(dir, { recursive: true });
-  const path = join(dir, 'LOCK');
+  const path = resolve(dir, 'LOCK');
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = openSync(path, 'wx');
       writeSync(fd, `${process.pid}\n`);
       closeSync(fd);
-      return () => rmSync(path, { force: true });
+      held.add(path);
+      return () => {
+        held.delete(path);
+        rmSync(path, { force: true });
+      };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      const pid = Number.parseInt(readFileSync(path, 'utf8'), 10);
-      if (Number.isInteger(pid) && pid > 0 && alive(pid))
+      let text: string;
+      try {
+        text = readFileSync(path, 'utf8');
+      } catch (r) {
+        if ((r as NodeJS.ErrnoException).code === 'ENOENT') continue; // released meanwhile: try again
+        throw r;
+      }
+      const pid = Number.parseInt(text, 10);
+      const ours = pid === process.pid;
+      if (Number.isInteger(pid) && pid > 0 && (ours ? held.has(path) : alive(pid)))
         throw new ElexError('E_LOCKED', `data directory ${dir} is in use by process ${pid}`);
-      rmSync(path, { force: true }); // stale: its process is gone
+      rmSync(path, { force: true }); // stale: its process is gone, or it was an earlier life of this pid
     }
   }
   throw new ElexError('E_LOCKED', `cannot take the lock on ${dir}`);

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ElexError } from '../core/index.js';
 import { SESSION_EXPIRED } from '../raft/index.js';
 import { errorOf, httpJson } from './http-client.js';
-import { KV_HEADERS } from './kv-node.js';
+import { checkKey, KV_HEADERS } from './kv-node.js';
 import type { Address } from './tcp-transport.js';
 
 export interface KvClientOptions {
@@ -98,6 +98,7 @@ export class KvClient {
   /** A linearizable read, retried like a write (a read changes nothing, so no session is needed). */
   get(key: string): Promise<string | null> {
     return this.exclusive(async () => {
+      checkKey(key);
       const r = await this.attempt(`/kv/${encodeURIComponent(key)}`, 'GET', undefined, {});
       return parseReply(kvReadReply, r, `GET ${key}`).value;
     });
@@ -110,6 +111,7 @@ export class KvClient {
     headers: Record<string, string>,
   ): Promise<KvWriteResult> {
     return this.exclusive(async () => {
+      checkKey(key);
       for (let renewed = false; ; renewed = true) {
         const client = this.session ?? (await this.open());
         const r = await this.attempt(`/kv/${encodeURIComponent(key)}`, method, body, {

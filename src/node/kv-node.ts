@@ -43,11 +43,22 @@ export interface KvNodeStatus extends RaftStatus {
 }
 
 /**
+ * E_BAD_KEY for `.` and `..`: URL paths resolve them as dot segments (`/kv/..` is `/`, `%2e%2e` too), so the
+ * HTTP API could never read, write or delete them; refused before anything is proposed (session 23; a key
+ * written directly used to be stranded).
+ */
+export function checkKey(key: string): void {
+  if (key === '.' || key === '..')
+    throw new ElexError('E_BAD_KEY', `'${key}' cannot be a key: a URL path cannot address it`);
+}
+
+/**
  * E_TOO_LARGE unless the machine takes `key` and `values` as they are encoded (UTF-8): a string under the HTTP
  * body bound may still be above the value bound once encoded (a body that is not UTF-8 is read with U+FFFD,
  * three bytes, for each bad byte), and the decoder would refuse the command as corrupt.
  */
 function checkSizes(key: string, ...values: Array<string | null>): void {
+  checkKey(key);
   const k = Buffer.byteLength(key);
   if (k > KV_LIMITS.keyBytes)
     throw new ElexError('E_TOO_LARGE', `the key is ${k} bytes as UTF-8, above ${KV_LIMITS.keyBytes}`);

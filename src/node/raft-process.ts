@@ -99,6 +99,9 @@ function observer(log: (line: string) => void): NodeObserver {
  */
 export class RaftProcess<H extends RaftHost> {
   private readonly pending = new Set<Pending>();
+  /** Reads waiting for their ReadIndex: `close` fails each at once. */
+  private readonly reads = new Set<() => void>();
+  private closed = false;
   private readonly leaderWatch: NodeJS.Timeout;
 
   private constructor(
@@ -222,16 +225,27 @@ export class RaftProcess<H extends RaftHost> {
     return new Promise((resolve, reject) => {
       if (!this.host.up) return reject(new ElexError('E_STOPPED', 'the node is stopped'));
       let cancel = (): void => {};
+      // Registered so that `close` fails it at once (before session 23 it waited out its timer after close).
+      const stop = (): void => {
+        clearTimeout(timer);
+        this.reads.delete(stop);
+        cancel();
+        reject(new ElexError('E_STOPPED', 'the node stopped while the read was pending'));
+      };
       const timer = setTimeout(() => {
+        this.reads.delete(stop);
         cancel();
         reject(new ElexError('E_TIMEOUT', `read not confirmed within ${this.timeoutMs} ms`));
       }, this.timeoutMs);
+      this.reads.add(stop);
       const c = issue((v) => {
         clearTimeout(timer);
+        this.reads.delete(stop);
         resolve(v);
       });
       if (c === false) {
         clearTimeout(timer);
+        this.reads.delete(stop);
         reject(new ElexError('E_NO_LEADER', 'no leader is known yet: retry'));
       } else cancel = c;
     });
@@ -271,6 +285,7 @@ export class RaftProcess<H extends RaftHost> {
   private async until(cond: () => boolean, what: string): Promise<void> {
     const end = Date.now() + this.timeoutMs;
     while (!cond()) {
+      if (this.closed) throw new ElexError('E_STOPPED', `the node stopped before ${what} was seen`);
       if (Date.now() > end) throw new ElexError('E_TIMEOUT', `${what} not seen within ${this.timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, 10));
     }
@@ -319,7 +334,9 @@ export class RaftProcess<H extends RaftHost> {
 
   /** Fails what is pending, stops the host, closes the sockets and flushes the disk. */
   async close(): Promise<void> {
+    this.closed = true;
     clearInterval(this.leaderWatch);
+    for (const stop of [...this.reads]) stop();
     for (const w of this.pending) {
       clearTimeout(w.timer);
       w.cancel();
