@@ -32,7 +32,7 @@ import {
   syncIntervalOf,
 } from './federation-config.js';
 import { type Identity, identityFromRng, type Keyring, MapKeyring } from './identity.js';
-import { memberMergeOptions, oneRowPerOrigin } from './merge-input.js';
+import { memberMergeOptions, oneRowPerOrigin, withoutWeightlessNewEntries } from './merge-input.js';
 import { type FederationNetwork, InMemoryNetwork } from './network.js';
 import {
   type DeltaLimits,
@@ -492,7 +492,11 @@ export class FederatedQTable {
     if (contributors.size + 1 >= this.config.min_peers_for_consensus) {
       const reachable = this.reachable(this.pending_updates);
       result.refused += this.pending_updates.length - reachable.length;
-      const admitted = oneRowPerOrigin(reachable);
+      const folded = oneRowPerOrigin(reachable);
+      const admitted =
+        this.config.rule === 'visit-weighted'
+          ? folded
+          : withoutWeightlessNewEntries(folded, this.local_qtable);
       const own = this.ownReport(fresh, ownBases, interactions);
       this.notePublishedOf(admitted);
       result.conflicts_resolved += this.merge(own ? [...admitted, own] : admitted, false, own ? 0 : fresh);

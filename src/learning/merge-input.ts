@@ -51,8 +51,13 @@ export function oneRowPerOrigin(deltas: readonly Delta[]): Delta[] {
           c.action[j] = d.action[i];
           n++;
         }
-        c.q[j] = d.q[i];
-        c.visits[j] = d.visits[i];
+        // A report without fresh visits was not TD-checked (it weighs nothing): it must not replace a value
+        // that came with fresh visits, or the row would carry an unchecked value with another delta's weight
+        // (a review in session 23 set an entry to 3.0 that way, where one step from 0 reaches ~0.3).
+        if (d.fresh[i] > 0 || c.fresh[j] === 0) {
+          c.q[j] = d.q[i];
+          c.visits[j] = d.visits[i];
+        }
         c.fresh[j] = Math.min(U32_MAX, c.fresh[j] + d.fresh[i]);
       }
       interactions += d.interactions;
@@ -105,4 +110,41 @@ export function memberMergeOptions(
         : { kind: 'fresh', cap: settings.weight_cap, anchor },
     tolerance: settings.conflict_tolerance,
   };
+}
+
+/**
+ * `rows` without the entries that carry no weight under a robust rule (0 fresh visits) and that `table` does not
+ * hold. Such an entry changes nothing, yet the merge would insert it and the next aggregate would carry it to
+ * every member: one member's weightless delta of 2^20 made-up keys grew every honest table by as much, round after
+ * round (session 23 review). Entries the table holds stay: a member's unacknowledged repeat is restated.
+ */
+export function withoutWeightlessNewEntries(rows: readonly Delta[], table: QTable): Delta[] {
+  return rows.map((d) => {
+    let keep = 0;
+    for (let i = 0; i < d.count; i++)
+      if (d.fresh[i] > 0 || table.find(d.hi[i], d.lo[i], d.action[i]) >= 0) keep++;
+    if (keep === d.count) return d;
+    const c = emptyDelta(d.kind, d.origin, keep);
+    let j = 0;
+    for (let i = 0; i < d.count; i++) {
+      if (!(d.fresh[i] > 0 || table.find(d.hi[i], d.lo[i], d.action[i]) >= 0)) continue;
+      c.hi[j] = d.hi[i];
+      c.lo[j] = d.lo[i];
+      c.action[j] = d.action[i];
+      c.q[j] = d.q[i];
+      c.visits[j] = d.visits[i];
+      c.fresh[j] = d.fresh[i];
+      j++;
+    }
+    return {
+      ...d,
+      count: keep,
+      hi: c.hi,
+      lo: c.lo,
+      action: c.action,
+      q: c.q,
+      visits: c.visits,
+      fresh: c.fresh,
+    };
+  });
 }
