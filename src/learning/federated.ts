@@ -360,9 +360,12 @@ export class FederatedQTable {
         ownBases.set(e, base);
       }
     }
-    const fresh = this.learner.takeOwnVisits();
-    const interactions = this.learner.interactions - this.interactionsAtSync;
-    this.interactionsAtSync = this.learner.interactions;
+    // An aggregator whose round will not run keeps its learning for the next round's report: taken now, it
+    // would stay in the table unreported and go out unscored in the next aggregate (until session 23).
+    const waits = this.election.isLeader && !this.roundRuns() && this.config.rule !== 'visit-weighted';
+    const fresh = waits ? new Map<number, number>() : this.learner.takeOwnVisits();
+    const interactions = waits ? 0 : this.learner.interactions - this.interactionsAtSync;
+    if (!waits) this.interactionsAtSync = this.learner.interactions;
     // Peer-to-peer merges (no aggregator, or members that have not heard of it yet).
     result.conflicts_resolved += this.merge(oneRowPerOrigin(peerDeltas), true);
 
@@ -481,6 +484,12 @@ export class FederatedQTable {
    * As aggregator: a round once `min_peers_for_consensus` members (itself included) contributed, each admitted
    * delta checked for reachability; then a signed heartbeat, and CheckQuorum.
    */
+  /** Whether enough members contributed for this aggregator to run a round (itself counted). */
+  private roundRuns(): boolean {
+    const contributors = new Set(this.pending_updates.map((d) => d.origin));
+    return contributors.size + 1 >= this.config.min_peers_for_consensus;
+  }
+
   private lead(
     now: number,
     fresh: ReadonlyMap<number, number>,
@@ -488,8 +497,7 @@ export class FederatedQTable {
     interactions: number,
     result: SyncResult,
   ): void {
-    const contributors = new Set(this.pending_updates.map((d) => d.origin));
-    if (contributors.size + 1 >= this.config.min_peers_for_consensus) {
+    if (this.roundRuns()) {
       const reachable = this.reachable(this.pending_updates);
       result.refused += this.pending_updates.length - reachable.length;
       const folded = oneRowPerOrigin(reachable);
