@@ -77,6 +77,21 @@ export function emptyDelta(kind: DeltaKind, origin: string, count: number): Delt
   };
 }
 
+/** `d` with only the entries at the indexes `keep` (in that order); its header is kept. */
+export function selectEntries(d: Delta, keep: readonly number[]): Delta {
+  const c = emptyDelta(d.kind, d.origin, keep.length);
+  keep.forEach((i, j) => {
+    c.hi[j] = d.hi[i];
+    c.lo[j] = d.lo[i];
+    c.action[j] = d.action[i];
+    c.q[j] = d.q[i];
+    c.visits[j] = d.visits[i];
+    c.fresh[j] = d.fresh[i];
+  });
+  const { hi, lo, action, q, visits, fresh } = c;
+  return { ...d, count: keep.length, hi, lo, action, q, visits, fresh };
+}
+
 function order(d: Delta): Int32Array {
   const idx = new Int32Array(d.count);
   for (let i = 0; i < d.count; i++) idx[i] = i;

@@ -23,6 +23,7 @@ export {
   encodeDeltaUnchecked,
   MAX_DELTA_BYTES,
   MAX_DELTA_ENTRIES,
+  selectEntries,
 } from './delta-codec.js';
 export {
   DEFAULT_LEARNING,

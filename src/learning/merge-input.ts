@@ -3,7 +3,7 @@
  * row per member, and the rule's options from the member's settings (`FederatedQTable`'s peer-to-peer merges
  * and aggregator rounds alike).
  */
-import { type Delta, emptyDelta } from './delta-codec.js';
+import { type Delta, emptyDelta, selectEntries } from './delta-codec.js';
 import type { QLearner } from './engine.js';
 import type { FederationSettings } from './federation-config.js';
 import { ruleByName } from './merge/index.js';
@@ -120,31 +120,9 @@ export function memberMergeOptions(
  */
 export function withoutWeightlessNewEntries(rows: readonly Delta[], table: QTable): Delta[] {
   return rows.map((d) => {
-    let keep = 0;
+    const keep: number[] = [];
     for (let i = 0; i < d.count; i++)
-      if (d.fresh[i] > 0 || table.find(d.hi[i], d.lo[i], d.action[i]) >= 0) keep++;
-    if (keep === d.count) return d;
-    const c = emptyDelta(d.kind, d.origin, keep);
-    let j = 0;
-    for (let i = 0; i < d.count; i++) {
-      if (!(d.fresh[i] > 0 || table.find(d.hi[i], d.lo[i], d.action[i]) >= 0)) continue;
-      c.hi[j] = d.hi[i];
-      c.lo[j] = d.lo[i];
-      c.action[j] = d.action[i];
-      c.q[j] = d.q[i];
-      c.visits[j] = d.visits[i];
-      c.fresh[j] = d.fresh[i];
-      j++;
-    }
-    return {
-      ...d,
-      count: keep,
-      hi: c.hi,
-      lo: c.lo,
-      action: c.action,
-      q: c.q,
-      visits: c.visits,
-      fresh: c.fresh,
-    };
+      if (d.fresh[i] > 0 || table.find(d.hi[i], d.lo[i], d.action[i]) >= 0) keep.push(i);
+    return keep.length === d.count ? d : selectEntries(d, keep);
   });
 }

@@ -26,6 +26,7 @@ import {
   REWARD_MIN,
   reward,
   ruleByName,
+  selectEntries,
   stateHi,
   stateLo,
 } from '../../learning/index.js';
@@ -408,17 +409,7 @@ export class FeatureAgent {
         else this.stats.unconfirmed++;
       }
       if (keep.length === 0) continue;
-      const f = emptyDelta('peer', d.origin, keep.length);
-      f.interactions = d.interactions;
-      keep.forEach((i, j) => {
-        f.hi[j] = d.hi[i];
-        f.lo[j] = d.lo[i];
-        f.action[j] = d.action[i];
-        f.q[j] = d.q[i];
-        f.visits[j] = d.visits[i];
-        f.fresh[j] = d.fresh[i];
-      });
-      deltas.push(f);
+      deltas.push(selectEntries(d, keep));
     }
     this.stats.deltasMerged += raw.length;
     if (deltas.length === 0) return 0;
