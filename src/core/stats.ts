@@ -7,7 +7,8 @@ export interface Summary {
 
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return 0;
-  const rank = Math.ceil((p / 100) * sorted.length);
+  // p × n first: p / 100 is inexact (0.999 is stored a hair high), and the ceiling then took the next sample.
+  const rank = Math.ceil((p * sorted.length) / 100);
   return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))];
 }
 

@@ -373,7 +373,11 @@ export class FeatureAgent {
     // One delta per origin per round: a newer one replaces an older one.
     const k = this.pending.findIndex((p) => p.origin === d.origin);
     if (k >= 0) this.pending[k] = d;
-    else if (this.pending.length < this.maxPending) this.pending.push(d);
+    else {
+      // The most recent are kept (`maxPending`): a full buffer drops its oldest, not the delta just taken.
+      if (this.pending.length >= this.maxPending) this.pending.shift();
+      this.pending.push(d);
+    }
     return true;
   }
 
@@ -583,7 +587,8 @@ export class FeatureAgent {
     }
     if ((this.ownVisits.get(state) ?? 0) > 0 || this.mirroredStates.has(state)) return false;
     const e = this.table.slot(p.hi, p.lo, p.action);
-    const q = Math.max(REWARD_MIN, Math.min(REWARD_MAX, Number.isFinite(p.q) ? p.q : 0));
+    // As the table stores it (f32): compared unrounded, every re-application of 0.7 looked like a change.
+    const q = Math.fround(Math.max(REWARD_MIN, Math.min(REWARD_MAX, Number.isFinite(p.q) ? p.q : 0)));
     if (this.table.q[e] === q) return false;
     this.table.write(e, q, 0);
     this.stats.patternsApplied++;

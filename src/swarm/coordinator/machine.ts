@@ -387,7 +387,15 @@ export class CoordinatorStateMachine implements StateMachine {
     // A zone wider than Number.MAX_VALUE: share × Infinity would allow any change (NaN for a 0 % limit).
     if (current.value === 0 && !Number.isFinite(width))
       maxChange = share * zone.safe_max - share * zone.safe_min;
-    if (Math.abs(value - current.value) > maxChange * (1 + CHANGE_EPSILON)) {
+    // Reported at most Number.MAX_VALUE: an Infinity would not survive JSON (the answers kept for retries).
+    maxChange = Math.min(maxChange, Number.MAX_VALUE);
+    // Compared in halves (exact for normal numbers): near Number.MAX_VALUE both |value − current| and the limit
+    // overflow to Infinity, and Infinity > Infinity let MAX_VALUE → −MAX_VALUE through a 100 % limit.
+    const halfLimit =
+      current.value !== 0
+        ? share * Math.abs(current.value / 2)
+        : share * (zone.safe_max / 2) - share * (zone.safe_min / 2);
+    if (Math.abs(value / 2 - current.value / 2) > halfLimit * (1 + CHANGE_EPSILON)) {
       return {
         ok: false,
         code: 'CHANGE_TOO_LARGE',
