@@ -110,6 +110,13 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`elex: ${e.message} [${e.code}]\n`);
       return 1;
     }
+    // The file system's refusals (a data file that is a directory, a disk that is full, …) are the user's to
+    // act on, not a bug in elex: one line, not a stack trace.
+    const sys = e as NodeJS.ErrnoException;
+    if (e instanceof Error && typeof sys.code === 'string' && typeof sys.syscall === 'string') {
+      process.stderr.write(`elex: ${sys.message} [E_IO]\n`);
+      return 1;
+    }
     throw e;
   }
 }

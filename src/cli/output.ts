@@ -1,6 +1,7 @@
-import { accessSync, constants, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { accessSync, constants, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ElexError } from '../core/index.js';
+import { createDirectories, DIR_REASONS } from '../node/make-dir.js';
 
 /** Stable JSON: the report is a pure function of seed and options, so key order must be too. */
 export function toJson(value: unknown, pretty = true): string {
@@ -11,16 +12,7 @@ export function printJson(value: unknown): void {
   process.stdout.write(`${toJson(value)}\n`);
 }
 
-const REASONS: Record<string, string> = {
-  EEXIST: 'it is a file, not a directory',
-  ENOTDIR: 'a parent is a file, not a directory',
-  ENOENT: 'no such directory',
-  EACCES: 'permission denied',
-  EPERM: 'operation not permitted',
-  EROFS: 'read-only file system',
-  ENOSPC: 'no space left on device',
-  EISDIR: 'a report file is a directory',
-};
+const REASONS: Record<string, string> = { ...DIR_REASONS, EISDIR: 'a report file is a directory' };
 
 function outError(dir: string, e: unknown): ElexError {
   const code = (e as NodeJS.ErrnoException).code;
@@ -30,22 +22,11 @@ function outError(dir: string, e: unknown): ElexError {
 
 /**
  * Creates `dir` (and its parents) and checks it is a writable directory, so a bad `--out` is refused before
- * a long run rather than after it. Creates one level at a time: Node's recursive mkdir never returns on
- * some virtual file systems (`/proc/x`).
+ * a long run rather than after it (`createDirectories`: one level at a time).
  */
 export function prepareOutDir(dir: string): void {
   try {
-    const missing: string[] = [];
-    let p = resolve(dir);
-    while (!existsSync(p)) {
-      missing.push(p);
-      const parent = dirname(p);
-      if (parent === p) break;
-      p = parent;
-    }
-    if (!statSync(p).isDirectory())
-      throw Object.assign(new Error('not a directory'), { code: missing.length ? 'ENOTDIR' : 'EEXIST' });
-    for (const m of missing.reverse()) mkdirSync(m);
+    createDirectories(dir);
     accessSync(dir, constants.W_OK);
   } catch (e) {
     throw outError(dir, e);

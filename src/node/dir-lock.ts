@@ -1,6 +1,7 @@
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ElexError } from '../core/index.js';
+import { makeDirectory } from './make-dir.js';
 
 const alive = (pid: number): boolean => {
   try {
@@ -22,7 +23,7 @@ const held = new Set<string>();
  * the release function.
  */
 export function lockDataDir(dir: string): () => void {
-  mkdirSync(dir, { recursive: true });
+  makeDirectory(dir, 'data directory');
   const path = resolve(dir, 'LOCK');
   for (let attempt = 0; attempt < 2; attempt++) {
     try {

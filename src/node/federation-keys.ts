@@ -1,9 +1,10 @@
 import { createPublicKey, randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync } from 'node:fs';
+import { chmodSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ElexError } from '../core/index.js';
 import { type Identity, identityFromSeed, MapKeyring } from '../learning/index.js';
 import { writeFileDurably } from './durable-file.js';
+import { makeDirectory } from './make-dir.js';
 
 /**
  * Key files for federation members in processes of their own: each member's Ed25519 seed in `<id>.key` (64 hex
@@ -19,7 +20,7 @@ export function writeFederationKeys(
   for (const id of ids)
     if (!/^[A-Za-z0-9._-]{1,64}$/.test(id))
       throw new ElexError('E_USAGE', `member id '${id}' must be 1-64 of A-Z a-z 0-9 . _ -`);
-  mkdirSync(dir, { recursive: true });
+  makeDirectory(dir, 'key directory');
   const ring: Record<string, string> = {};
   const keys: string[] = [];
   for (const id of ids) {

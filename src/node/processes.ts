@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -8,6 +8,7 @@ import { ElexError } from '../core/index.js';
 import { formatAddress, formatCluster } from './address.js';
 import { type ClusterKeyring, readClusterKeyring, writeClusterKey } from './cluster-key.js';
 import { errorOf, httpJson } from './http-client.js';
+import { makeDirectory } from './make-dir.js';
 import { postSigned } from './signed-request.js';
 import type { Address } from './tcp-transport.js';
 
@@ -108,7 +109,7 @@ export class LocalProcesses {
     voters?: readonly number[],
     extraArgs: readonly string[] = [],
   ): Promise<LocalProcesses> {
-    mkdirSync(dir, { recursive: true });
+    makeDirectory(dir, 'cluster directory');
     // The cluster authenticates its Raft messages: a stray process on this host cannot speak for a member.
     if (!existsSync(join(dir, CLUSTER_KEY))) writeClusterKey(join(dir, CLUSTER_KEY));
     const p = new LocalProcesses(kind, elexBin, dir, await freePorts(2 * n));

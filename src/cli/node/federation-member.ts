@@ -5,6 +5,7 @@ import { formatAddress, parseAddress, parseNamedAddresses } from '../../node/add
 import { loadIdentity, loadKeyring, writeFederationKeys } from '../../node/federation-keys.js';
 import { FederationMember } from '../../node/federation-member.js';
 import { learnTask, maxAbsError } from '../../node/known-task.js';
+import { makeDirectory } from '../../node/make-dir.js';
 import { UdpFederationNetwork } from '../../node/udp-federation.js';
 import { knownTask } from '../../sim/federation/sim-network.js';
 import { durationFlag, intOption } from '../options.js';
@@ -87,6 +88,8 @@ export function register(program: Command): void {
       const mine = identity.publicKey.export({ format: 'der', type: 'spki' });
       if (listed === undefined || !listed.equals(mine))
         throw new ElexError('E_KEY', `${o.key} is not the key ${o.keyring} lists for ${o.id}`);
+      // Before the socket: a refusal after it would leave the process running on an open socket.
+      makeDirectory(o.dataDir, '--data-dir');
       const network = await UdpFederationNetwork.bind({
         id: o.id,
         listen: o.listen ? parseAddress(o.listen) : own,
@@ -95,21 +98,27 @@ export function register(program: Command): void {
       const task = knownTask();
       const rng = new SeededRng(randomBytes(4).readInt32LE(0));
       const errors = new Map<string, number>();
-      const member = new FederationMember({
-        id: o.id,
-        members: [...addresses.keys()],
-        network,
-        keyring,
-        identity,
-        dataDir: o.dataDir,
-        federation: { sync_interval_ms: o.sync, min_peers_for_consensus: o.minPeers },
-        rng: rng.fork('timer'),
-        onError: (e) => {
-          const code = e instanceof ElexError ? e.code : 'UNTYPED';
-          errors.set(code, (errors.get(code) ?? 0) + 1);
-        },
-        learn: learnTask(task, rng, o.learnPerSync, o.flip === true),
-      });
+      let member: FederationMember;
+      try {
+        member = new FederationMember({
+          id: o.id,
+          members: [...addresses.keys()],
+          network,
+          keyring,
+          identity,
+          dataDir: o.dataDir,
+          federation: { sync_interval_ms: o.sync, min_peers_for_consensus: o.minPeers },
+          rng: rng.fork('timer'),
+          onError: (e) => {
+            const code = e instanceof ElexError ? e.code : 'UNTYPED';
+            errors.set(code, (errors.get(code) ?? 0) + 1);
+          },
+          learn: learnTask(task, rng, o.learnPerSync, o.flip === true),
+        });
+      } catch (e) {
+        await network.close();
+        throw e;
+      }
       const started = Date.now();
       const line = (x: unknown) => process.stdout.write(`${JSON.stringify(x)}\n`);
       line({ event: 'ready', id: o.id, address: formatAddress(network.address), term: member.fqt.term });
