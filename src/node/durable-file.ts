@@ -16,10 +16,11 @@ export function fsyncDirSync(dir: string): void {
  * Replaces `path` with `data` so that a crash at any point leaves either the old or the new contents: write a
  * temporary file, fsync it, rename it over `path`, fsync the directory. Returns once it is durable.
  */
-export function writeFileDurably(path: string, data: string | Uint8Array): void {
+export function writeFileDurably(path: string, data: string | Uint8Array, mode = 0o666): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.tmp`;
-  const fd = openSync(tmp, 'w');
+  // `mode` from the start (a secret must never be readable by others, not even until a chmod after it).
+  const fd = openSync(tmp, 'w', mode);
   try {
     const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
     // writeSync may write less than asked (a disk filling up) and say so only by its count: a cut file must

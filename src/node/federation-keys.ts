@@ -1,5 +1,5 @@
 import { createPublicKey, randomBytes } from 'node:crypto';
-import { chmodSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ElexError } from '../core/index.js';
 import { type Identity, identityFromSeed, MapKeyring } from '../learning/index.js';
@@ -21,13 +21,19 @@ export function writeFederationKeys(
     if (!/^[A-Za-z0-9._-]{1,64}$/.test(id))
       throw new ElexError('E_USAGE', `member id '${id}' must be 1-64 of A-Z a-z 0-9 . _ -`);
   makeDirectory(dir, 'key directory');
+  // Never overwrites, as cluster-key: members running with the old keys would no longer match the keyring.
+  for (const name of [...ids.map((id) => `${id}.key`), 'keyring.json'])
+    if (existsSync(join(dir, name)))
+      throw new ElexError(
+        'E_EXISTS',
+        `${join(dir, name)} already exists: keys are never overwritten (remove them first, or use another --dir)`,
+      );
   const ring: Record<string, string> = {};
   const keys: string[] = [];
   for (const id of ids) {
     const seed = randomBytes(32);
     const path = join(dir, `${id}.key`);
-    writeFileDurably(path, `${seed.toString('hex')}\n`);
-    chmodSync(path, 0o600);
+    writeFileDurably(path, `${seed.toString('hex')}\n`, 0o600);
     keys.push(path);
     const der = identityFromSeed(id, seed).publicKey.export({ format: 'der', type: 'spki' });
     ring[id] = der.toString('base64');

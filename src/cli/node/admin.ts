@@ -4,12 +4,13 @@ import { parseAddress } from '../../node/address.js';
 import { readClusterKeyring } from '../../node/cluster-key.js';
 import { errorOf } from '../../node/http-client.js';
 import { postSigned } from '../../node/signed-request.js';
+import { durationFlag } from '../options.js';
 import { printJson } from '../output.js';
 
 interface AdminOptions {
   at: string;
   clusterKey?: string;
-  timeout: string;
+  timeout: number;
 }
 
 const CHANGES = {
@@ -25,9 +26,7 @@ async function send(
 ): Promise<void> {
   const at = parseAddress(o.at);
   const ring = o.clusterKey === undefined ? undefined : readClusterKeyring(o.clusterKey);
-  const timeout = Number(o.timeout);
-  if (!(Number.isInteger(timeout) && timeout > 0))
-    throw new ElexError('E_CONFIG', `--timeout must be a positive integer (ms), got ${o.timeout}`);
+  const timeout = Math.ceil(o.timeout);
   const r = await postSigned(at, path, body, ring, timeout);
   if (r === null)
     throw new ElexError(
@@ -42,9 +41,10 @@ async function send(
 }
 
 function nodeId(text: string): number {
-  const n = Number(text);
-  if (!(Number.isInteger(n) && n >= 0 && n <= 0xffff))
-    throw new ElexError('E_CONFIG', `a node id is an integer in 0..65535, got ${text}`);
+  // Decimal digits only: Number('') is 0 and Number('0x2') is 2, so an unset "$ID" removed node 0.
+  const n = /^\d{1,5}$/.test(text) ? Number(text) : Number.NaN;
+  if (!(n >= 0 && n <= 0xffff))
+    throw new ElexError('E_CONFIG', `a node id is a decimal integer in 0..65535, got '${text}'`);
   return n;
 }
 
@@ -55,7 +55,9 @@ function withTarget(c: Command): Command {
       '--cluster-key <file>',
       'sign the request with this key file; a node started with --cluster-key refuses unsigned ones',
     )
-    .option('--timeout <ms>', 'how long to wait for the answer', '16000');
+    .addOption(
+      durationFlag('--timeout <duration>', 'how long to wait for the answer', '16s', { positive: true }),
+    );
 }
 
 /** `elex admin`: the operator routes of `elex node` and `elex coordinator`, signed when the cluster is keyed. */

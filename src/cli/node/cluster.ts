@@ -115,6 +115,19 @@ export function register(program: Command): void {
             'E_USAGE',
             `--${key === 'gossip' ? 'no-gossip' : key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} applies to --app ${app} only`,
           );
+      // Refused before the temporary directory exists: a refusal used to leave one behind.
+      if (o.kills > 0 && nodes < 3)
+        throw new ElexError(
+          'E_USAGE',
+          `--kills needs at least 3 nodes (a quorum must survive one down); use --kills 0`,
+        );
+      // The queries take linearizable reads: a quorum must stay up.
+      const quorum = Math.floor(nodes / 2) + 1;
+      if (o.down + o.stall > nodes - quorum)
+        throw new ElexError(
+          'E_USAGE',
+          `--down ${o.down} and --stall ${o.stall} leave ${nodes - o.down - o.stall} coordinators up: the queries need a quorum of ${quorum} of ${nodes}`,
+        );
       const dir = o.dir ?? mkdtempSync(join(tmpdir(), 'elex-cluster-'));
       // Signalled (Ctrl-C, a supervisor): stop the processes it started and remove the temporary directory, then
       // die of the signal as a command does.
@@ -130,18 +143,6 @@ export function register(program: Command): void {
       const progress = o.quiet
         ? undefined
         : (line: string) => process.stderr.write(`elex cluster: ${line}\n`);
-      if (o.kills > 0 && nodes < 3)
-        throw new ElexError(
-          'E_USAGE',
-          `--kills needs at least 3 nodes (a quorum must survive one down); use --kills 0`,
-        );
-      // The queries take linearizable reads: a quorum must stay up.
-      const quorum = Math.floor(nodes / 2) + 1;
-      if (o.down + o.stall > nodes - quorum)
-        throw new ElexError(
-          'E_USAGE',
-          `--down ${o.down} and --stall ${o.stall} leave ${nodes - o.down - o.stall} coordinators up: the queries need a quorum of ${quorum} of ${nodes}`,
-        );
       try {
         if (o.app === 'kv') {
           const report = await runLocalCluster({

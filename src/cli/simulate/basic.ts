@@ -24,6 +24,7 @@ export function register(simulate: Command): void {
       durationFlag('--send-interval <d>', "mean interval between one node's sends", '1s', { positive: true }),
     )
     .option('--json', 'print the report as one JSON object on stdout')
+    .option('--quiet', 'no progress on stderr')
     .option('--out <dir>', 'also write report.json and report.html into DIR (created if missing)', dirOption)
     .action(
       (o: {
@@ -33,11 +34,12 @@ export function register(simulate: Command): void {
         faults: string;
         sendInterval: number;
         json?: boolean;
+        quiet?: boolean;
         out?: string;
       }) => {
         const faults = parseFaultKinds(o.faults);
         if (o.out) prepareOutDir(o.out);
-        const bar = progress('simulate basic');
+        const bar = progress('simulate basic', o.quiet);
         const report = runBasic(
           {
             seed: o.seed,

@@ -32,6 +32,7 @@ interface GossipCliOptions {
   fanout: number;
   monitors: number;
   json?: boolean;
+  quiet?: boolean;
 }
 
 /**
@@ -54,6 +55,7 @@ export function register(simulate: Command): void {
     .option('--fanout <n>', 'gossip fanout', intOption(1, 16), 3)
     .option('--monitors <n>', 'monitors per member', intOption(1, 32), 9)
     .option('--json', 'print the report as one JSON object on stdout (the default)')
+    .option('--quiet', 'no progress on stderr')
     .action(function (this: Command, o: GossipCliOptions) {
       for (const [name, scenarios] of Object.entries(USED_BY)) {
         if (this.getOptionValueSource(name) !== 'cli' || scenarios.includes(o.scenario)) continue;
@@ -63,7 +65,7 @@ export function register(simulate: Command): void {
           `${flag} does not apply to --scenario ${o.scenario} (it applies to ${scenarios.join(', ')})`,
         );
       }
-      const bar = progress(`simulate gossip ${o.scenario}`);
+      const bar = progress(`simulate gossip ${o.scenario}`, o.quiet);
       const onProgress = (done: number, total: number) => bar.update(done, total);
       const started = performance.now();
       const common = {

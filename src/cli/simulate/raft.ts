@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { ElexError } from '../../core/index.js';
 import { runCampaign } from '../../sim/raft/campaign.js';
 import { runFlapping } from '../../sim/raft/flapping.js';
 import { MUTATIONS, type Mutation, parseMutation } from '../../sim/raft/mutations.js';
@@ -37,8 +38,9 @@ export function register(simulate: Command): void {
     .option('--no-pre-vote', 'flapping scenario: disable PreVote and CheckQuorum (for contrast)')
     .option('--json', 'print the report as one JSON object on stdout (the default)')
     .option('--quiet', 'no progress on stderr')
-    .action(
-      (o: {
+    .action(function (
+      this: Command,
+      o: {
         runs: number;
         seed: number;
         nodes: number;
@@ -51,30 +53,39 @@ export function register(simulate: Command): void {
         preVote: boolean;
         json?: boolean;
         quiet?: boolean;
-      }) => {
-        const started = performance.now();
-        if (o.scenario === 'flapping') {
-          const r = runFlapping({ seed: o.seed, nodes: Math.max(3, o.nodes), preVote: o.preVote });
-          printJson({ ...r, perf: { wall_ms: Math.round(performance.now() - started) } });
-          return;
-        }
-        const bar = progress(`simulate raft${o.mutation ? ` --mutation ${o.mutation}` : ''}`, o.quiet);
-        const report = runCampaign(
-          {
-            runs: o.runs,
-            seed: o.seed,
-            nodes: o.nodes,
-            durationMs: o.duration,
-            clients: o.clients,
-            ...(o.maxSessions !== undefined ? { maxSessions: o.maxSessions } : {}),
-            mutation: o.mutation,
-            stopOnCatch: o.mutation !== undefined,
-            runSeed: o.runSeed,
-          },
-          (done, total) => bar.update(done, total, 'runs'),
-        );
-        bar.stop();
-        printJson({ ...report, perf: { wall_ms: Math.round(performance.now() - started) } });
       },
-    );
+    ) {
+      const started = performance.now();
+      if (o.scenario === 'flapping') {
+        // Refused, not ignored: a clean report from a run that planted no --mutation would mislead.
+        for (const name of ['runs', 'duration', 'clients', 'maxSessions', 'mutation', 'runSeed'])
+          if (this.getOptionValueSource(name) === 'cli')
+            throw new ElexError(
+              'E_USAGE',
+              `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} applies to the campaign, not to --scenario flapping`,
+            );
+        if (o.nodes < 3)
+          throw new ElexError('E_USAGE', `--scenario flapping needs --nodes 3 or more, got ${o.nodes}`);
+        const r = runFlapping({ seed: o.seed, nodes: o.nodes, preVote: o.preVote });
+        printJson({ ...r, perf: { wall_ms: Math.round(performance.now() - started) } });
+        return;
+      }
+      const bar = progress(`simulate raft${o.mutation ? ` --mutation ${o.mutation}` : ''}`, o.quiet);
+      const report = runCampaign(
+        {
+          runs: o.runs,
+          seed: o.seed,
+          nodes: o.nodes,
+          durationMs: o.duration,
+          clients: o.clients,
+          ...(o.maxSessions !== undefined ? { maxSessions: o.maxSessions } : {}),
+          mutation: o.mutation,
+          stopOnCatch: o.mutation !== undefined,
+          runSeed: o.runSeed,
+        },
+        (done, total) => bar.update(done, total, 'runs'),
+      );
+      bar.stop();
+      printJson({ ...report, perf: { wall_ms: Math.round(performance.now() - started) } });
+    });
 }

@@ -17,6 +17,7 @@ interface SwarmCliOptions {
   runs: number;
   gossip: 'pools' | 'core' | 'lite' | 'adapter';
   json?: boolean;
+  quiet?: boolean;
   out?: string;
 }
 
@@ -48,6 +49,7 @@ export function register(simulate: Command): void {
       'pools',
     )
     .option('--json', 'print the report as one JSON object on stdout')
+    .option('--quiet', 'no progress on stderr')
     .option('--out <dir>', 'also write report.json and report.html into DIR (created if missing)', dirOption)
     .action((o: SwarmCliOptions) => {
       const faults = parseFaultKinds(o.faults);
@@ -68,7 +70,7 @@ export function register(simulate: Command): void {
           onProgress,
         );
       if (o.runs > 1) {
-        const bar = progress('simulate swarm');
+        const bar = progress('simulate swarm', o.quiet);
         const agg = aggregate(o, (i) => {
           bar.update(i, o.runs, 'runs');
           return one(o.seed + i);
@@ -88,7 +90,7 @@ export function register(simulate: Command): void {
           );
         return;
       }
-      const bar = progress('simulate swarm');
+      const bar = progress('simulate swarm', o.quiet);
       const report = one(o.seed, (done, total) =>
         bar.update(Math.round(done / 1000), Math.round(total / 1000), 's simulated'),
       );
