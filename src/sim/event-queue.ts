@@ -18,6 +18,8 @@ export interface SimEvent {
   type: string;
   payload: unknown;
   fn: (() => void) | null;
+  /** The heap key of its first deferral (NaN: never deferred); a pause extended re-defers it under the same key. */
+  deferKey: number;
 }
 
 /** Heap keys of deferred events sit this far below ordinary seqs (insertion counters stay far below it). */
@@ -64,7 +66,10 @@ export class EventQueue {
   pushDeferred(ev: SimEvent): void {
     const seq = this.nextSeq++;
     ev.seq = seq;
-    this.insert(ev, seq - DEFERRED_OFFSET);
+    // Deferred again (the pause was extended while it waited): it keeps its first key, so what waited longer
+    // still runs first. A new key put everything held back during the extension ahead of it (session 23).
+    if (Number.isNaN(ev.deferKey)) ev.deferKey = seq - DEFERRED_OFFSET;
+    this.insert(ev, ev.deferKey);
   }
 
   /** Sifts `ev` up from the end of the heap to its place by (time, key). */

@@ -176,34 +176,48 @@ function linkFault(sim: Simulator, field: LinkField, amount: number): () => void
  */
 const activeNodeFaults = new WeakMap<
   Simulator,
-  { crashes: Map<number, number>; skews: Map<number, Array<{ skew: number; drift: number }>> }
+  {
+    crashes: Map<number, number>;
+    skews: Map<number, Array<{ skew: number; drift: number }>>;
+    /** Nodes crashed for good (`crashForGood`): no crash fault ending restarts them. */
+    gone: Set<number>;
+  }
 >();
 
 function nodeFaults(sim: Simulator) {
   let s = activeNodeFaults.get(sim);
   if (s === undefined) {
-    s = { crashes: new Map(), skews: new Map() };
+    s = { crashes: new Map(), skews: new Map(), gone: new Set() };
     activeNodeFaults.set(sim, s);
   }
   return s;
 }
 
 function crashFault(sim: Simulator, nodes: readonly number[]): () => void {
-  const { crashes } = nodeFaults(sim);
-  for (const n of nodes) {
+  const { crashes, gone } = nodeFaults(sim);
+  // Only nodes that are up, or down by another crash fault, are this fault's: one taken down otherwise (a
+  // scripted crash, a failed assertion, a category crashed for good) must not come back when it ends.
+  const mine = nodes.filter((n) => sim.status(n) !== 'crashed' || crashes.has(n));
+  for (const n of mine) {
     crashes.set(n, (crashes.get(n) ?? 0) + 1);
     sim.crash(n);
   }
   return () => {
-    for (const n of nodes) {
+    for (const n of mine) {
       const left = (crashes.get(n) ?? 1) - 1;
       if (left > 0) crashes.set(n, left);
       else {
         crashes.delete(n);
-        sim.restart(n);
+        if (!gone.has(n)) sim.restart(n);
       }
     }
   };
+}
+
+/** Crashes `node` for the rest of the run: a crash fault on it that is active, or comes later, never restarts it. */
+export function crashForGood(sim: Simulator, node: number): void {
+  nodeFaults(sim).gone.add(node);
+  sim.crash(node);
 }
 
 function skewFault(sim: Simulator, nodes: readonly number[], amount: number): () => void {

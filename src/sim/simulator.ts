@@ -215,11 +215,24 @@ export class Simulator {
   private ev(t: number, kind: number, node: number, epoch: number): SimEvent {
     const e = this.pool.pop();
     if (e === undefined)
-      return { t, seq: 0, kind, node, epoch, from: -1, bytes: 0, type: '', payload: null, fn: null };
+      return {
+        t,
+        seq: 0,
+        kind,
+        node,
+        epoch,
+        from: -1,
+        bytes: 0,
+        type: '',
+        payload: null,
+        fn: null,
+        deferKey: Number.NaN,
+      };
     e.t = t;
     e.kind = kind;
     e.node = node;
     e.epoch = epoch;
+    e.deferKey = Number.NaN;
     return e;
   }
 
@@ -337,12 +350,16 @@ export class Simulator {
       e.fn!();
       return true;
     }
-    // KIND_DELIVER
-    if (hot[o + H_UP] === 0) {
+    // KIND_DELIVER. A message held back by a pause belongs to the life it reached: a crash drops it, and a
+    // restart before the pause would have ended does not get it (it did, behind newer messages, until session 23).
+    if (hot[o + H_UP] === 0 || (!Number.isNaN(e.deferKey) && e.epoch !== hot[o + H_EPOCH])) {
       this.accounting.dropped.down++;
       return true;
     }
-    if (hot[o + H_PAUSED] > e.t) return this.defer(e, hot[o + H_PAUSED]);
+    if (hot[o + H_PAUSED] > e.t) {
+      e.epoch = hot[o + H_EPOCH];
+      return this.defer(e, hot[o + H_PAUSED]);
+    }
     this.accounting.received(e.node, e.bytes);
     this.hasher.event(e.from, e.node, e.bytes);
     // When, too: the same deliveries in the same order over slower links are another run.

@@ -185,6 +185,7 @@ describe('event queue', () => {
       type: '',
       payload: null,
       fn: null,
+      deferKey: Number.NaN,
     });
     const op = fc.oneof(
       fc.record({

@@ -129,6 +129,7 @@ describe('event queue', () => {
       type: '',
       payload: null,
       fn: null,
+      deferKey: Number.NaN,
     });
     const times = [5, 1, 3, 1, 5, 0, 3, 1];
     for (const [i, t] of times.entries()) q.push(mk(t, i));

@@ -1,4 +1,4 @@
-import { installSchedule, randomSchedule } from '../faults.js';
+import { crashForGood, installSchedule, randomSchedule } from '../faults.js';
 import type { Simulator } from '../simulator.js';
 import type { SwarmOptions } from './options.js';
 import { bump } from './tally.js';
@@ -107,7 +107,7 @@ export function injectFaults(
     sim.after(k.atMs, () => {
       bump(ledger.counts, 'agent crash (scripted)');
       for (const n of topo.categoryAgents[ci]) {
-        sim.crash(n);
+        crashForGood(sim, n);
         ledger.crashedAt.set(n, sim.now);
         ledger.detectedCrash.delete(n);
       }
