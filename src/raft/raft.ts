@@ -103,6 +103,8 @@ export class Raft {
   /** Index of the last conf change proposed; a new one waits until it is applied. */
   pendingConfIndex = 0;
   leadTransferee = NONE;
+  /** Voters a removed leader has tried to hand over to in this term (`handOver`). */
+  private readonly handOverTried = new Set<number>();
   private readonly readOnly = new ReadOnly();
   /** Reads that arrived before this leader committed an entry of its own term. */
   private pendingReads: Message[] = [];
@@ -304,6 +306,7 @@ export class Raft {
     this.heartbeatElapsed = 0;
     this.randomizedElectionTimeout = this.electionTicks + this.rng.int(this.electionTicks);
     this.leadTransferee = NONE;
+    this.handOverTried.clear();
     this.votes.clear();
     this.readOnly.reset();
     this.pendingReads = [];
@@ -704,19 +707,25 @@ export class Raft {
    * not finish within an election timeout is retried (`tickHeartbeat`).
    */
   private handOver(): void {
+    // Each retry tries the next voter (most caught up first): the first choice may be down for good, and
+    // waiting on it kept a live quorum of the others from ever electing one.
     let best = NONE;
-    let match = -1;
-    for (const id of this.conf.voters) {
-      const pr = this.prs.get(id);
-      if (pr !== undefined && pr.match > match) {
-        best = id;
-        match = pr.match;
+    for (let pass = 0; pass < 2 && best === NONE; pass++) {
+      if (pass === 1) this.handOverTried.clear();
+      let match = -1;
+      for (const id of this.conf.voters) {
+        const pr = this.prs.get(id);
+        if (pr !== undefined && !this.handOverTried.has(id) && pr.match > match) {
+          best = id;
+          match = pr.match;
+        }
       }
     }
     if (best === NONE) {
       this.becomeFollower(this.term, NONE);
       return;
     }
+    this.handOverTried.add(best);
     this.leaderTransfer(best);
   }
 

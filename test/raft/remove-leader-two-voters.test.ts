@@ -56,3 +56,34 @@ describe('removing the leader of a two-voter group', () => {
     expect(leader.raft.role).toBe(Role.Follower);
   });
 });
+
+describe('a removed leader whose first choice of successor is down', () => {
+  it('hands over to another voter instead of waiting on the one that is down', () => {
+    const net = new Net([1, 2, 3, 4]);
+    net.elect(1);
+    net.propose(1, 2);
+    net.settle(5);
+    const leader = net.node(1);
+    leader.proposeConfChange({ type: ConfChangeType.Remove, node: 1 });
+    net.drain(1);
+    // The removal reaches everyone and commits; the leader applies it and starts its hand-over.
+    net.deliverWhile((m) => m.from === 1);
+    const acks = net.take((m) => m.to === 1);
+    for (const m of acks) net.step(m);
+    expect(leader.raft.conf.voters).toEqual([2, 3, 4]);
+    expect(leader.raft.role).toBe(Role.Leader);
+    // Every remaining voter is caught up, so the first choice is n2; n2 goes down for good before it hears.
+    expect(leader.raft.leadTransferee).toBe(2);
+    const cut = (m: { from: number; to: number }) => m.from === 2 || m.to === 2;
+    net.take(cut);
+    const leads = () => [3, 4].find((id) => net.node(id).raft.role === Role.Leader);
+    for (let round = 0; round < 200 && leads() === undefined; round++) {
+      for (const id of [1, 3, 4]) net.tick(id);
+      net.take(cut);
+      net.deliverWhile((m) => !cut(m));
+    }
+    // n3 and n4 are a quorum of {2, 3, 4}: one of them leads, and n1 no longer does.
+    expect(leads()).toBeDefined();
+    expect(leader.raft.role).not.toBe(Role.Leader);
+  });
+});
