@@ -16,7 +16,7 @@ export class ByteWriter {
 
   private ensure(n: number): void {
     if (this.length + n <= this.buf.length) return;
-    let cap = this.buf.length * 2;
+    let cap = Math.max(16, this.buf.length * 2); // from 16: doubling a capacity of 0 never grew it
     while (cap < this.length + n) cap *= 2;
     const next = new Uint8Array(cap);
     next.set(this.buf.subarray(0, this.length));

@@ -1,4 +1,5 @@
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
+import { ElexError } from './errors.js';
 import { hashString } from './hash.js';
 
 /**
@@ -49,7 +50,9 @@ export class SeededRng implements Rng {
         if (lo >= t) return mulHi32(u, n);
       }
     }
-    // n > 2^32: 53 random bits, rejection above the largest multiple of n.
+    // n > 2^32: 53 random bits, rejection above the largest multiple of n. Above 2^53 the limit is 0 and
+    // nothing would ever be accepted: refused instead of looping forever.
+    if (n > TWO_POW_53) throw new ElexError('E_RANGE', `int(n) takes n up to 2^53, got ${n}`);
     const limit = TWO_POW_53 - (TWO_POW_53 % n);
     for (;;) {
       const x = (this.gen.next() >>> 11) * TWO_POW_32 + (this.gen.next() >>> 0);
