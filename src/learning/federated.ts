@@ -362,7 +362,8 @@ export class FederatedQTable {
     }
     // An aggregator whose round will not run keeps its learning for the next round's report: taken now, it
     // would stay in the table unreported and go out unscored in the next aggregate (until session 23).
-    const waits = this.election.isLeader && !this.roundRuns() && this.config.rule !== 'visit-weighted';
+    const runs = this.election.isLeader && this.roundRuns();
+    const waits = this.election.isLeader && !runs && this.config.rule !== 'visit-weighted';
     const fresh = waits ? new Map<number, number>() : this.learner.takeOwnVisits();
     const interactions = waits ? 0 : this.learner.interactions - this.interactionsAtSync;
     if (!waits) this.interactionsAtSync = this.learner.interactions;
@@ -370,7 +371,7 @@ export class FederatedQTable {
     result.conflicts_resolved += this.merge(oneRowPerOrigin(peerDeltas), true);
 
     const live = this.election.liveLeader(now);
-    if (this.election.isLeader) this.lead(now, fresh, ownBases, interactions, result);
+    if (this.election.isLeader) this.lead(now, runs, fresh, ownBases, interactions, result);
     else if (live !== null) result.updates_sent += this.sendDelta(live, fresh, interactions);
     else {
       this.election.forgetLeader();
@@ -492,12 +493,13 @@ export class FederatedQTable {
 
   private lead(
     now: number,
+    runs: boolean,
     fresh: ReadonlyMap<number, number>,
     ownBases: ReadonlyMap<number, number>,
     interactions: number,
     result: SyncResult,
   ): void {
-    if (this.roundRuns()) {
+    if (runs) {
       const reachable = this.reachable(this.pending_updates);
       result.refused += this.pending_updates.length - reachable.length;
       const folded = oneRowPerOrigin(reachable);

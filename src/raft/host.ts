@@ -1,5 +1,4 @@
-import { ElexError, type Rng } from '../core/index.js';
-import { networkRefusal } from './network-check.js';
+import { ElexError, isElexError, type Rng } from '../core/index.js';
 import { Raft, type RaftBoot, type RaftConfig } from './raft.js';
 import { RawNode, type Ready } from './raw-node.js';
 import { drainReadies, type ReadyDriver } from './ready-loop.js';
@@ -140,11 +139,15 @@ export abstract class RaftHost<O extends RaftHostOptions = RaftHostOptions> impl
 
   deliver(m: Message): void {
     if (this.rn === null) return;
-    if (networkRefusal(m, this.id) !== null) {
-      this.refusedMessages++;
-      return;
-    }
-    this.guard(() => this.rn!.step(m));
+    this.guard(() => {
+      // `RawNode.step` refuses them before the core (one check, there); a refusal is not a failure.
+      try {
+        this.rn!.step(m);
+      } catch (e) {
+        if (!(isElexError(e) && e.code === 'E_BAD_MESSAGE')) throw e;
+        this.refusedMessages++;
+      }
+    });
   }
 
   /** Runs `fn` then processes Readies; an assertion inside the core is reported, and the node stops. */

@@ -12,15 +12,12 @@ import {
   envelope,
   FederatedQTable,
   federatedSync,
-  type Identity,
   identityFromRng,
   MapKeyring,
   signBytes,
 } from '../../src/learning/index.js';
 import { codeOf } from './error-code.js';
-import { category, key, s, settle } from './federation-fixtures.js';
-
-const identity = (t: FederatedQTable) => (t as unknown as { identity: Identity }).identity;
+import { category, identityOf, key, s, settle } from './federation-fixtures.js';
 
 /** A signed peer delta from `from` to `to` reporting one entry (state s(i), `action`) at `q` with `fresh` visits. */
 function report(
@@ -45,7 +42,7 @@ function report(
   d.q[0] = q;
   d.visits[0] = fresh;
   d.fresh[0] = fresh;
-  return envelope(ENVELOPE.delta, encodeDelta(d, identity(from)));
+  return envelope(ENVELOPE.delta, encodeDelta(d, identityOf(from)));
 }
 
 describe('FederatedQTable review: weights, rows and limits', () => {
@@ -137,8 +134,8 @@ describe('delta decoder review', () => {
     const unsigned = w.finish();
     const msg = new Uint8Array(unsigned.length + 64);
     msg.set(unsigned);
-    msg.set(signBytes(identity(b), unsigned), unsigned.length);
-    const ring = new MapKeyring().add(b.id, identity(b).publicKey);
+    msg.set(signBytes(identityOf(b), unsigned), unsigned.length);
+    const ring = new MapKeyring().add(b.id, identityOf(b).publicKey);
     expect(() => decodeDelta(msg, ring)).toThrow(/above 2\^53/);
     network.send(b.id, a.id, envelope(ENVELOPE.delta, msg));
     await federatedSync(a);
@@ -158,7 +155,7 @@ describe('delta seqs', () => {
     d.visits[0] = 1;
     d.fresh[0] = 1;
     d.interactions = 1;
-    network.send(b.id, a.id, envelope(ENVELOPE.delta, encodeDelta(d, identity(b))));
+    network.send(b.id, a.id, envelope(ENVELOPE.delta, encodeDelta(d, identityOf(b))));
     await federatedSync(a);
     expect(a.refusals.get('E_DECODE')).toBe(1);
     expect(a.local_qtable.find(0, key(9), 0)).toBe(-1);

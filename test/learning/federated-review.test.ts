@@ -16,15 +16,13 @@ import {
   envelope,
   type FederatedQTable,
   federatedSync,
-  type Identity,
   signBytes,
   verifyCertificate,
 } from '../../src/learning/index.js';
-import { category, key, s } from './federation-fixtures.js';
+import { category, identityOf, key, s } from './federation-fixtures.js';
 
-const identity = (t: FederatedQTable) => (t as unknown as { identity: Identity }).identity;
 const control = (t: FederatedQTable, c: Omit<Control, 'from'>) =>
-  envelope(ENVELOPE.control, encodeControl({ ...c, from: t.id }, identity(t)));
+  envelope(ENVELOPE.control, encodeControl({ ...c, from: t.id }, identityOf(t)));
 
 async function settled(n = 4) {
   const c = await category(['a', 'b', 'c', 'd'].slice(0, n));
@@ -68,7 +66,7 @@ describe('FederatedQTable election review', () => {
       const out = new Uint8Array(1 + unsigned.length + 64);
       out[0] = 2;
       out.set(unsigned, 1);
-      out.set(signBytes(identity(rogue), unsigned), 1 + unsigned.length);
+      out.set(signBytes(identityOf(rogue), unsigned), 1 + unsigned.length);
       return out;
     };
     network.send(rogue.id, a.id, raw([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]));
@@ -276,7 +274,7 @@ describe('FederatedQTable election review', () => {
       signed.map((c) => control(others[c.who], c)),
       fc.array(signed, { minLength: 1, maxLength: 4 }).map((cs) => {
         const cert = encodeCertificate(
-          cs.map((c) => encodeControl({ ...c, from: others[c.who].id }, identity(others[c.who]))),
+          cs.map((c) => encodeControl({ ...c, from: others[c.who].id }, identityOf(others[c.who]))),
         );
         return Uint8Array.of(3, ...cert);
       }),

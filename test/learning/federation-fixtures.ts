@@ -6,6 +6,7 @@ import {
   type FederatedQTable,
   type FederationConfig,
   federatedSync,
+  type Identity,
   InMemoryNetwork,
   MapKeyring,
 } from '../../src/learning/index.js';
@@ -14,6 +15,9 @@ export const s = (i: number) =>
   encodeState({ queryType: 'kpi', complexity: 'moderate', confidence: 0.5, contextHash: BigInt(i) });
 /** The low word of state `s(i)` (its high word is 0), for `QTable.find` / `getQ`. */
 export const key = (i: number) => Number(s(i) & 0xffffffffn);
+
+/** A member's signing identity (private to it), for tests that forge or craft its deltas. */
+export const identityOf = (t: FederatedQTable) => (t as unknown as { identity: Identity }).identity;
 
 /**
  * Members `ids` (seed 42, sync every 1 s, rounds of 2 members); `round(k)` advances 500 ms k times, each

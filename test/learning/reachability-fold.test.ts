@@ -14,11 +14,8 @@ import {
   envelope,
   type FederatedQTable,
   federatedSync,
-  type Identity,
 } from '../../src/learning/index.js';
-import { category, key, settle } from './federation-fixtures.js';
-
-const identity = (t: FederatedQTable) => (t as unknown as { identity: Identity }).identity;
+import { category, identityOf, key, settle } from './federation-fixtures.js';
 
 function report(from: FederatedQTable, to: string, i: number, q: number, fresh: number, round: number) {
   const d = emptyDelta('peer', from.id, 1);
@@ -33,7 +30,7 @@ function report(from: FederatedQTable, to: string, i: number, q: number, fresh: 
   d.q[0] = q;
   d.visits[0] = fresh;
   d.fresh[0] = fresh;
-  return envelope(ENVELOPE.delta, encodeDelta(d, identity(from)));
+  return envelope(ENVELOPE.delta, encodeDelta(d, identityOf(from)));
 }
 
 async function setUp() {

@@ -8,18 +8,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/index.js';
-import {
-  ENVELOPE,
-  emptyDelta,
-  encodeDelta,
-  envelope,
-  type FederatedQTable,
-  federatedSync,
-  type Identity,
-} from '../../src/learning/index.js';
-import { category, settle } from './federation-fixtures.js';
-
-const identity = (t: FederatedQTable) => (t as unknown as { identity: Identity }).identity;
+import { ENVELOPE, emptyDelta, encodeDelta, envelope, federatedSync } from '../../src/learning/index.js';
+import { category, identityOf, settle } from './federation-fixtures.js';
 
 describe('weightless entries from one member', () => {
   it("a delta with no fresh visits and no interactions does not grow the aggregator's or the honest members' tables", async () => {
@@ -46,7 +36,7 @@ describe('weightless entries from one member', () => {
       d.hi[i] = 0x7000 + i;
       d.lo[i] = i;
     }
-    c.network.send(z.id, leader.id, envelope(ENVELOPE.delta, encodeDelta(d, identity(z))));
+    c.network.send(z.id, leader.id, envelope(ENVELOPE.delta, encodeDelta(d, identityOf(z))));
     await federatedSync(leader);
     clock.advance(500);
     for (const m of honest) await federatedSync(m);
