@@ -26,7 +26,12 @@ const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
 export function durationOption(value: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
   if (!m) throw new InvalidArgumentError(`expected a duration like 500ms, 30s, 10m or 1h, got '${value}'`);
-  const ms = Number(m[1]) * UNIT_MS[(m[2] ?? 'ms') as keyof typeof UNIT_MS];
+  const exact = Number(m[1]) * UNIT_MS[(m[2] ?? 'ms') as keyof typeof UNIT_MS];
+  // Simulated and real timers run on whole milliseconds; 0.5ms would silently become a fraction in the clock.
+  // (1.1s is 1100.0000000000002 in binary: within 1e-6 of a whole number counts as that number.)
+  const ms = Math.round(exact);
+  if (Math.abs(exact - ms) > 1e-6)
+    throw new InvalidArgumentError(`expected a whole number of milliseconds, got '${value}'`);
   // Beyond 2^53 ms simulated time loses millisecond precision (and the run would never end anyway).
   if (!(ms <= Number.MAX_SAFE_INTEGER))
     throw new InvalidArgumentError(`expected at most ${Number.MAX_SAFE_INTEGER} ms, got '${value}'`);
@@ -64,10 +69,14 @@ export function choiceOption<T extends string>(choices: readonly T[]) {
 export function listOption<T extends string>(choices: readonly T[]) {
   return (value: string): string => {
     if (value === 'all') return value;
+    const seen = new Set<string>();
     for (const v of value.split(',')) {
       if (!(choices as readonly string[]).includes(v)) {
         throw new InvalidArgumentError(`expected 'all' or a comma list of ${choices.join(', ')}, got '${v}'`);
       }
+      // A repeated name would run (and report) the same configuration twice.
+      if (seen.has(v)) throw new InvalidArgumentError(`'${v}' twice in one list`);
+      seen.add(v);
     }
     return value;
   };

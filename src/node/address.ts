@@ -26,6 +26,7 @@ export function parseCluster(text: string): Map<number, Address> {
     if (out.has(id)) throw new ElexError('E_USAGE', `node ${id} appears twice in --cluster`);
     out.set(id, parseAddress(m[2]));
   }
+  refuseSharedAddresses(out, 'nodes', '--cluster');
   return out;
 }
 
@@ -42,5 +43,18 @@ export function parseNamedAddresses(text: string, what = '--members'): Map<strin
     if (out.has(m[1])) throw new ElexError('E_USAGE', `member ${m[1]} appears twice in ${what}`);
     out.set(m[1], parseAddress(m[2]));
   }
+  refuseSharedAddresses(out, 'members', what);
   return out;
+}
+
+/** Two ids at one address: both would bind it, or one would receive the other's traffic. */
+function refuseSharedAddresses<K>(byId: ReadonlyMap<K, Address>, what: string, option: string): void {
+  const owner = new Map<string, K>();
+  for (const [id, a] of byId) {
+    const key = formatAddress(a);
+    const first = owner.get(key);
+    if (first !== undefined)
+      throw new ElexError('E_USAGE', `${option} gives ${key} to both ${what} ${first} and ${id}`);
+    owner.set(key, id);
+  }
 }

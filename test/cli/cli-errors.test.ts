@@ -95,6 +95,16 @@ describe('elex refuses bad input with a one-line reason', () => {
     );
   });
 
+  it('bench sizes are bounded: a run that would never end or never fit in memory is refused up front', () => {
+    expectRefused(elex('bench', 'raft', '--entries', '1000000000000'), /--entries.*1000\.\.100000000/);
+    expectRefused(elex('bench', 'gossip', '--messages', '1000000000000'), /--messages.*1000\.\.100000000/);
+    expectRefused(elex('bench', 'sim', '--events', '1000000000000'), /--events.*1000\.\.1000000000/);
+    expectRefused(
+      elex('bench', 'raft', '--entry-bytes', '1048576', '--batch', '65536'),
+      /--entry-bytes × --batch.*GiB/,
+    );
+  });
+
   it('catalog --find with no match says so on stderr', () => {
     const r = elex('catalog', '--find', 'zzqqxx');
     expectRefused(r, /no feature.*zzqqxx/);

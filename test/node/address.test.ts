@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatAddress, parseAddress, parseNamedAddresses } from '../../src/node/address.js';
+import { formatAddress, parseAddress, parseCluster, parseNamedAddresses } from '../../src/node/address.js';
 import { thrownElexError } from '../support/errors.js';
 
 describe('addresses', () => {
@@ -18,5 +18,13 @@ describe('addresses', () => {
     ]);
     for (const bad of ['m0', 'm0=127.0.0.1:1,m0=127.0.0.1:2', 'a b=127.0.0.1:1', 'm0=nowhere'])
       expect(thrownElexError(() => parseNamedAddresses(bad)).code).toBe('E_USAGE');
+  });
+
+  it('refuses one address given to two nodes or members (both would bind it, or one would get the other’s traffic)', () => {
+    expect(thrownElexError(() => parseCluster('1=127.0.0.1:7001,2=127.0.0.1:7001')).message).toMatch(
+      /127\.0\.0\.1:7001.*nodes? 1 and 2/,
+    );
+    expect(thrownElexError(() => parseNamedAddresses('a=[::1]:7100,b=[::1]:7100')).code).toBe('E_USAGE');
+    expect([...parseCluster('1=127.0.0.1:7001,2=127.0.0.1:7002').keys()]).toEqual([1, 2]);
   });
 });

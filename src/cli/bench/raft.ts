@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { ElexError } from '../../core/index.js';
 import { benchRaft } from '../../sim/raft/bench.js';
 import { intOption } from '../options.js';
 import { printJson } from '../output.js';
@@ -8,12 +9,20 @@ export function register(bench: Command): void {
   bench
     .command('raft')
     .description('Raft core throughput and commit latency with 3 and 14 voters (in-memory network, no disk)')
-    .option('--entries <n>', 'entries committed per measurement', intOption(1000), 1_000_000)
+    .option('--entries <n>', 'entries committed per measurement', intOption(1000, 100_000_000), 1_000_000)
     .option('--entry-bytes <n>', 'payload bytes per entry', intOption(1, 1 << 20), 256)
     .option('--batch <n>', 'proposals per batch', intOption(1, 65536), 1024)
     .option('--repeat <n>', 'repetitions; the median throughput is reported', intOption(1, 20), 3)
     .option('--json', 'print one JSON object on stdout (the default)')
     .action((o: { entries: number; entryBytes: number; batch: number; repeat: number }) => {
+      // Between compactions (every 10,000 applied) the log holds up to 10,000 + batch entries, beside 1,024
+      // preallocated payloads: refuse what would not fit rather than die of an out-of-memory error minutes in.
+      const held = o.entryBytes * (10_000 + o.batch + 1024);
+      if (held > 2 ** 30)
+        throw new ElexError(
+          'E_USAGE',
+          `--entry-bytes × --batch would hold about ${(held / 2 ** 30).toFixed(1)} GiB of log in memory (at most 1 GiB)`,
+        );
       const run = (nodes: number) => {
         const rs = Array.from({ length: o.repeat }, () =>
           benchRaft({
