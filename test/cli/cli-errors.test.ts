@@ -129,6 +129,29 @@ describe('--out', () => {
     expectRefused(elex('simulate', 'basic', '--nodes', '3', '--duration', '1s', '--out', ''), /--out/);
   });
 
+  it('simulate swarm --runs N --out writes report.html as its help says, with a row per run', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'elex-out-'));
+    const r = elex(
+      'simulate',
+      'swarm',
+      '--duration',
+      '2s',
+      '--runs',
+      '2',
+      '--seed',
+      '7',
+      '--quiet',
+      '--out',
+      dir,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/report\.json, .*report\.html/);
+    const html = readFileSync(join(dir, 'report.html'), 'utf8');
+    expect(html).toMatch(/<title>elex simulate swarm, 2 runs \(seeds 7\.\.8\)<\/title>/);
+    for (const seed of [7, 8]) expect(html).toMatch(new RegExp(`<td>${seed}</td>`));
+    expect(JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')).runs).toBe(2);
+  });
+
   it('an existing report is left alone when the options are refused', () => {
     const dir = mkdtempSync(join(tmpdir(), 'elex-out-'));
     mkdirSync(dir, { recursive: true });

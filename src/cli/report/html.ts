@@ -6,8 +6,23 @@ export interface HtmlReport {
   /** Headline figures, shown as a table. */
   summary: Array<[string, string | number]>;
   charts: Chart[];
+  /** Tables after the charts (e.g. one row per run of a campaign). */
+  tables?: Table[];
   /** The full JSON report, embedded (collapsed) at the end. */
   report: unknown;
+}
+
+export interface Table {
+  title: string;
+  header: string[];
+  rows: Array<Array<string | number>>;
+}
+
+function renderTable(t: Table): string {
+  const cells = (tag: string, xs: ReadonlyArray<string | number>) =>
+    xs.map((x) => `<${tag}>${escapeHtml(String(x))}</${tag}>`).join('');
+  return `<h2>${escapeHtml(t.title)}</h2>
+<table><tr>${cells('th', t.header)}</tr>${t.rows.map((r) => `<tr>${cells('td', r)}</tr>`).join('')}</table>`;
 }
 
 /** A self-contained HTML page (no scripts, no network): headline table, charts, the full report. */
@@ -26,6 +41,7 @@ pre{background:#f7f7f7;padding:10px;overflow:auto;font-size:12px}
 <h1>${escapeHtml(r.title)}</h1>
 <table>${rows}</table>
 ${r.charts.map(renderChart).join('\n')}
+${(r.tables ?? []).map(renderTable).join('\n')}
 <details><summary>Full report (JSON)</summary><pre>${escapeHtml(toJson(r.report))}</pre></details>
 </body></html>
 `;

@@ -76,7 +76,7 @@ export function register(simulate: Command): void {
           return one(o.seed + i);
         });
         bar.stop();
-        if (o.out) process.stderr.write(`wrote ${writeReport(o.out, agg).join(', ')}\n`);
+        if (o.out) process.stderr.write(`wrote ${writeReport(o.out, agg, campaignHtml(agg)).join(', ')}\n`);
         if (o.json) printJson(agg);
         else
           process.stdout.write(
@@ -159,6 +159,63 @@ function aggregate(o: SwarmCliOptions, run: (i: number) => SwarmReport) {
     per_run: perRun,
     perf: { wall_ms: wall, min_sim_speedup: minSpeed },
   };
+}
+
+type Campaign = ReturnType<typeof aggregate>;
+
+function campaignHtml(c: Campaign): string {
+  const col = (k: string) => c.per_run.map((r) => [Number(r.seed), Number(r[k])] as [number, number]);
+  return renderHtml({
+    title: `elex simulate swarm, ${c.runs} runs (seeds ${c.seeds})`,
+    summary: [
+      ['simulated per run', `${c.duration_ms / 1000} s`],
+      ['faults', c.faults],
+      ['invariant violations', c.invariant_violations],
+      [
+        'queries issued / answered / failed',
+        `${c.queries.issued} / ${c.queries.answered} / ${c.queries.failed}`,
+      ],
+      ['hung (max per run)', `${c.hung} (${c.max_hung_per_run})`],
+      [
+        'conflict sets (exactly one won / none committed)',
+        `${c.conflict_sets.issued} (${c.conflict_sets.exactly_one_won} / ${c.conflict_sets.none_committed})`,
+      ],
+      ['wall / slowest speed-up', `${c.perf.wall_ms} ms / ${c.perf.min_sim_speedup}x`],
+    ],
+    charts: [
+      {
+        title: 'Queries per run',
+        xLabel: 'seed',
+        yLabel: 'queries',
+        series: [
+          { name: 'issued', points: col('issued') },
+          { name: 'answered', points: col('answered') },
+        ],
+      },
+      {
+        title: 'Invariant violations and hung queries per run',
+        xLabel: 'seed',
+        yLabel: 'count',
+        kind: 'step',
+        series: [
+          { name: 'violations', points: col('invariant_violations') },
+          { name: 'hung', points: col('hung') },
+        ],
+      },
+    ],
+    tables: [
+      {
+        title: 'Runs',
+        header: ['seed', 'violations', 'hung', 'issued', 'answered', 'faults injected', 'trace hash'],
+        rows: c.per_run.map((r) =>
+          ['seed', 'invariant_violations', 'hung', 'issued', 'answered', 'faults_injected', 'trace_hash'].map(
+            (k) => String(r[k]),
+          ),
+        ),
+      },
+    ],
+    report: c,
+  });
 }
 
 function summaryText(r: SwarmReport, wrote: boolean): string {
