@@ -50,8 +50,11 @@ export interface UdpStats {
   unauthenticated: number;
 }
 
+/** Parsed destinations kept; beyond it the cache starts over (parsing a name again is cheap). */
+export const MAX_ROUTES = 4096;
+
 /** Datagrams addressed by member name, where a name is the member's `host:port`. */
-class UdpTransport implements GossipTransport {
+export class UdpTransport implements GossipTransport {
   readonly stats: UdpStats = {
     datagramsOut: 0,
     datagramsIn: 0,
@@ -89,9 +92,15 @@ class UdpTransport implements GossipTransport {
     }
   }
 
+  /** Destinations parsed and cached (names come from the network, so the cache is bounded). */
+  get routeCount(): number {
+    return this.routes.size;
+  }
+
   send(to: string, payload: Uint8Array): void {
     let at = this.routes.get(to);
     if (at === undefined) {
+      if (this.routes.size >= MAX_ROUTES) this.routes.clear();
       try {
         at = parseAddress(to);
         // Port 0 names no socket (binding to it means "any port"), and Node throws on sending there.
