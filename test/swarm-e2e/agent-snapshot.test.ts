@@ -80,6 +80,28 @@ describe("a feature agent's snapshot", () => {
     expect([d.hi[0], d.lo[0], d.fresh[0]]).toEqual([stateHi(state), stateLo(state), 1]);
   });
 
+  it("a restored standby still keeps patterns off the states its primary's mirror brought experience of", () => {
+    const { state } = OWN_STATES[0];
+    const [hi, lo] = [stateHi(state), stateLo(state)];
+    const standby = agentOf(cat.features[0], 1);
+    expect(standby.mirror([[hi, lo, 2, 0.4, 3]])).toBe(1);
+    const pattern = { origin: 'agent-other', hi, lo, action: 1, q: 0.9 };
+    const restored = agentOf(cat.features[0], 2);
+    restored.restore(roundTrip(standby));
+    expect(standby.applyPattern(pattern)).toBe(false);
+    expect(restored.applyPattern(pattern)).toBe(false);
+    expect(JSON.stringify(restored.snapshot())).toBe(JSON.stringify(standby.snapshot()));
+  });
+
+  it('reads a snapshot written before mirrored states were kept (no `mirrored` field)', () => {
+    const a = agentOf(cat.features[0], 1);
+    experience(a, [[0, 1]]);
+    const { mirrored: _, ...old } = a.snapshot();
+    const b = agentOf(cat.features[0], 2);
+    b.restore(agentSnapshotSchema.parse(old));
+    expect(b.snapshot().entries).toEqual(a.snapshot().entries);
+  });
+
   it('refuses a snapshot of another feature, with an entry twice, or into an agent that has learned', () => {
     const [f1, f2] = cat.features;
     const a = agentOf(f1, 1);

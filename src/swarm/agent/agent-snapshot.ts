@@ -1,7 +1,8 @@
 /**
  * What a feature agent has learned, as plain data, so a coordinator can resume its agents after a restart.
  * Kept: the Q-table, the agent's own feedback per state (what makes a state its experience rather than a
- * prior), its interaction count (ε's decay) and what it has published. Not kept: answers awaiting feedback
+ * prior), the states its primary's mirror brought experience of (patterns must not overwrite them either),
+ * its interaction count (ε's decay) and what it has published. Not kept: answers awaiting feedback
  * (feedback on an answer given before the restart is refused as UNKNOWN_ANSWER) and peer deltas not yet
  * merged (the next round brings new ones).
  */
@@ -34,5 +35,10 @@ export const agentSnapshotSchema = z.strictObject({
   own: z.array(z.tuple([u32, u32, u32.min(1)])).max(MAX_ROWS),
   /** [hi, lo, action, times] per state published (times 0: adopted from another agent's pattern). */
   published: z.array(z.tuple([u32, u32, actionIndex, u32])).max(MAX_ROWS),
+  /** [hi, lo] per state a primary's mirror brought visited entries of (absent in files before session 24). */
+  mirrored: z
+    .array(z.tuple([u32, u32]))
+    .max(MAX_ROWS)
+    .optional(),
 });
 export type AgentSnapshot = z.infer<typeof agentSnapshotSchema>;

@@ -451,7 +451,18 @@ export class FeatureAgent {
       const [hi, lo] = key.split(':').map(Number);
       return [hi, lo, a, this.publishCount.get(key) ?? 0];
     });
-    return { feature: this.feature.id, interactions: this.learner.interactions, entries, own, published };
+    const mirrored: NonNullable<AgentSnapshot['mirrored']> = [...this.mirroredStates].map((st) => [
+      stateHi(st),
+      stateLo(st),
+    ]);
+    return {
+      feature: this.feature.id,
+      interactions: this.learner.interactions,
+      entries,
+      own,
+      published,
+      mirrored,
+    };
   }
 
   /**
@@ -475,6 +486,7 @@ export class FeatureAgent {
       this.table.write(this.table.slot(hi, lo, a), q, visits);
     }
     for (const [hi, lo, n] of s.own) this.ownVisits.set((BigInt(hi) << 32n) | BigInt(lo), n);
+    for (const [hi, lo] of s.mirrored ?? []) this.mirroredStates.add((BigInt(hi) << 32n) | BigInt(lo));
     for (const [hi, lo, a, times] of s.published) {
       this.published.set(`${hi}:${lo}`, a);
       if (times > 0) this.publishCount.set(`${hi}:${lo}`, times);
