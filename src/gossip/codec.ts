@@ -262,6 +262,8 @@ class Reader {
       const b = this.u8();
       result += (b & 0x7f) * mul;
       if ((b & 0x80) === 0) {
+        // One encoding per value: a zero last group (0x81 0x00 for 1) is the overlong form the encoder never writes.
+        if (b === 0 && i > 0) fail('overlong varint');
         // 8 groups reach 2^56: above 2^53 the value is rounded and could never be encoded again.
         if (result > Number.MAX_SAFE_INTEGER) fail(`varint ${result} above 2^53 - 1`);
         return result;
@@ -606,7 +608,7 @@ function readVarint(buf: Uint8Array, o: number): number {
     const b = buf[o++];
     result += (b & 0x7f) * mul;
     if ((b & 0x80) === 0) {
-      if (result > Number.MAX_SAFE_INTEGER) break;
+      if ((b === 0 && i > 0) || result > Number.MAX_SAFE_INTEGER) break;
       varintEnd = o;
       return result;
     }

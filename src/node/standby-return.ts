@@ -45,12 +45,18 @@ const experienceSchema = z.strictObject({
 type WireExperience = z.infer<typeof experienceSchema>;
 
 /** The body of `POST /agents/return`: strict and bounded. */
-export const returnBody = z.strictObject({
-  epoch: epochSchema,
-  /** The sequence number of the first experience; the rest follow it one by one. */
-  first: seqSchema,
-  experiences: z.array(experienceSchema).min(1).max(RETURN_PER_POST),
-});
+export const returnBody = z
+  .strictObject({
+    epoch: epochSchema,
+    /** The sequence number of the first experience; the rest follow it one by one. */
+    first: seqSchema,
+    experiences: z.array(experienceSchema).min(1).max(RETURN_PER_POST),
+  })
+  // The numbers after the batch are saved: past 2^53 − 1 they round, and the file would not load again.
+  .refine((b) => b.first + b.experiences.length <= Number.MAX_SAFE_INTEGER, {
+    message: 'sequence numbers run past 2^53 - 1',
+    path: ['first'],
+  });
 
 const fileSchema = z.strictObject({
   format: z.literal(RETURNS_FORMAT),
