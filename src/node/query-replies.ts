@@ -58,25 +58,33 @@ const feedbackReply = z.strictObject({ accepted: z.boolean(), reason: name.optio
 export const BAD_REPLY = 'COORDINATOR_BAD_REPLY';
 
 /**
- * A part's reply (status and body) for query `queryId` about `features`: on 200, one answer per feature, each
- * about that feature and that query; otherwise the hosting coordinator's reason, or its status.
+ * A part's reply (status and body) for the part `p`: on 200, one answer per feature, each about that feature
+ * and that query, given by that feature's own agent (hosted or standby) at or above the part's barrier (the
+ * query's linearizable read); otherwise the hosting coordinator's reason, or its status.
  */
 export function checkPartReply(
   status: number,
   body: unknown,
-  queryId: number,
-  features: readonly string[],
+  p: { queryId: number; features: readonly string[]; barrier: number },
 ): PartReply {
-  const p = partReply.safeParse(body);
-  if (status !== 200) return p.success && 'reason' in p.data ? p.data : { reason: `COORDINATOR_${status}` };
-  if (!p.success || 'reason' in p.data) return { reason: BAD_REPLY };
+  const { queryId, features, barrier } = p;
+  const r = partReply.safeParse(body);
+  if (status !== 200) return r.success && 'reason' in r.data ? r.data : { reason: `COORDINATOR_${status}` };
+  if (!r.success || 'reason' in r.data) return { reason: BAD_REPLY };
   const asked = [...features].sort();
-  const got = p.data.answers.map((a) => a.feature).sort();
+  const got = r.data.answers.map((a) => a.feature).sort();
   const matches =
     got.length === asked.length &&
     got.every((f, i) => f === asked[i]) &&
-    p.data.answers.every((a) => a.queryId === queryId && a.content.feature === a.feature);
-  return matches ? { answers: p.data.answers } : { reason: BAD_REPLY };
+    r.data.answers.every(
+      (a) =>
+        a.queryId === queryId &&
+        a.content.feature === a.feature &&
+        (a.agent === hostedAgentId(a.feature) || a.agent === standbyAgentId(a.feature)) &&
+        // Below the barrier the answer may predate the client's own activations: not linearizable.
+        a.raftIndex >= barrier,
+    );
+  return matches ? { answers: r.data.answers } : { reason: BAD_REPLY };
 }
 
 /** A forwarded feedback's reply: accepted, or refused with the hosting coordinator's reason. */

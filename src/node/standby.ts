@@ -208,7 +208,7 @@ export class Failover {
     // Skipped (remembered down, or suspected): not asked, the standby answers at once.
     if (!this.skipped(primary)) {
       const r = await this.post(primary, PART_PATH, { ...p, budget_ms: this.o.timeoutMs });
-      const reply = r === null ? null : checkPartReply(r.status, r.body, p.queryId, p.features);
+      const reply = r === null ? null : checkPartReply(r.status, r.body, p);
       // TOO_LATE: the primary could not answer within our timeout and keeps no answer; as if it had not answered.
       if (reply !== null && !('reason' in reply && reply.reason === TOO_LATE)) {
         // The primary's answer now: a rating of this query id is no longer the standby's (ids are reused).
@@ -229,7 +229,7 @@ export class Failover {
     if (standby === this.o.self) reply = await this.o.standbyPart(p);
     else {
       const r = await this.post(standby, STANDBY_PART_PATH, { ...p, budget_ms: this.o.timeoutMs });
-      reply = r === null ? { reason: DOWN } : checkPartReply(r.status, r.body, p.queryId, p.features);
+      reply = r === null ? { reason: DOWN } : checkPartReply(r.status, r.body, p);
     }
     if ('answers' in reply) this.noteStandby(p);
     return { reply, standby: true };

@@ -87,7 +87,6 @@ export class QueryServing {
       reply(fail('NO_TARGET'), 0);
       return;
     }
-    const now = sim.localTime(c);
     const byCat = new Map<number, string[]>();
     for (const f of t.features) {
       const ci = topo.catIndex.get(cat.get(f)!.category)!;
@@ -97,6 +96,8 @@ export class QueryServing {
     }
     // Dispatch one part per category to its coordinator (ourselves included), gather, aggregate.
     const dispatch = (barrier: number, done: (results: PartResult[]) => void) => {
+      // Liveness as of the dispatch (after the ReadIndex), not of the query's arrival.
+      const now = sim.localTime(c);
       const results: PartResult[] = [];
       let remaining = byCat.size;
       let finished = false;
@@ -111,6 +112,7 @@ export class QueryServing {
       for (const [ci, feats] of [...byCat].sort((a, b) => a[0] - b[0])) {
         if (ci === c) {
           this.serveLocal(c, q, complexity, feats, barrier, got);
+          if (finished) return; // failed at once: the client has its answer, ask nobody else
           continue;
         }
         if (!this.liveness.isAlive(c, ci, now)) {
@@ -150,18 +152,19 @@ export class QueryServing {
     const rep = replicas[c];
     const inc = rep.incarnation;
     let settled = false;
-    const ok = rep.readIndex((index) => {
+    const forget = rep.readIndexOrForget((index) => {
       if (settled || rep.incarnation !== inc) return;
       settled = true;
       dispatch(index, (rs) => finishWith(rs, index));
     });
-    if (!ok) {
+    if (forget === false) {
       reply(fail('NO_LEADER'), 0);
       return;
     }
     sim.setTimer(c, 1000, () => {
       if (settled || rep.incarnation !== inc) return;
       settled = true;
+      forget(); // Raft drops unconfirmed reads on a role change without telling: the replica must not keep it
       reply(fail('READ_INDEX_TIMEOUT'), 0);
     });
   }
@@ -191,11 +194,11 @@ export class QueryServing {
     rep.whenApplied(barrier, (index) => {
       if (finished) return;
       const m = rep.machine;
-      const now = sim.localTime(c);
       const answers: AgentAnswer[] = [];
       let remaining = features.length;
+      // Read when each agent is chosen: a retry 300 ms later must see the detector's verdicts since.
       const alive = (n: number) =>
-        this.liveness.isAlive(c, n, now) && m.agent(topo.nodeName(n)) !== undefined;
+        this.liveness.isAlive(c, n, sim.localTime(c)) && m.agent(topo.nodeName(n)) !== undefined;
       for (const f of features) {
         const own = topo.featureNode.get(f)!;
         const tried = new Set<number>();

@@ -1,7 +1,7 @@
 import type { Rng } from '../../core/index.js';
 import { COMPLEXITIES, QUERY_TYPES } from '../../learning/index.js';
 import type { Command, CoordinatorReplica, CoordinatorStateMachine } from '../../swarm/index.js';
-import { extractTargets, type SwarmQuery } from '../../swarm/routing/index.js';
+import { extractTargets, routeKind, type SwarmQuery } from '../../swarm/routing/index.js';
 import type { Simulator } from '../simulator.js';
 import type { SwarmClient } from './client.js';
 import type { ConflictSets } from './conflict-sets.js';
@@ -100,7 +100,6 @@ export class Workload {
     const complexity = COMPLEXITIES[rng.int(COMPLEXITIES.length)];
     const u = rng.next();
     let q: SwarmQuery;
-    let kind: 'intra' | 'cross' = 'intra';
     if (u < 0.02) {
       q = { id, type, text: 'how is the weather in the core network today' };
     } else if (u < 0.72) {
@@ -110,15 +109,15 @@ export class Workload {
           ? { id, type, text: `How do I tune ${f.id} (${f.name})?` }
           : { id, type, text: 'question about one feature', features: [f.id] };
     } else {
-      kind = 'cross';
       const a = features[rng.int(F)];
       let b = features[rng.int(F)];
       for (let k = 0; k < 8 && b.category === a.category; k++) b = features[rng.int(F)];
-      if (b.category === a.category) kind = 'intra';
       q = { id, type, text: `Does ${a.id} interact with ${b.id}?`, features: [a.id, b.id] };
     }
     q.context = { complexity };
-    this.client.sendQuery(q, complexity, kind);
+    // The route the coordinators will take, not the one meant: a name shared by features of two categories
+    // ("Location Support") makes a one-feature question cross, and its answers are checked against the barrier.
+    this.client.sendQuery(q, complexity, routeKind(extractTargets(this.topo.catalog, q)));
   }
 
   /** Oracle view for the workload generator: the most advanced live replica. */
