@@ -71,6 +71,13 @@ export abstract class RaftHost<O extends RaftHostOptions = RaftHostOptions> impl
   incarnation = 0;
   snapshotsTaken = 0;
   syncing = false;
+  /**
+   * Where this life's read contexts start: random per start, because a real process builds a new host at every
+   * restart (its incarnation is 1 again), and a ReadIndexResp queued for the previous life must not confirm a
+   * new read with the old, lower index.
+   */
+  private readBase = 0;
+  private readSeq = 0;
   /** Reads Raft has not confirmed yet, by context. */
   private readonly reads = new Map<number, PendingRead>();
   /** Confirmed reads waiting for this node to apply their index. */
@@ -117,6 +124,8 @@ export abstract class RaftHost<O extends RaftHostOptions = RaftHostOptions> impl
       tickMs: this.opts.tickMs,
       rng: this.env.rng(`raft/${this.incarnation}`),
     };
+    this.readBase = this.env.rng(`reads/${this.incarnation}`).u32();
+    this.readSeq = 0;
     this.rn = new RawNode(cfg, boot, this.newRaft(cfg, boot));
     this.resetMachine();
     if (snap) this.restoreSnapshot(snap.data, snap.meta.index);
@@ -201,6 +210,11 @@ export abstract class RaftHost<O extends RaftHostOptions = RaftHostOptions> impl
       return true;
     }
     return false;
+  }
+
+  /** A read context unique to this node (its id in the high bits) and, but for a 2^-32 chance, to this life. */
+  protected nextReadContext(): number {
+    return this.id * 2 ** 32 + ((this.readBase + this.readSeq++) % 0xffffffff) + 1;
   }
 
   /**

@@ -19,7 +19,6 @@ const NOTHING = (): void => {};
 export class KvRaftHost<O extends KvHostOptions = KvHostOptions> extends RaftHost<O> {
   kv: KvStateMachine = new KvStateMachine();
   private writes = new Map<string, WriteWaiter>();
-  private nextCtx = 1;
 
   get appliedIndex(): number {
     return this.kv.appliedIndex;
@@ -112,7 +111,7 @@ export class KvRaftHost<O extends KvHostOptions = KvHostOptions> extends RaftHos
    */
   clientRead(key: string, cb: (value: string | null) => void, fail: () => void): () => void {
     if (this.rn === null) return NOTHING;
-    const ctx = this.id * 2 ** 32 + this.incarnation * 2 ** 20 + this.nextCtx++;
+    const ctx = this.nextReadContext();
     if (!this.readIndexThen(ctx, () => cb(this.kv.get(key)))) {
       fail();
       return NOTHING;

@@ -4,7 +4,7 @@
  * instead of stopping the node (DESIGN §2.5). etcd trusts its peers here; coordinators are trusted too, but a
  * corrupted or hostile frame must not be able to stop one.
  */
-import { type Message, MsgType } from './types.js';
+import { EntryType, type Message, MsgType } from './types.js';
 
 /** Requests a follower forwards to its leader: they may name this node as `from`, and carry no term. */
 export function isForwarded(type: MsgType): boolean {
@@ -18,6 +18,10 @@ export function networkRefusal(m: Message, self: number): string | null {
   if (m.from === self && !forwarded) return `message type ${m.type} cannot come from this node`;
   // Term 0 marks a local request; from a peer it would skip every term check.
   if (m.term === 0 && !forwarded) return `message type ${m.type} from ${m.from} has no term`;
+  // A membership change is proposed only on the leader (RawNode.proposeConfChange checks one-at-a-time and the
+  // resulting configuration there); forwarded, it would bypass both: three removals in one Prop emptied the group.
+  if (m.type === MsgType.Prop && m.entries.some((e) => e.type !== EntryType.Normal))
+    return 'a forwarded proposal carries a membership change';
   if (m.type === MsgType.App) {
     let term = m.logTerm;
     for (let i = 0; i < m.entries.length; i++) {

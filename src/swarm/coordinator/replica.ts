@@ -125,7 +125,6 @@ export class CoordinatorReplica extends RaftHost {
   machine: CoordinatorStateMachine;
   private readonly writes = new Map<number, (r: CommandResult | null) => void>();
   private applyWaiters: ApplyWaiter[] = [];
-  private nextCtx = 1;
   private nextSeq = 1;
   appliedIndex = 0;
   /*
@@ -399,7 +398,7 @@ export class CoordinatorReplica extends RaftHost {
   /** A linearizable read: `cb(index)` once this replica has applied the ReadIndex. False when refused. */
   readIndex(cb: (index: number) => void): boolean {
     if (this.rn === null) return false;
-    return this.readIndexThen(this.id * 2 ** 32 + this.incarnation * 2 ** 22 + this.nextCtx++, cb);
+    return this.readIndexThen(this.nextReadContext(), cb);
   }
 
   /**
@@ -408,7 +407,7 @@ export class CoordinatorReplica extends RaftHost {
    */
   readIndexOrForget(cb: (index: number) => void): (() => void) | false {
     if (this.rn === null) return false;
-    const ctx = this.id * 2 ** 32 + this.incarnation * 2 ** 22 + this.nextCtx++;
+    const ctx = this.nextReadContext();
     return this.readIndexThen(ctx, cb) ? () => this.forgetRead(ctx) : false;
   }
 
