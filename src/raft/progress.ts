@@ -5,6 +5,7 @@
  * - Replicate: the follower is keeping up; send optimistically (pipelining), bounded by `inflight`.
  * - Snapshot: the follower needs a snapshot; stream it in chunks and send nothing else.
  */
+import type { Snapshot } from './types.js';
 export const ProgressState = { Probe: 0, Replicate: 1, Snapshot: 2 } as const;
 export type ProgressState = (typeof ProgressState)[keyof typeof ProgressState];
 export const PROGRESS_NAMES: readonly string[] = ['probe', 'replicate', 'snapshot'];
@@ -63,6 +64,11 @@ export class Progress {
   snapOffset = 0;
   /** Snapshot state: chunks sent since the last ack (bounded like `inflights`). */
   snapSent = 0;
+  /**
+   * Snapshot state: the snapshot being streamed, pinned while the leader's log still holds the entries after
+   * it (a newer one taken meanwhile would restart a slow stream from byte 0 every time).
+   */
+  streaming: Snapshot | null = null;
 
   constructor(next: number, maxInflight: number, isLearner: boolean) {
     this.next = next;
@@ -76,6 +82,7 @@ export class Progress {
     this.pendingSnapshot = 0;
     this.snapOffset = 0;
     this.snapSent = 0;
+    this.streaming = null;
     this.inflights.reset();
   }
 
@@ -92,9 +99,10 @@ export class Progress {
     this.next = this.match + 1;
   }
 
-  becomeSnapshot(index: number): void {
+  becomeSnapshot(snap: Snapshot): void {
     this.reset(ProgressState.Snapshot);
-    this.pendingSnapshot = index;
+    this.pendingSnapshot = snap.meta.index;
+    this.streaming = snap;
   }
 
   /** An acknowledgement up to `n`. Returns whether it moved `match` forward. */

@@ -258,22 +258,24 @@ export class Raft {
   private startSnapshot(to: number, pr: Progress): boolean {
     const snap = this.snapshot;
     if (snap === null) return false;
-    pr.becomeSnapshot(snap.meta.index);
+    pr.becomeSnapshot(snap);
     this.metrics.inc('raft.snapshots_sent');
     this.sendChunks(to, pr);
     return true;
   }
 
-  /** Streams chunks of the current snapshot, at most four unacknowledged at a time. */
+  /** Streams chunks of the follower's snapshot, at most four unacknowledged at a time. */
   private sendChunks(to: number, pr: Progress): void {
-    const snap = this.snapshot;
-    if (snap === null || snap.meta.index !== pr.pendingSnapshot) {
-      // The snapshot we were streaming was replaced; start over with the new one.
-      if (snap !== null) pr.becomeSnapshot(snap.meta.index);
-      else {
+    let snap = pr.streaming;
+    // Kept while the log still holds the entries after it, as etcd pins PendingSnapshot; once compacted past
+    // (the follower could not go on from it), start over with the newest.
+    if (snap === null || snap.meta.index < this.log.offset) {
+      snap = this.snapshot;
+      if (snap === null) {
         pr.becomeProbe();
         return;
       }
+      pr.becomeSnapshot(snap);
     }
     const total = snap.data.length;
     const window = 4 * this.chunkBytes;
