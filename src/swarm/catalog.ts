@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { z } from 'zod';
 import { ElexError } from '../core/index.js';
 import {
@@ -50,8 +51,21 @@ export class Catalog {
   private readonly categoryIndex = new Map<string, Category>();
   private readonly finder: ReferenceFinder;
 
+  /**
+   * sha256 (hex) of what the catalogue says, as parsed: categories, features and safe zones. A coordinator's
+   * snapshot names the catalogue it was taken over by this, not by `metadata.content_hash`, which the file
+   * states about itself (an edited file keeps the hash of the original).
+   */
+  readonly fingerprint: string;
+  /** `metadata.content_hash` is the hash of the file's categories and features (scripts/build-catalog.ts). */
+  readonly contentHashVerified: boolean;
+
   /** Use `parseCatalog`: the constructor trusts that its input was validated. */
-  constructor(file: CatalogFile, zones: SafeZonesFile) {
+  constructor(file: CatalogFile, zones: SafeZonesFile, contentHashVerified = false) {
+    this.fingerprint = createHash('sha256')
+      .update(JSON.stringify({ categories: file.categories, features: file.features, zones: zones.zones }))
+      .digest('hex');
+    this.contentHashVerified = contentHashVerified;
     this.metadata = file.metadata;
     this.zonesMetadata = zones.metadata;
     this.features = file.features.map((f) => ({
@@ -299,7 +313,12 @@ export function parseCatalog(
       }
     }
   }
-  return new Catalog(file, zones);
+  // Hashed from the input as read, the way the build script hashed what it wrote (key order included).
+  const raw = catalogJson as { categories?: unknown; features?: unknown };
+  const stated = createHash('sha256')
+    .update(JSON.stringify({ categories: raw.categories, features: raw.features }))
+    .digest('hex');
+  return new Catalog(file, zones, stated === file.metadata.content_hash);
 }
 
 export type { FeatureReference } from './references.js';

@@ -17,7 +17,12 @@ const parameters = z
     'a parameter may not be named __proto__',
   )
   .pipe(z.record(parameterName, z.number()));
-const atMs = z.number().nonnegative();
+/**
+ * The latest `at_ms` a command may carry: 2^43 ms, the year 2248. Beyond about 2^53 adding a cooldown (seconds
+ * × 1000) no longer changes the number, so a command stamped 1e300 would walk through every cooldown after it.
+ */
+export const MAX_AT_MS = 2 ** 43;
+const atMs = z.number().nonnegative().max(MAX_AT_MS);
 
 export const activateSchema = z.strictObject({
   op: z.literal('activate'),

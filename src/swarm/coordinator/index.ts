@@ -8,6 +8,7 @@ export {
   type DeregisterAgentCommand,
   decodeCommand,
   encodeCommand,
+  MAX_AT_MS,
   MAX_COMMAND_BYTES,
   type RegisterAgentCommand,
   type SetParameterCommand,
@@ -23,7 +24,6 @@ export {
   type ReplicaHooks,
   type ReplicaOptions,
   requestIdOf,
-  SESSION_TTL_MS,
 } from './replica.js';
 export type {
   Accepted,

@@ -140,10 +140,25 @@ export class CoordinatorStateMachine implements StateMachine {
     return r;
   }
 
+  /**
+   * Whether `from → to` changes more than `share` of |from| (of the zone's width from 0). Compared directly,
+   * or in halves where a side overflows: near Number.MAX_VALUE both |to − from| and the limit are Infinity, and
+   * Infinity > Infinity let MAX_VALUE → −MAX_VALUE through a 100 % limit; halving everywhere rounded subnormal
+   * values to 0 and refused a change of exactly the limit.
+   */
+  private changeTooLarge(share: number, from: number, to: number, zone: ZoneBounds): boolean {
+    const limit = from !== 0 ? share * Math.abs(from) : share * (zone.safe_max - zone.safe_min);
+    const change = Math.abs(to - from);
+    if (Number.isFinite(limit) && Number.isFinite(change)) return change > limit * (1 + CHANGE_EPSILON);
+    const halfLimit =
+      from !== 0 ? share * Math.abs(from / 2) : share * (zone.safe_max / 2) - share * (zone.safe_min / 2);
+    return Math.abs(to / 2 - from / 2) > halfLimit * (1 + CHANGE_EPSILON);
+  }
+
   snapshot(): Uint8Array {
     const state: SnapshotState = {
       v: 1,
-      catalog: this.catalog.metadata.content_hash,
+      catalog: this.catalog.fingerprint,
       clock_ms: this.clockMs,
       seq: this.seq,
       active: [...this.active].sort((a, b) => cmp(a[0], b[0])).map(([f, a]) => [f, a.index, a.at_ms, a.seq]),
@@ -175,7 +190,9 @@ export class CoordinatorStateMachine implements StateMachine {
    *  `E_SNAPSHOT` and leaves the state untouched. */
   restore(snapshot: Uint8Array, index: number): void {
     const s = decodeSnapshot(snapshot);
-    if (s.catalog !== this.catalog.metadata.content_hash) {
+    // Before session 24 snapshots named the file's own content_hash: still taken where the file's hash is true.
+    const legacy = this.catalog.contentHashVerified && s.catalog === this.catalog.metadata.content_hash;
+    if (s.catalog !== this.catalog.fingerprint && !legacy) {
       throw new ElexError('E_SNAPSHOT', `snapshot was taken over catalogue ${s.catalog}, not this one`);
     }
     for (const [f] of s.active)
@@ -389,13 +406,7 @@ export class CoordinatorStateMachine implements StateMachine {
       maxChange = share * zone.safe_max - share * zone.safe_min;
     // Reported at most Number.MAX_VALUE: an Infinity would not survive JSON (the answers kept for retries).
     maxChange = Math.min(maxChange, Number.MAX_VALUE);
-    // Compared in halves (exact for normal numbers): near Number.MAX_VALUE both |value − current| and the limit
-    // overflow to Infinity, and Infinity > Infinity let MAX_VALUE → −MAX_VALUE through a 100 % limit.
-    const halfLimit =
-      current.value !== 0
-        ? share * Math.abs(current.value / 2)
-        : share * (zone.safe_max / 2) - share * (zone.safe_min / 2);
-    if (Math.abs(value / 2 - current.value / 2) > halfLimit * (1 + CHANGE_EPSILON)) {
+    if (this.changeTooLarge(share, current.value, value, zone)) {
       return {
         ok: false,
         code: 'CHANGE_TOO_LARGE',

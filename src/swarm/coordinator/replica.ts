@@ -11,6 +11,7 @@ import {
   type Ready,
 } from '../../raft/index.js';
 import type { Catalog } from '../catalog.js';
+import { decodeCommand } from './commands.js';
 import { CoordinatorStateMachine } from './machine.js';
 import type { CommandResult } from './results.js';
 
@@ -46,9 +47,12 @@ export const RESULT_RETENTION_MS = 30_000;
  * deepest pipeline (593 registrations in flight).
  */
 export const MAX_RESULTS = 2048;
-/** A session (client) silent for this long, in log time, is forgotten. */
-export const SESSION_TTL_MS = 600_000;
-/** Sessions kept at most (the least recently active go first). */
+/**
+ * Sessions kept at most (the least recently active go first). Not forgotten by log time: a session is three
+ * numbers, and one coordinator whose clock ran ten minutes ahead made every session expire at once (a copy in
+ * flight then executed again). A session pushed out by 1,024 more recent ones forgets its floor; there is one
+ * per coordinator and per client (15 in the scenario).
+ */
 export const MAX_SESSIONS = 1024;
 
 interface Session {
@@ -94,16 +98,14 @@ const MAX_LIFE = 2 ** LIFE_BITS - 1;
 /** No command (refused as malformed, changing nothing): applied only to advance the machine's index. */
 const NO_COMMAND = new Uint8Array(0);
 
-/** The command's `at_ms` (the receiving coordinator's clock), or null when the bytes are not a JSON command. */
+/**
+ * The command's `at_ms` (the receiving coordinator's clock), or null when the bytes are not a valid command: an
+ * entry the machine refuses as MALFORMED changes nothing, the log time included (one stamped 1e300 made every
+ * answer and session expire right after each entry, and copies ran twice).
+ */
 function atMsOf(command: Uint8Array): number | null {
-  try {
-    const c: unknown = JSON.parse(utf8.decode(command));
-    if (typeof c !== 'object' || c === null) return null;
-    const t = (c as { at_ms?: unknown }).at_ms;
-    return typeof t === 'number' && Number.isFinite(t) ? t : null;
-  } catch {
-    return null;
-  }
+  const d = decodeCommand(command);
+  return d.ok ? d.command.at_ms : null;
 }
 
 export type ReplicaOptions = RaftHostOptions;
@@ -133,8 +135,9 @@ export class CoordinatorReplica extends RaftHost {
    * a catch-up by snapshot alike. A request id is (session << 32 | seq). The scenario's client pipelines (up
    * to 593 registrations at once) and retries each command with the same id, so a session keeps the answers
    * of its recent requests (not only the last) and a floor: a seq at or below it whose answer is gone is
-   * settled and never executes again. Bounded by time (`RESULT_RETENTION_MS`, `SESSION_TTL_MS`) and by count
-   * (`MAX_RESULTS`, `MAX_SESSIONS`); time is the log's (the largest `at_ms` applied), never a clock.
+   * settled and never executes again. Answers are bounded by time (`RESULT_RETENTION_MS`) and count
+   * (`MAX_RESULTS`), sessions by count (`MAX_SESSIONS`); time is the log's (the largest `at_ms` of a valid
+   * command applied), never a clock.
    */
   /** Log time: the largest `at_ms` of the commands applied so far. */
   private logTime = 0;
@@ -306,8 +309,8 @@ export class CoordinatorReplica extends RaftHost {
       const s = this.sessions.get(sessionOf(reqId));
       if (s !== undefined && seqOf(reqId) > s.floor) s.floor = seqOf(reqId);
     }
-    for (const [id, s] of this.sessions) {
-      if (s.last + SESSION_TTL_MS > now && this.sessions.size <= MAX_SESSIONS) break;
+    for (const id of this.sessions.keys()) {
+      if (this.sessions.size <= MAX_SESSIONS) break;
       this.sessions.delete(id);
     }
   }
