@@ -84,6 +84,25 @@ export function nextEpoch(dataDir: string): number {
 }
 
 /**
+ * Binds `<dataDir>` to member `id` (`<dataDir>/member.json`, written durably on its first start; a directory of
+ * an earlier version without it is taken as this member's). Another member's directory is refused with
+ * `E_CONFIG`: its vote and life number are not this member's (before session 24, `--id b` on a's directory
+ * took a's vote in a's term and could vote twice).
+ */
+export function bindMemberDir(dataDir: string, id: string): void {
+  const path = join(dataDir, 'member.json');
+  const saved = readSaved(path, 'member identity') as { id?: unknown } | null | undefined;
+  if (saved === undefined) {
+    writeFileDurably(path, JSON.stringify({ id }));
+    return;
+  }
+  if (saved === null || typeof saved !== 'object' || typeof saved.id !== 'string')
+    throw new ElexError('E_STORAGE', `${path}: not a saved member identity`);
+  if (saved.id !== id)
+    throw new ElexError('E_CONFIG', `${dataDir} is member ${saved.id}'s data directory, not ${id}'s`);
+}
+
+/**
  * One federation member on a real network: a `FederatedQTable` (the one `elex simulate federation` evaluates)
  * on a UDP network, synced by a wall-clock timer every `sync_interval_ms` (±25 %), with its (term, vote)
  * written durably before any message that depends on it leaves (`on_vote_state` is called first, and the
@@ -96,6 +115,7 @@ export class FederationMember {
   private stopped = false;
 
   constructor(private readonly o: FederationMemberOptions) {
+    bindMemberDir(o.dataDir, o.id);
     const votePath = join(o.dataDir, 'vote.json');
     this.fqt = new FederatedQTable({
       ...o.federation,

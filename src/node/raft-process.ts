@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { z } from 'zod';
 import { ElexError } from '../core/index.js';
 import {
   type ConfChange,
@@ -92,6 +93,46 @@ function observer(log: (line: string) => void): NodeObserver {
   };
 }
 
+/** The key of a data directory's identity in `raft.disk`: the node it belongs to and the voters it booted with. */
+const IDENTITY_KEY = 'node/identity';
+const identitySchema = z.strictObject({
+  id: z.number().int().min(0),
+  voters: z.array(z.number().int().min(0)),
+});
+
+/**
+ * Binds the data directory to node `id` on its first start, with the voters it boots with; on later starts
+ * refuses another id and boots with the stored voters, whatever the member list now says (as etcd ignores
+ * --initial-cluster on a used directory). Before session 24 nothing was stored: `--id 2` on node 1's directory
+ * took node 1's vote and log as its own, and a restart with a member list of itself alone committed alone.
+ */
+function bindDataDir(
+  disk: FileDisk,
+  dir: string,
+  id: number,
+  voters: number[],
+  log: (line: string) => void,
+): number[] {
+  const raw = disk.read(IDENTITY_KEY);
+  if (raw === undefined) {
+    // Flushed with the host's first Ready, before any message of this node leaves.
+    disk.write(IDENTITY_KEY, { id, voters });
+    return voters;
+  }
+  const stored = identitySchema.safeParse(raw);
+  if (!stored.success)
+    throw new ElexError('E_STORAGE', `${dir}: the data directory's identity is unreadable`);
+  if (stored.data.id !== id)
+    throw new ElexError('E_CONFIG', `${dir} is node ${stored.data.id}'s data directory, not node ${id}'s`);
+  const same =
+    stored.data.voters.length === voters.length && stored.data.voters.every((v, i) => v === voters[i]);
+  if (!same)
+    log(
+      `booting with the voters this directory started with (${stored.data.voters.join(', ')}), not ${voters.join(', ')}: membership changes go through the admin API`,
+    );
+  return stored.data.voters;
+}
+
 /**
  * One Raft host in a real process: the host (the code the simulator's campaigns run) on a `FileDisk` and a
  * `TcpTransport`, with the client-request plumbing a real client needs: timeouts, and failing a proposal at
@@ -130,6 +171,20 @@ export class RaftProcess<H extends RaftHost> {
       unlock();
       throw e;
     }
+    let voters: number[];
+    try {
+      voters = bindDataDir(
+        disk,
+        o.dataDir,
+        o.id,
+        [...(o.voters ?? o.cluster.keys())].sort((a, b) => a - b),
+        log,
+      );
+    } catch (e) {
+      await disk.close();
+      unlock();
+      throw e;
+    }
     let host: H | null = null;
     let transport: TcpTransport;
     try {
@@ -160,7 +215,7 @@ export class RaftProcess<H extends RaftHost> {
         }),
         {
           raft: { electionTimeoutMs: o.electionTimeoutMs ?? 150, heartbeatMs: o.heartbeatMs ?? 50 },
-          voters: [...(o.voters ?? o.cluster.keys())].sort((a, b) => a - b),
+          voters,
           tickMs: o.tickMs ?? 10,
           snapshotEvery: o.snapshotEvery ?? 10_000,
           snapshotKeep: 1000,
