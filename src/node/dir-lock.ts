@@ -1,34 +1,55 @@
-import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, linkSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ElexError } from '../core/index.js';
 import { makeDirectory } from './make-dir.js';
 
-const alive = (pid: number): boolean => {
+/**
+ * Which process `pid` is, beyond its number: this boot and the process's start time (Linux `/proc`), or null
+ * where that cannot be read. Pids are reused: after a power loss the number a dead node wrote may be another
+ * program's, which must not keep the node down.
+ */
+function processStamp(pid: number): string | null {
+  try {
+    const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Field 22 (starttime) counts from after the command name, which is in parentheses and may hold spaces.
+    const start = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    return start === undefined ? null : `${boot}:${start}`;
+  } catch {
+    return null;
+  }
+}
+
+/** Whether the lock's writer is still running: its pid is alive and, where the lock has a stamp, the same process. */
+function holderAlive(pid: number, stamp: string | undefined): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by someone else
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false; // EPERM: exists, owned by someone else
   }
-};
+  if (stamp === undefined) return true; // a lock of an earlier version: the pid is all we know
+  const now = processStamp(pid);
+  return now === null || now === stamp;
+}
 
 /** The locks this process holds: a LOCK naming our own pid is ours only if it is here. */
 const held = new Set<string>();
 
 /**
  * Takes `<dir>/LOCK` for this process: two nodes on one data directory would interleave their appends and
- * corrupt the log. A lock left by a process that is gone (SIGKILL, power loss) is taken over, and so is one
- * naming this process's own pid that this process does not hold: an earlier life with the same pid, as after a
- * container restart, where the node is pid 1 again (before session 23 that refused every restart). Returns
- * the release function.
+ * corrupt the log. The file holds the pid and the process's stamp (boot and start time). A lock whose process is
+ * gone (SIGKILL, power loss, its pid now another program's) is taken over, and so is one naming this process's
+ * own pid that this process does not hold: an earlier life with the same pid, as after a container restart,
+ * where the node is pid 1 again. Returns the release function.
  */
 export function lockDataDir(dir: string): () => void {
   makeDirectory(dir, 'data directory');
   const path = resolve(dir, 'LOCK');
-  for (let attempt = 0; attempt < 2; attempt++) {
+  const stamp = processStamp(process.pid);
+  for (let attempt = 0; attempt < 3; attempt++) {
     try {
       const fd = openSync(path, 'wx');
-      writeSync(fd, `${process.pid}\n`);
+      writeSync(fd, `${process.pid}\n${stamp === null ? '' : `${stamp}\n`}`);
       closeSync(fd);
       held.add(path);
       return () => {
@@ -37,19 +58,49 @@ export function lockDataDir(dir: string): () => void {
       };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      let text: string;
-      try {
-        text = readFileSync(path, 'utf8');
-      } catch (r) {
-        if ((r as NodeJS.ErrnoException).code === 'ENOENT') continue; // released meanwhile: try again
-        throw r;
-      }
-      const pid = Number.parseInt(text, 10);
-      const ours = pid === process.pid;
-      if (Number.isInteger(pid) && pid > 0 && (ours ? held.has(path) : alive(pid)))
+      const text = readLock(path);
+      if (text === null) continue; // released meanwhile: try again
+      const [first, second] = text.split('\n');
+      const pid = Number.parseInt(first, 10);
+      const ours = pid === process.pid && (second === undefined || second === '' || second === stamp);
+      if (Number.isInteger(pid) && pid > 0 && (ours ? held.has(path) : holderAlive(pid, second || undefined)))
         throw new ElexError('E_LOCKED', `data directory ${dir} is in use by process ${pid}`);
-      rmSync(path, { force: true }); // stale: its process is gone, or it was an earlier life of this pid
+      takeOverStale(path, text, dir);
     }
   }
   throw new ElexError('E_LOCKED', `cannot take the lock on ${dir}`);
+}
+
+function readLock(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw e;
+  }
+}
+
+/**
+ * Removes the stale lock whose content was `stale`, unless another process took the lock over meanwhile: moved
+ * aside first under a name only this process uses, and checked. Removing by path, a second process that read
+ * the same stale pid deleted the first one's fresh lock and both ran on one directory.
+ */
+function takeOverStale(path: string, stale: string, dir: string): void {
+  const aside = `${path}.${process.pid}.stale`;
+  try {
+    renameSync(path, aside);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return; // someone else moved it: try again
+    throw e;
+  }
+  const moved = readLock(aside);
+  if (moved !== null && moved !== stale) {
+    // Another process's fresh lock: back where it was (unless a third took the path meanwhile).
+    try {
+      linkSync(aside, path);
+    } catch {}
+    rmSync(aside, { force: true });
+    throw new ElexError('E_LOCKED', `data directory ${dir} was just taken by another process`);
+  }
+  rmSync(aside, { force: true });
 }

@@ -1,23 +1,16 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ElexError } from '../core/index.js';
+import { createDirectories, fsyncDirSync } from './make-dir.js';
 
-/** Makes a rename or creation in `dir` durable (the entry lives in the directory, not the file). */
-export function fsyncDirSync(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
+export { fsyncDirSync };
 
 /**
  * Replaces `path` with `data` so that a crash at any point leaves either the old or the new contents: write a
  * temporary file, fsync it, rename it over `path`, fsync the directory. Returns once it is durable.
  */
 export function writeFileDurably(path: string, data: string | Uint8Array, mode = 0o666): void {
-  mkdirSync(dirname(path), { recursive: true });
+  createDirectories(dirname(path), true);
   const tmp = `${path}.tmp`;
   // `mode` from the start (a secret must never be readable by others, not even until a chmod after it).
   const fd = openSync(tmp, 'w', mode);

@@ -6,7 +6,6 @@ import {
   fsync,
   fsyncSync,
   ftruncateSync,
-  mkdirSync,
   open,
   openSync,
   readFileSync,
@@ -20,7 +19,7 @@ import { deserialize, serialize } from 'node:v8';
 import { crc32 } from 'node:zlib';
 import { ElexError } from '../core/index.js';
 import type { Disk } from '../raft/index.js';
-import { fsyncDirSync } from './durable-file.js';
+import { createDirectories, fsyncDirSync } from './make-dir.js';
 
 /**
  * File layout: the 8-byte header `ELEXDSK1`, then records
@@ -208,7 +207,7 @@ export class FileDisk implements Disk {
    */
   static open(path: string, opts: FileDiskOptions = {}): FileDisk {
     if (!existsSync(path)) {
-      mkdirSync(dirname(path), { recursive: true });
+      createDirectories(dirname(path), true);
       // Created via rename so that a crash never leaves a file with a partial header.
       const tmp = `${path}.tmp`;
       const fd = openSync(tmp, 'w');
