@@ -104,7 +104,7 @@ export class HeartbeatHistory {
    */
   fresh(seq: number): boolean {
     const last = this.s[S_SEQ];
-    if (seq <= last && seq > last - SEQ_WINDOW) return false;
+    if (seq <= last && seq >= last - SEQ_WINDOW) return false;
     this.s[S_SEQ] = seq;
     return true;
   }

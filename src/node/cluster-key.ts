@@ -128,6 +128,11 @@ export function writeClusterKey(path: string): void {
     writeFileSync(path, text, { flag: 'wx', mode: 0o600 });
     chmodSync(path, 0o600); // the mode above is masked by the umask
   } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST')
+      throw new ElexError(
+        'E_EXISTS',
+        `${path} exists: a key file is never overwritten (move it aside first)`,
+      );
     throw new ElexError('E_KEY', `cannot write the cluster key ${path}: ${(e as Error).message}`);
   }
 }

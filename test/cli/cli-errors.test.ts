@@ -226,7 +226,9 @@ describe('cluster keys', () => {
     expect(w.code, w.stderr).toBe(0);
     expect(JSON.parse(w.stdout)).toEqual({ event: 'written', file: key });
     expect(readFileSync(key, 'utf8')).toMatch(/^[0-9a-f]{64}$/m);
-    expectRefused(elex('cluster-key', '--out', key), /cannot write the cluster key.*\[E_KEY\]/);
+    // Never overwritten, refused as the README says (E_EXISTS, as federation-keys; before session 24 E_KEY with
+    // the raw EEXIST text).
+    expectRefused(elex('cluster-key', '--out', key), /exists.*never overwritten.*\[E_EXISTS\]/);
     const bad = join(dir, 'bad.key');
     writeFileSync(bad, 'not a key\n');
     const cluster = ['--id', '1', '--cluster', '1=127.0.0.1:1', '--data-dir', join(dir, 'n1')];

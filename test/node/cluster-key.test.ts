@@ -119,7 +119,7 @@ describe('cluster keyring', () => {
     expect(ring.open('raft', parseClusterKeys(text).seal('raft', new Uint8Array([3])))).toEqual(
       new Uint8Array([3]),
     );
-    expect(thrownElexError(() => writeClusterKey(path)).code).toBe('E_KEY');
+    expect(thrownElexError(() => writeClusterKey(path)).code).toBe('E_EXISTS');
     expect(readFileSync(path, 'utf8')).toBe(text);
     expect(thrownElexError(() => readClusterKeyring(join(dir, 'missing'))).code).toBe('E_KEY');
   });
