@@ -88,7 +88,8 @@ export class KvClient {
 
   /** Compare-and-set: `value` if the key holds `expected`. */
   cas(key: string, expected: string, value: string): Promise<KvWriteResult> {
-    return this.write(key, 'PUT', value, { [KV_HEADERS.ifValue]: expected });
+    // Percent-encoded: a header is Latin-1, and fetch throws on anything else (it read as a lost connection).
+    return this.write(key, 'PUT', value, { [KV_HEADERS.ifValueUtf8]: encodeURIComponent(expected) });
   }
 
   delete(key: string): Promise<KvWriteResult> {

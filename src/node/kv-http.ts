@@ -50,8 +50,8 @@ async function route(
       }
       case 'PUT': {
         const session = sessionOf(req);
-        // `elex-if: <value>` makes the write a compare-and-set against that value.
-        const expected = req.header?.(KV_HEADERS.ifValue);
+        // `elex-if: <value>` makes the write a compare-and-set against that value (`elex-if-utf8`: percent-encoded).
+        const expected = expectedValue(req);
         const value = await req.body();
         const r =
           expected === undefined
@@ -81,6 +81,16 @@ async function route(
  * session, so retrying it is safe (`KvClient`); one in a session the machine no longer holds is refused (409,
  * `E_SESSION_EXPIRED`).
  */
+function expectedValue(req: JsonRequest): string | undefined {
+  const encoded = req.header?.(KV_HEADERS.ifValueUtf8);
+  if (encoded === undefined) return req.header?.(KV_HEADERS.ifValue);
+  try {
+    return decodeURIComponent(encoded);
+  } catch {
+    throw new ElexError('E_BAD_REQUEST', `${KV_HEADERS.ifValueUtf8} is not percent-encoded UTF-8`);
+  }
+}
+
 export function serveKvHttp(node: KvNode, at: Address): Promise<Server> {
   const metrics = raftMetrics(() => node.status(), 'node');
   addKvMetrics(metrics, () => node.status());

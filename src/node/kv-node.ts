@@ -33,7 +33,13 @@ export interface ClientSession {
 }
 
 /** The KV HTTP API's headers: a write's session (both or neither), and a compare-and-set's expected value. */
-export const KV_HEADERS = { client: 'elex-client', seq: 'elex-seq', ifValue: 'elex-if' } as const;
+/** `elex-if-utf8` carries the compare-and-set value percent-encoded: header values are Latin-1 on the wire. */
+export const KV_HEADERS = {
+  client: 'elex-client',
+  seq: 'elex-seq',
+  ifValue: 'elex-if',
+  ifValueUtf8: 'elex-if-utf8',
+} as const;
 
 export interface KvNodeStatus extends RaftStatus {
   keys: number;

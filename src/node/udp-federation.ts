@@ -18,6 +18,11 @@ export interface UdpFederationOptions {
   rng?: Rng;
   /** Datagrams kept for the next `drain` (default 4096); past it the oldest go: newer deltas supersede them. */
   inboxLimit?: number;
+  /**
+   * Bytes kept for the next `drain` (default 16 MiB), past it the oldest go too: 4096 datagrams of 64 KB were
+   * 268 MB that anyone reaching the socket could make a member hold before its decoders see a byte.
+   */
+  inboxBytes?: number;
 }
 
 export interface UdpFederationStats {
@@ -58,6 +63,7 @@ export class UdpFederationNetwork implements FederationNetwork {
   readonly stats = zeroStats();
   private readonly routes: Map<string, Address>;
   private inbox: Uint8Array[] = [];
+  private inboxSize = 0;
   private closed = false;
 
   private constructor(
@@ -68,14 +74,20 @@ export class UdpFederationNetwork implements FederationNetwork {
   ) {
     this.routes = new Map(o.routes ?? []);
     const limit = o.inboxLimit ?? 4096;
+    const bytes = o.inboxBytes ?? 16 * 1024 * 1024;
     socket.on('message', (data) => {
       this.stats.datagramsIn++;
       this.stats.bytesIn += data.length;
-      if (this.inbox.length >= limit) {
-        this.inbox.shift();
+      if (data.length > bytes) {
+        this.stats.overflowed++;
+        return;
+      }
+      while (this.inbox.length > 0 && (this.inbox.length >= limit || this.inboxSize + data.length > bytes)) {
+        this.inboxSize -= this.inbox.shift()!.length;
         this.stats.overflowed++;
       }
       this.inbox.push(new Uint8Array(data));
+      this.inboxSize += data.length;
     });
     socket.on('error', () => {}); // ICMP unreachable and the like: a lost datagram, which the protocol expects
   }
@@ -117,6 +129,7 @@ export class UdpFederationNetwork implements FederationNetwork {
     if (id !== this.id || this.inbox.length === 0) return [];
     const out = this.inbox;
     this.inbox = [];
+    this.inboxSize = 0;
     return out;
   }
 

@@ -117,6 +117,20 @@ describe('KvClient: retries through leader changes, each write once', () => {
     expect(r.ok && r.previous === value).toBe(true);
   });
 
+  it('compare-and-set against a value outside Latin-1 (HTTP headers are Latin-1: the value travels percent-encoded)', async () => {
+    const { http } = await cluster();
+    const c = new KvClient({ nodes: [http.get(await leader())!] });
+    expect((await c.put('k', 'Zürich → 東京')).ok).toBe(true);
+    expect(await c.cas('k', 'Zürich → 大阪', 'no')).toMatchObject({ ok: false, previous: 'Zürich → 東京' });
+    expect(await c.cas('k', 'Zürich → 東京', 'yes')).toMatchObject({ ok: true, previous: 'Zürich → 東京' });
+    // A plain `elex-if` (curl) still works for ASCII; a malformed encoding is a 400, not a wrong comparison.
+    const url = `http://${http.get(await leader())!.host}:${http.get(await leader())!.port}/kv/k`;
+    const plain = await fetch(url, { method: 'PUT', headers: { 'elex-if': 'yes' }, body: 'again' });
+    expect(plain.status).toBe(200);
+    const bad = await fetch(url, { method: 'PUT', headers: { 'elex-if-utf8': '%E0%A4' }, body: 'x' });
+    expect(bad.status).toBe(400);
+  });
+
   it('gives up after its deadline with E_TIMEOUT when no node answers', async () => {
     const [port] = await freePorts(1);
     const c = new KvClient({ nodes: [{ host, port }], deadlineMs: 300 });

@@ -67,6 +67,20 @@ describe('UdpFederationNetwork', () => {
     expect(b.drain('b')).toEqual([Uint8Array.from([3]), Uint8Array.from([4])]);
     expect(b.stats.overflowed).toBe(3);
   });
+
+  it('keeps at most inboxBytes waiting, the newest (a flood of 64 KB datagrams held 268 MB)', async () => {
+    const a = await bind('a');
+    const b = await bind('b', { inboxBytes: 2500 });
+    a.route('b', b.address);
+    for (let i = 0; i < 6; i++) {
+      a.send('a', 'b', new Uint8Array(1000).fill(i));
+      await waitUntil(() => b.stats.datagramsIn === i + 1, 5000);
+    }
+    a.send('a', 'b', new Uint8Array(3000)); // alone larger than the inbox: dropped, the rest kept
+    await waitUntil(() => b.stats.datagramsIn === 7, 5000);
+    expect(b.drain('b').map((d) => d[0])).toEqual([4, 5]);
+    expect(b.stats.overflowed).toBe(5);
+  });
 });
 
 describe('readVoteState', () => {
