@@ -33,6 +33,9 @@ export interface CoordinatorStatus extends RaftStatus {
  */
 export class CoordinatorNode {
   private readonly ticker: NodeJS.Timeout;
+  /** Barrier waits in flight: `close` fails each at once (`E_STOPPED`) and clears its timer. */
+  private readonly waits = new Set<(e: ElexError) => void>();
+  private closed = false;
 
   private constructor(
     private readonly proc: RaftProcess<CoordinatorReplica>,
@@ -117,14 +120,23 @@ export class CoordinatorNode {
   /** Resolves with this replica's applied index once it is at least `index` (E_TIMEOUT after the request timeout). */
   whenApplied(index: number, timeoutMs = 3000): Promise<number> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
+      if (this.closed) return reject(new ElexError('E_STOPPED', 'the node is stopped'));
+      const fail = (e: ElexError) => {
+        clearTimeout(timer);
         forget();
-        reject(new ElexError('E_TIMEOUT', `index ${index} not applied within ${timeoutMs} ms`));
-      }, timeoutMs);
+        this.waits.delete(fail);
+        reject(e);
+      };
+      const timer = setTimeout(
+        () => fail(new ElexError('E_TIMEOUT', `index ${index} not applied within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       const forget = this.proc.host.whenApplied(index, (applied) => {
         clearTimeout(timer);
+        this.waits.delete(fail);
         resolve(applied);
       });
+      this.waits.add(fail);
     });
   }
 
@@ -139,7 +151,11 @@ export class CoordinatorNode {
   }
 
   close(): Promise<void> {
+    this.closed = true;
     clearInterval(this.ticker);
+    // As the process fails its pending proposals and reads: a part's barrier wait kept its timer (and the
+    // process) alive up to 3 s after the close, then said E_TIMEOUT.
+    for (const fail of [...this.waits]) fail(new ElexError('E_STOPPED', 'the node is stopped'));
     return this.proc.close();
   }
 }

@@ -11,6 +11,19 @@ import { ElexError, isElexError } from '../core/index.js';
 import type { Address } from './tcp-transport.js';
 
 const MAX_BODY_BYTES = 1 << 20;
+/**
+ * Body bytes one server holds at once over all its requests (64 bodies at the limit), and how long a request
+ * may take to arrive whole. Without them, 160 connections each leaving a 1 MiB body one byte short held 145 MiB
+ * for Node's default 300 s (the Raft transport bounds its strangers the same way: 16 × 4 MiB, 5 s).
+ */
+export const BODY_BUDGET_BYTES = 64 * MAX_BODY_BYTES;
+const REQUEST_TIMEOUT_MS = 30_000;
+
+/** The bytes of bodies being read on one server. */
+class BodyBudget {
+  used = 0;
+  constructor(readonly limit: number) {}
+}
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** HTTP status per error code; anything else is a 500. */
@@ -26,6 +39,7 @@ const STATUS: Record<string, number> = {
   E_NOT_FOUND: 404,
   E_TOO_LARGE: 413,
   E_NO_LEADER: 503,
+  E_BUSY: 503,
   E_STOPPED: 503,
   E_TIMEOUT: 504,
   E_LEADER_CHANGED: 504,
@@ -59,7 +73,7 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+function readBody(req: IncomingMessage, budget: BodyBudget): Promise<string> {
   return new Promise((resolve, reject) => {
     // A body declared too large is refused before any of it is read (the answer closes the connection).
     if (Number(req.headers['content-length']) > MAX_BODY_BYTES) {
@@ -68,14 +82,32 @@ function readBody(req: IncomingMessage): Promise<string> {
     }
     const chunks: Buffer[] = [];
     let size = 0;
+    let released = false;
+    // Given back once the body is read, refused or abandoned (the socket's close comes in every case).
+    const release = () => {
+      if (released) return;
+      released = true;
+      budget.used -= size;
+    };
+    req.once('close', release);
     req.on('data', (c: Buffer) => {
       size += c.length;
+      budget.used += c.length;
       if (size > MAX_BODY_BYTES) {
         reject(new ElexError('E_TOO_LARGE', `body above ${MAX_BODY_BYTES} bytes`));
         req.destroy();
-      } else chunks.push(c);
+      } else if (budget.used > budget.limit) {
+        // Not destroyed at once: the 503 goes out first (with `connection: close`, which ends the socket).
+        req.pause();
+        chunks.length = 0;
+        release();
+        reject(
+          new ElexError('E_BUSY', `more than ${budget.limit} bytes of request bodies in flight: try again`),
+        );
+      } else if (!released) chunks.push(c);
     });
     req.on('end', () => {
+      release();
       // Not read leniently: U+FFFD in place of bad bytes would store (or act on) what the client never sent.
       try {
         resolve(UTF8.decode(Buffer.concat(chunks)));
@@ -176,6 +208,7 @@ function onClientError(
  */
 export function serveJson(at: Address, route: JsonRoute): Promise<Server> {
   const inFlight = new WeakMap<Socket, InFlight>();
+  const budget = new BodyBudget(BODY_BUDGET_BYTES);
   const server = createServer((req, res) => {
     const last = { req, res };
     inFlight.set(req.socket, last);
@@ -188,7 +221,7 @@ export function serveJson(at: Address, route: JsonRoute): Promise<Server> {
       // HEAD is GET without the body (Node leaves it out of the answer): monitors probe that way.
       method: req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET'),
       path: path ?? '',
-      body: () => readBody(req),
+      body: () => readBody(req, budget),
       header: (name) => {
         // Node joins a repeated header with ", ": which of the values was meant is not for the node to guess.
         const v = req.headersDistinct[name];
@@ -212,7 +245,7 @@ export function serveJson(at: Address, route: JsonRoute): Promise<Server> {
       (e: unknown) => {
         const code = isElexError(e) ? e.code : 'E_INTERNAL';
         // The unread rest of a refused body is not drained: the connection ends with the answer.
-        if (code === 'E_TOO_LARGE') res.setHeader('connection', 'close');
+        if (code === 'E_TOO_LARGE' || code === 'E_BUSY') res.setHeader('connection', 'close');
         send(res, STATUS[code] ?? 500, { code, message: e instanceof Error ? e.message : String(e) });
       },
     );
@@ -234,6 +267,7 @@ export function serveJson(at: Address, route: JsonRoute): Promise<Server> {
     server.once('error', (e) =>
       reject(new ElexError('E_LISTEN', `cannot serve HTTP on ${at.host}:${at.port}: ${e.message}`)),
     );
+    server.requestTimeout = REQUEST_TIMEOUT_MS;
     server.listen(at.port, at.host, () => resolve(server));
   });
 }

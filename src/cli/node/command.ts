@@ -16,6 +16,7 @@ import type { RaftProcessOptions, RaftStatus } from '../../node/raft-process.js'
 import { STANDBY_RETURNS_FILE } from '../../node/standby-return.js';
 import type { Address } from '../../node/tcp-transport.js';
 import { durationOption, intOption } from '../options.js';
+import { untilStopSignal } from './stop-signal.js';
 
 interface NodeOptions {
   id: number;
@@ -121,6 +122,7 @@ async function run<N extends Running>(
     throw e;
   }
   const a = server?.address();
+  const stop = untilStopSignal();
   process.stdout.write(
     `${JSON.stringify({
       event: 'ready',
@@ -133,10 +135,7 @@ async function run<N extends Running>(
       recovered: node.status().recovery,
     })}\n`,
   );
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', () => resolve());
-    process.once('SIGTERM', () => resolve());
-  });
+  await stop;
   // Closing the API runs its close hooks (a coordinator saves its agents) before the node goes.
   if (server !== null) {
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));

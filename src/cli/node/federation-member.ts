@@ -10,6 +10,7 @@ import { UdpFederationNetwork } from '../../node/udp-federation.js';
 import { knownTask } from '../../sim/federation/sim-network.js';
 import { durationFlag, intOption } from '../options.js';
 import { printJson } from '../output.js';
+import { untilStopSignal } from './stop-signal.js';
 
 interface KeysFlags {
   members: string;
@@ -121,6 +122,7 @@ export function register(program: Command): void {
       }
       const started = Date.now();
       const line = (x: unknown) => process.stdout.write(`${JSON.stringify(x)}\n`);
+      const stop = untilStopSignal();
       line({ event: 'ready', id: o.id, address: formatAddress(network.address), term: member.fqt.term });
       member.start();
       const status = setInterval(() => {
@@ -140,10 +142,7 @@ export function register(program: Command): void {
           udp: network.stats,
         });
       }, o.status);
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', () => resolve());
-        process.once('SIGTERM', () => resolve());
-      });
+      await stop;
       clearInterval(status);
       await member.stop();
       line({ event: 'stopped', id: o.id });

@@ -6,6 +6,7 @@ import { runGossipCluster } from '../../node/gossip-cluster.js';
 import { GossipMember } from '../../node/gossip-member.js';
 import { intOption } from '../options.js';
 import { printJson } from '../output.js';
+import { untilStopSignal } from './stop-signal.js';
 
 interface MemberOptions {
   listen: string;
@@ -47,15 +48,13 @@ export function register(program: Command): void {
       const auth = o.clusterKey === undefined ? undefined : readClusterKeyring(o.clusterKey);
       const m = await GossipMember.start({ listen: parseAddress(o.listen), seeds, auth });
       const line = (x: unknown) => process.stdout.write(`${JSON.stringify(x)}\n`);
+      const stop = untilStopSignal();
       line({ event: 'ready', name: m.name, seeds, authenticated: auth !== undefined });
       m.subscribe((e) => {
         if (e.kind === 'member')
           line({ event: 'member', name: e.name, status: e.status, previous: e.previous });
       });
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', () => resolve());
-        process.once('SIGTERM', () => resolve());
-      });
+      await stop;
       await m.leave();
       line({ event: 'left', name: m.name });
     });
