@@ -49,6 +49,9 @@ export function gossipRound(s: CoreState): void {
     const i = s.rng.int(away);
     const to = i < dead.length ? dead[i] : reconnectTarget(s, s.lost.items[i - dead.length]);
     if (to !== undefined) targets.push(to);
+    // A seed that came back as a new life drops a stranger's SYN, but takes a join: without it, seeds that
+    // restarted together formed an island the others, still knowing `fanout` live members, never rejoined.
+    if (to !== undefined && s.seeds.includes(to)) s.send(to, { type: MsgType.join, ...s.header() });
   }
   if (live < c.fanout && s.seeds.length > 0) {
     for (const seed of s.seeds) {
