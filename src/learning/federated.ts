@@ -335,12 +335,17 @@ export class FederatedQTable {
     return out.count;
   }
 
+  /** `syncNow` as a promise: ADR-115's `federatedSync` shape (it awaits nothing; a throw is a rejection). */
+  async sync(): Promise<SyncResult> {
+    return this.syncNow();
+  }
+
   /**
    * One synchronisation step: take in what arrived, merge peer-to-peer deltas, then act by role. An aggregator
    * runs a round once enough members contributed and sends a heartbeat; a follower of a live aggregator sends
    * it its delta; a member without one gossips its delta to `gossip_fanout` peers and may campaign.
    */
-  async sync(): Promise<SyncResult> {
+  syncNow(): SyncResult {
     const t0 = this.clock.now();
     const result: SyncResult = {
       updates_sent: 0,

@@ -6,9 +6,11 @@
  */
 export interface DiskHost {
   /**
-   * Schedules `fn` on the owning node after `delayMs` of virtual time (device time: the node's clock drift
-   * does not apply); dropped if the node crashes first.
+   * Schedules `fn` for the device after `delayMs` of virtual time (the node's clock drift does not apply, nor
+   * does a pause: a stopped process does not stop its disk); dropped if the node crashes first.
    */
+  deviceTimer(node: number, delayMs: number, fn: () => void): void;
+  /** Schedules node code (`sync`'s `done`) after `delayMs` of virtual time: deferred by a pause, dropped by a crash. */
   nodeTimer(node: number, delayMs: number, fn: () => void): void;
   now(): number;
 }
@@ -84,14 +86,19 @@ export class SimDisk {
   }
 
   /**
-   * Makes every write issued so far durable after the sync latency (plus any stall), then calls `done`.
-   * If the node crashes first, neither happens.
+   * Makes every write issued so far durable after the sync latency (plus any stall), on device time, then
+   * calls `done` as node code (after a pause, if the node is paused then). If the node crashes first, neither
+   * happens. Until session 24 both were one node event: a pause held durability back, and a crash during the
+   * pause lost a write its fsync had finished; and a stall that began while a sync was in flight did not hold it.
    */
   sync(done?: () => void): void {
     const upTo = this.writeSeq;
-    const now = this.host.now();
-    const finishAt = Math.max(now, this.stalledUntil) + this.syncLatencyMs;
-    this.host.nodeTimer(this.node, finishAt - now, () => {
+    const complete = () => {
+      const now = this.host.now();
+      if (now < this.stalledUntil) {
+        this.host.deviceTimer(this.node, this.stalledUntil - now, complete);
+        return;
+      }
       this.stats.syncs++;
       let i = 0;
       for (; i < this.unsynced.length && this.unsynced[i].seq <= upTo; i++) {
@@ -100,11 +107,13 @@ export class SimDisk {
         else this.durable.set(w.key, w.value);
       }
       this.unsynced.splice(0, i);
-      done?.();
-    });
+      if (done !== undefined) this.host.nodeTimer(this.node, 0, done);
+    };
+    const now = this.host.now();
+    this.host.deviceTimer(this.node, Math.max(now, this.stalledUntil) - now + this.syncLatencyMs, complete);
   }
 
-  /** Syncs issued during the next `ms` complete only after it ends (a stalled device). */
+  /** No sync completes during the next `ms` (a stalled device): those due in it complete when it ends. */
   stall(ms: number): void {
     this.stalledUntil = Math.max(this.stalledUntil, this.host.now() + ms);
   }

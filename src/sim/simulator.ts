@@ -93,10 +93,10 @@ export class Simulator {
   eventsProcessed = 0;
 
   constructor(opts: SimOptions) {
-    if (!Number.isInteger(opts.seed))
-      throw new ElexError('E_CONFIG', `seed must be an integer, got ${opts.seed}`);
+    if (!Number.isSafeInteger(opts.seed))
+      throw new ElexError('E_CONFIG', `seed must be an integer within ±(2^53 - 1), got ${opts.seed}`);
     this.seed = opts.seed;
-    this.root = new SeededRng(opts.seed);
+    this.root = new SeededRng(seed32(opts.seed));
     this.netRng = this.root.fork('network');
     this.defaultLink = validateLink({ ...DEFAULT_LINK, ...opts.link });
     this.log = opts.trace ? [] : null;
@@ -137,7 +137,11 @@ export class Simulator {
       name,
       handler,
       disk: new SimDisk(
-        { nodeTimer: (n, d, fn) => this.deviceTimer(n, d, fn), now: () => this.clock },
+        {
+          deviceTimer: (n, d, fn) => this.deviceTimer(n, d, fn),
+          nodeTimer: (n, d, fn) => this.virtualNodeTimer(n, d, fn),
+          now: () => this.clock,
+        },
         id,
         this.syncLatencyMs,
       ),
@@ -263,16 +267,26 @@ export class Simulator {
     this.queue.push(e);
   }
 
-  /**
-   * Like `setTimer`, but `delayMs` is virtual time (a device's latency does not follow the node's clock
-   * drift): the disk's syncs, so that a stall holds every sync until it ends.
-   */
-  private deviceTimer(node: number, delayMs: number, fn: () => void): void {
+  /** Like `setTimer`, but `delayMs` is virtual time (node code the disk calls back: `sync`'s `done`). */
+  private virtualNodeTimer(node: number, delayMs: number, fn: () => void): void {
     const o = this.hotOf(node);
     assert(delayMs >= 0 && Number.isFinite(delayMs), 'timer delay must be finite and >= 0', { delayMs });
     const e = this.ev(this.clock + delayMs, KIND_NODE_CALL, node, this.hot[o + H_EPOCH]);
     e.fn = fn;
     this.queue.push(e);
+  }
+
+  /**
+   * A device's event (a disk's sync completing): virtual time (the node's clock drift does not apply), not
+   * deferred by a pause (a stopped process does not stop its disk), dropped once the node's life ends.
+   */
+  private deviceTimer(node: number, delayMs: number, fn: () => void): void {
+    const o = this.hotOf(node);
+    assert(delayMs >= 0 && Number.isFinite(delayMs), 'timer delay must be finite and >= 0', { delayMs });
+    const epoch = this.hot[o + H_EPOCH];
+    this.after(delayMs, () => {
+      if (this.hot[o + H_EPOCH] === epoch && this.hot[o + H_UP] !== 0) fn();
+    });
   }
 
   /** Sends a message. Loss, duplication, partitions, latency and reordering are applied here. */
@@ -539,4 +553,14 @@ export class Simulator {
   traceLog(): readonly string[] {
     return this.log ?? [];
   }
+}
+
+/**
+ * The 32 bits the generators take, with the seed's high bits folded in (the generators read `seed | 0`, so
+ * seed s and s + 2^32 were one run). A seed within 32 bits is itself: the reports of every such seed stand.
+ */
+function seed32(seed: number): number {
+  if (seed >= -(2 ** 31) && seed < 2 ** 32) return seed;
+  const high = Math.floor(seed / 2 ** 32);
+  return ((seed >>> 0) ^ Math.imul(high | 0, 0x9e3779b1) ^ Math.imul((high / 2 ** 32) | 0, 0x85ebca6b)) >>> 0;
 }

@@ -15,7 +15,6 @@ import {
   FederatedQTable,
   type FederationConfig,
   type FederationNetwork,
-  federatedSync,
   type Identity,
   identityFromRng,
   MapKeyring,
@@ -257,9 +256,8 @@ interface Member {
 /**
  * `members` FederatedQTables on one simulator. Each member runs on a timer of its node: every sync interval
  * (jittered ±25 % by the node's own random stream) it learns `learn_per_sync` interactions on the known task
- * and calls `federatedSync`. `FederatedQTable.sync` does no I/O and awaits nothing, so its whole effect happens
- * inside the call; the returned promise only carries the result (a rejection, i.e. an error thrown by sync,
- * is recorded in `errors`).
+ * and syncs (`FederatedQTable.syncNow`, what `federatedSync` runs: no I/O, nothing awaited), so its whole effect
+ * happens inside the call; an error it throws is recorded in `errors` (typed ones in `typedThrows`) at once.
  */
 export class FederationSimCluster {
   readonly sim: Simulator;
@@ -403,11 +401,14 @@ export class FederationSimCluster {
     const aggregate = fqt.lastAggregate;
     const had = [aggregate.term, aggregate.round];
     if (persist) this.network.hold(m.name);
-    // sync() runs to completion inside this call (it awaits nothing); a throw becomes a rejection.
-    federatedSync(fqt).then(undefined, (e: unknown) => {
+    // Synchronously: its throw is counted now, in the run. Through `federatedSync`'s promise it was counted in a
+    // microtask after the run had returned, so a report read at once said 0 (until session 24).
+    try {
+      fqt.syncNow();
+    } catch (e) {
       if (isElexError(e)) this.typedThrows.set(e.code, (this.typedThrows.get(e.code) ?? 0) + 1);
       else this.errors.push(e);
-    });
+    }
     m.syncs++;
     if (m.behaviour?.afterSync) {
       try {
