@@ -21,6 +21,12 @@ export type ConsensusState =
 export interface VoteState {
   term: number;
   voted_for: string | null;
+  /**
+   * The newest term this member knows an aggregator was certified for: aggregates of older terms are fenced.
+   * Kept with the vote since session 24 (absent: 0): in memory only, a restarted member took a deposed
+   * aggregator's delayed certificate and aggregates again.
+   */
+  certified_term?: number;
 }
 
 /** (term, round) of the last aggregate a member applied; the aggregator's own round counter while it leads. */
@@ -79,6 +85,9 @@ export function checkVoteState(v: VoteState): void {
     throw new ElexError('E_CONFIG', `vote_state.term ${v.term} is not a term`);
   if (v.voted_for !== null && typeof v.voted_for !== 'string')
     throw new ElexError('E_CONFIG', 'vote_state.voted_for must be a member id or null');
+  const c = v.certified_term;
+  if (c !== undefined && !(Number.isSafeInteger(c) && c >= 0 && c <= MAX_TERM))
+    throw new ElexError('E_CONFIG', `vote_state.certified_term ${c} is not a term`);
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array | null): boolean {
@@ -141,6 +150,7 @@ export class AggregatorElection {
       checkVoteState(o.voteState);
       this._term = o.voteState.term;
       this._votedFor = o.voteState.voted_for;
+      this.certifiedTerm = o.voteState.certified_term ?? 0;
     }
     this.threshold = o.byzantineThreshold;
     this.interval = o.syncIntervalMs;
@@ -218,9 +228,22 @@ export class AggregatorElection {
     if (term === this._term && votedFor === this._votedFor) return;
     // Saved first, then held: if saving throws, nothing changed. Held first, a vote whose saving failed
     // counted as saved, and the same request again sent it without ever saving it (a restart then voted twice).
-    this.onVoteState?.({ term, voted_for: votedFor });
+    this.onVoteState?.(this.voteStateOf(term, votedFor, this.certifiedTerm));
     this._term = term;
     this._votedFor = votedFor;
+  }
+
+  private voteStateOf(term: number, votedFor: string | null, certified: number): VoteState {
+    return certified > 0
+      ? { term, voted_for: votedFor, certified_term: certified }
+      : { term, voted_for: votedFor };
+  }
+
+  /** Raises the newest certified term, saved with the vote so that a restart keeps fencing below it. */
+  private raiseCertified(term: number): void {
+    if (term <= this.certifiedTerm) return;
+    this.onVoteState?.(this.voteStateOf(this._term, this._votedFor, term));
+    this.certifiedTerm = term;
   }
 
   /** Follower of `term` (or of the current term, deposed): the table drops what it held as aggregator. */
@@ -369,7 +392,7 @@ export class AggregatorElection {
       electionQuorum(this.members, this.threshold),
     );
     this.certified.set(c.term, c.leader);
-    this.certifiedTerm = Math.max(this.certifiedTerm, c.term);
+    this.raiseCertified(c.term);
     for (const t of this.certified.keys()) if (t < c.term - CERTIFIED_KEPT) this.certified.delete(t);
     this.lastCertificate = body.slice();
     // A leader (or candidate) of an older term is deposed: without this it led on, refusing votes.
@@ -517,7 +540,7 @@ export class AggregatorElection {
     this._state = { kind: 'Leader', term: this._term };
     this._certificate = this.majority(1) ? null : encodeCertificate([...this.voteProofs.values()]);
     this._leader = this.id;
-    this.certifiedTerm = this._term;
+    this.raiseCertified(this._term);
     this.leaderSince = now;
     this.heartbeatSeq = 0;
     this.heardAt.clear();

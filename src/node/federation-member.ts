@@ -60,10 +60,13 @@ export function readVoteState(dataDir: string): VoteState | undefined {
     s === null ||
     typeof s !== 'object' ||
     !(Number.isSafeInteger(s.term) && (s.term as number) >= 0) ||
-    !(s.voted_for === null || typeof s.voted_for === 'string')
+    !(s.voted_for === null || typeof s.voted_for === 'string') ||
+    !(s.certified_term === undefined || (Number.isSafeInteger(s.certified_term) && s.certified_term >= 0))
   )
     throw new ElexError('E_STORAGE', `${path}: not a saved vote`);
-  return { term: s.term as number, voted_for: s.voted_for };
+  const v: VoteState = { term: s.term as number, voted_for: s.voted_for };
+  if (s.certified_term !== undefined && s.certified_term > 0) v.certified_term = s.certified_term;
+  return v;
 }
 
 /**

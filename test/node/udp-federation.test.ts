@@ -89,6 +89,8 @@ describe('readVoteState', () => {
     expect(readVoteState(dir)).toBeUndefined();
     writeFileSync(join(dir, 'vote.json'), '{"term":4,"voted_for":"m1"}');
     expect(readVoteState(dir)).toEqual({ term: 4, voted_for: 'm1' });
+    writeFileSync(join(dir, 'vote.json'), '{"term":4,"voted_for":"m1","certified_term":3}');
+    expect(readVoteState(dir)).toEqual({ term: 4, voted_for: 'm1', certified_term: 3 });
     for (const bad of [
       '{"term":4,"voted_',
       '{"term":-1,"voted_for":null}',
