@@ -125,6 +125,13 @@ export class AggregatorElection {
   private readonly certified = new Map<number, string>();
   /** Highest term this member knows an aggregator was certified for (a verified certificate, or its own). */
   private certifiedTerm = 0;
+  /**
+   * The highest term above its own that a member claimed this round in a refusal (of this member's pre-vote or
+   * vote request). Taken when the round has failed, at the next `tick`, not at once: until session 24 a refusal
+   * ended the pre-vote round or the candidacy on arrival, and one Byzantine member answering first stalled
+   * every election for good (or pushed terms 1,024 up per round) while an honest quorum was granting.
+   */
+  private claimedTerm = 0;
   /** Pre-votes for `term + 1` while this member asks whether it could win (null: not asking). */
   private preVotes: Set<string> | null = null;
   private electionAt: number;
@@ -352,6 +359,10 @@ export class AggregatorElection {
     // At MAX_TERM (a Byzantine vote request can push a member there) term + 1 would be refused anyway.
     if (this.peers.length === 0 || now < this.electionAt || this._term >= MAX_TERM) return;
     this.electionAt = now + this.electionTimeout();
+    // The last round failed: the members that refused it at higher terms are there; ask above the highest.
+    const claimed = this.claimedTerm;
+    this.claimedTerm = 0;
+    if (claimed > this._term) this.stepDown(claimed);
     this.preVotes = new Set([this.id]);
     for (const p of this.peers) this.send(p, 'pre-vote-request', this.freshness(), this._term + 1);
   }
@@ -433,7 +444,7 @@ export class AggregatorElection {
       // anyway). Refused outright, a member pushed more than the bound above the others (two Byzantine vote
       // requests) and those below it could never hear each other again: no aggregator, ever.
       if (c.type === 'pre-vote' && c.value === 0 && c.to === this.id && this.preVotes !== null && !sticky) {
-        this.onPreVote({ ...c, term: bound }, sticky, now);
+        this.onPreVote({ ...c, term: bound }, sticky);
         return;
       }
       throw new ElexError('E_TERM_JUMP', `term ${c.term} from '${c.from}' is far above ${this._term}`);
@@ -443,7 +454,7 @@ export class AggregatorElection {
         this.onPreVoteRequest(c, sticky);
         break;
       case 'pre-vote':
-        this.onPreVote(c, sticky, now);
+        this.onPreVote(c, sticky);
         break;
       case 'vote-request':
         this.onVoteRequest(c, sticky);
@@ -495,12 +506,11 @@ export class AggregatorElection {
     this.send(c.from, 'pre-vote', grant ? 1 : 0, grant ? c.term : this._term);
   }
 
-  private onPreVote(c: Control, sticky: boolean, now: number): void {
-    // A refusal at a term at or above the one this member asked for: take that term (not while following
-    // a live aggregator, whose followers must not be moved by anyone's term), and ask again above it.
+  private onPreVote(c: Control, sticky: boolean): void {
+    // A refusal at a term above this member's own: noted, and taken if the round fails (not while following a
+    // live aggregator, whose followers must not be moved by anyone's term); the next round asks above it.
     if (this.preVotes !== null && c.value === 0 && c.to === this.id && c.term > this._term && !sticky) {
-      this.stepDown(c.term);
-      this.electionAt = now + this.electionTimeout();
+      this.claimTerm(c.term);
       return;
     }
     // Only pre-votes naming this member (a relayed one for another candidate must not count).
@@ -527,12 +537,20 @@ export class AggregatorElection {
     // A sticky member has no candidacy to count votes for; a vote's higher term must not depose it either
     // (it would bypass the stickiness above: any member could sign a refused vote with term + 50).
     if (sticky) return;
-    if (c.term > this._term) this.stepDown(c.term);
+    if (c.term > this._term) {
+      if (c.to === this.id) this.claimTerm(c.term);
+      return;
+    }
     if (this._state.kind !== 'Candidate' || c.term !== this._term || c.value !== 1 || c.to !== this.id)
       return;
     this.votes.add(c.from);
     this.voteProofs.set(c.from, signed);
     if (this.majority(this.votes.size)) this.becomeLeader(now);
+  }
+
+  /** Notes a claim (a refusal at `term`): taken if this round fails, when the next one starts. */
+  private claimTerm(term: number): void {
+    this.claimedTerm = Math.max(this.claimedTerm, term);
   }
 
   /** A quorum of signed votes: lead this term, with them as the certificate members check aggregates against. */

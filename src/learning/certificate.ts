@@ -19,8 +19,12 @@ import type { Keyring } from './identity.js';
  * certifies two aggregators.) f = min(⌊threshold · n⌋, ⌊(n − 1)/3⌋), so the n − f others can always elect.
  */
 export function electionQuorum(n: number, byzantineThreshold: number): number {
-  const f = Math.max(0, Math.min(Math.floor(byzantineThreshold * n), Math.floor((n - 1) / 3)));
-  return Math.ceil((n + f + 1) / 2);
+  return Math.ceil((n + faultsTolerated(n, byzantineThreshold) + 1) / 2);
+}
+
+/** f: the Byzantine members a category of `n` tolerates (the threshold's share, and below n / 3). */
+export function faultsTolerated(n: number, byzantineThreshold: number): number {
+  return Math.max(0, Math.min(Math.floor(byzantineThreshold * n), Math.floor((n - 1) / 3)));
 }
 
 /** Most votes a certificate may carry (a category of up to 1,024 members). */

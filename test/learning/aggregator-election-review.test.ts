@@ -103,22 +103,26 @@ describe('AggregatorElection review: what a pre-vote refusal above the bound may
     expect(c.inbox.filter((m) => m.from === 'a').length).toBe(3);
     c.inbox.length = 0;
     const refused: string[] = [];
-    // d refuses a's pre-vote at MAX_TERM: a climbs to 1,024 (what a refusal at 1,024 did before), not further.
+    // d refuses a's pre-vote at MAX_TERM: noted as a claim of 1,024 (what a refusal at 1,024 did before), not
+    // further; a's round goes on (since session 24 a refusal is taken only once the round has failed).
+    deliver(c, c.forge('d', 'a', 'pre-vote', 0xffff_ffff, 0), 10 * INTERVAL, refused);
     deliver(c, c.forge('d', 'a', 'pre-vote', 0xffff_ffff, 0), 10 * INTERVAL, refused);
     expect(refused).toEqual([]);
+    expect(a.term).toBe(0);
+    // The same refusal to b, which asked nothing: refused, b stays.
+    deliver(c, c.forge('d', 'b', 'pre-vote', 0xffff_ffff, 0), 10 * INTERVAL, refused);
+    expect(refused).toEqual(['E_TERM_JUMP']);
+    expect(b.term).toBe(0);
+    // The round failed (nobody granted): a's next one starts at the claimed 1,024 and asks for 1,025.
+    c.inbox.length = 0;
+    a.tick(20 * INTERVAL);
     expect(a.term).toBe(1024);
     expect(c.saved.get('a')?.at(-1)).toEqual({ term: 1024, voted_for: null });
-    // The same refusal to b, which asked nothing, or addressed to another member: refused, b stays.
-    deliver(c, c.forge('d', 'b', 'pre-vote', 0xffff_ffff, 0), 10 * INTERVAL, refused);
-    deliver(c, c.forge('d', 'a', 'pre-vote', 0xffff_ffff, 0), 10 * INTERVAL, refused);
-    expect(refused).toEqual(['E_TERM_JUMP', 'E_TERM_JUMP']);
-    expect(b.term).toBe(0);
-    // a no longer asks (the refusal ended its pre-vote round), so the second one moved nothing either.
-    expect(a.term).toBe(1024);
+    expect(c.inbox.filter((m) => m.from === 'a').length).toBe(3);
     // Vote requests and votes far above the bound stay refused.
-    deliver(c, c.forge('d', 'a', 'vote-request', 0xffff_ffff, 0), 10 * INTERVAL, refused);
-    deliver(c, c.forge('d', 'a', 'vote', 0xffff_ffff, 1), 10 * INTERVAL, refused);
-    expect(refused.slice(2)).toEqual(['E_TERM_JUMP', 'E_TERM_JUMP']);
+    deliver(c, c.forge('d', 'a', 'vote-request', 0xffff_ffff, 0), 20 * INTERVAL, refused);
+    deliver(c, c.forge('d', 'a', 'vote', 0xffff_ffff, 1), 20 * INTERVAL, refused);
+    expect(refused.slice(1)).toEqual(['E_TERM_JUMP', 'E_TERM_JUMP']);
     expect(a.term).toBe(1024);
   });
 });
