@@ -399,3 +399,77 @@ describe('coordinator replica: its own request ids', () => {
     expect(() => f.start()).toThrow(expect.objectContaining({ code: 'E_EXHAUSTED' }));
   });
 });
+
+/**
+ * Against a log time that jumps (session 24, from a review): an entry refused as MALFORMED moved it, and
+ * sessions silent for 10 minutes of it were forgotten, so one coordinator's clock running ahead made copies
+ * execute twice.
+ */
+const text = new TextEncoder();
+
+describe('client sessions keep exactly-once', () => {
+  it('a retry after its session was forgotten (log time jumped 11 min: a leader clock ahead) is not executed again', () => {
+    const { sim, catalog, checker, leader } = group();
+    const feature = catalog.features.find((x) => x.requires.length === 0)!;
+    const activate = encodeCommand({ op: 'activate', feature: feature.id, at_ms: 1_000 });
+    const answers: Array<CommandResult | null> = [];
+    // Client session 0 (request ids 2^40 + seq): activate (seq 5), then deactivate (seq 6).
+    leader().propose(activate, (r) => answers.push(r), 5);
+    leader().propose(encodeCommand({ op: 'deactivate', feature: feature.id, at_ms: 2_000 }), () => {}, 6);
+    sim.runFor(500);
+    expect(answers[0]).toMatchObject({ ok: true });
+    // Another client's command stamped by a coordinator whose clock runs 11 minutes ahead.
+    leader().propose(encodeCommand(noop(2_000 + 660_000)), () => {}, 2 ** 33 + 1);
+    sim.runFor(500);
+    // The first client's retry of seq 5 (its reply was lost) commits again: the session (and its floor) is gone.
+    leader().propose(activate, (r) => answers.push(r), 5);
+    sim.runFor(500);
+    expect(leader().machine.isActive(feature.id)).toBe(false);
+    expect(answers[1] ?? null).toBeNull();
+    expect(checker.violations).toEqual([]);
+  }, 20_000);
+
+  it('an entry the machine refuses as MALFORMED still moves the session clock: the next copy of a request executes twice', () => {
+    const { sim, catalog, checker, leader } = group();
+    const feature = catalog.features.find((x) => x.requires.length === 0)!;
+    // Refused by the machine (unknown op): it must change nothing.
+    const junk = text.encode('{"op":"nope","at_ms":1e300}');
+    const r0: Array<CommandResult | null> = [];
+    leader().propose(junk, (r) => r0.push(r), 1);
+    sim.runFor(500);
+    expect(r0[0]).toMatchObject({ ok: false, code: 'MALFORMED' });
+    // Now an ordinary command and, right after it, its retry (same request id): one execution, same answer.
+    const activate = encodeCommand({ op: 'activate', feature: feature.id, at_ms: 1_000 });
+    const answers: Array<CommandResult | null> = [];
+    leader().propose(activate, (r) => answers.push(r), 2);
+    sim.runFor(500);
+    leader().propose(activate, (r) => answers.push(r), 2);
+    sim.runFor(500);
+    expect(answers[0]).toMatchObject({ ok: true, op: 'activate' });
+    expect(answers[1]).toEqual(answers[0]);
+    expect(checker.violations).toEqual([]);
+  }, 20_000);
+
+  it('a command stamped at_ms 1e22 is refused as MALFORMED and moves no clock: copies still execute once', () => {
+    const { sim, catalog, checker, leader } = group();
+    const feature = catalog.features.find((x) => x.requires.length === 0)!;
+    const r0: Array<CommandResult | null> = [];
+    leader().propose(encodeCommand(noop(1e22)), (r) => r0.push(r), 1);
+    sim.runFor(500);
+    expect(r0[0]).toMatchObject({ ok: false, code: 'MALFORMED' });
+    const register = encodeCommand({
+      op: 'register_agent',
+      agent: 'agent/x',
+      feature: feature.id,
+      at_ms: 1_000,
+    });
+    const answers: Array<CommandResult | null> = [];
+    leader().propose(register, (r) => answers.push(r), 2);
+    sim.runFor(500);
+    leader().propose(register, (r) => answers.push(r), 2);
+    sim.runFor(500);
+    expect(answers[0]).toMatchObject({ ok: true, replaced: false });
+    expect(answers[1]).toEqual(answers[0]);
+    expect(checker.violations).toEqual([]);
+  }, 20_000);
+});
