@@ -61,13 +61,14 @@ export class ReferenceFinder {
 
   find(text: string): FeatureReference[] {
     const spans: Span[] = [];
-    for (const m of text.matchAll(/FAJ([ _]?)(\d{3})[ _]?(\d{4})(?![0-9])/gi)) {
+    // Any spacing `Catalog.byFaj` takes (a no-break space, two spaces, a tab): a code that resolves must be found.
+    for (const m of text.matchAll(/FAJ([\s_]*)(\d{3})[\s_]*(\d{4})(?![0-9])/gi)) {
       const id = `FAJ_${m[2]}_${m[3]}`;
       if (!this.ids.has(id) || (m.index > 0 && ALNUM.test(text[m.index - 1]))) continue;
       spans.push({
         start: m.index,
         end: m.index + m[0].length,
-        kind: m[1] === ' ' ? 'faj' : 'id',
+        kind: /^\s+$/.test(m[1]) ? 'faj' : 'id',
         features: [id],
       });
     }
@@ -77,11 +78,25 @@ export class ReferenceFinder {
         spans.push({ start: m.index, end: m.index + m[0].length, kind: 'acronym', features: whole });
         continue;
       }
-      let at = m.index;
-      for (const part of m[0].split('-')) {
-        const hit = this.acronyms.get(part);
-        if (hit) spans.push({ start: at, end: at + part.length, kind: 'acronym', features: hit });
-        at += part.length + 1;
+      // Runs of parts, longest first from each part: "SS-DRX-enabled" is SS-DRX, not SS (part by part, 44
+      // hyphenated acronyms were lost inside longer words, and nine named another feature).
+      const parts = m[0].split('-');
+      const starts: number[] = [];
+      for (let i = 0, at = m.index; i < parts.length; at += parts[i].length + 1, i++) starts.push(at);
+      for (let i = 0; i < parts.length; ) {
+        let j = parts.length;
+        let hit: readonly string[] | undefined;
+        for (; j > i; j--) {
+          hit = this.acronyms.get(parts.slice(i, j).join('-'));
+          if (hit) break;
+        }
+        if (hit === undefined) {
+          i++;
+          continue;
+        }
+        const end = starts[j - 1] + parts[j - 1].length;
+        spans.push({ start: starts[i], end, kind: 'acronym', features: hit });
+        i = j;
       }
     }
     // Offsets in `lower` are offsets in `text` (`toLowerCase` turns 'İ' into two UTF-16 units).
