@@ -18,7 +18,8 @@ const NOTHING = (): void => {};
  */
 export class KvRaftHost<O extends KvHostOptions = KvHostOptions> extends RaftHost<O> {
   kv: KvStateMachine = new KvStateMachine();
-  private writes = new Map<string, WriteWaiter>();
+  /** Waiters by (client, seq): a retry reaching this node while the first attempt waits adds a second one. */
+  private writes = new Map<string, WriteWaiter[]>();
 
   get appliedIndex(): number {
     return this.kv.appliedIndex;
@@ -84,10 +85,16 @@ export class KvRaftHost<O extends KvHostOptions = KvHostOptions> extends RaftHos
       cb(null);
       return NOTHING;
     }
-    this.writes.set(key, cb);
+    const waiting = this.writes.get(key);
+    if (waiting === undefined) this.writes.set(key, [cb]);
+    else waiting.push(cb);
     this.guard(() => {});
     return () => {
-      if (this.writes.get(key) === cb) this.writes.delete(key);
+      const ws = this.writes.get(key);
+      const i = ws?.indexOf(cb) ?? -1;
+      if (i < 0) return;
+      ws!.splice(i, 1);
+      if (ws!.length === 0) this.writes.delete(key);
     };
   }
 
@@ -99,10 +106,10 @@ export class KvRaftHost<O extends KvHostOptions = KvHostOptions> extends RaftHos
       return;
     }
     const key = `${c.client}:${c.seq}`;
-    const w = this.writes.get(key);
-    if (w === undefined) return;
+    const ws = this.writes.get(key);
+    if (ws === undefined) return;
     this.writes.delete(key);
-    w(r);
+    for (const w of ws) w(r);
   }
 
   /**

@@ -80,6 +80,18 @@ describe('KvNode: the Raft KV node on TCP and a file', () => {
     expect(terms.size).toBe(1);
   });
 
+  it("two requests of one session seq on one node both get the answer (the second took the first one's waiter)", async () => {
+    const { nodes } = await cluster(3);
+    const leader = await leaderOf(nodes);
+    const client = await retrying(() => leader.register());
+    // A client's retry reaching the same node while the first attempt is still pending (review, session 24):
+    // the first one waited out its timeout (E_TIMEOUT, "may still apply") although its write had applied.
+    const session = { client, seq: 1 };
+    const [a, b] = await Promise.all([leader.put('k', 'v', session), leader.put('k', 'v', session)]);
+    expect(a).toEqual({ ok: true, value: null });
+    expect(b).toEqual(a);
+  });
+
   it('a whole cluster stopped and restarted from its data directories keeps every acknowledged write', async () => {
     const { nodes, start } = await cluster(3);
     await leaderOf(nodes);
