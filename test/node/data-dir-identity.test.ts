@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { ElexError, SeededRng } from '../../src/core/index.js';
+import { SeededRng } from '../../src/core/index.js';
 import { identityFromRng, MapKeyring } from '../../src/learning/index.js';
 import { writeFileDurably } from '../../src/node/durable-file.js';
 import { FederationMember } from '../../src/node/federation-member.js';
@@ -16,6 +16,7 @@ import { KvNode } from '../../src/node/kv-node.js';
 import { freePorts } from '../../src/node/processes.js';
 import type { Address } from '../../src/node/tcp-transport.js';
 import { UdpFederationNetwork } from '../../src/node/udp-federation.js';
+import { leaderOf, retrying } from '../support/kv-nodes.js';
 
 const root = mkdtempSync(join(tmpdir(), 'elex-dir-identity-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -25,27 +26,6 @@ const running: KvNode[] = [];
 afterEach(async () => {
   await Promise.all(running.splice(0).map((n) => n.close()));
 });
-
-async function leaderOf(nodes: KvNode[]): Promise<KvNode> {
-  const end = Date.now() + 10_000;
-  for (;;) {
-    const l = nodes.find((n) => n.status().role === 'leader');
-    if (l !== undefined) return l;
-    if (Date.now() > end) throw new Error('no leader');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-async function retrying<T>(f: () => Promise<T>): Promise<T> {
-  for (let i = 0; ; i++) {
-    try {
-      return await f();
-    } catch (e) {
-      if (!(e instanceof ElexError) || e.code !== 'E_NO_LEADER' || i > 200) throw e;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-}
 
 /** A 3-node cluster that commits a few writes, then stops: every node's directory holds the shared log. */
 async function usedCluster() {

@@ -11,6 +11,7 @@ import { freePorts } from '../../src/node/processes.js';
 import { RaftProcess } from '../../src/node/raft-process.js';
 import type { Address } from '../../src/node/tcp-transport.js';
 import { ConfChangeType, emptyMessage, encodeMessage, KvRaftHost, MsgType } from '../../src/raft/index.js';
+import { leaderOf, retrying } from '../support/kv-nodes.js';
 
 const root = mkdtempSync(join(tmpdir(), 'elex-kv-node-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -43,28 +44,6 @@ function inject(at: Address, frame: Uint8Array): Promise<void> {
     s.on('close', () => resolve());
     s.on('error', () => resolve());
   });
-}
-
-async function leaderOf(nodes: KvNode[]): Promise<KvNode> {
-  const end = Date.now() + 10_000;
-  for (;;) {
-    const l = nodes.find((n) => n.status().role === 'leader');
-    if (l !== undefined) return l;
-    if (Date.now() > end) throw new Error('no leader');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-/** Retries while no leader is known (E_NO_LEADER), as a client would. */
-async function retrying<T>(f: () => Promise<T>): Promise<T> {
-  for (let i = 0; ; i++) {
-    try {
-      return await f();
-    } catch (e) {
-      if (!(e instanceof ElexError) || e.code !== 'E_NO_LEADER' || i > 200) throw e;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
 }
 
 describe('KvNode: the Raft KV node on TCP and a file', () => {

@@ -7,6 +7,7 @@ import { lockDataDir } from '../../src/node/dir-lock.js';
 import { KvNode } from '../../src/node/kv-node.js';
 import { freePorts } from '../../src/node/processes.js';
 import type { Address } from '../../src/node/tcp-transport.js';
+import { leaderOf } from '../support/kv-nodes.js';
 
 const root = mkdtempSync(join(tmpdir(), 'elex-review-node-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -28,16 +29,6 @@ describe('dir-lock', () => {
     release();
   });
 });
-
-async function leaderOf(nodes: KvNode[]): Promise<KvNode> {
-  const end = Date.now() + 10_000;
-  for (;;) {
-    const l = nodes.find((n) => n.status().role === 'leader');
-    if (l !== undefined) return l;
-    if (Date.now() > end) throw new Error('no leader');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('RaftProcess.close fails what is pending', () => {
   it('a linearizable read pending when the node closes fails at once with E_STOPPED, not E_TIMEOUT seconds later', async () => {
