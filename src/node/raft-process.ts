@@ -142,6 +142,14 @@ export class RaftProcess<H extends RaftHost> {
   private readonly pending = new Set<Pending>();
   /** Reads waiting for their ReadIndex: `close` fails each at once. */
   private readonly reads = new Set<() => void>();
+  /**
+   * The (term, leader) each pending read was issued under, and how to fail it: Raft drops a ReadIndex it has
+   * not confirmed when the leader goes, so a read waited out its timeout where a write failed at once.
+   */
+  private readonly readLeaders = new Map<
+    () => void,
+    { term: number; lead: number; fail: (e: ElexError) => void }
+  >();
   private closed = false;
   private readonly leaderWatch: NodeJS.Timeout;
 
@@ -280,27 +288,32 @@ export class RaftProcess<H extends RaftHost> {
     return new Promise((resolve, reject) => {
       if (!this.host.up) return reject(new ElexError('E_STOPPED', 'the node is stopped'));
       let cancel = (): void => {};
-      // Registered so that `close` fails it at once (before session 23 it waited out its timer after close).
-      const stop = (): void => {
+      const done = (): void => {
         clearTimeout(timer);
         this.reads.delete(stop);
-        cancel();
-        reject(new ElexError('E_STOPPED', 'the node stopped while the read was pending'));
+        this.readLeaders.delete(stop);
       };
-      const timer = setTimeout(() => {
-        this.reads.delete(stop);
+      const fail = (e: ElexError): void => {
+        done();
         cancel();
-        reject(new ElexError('E_TIMEOUT', `read not confirmed within ${this.timeoutMs} ms`));
-      }, this.timeoutMs);
+        reject(e);
+      };
+      // Registered so that `close` fails it at once (before session 23 it waited out its timer after close).
+      const stop = (): void =>
+        fail(new ElexError('E_STOPPED', 'the node stopped while the read was pending'));
+      const timer = setTimeout(
+        () => fail(new ElexError('E_TIMEOUT', `read not confirmed within ${this.timeoutMs} ms`)),
+        this.timeoutMs,
+      );
       this.reads.add(stop);
+      const r = this.host.raft;
+      if (r !== null) this.readLeaders.set(stop, { term: r.term, lead: r.lead, fail });
       const c = issue((v) => {
-        clearTimeout(timer);
-        this.reads.delete(stop);
+        done();
         resolve(v);
       });
       if (c === false) {
-        clearTimeout(timer);
-        this.reads.delete(stop);
+        done();
         reject(new ElexError('E_NO_LEADER', 'no leader is known yet: retry'));
       } else cancel = c;
     });
@@ -355,6 +368,9 @@ export class RaftProcess<H extends RaftHost> {
   private checkLeader(): void {
     const r = this.host.raft;
     if (r === null) return;
+    for (const [, w] of this.readLeaders)
+      if (w.term !== r.term || w.lead !== r.lead)
+        w.fail(new ElexError('E_LEADER_CHANGED', 'the leader changed while the read was pending: retry'));
     for (const w of this.pending) {
       if (w.term === r.term && w.lead === r.lead) continue;
       clearTimeout(w.timer);

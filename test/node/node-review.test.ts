@@ -66,6 +66,38 @@ describe('RaftProcess.close fails what is pending', () => {
   });
 });
 
+describe('a read pending when the leader changes', () => {
+  it('fails at once with E_LEADER_CHANGED (a read is safe to retry), not E_TIMEOUT at the request timeout', async () => {
+    // Suspected by a review in session 24: writes failed fast on a leader change, reads waited out the timeout
+    // although Raft drops a ReadIndex it had not confirmed when the leader goes.
+    const ports = await freePorts(3);
+    const map = new Map<number, Address>(ports.map((port, i) => [i + 1, { host: '127.0.0.1', port }]));
+    const base = join(root, `lc${dirs++}`);
+    const nodes = await Promise.all(
+      [1, 2, 3].map(async (id) => {
+        const n = await KvNode.start({
+          id,
+          cluster: map,
+          dataDir: join(base, `n${id}`),
+          electionTimeoutMs: 1000,
+          requestTimeoutMs: 15_000,
+        });
+        running.push(n);
+        return n;
+      }),
+    );
+    const leader = await leaderOf(nodes);
+    const follower = nodes.find((n) => n !== leader)!;
+    await leader.close(); // the followers still name it until their election timeout (1–2 s)
+    running.splice(running.indexOf(leader), 1);
+    const r = await follower.get('k').then(
+      () => 'resolved',
+      (e: ElexError) => e.code,
+    );
+    expect(r).toBe('E_LEADER_CHANGED');
+  }, 30_000);
+});
+
 describe('KV keys the HTTP API cannot address', () => {
   it('"." and ".." are refused with a typed error before anything is proposed, by the node and by the client', async () => {
     const { KvClient } = await import('../../src/node/kv-client.js');
