@@ -194,7 +194,10 @@ export class Catalog {
   /** Whether `parameter` is one of the feature's parameters: a zone linked to it, or a global zone. */
   appliesTo(parameter: string, featureId: string): boolean {
     const z = this.zoneIndex.get(parameter);
-    return z !== undefined && (z.scope === 'global' || z.features.includes(featureId));
+    // A global zone applies to every feature of the catalogue, not to any string (a review found 'nope' passed).
+    return (
+      z !== undefined && this.byId.has(featureId) && (z.scope === 'global' || z.features.includes(featureId))
+    );
   }
 
   /** Feature references in free text (ids, FAJ codes, acronyms, names); see references.ts for the rules. */

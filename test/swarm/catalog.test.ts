@@ -155,6 +155,9 @@ describe('the catalogue (data/catalog.json)', () => {
     expect(catalog.zones.filter((z) => z.scope === 'linked').length + catalog.globalZones.length).toBe(79);
     expect(catalog.appliesTo('mroMode', iflb.id)).toBe(true);
     expect(catalog.appliesTo('mimoSleepMode', iflb.id)).toBe(false);
+    const global = catalog.globalZones[0].parameter;
+    expect(catalog.appliesTo(global, iflb.id)).toBe(true);
+    expect(catalog.appliesTo(global, 'FAJ_999_9999')).toBe(false);
   });
 
   it('looks features up by id, FAJ code, acronym and name, case-insensitively', () => {
