@@ -6,45 +6,9 @@ import {
   decodeControl,
   type VoteState,
 } from '../../src/learning/index.js';
-import { electionCategory, INTERVAL, type Msg } from './election-harness.js';
-import { codeOf } from './error-code.js';
+import { deliver, deliverAll, electionCategory, INTERVAL, syncAll } from './election-harness.js';
 
 type Category = ReturnType<typeof electionCategory>;
-
-/** One sync of every live member as `FederatedQTable.sync` drives its election: lead, follow, or tick. */
-function syncAll(c: Category, now: number, down: ReadonlySet<string>): void {
-  for (const id of c.ids) {
-    if (down.has(id)) continue;
-    const e = c.get(id);
-    if (e.isLeader) {
-      e.broadcastCertificate();
-      e.heartbeat(now);
-    } else if (e.liveLeader(now) === null) {
-      e.forgetLeader();
-      e.tick(now);
-    }
-  }
-}
-
-/** Delivers everything queued (and what that sends); messages to or from `down` are lost. */
-function deliverAll(c: Category, now: number, down: ReadonlySet<string>): string[] {
-  const refused: string[] = [];
-  while (c.inbox.length > 0) {
-    const m = c.inbox.shift()!;
-    if (down.has(m.to) || down.has(m.from)) continue;
-    deliver(c, m, now, refused);
-  }
-  return refused;
-}
-
-function deliver(c: Category, m: Msg, now: number, refused: string[]): void {
-  const e = c.get(m.to);
-  const code = codeOf(() => {
-    if (m.kind === 'certificate') e.onCertificate(m.bytes);
-    else e.step(decodeControl(m.bytes, c.keyring), m.bytes, now);
-  });
-  if (code !== 'ok') refused.push(code);
-}
 
 /** Syncs and delivers until one member leads and the others follow it (within 200 intervals), or null. */
 function electAmong(c: Category, down: ReadonlySet<string>): { leader: string; at: number } | null {

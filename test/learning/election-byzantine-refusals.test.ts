@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeControl } from '../../src/learning/index.js';
-import { electionCategory, INTERVAL, type Msg } from './election-harness.js';
+import { electionCategory, INTERVAL, type Msg, syncAll } from './election-harness.js';
 import { codeOf } from './error-code.js';
 
 type Category = ReturnType<typeof electionCategory>;
@@ -11,19 +11,6 @@ type Category = ReturnType<typeof electionCategory>;
  * sends nothing else. Every message is one `d` signs as itself, of a legal type and term.
  */
 type Answer = (req: ReturnType<typeof decodeControl>) => Msg | null;
-
-function syncAll(c: Category, now: number): void {
-  for (const id of ['a', 'b', 'c']) {
-    const e = c.get(id);
-    if (e.isLeader) {
-      e.broadcastCertificate();
-      e.heartbeat(now);
-    } else if (e.liveLeader(now) === null) {
-      e.forgetLeader();
-      e.tick(now);
-    }
-  }
-}
 
 function deliverAll(c: Category, now: number, answer: Answer): void {
   let guard = 0;
@@ -50,7 +37,7 @@ function deliverAll(c: Category, now: number, answer: Answer): void {
 function run(c: Category, intervals: number, answer: Answer): number | null {
   for (let t = 1; t <= intervals; t++) {
     const now = t * INTERVAL;
-    syncAll(c, now);
+    syncAll(c, now, new Set(['d'])); // d is driven by `answer`
     deliverAll(c, now, answer);
     const honest = ['a', 'b', 'c'];
     const leaders = honest.filter((id) => c.get(id).isLeader);

@@ -2,12 +2,14 @@ import { SeededRng } from '../../src/core/index.js';
 import {
   AggregatorElection,
   type ControlType,
+  decodeControl,
   encodeControl,
   type Identity,
   identityFromRng,
   MapKeyring,
   type VoteState,
 } from '../../src/learning/index.js';
+import { codeOf } from './error-code.js';
 
 export const INTERVAL = 1000;
 
@@ -109,4 +111,42 @@ export function electionCategory(ids: readonly string[], seed = 1) {
       bytes: encodeControl({ type, from, to, term, value }, keys.get(from)!),
     }),
   };
+}
+
+type Category = ReturnType<typeof electionCategory>;
+
+/** One sync of every live member as `FederatedQTable.sync` drives its election: lead, follow, or tick. */
+export function syncAll(c: Category, now: number, down: ReadonlySet<string> = new Set()): void {
+  for (const id of c.ids) {
+    if (down.has(id)) continue;
+    const e = c.get(id);
+    if (e.isLeader) {
+      e.broadcastCertificate();
+      e.heartbeat(now);
+    } else if (e.liveLeader(now) === null) {
+      e.forgetLeader();
+      e.tick(now);
+    }
+  }
+}
+
+/** Delivers `m`; a refusal's code goes into `refused`. */
+export function deliver(c: Category, m: Msg, now: number, refused: string[]): void {
+  const e = c.get(m.to);
+  const code = codeOf(() => {
+    if (m.kind === 'certificate') e.onCertificate(m.bytes);
+    else e.step(decodeControl(m.bytes, c.keyring), m.bytes, now);
+  });
+  if (code !== 'ok') refused.push(code);
+}
+
+/** Delivers everything queued (and what that sends); messages to or from `down` are lost. Returns the refusals. */
+export function deliverAll(c: Category, now: number, down: ReadonlySet<string> = new Set()): string[] {
+  const refused: string[] = [];
+  while (c.inbox.length > 0) {
+    const m = c.inbox.shift()!;
+    if (down.has(m.to) || down.has(m.from)) continue;
+    deliver(c, m, now, refused);
+  }
+  return refused;
 }

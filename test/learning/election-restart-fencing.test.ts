@@ -1,22 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decodeControl } from '../../src/learning/index.js';
-import { electionCategory, INTERVAL } from './election-harness.js';
+import { deliverAll, electionCategory, INTERVAL } from './election-harness.js';
 import { codeOf } from './error-code.js';
-
-type Category = ReturnType<typeof electionCategory>;
-
-/** Delivers everything queued (and what that sends); messages to or from `cut` are lost. */
-function deliverAll(c: Category, now: number, cut: ReadonlySet<string> = new Set()): void {
-  while (c.inbox.length > 0) {
-    const m = c.inbox.shift()!;
-    if (cut.has(m.to) || cut.has(m.from)) continue;
-    const e = c.get(m.to);
-    codeOf(() => {
-      if (m.kind === 'certificate') e.onCertificate(m.bytes);
-      else e.step(decodeControl(m.bytes, c.keyring), m.bytes, now);
-    });
-  }
-}
 
 describe('fencing of a deposed aggregator across a restart', () => {
   it("a restarted member (term 2 on disk, it had fenced term 1) adopts the deposed term-1 aggregator's aggregate", () => {

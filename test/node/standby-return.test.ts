@@ -3,11 +3,12 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { SeededRng } from '../../src/core/index.js';
+import { isElexError, SeededRng } from '../../src/core/index.js';
 import { AgentStore } from '../../src/node/agent-store.js';
 import { defaultCatalog } from '../../src/node/catalog-file.js';
 import { ClusterKeyring } from '../../src/node/cluster-key.js';
 import { serveCoordinatorHttp } from '../../src/node/coordinator-http.js';
+import { parseBody } from '../../src/node/http-api.js';
 import { hostedAgentId } from '../../src/node/query-service.js';
 import { postSigned } from '../../src/node/signed-request.js';
 import {
@@ -46,6 +47,18 @@ const onWire = (feature: string, state: bigint) => ({
   action: 2,
   reward: 1,
 });
+
+/** One life of a primary hosting the catalogue's first feature, its agents and return numbers in `file`. */
+function primaryLife(file: string) {
+  const f = defaultCatalog().features[0];
+  const agent = new FeatureAgent(hostedAgentId(f.id), f, new SeededRng(1));
+  const hosted = new Map([[f.id, agent]]);
+  let store: AgentStore | null = null;
+  const returns = new StandbyReturn({ hosted, to: null, persist: () => store?.save() !== false });
+  store = new AgentStore(file, hosted, 0, returns);
+  store.load();
+  return { agent, returns };
+}
 
 /**
  * A primary's return endpoint over HTTP, for a `StandbyReturn` to send to: its agent of the catalogue's first
@@ -272,15 +285,7 @@ describe("a standby's learning goes back to the primary", () => {
   it("a primary saves what it learned from a return, with the standby's sequence numbers, before it answers", () => {
     const f = defaultCatalog().features[0];
     const file = join(mkdtempSync(join(root, 'p')), 'agents.json');
-    const life = () => {
-      const agent = new FeatureAgent(hostedAgentId(f.id), f, new SeededRng(1));
-      const hosted = new Map([[f.id, agent]]);
-      let store: AgentStore | null = null;
-      const returns = new StandbyReturn({ hosted, to: null, persist: () => store?.save() !== false });
-      store = new AgentStore(file, hosted, 0, returns);
-      store.load();
-      return { agent, returns };
-    };
+    const life = () => primaryLife(file);
     const body = returnBody.parse({
       epoch: 'ab12',
       first: 0,
@@ -297,6 +302,28 @@ describe("a standby's learning goes back to the primary", () => {
     expect(learned(two.agent.table).map((e) => e[4])).toEqual([2]);
     expect(two.returns.receive(body)).toEqual({ next: 2, learned: 0, refused: 0 });
     expect(learned(two.agent.table).map((e) => e[4])).toEqual([2]);
+  });
+
+  it('a batch whose sequence numbers run past 2^53 − 1 is refused, not stored so that the next start fails', () => {
+    const f = defaultCatalog().features[0];
+    const file = join(mkdtempSync(join(root, 'p')), 'agents.json');
+    const exp = onWire(f.id, agentState('kpi', 'simple', true));
+    // `first` is within its schema (≤ 2^53 − 1), but first + 2 is not a safe integer (session 24, a review).
+    const text = JSON.stringify({ epoch: 'ab12', first: Number.MAX_SAFE_INTEGER, experiences: [exp, exp] });
+    let body: ReturnBody;
+    try {
+      body = parseBody(text, returnBody);
+    } catch (e) {
+      // Refusing the request (400) is a correct outcome.
+      expect(isElexError(e) && e.code).toBe('E_BAD_REQUEST');
+      return;
+    }
+    const reply = primaryLife(file).returns.receive(body);
+    // The primary's saved numbers must load again: the file held 2^53 (first + 2, rounded) and load() threw
+    // E_DECODE, so one accepted request stopped the coordinator from starting again.
+    expect(() => primaryLife(file)).not.toThrow();
+    // And the reply's `next` (where the standby resumes) must be an exact integer.
+    expect(Number.isSafeInteger(reply.next)).toBe(true);
   });
 
   it('a rating queued while a send is in flight is saved before it goes out in the same round', async () => {

@@ -6,6 +6,7 @@ import {
   type ActivateCommand,
   type Command,
   type DeactivateCommand,
+  type Decoded,
   type DeregisterAgentCommand,
   decodeCommand,
   type RegisterAgentCommand,
@@ -97,6 +98,11 @@ export class CoordinatorStateMachine implements StateMachine {
   // ---------------------------------------------------------------- StateMachine
 
   apply(index: number, command: Uint8Array): CommandResult {
+    return this.applyDecoded(index, decodeCommand(command));
+  }
+
+  /** `apply` of a command its caller already decoded (the replica reads its `at_ms` first: one decode). */
+  applyDecoded(index: number, decoded: Decoded): CommandResult {
     if (!(index > this.appliedIndex)) {
       return refuse({
         ok: false,
@@ -107,7 +113,6 @@ export class CoordinatorStateMachine implements StateMachine {
       });
     }
     this.appliedIndex = index;
-    const decoded = decodeCommand(command);
     if (!decoded.ok) return { ok: false, code: 'MALFORMED', message: `malformed command: ${decoded.reason}` };
     return this.execute(index, decoded.command);
   }

@@ -98,16 +98,6 @@ const MAX_LIFE = 2 ** LIFE_BITS - 1;
 /** No command (refused as malformed, changing nothing): applied only to advance the machine's index. */
 const NO_COMMAND = new Uint8Array(0);
 
-/**
- * The command's `at_ms` (the receiving coordinator's clock), or null when the bytes are not a valid command: an
- * entry the machine refuses as MALFORMED changes nothing, the log time included (one stamped 1e300 made every
- * answer and session expire right after each entry, and copies ran twice).
- */
-function atMsOf(command: Uint8Array): number | null {
-  const d = decodeCommand(command);
-  return d.ok ? d.command.at_ms : null;
-}
-
 export type ReplicaOptions = RaftHostOptions;
 
 export interface ReplicaHooks {
@@ -243,9 +233,11 @@ export class CoordinatorReplica extends RaftHost {
     this.appliedIndex = e.index;
     if (e.type === EntryType.Normal && e.data.length >= 8) {
       const reqId = requestIdOf(e.data);
-      const command = e.data.subarray(8);
-      const at = atMsOf(command);
-      if (at !== null && at > this.logTime) this.logTime = at;
+      // Decoded once, here and for the machine. Only a valid command's `at_ms` moves the log time: an entry the
+      // machine refuses as MALFORMED changes nothing (one stamped 1e300 made every answer and session expire
+      // right after each entry, and copies ran twice).
+      const decoded = decodeCommand(e.data.subarray(8));
+      if (decoded.ok && decoded.command.at_ms > this.logTime) this.logTime = decoded.command.at_ms;
       const session = sessionOf(reqId);
       this.touch(session);
       const known = this.answers.get(reqId);
@@ -265,7 +257,7 @@ export class CoordinatorReplica extends RaftHost {
         this.expire();
         return;
       }
-      const r = this.machine.apply(e.index, command);
+      const r = this.machine.applyDecoded(e.index, decoded);
       this.observer.onExecute(this, session + 1, seqOf(reqId), e.index);
       this.hooks.onApply(this, e, reqId, r);
       this.answers.set(reqId, { result: r, at: this.logTime });
