@@ -48,6 +48,8 @@ export interface Control {
 export function encodeControl(c: Control, signer: Identity): Uint8Array {
   if (c.from !== signer.id)
     throw new ElexError('E_ENCODE', `identity ${signer.id} cannot sign for ${c.from}`);
+  // Never write what every decoder refuses: the sender would not learn its message was dropped.
+  if (c.term > MAX_TERM) throw new ElexError('E_ENCODE', `control term ${c.term} exceeds ${MAX_TERM}`);
   const w = new ByteWriter(96);
   w.u16(CONTROL_MAGIC)
     .u8(2)

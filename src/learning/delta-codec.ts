@@ -151,6 +151,8 @@ export function encodeDelta(d: Delta, signer: Identity): Uint8Array {
 
 /** Encodes `d` signed by `signer` whatever `d.origin` says (for tests and the forged-origin attack). */
 export function encodeDeltaUnchecked(d: Delta, signer: Identity): Uint8Array {
+  // As for control messages: never write a term every decoder refuses.
+  if (d.term > MAX_TERM) throw new ElexError('E_ENCODE', `delta term ${d.term} exceeds ${MAX_TERM}`);
   if (d.count > MAX_DELTA_ENTRIES)
     throw new ElexError('E_OVERSIZE', `${d.count} entries exceed ${MAX_DELTA_ENTRIES}`);
   const idx = order(d);

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SeededRng } from '../../src/core/index.js';
+import { MAX_TERM } from '../../src/learning/control.js';
 import {
   DELTA_FRAME_BYTES,
   emptyDelta,
@@ -41,7 +42,7 @@ describe('delta size bound (what FederatedQTable splits deltas by)', () => {
             d.fresh[i] = e.fresh;
           });
           if (addressed) d.to = 'bob';
-          d.term = 2 ** 40;
+          d.term = MAX_TERM;
           d.round = 2 ** 50;
           d.interactions = 12345;
           const size = encodeDelta(d, alice).length;
