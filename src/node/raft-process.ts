@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { ElexError } from '../core/index.js';
@@ -13,6 +14,7 @@ import {
 } from '../raft/index.js';
 import type { ClusterKeyring } from './cluster-key.js';
 import { lockDataDir } from './dir-lock.js';
+import { writeFileDurably } from './durable-file.js';
 import { FileDisk } from './file-disk.js';
 import { realHostEnv } from './real-env.js';
 import { type Address, TcpTransport, type TransportStats } from './tcp-transport.js';
@@ -133,6 +135,29 @@ function bindDataDir(
   return stored.data.voters;
 }
 
+/** Written beside `raft.disk` on a directory's first start: a directory that has it served a node. */
+const MARKER = 'node.json';
+
+/**
+ * A directory that served a node but lost its `raft.disk` (deleted, or left out of a restore) is refused: booted
+ * empty, the node would be at term 0 with no vote, free to vote a second time in a term it already voted in, and
+ * its acknowledgements of entries it no longer holds had counted towards quorums. etcd takes such a directory
+ * as new; here the operator removes the node and adds it back with an empty directory.
+ */
+function refuseLostDisk(dir: string): void {
+  if (existsSync(join(dir, 'raft.disk')) || !existsSync(join(dir, MARKER))) return;
+  throw new ElexError(
+    'E_STORAGE',
+    `${dir} served a node (${MARKER}) but its raft.disk is gone: the node's vote and log are lost; remove it from the cluster (elex admin remove) and add it back with an empty data directory`,
+  );
+}
+
+/** Writes the marker once `raft.disk` exists (also on a directory of an earlier version, which had none). */
+function markDataDir(dir: string, id: number): void {
+  const path = join(dir, MARKER);
+  if (!existsSync(path)) writeFileDurably(path, JSON.stringify({ id }));
+}
+
 /**
  * One Raft host in a real process: the host (the code the simulator's campaigns run) on a `FileDisk` and a
  * `TcpTransport`, with the client-request plumbing a real client needs: timeouts, and failing a proposal at
@@ -174,6 +199,7 @@ export class RaftProcess<H extends RaftHost> {
     const unlock = lockDataDir(o.dataDir);
     let disk: FileDisk;
     try {
+      refuseLostDisk(o.dataDir);
       disk = FileDisk.open(join(o.dataDir, 'raft.disk'));
     } catch (e) {
       unlock();
@@ -188,6 +214,7 @@ export class RaftProcess<H extends RaftHost> {
         [...(o.voters ?? o.cluster.keys())].sort((a, b) => a - b),
         log,
       );
+      markDataDir(o.dataDir, o.id);
     } catch (e) {
       await disk.close();
       unlock();

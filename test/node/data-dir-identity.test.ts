@@ -4,7 +4,7 @@
  * files did not name it: a start with another `--id` or another member list on a used directory was taken
  * silently.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -96,6 +96,29 @@ describe('a data directory is bound to its node and cluster', () => {
     // Either the start is refused, or the node keeps the configuration its log was written under and cannot
     // commit without a quorum of {1, 2, 3}.
     expect(committedAlone).toBe(false);
+  }, 60_000);
+});
+
+describe('a data directory whose raft.disk is gone', () => {
+  it('is refused: the node would have forgotten its vote and log (E_STORAGE), and a fresh directory still starts', async () => {
+    const { map, dir } = await usedCluster();
+    // An operator deletes n1/raft.disk (or a restore brings back everything but it). Started again, node 1
+    // would boot at term 0 with no vote: in the current term it could grant a second vote, and its
+    // acknowledgements of entries it no longer holds would have counted towards quorums.
+    rmSync(join(dir(1), 'raft.disk'));
+    const o = await startOutcome({ id: 1, cluster: map, dataDir: dir(1) });
+    expect('refused' in o ? o.refused : `started at term ${o.running.status().term}`).toBe('E_STORAGE');
+    // Nothing else in the directory is needed to start fresh.
+    const fresh = await startOutcome({ id: 1, cluster: map, dataDir: join(root, `fresh${dirs++}`) });
+    expect('running' in fresh).toBe(true);
+  }, 60_000);
+
+  it('a directory of an earlier version (raft.disk without node.json) still starts, and is marked', async () => {
+    const { map, dir } = await usedCluster();
+    rmSync(join(dir(2), 'node.json'), { force: true });
+    const o = await startOutcome({ id: 2, cluster: map, dataDir: dir(2) });
+    expect('running' in o).toBe(true);
+    expect(existsSync(join(dir(2), 'node.json'))).toBe(true);
   }, 60_000);
 });
 
