@@ -138,9 +138,14 @@ export class KvNode {
   }
 
   /** Opens a client session through the log: resolves with its id (the register entry's index). */
-  async register(): Promise<number> {
+  register(): Promise<number> {
+    return this.open(false);
+  }
+
+  /** `private`: this node's own session, which no client's command may name (`KvCommand.private`). */
+  private async open(priv: boolean): Promise<number> {
     this.nonce = (this.nonce + 1) % 2 ** 32;
-    const r = await this.write({ op: KvOp.Register, client: 0, seq: this.nonce, key: '' });
+    const r = await this.write({ op: KvOp.Register, client: 0, seq: this.nonce, key: '', private: priv });
     const id = Number(r.value);
     if (!r.ok || !Number.isSafeInteger(id) || id < 1)
       throw new ElexError('E_REGISTER', `the machine answered a register with ${JSON.stringify(r)}`);
@@ -153,7 +158,7 @@ export class KvNode {
   ): Promise<KvResult> {
     if (session !== undefined) return this.write(command(session));
     for (let opened = false; ; opened = true) {
-      if (this.own === null) this.own = this.register().then((client) => ({ client, seq: 0 }));
+      if (this.own === null) this.own = this.open(true).then((client) => ({ client, seq: 0 }));
       const own = this.own;
       let s: ClientSession;
       try {
@@ -162,7 +167,7 @@ export class KvNode {
         if (this.own === own) this.own = null;
         throw e;
       }
-      const r = await this.write(command({ client: s.client, seq: ++s.seq }));
+      const r = await this.write({ ...command({ client: s.client, seq: ++s.seq }), private: true });
       // Refused, so not executed: the bound expired this session. A new one can carry the write once more.
       if (r.error !== SESSION_EXPIRED || opened) return r;
       if (this.own === own) this.own = null;

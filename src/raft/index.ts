@@ -27,6 +27,7 @@ export {
   type KvResult,
   KvStateMachine,
   SESSION_EXPIRED,
+  SESSION_PRIVATE,
 } from './kv.js';
 export { type KvHostOptions, KvRaftHost } from './kv-host.js';
 export { RaftLog } from './log.js';

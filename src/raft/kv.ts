@@ -13,13 +13,27 @@ import { ByteReader, ByteWriter, ElexError, type StateMachine } from '../core/in
 export const KvOp = { Put: 1, Delete: 2, Cas: 3, Get: 4, Register: 5 } as const;
 export type KvOp = (typeof KvOp)[keyof typeof KvOp];
 
-export type KvCommand =
+export type KvCommand = (
   | { op: typeof KvOp.Put; client: number; seq: number; key: string; value: string }
   | { op: typeof KvOp.Delete; client: number; seq: number; key: string }
   | { op: typeof KvOp.Cas; client: number; seq: number; key: string; expected: string | null; value: string }
   | { op: typeof KvOp.Get; client: number; seq: number; key: string }
   /** Opens a session. `seq` is the caller's nonce, only for finding its answer; the answer's value is the id. */
-  | { op: typeof KvOp.Register; client: 0; seq: number; key: '' };
+  | { op: typeof KvOp.Register; client: 0; seq: number; key: '' }
+) & {
+  /**
+   * A node's own session for the writes that bring none. A register with it opens a private session, which only
+   * commands with it may name (and they no other): session ids are log indices, easy to guess, and a client
+   * naming a node's session could move its seq past the node's or answer the node's next write with its own
+   * result. The HTTP API never sets it.
+   */
+  private?: boolean;
+};
+
+/** A command naming a private session without the flag, or a client's session with it: refused, not executed. */
+export const SESSION_PRIVATE = 'E_SESSION_PRIVATE';
+/** The op byte's high bit: the command's `private` flag. */
+const PRIVATE_BIT = 0x80;
 
 /** A command in a session that expired, or was never opened: refused, not executed. */
 export const SESSION_EXPIRED = 'E_SESSION_EXPIRED';
@@ -39,7 +53,10 @@ export const KV_LIMITS = { keyBytes: MAX_KEY, valueBytes: MAX_VALUE } as const;
 
 export function encodeKv(c: KvCommand): Uint8Array {
   const w = new ByteWriter(32 + c.key.length + ('value' in c ? c.value.length : 0));
-  w.u8(c.op).varint(c.client).varint(c.seq).str(c.key);
+  w.u8(c.op | (c.private ? PRIVATE_BIT : 0))
+    .varint(c.client)
+    .varint(c.seq)
+    .str(c.key);
   if (c.op === KvOp.Put) w.str(c.value);
   else if (c.op === KvOp.Cas) {
     w.u8(c.expected === null ? 0 : 1);
@@ -52,7 +69,8 @@ export function encodeKv(c: KvCommand): Uint8Array {
 /** Strict decoder: unknown ops, oversize fields and trailing bytes are errors (E_DECODE). */
 export function decodeKv(data: Uint8Array): KvCommand {
   const r = new ByteReader(data);
-  const op = r.u8();
+  const byte = r.u8();
+  const op = byte & ~PRIVATE_BIT;
   const client = r.varint();
   const seq = r.varint();
   const key = r.str(MAX_KEY);
@@ -82,12 +100,15 @@ export function decodeKv(data: Uint8Array): KvCommand {
       throw new ElexError('E_DECODE', `unknown kv op ${op}`);
   }
   r.end();
+  if (byte & PRIVATE_BIT) c.private = true;
   return c;
 }
 
 interface Session {
   seq: number;
   result: KvResult;
+  /** Opened by a private register: only private commands may name it (`KvCommand.private`). */
+  private?: boolean;
 }
 
 /**
@@ -150,7 +171,9 @@ export class KvStateMachine implements StateMachine {
     }
     if (c.op === KvOp.Register) {
       // The id is this entry's index: no other register can get it, and no expired session can come back.
-      this.touch(index, { seq: 0, result: { ok: true, value: null } });
+      const s: Session = { seq: 0, result: { ok: true, value: null } };
+      if (c.private) s.private = true;
+      this.touch(index, s);
       this.onExecute?.(0, c.seq, index);
       return { ok: true, value: String(index) };
     }
@@ -158,6 +181,8 @@ export class KvStateMachine implements StateMachine {
       const s = this.table.get(c.client);
       // Expired (its last answer is gone, so a retry cannot be told from a new command) or never opened.
       if (s === undefined) return { ok: false, value: null, error: SESSION_EXPIRED };
+      if ((s.private ?? false) !== (c.private ?? false))
+        return { ok: false, value: null, error: SESSION_PRIVATE };
       if (c.seq <= s.seq) {
         this.touch(c.client, s);
         return c.seq === s.seq ? s.result : { ok: false, value: null, error: 'E_STALE_SEQ' };
@@ -184,7 +209,11 @@ export class KvStateMachine implements StateMachine {
         result = { ok: true, value: prev };
         break;
     }
-    if (c.client !== 0) this.touch(c.client, { seq: c.seq, result });
+    if (c.client !== 0) {
+      const s: Session = { seq: c.seq, result };
+      if (c.private) s.private = true;
+      this.touch(c.client, s);
+    }
     this.onExecute?.(c.client, c.seq, index);
     return result;
   }
@@ -211,7 +240,7 @@ export class KvStateMachine implements StateMachine {
     for (const [c, s] of this.table) {
       w.varint(c)
         .varint(s.seq)
-        .u8((s.result.ok ? 1 : 0) | (s.result.value === null ? 0 : 2));
+        .u8((s.result.ok ? 1 : 0) | (s.result.value === null ? 0 : 2) | (s.private ? 4 : 0));
       if (s.result.value !== null) w.str(s.result.value);
       w.str(s.result.error ?? '');
     }
@@ -240,13 +269,15 @@ export class KvStateMachine implements StateMachine {
       if (sessions.has(c)) throw new ElexError('E_DECODE', `snapshot holds client ${c}'s session twice`);
       const seq = r.varint();
       const flags = r.u8();
-      if (flags > 3) throw new ElexError('E_DECODE', `bad session flags ${flags}`);
+      if (flags > 7) throw new ElexError('E_DECODE', `bad session flags ${flags}`);
       const value = flags & 2 ? r.str(MAX_VALUE) : null;
       const err = r.str(256);
-      sessions.set(c, {
+      const s: Session = {
         seq,
         result: err ? { ok: (flags & 1) === 1, value, error: err } : { ok: (flags & 1) === 1, value },
-      });
+      };
+      if (flags & 4) s.private = true;
+      sessions.set(c, s);
     }
     r.end();
     this.data = data;

@@ -150,3 +150,42 @@ describe('KV client sessions are bounded (least recently used expires)', () => {
     expect(() => new KvStateMachine(undefined, { maxSessions: 0 })).toThrow(/maxSessions/);
   });
 });
+
+describe("a node's private session (its session-less writes) cannot be named by a client", () => {
+  // Session ids are log indices, so guessable: a client naming a node's own session with a higher seq made
+  // every later session-less write there E_STALE_SEQ, and with the very next seq it made the node's next write
+  // answer with the client's result, unexecuted (a review of session 25).
+  const mine = (seq: number, key: string, value: string, client: number) =>
+    encodeKv({ op: KvOp.Put, client, seq, key, value, private: true });
+
+  it('a public command naming a private session is refused, not executed, and does not touch its seq', () => {
+    const m = machine(10);
+    const own = Number(
+      m.kv.apply(1, encodeKv({ op: KvOp.Register, client: 0, seq: 7, key: '', private: true })).value,
+    );
+    let index = 1;
+    const apply = (cmd: Uint8Array) => m.kv.apply(++index, cmd);
+    expect(apply(put(own, Number.MAX_SAFE_INTEGER, 'junk', 'j'))).toEqual({
+      ok: false,
+      value: null,
+      error: 'E_SESSION_PRIVATE',
+    });
+    expect(apply(put(own, 1, 'stolen', 's'))).toMatchObject({ ok: false, error: 'E_SESSION_PRIVATE' });
+    expect(m.kv.get('junk')).toBeNull();
+    // The node's own writes go on at seq 1 and execute.
+    expect(apply(mine(1, 'a', 'x', own))).toEqual({ ok: true, value: null });
+    expect(m.kv.get('a')).toBe('x');
+    // And a private command cannot name a client's session either.
+    const pub = Number(apply(register(3)).value);
+    expect(apply(mine(1, 'b', 'y', pub))).toMatchObject({ ok: false, error: 'E_SESSION_PRIVATE' });
+  });
+
+  it('a snapshot keeps which sessions are private', () => {
+    const m = machine(10);
+    m.kv.apply(1, encodeKv({ op: KvOp.Register, client: 0, seq: 7, key: '', private: true }));
+    const copy = new KvStateMachine(undefined, { maxSessions: 10 });
+    copy.restore(m.kv.snapshot(), 1);
+    expect(copy.apply(2, put(1, 5, 'junk', 'j'))).toMatchObject({ ok: false, error: 'E_SESSION_PRIVATE' });
+    expect(copy.apply(3, mine(1, 'a', 'x', 1))).toEqual({ ok: true, value: null });
+  });
+});
