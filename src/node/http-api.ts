@@ -39,6 +39,8 @@ const STATUS: Record<string, number> = {
   E_NOT_FOUND: 404,
   E_TOO_LARGE: 413,
   E_NO_LEADER: 503,
+  // Raft dropped the proposal (no leader known, or a leadership transfer under way): nothing was appended.
+  E_PROPOSAL_DROPPED: 503,
   E_BUSY: 503,
   E_STOPPED: 503,
   E_TIMEOUT: 504,

@@ -7,6 +7,7 @@ import {
   ConfChangeType,
   type ConfState,
   type HostEnv,
+  NONE,
   type NodeObserver,
   type RaftHost,
   type RaftHostOptions,
@@ -184,6 +185,7 @@ export class RaftProcess<H extends RaftHost> {
     private readonly disk: FileDisk,
     private readonly timeoutMs: number,
     private readonly unlock: () => void,
+    private readonly addressBook: ReadonlyMap<number, Address>,
   ) {
     this.leaderWatch = setInterval(() => this.checkLeader(), 20);
   }
@@ -266,7 +268,7 @@ export class RaftProcess<H extends RaftHost> {
       unlock();
       throw e;
     }
-    return new RaftProcess(host, transport, disk, o.requestTimeoutMs ?? 5000, unlock);
+    return new RaftProcess(host, transport, disk, o.requestTimeoutMs ?? 5000, unlock, o.cluster);
   }
 
   /** The address Raft listens on (useful when the cluster map said port 0). */
@@ -354,6 +356,10 @@ export class RaftProcess<H extends RaftHost> {
   async changeMembership(cc: ConfChange): Promise<ConfState> {
     const rn = this.host.rn;
     if (rn === null) throw new ElexError('E_STOPPED', 'the node is stopped');
+    // A voter or learner nobody has an address for could never be reached: added as a voter it raises the
+    // quorum for good (found by a review: add-voter 9 on {1, 2, 3} was committed, quorum 3 of 4).
+    if (cc.type !== ConfChangeType.Remove && !this.addressBook.has(cc.node))
+      throw new ElexError('E_CONF_INVALID', `node ${cc.node} has no address in this node's --cluster`);
     rn.proposeConfChange(cc);
     this.host.guard(() => {});
     const applied = (c: ConfState) =>
@@ -372,6 +378,8 @@ export class RaftProcess<H extends RaftHost> {
     const rn = this.host.rn;
     if (rn === null) throw new ElexError('E_STOPPED', 'the node is stopped');
     if (!rn.raft.conf.voters.includes(to)) throw new ElexError('E_NOT_VOTER', `node ${to} is not a voter`);
+    // With no leader known Raft drops the request without a word: say so now, not as a timeout later.
+    if (rn.raft.lead === NONE) throw new ElexError('E_NO_LEADER', 'no leader is known yet: retry');
     rn.transferLeadership(to);
     this.host.guard(() => {});
     await this.until(() => this.host.raft?.lead === to, `node ${to} leading`);

@@ -107,6 +107,11 @@ export class RawNode {
   proposeConfChange(cc: ConfChange): void {
     const r = this.raft;
     if (r.role !== Role.Leader) throw new ElexError('E_NOT_LEADER', `node ${r.id} is not the leader`);
+    // The two cases where a leader drops every proposal: name them (they were E_PROPOSAL_DROPPED, a 500).
+    if (r.leadTransferee !== NONE)
+      throw new ElexError('E_BUSY', `leadership is being handed to node ${r.leadTransferee}: retry`);
+    if (!r.prs.has(r.id))
+      throw new ElexError('E_NOT_LEADER', `node ${r.id} has left the configuration and is stepping down`);
     if (r.pendingConfIndex > r.log.applied)
       throw new ElexError('E_CONF_PENDING', `conf change at ${r.pendingConfIndex} is not applied yet`);
     const why = validateConfChange(r.conf, cc);
