@@ -152,15 +152,23 @@ export class RawNode {
     const h = this.prevHard;
     const hardChanged = h.term !== hs.term || h.vote !== hs.vote || h.commit !== hs.commit;
     const entries = r.log.unstableEntries();
+    const committedEntries = r.log.nextCommitted(r.maxApplyBatch);
     const rd: Ready = {
       hardState: hardChanged ? hs : null,
       entries,
       snapshot: r.pendingSnapshot,
-      committedEntries: r.log.nextCommitted(r.maxApplyBatch),
+      committedEntries,
       messages: r.msgs,
       readStates: r.readStates,
-      // Commit index changes alone need not be synced (it can be recovered); term, vote and entries must.
-      mustSync: entries.length > 0 || r.pendingSnapshot !== null || h.term !== hs.term || h.vote !== hs.vote,
+      // Commit index changes alone need not be synced (it can be recovered); term, vote and entries must. So
+      // must the commit of a conf change: it takes effect as it applies, and a restart that forgot its commit
+      // went back to the old configuration (a survivor of a shrink to one voter waited for a removed vote).
+      mustSync:
+        entries.length > 0 ||
+        r.pendingSnapshot !== null ||
+        h.term !== hs.term ||
+        h.vote !== hs.vote ||
+        committedEntries.some((e) => e.type === EntryType.ConfChange),
       lead: r.lead,
       role: r.role,
     };

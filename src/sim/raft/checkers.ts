@@ -153,7 +153,12 @@ export class InvariantChecker implements NodeObserver {
       if (rd.role === Role.Leader) {
         this.lastLeaderCommit[id] = r.log.committed;
         this.commitPoints.set(r.term, { index: r.log.committed, term: r.log.term(r.log.committed) });
-        this.checkDurableQuorum(node, r.log.committed, r.log.term(r.log.committed), [r.conf.voters]);
+        // Under the voters of its previous Ready too: a conf change applied as that Ready finished, and commits
+        // made while its sync was in flight (a committed conf change is synced) were made under the old ones.
+        this.checkDurableQuorum(node, r.log.committed, r.log.term(r.log.committed), [
+          this.prevVoters[id],
+          r.conf.voters,
+        ]);
       } else if (
         this.ledTerm[id] === r.term ||
         (this.ledTerm[id] >= 0 && r.log.committed > this.checkedCommit)
