@@ -200,9 +200,19 @@ export class RaftProcess<H extends RaftHost> {
     const log = o.log ?? (() => {});
     const unlock = lockDataDir(o.dataDir);
     let disk: FileDisk;
+    let proc: RaftProcess<H> | null = null;
+    let host: H | null = null;
+    // A write or sync the disk refused: the node must stop rather than acknowledge what it may not hold. It
+    // was the FileDisk default, a throw from an fs callback: an uncaught stack trace, and exit 1.
+    const diskFailed = (e: ElexError): void => {
+      log(`stopped: ${e.message}`);
+      if (o.onFatal !== undefined) return o.onFatal(e);
+      host?.crash();
+      proc?.failPending(new ElexError('E_STORAGE', `the node stopped: ${e.message}`));
+    };
     try {
       refuseLostDisk(o.dataDir);
-      disk = FileDisk.open(join(o.dataDir, 'raft.disk'));
+      disk = FileDisk.open(join(o.dataDir, 'raft.disk'), { onError: diskFailed });
     } catch (e) {
       unlock();
       throw e;
@@ -222,7 +232,6 @@ export class RaftProcess<H extends RaftHost> {
       unlock();
       throw e;
     }
-    let host: H | null = null;
     let transport: TcpTransport;
     try {
       transport = await TcpTransport.listen({
@@ -268,7 +277,8 @@ export class RaftProcess<H extends RaftHost> {
       unlock();
       throw e;
     }
-    return new RaftProcess(host, transport, disk, o.requestTimeoutMs ?? 5000, unlock, o.cluster);
+    proc = new RaftProcess(host, transport, disk, o.requestTimeoutMs ?? 5000, unlock, o.cluster);
+    return proc;
   }
 
   /** The address Raft listens on (useful when the cluster map said port 0). */
@@ -439,18 +449,23 @@ export class RaftProcess<H extends RaftHost> {
   }
 
   /** Fails what is pending, stops the host, closes the sockets and flushes the disk. */
-  async close(): Promise<void> {
-    this.closed = true;
-    clearInterval(this.leaderWatch);
+  /** Fails every pending write with `e` and every pending read with E_STOPPED. */
+  failPending(e: ElexError): void {
     for (const stop of [...this.reads]) stop();
     for (const w of this.pending) {
       clearTimeout(w.timer);
       w.cancel();
-      w.reject(
-        new ElexError('E_STOPPED', 'the node stopped while the request was pending (it may still apply)'),
-      );
+      w.reject(e);
     }
     this.pending.clear();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.leaderWatch);
+    this.failPending(
+      new ElexError('E_STOPPED', 'the node stopped while the request was pending (it may still apply)'),
+    );
     this.host.crash();
     await this.transport.close();
     await this.disk.close();

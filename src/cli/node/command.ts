@@ -108,7 +108,8 @@ async function run<N extends Running>(
     auth,
     log,
     onFatal: (e) => {
-      log(`exiting after a failed assertion: ${e instanceof Error ? e.message : String(e)}`);
+      // A failed assertion, or a disk that refused a write (the line before says which).
+      log(`exiting: ${e instanceof Error ? e.message : String(e)}`);
       process.exit(70); // EX_SOFTWARE: a supervisor restarts the node from its disk
     },
   });
@@ -136,13 +137,19 @@ async function run<N extends Running>(
     })}\n`,
   );
   await stop;
-  // Closing the API runs its close hooks (a coordinator saves its agents) before the node goes.
-  if (server !== null) {
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeAllConnections();
-    await closed;
-  }
+  // No new connections; then the node's close fails what is pending (503 E_STOPPED), so a request in flight
+  // gets an answer instead of a cut connection (`elex admin` read that as E_UNREACHABLE although the change
+  // may have applied). Then the API's close hooks run (a coordinator saves its agents) once its connections
+  // are done, or cut after a second.
+  const closed =
+    server === null ? Promise.resolve() : new Promise<void>((resolve) => server.close(() => resolve()));
   await node.close();
+  if (server !== null) {
+    server.closeIdleConnections();
+    const cut = setTimeout(() => server.closeAllConnections(), 1000);
+    await closed;
+    clearTimeout(cut);
+  }
   log('stopped');
 }
 
