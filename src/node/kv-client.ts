@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ElexError } from '../core/index.js';
 import { SESSION_EXPIRED } from '../raft/index.js';
 import { errorOf, httpJson } from './http-client.js';
-import { checkKey, KV_HEADERS } from './kv-node.js';
+import { checkKey, checkValue, KV_HEADERS } from './kv-node.js';
 import type { Address } from './tcp-transport.js';
 
 export interface KvClientOptions {
@@ -83,24 +83,28 @@ export class KvClient {
   }
 
   put(key: string, value: string): Promise<KvWriteResult> {
-    return this.write(key, 'PUT', value, {});
+    return this.write(key, 'PUT', value, () => ({}));
   }
 
   /** Compare-and-set: `value` if the key holds `expected`. */
   cas(key: string, expected: string, value: string): Promise<KvWriteResult> {
     // Percent-encoded: a header is Latin-1, and fetch throws on anything else (it read as a lost connection).
-    return this.write(key, 'PUT', value, { [KV_HEADERS.ifValueUtf8]: encodeURIComponent(expected) });
+    // Built inside the call, after the checks: encodeURIComponent throws a URIError on a lone surrogate.
+    return this.write(key, 'PUT', value, () => {
+      checkValue(expected);
+      return { [KV_HEADERS.ifValueUtf8]: encodeURIComponent(expected) };
+    });
   }
 
   delete(key: string): Promise<KvWriteResult> {
-    return this.write(key, 'DELETE', undefined, {});
+    return this.write(key, 'DELETE', undefined, () => ({}));
   }
 
   /** A linearizable read, retried like a write (a read changes nothing, so no session is needed). */
   get(key: string): Promise<string | null> {
     return this.exclusive(async () => {
       checkKey(key);
-      const r = await this.attempt(`/kv/${encodeURIComponent(key)}`, 'GET', undefined, {});
+      const r = await this.attempt(`/kv/${encodeURIComponent(key)}`, 'GET', undefined, {}, this.deadline());
       return parseReply(kvReadReply, r, `GET ${key}`).value;
     });
   }
@@ -109,17 +113,27 @@ export class KvClient {
     key: string,
     method: string,
     body: string | undefined,
-    headers: Record<string, string>,
+    headersOf: () => Record<string, string>,
   ): Promise<KvWriteResult> {
     return this.exclusive(async () => {
       checkKey(key);
+      if (body !== undefined) checkValue(body);
+      const headers = headersOf();
+      // One deadline for the whole call: opening (or renewing) the session and the write share it.
+      const end = this.deadline();
       for (let renewed = false; ; renewed = true) {
-        const client = this.session ?? (await this.open());
-        const r = await this.attempt(`/kv/${encodeURIComponent(key)}`, method, body, {
-          ...headers,
-          [KV_HEADERS.client]: String(client),
-          [KV_HEADERS.seq]: String(++this.seq),
-        });
+        const client = this.session ?? (await this.open(end));
+        const r = await this.attempt(
+          `/kv/${encodeURIComponent(key)}`,
+          method,
+          body,
+          {
+            ...headers,
+            [KV_HEADERS.client]: String(client),
+            [KV_HEADERS.seq]: String(++this.seq),
+          },
+          end,
+        );
         const b = parseReply(writeReply, r, `${method} ${key} (it may have applied, once)`);
         if (b.error !== SESSION_EXPIRED)
           return {
@@ -142,12 +156,17 @@ export class KvClient {
   }
 
   /** Opens a session through the log (a retried open may leave an unused one behind; the bound expires it). */
-  private async open(): Promise<number> {
-    const r = await this.attempt('/sessions', 'POST', undefined, {});
+  private async open(end: number): Promise<number> {
+    const r = await this.attempt('/sessions', 'POST', undefined, {}, end);
     if (r.status !== 200) throw new ElexError('E_BAD_REPLY', `POST /sessions: HTTP ${r.status}`);
     this.session = parseReply(sessionReply, r, 'POST /sessions').client;
     this.seq = 0;
     return this.session;
+  }
+
+  /** When a call started now must end. */
+  private deadline(): number {
+    return Date.now() + (this.o.deadlineMs ?? 10_000);
   }
 
   private async exclusive<T>(f: () => Promise<T>): Promise<T> {
@@ -167,12 +186,14 @@ export class KvClient {
     method: string,
     body: string | undefined,
     headers: Record<string, string>,
+    end: number,
   ): Promise<{ status: number; body: unknown; attempts: number }> {
-    const end = Date.now() + (this.o.deadlineMs ?? 10_000);
     let backoff = BACKOFF_MIN_MS;
     for (let attempts = 1; ; attempts++) {
       const at = this.o.nodes[this.next % this.o.nodes.length];
-      const r = await httpJson(at, method, path, body, this.o.attemptTimeoutMs ?? 3000, headers);
+      // No attempt outlives the call's deadline (a 2.5 s attempt overran a 300 ms deadline by 2.2 s).
+      const timeout = Math.max(1, Math.min(this.o.attemptTimeoutMs ?? 3000, end - Date.now()));
+      const r = await httpJson(at, method, path, body, timeout, headers);
       if (r !== null && (r.status === 200 || r.status === 404 || r.status === 409)) return { ...r, attempts };
       if (r !== null && r.status !== 503 && r.status !== 504) {
         const e = errorOf(r.body);

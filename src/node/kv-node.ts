@@ -51,11 +51,23 @@ export interface KvNodeStatus extends RaftStatus {
 /**
  * E_BAD_KEY for `.` and `..`: URL paths resolve them as dot segments (`/kv/..` is `/`, `%2e%2e` too), so the
  * HTTP API could never read, write or delete them; refused before anything is proposed (session 23; a key
- * written directly used to be stranded).
+ * written directly used to be stranded). The empty key too (`/kv/` names none), and a key with a lone
+ * surrogate, which no URL can carry (session 25).
  */
 export function checkKey(key: string): void {
-  if (key === '.' || key === '..')
+  if (key === '' || key === '.' || key === '..')
     throw new ElexError('E_BAD_KEY', `'${key}' cannot be a key: a URL path cannot address it`);
+  if (LONE_SURROGATE.test(key))
+    throw new ElexError('E_BAD_KEY', 'a key must be well-formed UTF-16 (it holds a lone surrogate)');
+}
+
+/** A lone surrogate has no UTF-8 form: encoders write U+FFFD instead, so what is stored is not what was put. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** E_BAD_VALUE for a value with a lone surrogate (it would be stored with U+FFFD in its place). */
+export function checkValue(value: string | null): void {
+  if (value !== null && LONE_SURROGATE.test(value))
+    throw new ElexError('E_BAD_VALUE', 'a value must be well-formed UTF-16 (it holds a lone surrogate)');
 }
 
 /**
@@ -65,6 +77,7 @@ export function checkKey(key: string): void {
  */
 function checkSizes(key: string, ...values: Array<string | null>): void {
   checkKey(key);
+  for (const v of values) checkValue(v);
   const k = Buffer.byteLength(key);
   if (k > KV_LIMITS.keyBytes)
     throw new ElexError('E_TOO_LARGE', `the key is ${k} bytes as UTF-8, above ${KV_LIMITS.keyBytes}`);

@@ -206,7 +206,10 @@ export class RaftProcess<H extends RaftHost> {
     // was the FileDisk default, a throw from an fs callback: an uncaught stack trace, and exit 1.
     const diskFailed = (e: ElexError): void => {
       log(`stopped: ${e.message}`);
-      if (o.onFatal !== undefined) return o.onFatal(e);
+      if (o.onFatal !== undefined) {
+        o.onFatal(e);
+        return;
+      }
       host?.crash();
       proc?.failPending(new ElexError('E_STORAGE', `the node stopped: ${e.message}`));
     };

@@ -32,15 +32,21 @@ async function single<N extends { close(): Promise<void>; status(): { role: stri
     id: number;
     cluster: Map<number, Address>;
     dataDir: string;
+    voters: number[];
     auth?: ClusterKeyring;
   }) => Promise<N>,
   serve: (n: N, at: Address) => Promise<Server>,
   auth?: ClusterKeyring,
 ): Promise<string> {
-  const [port] = await freePorts(1);
+  const [port, spare] = await freePorts(2);
   const node = await start({
     id: 1,
-    cluster: new Map([[1, { host: '127.0.0.1', port }]]),
+    // Node 2 has an address but is no member: the admin tests add it (a node with no address is refused).
+    cluster: new Map([
+      [1, { host: '127.0.0.1', port }],
+      [2, { host: '127.0.0.1', port: spare }],
+    ]),
+    voters: [1],
     dataDir: join(root, `d${dirs++}`),
     ...(auth ? { auth } : {}),
   });
