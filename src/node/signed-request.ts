@@ -99,7 +99,15 @@ export function guardFor(keyring: ClusterKeyring | undefined): RequestGuard | nu
 /** A signed route's body, once `guard` (if any) accepted the request's signature of it; E_AUTH otherwise. */
 export async function signedBody(req: JsonRequest, guard: RequestGuard | null): Promise<string> {
   const body = await req.body();
-  guard?.check({ method: req.method, path: req.path, body }, req.header?.(SIGNED_HEADER));
+  if (guard === null) return body;
+  let tag: string | undefined;
+  try {
+    tag = req.header?.(SIGNED_HEADER);
+  } catch (e) {
+    // Sent twice: an unreadable signature, so 401 as any other (docs/node.md), not a 400.
+    throw new ElexError('E_AUTH', e instanceof Error ? e.message : String(e));
+  }
+  guard.check({ method: req.method, path: req.path, body }, tag);
   return body;
 }
 
