@@ -24,6 +24,7 @@ import { QLearner } from './engine.js';
 import { ENVELOPE, envelope } from './envelope.js';
 import {
   checkFederatedActions,
+  checkKnownKeys,
   deltaLimitsOf,
   epochOf,
   type FederationConfig,
@@ -116,13 +117,24 @@ export class FederatedQTable {
 
   constructor(config: FederationConfig = {}) {
     // Checked before anything else: a refused configuration must leave the caller's keyring untouched.
+    checkKnownKeys(config);
     if (config.vote_state) checkVoteState(config.vote_state);
     this.deltaLimits = deltaLimitsOf(config);
     this.id = config.id ?? 'agent-0';
-    this.peers = (config.peers ?? []).filter((p) => p !== this.id);
+    const listed = config.peers ?? [];
+    // A peer listed twice was counted twice: a larger election quorum, and its acks counted twice.
+    const twice = listed.find((p, i) => listed.indexOf(p) !== i);
+    if (twice !== undefined) throw new ElexError('E_CONFIG', `peers lists '${twice}' twice`);
+    this.peers = listed.filter((p) => p !== this.id);
     this.sync_interval_ms = syncIntervalOf(config);
     this.epoch = epochOf(config);
-    this.config = settingsOf(config);
+    this.config = settingsOf(config, this.peers.length + 1);
+    // The key derives from the seed: with neither given, every member of that id anywhere had one public key.
+    if (config.identity === undefined && config.seed === undefined)
+      throw new ElexError(
+        'E_CONFIG',
+        'a member needs its identity (a signing key) or, in tests and simulations, a seed to derive one',
+      );
     const root = new SeededRng(config.seed ?? 1).fork(this.id);
     this.rng = root.fork('draws');
     this.identity = config.identity ?? identityFromRng(this.id, root.fork('key'));

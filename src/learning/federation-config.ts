@@ -108,17 +108,75 @@ export function epochOf(config: FederationConfig): number {
 /** `sync_interval_ms` (default one minute). */
 export function syncIntervalOf(config: FederationConfig): number {
   const ms = config.sync_interval_ms ?? 60_000;
-  if (!(ms > 0)) throw new ElexError('E_CONFIG', 'sync_interval_ms must be positive');
+  // At most a timer's reach: node cuts a longer setTimeout to 1 ms, so 2^32 ms synced every millisecond.
+  if (!(ms > 0 && ms <= MAX_TIMER_MS))
+    throw new ElexError('E_CONFIG', `sync_interval_ms must be in (0, ${MAX_TIMER_MS}], got ${ms}`);
   return ms;
 }
 
+/** The longest delay a Node timer keeps (2^31 − 1 ms, about 24.8 days). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** E_CONFIG unless `v` is an integer ≥ `min`. */
+function intAtLeast(name: string, v: number, min: number): number {
+  if (!(Number.isSafeInteger(v) && v >= min))
+    throw new ElexError('E_CONFIG', `${name} must be an integer ≥ ${min}, got ${v}`);
+  return v;
+}
+
+/** E_CONFIG unless `v` is finite and above `min` (or at it, when `inclusive`). */
+function finiteAbove(name: string, v: number, min: number, inclusive: boolean): number {
+  if (!(Number.isFinite(v) && (inclusive ? v >= min : v > min)))
+    throw new ElexError(
+      'E_CONFIG',
+      `${name} must be a finite number ${inclusive ? '≥' : '>'} ${min}, got ${v}`,
+    );
+  return v;
+}
+
+/** Every key a configuration may have: a misspelt one (`syncIntervalMs`) was ignored and its default used. */
+// A Record over the interface's keys: the compiler says when one is added to the interface but not here.
+const KNOWN: Record<keyof FederationConfig, true> = {
+  sync_interval_ms: true,
+  min_peers_for_consensus: true,
+  byzantine_threshold: true,
+  gossip_fanout: true,
+  id: true,
+  peers: true,
+  network: true,
+  keyring: true,
+  seed: true,
+  identity: true,
+  clock: true,
+  rule: true,
+  learning: true,
+  sync_after_interactions: true,
+  max_interactions_per_delta: true,
+  weight_cap: true,
+  conflict_tolerance: true,
+  epoch: true,
+  vote_state: true,
+  on_vote_state: true,
+  max_delta_entries: true,
+  max_delta_bytes: true,
+  anti_entropy_entries: true,
+};
+const KNOWN_KEYS: ReadonlySet<string> = new Set(Object.keys(KNOWN));
+
+/** E_CONFIG for a key `FederationConfig` does not have. */
+export function checkKnownKeys(config: FederationConfig): void {
+  for (const k of Object.keys(config))
+    if (!KNOWN_KEYS.has(k)) throw new ElexError('E_CONFIG', `unknown federation setting '${k}'`);
+}
+
 /** The protocol settings, defaults filled in (an unknown `rule` is refused). */
-export function settingsOf(config: FederationConfig): FederationSettings {
+export function settingsOf(config: FederationConfig, members = Number.POSITIVE_INFINITY): FederationSettings {
   const threshold = config.byzantine_threshold ?? 0.33;
   if (!(threshold >= 0 && threshold < 0.5))
     throw new ElexError('E_CONFIG', 'byzantine_threshold must be in [0, 0.5)');
   const settings = {
-    min_peers_for_consensus: config.min_peers_for_consensus ?? 3,
+    // A category smaller than the default still aggregates (two members never reached three reports).
+    min_peers_for_consensus: config.min_peers_for_consensus ?? Math.min(3, members),
     byzantine_threshold: threshold,
     gossip_fanout: config.gossip_fanout ?? 3,
     sync_after_interactions: config.sync_after_interactions ?? 10,
@@ -129,6 +187,19 @@ export function settingsOf(config: FederationConfig): FederationSettings {
     rule: config.rule ?? DEFAULT_RULE,
   };
   ruleByName(settings.rule);
+  // Each was taken as given: NaN fanout sent nothing, NaN min_peers never ran a round, NaN
+  // max_interactions_per_delta turned the plausibility check off (x > NaN is false), NaN weight_cap merged nothing.
+  intAtLeast('min_peers_for_consensus', settings.min_peers_for_consensus, 1);
+  if (settings.min_peers_for_consensus > members)
+    throw new ElexError(
+      'E_CONFIG',
+      `min_peers_for_consensus ${settings.min_peers_for_consensus} exceeds the category's ${members} members: no round could run`,
+    );
+  intAtLeast('gossip_fanout', settings.gossip_fanout, 1);
+  intAtLeast('sync_after_interactions', settings.sync_after_interactions, 1);
+  intAtLeast('max_interactions_per_delta', settings.max_interactions_per_delta, 1);
+  finiteAbove('weight_cap', settings.weight_cap, 0, false);
+  finiteAbove('conflict_tolerance', settings.conflict_tolerance, 0, true);
   const sweep = settings.anti_entropy_entries;
   if (!(Number.isInteger(sweep) && sweep >= 0 && sweep <= 4096))
     throw new ElexError('E_CONFIG', 'anti_entropy_entries must be an integer in 0..4096');

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:dgram';
 import { performance } from 'node:perf_hooks';
-import { type Clock, SeededRng } from '../core/index.js';
+import { type Clock, ElexError, SeededRng } from '../core/index.js';
 import {
   type GossipConfig,
   GossipDriver,
@@ -162,16 +162,27 @@ export class GossipMember {
   }
 
   static async start(o: GossipMemberOptions): Promise<GossipMember> {
+    const tickMs = o.tickMs ?? 100;
+    // NaN, 0 or less made setInterval tick every millisecond.
+    if (!(Number.isFinite(tickMs) && tickMs > 0))
+      throw new ElexError('E_CONFIG', `tickMs must be a positive number of milliseconds, got ${tickMs}`);
     const { socket, address } = await bindUdp(o.listen);
     const name = o.advertise ?? formatAddress(address);
-    const core = new GossipNode({
-      name,
-      generation: Date.now(),
-      seeds: (o.seeds ?? []).filter((s) => s !== name),
-      rng: new SeededRng(randomBytes(4).readInt32LE(0)),
-      now: monotonic.now(),
-      config: o.config,
-    });
+    let core: GossipNode;
+    try {
+      core = new GossipNode({
+        name,
+        generation: Date.now(),
+        seeds: (o.seeds ?? []).filter((s) => s !== name),
+        rng: new SeededRng(randomBytes(4).readInt32LE(0)),
+        now: monotonic.now(),
+        config: o.config,
+      });
+    } catch (e) {
+      // The name needs the bound address, so the socket is open when the core refuses its config: give it back.
+      await new Promise<void>((resolve) => socket.close(() => resolve()));
+      throw e;
+    }
     const transport = new UdpTransport(socket, o.auth);
     const driver = new GossipDriver(core, transport, monotonic);
     socket.on('message', (data) => {
@@ -179,7 +190,7 @@ export class GossipMember {
       if (bytes !== null) driver.receive(bytes);
     });
     socket.on('error', () => {}); // ICMP unreachable and the like: gossip tolerates loss
-    return new GossipMember(name, core, driver, socket, transport, o.tickMs ?? 100);
+    return new GossipMember(name, core, driver, socket, transport, tickMs);
   }
 
   subscribe(listener: GossipListener): () => void {

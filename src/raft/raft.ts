@@ -118,6 +118,14 @@ export class Raft {
     this.rng = cfg.rng;
     this.metrics = cfg.metrics ?? noMetrics;
     const tickMs = cfg.tickMs ?? 10;
+    // NaN slipped through Math.max and the comparison below: a node that never held an election.
+    for (const [name, v] of [
+      ['tickMs', tickMs],
+      ['electionTimeoutMs', cfg.electionTimeoutMs ?? 150],
+      ['heartbeatMs', cfg.heartbeatMs ?? 50],
+    ] as const)
+      if (!(Number.isFinite(v) && v > 0))
+        throw new ElexError('E_CONFIG', `${name} must be a positive number of milliseconds, got ${v}`);
     this.electionTicks = Math.max(2, Math.round((cfg.electionTimeoutMs ?? 150) / tickMs));
     this.heartbeatTicks = Math.max(1, Math.round((cfg.heartbeatMs ?? 50) / tickMs));
     if (this.heartbeatTicks >= this.electionTicks)

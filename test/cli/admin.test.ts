@@ -29,7 +29,7 @@ describe('elex admin', () => {
     const other = join(dir, 'other.key');
     expect((await elex('cluster-key', '--out', key)).code).toBe(0);
     expect((await elex('cluster-key', '--out', other)).code).toBe(0);
-    const [raft, http] = await freePorts(2);
+    const [raft, http, spare] = await freePorts(3);
     const at = `127.0.0.1:${http}`;
     const node = spawn(
       process.execPath,
@@ -38,8 +38,11 @@ describe('elex admin', () => {
         'node',
         '--id',
         '1',
+        // Node 2 has an address (a node without one is refused) but is no voter: add-learner adds it.
         '--cluster',
-        `1=127.0.0.1:${raft}`,
+        `1=127.0.0.1:${raft},2=127.0.0.1:${spare}`,
+        '--voters',
+        '1',
         '--http',
         at,
         '--data-dir',
