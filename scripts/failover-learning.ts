@@ -15,9 +15,13 @@ import { fileURLToPath } from 'node:url';
 import { defaultCatalog } from '../src/node/catalog-file.js';
 import { httpJson } from '../src/node/http-client.js';
 import { LocalProcesses, type Member } from '../src/node/processes.js';
-import { positiveIntArg } from './args.js';
+import { parseArgs, positiveInt } from './args.js';
 
-const ratings = positiveIntArg('--ratings', 5);
+const { '--ratings': ratings } = parseArgs(
+  'failover-learning',
+  'Ratings given while a coordinator is down, on three real coordinators; prints one JSON object.',
+  { '--ratings': { value: positiveInt, default: 5, help: 'queries rated during the outage' } },
+);
 const bin = fileURLToPath(new URL('../bin/elex.js', import.meta.url));
 const catalog = defaultCatalog();
 // Category 1 lives on coordinator 2 (category k on the k-th id); its standby host is coordinator 3.

@@ -8,10 +8,22 @@
  *   npx tsx scripts/federation-convergence.ts [--seeds 10] [--learn-per-sync 4]
  */
 import { FederationSimCluster } from '../src/sim/federation/sim-network.js';
-import { positiveIntArg } from './args.js';
+import { parseArgs, positiveInt } from './args.js';
 
-const seeds = positiveIntArg('--seeds', 10);
-const learnPerSync = positiveIntArg('--learn-per-sync', 4);
+const args = parseArgs(
+  'federation-convergence',
+  "The shipped federation's honest convergence to Q* on the simulator, seeds 1..N; prints one JSON object.",
+  {
+    '--seeds': { value: positiveInt, default: 10, help: 'seeds 1..N' },
+    '--learn-per-sync': {
+      value: positiveInt,
+      default: 4,
+      help: 'interactions each member learns per sync',
+    },
+  },
+);
+const seeds = args['--seeds'];
+const learnPerSync = args['--learn-per-sync'];
 const checkpoints = [10, 20, 30, 60];
 const error = checkpoints.map(() => 0);
 const spread = checkpoints.map(() => 0);

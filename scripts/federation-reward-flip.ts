@@ -8,9 +8,13 @@
  *   npx tsx scripts/federation-reward-flip.ts [--seeds 6]
  */
 import { runByzantineScenario } from '../src/sim/federation/byzantine-members.js';
-import { positiveIntArg } from './args.js';
+import { parseArgs, positiveInt } from './args.js';
 
-const seeds = positiveIntArg('--seeds', 6);
+const { '--seeds': seeds } = parseArgs(
+  'federation-reward-flip',
+  'The shipped federation against reward flippers, with and without the attack; prints one JSON object.',
+  { '--seeds': { value: positiveInt, default: 6, help: 'seeds 1..N per category size' } },
+);
 const r4 = (x: number) => Math.round(x * 1e4) / 1e4;
 const sizes = [] as Array<{ members: number; flippers: number; none: number[]; reward_flip: number[] }>;
 for (const members of [4, 5, 7]) {

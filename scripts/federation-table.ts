@@ -22,24 +22,33 @@ import {
   parseCampaignReport,
   renderVerdict,
 } from '../src/sim/federation/index.js';
-import { positiveIntArg } from './args.js';
+import { nonNegativeInt, parseArgs, positiveInt, text } from './args.js';
 
-if (process.argv.includes('--help') || process.argv.includes('-h')) {
-  process.stdout.write(
-    [
-      'Usage: npx tsx scripts/federation-table.ts [--seeds 10] [--seed 1] [--jobs 2] [--episodes N] [--dir out/federation-table] [--fresh | --render] [--json]',
-      '',
-      "Runs issue 5's twelve Byzantine campaigns (3 MDPs x {10/3, 20/6} x {robust under every attack, plain",
-      'under none and visit-inflation}), saves each report as JSON, and prints the table judged against the',
-      'criteria. Saved reports with the same seeds are reused (--fresh re-runs them all: a saved report does not',
-      'know which code produced it); --render only reads them. --json prints the verdicts as one JSON object',
-      '(criteria, met, failures, and per column every figure and whether it passes) instead of the table.',
-      "--episodes overrides every MDP's budget (a quick look; the issue's figures use the defaults).",
-      '',
-    ].join('\n'),
-  );
-  process.exit(0);
-}
+const args = parseArgs(
+  'federation-table',
+  [
+    "Runs issue 5's twelve Byzantine campaigns (3 MDPs x {10/3, 20/6} x {robust under every attack, plain",
+    'under none and visit-inflation}), saves each report as JSON, and prints the table judged against the',
+    'criteria. Saved reports with the same seeds are reused (--fresh re-runs them all: a saved report does not',
+    'know which code produced it); --render only reads them. --json prints the verdicts as one JSON object',
+    '(criteria, met, failures, and per column every figure and whether it passes) instead of the table.',
+    "--episodes overrides every MDP's budget (a quick look; the issue's figures use the defaults).",
+  ].join('\n'),
+  {
+    '--seeds': { value: positiveInt, default: 10, help: 'seeds per campaign' },
+    '--seed': { value: nonNegativeInt, default: 1, help: "root of the campaigns' seeds" },
+    '--jobs': { value: positiveInt, default: 2, help: 'campaigns at a time' },
+    '--episodes': { value: positiveInt, help: "episodes per agent (default: each MDP's budget)" },
+    '--dir': {
+      value: text('DIR', 'a directory'),
+      default: join('out', 'federation-table'),
+      help: 'saved reports',
+    },
+    '--fresh': { help: 're-run every campaign, saved or not' },
+    '--render': { help: 'only print the table from saved reports' },
+    '--json': { help: 'the verdicts as one JSON object instead of the table' },
+  },
+);
 
 /** The campaigns running now: stopped with this script, so none runs on as an orphan. */
 const running = new Set<ChildProcess>();
@@ -60,19 +69,14 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-const seeds = positiveIntArg('--seeds', 10);
-const rootAt = process.argv.indexOf('--seed');
-const root = rootAt < 0 ? 1 : Number(process.argv[rootAt + 1]);
-if (!Number.isInteger(root) || root < 0) fail('--seed needs a non-negative integer');
-const jobs = positiveIntArg('--jobs', 2);
+const seeds = args['--seeds'];
+const root = args['--seed'];
+const jobs = args['--jobs'];
 // Episodes per agent: the MDP's budget unless given (a short budget gives a quick look, not the figures).
-const episodesAt = process.argv.indexOf('--episodes');
-const episodes = episodesAt < 0 ? null : positiveIntArg('--episodes', 0);
-const dirAt = process.argv.indexOf('--dir');
-const dir = dirAt < 0 ? join('out', 'federation-table') : process.argv[dirAt + 1];
-if (dir === undefined || dir.startsWith('--')) fail('--dir needs a directory');
-const renderOnly = process.argv.includes('--render');
-const fresh = process.argv.includes('--fresh');
+const episodes = args['--episodes'] ?? null;
+const dir = args['--dir'];
+const renderOnly = args['--render'];
+const fresh = args['--fresh'];
 if (renderOnly && fresh) fail('--render and --fresh exclude each other');
 const ELEX = join(import.meta.dirname, '..', 'bin', 'elex.js');
 const SIZES = [
@@ -183,7 +187,7 @@ function load(file: string): CampaignReportView {
   }
 }
 const verdicts = columns.map((c) => judgeColumn(load(c.robust), load(c.plain)));
-if (process.argv.includes('--json')) {
+if (args['--json']) {
   const failed = failures(verdicts);
   const criteria = criteriaCount(verdicts);
   process.stdout.write(

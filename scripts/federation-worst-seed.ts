@@ -15,19 +15,27 @@ import {
   campaignRunConfig,
   campaignSeed,
   MDP_NAMES,
-  type MdpName,
   MEAN_FACTOR,
   runFederation,
   WORST_FACTOR,
 } from '../src/sim/federation/index.js';
-import { positiveIntArg } from './args.js';
+import { oneOf, parseArgs, positiveInt } from './args.js';
 
-const mdpAt = process.argv.indexOf('--mdp');
-const mdp = (mdpAt < 0 ? 'frozen-lake' : process.argv[mdpAt + 1]) as MdpName;
-if (!MDP_NAMES.includes(mdp)) throw new Error(`--mdp must be one of ${MDP_NAMES.join(', ')}`);
-const seeds = positiveIntArg('--seeds', 30);
-const root = positiveIntArg('--root', 1);
-const draws = positiveIntArg('--draws', 20_000);
+const args = parseArgs(
+  'federation-worst-seed',
+  "How often the worst-agent criterion passes with no attack: the honest baseline's per-seed ρ, resampled;\n" +
+    'prints one JSON object.',
+  {
+    '--mdp': { value: oneOf(MDP_NAMES), default: 'frozen-lake', help: `the MDP: ${MDP_NAMES.join(', ')}` },
+    '--seeds': { value: positiveInt, default: 30, help: 'baseline seeds' },
+    '--root': { value: positiveInt, default: 1, help: "root of the campaign's seeds" },
+    '--draws': { value: positiveInt, default: 20_000, help: 'resampling draws' },
+  },
+);
+const mdp = args['--mdp'];
+const seeds = args['--seeds'];
+const root = args['--root'];
+const draws = args['--draws'];
 const r3 = (x: number) => Math.round(x * 1e3) / 1e3;
 
 const sizes = [];

@@ -8,11 +8,20 @@
  */
 import { runByzantineScenario } from '../src/sim/federation/byzantine-members.js';
 import { runFederationScenario } from '../src/sim/federation/sim-network.js';
-import { positiveIntArg } from './args.js';
+import { parseArgs, positiveInt } from './args.js';
 
-const seeds = positiveIntArg('--seeds', 200);
-const byzSeeds = positiveIntArg('--byzantine-seeds', 25);
-const boundMs = positiveIntArg('--bound-ms', 60_000);
+const args = parseArgs(
+  'scan-federation-election',
+  "Seed scan of the federation's aggregator election, honest and Byzantine; prints one JSON object.",
+  {
+    '--seeds': { value: positiveInt, default: 200, help: 'honest runs, seeds 1..N' },
+    '--byzantine-seeds': { value: positiveInt, default: 25, help: 'Byzantine runs per size' },
+    '--bound-ms': { value: positiveInt, default: 60_000, help: 'convergence bound after the heal' },
+  },
+);
+const seeds = args['--seeds'];
+const byzSeeds = args['--byzantine-seeds'];
+const boundMs = args['--bound-ms'];
 
 const honest = {
   runs: 0,
