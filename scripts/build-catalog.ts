@@ -24,6 +24,7 @@ import type {
 } from '../src/swarm/catalog-schema.js';
 import { CATEGORIES, type CategoryId, UPSTREAM_OTHER } from '../src/swarm/categories.js';
 import { activationOrder, chainDepth, findCycle, prerequisiteClosure } from '../src/swarm/graph.js';
+import { parseArgs, text } from './args.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const DEFAULT_FROM = resolve(REPO, '..', 'shared', 'upstream-data');
@@ -449,22 +450,33 @@ export function renderFiles(built: BuiltFiles): { 'catalog.json': string; 'safe-
   return { 'catalog.json': formatJson(built.catalog), 'safe-zones.json': formatJson(built.zones) };
 }
 
-function main(argv: string[]): number {
-  let from = DEFAULT_FROM;
-  let out = DEFAULT_OUT;
-  let check = false;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--from' && argv[i + 1]) from = resolve(argv[++i]);
-    else if (a === '--out' && argv[i + 1]) out = resolve(argv[++i]);
-    else if (a === '--check') check = true;
-    else {
-      process.stderr.write(
-        `build-catalog: unknown argument ${a}\nusage: build-catalog [--from DIR] [--out DIR] [--check]\n`,
-      );
-      return 2;
-    }
+/** Writes one output file; a refusal (e.g. `--out` into a missing directory) is an ElexError, one line. */
+function write(path: string, text: string): void {
+  try {
+    writeFileSync(path, text);
+  } catch (e) {
+    throw new ElexError('E_CATALOG_OUTPUT', `cannot write ${path}: ${(e as Error).message}`);
   }
+}
+
+function main(argv: string[]): number {
+  const args = parseArgs(
+    'build-catalog',
+    'Builds data/catalog.json and data/safe-zones.json from the upstream ELEX data (docs/catalog.md).',
+    {
+      '--from': { value: text('DIR', 'a directory'), default: DEFAULT_FROM, help: 'the upstream data' },
+      '--out': {
+        value: text('DIR', 'a directory'),
+        default: DEFAULT_OUT,
+        help: 'where the files are written',
+      },
+      '--check': { help: 'write nothing; exit 1 when the files in --out differ from what the inputs give' },
+    },
+    argv,
+  );
+  const from = resolve(args['--from']);
+  const out = resolve(args['--out']);
+  const check = args['--check'];
   const built = buildCatalog(readUpstream(from));
   const files = renderFiles(built);
   let stale = 0;
@@ -479,7 +491,7 @@ function main(argv: string[]): number {
     if (old === text) continue;
     stale++;
     if (check) process.stderr.write(`build-catalog: ${path} is out of date\n`);
-    else writeFileSync(path, text);
+    else write(path, text);
   }
   const c = built.catalog.metadata.counts;
   const zc = built.zones.metadata.counts;
