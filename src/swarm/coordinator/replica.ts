@@ -138,12 +138,16 @@ export class CoordinatorReplica extends RaftHost {
   /**
    * This life's number, kept on disk: the replica's own request ids (id, life, seq) must not repeat after a
    * restart as a new process (`incarnation` starts again at 1), or a new command would be taken for an applied
-   * one and answered with its result. Own ids are refused until the number is durable: after any sync of this
-   * life (a Ready's, or one the first such proposal asks for).
+   * one and answered with its result. Own ids are refused until the number is durable: after a sync issued
+   * after its write (a Ready's, or one the first such proposal asks for).
    */
   private life = 0;
   private lifeDurable = false;
   private lifeSyncing = false;
+  /** Life numbers written so far by this object: a sync proves the latest durable only if issued after it. */
+  private lifeWrites = 0;
+  /** `lifeWrites` when the Ready in progress was observed, so before its sync was issued (one at a time). */
+  private readyLifeWrites = 0;
   /** Copies of an applied command skipped (a duplicated forward or a client's retry). */
   duplicatesSkipped = 0;
   /** Copies of a settled request (at or below its session's floor, answer evicted) skipped. */
@@ -184,11 +188,18 @@ export class CoordinatorReplica extends RaftHost {
     this.lifeDurable = false;
     this.lifeSyncing = false;
     this.env.disk.write(LIFE_KEY, life);
+    this.lifeWrites++;
+  }
+
+  override observeReady(rd: Ready): void {
+    this.readyLifeWrites = this.lifeWrites;
+    super.observeReady(rd);
   }
 
   override finishReady(rn: RawNode, rd: Ready): void {
-    // A Ready that had to sync did so after `start` wrote the life's number (a sync of an earlier life is orphaned).
-    if (rd.mustSync) this.lifeDurable = true;
+    // A Ready's sync makes the life durable only if no life was written after it was issued: a rollover
+    // (`ownIdsReady`) may write life + 1 while that sync is in flight. (A sync from before `start` is orphaned.)
+    if (rd.mustSync && this.readyLifeWrites === this.lifeWrites) this.lifeDurable = true;
     super.finishReady(rn, rd);
   }
 
@@ -203,9 +214,9 @@ export class CoordinatorReplica extends RaftHost {
     }
     if (!this.lifeDurable && !this.lifeSyncing) {
       this.lifeSyncing = true;
-      const life = this.life;
+      const writes = this.lifeWrites;
       this.env.disk.sync(() => {
-        if (this.life === life) this.lifeDurable = true;
+        if (this.lifeWrites === writes) this.lifeDurable = true;
       });
     }
     return this.lifeDurable;
