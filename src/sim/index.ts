@@ -21,4 +21,6 @@ export {
   type PartitionSpec,
   sampleLatency,
 } from './network.js';
+// The HostEnv the simulator lends a RaftHost (virtual clock, seeded faults), as realHostEnv on sockets.
+export { simHostEnv } from './raft/sim-env.js';
 export { type NodeStatus, type SimNodeHandler, type SimOptions, Simulator } from './simulator.js';
