@@ -118,6 +118,14 @@ export class QLearner {
     if (!(c.gamma >= 0 && c.gamma < 1))
       throw new ElexError('E_CONFIG', `gamma must be in [0, 1), got ${c.gamma}`);
     if (!(c.actions >= 1 && c.actions <= 31)) throw new ElexError('E_CONFIG', `actions must be 1..31`);
+    // A decay of 0 made ε NaN (0/0 in the exponent): the learner never explored.
+    if (!(c.epsilonEnd >= 0 && c.epsilonEnd <= c.epsilonStart && c.epsilonStart <= 1))
+      throw new ElexError(
+        'E_CONFIG',
+        `need 0 ≤ epsilonEnd ≤ epsilonStart ≤ 1, got ${c.epsilonEnd} and ${c.epsilonStart}`,
+      );
+    if (!(c.epsilonDecay > 0))
+      throw new ElexError('E_CONFIG', `epsilonDecay must be positive (interactions), got ${c.epsilonDecay}`);
     this.bounds = qBounds(REWARD_MIN, REWARD_MAX, c.gamma);
   }
 
