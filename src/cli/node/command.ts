@@ -167,8 +167,9 @@ export function register(program: Command): void {
     .addHelpText(
       'after',
       '\nHTTP API: GET /status, GET /metrics, GET /kv/<key> (linearizable), PUT /kv/<key> (body: the value), DELETE /kv/<key>.\n' +
-        'A write with headers elex-client: <id in [2^32, 2^53)> and elex-seq: <n> executes once (a retry gets the first\n' +
-        'answer); elex-if: <value> makes a PUT a compare-and-set.\n' +
+        'POST /sessions opens a client session ({"client": id}); a write with headers elex-client: <id> and\n' +
+        'elex-seq: <n> (1, 2, …) executes once (a retry gets the first answer); elex-if: <value> makes a PUT a\n' +
+        'compare-and-set.\n' +
         'Operators: POST /admin/members {"type":"add-voter"|"add-learner"|"remove","node":N} (on the leader),\n' +
         'POST /admin/transfer {"to":N}, or `elex admin`; with --cluster-key they must be signed (elex admin --cluster-key).\n' +
         'Errors are JSON {code, message}: 503 no leader yet (retry), 504 timed out or leader changed (the write may still apply).\n' +
