@@ -55,6 +55,15 @@ export class KvRaftHost<O extends KvHostOptions = KvHostOptions> extends RaftHos
 
   protected restoreSnapshot(data: Uint8Array, index: number): void {
     this.kv.restore(data, index);
+    // A write waiting here whose entry the snapshot covers will never be applied here: answer it from the
+    // session table (its last answer), or it waited out the client's timeout although it had applied.
+    for (const [key, ws] of this.writes) {
+      const [client, seq] = key.split(':').map(Number);
+      const r = this.kv.sessionAnswer(client, seq);
+      if (r === undefined) continue;
+      this.writes.delete(key);
+      for (const w of ws) w(r);
+    }
   }
 
   protected takeSnapshot(): Uint8Array {

@@ -155,6 +155,12 @@ export class KvStateMachine implements StateMachine {
     return this.data.size;
   }
 
+  /** The answer the machine remembers for `client`'s `seq`, if that is its session's last command. */
+  sessionAnswer(client: number, seq: number): KvResult | undefined {
+    const s = this.table.get(client);
+    return s !== undefined && s.seq === seq && seq > 0 ? s.result : undefined;
+  }
+
   /** Highest seq executed for `client` (0 if none). */
   sessionSeq(client: number): number {
     return this.table.get(client)?.seq ?? 0;

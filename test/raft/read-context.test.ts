@@ -1,93 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { SeededRng } from '../../src/core/index.js';
-import {
-  encodeKv,
-  type HostEnv,
-  KvOp,
-  KvRaftHost,
-  MemoryDisk,
-  type Message,
-  MsgType,
-  type NodeObserver,
-} from '../../src/raft/index.js';
+import { encodeKv, KvOp, MsgType } from '../../src/raft/index.js';
+import { World } from './kv-world.js';
 
 /**
- * Review (raftread): a ReadIndex context names a read to the leader and back
+ * A ReadIndex context names a read to the leader and back
  * (`KvRaftHost.clientRead`: id·2^32 + incarnation·2^20 + a counter from 1). `incarnation` counts starts of one
  * host object: the simulator restarts the same object, but a real process (`RaftProcess.start`, `elex node`)
  * builds a new host, whose incarnation is 1 again. So a restarted process reuses the contexts of its previous
  * life, and a ReadIndexResp addressed to that life (queued by the leader's transport until the node reconnects)
  * confirms the new life's read with the old, lower read index. The coordinator replica numbers reads the same way.
  */
-const observer: NodeObserver = {
-  onReady() {},
-  onPersisted() {},
-  onApplied() {},
-  onExecute() {},
-  onRestart() {},
-  onError() {},
-};
-
-const opts = { raft: {}, voters: [1, 2, 3], tickMs: 10, snapshotEvery: 10_000, snapshotKeep: 1000 };
-
-/** A world with no clock of its own (the test ticks) and a network the test delivers by hand. */
-class World {
-  readonly disks = new Map<number, MemoryDisk>();
-  readonly hosts = new Map<number, KvRaftHost>();
-  net: Message[] = [];
-  private starts = 0;
-
-  constructor(ids: number[]) {
-    for (const id of ids) {
-      this.disks.set(id, new MemoryDisk());
-      this.boot(id);
-    }
-  }
-
-  /** Starts `id` as a new process on its disk (a new host object, as `RaftProcess.start` builds). */
-  boot(id: number): KvRaftHost {
-    const seed = 1000 * id + ++this.starts;
-    const env: HostEnv = {
-      disk: this.disks.get(id)!,
-      rng: () => new SeededRng(seed),
-      send: (m) => this.net.push(m),
-      setTimer: () => {},
-      fail: (e) => {
-        throw e;
-      },
-    };
-    const h = new KvRaftHost(env, id, opts, observer);
-    h.start();
-    this.hosts.set(id, h);
-    return h;
-  }
-
-  host(id: number): KvRaftHost {
-    return this.hosts.get(id)!;
-  }
-
-  deliver(pred: (m: Message) => boolean): void {
-    for (let n = 0; n < 100_000; n++) {
-      const i = this.net.findIndex(pred);
-      if (i < 0) return;
-      const [m] = this.net.splice(i, 1);
-      this.host(m.to).deliver(m);
-    }
-    throw new Error('the network did not quiesce');
-  }
-
-  take(pred: (m: Message) => boolean): Message[] {
-    const out = this.net.filter(pred);
-    this.net = this.net.filter((m) => !pred(m));
-    return out;
-  }
-
-  heartbeat(id: number): void {
-    const h = this.host(id);
-    for (let i = 0; i < h.raft!.heartbeatTicks; i++) h.guard(() => h.rn!.tick());
-  }
-}
-
 const put = (seq: number, value: string) => encodeKv({ op: KvOp.Put, client: 0, seq, key: 'k', value });
 
 describe('ReadIndex contexts across a process restart', () => {
