@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:dgram';
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { type Clock, ElexError, SeededRng } from '../core/index.js';
 import {
@@ -9,6 +11,7 @@ import {
   GossipNode,
   type GossipTransport,
   type Liveness,
+  makeConfig,
 } from '../gossip/index.js';
 import { formatAddress, parseAddress } from './address.js';
 import type { ClusterKeyring } from './cluster-key.js';
@@ -147,6 +150,26 @@ const monotonic: Clock = { now: () => performance.now() };
  * supersedes its earlier life. Every datagram goes through the core's strict decoder; the core counts
  * what it refuses (`metrics`).
  */
+/**
+ * Seeds by address: a member is named by the address its datagrams come from, so a seed given by host name
+ * (`localhost:7946`) answered from 127.0.0.1 and every answer was dropped as from a stranger; the joiner never
+ * got in (a review of session 25).
+ */
+async function resolveSeeds(seeds: readonly string[], family: 4 | 6): Promise<string[]> {
+  return Promise.all(
+    seeds.map(async (seed) => {
+      const a = parseAddress(seed);
+      if (isIP(a.host) !== 0) return seed;
+      try {
+        const { address } = await lookup(a.host, { family });
+        return formatAddress({ host: address, port: a.port });
+      } catch (e) {
+        throw new ElexError('E_CONFIG', `seed ${seed}: cannot resolve ${a.host} (${(e as Error).message})`);
+      }
+    }),
+  );
+}
+
 export class GossipMember {
   private readonly timer: NodeJS.Timeout;
   private stopped: Promise<void> | undefined;
@@ -163,17 +186,29 @@ export class GossipMember {
 
   static async start(o: GossipMemberOptions): Promise<GossipMember> {
     const tickMs = o.tickMs ?? 100;
-    // NaN, 0 or less made setInterval tick every millisecond.
-    if (!(Number.isFinite(tickMs) && tickMs > 0))
-      throw new ElexError('E_CONFIG', `tickMs must be a positive number of milliseconds, got ${tickMs}`);
+    // NaN, 0 or less made setInterval tick every millisecond; a tick of two heartbeat intervals or more reads
+    // as a stall at every tick (the core then gives every history grace: no failure was ever detected).
+    const heartbeat = makeConfig(o.config).heartbeatIntervalMs;
+    if (!(Number.isFinite(tickMs) && tickMs > 0 && tickMs < 2 * heartbeat))
+      throw new ElexError(
+        'E_CONFIG',
+        `tickMs must be a positive number of milliseconds below twice the heartbeat interval (${2 * heartbeat}), got ${tickMs}`,
+      );
     const { socket, address } = await bindUdp(o.listen);
     const name = o.advertise ?? formatAddress(address);
+    let seeds: string[];
+    try {
+      seeds = await resolveSeeds(o.seeds ?? [], address.host.includes(':') ? 6 : 4);
+    } catch (e) {
+      await new Promise<void>((resolve) => socket.close(() => resolve()));
+      throw e;
+    }
     let core: GossipNode;
     try {
       core = new GossipNode({
         name,
         generation: Date.now(),
-        seeds: (o.seeds ?? []).filter((s) => s !== name),
+        seeds: seeds.filter((s) => s !== name),
         rng: new SeededRng(randomBytes(4).readInt32LE(0)),
         now: monotonic.now(),
         config: o.config,

@@ -7,9 +7,11 @@ import type { Address } from './tcp-transport.js';
 export async function bindUdp(listen: Address): Promise<{ socket: Socket; address: Address }> {
   const socket = createSocket(listen.host.includes(':') ? 'udp6' : 'udp4');
   await new Promise<void>((resolve, reject) => {
-    socket.once('error', (e) =>
-      reject(new ElexError('E_LISTEN', `cannot bind UDP ${formatAddress(listen)}: ${e.message}`)),
-    );
+    socket.once('error', (e) => {
+      // The socket holds a descriptor from its creation: give it back (20 failed starts held 20).
+      socket.close();
+      reject(new ElexError('E_LISTEN', `cannot bind UDP ${formatAddress(listen)}: ${e.message}`));
+    });
     socket.bind(listen.port, listen.host, () => resolve());
   });
   const bound = socket.address();

@@ -52,7 +52,15 @@ export function register(program: Command): void {
       line({ event: 'ready', name: m.name, seeds, authenticated: auth !== undefined });
       m.subscribe((e) => {
         if (e.kind === 'member')
-          line({ event: 'member', name: e.name, status: e.status, previous: e.previous });
+          // With its generation and incarnation: a peer's restart (a new generation) reads as a change.
+          line({
+            event: 'member',
+            name: e.name,
+            status: e.status,
+            previous: e.previous,
+            gen: e.gen,
+            inc: e.inc,
+          });
       });
       await stop;
       await m.leave();
