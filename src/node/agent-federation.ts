@@ -76,8 +76,11 @@ export interface AgentFederationOptions {
   peers: readonly Address[];
   /** The coordinators' gossip: patterns go out there instead of being POSTed to every peer. */
   patterns?: PatternChannel;
-  /** Run every round after the categories' (`AgentMirror`: the hosted agents' tables to their standby). */
-  mirror?: { round(): Promise<void> };
+  /**
+   * Run every round after the categories' (`AgentMirror`: the hosted agents' tables to their standby). `live`
+   * turns false once `stop` (or a restart) was called: checked after each await, nothing more is sent then.
+   */
+  mirror?: { round(live: () => boolean): Promise<void> };
   intervalMs: number;
   keyring?: ClusterKeyring;
   seed: number;
@@ -102,6 +105,12 @@ export class AgentFederation {
   private readonly categoryOf = new Map<FeatureAgent, readonly FeatureAgent[]>();
   private readonly rng: Rng;
   private timer: NodeJS.Timeout | null = null;
+  /**
+   * Bumped by `stop`. A round, or a timer chain, of an earlier generation does nothing more: before
+   * session 25 a round in flight at `stop` went on to the mirror and the returns after the coordinator had saved,
+   * and its `finally` re-armed a second timer chain after a stop and start.
+   */
+  private generation = 0;
 
   constructor(private readonly o: AgentFederationOptions) {
     this.all = [...[...o.categories.values()].flat(), ...(o.standby ?? [])];
@@ -112,6 +121,7 @@ export class AgentFederation {
   /** Rounds every `intervalMs` × [0.75, 1.25) until `stop`; the timer does not keep the process alive. */
   start(): void {
     if (this.timer !== null || this.o.intervalMs <= 0) return;
+    const chain = this.generation;
     const next = () => {
       this.timer = setTimeout(
         () => {
@@ -120,7 +130,8 @@ export class AgentFederation {
               this.stats.failedRounds++;
             })
             .finally(() => {
-              if (this.timer !== null) next();
+              // Only this chain's own successor: a chain stopped (and maybe started again) meanwhile ends here.
+              if (chain === this.generation) next();
             });
         },
         this.o.intervalMs * (0.75 + 0.5 * this.rng.next()),
@@ -130,7 +141,9 @@ export class AgentFederation {
     next();
   }
 
+  /** Stops the timer; a round in flight sends nothing more (it stops at its next await). */
   stop(): void {
+    this.generation++;
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
   }
@@ -162,6 +175,8 @@ export class AgentFederation {
    * hosted agents' changed tables to their standby (`mirror`).
    */
   async round(): Promise<void> {
+    const generation = this.generation;
+    const live = () => generation === this.generation;
     const maxInteractions = this.maxInteractions;
     const found: Pattern[] = [];
     for (const agents of this.o.categories.values()) {
@@ -188,8 +203,10 @@ export class AgentFederation {
         );
     }
     await Promise.all(posts);
+    // Stopped while the patterns were posted: the coordinator has saved and is closing, so nothing more goes out.
+    if (!live()) return;
     // After the patterns: the standby's agents take them as every agent does, then the primary's values.
-    await this.o.mirror?.round();
+    await this.o.mirror?.round(live);
   }
 
   /** Another coordinator's patterns (validated by the route): applied to every hosted and standby agent. */

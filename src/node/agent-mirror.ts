@@ -34,7 +34,8 @@ export function mirrorSchema(known: (feature: string) => boolean) {
             entries: z.array(entry).min(1).max(MIRROR_ENTRIES_PER_POST),
           }),
         )
-        .min(1)
+        // Empty: an epoch probe (`round` with nothing to send), answered with the standby's epoch.
+        .min(0)
         .max(MIRROR_AGENTS_PER_POST),
     })
     .superRefine((b, ctx) => {
@@ -118,6 +119,8 @@ export class AgentMirror {
   readonly epoch = randomBytes(8).toString('hex');
   private readonly acked = new Map<FeatureAgent, Marker>();
   private standbyEpoch: string | null = null;
+  /** Whether the standby took a request in the last round (then an idle round need not probe its epoch). */
+  private answered = false;
 
   constructor(private readonly o: AgentMirrorOptions) {
     this.schema = mirrorSchema(o.known);
@@ -126,9 +129,11 @@ export class AgentMirror {
   /**
    * Sends the hosted agents' entries changed since their last acknowledged mirror to the standby, in bounded
    * requests, one after the other; stops at the first the standby does not take (the rest wait for the next
-   * round). An agent's marker moves only once every request carrying its entries was answered 200.
+   * round). An agent's marker moves only once every request carrying its entries was answered 200. With nothing
+   * to send, the standby's epoch is probed (every other idle round), and a new one sends everything at once.
+   * `live` turns false when the federation stops: no request is sent after that.
    */
-  async round(): Promise<void> {
+  async round(live: () => boolean = () => true): Promise<void> {
     const to = this.o.to;
     if (to === null) return;
     const perPost = this.o.entriesPerPost ?? MIRROR_ENTRIES_PER_POST;
@@ -172,12 +177,25 @@ export class AgentMirror {
         lastPost.set(c.agent, posts.length);
       }
     if (cur.length > 0) posts.push(cur);
-    let done = 0;
     const resets = this.stats.resets;
+    if (posts.length === 0) {
+      // Nothing changed here, so no reply would name a restarted standby's new epoch and it would never get the
+      // tables again while this primary stays idle (before session 25). An empty request probes the epoch,
+      // skipped when the standby answered last round (a restart is then seen within two rounds).
+      const heard = this.answered;
+      this.answered = false;
+      // (Tables all empty: nothing a restarted standby could lack.)
+      if (heard || !live() || [...this.o.hosted.values()].every((a) => a.table.size === 0)) return;
+      this.answered = await this.post(to, []);
+      if (this.stats.resets !== resets && live()) await this.round(live); // acked is cleared: all of it now
+      return;
+    }
+    let done = 0;
     for (const agents of posts) {
-      if (!(await this.post(to, agents))) break;
+      if (!live() || !(await this.post(to, agents))) break;
       done++;
     }
+    this.answered = done > 0;
     // A standby that restarted meanwhile may have lost older entries of these agents too: all go next round.
     if (this.stats.resets !== resets) return;
     for (const c of changed) if (lastPost.get(c.agent)! < done) this.acked.set(c.agent, c.cut);
@@ -221,7 +239,8 @@ export class AgentMirror {
       applied += a.entries.length;
     }
     this.stats.applied += applied;
-    const taken = refused.length < body.agents.length;
+    // An epoch probe (no agents) is taken: its answer is the epoch.
+    const taken = body.agents.length === 0 || refused.length < body.agents.length;
     return [taken ? 200 : 409, { epoch: this.epoch, applied, refused }];
   }
 }

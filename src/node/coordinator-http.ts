@@ -86,7 +86,8 @@ async function route(
     return queries.mirror.receive(body);
   }
   if (queries !== null && req.method === 'POST' && req.path === RETURN_PATH) {
-    // The standby's agents' rated experiences, for the agents hosted here: signed on a keyed cluster.
+    // The standby's agents' rated experiences, for the agents hosted here: signed on a keyed cluster. When they
+    // could not be saved, `receive` throws E_NOT_SAVED (503): the standby keeps them and sends them again.
     const body = parseBody(await signedBody(req, guard), returnBody);
     return [200, queries.returns.receive(body)];
   }

@@ -43,6 +43,8 @@ const STATUS: Record<string, number> = {
   E_PROPOSAL_DROPPED: 503,
   E_BUSY: 503,
   E_STOPPED: 503,
+  // Taken but not saved (a standby return whose agents.json write failed): retry, the resend is a duplicate.
+  E_NOT_SAVED: 503,
   E_TIMEOUT: 504,
   E_LEADER_CHANGED: 504,
 };

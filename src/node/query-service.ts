@@ -196,9 +196,11 @@ export class QueryService {
       standby: [...this.standby.agents.values()],
       // Every round: the hosted agents' tables to their standby, the standby agents' ratings to their primary.
       mirror: {
-        round: async () => {
-          await this.mirror.round();
-          await this.returns.round();
+        // `live`: false once stopped; checked after each await, so a round in flight at `stop` sends nothing
+        // more and does not rewrite standby-returns.json after `stop` saved it (session 25).
+        round: async (live) => {
+          await this.mirror.round(live);
+          if (live()) await this.returns.round(live);
         },
       },
       peers: ids.filter((id) => id !== node.id).map((id) => http.get(id)!),

@@ -202,15 +202,18 @@ export class StandbyReturn implements ReturnNumbers {
    * Sends the queue to the primary in order, in bounded requests, and stops at the first it does not take; then
    * saves what is left.
    */
-  async round(): Promise<void> {
-    await this.send();
-    this.save();
+  async round(live: () => boolean = () => true): Promise<void> {
+    await this.send(live);
+    // Stopped meanwhile: the coordinator's stop saved already; an acknowledged batch still in the file is
+    // skipped as a duplicate when the next life sends it again.
+    if (live()) this.save();
   }
 
-  private async send(): Promise<void> {
+  private async send(live: () => boolean): Promise<void> {
     const to = this.o.to;
     if (to === null) return;
-    while (this.queue.length > 0) {
+    // `live`: false once the federation was stopped, so a round in flight at `stop` sends nothing more.
+    while (this.queue.length > 0 && live()) {
       // Saved first, every pass (a rating may have been queued during the last request): a sequence number that
       // reaches the primary must never be handed out again by a later life, which would take the new experience
       // for a resend of the old one. Nothing goes out unsaved.
@@ -259,7 +262,12 @@ export class StandbyReturn implements ReturnNumbers {
     this.stats.learned += learned;
     this.stats.refused += refused;
     // Saved before the answer: a crash after it keeps both the learning and the numbers that skip its resend.
-    if (this.o.persist?.() === false) this.stats.saveFailures++;
+    // Not saved: no acknowledgement (503, the standby keeps the batch and resends it, a duplicate then, and the
+    // save is tried again); before session 25 it answered 200 and a crash of this primary lost the batch.
+    if (this.o.persist?.() === false) {
+      this.stats.saveFailures++;
+      throw new ElexError('E_NOT_SAVED', 'learned, but the agents could not be saved: send the batch again');
+    }
     return { next, learned, refused };
   }
 

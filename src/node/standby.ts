@@ -205,22 +205,32 @@ export class Failover {
    * answers with an error: that is its answer). `standby` says the standby's agents answered.
    */
   async part(primary: number, p: PartBody): Promise<{ reply: PartReply; standby: boolean }> {
-    // Skipped (remembered down, or suspected): not asked, the standby answers at once.
-    if (!this.skipped(primary)) {
+    const ask = async (): Promise<PartReply | null> => {
       const r = await this.post(primary, PART_PATH, { ...p, budget_ms: this.o.timeoutMs });
       const reply = r === null ? null : checkPartReply(r.status, r.body, p);
       // TOO_LATE: the primary could not answer within our timeout and keeps no answer; as if it had not answered.
-      if (reply !== null && !('reason' in reply && reply.reason === TOO_LATE)) {
-        // The primary's answer now: a rating of this query id is no longer the standby's (ids are reused).
-        for (const f of p.features) this.standbyAnswers.delete(`${p.queryId}:${f}`);
-        return { reply, standby: false };
-      }
+      if (reply === null || ('reason' in reply && reply.reason === TOO_LATE)) return null;
+      // The primary's answer now: a rating of this query id is no longer the standby's (ids are reused).
+      for (const f of p.features) this.standbyAnswers.delete(`${p.queryId}:${f}`);
+      return reply;
+    };
+    // Skipped (remembered down, or suspected): not asked, the standby answers at once.
+    const skipped = this.skipped(primary);
+    if (skipped === null) {
+      const reply = await ask();
+      if (reply !== null) return { reply, standby: false };
     }
     const standby = this.standbyOf.get(primary) ?? null;
     if (standby === null) return { reply: { reason: DOWN }, standby: false };
     // A standby that did not answer lately either: the query fails now instead of after another timeout. (Not
     // one gossip merely suspects: a host whose UDP is blocked suspects everyone, and its standby still answers.)
     if (standby !== this.o.self && this.down.isDown(standby)) {
+      // Unless the primary was skipped on suspicion alone: it has not failed a request, and may well answer
+      // (before session 25 the query failed without asking it).
+      if (this.suspicionOnly(primary, skipped)) {
+        const reply = await ask();
+        if (reply !== null) return { reply, standby: false };
+      }
       this.stats.standbyDown++;
       return { reply: { reason: DOWN }, standby: false };
     }
@@ -264,8 +274,12 @@ export class Failover {
       const r = await this.post(primary, FORWARDED_FEEDBACK_PATH, f);
       return r === null ? null : checkFeedbackReply(r.status, r.body);
     };
-    // null: the primary did not answer, or was not asked (as its parts: no timeout waited per rating)
-    const skipped = primary !== this.o.self && this.skipped(primary);
+    // null: the primary did not answer, or was not asked (as its parts: no timeout waited per rating). Asked all
+    // the same when skipped on suspicion alone with its standby remembered down, as a part is (session 25).
+    const why = primary === this.o.self ? null : this.skipped(primary);
+    const standby = this.standbyOf.get(primary) ?? null;
+    const standbyDown = standby !== null && standby !== this.o.self && this.down.isDown(standby);
+    const skipped = why !== null && !(standbyDown && this.suspicionOnly(primary, why));
     const first = skipped ? null : await ask();
     // Named the primary's agent: its answer, whatever it says; the standby never had it.
     if (f.agent === hostedAgentId(f.feature))
@@ -292,14 +306,24 @@ export class Failover {
   }
 
   /**
-   * Whether `host` is not asked, counted by why: the failure detector suspects it, or (without a verdict) it did
+   * Why `host` is not asked (null: it is), counted: the failure detector suspects it, or (without a verdict) it did
    * not answer within the last `DOWN_MEMORY_MS`.
    */
-  private skipped(host: number): boolean {
-    if (this.o.suspected?.(host) === true && !this.answersHttp(host)) this.stats.suspected++;
-    else if (this.down.isDown(host)) this.stats.remembered++;
-    else return false;
-    return true;
+  private skipped(host: number): 'suspected' | 'remembered' | null {
+    if (this.o.suspected?.(host) === true && !this.answersHttp(host)) {
+      this.stats.suspected++;
+      return 'suspected';
+    }
+    if (this.down.isDown(host)) {
+      this.stats.remembered++;
+      return 'remembered';
+    }
+    return null;
+  }
+
+  /** Skipped because the detector suspects `host`, which has not itself failed a request lately. */
+  private suspicionOnly(host: number, why: 'suspected' | 'remembered' | null): boolean {
+    return why === 'suspected' && !this.down.isDown(host);
   }
 
   /**

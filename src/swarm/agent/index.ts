@@ -500,8 +500,8 @@ export class FeatureAgent {
   /**
    * Entries [hi, lo, action, q, visits] of the primary's agent of this feature, taken as they are (a standby
    * agent's replica of it, not a peer's delta to merge). Not this agent's own learning: no fresh visits, no
-   * experience, so nothing of it goes out as its delta or pattern. All checked before any is written; returns
-   * how many changed the table.
+   * experience, so nothing of it goes out as its delta or pattern. All checked before any is written; an entry of
+   * a state no agent is in is skipped; returns how many changed the table.
    */
   mirror(entries: ReadonlyArray<readonly [number, number, number, number, number]>): number {
     for (const [hi, lo, a, q, visits] of entries)
@@ -520,7 +520,11 @@ export class FeatureAgent {
     const synced = this.table.sinceNow(this.syncedVersion, this.syncedGeneration) >= this.table.clock;
     let changed = 0;
     for (const [hi, lo, a, q, visits] of entries) {
-      if (visits > 0) this.mirroredStates.add((BigInt(hi) << 32n) | BigInt(lo));
+      const state = (BigInt(hi) << 32n) | BigInt(lo);
+      // A state no agent is in is skipped, as `replay` and `applyPattern` do: before session 25 such entries grew
+      // the table past what the agents' file may hold, and the next start refused it (E_DECODE).
+      if (!AGENT_STATES.has(state)) continue;
+      if (visits > 0) this.mirroredStates.add(state);
       const e = this.table.slot(hi, lo, a);
       if (this.table.q[e] === Math.fround(q) && this.table.visits[e] === visits) continue;
       this.table.write(e, q, visits);
