@@ -29,7 +29,7 @@ import {
   EXCHANGE_FIXED,
   NEWS_PRIORITY,
 } from './exchange.js';
-import { compareIncarnation, keyId, type Member, supersedes } from './member.js';
+import { compareIncarnation, keyId, type Member, Status, supersedes } from './member.js';
 import { applyClaim, applySelfClaim, claimOf, rehash, unhash } from './membership.js';
 import { liveNames, pickLive } from './peers.js';
 import { reconnectTarget } from './tombstones.js';
@@ -44,10 +44,19 @@ export function gossipRound(s: CoreState): void {
   // Gossip to the dead: partitions heal only if someone talks across them. Probability ∝ dead share. The
   // dead include those forgotten while dead (`s.lost`): a partition can outlive the tombstones.
   const dead = s.dead.items;
-  const away = dead.length + s.lost.size;
+  // Seeds held as `left` count as away too: in neither pool, a seed that left and came back as a new life was
+  // never addressed again (and drops a stranger's SYN), so it stayed unheard (a review of session 25).
+  const leftSeeds = s.seeds.filter((x) => s.members.get(x)?.status === Status.left);
+  const away = dead.length + s.lost.size + leftSeeds.length;
   if (away > 0 && s.rng.next() * (live + away) < away) {
     const i = s.rng.int(away);
-    const to = i < dead.length ? dead[i] : reconnectTarget(s, s.lost.items[i - dead.length]);
+    const lostAt = i - dead.length;
+    const to =
+      i < dead.length
+        ? dead[i]
+        : lostAt < s.lost.size
+          ? reconnectTarget(s, s.lost.items[lostAt])
+          : leftSeeds[lostAt - s.lost.size];
     if (to !== undefined) targets.push(to);
     // A seed that came back as a new life drops a stranger's SYN, but takes a join: without it, seeds that
     // restarted together formed an island the others, still knowing `fanout` live members, never rejoined.
@@ -55,7 +64,8 @@ export function gossipRound(s: CoreState): void {
   }
   if (live < c.fanout && s.seeds.length > 0) {
     for (const seed of s.seeds) {
-      if (!s.members.has(seed)) s.send(seed, { type: MsgType.join, ...s.header() });
+      // Not only an unknown seed: one held as left or dead may be a new life, which takes only a join.
+      if (!s.live.has(seed)) s.send(seed, { type: MsgType.join, ...s.header() });
       if (!targets.includes(seed)) targets.push(seed);
     }
   }
