@@ -111,6 +111,8 @@ export async function runLocalCluster(o: LocalClusterOptions): Promise<LocalClus
     await Promise.all(Array.from({ length: o.concurrency }, worker));
     const workloadMs = Date.now() - workStart;
     await schedule.settle();
+    // A change the workload did not reach (the add outlasted the writes) is made now, before the reads.
+    await reconf?.settle();
     say(`${acked.size} of ${o.writes} writes acknowledged; reading them back from every node`);
 
     let lost = 0;

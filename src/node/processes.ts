@@ -81,6 +81,14 @@ export class LocalProcesses {
   readonly keyring: ClusterKeyring;
   /** Clusters of this process not stopped yet (`stopEvery`, for a command that is signalled). */
   private static readonly running = new Set<LocalProcesses>();
+  /**
+   * Every child not exited yet, from its spawn: `stopAll` stops these, not only the members whose ready line
+   * came (`m.proc`), so a stop while processes are still coming up (a Ctrl-C during start or a restart) used
+   * to leave them running.
+   */
+  private readonly children = new Set<ChildProcess>();
+  /** Set by `stopAll`: a restart after it (a kill schedule's, racing a signal) spawns nothing. */
+  private stopped = false;
 
   private constructor(
     private readonly kind: 'node' | 'coordinator',
@@ -148,7 +156,18 @@ export class LocalProcesses {
     if (this.kind === 'coordinator') args.push('--http-peers', this.httpBook);
     if (this.voters !== null) args.push('--voters', this.voters);
     args.push(...this.extraArgs);
-    const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    if (this.stopped)
+      return Promise.reject(
+        new ElexError('E_CLUSTER', `${this.kind} ${m.id} not restarted: the cluster is stopped`),
+      );
+    // ELEX_WRAPPED names this process as the child's parent: bin/elex.js's watchdog then stops the child when
+    // it is re-parented, so a SIGKILL of `elex cluster` (which runs no handler) no longer orphans its nodes.
+    const proc = spawn(process.execPath, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ELEX_WRAPPED: String(process.pid) },
+    });
+    this.children.add(proc);
+    proc.once('exit', () => this.children.delete(proc));
     let err = '';
     proc.stderr!.on('data', (c: Buffer) => {
       err = (err + c.toString()).slice(-2000);
@@ -213,20 +232,31 @@ export class LocalProcesses {
     await Promise.all([...LocalProcesses.running].map((p) => p.stopAll()));
   }
 
-  /** SIGTERM to every running process; resolves once all have exited. */
-  async stopAll(): Promise<void> {
+  /**
+   * SIGTERM to every process started and not exited, ready or still coming up; SIGKILL to one still there
+   * after `graceMs`; resolves once all have exited.
+   */
+  async stopAll(graceMs = 10_000): Promise<void> {
     LocalProcesses.running.delete(this);
+    this.stopped = true;
+    for (const m of this.members) {
+      // A stopped process would hold the SIGTERM until continued.
+      if (m.stalled === true) m.proc?.kill('SIGCONT');
+      m.stalled = false;
+    }
+    // The exit listeners stay: a restart still waiting for its ready line must reject (its caller is told),
+    // not hang; one already resolved ignores it.
     await Promise.all(
-      this.members.map(
-        (m) =>
+      [...this.children].map(
+        (p) =>
           new Promise<void>((resolve) => {
-            const p = m.proc;
-            if (p === null || p.exitCode !== null) return resolve();
-            p.removeAllListeners('exit');
-            p.once('exit', () => resolve());
-            // A stopped process would hold the SIGTERM until continued.
-            if (m.stalled === true) p.kill('SIGCONT');
-            m.stalled = false;
+            if (p.exitCode !== null || p.signalCode !== null) return resolve();
+            // A process that ignores or hangs on SIGTERM used to be waited for forever.
+            const force = setTimeout(() => p.kill('SIGKILL'), graceMs);
+            p.once('exit', () => {
+              clearTimeout(force);
+              resolve();
+            });
             p.kill('SIGTERM');
           }),
       ),
@@ -257,6 +287,8 @@ export class KillSchedule {
   private busy = false;
   private down: Member | null = null;
   private restarting: Promise<void> | null = null;
+  /** Why a restart failed, thrown by `settle`. */
+  private restartFailed: unknown = null;
   private restarted = true;
   private readonly killedAt: number[] = [];
 
@@ -291,25 +323,37 @@ export class KillSchedule {
             : followers[Math.floor(k / 2) % followers.length];
         this.procs.kill(victim);
         this.down = victim;
+        // One number for the line and the report: the operations issued at the kill. `i` (the operation that
+        // triggered it) is older by whatever other workers issued while the leader was looked up, and the
+        // stderr line used to name it while kills[].at_op named this.
+        const at_op = this.issued();
         this.kills.push({
           node: victim.id,
           leader: victim.id === leader.id,
           term: leader.term,
-          at_op: this.issued(),
+          at_op,
           recovery_ms: null,
         });
         this.killedAt.push(Date.now());
         this.say(
-          `SIGKILL to ${victim.id === leader.id ? 'leader' : 'follower'} ${victim.id} (term ${leader.term}) at operation ${i}`,
+          `SIGKILL to ${victim.id === leader.id ? 'leader' : 'follower'} ${victim.id} (term ${leader.term}) at operation ${at_op}`,
         );
       } else if (this.down !== null) {
         const victim = this.down;
         this.down = null;
         this.restarted = false;
-        this.restarting = this.procs.restart(victim).then(() => {
-          this.restarted = true;
-          this.say(`${victim.id} restarted from its data directory`);
-        });
+        // Caught at once, thrown by `settle`: a restart failing mid-workload, with nobody awaiting it yet, was an
+        // unhandled rejection, which kills `elex cluster` before it stops its processes. No kill follows it
+        // (`restarted` stays false): one member down at a time.
+        this.restarting = this.procs.restart(victim).then(
+          () => {
+            this.restarted = true;
+            this.say(`${victim.id} restarted from its data directory`);
+          },
+          (e: unknown) => {
+            this.restartFailed = e;
+          },
+        );
       }
       this.next++;
     } finally {
@@ -331,6 +375,7 @@ export class KillSchedule {
         `${this.kills.length} of ${this.count} kills fit in the workload (a restart takes a second or two)`,
       );
     if (this.restarting !== null) await this.restarting;
+    if (this.restartFailed !== null) throw this.restartFailed;
     if (this.down !== null) {
       const victim = this.down;
       this.down = null;
@@ -364,6 +409,8 @@ export class Reconfigurer {
   private added = false;
   private step = 0;
   private busy = false;
+  /** The change under way (or the last one), for `settle`. */
+  private current: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly procs: LocalProcesses,
@@ -375,19 +422,42 @@ export class Reconfigurer {
   async before(i: number): Promise<void> {
     const at = [Math.floor(this.total / 2), Math.floor((3 * this.total) / 4)][this.step];
     if (at === undefined || i < at || this.busy) return;
+    await this.runStep();
+  }
+
+  /**
+   * Makes the changes the workload did not reach, after it: the add under way is waited for, then the removal
+   * runs. The removal's turn used to come only while the add was busy when the add outlasted the writes, so
+   * `--reconfigure` silently skipped it; the verdict also requires both (`elex cluster`).
+   */
+  async settle(): Promise<void> {
+    await this.current;
+    while (this.step < 2) {
+      this.say(
+        `${this.step === 0 ? 'add-voter' : 'remove'}: its turn came after the workload; making it now`,
+      );
+      await this.runStep();
+    }
+  }
+
+  private runStep(): Promise<void> {
     this.busy = true;
     this.step++;
-    try {
-      const spare = this.procs.members[this.procs.members.length - 1].id;
-      if (this.step === 1) this.added = await this.change('add-voter', spare);
-      else {
-        const leader = await this.procs.waitForLeader(15_000);
-        const victim = this.procs.members.find((m) => m.id !== leader.id && m.id !== spare);
-        if (victim !== undefined && (await this.change('remove', victim.id))) this.removed = victim.id;
+    const step = this.step;
+    this.current = (async () => {
+      try {
+        const spare = this.procs.members[this.procs.members.length - 1].id;
+        if (step === 1) this.added = await this.change('add-voter', spare);
+        else {
+          const leader = await this.procs.waitForLeader(15_000);
+          const victim = this.procs.members.find((m) => m.id !== leader.id && m.id !== spare);
+          if (victim !== undefined && (await this.change('remove', victim.id))) this.removed = victim.id;
+        }
+      } finally {
+        this.busy = false;
       }
-    } finally {
-      this.busy = false;
-    }
+    })();
+    return this.current;
   }
 
   /** Whether clients should use member `id`: in the configuration as far as this workload changed it. */

@@ -156,7 +156,21 @@ export function register(program: Command): void {
             progress,
           });
           printJson(report);
-          if (report.lost_acked_writes > 0 || report.reconfigurations.some((r) => !r.ok))
+          // A run that checked nothing is no pass: with no write acknowledged (or none read back) nothing was
+          // compared, and exit 0 said the cluster kept every acknowledged write.
+          const checkedNothing = report.acked === 0 || report.reads_checked === 0;
+          // --reconfigure promises two changes, an add and a removal: one that never ran fails the run too.
+          const changesMissing =
+            o.reconfigure === true &&
+            !(['add-voter', 'remove'] as const).every((t) =>
+              report.reconfigurations.some((r) => r.type === t && r.ok),
+            );
+          if (
+            report.lost_acked_writes > 0 ||
+            report.reconfigurations.some((r) => !r.ok) ||
+            checkedNothing ||
+            changesMissing
+          )
             process.exitCode = 1;
         } else {
           const report = await runCoordinatorCluster({
