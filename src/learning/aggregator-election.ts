@@ -402,8 +402,10 @@ export class AggregatorElection {
       this.memberIds,
       electionQuorum(this.members, this.threshold),
     );
-    this.certified.set(c.term, c.leader);
+    // Saved before it is held (session 25): if saving throws, the certificate changed nothing and is verified
+    // again when it comes again.
     this.raiseCertified(c.term);
+    this.certified.set(c.term, c.leader);
     for (const t of this.certified.keys()) if (t < c.term - CERTIFIED_KEPT) this.certified.delete(t);
     this.lastCertificate = body.slice();
     // A leader (or candidate) of an older term is deposed: without this it led on, refusing votes.
@@ -555,10 +557,13 @@ export class AggregatorElection {
 
   /** A quorum of signed votes: lead this term, with them as the certificate members check aggregates against. */
   private becomeLeader(now: number): void {
+    // Saved first, as every vote state change: if saving throws, it is still a candidate and sends nothing.
+    // Raised after the role changed, a failed save left it leading on a certified term a restart forgets, and
+    // its next sync sent the certificate and heartbeats (until session 25).
+    this.raiseCertified(this._term);
     this._state = { kind: 'Leader', term: this._term };
     this._certificate = this.majority(1) ? null : encodeCertificate([...this.voteProofs.values()]);
     this._leader = this.id;
-    this.raiseCertified(this._term);
     this.leaderSince = now;
     this.heartbeatSeq = 0;
     this.heardAt.clear();

@@ -2,6 +2,7 @@
 export {
   type AggregateStamp,
   AggregatorElection,
+  checkVoteState,
   type ElectionHooks,
   type ElectionOptions,
   type ElectionTransport,
@@ -47,6 +48,13 @@ export {
   type SyncResult,
   type VoteState,
 } from './federated.js';
+export {
+  checkFederatedActions,
+  checkKnownKeys,
+  deltaLimitsOf,
+  settingsOf,
+  syncIntervalOf,
+} from './federation-config.js';
 export {
   type Identity,
   identityFromRng,

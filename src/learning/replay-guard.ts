@@ -9,8 +9,10 @@
  * window, and any delta of an earlier life. State per origin is constant, so a replay is refused however many
  * deltas came after it (a window of remembered hashes forgot it after 256).
  *
- * The guard lives in memory: a member that restarts takes, once, the first delta it receives from each origin
- * whatever its seq (its own table, which counted the original, is gone with the restart).
+ * The guard lives in memory: a member that restarts takes again, once each, every delta of an origin's current
+ * life within `REPLAY_WINDOW` of the highest seq it then receives (its own table, which counted the originals,
+ * is gone with the restart, but what it relayed or aggregated from them is not). Not only the first, as this
+ * said until session 25: a replay of a peer's captured deltas after a restart counts their samples again.
  */
 
 /** Seqs below an origin's highest that may still arrive (reordered); older ones are refused. */

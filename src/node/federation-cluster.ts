@@ -172,7 +172,10 @@ export async function runFederationCluster(o: FederationClusterOptions): Promise
     if (leaders.length !== 1) return null;
     const l = leaders[0];
     const ok = tables().every(
-      (t) => t === l || (t.leader === l.id && t.lastAggregate.term === l.term && t.lastAggregate.round > 0),
+      // `election.leader`: the origin of the last aggregate adopted (a member's `leader` is the live one).
+      (t) =>
+        t === l ||
+        (t.election.leader === l.id && t.lastAggregate.term === l.term && t.lastAggregate.round > 0),
     );
     return ok ? l : null;
   };
@@ -186,8 +189,13 @@ export async function runFederationCluster(o: FederationClusterOptions): Promise
         else if (seen !== origin) violations++;
       };
       if (t.consensus_state.kind === 'Leader') claim(t.term, t.id);
-      else if (t.leader !== null && t.lastAggregate.round > 0 && t.lastAggregate.term === t.term)
-        claim(t.term, t.leader);
+      // The origin of the last aggregate adopted, not the live aggregator (`FederationMember`'s `leader`): one
+      // followed by the heartbeats of a newer term while this member's term is older would be claimed for it.
+      else {
+        const origin = t.election.leader;
+        if (origin !== null && t.lastAggregate.round > 0 && t.lastAggregate.term === t.term)
+          claim(t.term, origin);
+      }
     }
   };
   const errorOf = (t: FederatedQTable) => maxAbsError(t, o.task);

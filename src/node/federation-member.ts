@@ -3,13 +3,20 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { type Clock, ElexError, type Rng } from '../core/index.js';
 import {
+  checkFederatedActions,
+  checkKnownKeys,
+  checkVoteState,
+  deltaLimitsOf,
   FederatedQTable,
   type FederationConfig,
   federatedSync,
   type Identity,
   type MapKeyring,
+  settingsOf,
+  syncIntervalOf,
   type VoteState,
 } from '../learning/index.js';
+import { lockDataDir } from './dir-lock.js';
 import { writeFileDurably } from './durable-file.js';
 import { MAX_DATAGRAM, type UdpFederationNetwork } from './udp-federation.js';
 
@@ -66,7 +73,31 @@ export function readVoteState(dataDir: string): VoteState | undefined {
     throw new ElexError('E_STORAGE', `${path}: not a saved vote`);
   const v: VoteState = { term: s.term as number, voted_for: s.voted_for };
   if (s.certified_term !== undefined && s.certified_term > 0) v.certified_term = s.certified_term;
+  // The table's own check (a term past MAX_TERM) here, as a damaged file: refused later by the table, it was
+  // E_CONFIG, an operator was sent to the flags instead of the file, and a life number was used up (session 25).
+  try {
+    checkVoteState(v);
+  } catch (e) {
+    throw new ElexError('E_STORAGE', `${path}: not a saved vote (${(e as Error).message})`);
+  }
   return v;
+}
+
+/**
+ * The checks `FederatedQTable` makes of a configuration that need no data directory, run before the member
+ * touches one. A refused configuration must not lock or bind the directory or use up a life number: before
+ * session 25 `min_peers_for_consensus: 5` of three members was refused only after epoch.json was written.
+ */
+function checkMemberConfig(config: FederationConfig, members: readonly string[]): void {
+  checkKnownKeys(config);
+  deltaLimitsOf(config);
+  syncIntervalOf(config);
+  const twice = members.find((p, i) => members.indexOf(p) !== i);
+  if (twice !== undefined) throw new ElexError('E_CONFIG', `members lists '${twice}' twice`);
+  settingsOf(config, new Set([...members, config.id]).size);
+  checkFederatedActions(config);
+  if (config.identity !== undefined && config.identity.id !== config.id)
+    throw new ElexError('E_CONFIG', 'identity id differs from the member id');
 }
 
 /**
@@ -106,6 +137,18 @@ export function bindMemberDir(dataDir: string, id: string): void {
 }
 
 /**
+ * The table as a member on a real network runs it: `leader` is the aggregator it follows now (`liveLeader`), or
+ * itself while it leads. The table's own `leader` is the origin of the last aggregate it adopted, so a member
+ * following an aggregator by its heartbeats alone (an idle category, or before the first round) reported null
+ * on its status line (until session 25). The simulator keeps the table's: its reports and goldens pin it.
+ */
+class MemberTable extends FederatedQTable {
+  override get leader(): string | null {
+    return this.election.isLeader ? this.id : this.election.liveLeader(monotonic.now());
+  }
+}
+
+/**
  * One federation member on a real network: a `FederatedQTable` (the one `elex simulate federation` evaluates)
  * on a UDP network, synced by a wall-clock timer every `sync_interval_ms` (±25 %), with its (term, vote)
  * written durably before any message that depends on it leaves (`on_vote_state` is called first, and the
@@ -116,11 +159,11 @@ export class FederationMember {
   readonly fqt: FederatedQTable;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
+  private readonly unlock: () => void;
 
   constructor(private readonly o: FederationMemberOptions) {
-    bindMemberDir(o.dataDir, o.id);
     const votePath = join(o.dataDir, 'vote.json');
-    this.fqt = new FederatedQTable({
+    const config: FederationConfig = {
       ...o.federation,
       max_delta_bytes: Math.min(o.federation?.max_delta_bytes ?? DATAGRAM_ROOM, DATAGRAM_ROOM),
       id: o.id,
@@ -129,10 +172,22 @@ export class FederationMember {
       keyring: o.keyring,
       identity: o.identity,
       clock: monotonic,
-      vote_state: readVoteState(o.dataDir),
-      epoch: nextEpoch(o.dataDir),
       on_vote_state: (v) => writeFileDurably(votePath, JSON.stringify(v)),
-    });
+    };
+    // The configuration first: a refused one leaves the data directory as it was (session 25).
+    checkMemberConfig(config, o.members);
+    // One process per data directory, as `elex node`: two members on one would each answer vote requests from
+    // their own copy of the vote, and one member could vote twice in a term (session 25). Released by `stop`.
+    this.unlock = lockDataDir(o.dataDir);
+    try {
+      bindMemberDir(o.dataDir, o.id);
+      // Read (and refused if damaged) before the life number is taken: a refused start must not use one up.
+      const vote_state = readVoteState(o.dataDir);
+      this.fqt = new MemberTable({ ...config, vote_state, epoch: nextEpoch(o.dataDir) });
+    } catch (e) {
+      this.unlock();
+      throw e;
+    }
   }
 
   start(): this {
@@ -170,10 +225,14 @@ export class FederationMember {
     federatedSync(this.fqt).then(undefined, (e: unknown) => this.o.onError?.(e));
   }
 
-  /** Stops the timer and closes the socket; the table is gone with the member, as in a crash. */
+  /**
+   * Stops the timer, closes the socket and releases the data directory; the table is gone with the member, as
+   * in a crash.
+   */
   async stop(): Promise<void> {
-    this.stopped = true;
     if (this.timer !== null) clearTimeout(this.timer);
+    if (!this.stopped) this.unlock();
+    this.stopped = true;
     await this.o.network.close();
   }
 }
