@@ -33,6 +33,7 @@ export function parseFaultKinds(spec: string): FaultKind[] {
   if (spec === 'none') return [];
   if (spec === 'all') return [...FAULT_KINDS];
   const kinds = spec.split(',').map((s) => s.trim());
+  const seen = new Set<string>();
   for (const k of kinds) {
     if (!(FAULT_KINDS as readonly string[]).includes(k)) {
       throw new ElexError(
@@ -40,6 +41,10 @@ export function parseFaultKinds(spec: string): FaultKind[] {
         `unknown fault kind '${k}' (expected none, all, or ${FAULT_KINDS.join(', ')})`,
       );
     }
+    // A repeated kind would double its weight in the random schedule and be reported twice (as listOption,
+    // which refuses a name listed twice in the other list options; until session 25 this one accepted it).
+    if (seen.has(k)) throw new ElexError('E_CONFIG', `fault kind '${k}' twice in one list`);
+    seen.add(k);
   }
   return kinds as FaultKind[];
 }

@@ -120,7 +120,8 @@ function aggregate(o: SwarmCliOptions, run: (i: number) => SwarmReport) {
   const samples: Array<{ seed: number; invariant: string; detail: string }> = [];
   for (let i = 0; i < o.runs; i++) {
     const r = run(i);
-    violations += r.invariant_violations.length;
+    // The total, not the kept list's length: a run keeps its first 50 violations only.
+    violations += r.invariant_violations_total;
     for (const v of r.invariant_violations.slice(0, 3))
       if (samples.length < 20) samples.push({ seed: r.seed, invariant: v.invariant, detail: v.detail });
     hung += r.queries.hung;
@@ -135,7 +136,7 @@ function aggregate(o: SwarmCliOptions, run: (i: number) => SwarmReport) {
     minSpeed = Math.min(minSpeed, r.perf.sim_speedup);
     perRun.push({
       seed: r.seed,
-      invariant_violations: r.invariant_violations.length,
+      invariant_violations: r.invariant_violations_total,
       hung: r.queries.hung,
       issued: r.queries.issued,
       answered: r.queries.answered,
@@ -229,7 +230,7 @@ function summaryText(r: SwarmReport, wrote: boolean): string {
   const cs = r.activations.conflict_sets;
   return `${[
     `swarm: ${r.options.coordinators} coordinators (Raft, quorum ${r.raft.quorum}) + ${r.options.agents} agents, ${r.duration_ms / 1000} s simulated, seed ${r.seed}`,
-    `  invariant violations: ${r.invariant_violations.length}${r.invariant_violations.length ? ` (${r.invariant_violations[0].invariant}: ${r.invariant_violations[0].detail})` : ''}`,
+    `  invariant violations: ${r.invariant_violations_total}${r.invariant_violations.length ? ` (${r.invariant_violations[0].invariant}: ${r.invariant_violations[0].detail})` : ''}`,
     `  queries ${q.issued} issued, ${q.answered} answered, hung ${q.hung}; failed: ${fails || 'none'}`,
     `  latency ms intra p50 ${q.latency_ms.intra.p50} p99 ${q.latency_ms.intra.p99}; cross p50 ${q.latency_ms.cross.p50} p99 ${q.latency_ms.cross.p99}`,
     `  activations accepted ${r.activations.accepted}, rejected: ${rej || 'none'}; conflict sets ${cs.issued}, exactly one won ${cs.exactly_one_won}`,
@@ -250,7 +251,7 @@ function swarmHtml(r: SwarmReport): string {
     summary: [
       ['coordinators / agents', `${r.options.coordinators} / ${r.options.agents}`],
       ['simulated', `${r.duration_ms / 1000} s`],
-      ['invariant violations', r.invariant_violations.length],
+      ['invariant violations', r.invariant_violations_total],
       ['queries issued / answered / hung', `${r.queries.issued} / ${r.queries.answered} / ${r.queries.hung}`],
       ['activations accepted', r.activations.accepted],
       [

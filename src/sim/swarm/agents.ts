@@ -1,5 +1,5 @@
 import type { Rng } from '../../core/index.js';
-import { FeatureAgent, SYNC_AFTER_INTERACTIONS } from '../../swarm/agent/index.js';
+import { type AgentStats, FeatureAgent, SYNC_AFTER_INTERACTIONS } from '../../swarm/agent/index.js';
 import type { Simulator } from '../simulator.js';
 import {
   type AgentSlots,
@@ -30,6 +30,12 @@ export class SwarmAgents {
   readonly malicious: Uint8Array;
   /** Heartbeats sent (lite). */
   heartbeats = 0;
+  /**
+   * The counters of every agent that crashed, for the run's learning totals: a crash loses what the agent
+   * learned, not what it did (until session 25 the report summed only the agents running at the end, so a
+   * crash after learning made `learning.feedbacks` and the other totals shrink).
+   */
+  readonly crashedStats: AgentStats[] = [];
   private readonly slots: AgentSlots;
   private readonly transport: FederationTransport;
   private readonly agentRng: Rng;
@@ -62,6 +68,8 @@ export class SwarmAgents {
             : this.deliver(i, from, payload as Msg),
         crash: () => {
           deps.gossip?.crash(C + i);
+          const gone = this.slots.agents[i];
+          if (gone !== null) this.crashedStats.push(gone.stats);
           this.slots.agents[i] = null;
           this.incarnation[i]++;
           this.slots.seenPatterns[i].clear();

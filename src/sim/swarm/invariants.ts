@@ -19,6 +19,8 @@ export interface Violation {
  */
 export class Invariants {
   readonly violations: Violation[] = [];
+  /** Every violation found, also those past the 50 kept (a campaign's sum of kept ones undercounted). */
+  violationsTotal = 0;
   commandsCommitted = 0;
   private readonly firstApplied = new Map<number, true>();
 
@@ -29,6 +31,7 @@ export class Invariants {
   ) {}
 
   violate(invariant: string, detail: string): void {
+    this.violationsTotal++;
     if (this.violations.length < 50)
       this.violations.push({ invariant, at_ms: Math.round(this.sim.now), detail });
   }

@@ -1,5 +1,5 @@
 import { summarize } from '../../core/index.js';
-import type { FeatureAgent } from '../../swarm/agent/index.js';
+import type { AgentStats, FeatureAgent } from '../../swarm/agent/index.js';
 import type { CoordinatorReplica } from '../../swarm/index.js';
 import type { Simulator } from '../simulator.js';
 import type { SwarmAgents } from './agents.js';
@@ -51,7 +51,7 @@ export function swarmReport(p: ReportParts) {
   const quality = sampler.quality;
   const commitLatency = p.coordinators.commitLatency;
   const hung = client.hung;
-  const learned = learningTotals(p.running);
+  const learned = learningTotals(p.running, p.agents.crashedStats);
   const replicas = replicaTotals(p.coordinators.replicas);
   const raftMsgs = [...sim.accounting.byType].filter(([k]) => k.startsWith('Msg') || /^[A-Z]/.test(k));
   const failedTotal = client.totalFailed();
@@ -74,6 +74,8 @@ export function swarmReport(p: ReportParts) {
       query_deadline_ms: settings.deadlineMs,
     },
     invariant_violations: p.invariants.violations,
+    // The list keeps the first 50; the total counts them all (session 25: `--runs` summed the kept ones).
+    invariant_violations_total: p.invariants.violationsTotal,
     queries: {
       issued: client.issued,
       answered: client.answered,
@@ -212,19 +214,23 @@ function gossipReport(p: ReportParts) {
   };
 }
 
-/** Learning totals over the agents running at the end. */
-function learningTotals(agents: readonly (FeatureAgent | null)[]) {
+/**
+ * The run's learning totals: the agents running at the end and every agent that crashed before it (a sum over
+ * the running ones alone dropped what a crashed agent had counted).
+ */
+function learningTotals(running: readonly (FeatureAgent | null)[], crashed: readonly AgentStats[]) {
   let deltasMerged = 0;
   let patternsApplied = 0;
   let feedbacks = 0;
   const refusedDeltas = new Map<string, number>();
-  for (const a of agents) {
-    if (a === null) continue;
-    deltasMerged += a.stats.deltasMerged;
-    patternsApplied += a.stats.patternsApplied;
-    feedbacks += a.stats.feedbacks;
-    for (const [k, v] of a.stats.refused) bump(refusedDeltas, k, v);
-  }
+  const add = (s: AgentStats) => {
+    deltasMerged += s.deltasMerged;
+    patternsApplied += s.patternsApplied;
+    feedbacks += s.feedbacks;
+    for (const [k, v] of s.refused) bump(refusedDeltas, k, v);
+  };
+  for (const a of running) if (a !== null) add(a.stats);
+  for (const s of crashed) add(s);
   return { deltasMerged, patternsApplied, feedbacks, refusedDeltas };
 }
 

@@ -82,8 +82,10 @@ export class Sampler {
   /** Policy quality at the end, unless the last sample was taken then. */
   end(endMs: number): void {
     const { quality } = this;
-    if (quality[quality.length - 1][0] !== Math.round(endMs / 1000))
-      quality.push([Math.round(endMs / 1000), this.policyQuality()]);
+    // The end's second as the timeline labels it (its ceiling): a run ending at 30.2 s rounded to the 30 s
+    // sample's second and lost its final quality.
+    const s = Math.ceil(endMs / 1000);
+    if (quality[quality.length - 1][0] !== s) quality.push([s, this.policyQuality()]);
   }
 
   /** Share of the honest agents' (query type, complexity) states whose greedy action is the ideal one. */
@@ -113,7 +115,9 @@ export class Sampler {
     // Sampling starts once every up agent has been seen alive (the core's membership formed; the lite
     // adapter's first heartbeats) or after 20 s: before that "not seen yet" is not a suspicion.
     if (!this.livenessReady && now >= 5000 && (seen === up || now >= 20_000)) this.livenessReady = true;
-    tl.t_s.push(Math.round(now / 1000));
+    // Samples fall on whole seconds but the last, at the run's end: labelled by its ceiling second it follows
+    // the one before (until session 25 it was rounded, and a run ending at 5.2 s listed second 5 twice).
+    tl.t_s.push(Math.ceil(now / 1000));
     tl.leader.push(leader);
     tl.term.push(term);
     tl.commit_index.push(commit);
