@@ -60,6 +60,8 @@ export class CoordinatorGossip {
       if (e.kind === 'member') {
         const id = this.idOf.get(e.name);
         if (id !== undefined) this.status.set(id, e.status);
+        // One that left or died gossips no more: its last digest says nothing now (it was named for ever).
+        if (e.status === 'left' || e.status === 'dead') this.differs.delete(e.name);
       } else if (
         e.kind === 'key' &&
         e.channel === 'state' &&
@@ -87,7 +89,12 @@ export class CoordinatorGossip {
       else coordinators.push(id);
     }
     for (const m of this.member.members())
-      if (m.name !== this.member.name && !this.idOf.has(m.name) && !unknown.includes(m.name))
+      if (
+        m.name !== this.member.name &&
+        (m.status === 'alive' || m.status === 'suspect') &&
+        !this.idOf.has(m.name) &&
+        !unknown.includes(m.name)
+      )
         unknown.push(m.name);
     return { coordinators: coordinators.sort((a, b) => a - b), unknown: unknown.sort() };
   }

@@ -177,6 +177,13 @@ export class RaftProcess<H extends RaftHost> {
     { term: number; lead: number; fail: (e: ElexError) => void }
   >();
   private closed = false;
+  /** What `status` last saw of the Raft state, reported once the host is stopped. */
+  private last: { term: number; voters: number[]; learners: number[]; commit: number } = {
+    term: 0,
+    voters: [],
+    learners: [],
+    commit: 0,
+  };
   private readonly leaderWatch: NodeJS.Timeout;
 
   private constructor(
@@ -210,6 +217,7 @@ export class RaftProcess<H extends RaftHost> {
         o.onFatal(e);
         return;
       }
+      proc?.status();
       host?.crash();
       proc?.failPending(new ElexError('E_STORAGE', `the node stopped: ${e.message}`));
     };
@@ -259,6 +267,7 @@ export class RaftProcess<H extends RaftHost> {
             o.onFatal ??
             (() => {
               log('stopped: a failed assertion (see above)');
+              proc?.status();
               host?.crash();
             }),
         }),
@@ -435,14 +444,23 @@ export class RaftProcess<H extends RaftHost> {
 
   status(): RaftStatus {
     const r = this.host.raft;
+    // Stopped (closed, or crashed by a failure): the last term, configuration and commit it reached, not zeros
+    // (a closed node read term 0, commit 0 below its applied index, and no voters; a review of session 25).
+    if (r !== null)
+      this.last = {
+        term: r.term,
+        voters: [...r.conf.voters],
+        learners: [...r.conf.learners],
+        commit: r.log.committed,
+      };
     return {
       id: this.host.id,
       role: r === null ? 'stopped' : ROLE_NAMES[r.role],
-      term: r?.term ?? 0,
+      term: this.last.term,
       leader: r?.lead ?? -1,
-      voters: r === null ? [] : [...r.conf.voters],
-      learners: r === null ? [] : [...r.conf.learners],
-      commit: r?.log.committed ?? 0,
+      voters: [...this.last.voters],
+      learners: [...this.last.learners],
+      commit: this.last.commit,
       applied: this.host.appliedIndex,
       transport: this.transport.stats,
       authenticated: this.transport.authenticated,
@@ -451,7 +469,6 @@ export class RaftProcess<H extends RaftHost> {
     };
   }
 
-  /** Fails what is pending, stops the host, closes the sockets and flushes the disk. */
   /** Fails every pending write with `e` and every pending read with E_STOPPED. */
   failPending(e: ElexError): void {
     for (const stop of [...this.reads]) stop();
@@ -463,12 +480,14 @@ export class RaftProcess<H extends RaftHost> {
     this.pending.clear();
   }
 
+  /** Fails what is pending, stops the host, closes the sockets and flushes the disk. */
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.leaderWatch);
     this.failPending(
       new ElexError('E_STOPPED', 'the node stopped while the request was pending (it may still apply)'),
     );
+    this.status(); // remember the last Raft state before the host lets it go
     this.host.crash();
     await this.transport.close();
     await this.disk.close();

@@ -51,6 +51,8 @@ export class KvRaftHost<O extends KvHostOptions = KvHostOptions> extends RaftHos
     this.kv = new KvStateMachine((c, s, i) => this.observer.onExecute(this, c, s, i), {
       ...(this.opts.maxSessions !== undefined ? { maxSessions: this.opts.maxSessions } : {}),
     });
+    // What this life re-applies up to its last known commit was counted by the life before.
+    this.kv.countExpiredAfter = this.storage.hardState()?.commit ?? 0;
   }
 
   protected restoreSnapshot(data: Uint8Array, index: number): void {

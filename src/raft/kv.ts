@@ -131,6 +131,11 @@ export class KvStateMachine implements StateMachine {
   appliedIndex = 0;
   /** Sessions expired by the bound since this replica started (not replicated; for status). */
   sessionsExpired = 0;
+  /**
+   * Expirations at or below this index are not counted: a restart re-applies its log from the snapshot, and its
+   * earlier life had counted those (a restarted node reported them again; a review of session 25).
+   */
+  countExpiredAfter = 0;
 
   /** `onExecute` observes every command that actually executes (not deduplicated): for the campaign's oracle. */
   constructor(
@@ -231,7 +236,7 @@ export class KvStateMachine implements StateMachine {
     if (this.table.size > this.maxSessions) {
       const oldest = this.table.keys().next().value as number;
       this.table.delete(oldest);
-      this.sessionsExpired++;
+      if (this.appliedIndex > this.countExpiredAfter) this.sessionsExpired++;
     }
   }
 
