@@ -267,6 +267,23 @@ export class CoordinatorStateMachine implements StateMachine {
       const bad = this.checkValue(feature.id, parameter, value, now);
       if (bad) return bad;
     }
+    // A value a zone update left outside its zone while the feature was inactive would go back into effect:
+    // the activation must correct it (before session 25 it went live unmentioned, and flagged, unchecked).
+    const corrected = new Set(params.map(([parameter]) => parameter));
+    for (const stale of this.outOfZone()) {
+      if (!chain.includes(stale.feature)) continue;
+      if (stale.feature === feature.id && corrected.has(stale.parameter)) continue;
+      const zone = this.zones.get(stale.parameter);
+      if (zone === undefined) continue; // a flag comes from a zone update, so its zone is there
+      return this.outOfZoneRefusal(
+        stale.feature,
+        stale.parameter,
+        stale.value,
+        'safe',
+        zone.safe_min,
+        zone.safe_max,
+      );
+    }
     for (const id of chain) this.active.set(id, { index, at_ms: now, seq: ++this.seq });
     const changes = params.map(([parameter, value]) => {
       // Like set_parameter: the value already stored is no change and starts no cooldown.
@@ -629,6 +646,10 @@ export class CoordinatorStateMachine implements StateMachine {
     const activeConflicts = feature.conflicts.filter((c) => this.active.has(c));
     const active = this.active.has(feature.id);
     const chainConflicts = this.conflictsOf([...missing, feature.id]);
+    // A value left outside its zone refuses a plain activation (`activate`): say so here too.
+    const stale = new Set(this.outOfZone().map((v) => v.feature));
+    const staleOwn = stale.has(feature.id);
+    const staleChain = staleOwn || missing.some((p) => stale.has(p));
     return {
       ok: true,
       feature: feature.id,
@@ -636,8 +657,8 @@ export class CoordinatorStateMachine implements StateMachine {
       missing,
       active_conflicts: [...activeConflicts],
       activation_order: [...feature.activation_order],
-      can_activate: !active && missing.length === 0 && activeConflicts.length === 0,
-      can_activate_with_prerequisites: !active && chainConflicts.length === 0,
+      can_activate: !active && missing.length === 0 && activeConflicts.length === 0 && !staleOwn,
+      can_activate_with_prerequisites: !active && chainConflicts.length === 0 && !staleChain,
       applied_index: this.appliedIndex,
     };
   }
