@@ -823,6 +823,8 @@ export class Raft {
       return;
     }
     const lastNew = this.log.maybeAppend(m.index, m.logTerm, m.commit, m.entries);
+    // Caught up by entries past a snapshot being received: its buffer (up to 1 GiB) is no longer needed.
+    this.releaseIncoming();
     if (lastNew >= 0) {
       r.index = lastNew;
     } else {
@@ -838,12 +840,18 @@ export class Raft {
     this.send(r);
   }
 
+  /** Drops a partly received snapshot the commit index has reached: nothing in it is needed any more. */
+  private releaseIncoming(): void {
+    if (this.incoming !== null && this.incoming.meta.index <= this.log.committed) this.incoming = null;
+  }
+
   private handleSnapChunk(m: Message): void {
     const meta = m.snapMeta;
     if (meta === null || m.chunk === null) return;
     if (meta.index <= this.log.committed) {
-      // We already hold everything the snapshot covers.
-      this.incoming = null;
+      // We already hold everything the snapshot covers. A newer stream in progress is kept: a stale duplicate
+      // used to drop it, and the leader restarted it from byte 0 (a review of session 25).
+      this.releaseIncoming();
       const r = this.msg(MsgType.AppResp, m.from);
       r.index = this.log.committed;
       this.send(r);
