@@ -3,12 +3,14 @@ import {
   closeSync,
   existsSync,
   fdatasync,
+  fstatSync,
   fsync,
   fsyncSync,
   ftruncateSync,
   open,
   openSync,
   readFileSync,
+  realpathSync,
   rename,
   renameSync,
   write,
@@ -220,6 +222,9 @@ export class FileDisk implements Disk {
       renameSync(tmp, path);
       fsyncDirSync(dirname(path));
     }
+    // Through a link to where the file lives: compaction's temp file and rename then replace the file there,
+    // not the link (it turned a link into a regular file beside it, and the target went stale).
+    path = realpathSync(path);
     const bytes = readFileSync(path);
     if (bytes.length < HEADER || !bytes.subarray(0, HEADER).equals(MAGIC)) {
       throw storageError(path, `not an ELEX disk file (bad header, expected ${MAGIC.toString('latin1')})`);
@@ -350,6 +355,18 @@ export class FileDisk implements Disk {
     this.syncedUpTo = 0;
     this.waiters = [];
     this.inFlight = true;
+    try {
+      this.flush(batch, waiters);
+    } catch (e) {
+      // A throw before the IO is under way (a value compaction cannot serialize, a group past 4 GiB): the disk
+      // fails like on an IO error. Before session 25 it escaped from sync() and left inFlight set: every
+      // later sync hung.
+      this.inFlight = false;
+      this.fail(storageError(this.path, `flush failed: ${(e as Error).message}`, e));
+    }
+  }
+
+  private flush(batch: Buffer[], waiters: Array<() => void>): void {
     const finish = (err: Error | null, what: string): void => {
       this.inFlight = false;
       if (err) {
@@ -395,7 +412,10 @@ export class FileDisk implements Disk {
     for (const [k, v] of this.view) recs.push(encode([k, v]));
     const buf = Buffer.concat(recs);
     const tmp = `${this.path}.tmp`;
-    open(tmp, 'w', (err, tfd) => {
+    // Created with the old file's permissions (a 0600 file became 0644). A temp file an earlier crash left
+    // keeps its own mode: open does not change an existing file's.
+    const mode = fstatSync(this.fd).mode & 0o7777;
+    open(tmp, 'w', mode, (err, tfd) => {
       if (err) return finish(err, 'compaction open');
       // Every failure from here on closes the new file: the disk is failed then, and never adopts it.
       const fail = (err: Error, what: string) => close(tfd, () => finish(err, what));
