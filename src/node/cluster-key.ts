@@ -12,7 +12,7 @@ import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { ElexError } from '../core/index.js';
 
 /** What a message is for: the tag covers it, so a Raft frame cannot be replayed as a gossip datagram or an HTTP request. */
-export type AuthContext = 'raft' | 'gossip' | 'http';
+export type AuthContext = 'raft' | 'raft-hello' | 'gossip' | 'http';
 
 const VERSION = 1;
 const KEY_BYTES = 32;

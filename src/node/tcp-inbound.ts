@@ -18,6 +18,8 @@ export interface InboundOptions {
   handshakeTimeoutMs: number;
   /** Decodes, checks and delivers one frame. */
   receive(frame: Uint8Array): FrameVerdict;
+  /** Checks a stranger's frame instead of `receive` (a keyed transport's hello): 'delivered' makes it known. */
+  receiveFirst?(frame: Uint8Array): FrameVerdict;
   /** Counts a refusal by reason. */
   refuse(code: string): void;
   /** The connection delivered its first message: it is a stranger no more. */
@@ -75,7 +77,7 @@ function readChunk(
     if (one === null) return 0;
     if (one.frame === null) return read;
     rest = rest.subarray(one.used);
-    const verdict = o.receive(one.frame);
+    const verdict = (o.receiveFirst ?? o.receive)(one.frame);
     if (verdict === 'unauthenticated') {
       s.destroy(); // a peer without the key is not a peer: nothing more is read from it
       return 0;

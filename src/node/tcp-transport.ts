@@ -4,6 +4,7 @@ import { DEFAULT_MAX_FRAME_BYTES, ElexError, encodeFrame, isElexError } from '..
 import { decodeMessage, encodeMessage, type Message } from '../raft/index.js';
 import type { ClusterKeyring } from './cluster-key.js';
 import { InboundSlots } from './inbound-slots.js';
+import { decodeHello, type Hello, HelloGuard, helloFrame } from './tcp-hello.js';
 import { type FrameVerdict, readInbound } from './tcp-inbound.js';
 
 export interface Address {
@@ -120,7 +121,10 @@ class PeerLink {
   waitingSince: number | null = null;
   /** A stall check is scheduled (`TcpTransport.send`). */
   stallCheck = false;
-  constructor(readonly addr: Address) {}
+  constructor(
+    readonly id: number,
+    readonly addr: Address,
+  ) {}
 }
 
 /**
@@ -144,6 +148,7 @@ export class TcpTransport {
     stalls: 0,
   };
   private readonly links = new Map<number, PeerLink>();
+  private readonly hellos = new HelloGuard();
   private readonly inbound: InboundSlots<Socket>;
   private closed = false;
 
@@ -151,7 +156,7 @@ export class TcpTransport {
     private readonly opts: TcpTransportOptions,
     private readonly server: Server,
   ) {
-    for (const [id, addr] of opts.peers) if (id !== opts.id) this.links.set(id, new PeerLink(addr));
+    for (const [id, addr] of opts.peers) if (id !== opts.id) this.links.set(id, new PeerLink(id, addr));
     this.inbound = new InboundSlots(
       opts.maxInboundConnections ?? 4 * this.links.size + 8,
       opts.maxStrangers ?? MAX_STRANGERS,
@@ -267,6 +272,11 @@ export class TcpTransport {
       link.connected = true;
       link.backoffMs = RECONNECT_MIN_MS;
       this.stats.connects++;
+      // Keyed: the connection's first frame is a fresh hello (tcp-hello.ts), acknowledged like any frame.
+      if (this.opts.auth !== undefined) {
+        s.write(helloFrame(this.opts.auth, this.opts.id, link.id, Date.now()));
+        link.unacked++;
+      }
       for (const f of link.queue) {
         s.write(f);
         link.unacked++;
@@ -323,6 +333,7 @@ export class TcpTransport {
       maxFirstFrameBytes: this.opts.maxFirstFrameBytes ?? FIRST_FRAME_BYTES,
       handshakeTimeoutMs: this.opts.handshakeTimeoutMs ?? HANDSHAKE_MS,
       receive: (frame) => this.receive(frame),
+      ...(this.opts.auth === undefined ? {} : { receiveFirst: (frame: Uint8Array) => this.hello(frame) }),
       refuse: (code) => this.refuse(code),
       known: () => this.inbound.promote(s),
       bytesIn: (n) => {
@@ -364,6 +375,29 @@ export class TcpTransport {
     }
     this.stats.received++;
     this.opts.onMessage(m);
+    return 'delivered';
+  }
+
+  /**
+   * A keyed connection's first frame: a fresh hello from a peer to this node makes it a peer's connection;
+   * anything else (a captured Raft frame replayed, a replayed hello) closes it.
+   */
+  private hello(frame: Uint8Array): FrameVerdict {
+    let h: Hello;
+    try {
+      h = decodeHello(this.opts.auth!.open('raft-hello', frame));
+    } catch (e) {
+      // Not sealed for a hello (a captured Raft frame replayed, or no key): as any unauthenticated frame.
+      this.refuse(isElexError(e) ? e.code : 'E_AUTH');
+      return 'unauthenticated';
+    }
+    const wrong =
+      h.to !== this.opts.id ? 'E_NOT_ADDRESSED' : !this.links.has(h.from) ? 'E_UNKNOWN_PEER' : null;
+    const why = wrong ?? this.hellos.refusal(h, Date.now());
+    if (why !== null) {
+      this.refuse(why);
+      return 'unauthenticated';
+    }
     return 'delivered';
   }
 

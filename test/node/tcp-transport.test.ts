@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { encodeFrame } from '../../src/core/index.js';
 import { ClusterKeyring } from '../../src/node/cluster-key.js';
 import { freePorts } from '../../src/node/processes.js';
+import { HELLO_SKEW_MS, helloFrame } from '../../src/node/tcp-hello.js';
 import { type Address, TcpTransport, type TcpTransportOptions } from '../../src/node/tcp-transport.js';
 import {
   decodeKv,
@@ -369,8 +370,8 @@ describe('TcpTransport', () => {
   it('the largest message Raft sends here is accepted as a first frame', async () => {
     // One App carrying one KV compare-and-set at every field's bound (a longer entry is refused by decodeKv
     // before it is proposed, and Raft batches other entries to 1 MiB): about 2 MiB, under the 4 MiB default.
-    const ring = ClusterKeyring.of([new Uint8Array(32).fill(7)]);
-    const { got, peers } = await pair(() => ring);
+    // Unkeyed: on a keyed cluster a connection's first frame is a hello (tcp-hello.ts), and the cap is its.
+    const { got, peers } = await pair();
     const cas = (valueBytes: number) =>
       encodeKv({
         op: KvOp.Cas,
@@ -385,7 +386,7 @@ describe('TcpTransport', () => {
     // If the KV bounds grow, this fails: the first-frame cap must then be checked again.
     expect(() => decodeKv(cas((1 << 20) + 1))).toThrow(/exceeds limit 1048576/);
     const m: Message = { ...app(1, 2, 2 ** 40), entries: [{ index: 2 ** 40 + 1, term: 3, type: 0, data }] };
-    const frame = encodeFrame(ring.seal('raft', encodeMessage(m)));
+    const frame = encodeFrame(encodeMessage(m));
     expect(frame.length).toBeGreaterThan(2 << 20);
     const peer = await idle(peers.get(2)!);
     peer.socket.write(frame);
@@ -459,5 +460,43 @@ describe('TcpTransport', () => {
       for (const s of held) s.destroy();
       await new Promise<void>((r) => hole.close(() => r()));
     }
+  });
+});
+
+describe('keyed connections open with a fresh hello (tcp-hello.ts)', () => {
+  // Found by a review of session 25: frames are sealed without a nonce, so one captured frame, replayed by a
+  // client without the key on connections of its own, made each a known peer's connection: they held every
+  // inbound slot (the real peer was refused) and lifted the 4 MiB first-frame limit.
+  const ring = ClusterKeyring.of([new Uint8Array(32).fill(7)]);
+
+  it('a captured Raft frame replayed on connections of its own holds no slot: the keyed peer is still heard', async () => {
+    const { a, b, got, peers } = await pair(() => ring);
+    const at = peers.get(2)!;
+    const captured = encodeFrame(ring.seal('raft', encodeMessage(app(1, 2, 9))));
+    const replays = await Promise.all(Array.from({ length: 12 }, () => idle(at)));
+    for (const r of replays) r.socket.write(captured);
+    await until(() => replays.every((r) => r.closed()), refusals(b));
+    expect(b.stats.received).toBe(0);
+    a.send(app(1, 2, 1));
+    await until(() => got[2].length === 1, refusals(b));
+    expect(b.stats.refused.E_TOO_MANY_CONNECTIONS ?? 0).toBe(0);
+  });
+
+  it('a hello is taken once: replayed on another connection, or too old, it closes that connection', async () => {
+    const { b, peers } = await pair(() => ring);
+    const at = peers.get(2)!;
+    const hello = helloFrame(ring, 1, 2, Date.now());
+    const first = await idle(at);
+    first.socket.write(hello);
+    const again = await idle(at);
+    again.socket.write(hello);
+    await until(() => again.closed(), refusals(b));
+    expect(b.stats.refused.E_REPLAY).toBe(1);
+    const old = await idle(at);
+    old.socket.write(helloFrame(ring, 1, 2, Date.now() - HELLO_SKEW_MS - 60_000));
+    await until(() => old.closed(), refusals(b));
+    expect(b.stats.refused.E_HELLO_STALE).toBe(1);
+    expect(first.closed()).toBe(false);
+    first.socket.destroy();
   });
 });
