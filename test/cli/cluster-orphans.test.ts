@@ -1,38 +1,17 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { killNaming, pidsNaming } from '../support/fake-elex.js';
 
 const ELEX = join(import.meta.dirname, '..', '..', 'bin', 'elex.js');
-
-/** Pids of live processes whose command line names `needle` (the cluster directory). */
-function pidsNaming(needle: string): number[] {
-  const out: number[] = [];
-  for (const e of readdirSync('/proc')) {
-    if (!/^\d+$/.test(e) || Number(e) === process.pid) continue;
-    try {
-      const cmd = readFileSync(`/proc/${e}/cmdline`, 'utf8');
-      const state = readFileSync(`/proc/${e}/stat`, 'utf8').split(') ')[1]?.[0];
-      if (cmd.includes(needle) && state !== 'Z') out.push(Number(e));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out;
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const dirs: string[] = [];
 afterEach(() => {
   for (const d of dirs.splice(0)) {
-    for (const pid of pidsNaming(d)) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
+    killNaming(d);
     rmSync(d, { recursive: true, force: true });
   }
 });
