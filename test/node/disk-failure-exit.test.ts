@@ -3,25 +3,13 @@
  * ignored, so the append fails with EFBIG, as on a full disk). docs/node.md: "HostEnv = realHostEnv … fail →
  * stop (CLI: exit 70)"; README: "Errors become one line on stderr, never a stack trace".
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { freePorts } from '../../src/node/processes.js';
+import { ELEX, elexNodes } from '../support/elex-node.js';
 
-const ELEX = join(import.meta.dirname, '..', '..', 'bin', 'elex.js');
-const dir = mkdtempSync(join(tmpdir(), 'elex-review-admin-disk-'));
-const children: ChildProcess[] = [];
-afterAll(async () => {
-  for (const c of children)
-    if (c.exitCode === null && c.signalCode === null) {
-      const gone = new Promise((r) => c.once('exit', r));
-      c.kill('SIGKILL');
-      await gone;
-    }
-  rmSync(dir, { recursive: true, force: true });
-});
+const { dir, track } = elexNodes('elex-review-admin-disk-');
 
 describe('a data directory that refuses a write', () => {
   it('a node whose disk write fails exits 70 with a one-line reason, not an uncaught stack trace (exit 1)', async () => {
@@ -29,8 +17,7 @@ describe('a data directory that refuses a write', () => {
     const cmd =
       `trap '' XFSZ; ulimit -f 300; exec "${process.execPath}" "${ELEX}" node --id 1 ` +
       `--cluster 1=127.0.0.1:${raft} --http 127.0.0.1:${http} --data-dir "${join(dir, 'n1')}"`;
-    const c = spawn('/bin/sh', ['-c', cmd], { stdio: ['ignore', 'pipe', 'pipe'] });
-    children.push(c);
+    const c = track(spawn('/bin/sh', ['-c', cmd], { stdio: ['ignore', 'pipe', 'pipe'] }));
     let err = '';
     c.stderr!.on('data', (b: Buffer) => {
       err += b.toString();

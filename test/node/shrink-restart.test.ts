@@ -3,59 +3,14 @@
  * and restarted from its data directory (the removed node decommissioned). Real processes: the loss is of what
  * the node held only in its own memory.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
 import { freePorts } from '../../src/node/processes.js';
 import { descendantsOf } from '../cli/proc.js';
+import { ELEX, elexNodes } from '../support/elex-node.js';
 
-const ELEX = join(import.meta.dirname, '..', '..', 'bin', 'elex.js');
-const dir = mkdtempSync(join(tmpdir(), 'elex-review-admin-shrink-'));
-const children: ChildProcess[] = [];
-afterAll(async () => {
-  for (const c of children)
-    if (c.exitCode === null && c.signalCode === null) {
-      const gone = new Promise((r) => c.once('exit', r));
-      c.kill('SIGKILL');
-      await gone;
-    }
-  rmSync(dir, { recursive: true, force: true });
-});
+const { startNode } = elexNodes('elex-review-admin-shrink-');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function startNode(id: number, cluster: string, http: string): Promise<ChildProcess> {
-  const c = spawn(
-    process.execPath,
-    [
-      ELEX,
-      'node',
-      '--id',
-      String(id),
-      '--cluster',
-      cluster,
-      '--http',
-      http,
-      '--data-dir',
-      join(dir, `n${id}`),
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  children.push(c);
-  let err = '';
-  c.stderr!.on('data', (b: Buffer) => {
-    err += b.toString();
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    c.stdout!.on('data', (b: Buffer) => {
-      out += b.toString();
-      if (out.includes('"ready"')) resolve(c);
-    });
-    c.once('exit', () => reject(new Error(`node ${id} exited: ${out} ${err}`)));
-  });
-}
 
 function admin(...args: string[]): Promise<{ code: number; out: string; err: string }> {
   return new Promise((resolve) => {

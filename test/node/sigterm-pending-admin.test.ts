@@ -3,54 +3,12 @@
  * ("Close fails what is pending, at once": membership changes and transfers waiting to be seen fail with
  * E_STOPPED) and README (JSON errors with a retry status) say the operator gets an answer; real processes.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+
+import { describe, expect, it } from 'vitest';
 import { freePorts } from '../../src/node/processes.js';
+import { elexNodes } from '../support/elex-node.js';
 
-const ELEX = join(import.meta.dirname, '..', '..', 'bin', 'elex.js');
-const dir = mkdtempSync(join(tmpdir(), 'elex-review-admin-term-'));
-const children: ChildProcess[] = [];
-afterAll(async () => {
-  for (const c of children)
-    if (c.exitCode === null && c.signalCode === null) {
-      const gone = new Promise((r) => c.once('exit', r));
-      c.kill('SIGKILL');
-      await gone;
-    }
-  rmSync(dir, { recursive: true, force: true });
-});
-
-function startNode(id: number, cluster: string, http: string): Promise<ChildProcess> {
-  const c = spawn(
-    process.execPath,
-    [
-      ELEX,
-      'node',
-      '--id',
-      String(id),
-      '--cluster',
-      cluster,
-      '--http',
-      http,
-      '--data-dir',
-      join(dir, `n${id}`),
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  children.push(c);
-  c.stderr!.resume();
-  return new Promise((resolve, reject) => {
-    let out = '';
-    c.stdout!.on('data', (b: Buffer) => {
-      out += b.toString();
-      if (out.includes('"ready"')) resolve(c);
-    });
-    c.once('exit', () => reject(new Error(`node ${id} exited: ${out}`)));
-  });
-}
+const { startNode } = elexNodes('elex-review-admin-term-');
 
 async function status(http: string): Promise<{ role: string }> {
   return (await (await fetch(`http://${http}/status`)).json()) as { role: string };
