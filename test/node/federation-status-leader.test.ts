@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SeededRng } from '../../src/core/index.js';
-import { type Identity, identityFromRng, MapKeyring } from '../../src/learning/index.js';
+import type { Identity } from '../../src/learning/index.js';
 import { FederationMember } from '../../src/node/federation-member.js';
-import { UdpFederationNetwork } from '../../src/node/udp-federation.js';
+import type { UdpFederationNetwork } from '../../src/node/udp-federation.js';
+import { boundNetworks, identitiesFor } from '../support/federation-udp.js';
 import { waitUntil } from '../support/wait.js';
 
 const members: FederationMember[] = [];
@@ -19,17 +20,10 @@ afterEach(async () => {
 describe('what a member reports as its aggregator', () => {
   it('a member following a live aggregator by its heartbeats reports that aggregator (fqt.leader, the status line’s "leader"), not null', async () => {
     const ids = ['a', 'b', 'c'];
-    const identities = new Map<string, Identity>(
-      ids.map((id, i) => [id, identityFromRng(id, new SeededRng(400 + i))]),
-    );
-    const keyring = new MapKeyring();
-    for (const [id, k] of identities) keyring.add(id, k.publicKey);
+    const { identities, keyring } = identitiesFor(ids, 400);
     const root = mkdtempSync(join(tmpdir(), 'elex-fed-status-'));
     dirs.push(root);
-    const nets = new Map<string, UdpFederationNetwork>();
-    for (const id of ids)
-      nets.set(id, await UdpFederationNetwork.bind({ id, listen: { host: '127.0.0.1', port: 0 } }));
-    for (const [id, n] of nets) for (const [p, m] of nets) if (p !== id) n.route(p, m.address);
+    const nets = await boundNetworks(ids);
     // Nothing learned (`elex federation-member --learn-per-sync 0`, or a quiet category): no rounds, heartbeats only.
     const live = ids.map((id, i) =>
       new FederationMember({

@@ -3,9 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SeededRng } from '../../src/core/index.js';
-import { ENVELOPE, type Identity, identityFromRng, MapKeyring } from '../../src/learning/index.js';
+import { ENVELOPE, type Identity } from '../../src/learning/index.js';
 import { FederationMember } from '../../src/node/federation-member.js';
-import { UdpFederationNetwork } from '../../src/node/udp-federation.js';
+import type { UdpFederationNetwork } from '../../src/node/udp-federation.js';
+import { boundNetworks, identitiesFor } from '../support/federation-udp.js';
 import { waitUntil } from '../support/wait.js';
 
 const members: FederationMember[] = [];
@@ -19,17 +20,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe('the vote state is saved before anything that depends on it', () => {
   it('a candidate whose certified term cannot be saved when it wins does not lead: no certificate or heartbeat leaves', async () => {
     const ids = ['a', 'b', 'c'];
-    const identities = new Map<string, Identity>(
-      ids.map((id, i) => [id, identityFromRng(id, new SeededRng(300 + i))]),
-    );
-    const keyring = new MapKeyring();
-    for (const [id, k] of identities) keyring.add(id, k.publicKey);
+    const { identities, keyring } = identitiesFor(ids, 300);
     const root = mkdtempSync(join(tmpdir(), 'elex-fed-vote-'));
     dirs.push(root);
-    const nets = new Map<string, UdpFederationNetwork>();
-    for (const id of ids)
-      nets.set(id, await UdpFederationNetwork.bind({ id, listen: { host: '127.0.0.1', port: 0 } }));
-    for (const [id, n] of nets) for (const [p, m] of nets) if (p !== id) n.route(p, m.address);
+    const nets = await boundNetworks(ids);
     const sent: Array<{ to: string; kind: number }> = [];
     const na = nets.get('a') as UdpFederationNetwork;
     const send = na.send.bind(na);
