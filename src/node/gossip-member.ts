@@ -145,12 +145,6 @@ export class UdpTransport implements GossipTransport {
 const monotonic: Clock = { now: () => performance.now() };
 
 /**
- * One gossip member on UDP: the gossip core (`GossipNode`, the one `elex simulate gossip` measures) driven by
- * wall-clock ticks and a datagram socket. The generation is the wall-clock start time, so a restarted member
- * supersedes its earlier life. Every datagram goes through the core's strict decoder; the core counts
- * what it refuses (`metrics`).
- */
-/**
  * Seeds by address: a member is named by the address its datagrams come from, so a seed given by host name
  * (`localhost:7946`) answered from 127.0.0.1 and every answer was dropped as from a stranger; the joiner never
  * got in (a review of session 25).
@@ -170,6 +164,12 @@ async function resolveSeeds(seeds: readonly string[], family: 4 | 6): Promise<st
   );
 }
 
+/**
+ * One gossip member on UDP: the gossip core (`GossipNode`, the one `elex simulate gossip` measures) driven by
+ * wall-clock ticks and a datagram socket. The generation is the wall-clock start time, so a restarted member
+ * supersedes its earlier life. Every datagram goes through the core's strict decoder; the core counts
+ * what it refuses (`metrics`).
+ */
 export class GossipMember {
   private readonly timer: NodeJS.Timeout;
   private stopped: Promise<void> | undefined;
