@@ -106,6 +106,8 @@ export class Raft {
   /** Voters a removed leader has tried to hand over to in this term (`handOver`). */
   private readonly handOverTried = new Set<number>();
   private readonly readOnly = new ReadOnly();
+  /** A TimeoutNow arrived while a committed conf change was unapplied: campaign once it is (`onApplied`). */
+  private transferDeferred = false;
   /** Reads that arrived before this leader committed an entry of its own term. */
   private pendingReads: Message[] = [];
   private incoming: IncomingSnapshot | null = null;
@@ -316,6 +318,7 @@ export class Raft {
     this.heartbeatElapsed = 0;
     this.randomizedElectionTimeout = this.electionTicks + this.rng.int(this.electionTicks);
     this.leadTransferee = NONE;
+    this.transferDeferred = false;
     this.handOverTried.clear();
     this.votes.clear();
     this.readOnly.reset();
@@ -417,8 +420,23 @@ export class Raft {
 
   private hup(transfer: boolean): void {
     if (this.role === Role.Leader || !this.promotable()) return;
+    // Configurations take effect when applied: with a committed change not applied yet, we would count votes
+    // with a configuration the group has left (alone in a one-voter one, a node elected itself and overwrote
+    // what the grown group had committed). Wait until it is applied, as etcd's hup does.
+    if (this.hasUnappliedConfChanges()) {
+      // A transfer's TimeoutNow usually comes with the commit of the very change that prompted it (a removed
+      // leader hands over): campaign as soon as it is applied instead of letting the transfer time out.
+      if (transfer) this.transferDeferred = true;
+      return;
+    }
     if (this.preVote && !transfer) this.campaign(true, false);
     else this.campaign(false, transfer);
+  }
+
+  private hasUnappliedConfChanges(): boolean {
+    for (let i = this.log.applied + 1; i <= this.log.committed; i++)
+      if (this.log.entry(i)?.type === EntryType.ConfChange) return true;
+    return false;
   }
 
   private campaign(pre: boolean, transfer: boolean): void {
@@ -925,6 +943,10 @@ export class Raft {
       if (e.index <= this.log.applied) continue;
       if (e.type === EntryType.ConfChange) this.applyConfChange(e);
       this.log.applied = e.index;
+    }
+    if (this.transferDeferred && !this.hasUnappliedConfChanges()) {
+      this.transferDeferred = false;
+      if (this.role === Role.Follower) this.hup(true);
     }
   }
 
