@@ -27,7 +27,9 @@ export class PhiDetector {
   heartbeat(member: number, now: number): void {
     const h = this.histories.get(member);
     if (h === undefined) this.histories.set(member, new HeartbeatHistory(this.opts, now));
-    else h.arrive(now);
+    // An interval that ends above the threshold (a crash, a partition) is not learnt, as in the gossip core:
+    // learnt, one minute's gap kept the next crash unseen for ~30 s for a whole sample window.
+    else h.arrive(now, this.opts.threshold);
   }
 
   alive(member: number, now: number): boolean {
