@@ -264,8 +264,14 @@ export class KvStateMachine implements StateMachine {
     if (at !== index) throw new ElexError('E_DECODE', `snapshot taken at ${at}, restored as ${index}`);
     const data = new Map<string, string>();
     const nk = r.varint();
+    let prev: string | undefined;
     for (let i = 0; i < nk; i++) {
       const k = r.str(MAX_KEY);
+      // Sorted and each once, as `snapshot` writes them: a key twice (the last value won) or out of order was
+      // a snapshot no replica wrote, and the restored replica's own snapshot was other bytes.
+      if (prev !== undefined && k <= prev)
+        throw new ElexError('E_DECODE', `snapshot keys not strictly ascending at ${JSON.stringify(k)}`);
+      prev = k;
       data.set(k, r.str(MAX_VALUE));
     }
     const sessions = new Map<number, Session>();

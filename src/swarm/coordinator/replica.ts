@@ -11,7 +11,7 @@ import {
   type Ready,
 } from '../../raft/index.js';
 import type { Catalog } from '../catalog.js';
-import { decodeCommand } from './commands.js';
+import { decodeCommand, MAX_AT_MS } from './commands.js';
 import { CoordinatorStateMachine } from './machine.js';
 import type { CommandResult } from './results.js';
 
@@ -69,20 +69,50 @@ interface Answer {
 }
 
 const int = z.number().int().nonnegative();
-const sessionsSchema = z.strictObject({
-  v: z.literal(2),
-  t: z.number().nonnegative(),
-  s: z.array(z.tuple([int, z.number().int().min(-1), z.number()])),
-  r: z.array(
-    z.tuple([
-      int,
-      z.number(),
-      z.custom<CommandResult>(
-        (x) => typeof x === 'object' && x !== null && typeof (x as { ok: unknown }).ok === 'boolean',
-      ),
-    ]),
-  ),
-});
+/** A log time: the largest `at_ms` applied, so within [0, MAX_AT_MS]. */
+const time = z.number().min(0).max(MAX_AT_MS);
+/**
+ * The session table as `encodeSessions` writes it, and nothing else: the snapshot comes from the leader over the
+ * network. A log time of 1e300 made every answer expire right after its entry (a retry got null, not its
+ * answer); a session or answer twice was kept once (the restored replica's snapshot was other bytes). So: times
+ * within [0, t] and in the order written (sessions by last activity, answers as applied), each id once, no more
+ * sessions or answers than `expire` keeps.
+ */
+const sessionsSchema = z
+  .strictObject({
+    v: z.literal(2),
+    t: time,
+    s: z.array(z.tuple([int, z.number().int().min(-1), time])).max(MAX_SESSIONS),
+    r: z
+      .array(
+        z.tuple([
+          int,
+          time,
+          z.custom<CommandResult>(
+            (x) => typeof x === 'object' && x !== null && typeof (x as { ok: unknown }).ok === 'boolean',
+          ),
+        ]),
+      )
+      .max(MAX_RESULTS),
+  })
+  .superRefine((tbl, ctx) => {
+    for (const [name, rows] of [
+      ['s', tbl.s.map(([id, , last]) => [id, last])],
+      ['r', tbl.r.map(([reqId, at]) => [reqId, at])],
+    ] as const) {
+      const ids = new Set<number>();
+      rows.forEach(([id, at], i) => {
+        if (ids.has(id)) ctx.addIssue({ code: 'custom', path: [name, i], message: `${id} twice` });
+        ids.add(id);
+        if (at > tbl.t || (i > 0 && at < rows[i - 1][1]))
+          ctx.addIssue({
+            code: 'custom',
+            path: [name, i],
+            message: 'time after the log time or out of order',
+          });
+      });
+    }
+  });
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const utf8Encoder = new TextEncoder();
 /** Disk key of the replica's life count (its starts): its own request ids carry its life's number. */
