@@ -1,5 +1,15 @@
-import { closeSync, linkSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { resolve } from 'node:path';
+import {
+  closeSync,
+  fsyncSync,
+  linkSync,
+  openSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
+import { join } from 'node:path';
 import { ElexError } from '../core/index.js';
 import { makeDirectory } from './make-dir.js';
 
@@ -37,22 +47,43 @@ const held = new Set<string>();
 
 /**
  * Takes `<dir>/LOCK` for this process: two nodes on one data directory would interleave their appends and
- * corrupt the log. The file holds the pid and the process's stamp (boot and start time). A lock whose process is
- * gone (SIGKILL, power loss, its pid now another program's) is taken over, and so is one naming this process's
- * own pid that this process does not hold: an earlier life with the same pid, as after a container restart,
- * where the node is pid 1 again. Returns the release function.
+ * corrupt the log. The file holds the pid and the process's stamp (boot and start time), and appears with
+ * them. A lock whose process is gone (SIGKILL, power loss, its pid now another program's) is taken over, and so
+ * is one naming this process's own pid that this process does not hold: an earlier life with the same pid, as
+ * after a container restart, where the node is pid 1 again. An empty one (a power loss) is taken over too. Returns the release function (a second call does nothing).
  */
 export function lockDataDir(dir: string): () => void {
   makeDirectory(dir, 'data directory');
-  const path = resolve(dir, 'LOCK');
+  // The directory itself, not the path it was given: `held` is by path, and a second path to the same
+  // directory (a symlink) in this process read our own LOCK as an earlier life's and took it over.
+  const path = join(realpathSync(dir), 'LOCK');
   const stamp = processStamp(process.pid);
+  const content = `${process.pid}\n${stamp === null ? '' : `${stamp}\n`}`;
+  // Written whole under a name only this process uses, then linked into place (which fails if LOCK exists):
+  // a LOCK is never there without its pid. Created empty and written after, another process that read it in
+  // between took it for one a power loss left empty, moved it aside, and both ran on the directory.
+  const fresh = `${path}.${process.pid}.new`;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      const fd = openSync(path, 'wx');
-      writeSync(fd, `${process.pid}\n${stamp === null ? '' : `${stamp}\n`}`);
-      closeSync(fd);
+      const fd = openSync(fresh, 'w');
+      try {
+        writeSync(fd, content);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      try {
+        linkSync(fresh, path);
+      } finally {
+        rmSync(fresh, { force: true });
+      }
       held.add(path);
+      // Once: removing by path a second time (a node closed twice) removed the lock of whoever took the
+      // directory after the first release, and a third process could start beside it.
+      let released = false;
       return () => {
+        if (released) return;
+        released = true;
         held.delete(path);
         rmSync(path, { force: true });
       };

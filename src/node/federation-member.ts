@@ -107,14 +107,19 @@ function checkMemberConfig(config: FederationConfig, members: readonly string[])
  * reused its number after a restart would have its new deltas refused as replays. A damaged file is refused.
  */
 export function nextEpoch(dataDir: string): number {
+  const last = savedEpoch(dataDir);
+  writeFileDurably(join(dataDir, 'epoch.json'), JSON.stringify(last + 1));
+  return last + 1;
+}
+
+/** The life number saved in `<dataDir>/epoch.json` (none: 0), read only. A damaged file is refused. */
+function savedEpoch(dataDir: string): number {
   const path = join(dataDir, 'epoch.json');
   const saved = readSaved(path, 'epoch');
   const v = saved === undefined ? 0 : saved;
   if (!(Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) < Number.MAX_SAFE_INTEGER))
     throw new ElexError('E_STORAGE', `${path}: not a saved epoch`);
-  const last = v as number;
-  writeFileDurably(path, JSON.stringify(last + 1));
-  return last + 1;
+  return v as number;
 }
 
 /**
@@ -124,16 +129,22 @@ export function nextEpoch(dataDir: string): number {
  * took a's vote in a's term and could vote twice).
  */
 export function bindMemberDir(dataDir: string, id: string): void {
+  if (!memberDirBound(dataDir, id)) writeFileDurably(join(dataDir, 'member.json'), JSON.stringify({ id }));
+}
+
+/**
+ * Whether `<dataDir>` is bound to member `id` already (false: not bound to anyone yet), read only; another
+ * member's directory is refused (`E_CONFIG`), a damaged member.json too (`E_STORAGE`).
+ */
+function memberDirBound(dataDir: string, id: string): boolean {
   const path = join(dataDir, 'member.json');
   const saved = readSaved(path, 'member identity') as { id?: unknown } | null | undefined;
-  if (saved === undefined) {
-    writeFileDurably(path, JSON.stringify({ id }));
-    return;
-  }
+  if (saved === undefined) return false;
   if (saved === null || typeof saved !== 'object' || typeof saved.id !== 'string')
     throw new ElexError('E_STORAGE', `${path}: not a saved member identity`);
   if (saved.id !== id)
     throw new ElexError('E_CONFIG', `${dataDir} is member ${saved.id}'s data directory, not ${id}'s`);
+  return true;
 }
 
 /**
@@ -180,9 +191,13 @@ export class FederationMember {
     // their own copy of the vote, and one member could vote twice in a term (session 25). Released by `stop`.
     this.unlock = lockDataDir(o.dataDir);
     try {
-      bindMemberDir(o.dataDir, o.id);
-      // Read (and refused if damaged) before the life number is taken: a refused start must not use one up.
+      // Everything read (and refused if damaged) before anything is written: a refused start must not bind the
+      // directory or use up a life number. Binding first wrote member.json, with the refused start's id, into
+      // a directory of an earlier version whose vote.json or epoch.json was damaged.
+      memberDirBound(o.dataDir, o.id);
       const vote_state = readVoteState(o.dataDir);
+      savedEpoch(o.dataDir);
+      bindMemberDir(o.dataDir, o.id);
       this.fqt = new MemberTable({ ...config, vote_state, epoch: nextEpoch(o.dataDir) });
     } catch (e) {
       this.unlock();

@@ -221,10 +221,28 @@ export class RaftProcess<H extends RaftHost> {
       host?.crash();
       proc?.failPending(new ElexError('E_STORAGE', `the node stopped: ${e.message}`));
     };
+    // The address before the directory: a start refused because it is taken left a fresh directory with a
+    // raft.disk bound to this id and voters and a node.json, as if it had served a node. (Messages that arrive
+    // before the host exists are dropped, as on a lossy network.)
+    let transport: TcpTransport;
+    try {
+      transport = await TcpTransport.listen({
+        id: o.id,
+        listen: self,
+        peers: o.cluster,
+        onMessage: (m) => host?.deliver(m),
+        auth: o.auth,
+        log,
+      });
+    } catch (e) {
+      unlock();
+      throw e;
+    }
     try {
       refuseLostDisk(o.dataDir);
       disk = FileDisk.open(join(o.dataDir, 'raft.disk'), { onError: diskFailed });
     } catch (e) {
+      await transport.close().catch(() => {});
       unlock();
       throw e;
     }
@@ -239,22 +257,8 @@ export class RaftProcess<H extends RaftHost> {
       );
       markDataDir(o.dataDir, o.id);
     } catch (e) {
-      await disk.close();
-      unlock();
-      throw e;
-    }
-    let transport: TcpTransport;
-    try {
-      transport = await TcpTransport.listen({
-        id: o.id,
-        listen: self,
-        peers: o.cluster,
-        onMessage: (m) => host?.deliver(m),
-        auth: o.auth,
-        log,
-      });
-    } catch (e) {
-      await disk.close();
+      await transport.close().catch(() => {});
+      await disk.close().catch(() => {}); // the refusal is the error to report, and the lock must go
       unlock();
       throw e;
     }
@@ -284,8 +288,8 @@ export class RaftProcess<H extends RaftHost> {
     } catch (e) {
       // A log the host cannot load (E_STORAGE), say: give back the port, the file and the lock.
       host?.crash();
-      await transport.close();
-      await disk.close();
+      await transport.close().catch(() => {});
+      await disk.close().catch(() => {}); // a disk that failed rejects its close: the lock must go anyway
       unlock();
       throw e;
     }
@@ -489,8 +493,16 @@ export class RaftProcess<H extends RaftHost> {
     );
     this.status(); // remember the last Raft state before the host lets it go
     this.host.crash();
-    await this.transport.close();
-    await this.disk.close();
-    this.unlock();
+    // The lock is released however the closes end: a disk that failed rejects its close with that failure, and
+    // the lock stayed held by this process, so every later start on the directory in it was refused E_LOCKED.
+    try {
+      await this.transport.close();
+    } finally {
+      try {
+        await this.disk.close();
+      } finally {
+        this.unlock();
+      }
+    }
   }
 }
