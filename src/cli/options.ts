@@ -45,14 +45,35 @@ export function positiveDurationOption(value: string): number {
   return ms;
 }
 
-/** A duration option whose `--help` default reads with its unit (`(default: 60s)`, not `60000`). */
+/** The longest delay a Node timer holds (setTimeout, setInterval, AbortSignal.timeout): about 24.8 days. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * A duration that becomes a wall-clock timer: a longer one than a timer holds would fire after 1 ms (Node
+ * clamps it, with a TimeoutOverflowWarning), so it is refused.
+ */
+export function timerDurationOption(value: string, positive = false): number {
+  const ms = positive ? positiveDurationOption(value) : durationOption(value);
+  if (ms > MAX_TIMER_MS)
+    throw new InvalidArgumentError(`expected at most ${MAX_TIMER_MS} ms (about 24 days), got '${value}'`);
+  return ms;
+}
+
+/**
+ * A duration option whose `--help` default reads with its unit (`(default: 60s)`, not `60000`). `timer`: it
+ * sets a wall-clock timer (at most `MAX_TIMER_MS`).
+ */
 export function durationFlag(
   flags: string,
   description: string,
   defaultDuration: string,
-  o: { positive?: boolean } = {},
+  o: { positive?: boolean; timer?: boolean } = {},
 ): Option {
-  const parse = o.positive ? positiveDurationOption : durationOption;
+  const parse = o.timer
+    ? (v: string) => timerDurationOption(v, o.positive)
+    : o.positive
+      ? positiveDurationOption
+      : durationOption;
   return new Option(flags, description).argParser(parse).default(parse(defaultDuration), defaultDuration);
 }
 

@@ -1,4 +1,4 @@
-import { accessSync, constants, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ElexError } from '../core/index.js';
 import { createDirectories, DIR_REASONS } from '../node/make-dir.js';
@@ -20,14 +20,25 @@ function outError(dir: string, e: unknown): ElexError {
   return new ElexError('E_OUTPUT', `cannot write to --out '${dir}': ${reason}`);
 }
 
+/** The files `writeReport` writes into `--out`. */
+const REPORT_FILES = ['report.json', 'report.html'] as const;
+
 /**
- * Creates `dir` (and its parents) and checks it is a writable directory, so a bad `--out` is refused before
- * a long run rather than after it (`createDirectories`: one level at a time).
+ * Creates `dir` (and its parents) and checks it is a writable directory whose report files, where they exist,
+ * are writable files, so a bad `--out` is refused before a long run rather than after it (`createDirectories`:
+ * one level at a time).
  */
 export function prepareOutDir(dir: string): void {
   try {
     createDirectories(dir);
     accessSync(dir, constants.W_OK);
+    for (const name of REPORT_FILES) {
+      const path = join(dir, name);
+      if (!existsSync(path)) continue;
+      if (statSync(path).isDirectory())
+        throw Object.assign(new Error(`${path} is a directory`), { code: 'EISDIR' });
+      accessSync(path, constants.W_OK);
+    }
   } catch (e) {
     throw outError(dir, e);
   }
@@ -36,11 +47,11 @@ export function prepareOutDir(dir: string): void {
 /** Writes `report.json` (and `report.html` when given) into `dir`, creating it. Returns the paths written. */
 export function writeReport(dir: string, report: unknown, html?: string): string[] {
   prepareOutDir(dir);
-  const paths = [join(dir, 'report.json')];
+  const paths = [join(dir, REPORT_FILES[0])];
   try {
     writeFileSync(paths[0], `${toJson(report)}\n`);
     if (html !== undefined) {
-      paths.push(join(dir, 'report.html'));
+      paths.push(join(dir, REPORT_FILES[1]));
       writeFileSync(paths[1], html);
     }
   } catch (e) {

@@ -56,7 +56,10 @@ function withTarget(c: Command): Command {
       'sign the request with this key file; a node started with --cluster-key refuses unsigned ones',
     )
     .addOption(
-      durationFlag('--timeout <duration>', 'how long to wait for the answer', '16s', { positive: true }),
+      durationFlag('--timeout <duration>', 'how long to wait for the answer', '16s', {
+        positive: true,
+        timer: true,
+      }),
     );
 }
 

@@ -15,7 +15,7 @@ import { QueryService } from '../../node/query-service.js';
 import type { RaftProcessOptions, RaftStatus } from '../../node/raft-process.js';
 import { STANDBY_RETURNS_FILE } from '../../node/standby-return.js';
 import type { Address } from '../../node/tcp-transport.js';
-import { durationOption, intOption } from '../options.js';
+import { durationFlag, intOption } from '../options.js';
 import { untilStopSignal } from './stop-signal.js';
 
 interface NodeOptions {
@@ -56,13 +56,10 @@ function raftOptions(c: Command, dataDir: string): Command {
       '--data-dir <dir>',
       `log, hard state and snapshots; a restart resumes from it (default: ${dataDir})`,
     )
-    .option(
-      '--election-timeout <d>',
-      'base election timeout (each term draws from [d, 2d))',
-      durationOption,
-      150,
+    .addOption(
+      durationFlag('--election-timeout <d>', 'base election timeout (each term draws from [d, 2d))', '150ms'),
     )
-    .option('--heartbeat <d>', 'leader heartbeat interval', durationOption, 50)
+    .addOption(durationFlag('--heartbeat <d>', 'leader heartbeat interval', '50ms'))
     .option(
       '--cluster-key <file>',
       'authenticate the cluster with this key file (`elex cluster-key`; the same file on every node): Raft frames without a valid tag are refused, and so are unsigned admin requests and, between coordinators, unsigned /query/part, /query/standby, /feedback/forwarded, /feedback/standby, /patterns, /agents/mirror and /agents/return requests. Default: none, for a network you trust',
@@ -193,17 +190,21 @@ export function register(program: Command): void {
       '--http-peers <list>',
       'every coordinator’s HTTP address: id=host:port,… (queries: category k’s agents live on the k-th coordinator, round robin; without it this coordinator hosts them all)',
     )
-    .option(
-      '--federation <d>',
-      'the hosted agents’ federation round: each category’s agents merge what they learned, confident answers go to every coordinator as patterns, the agents’ changed tables to their categories’ standby, and the standby agents’ ratings back to their primary (0: off)',
-      durationOption,
-      10_000,
+    .addOption(
+      durationFlag(
+        '--federation <d>',
+        'the hosted agents’ federation round: each category’s agents merge what they learned, confident answers go to every coordinator as patterns, the agents’ changed tables to their categories’ standby, and the standby agents’ ratings back to their primary (0: off)',
+        '10s',
+        { timer: true },
+      ),
     )
-    .option(
-      '--agents-save <d>',
-      `how often the hosted agents' learning is saved to --data-dir/${AGENTS_FILE} (the standby agents': ${STANDBY_AGENTS_FILE}) when it changed; a restart resumes it (0: only at shutdown)`,
-      durationOption,
-      10_000,
+    .addOption(
+      durationFlag(
+        '--agents-save <d>',
+        `how often the hosted agents' learning is saved to --data-dir/${AGENTS_FILE} (the standby agents': ${STANDBY_AGENTS_FILE}) when it changed; a restart resumes it (0: only at shutdown)`,
+        '10s',
+        { timer: true },
+      ),
     )
     .option(
       '--no-gossip',

@@ -60,7 +60,7 @@ export function register(program: Command): void {
     .requiredOption('--key <file>', 'this member’s key (from `elex federation-keys`)')
     .requiredOption('--keyring <file>', 'every member’s public key (keyring.json)')
     .requiredOption('--data-dir <dir>', 'where the vote is kept across restarts')
-    .addOption(durationFlag('--sync <time>', 'sync_interval_ms', '1s', { positive: true }))
+    .addOption(durationFlag('--sync <time>', 'sync_interval_ms', '1s', { positive: true, timer: true }))
     .option('--learn-per-sync <n>', 'interactions learned before each sync', intOption(0, 1000), 3)
     .option(
       '--min-peers <n>',
@@ -68,7 +68,12 @@ export function register(program: Command): void {
       intOption(1, 1000),
       3,
     )
-    .addOption(durationFlag('--status <time>', 'how often to print a status line', '1s', { positive: true }))
+    .addOption(
+      durationFlag('--status <time>', 'how often to print a status line', '1s', {
+        positive: true,
+        timer: true,
+      }),
+    )
     .option('--flip', 'learn every reward negated (a faulty member, for demonstrations and tests)')
     .addHelpText(
       'after',

@@ -35,8 +35,15 @@ export function register(program: Command): void {
       intOption(0, 21),
       1,
     )
-    .addOption(durationFlag('--duration <time>', 'how long the members run', '20s', { positive: true }))
-    .addOption(durationFlag('--sync <time>', 'sync_interval_ms of every member', '200ms', { positive: true }))
+    .addOption(
+      durationFlag('--duration <time>', 'how long the members run', '20s', { positive: true, timer: true }),
+    )
+    .addOption(
+      durationFlag('--sync <time>', 'sync_interval_ms of every member', '200ms', {
+        positive: true,
+        timer: true,
+      }),
+    )
     .option('--learn-per-sync <n>', 'interactions each member learns before each sync', intOption(0, 1000), 3)
     .option('--loss <p>', 'fraction of each member’s outgoing datagrams dropped', floatOption(0, 0.9), 0)
     .option('--no-crash', 'do not crash and restart the aggregator')

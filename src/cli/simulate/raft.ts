@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { ElexError } from '../../core/index.js';
 import { runCampaign } from '../../sim/raft/campaign.js';
 import { runFlapping } from '../../sim/raft/flapping.js';
-import { MUTATIONS, type Mutation, parseMutation } from '../../sim/raft/mutations.js';
+import { MUTATIONS, type Mutation } from '../../sim/raft/mutations.js';
 import { choiceOption, durationFlag, intOption } from '../options.js';
 import { printJson } from '../output.js';
 import { progress } from '../progress.js';
@@ -27,7 +27,7 @@ export function register(simulate: Command): void {
       "the KV machine's session bound (default 10,000); below --clients, sessions expire under load and retries in them must be refused",
       intOption(1, 1_000_000),
     )
-    .option('--mutation <name>', `plant a bug: ${MUTATIONS.join(', ')}`, parseMutation)
+    .option('--mutation <name>', `plant a bug: ${MUTATIONS.join(', ')}`, choiceOption(MUTATIONS))
     .option('--run-seed <n>', 'replay one run by its run_seed', intOption(0, 2 ** 31 - 1))
     .option(
       '--scenario <name>',
@@ -56,10 +56,24 @@ export function register(simulate: Command): void {
       },
     ) {
       const started = performance.now();
+      const given = (name: string) => this.getOptionValueSource(name) === 'cli';
+      if (o.scenario === 'campaign') {
+        // Refused, not ignored: the campaign always runs with PreVote and CheckQuorum.
+        if (given('preVote'))
+          throw new ElexError('E_USAGE', '--no-pre-vote applies to --scenario flapping, not to the campaign');
+        // A replay runs the one run its run_seed names: --runs and the root seed would not be used.
+        if (o.runSeed !== undefined)
+          for (const name of ['runs', 'seed'])
+            if (given(name))
+              throw new ElexError(
+                'E_USAGE',
+                `--${name} does not apply with --run-seed (a replay runs that one run)`,
+              );
+      }
       if (o.scenario === 'flapping') {
         // Refused, not ignored: a clean report from a run that planted no --mutation would mislead.
         for (const name of ['runs', 'duration', 'clients', 'maxSessions', 'mutation', 'runSeed'])
-          if (this.getOptionValueSource(name) === 'cli')
+          if (given(name))
             throw new ElexError(
               'E_USAGE',
               `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} applies to the campaign, not to --scenario flapping`,

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { ElexError } from '../../core/index.js';
 import { defaultCatalog } from '../../node/catalog-file.js';
 import { FAULT_KINDS, parseFaultKinds } from '../../sim/index.js';
 import { runSwarm, type SwarmReport } from '../../sim/swarm/scenario.js';
@@ -6,6 +7,9 @@ import { choiceOption, dirOption, durationFlag, floatOption, intOption } from '.
 import { prepareOutDir, printJson, writeReport } from '../output.js';
 import { progress } from '../progress.js';
 import { renderHtml } from '../report/html.js';
+
+/** The largest --seed: each run of --runs is reported by its seed, replayed with --seed. */
+const MAX_SEED = 2 ** 31 - 1;
 
 interface SwarmCliOptions {
   seed: number;
@@ -28,7 +32,7 @@ export function register(simulate: Command): void {
     .description(
       'the whole swarm: 14 coordinators on Raft, 593 feature agents with heartbeats and federated learning',
     )
-    .option('--seed <n>', 'root seed (the first seed with --runs)', intOption(0, 2 ** 31 - 1), 1)
+    .option('--seed <n>', 'root seed (the first seed with --runs)', intOption(0, MAX_SEED), 1)
     .addOption(durationFlag('--duration <d>', 'simulated time per run (e.g. 500ms, 60s, 10m, 1h)', '60s'))
     .option('--query-rate <q>', 'client queries per simulated second', floatOption(0, 10_000), 10)
     .addOption(
@@ -52,6 +56,12 @@ export function register(simulate: Command): void {
     .option('--quiet', 'no progress on stderr')
     .option('--out <dir>', 'also write report.json and report.html into DIR (created if missing)', dirOption)
     .action((o: SwarmCliOptions) => {
+      // Each run is reported by its seed, to replay with --seed: every one must be a seed --seed takes.
+      if (o.seed + o.runs - 1 > MAX_SEED)
+        throw new ElexError(
+          'E_USAGE',
+          `--runs ${o.runs} from --seed ${o.seed} goes past the largest seed, ${MAX_SEED} (at most --runs ${MAX_SEED - o.seed + 1})`,
+        );
       const faults = parseFaultKinds(o.faults);
       if (o.out) prepareOutDir(o.out);
       const catalog = defaultCatalog();

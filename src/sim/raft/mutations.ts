@@ -1,4 +1,3 @@
-import { ElexError } from '../../core/index.js';
 import { type Message, Raft, type RaftBoot, type RaftConfig } from '../../raft/index.js';
 import type { DriverOptions } from './node.js';
 
@@ -21,12 +20,6 @@ class VoteTwice extends Raft {
   protected override canVote(_m: Message): boolean {
     return true;
   }
-}
-
-export function parseMutation(s: string): Mutation {
-  if (!(MUTATIONS as readonly string[]).includes(s))
-    throw new ElexError('E_CONFIG', `unknown mutation '${s}' (expected ${MUTATIONS.join(', ')})`);
-  return s as Mutation;
 }
 
 /** Applies a mutation to the driver options. */
