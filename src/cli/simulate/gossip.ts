@@ -5,6 +5,8 @@ import { choiceOption, durationFlag, floatOption, intOption } from '../options.j
 import { printJson } from '../output.js';
 import { progress } from '../progress.js';
 
+/** The churn scenario's step (`runChurn`'s default `everyMs`). */
+const CHURN_STEP_MS = 2000;
 const SCENARIOS = ['dissemination', 'crash', 'steady', 'pauses', 'partition', 'churn'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
@@ -48,7 +50,16 @@ export function register(simulate: Command): void {
     .option('--scenario <s>', SCENARIOS.join(' | '), choiceOption(SCENARIOS), 'dissemination')
     .option('--loss <p>', 'datagram loss probability on every link', floatOption(0, 0.9), 0)
     .option('--trials <n>', 'trials (dissemination, crash)', intOption(1, 100_000), 100)
-    .addOption(durationFlag('--duration <d>', 'measured simulated time (steady, pauses, churn)', '10m'))
+    .addOption(
+      durationFlag(
+        '--duration <d>',
+        'measured simulated time (steady, pauses; churn: whole 2 s steps)',
+        '10m',
+        {
+          positive: true,
+        },
+      ),
+    )
     .addOption(durationFlag('--pause-ms <d>', 'pause length (pauses)', '2s', { positive: true }))
     .option('--split <f>', 'fraction on the small side (partition)', floatOption(0.01, 0.5), 0.5)
     .addOption(durationFlag('--partition-ms <d>', 'partition length (partition)', '60s'))
@@ -65,6 +76,12 @@ export function register(simulate: Command): void {
           `${flag} does not apply to --scenario ${o.scenario} (it applies to ${scenarios.join(', ')})`,
         );
       }
+      // Churn acts once per step and runs whole steps: a duration between them ran (and reported) the next one.
+      if (o.scenario === 'churn' && o.duration % CHURN_STEP_MS !== 0)
+        throw new ElexError(
+          'E_USAGE',
+          `--duration for churn must be whole ${CHURN_STEP_MS / 1000} s steps (it runs in 2 s steps), got ${o.duration} ms`,
+        );
       const bar = progress(`simulate gossip ${o.scenario}`, o.quiet);
       const onProgress = (done: number, total: number) => bar.update(done, total);
       const started = performance.now();
