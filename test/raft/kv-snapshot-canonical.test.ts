@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ByteWriter, ElexError } from '../../src/core/index.js';
 import { encodeKv, type KvCommand, KvOp, KvStateMachine } from '../../src/raft/index.js';
+import { thrownElexError } from '../support/errors.js';
 
 /**
  * A KV snapshot arrives from the leader over the network (InstallSnapshot) and `restore` is its decoder. The
@@ -13,16 +14,6 @@ function snapshotBytes(at: number, pairs: Array<[string, string]>): Uint8Array {
   const w = new ByteWriter().varint(at).varint(pairs.length);
   for (const [k, v] of pairs) w.str(k).str(v);
   return w.varint(0).finish(); // no sessions
-}
-
-function refusal(f: () => unknown): ElexError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ElexError);
-    return e as ElexError;
-  }
-  throw new Error('accepted');
 }
 
 const text = fc.string({ maxLength: 4, unit: fc.constantFrom('a', 'b', 'é', '\u{1F600}') });
@@ -43,7 +34,7 @@ describe('KvStateMachine.restore takes only snapshots the machine could have wri
       ['k', '1'],
       ['k', '2'],
     ]);
-    expect(refusal(() => new KvStateMachine().restore(bytes, 5)).code).toBe('E_DECODE');
+    expect(thrownElexError(() => new KvStateMachine().restore(bytes, 5)).code).toBe('E_DECODE');
   });
 
   it('refuses keys out of order (the snapshot writes them sorted)', () => {
@@ -51,7 +42,7 @@ describe('KvStateMachine.restore takes only snapshots the machine could have wri
       ['b', '1'],
       ['a', '2'],
     ]);
-    expect(refusal(() => new KvStateMachine().restore(bytes, 5)).code).toBe('E_DECODE');
+    expect(thrownElexError(() => new KvStateMachine().restore(bytes, 5)).code).toBe('E_DECODE');
   });
 
   it('still restores a sorted snapshot, keys compared as the snapshot sorts them (UTF-16 code units)', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ElexError } from '../../src/core/index.js';
+import type { ElexError } from '../../src/core/index.js';
 import { defaultCatalog } from '../../src/node/catalog-file.js';
 import { EntryType } from '../../src/raft/index.js';
 import { Simulator } from '../../src/sim/index.js';
@@ -13,6 +13,7 @@ import {
   MAX_RESULTS,
   MAX_SESSIONS,
 } from '../../src/swarm/index.js';
+import { thrownElexError } from '../support/errors.js';
 
 /**
  * The coordinator replica's snapshot (u32 length, the session table as JSON, the machine's snapshot) comes from
@@ -56,16 +57,6 @@ const restore = (r: SimCoordinatorReplica, bytes: Uint8Array, index = 0) =>
   (r as unknown as { restoreSnapshot(d: Uint8Array, i: number): void }).restoreSnapshot(bytes, index);
 const take = (r: SimCoordinatorReplica) => (r as unknown as { takeSnapshot(): Uint8Array }).takeSnapshot();
 
-function refusal(f: () => unknown): ElexError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ElexError);
-    return e as ElexError;
-  }
-  throw new Error('accepted');
-}
-
 const ok = { ok: false, code: 'UNKNOWN_AGENT', message: 'x' } as unknown as CommandResult;
 /** A table a replica writes: two sessions, three answers, log time 5 s. */
 function table(): Table {
@@ -96,7 +87,7 @@ describe('coordinator replica snapshot: the session table takes only what a repl
     for (const t of [1e300, MAX_AT_MS + 1, -1]) {
       const bad = table();
       bad.t = t;
-      expect(refusal(() => restore(replica(), bytesOf(bad))).code, String(t)).toBe('E_SNAPSHOT');
+      expect(thrownElexError(() => restore(replica(), bytesOf(bad))).code, String(t)).toBe('E_SNAPSHOT');
     }
     const edge = table();
     edge.t = MAX_AT_MS;
@@ -139,33 +130,33 @@ describe('coordinator replica snapshot: the session table takes only what a repl
     const s = table();
     s.s.push([...s.s[0]]);
     s.s[2][2] = 5000;
-    expect(refusal(() => restore(replica(), bytesOf(s))).code).toBe('E_SNAPSHOT');
+    expect(thrownElexError(() => restore(replica(), bytesOf(s))).code).toBe('E_SNAPSHOT');
     const a = table();
     a.r.push([a.r[2][0], 5000, ok]);
-    expect(refusal(() => restore(replica(), bytesOf(a))).code).toBe('E_SNAPSHOT');
+    expect(thrownElexError(() => restore(replica(), bytesOf(a))).code).toBe('E_SNAPSHOT');
   });
 
   it('refuses times after the log time or out of the order they are written in', () => {
     const late = table();
     late.r[2][1] = 6000; // answered after the table's log time
-    expect(refusal(() => restore(replica(), bytesOf(late))).code).toBe('E_SNAPSHOT');
+    expect(thrownElexError(() => restore(replica(), bytesOf(late))).code).toBe('E_SNAPSHOT');
     const lastLate = table();
     lastLate.s[1][2] = 6000;
-    expect(refusal(() => restore(replica(), bytesOf(lastLate))).code).toBe('E_SNAPSHOT');
+    expect(thrownElexError(() => restore(replica(), bytesOf(lastLate))).code).toBe('E_SNAPSHOT');
     const unordered = table();
     [unordered.r[0], unordered.r[1]] = [unordered.r[1], unordered.r[0]];
-    expect(refusal(() => restore(replica(), bytesOf(unordered))).code).toBe('E_SNAPSHOT');
+    expect(thrownElexError(() => restore(replica(), bytesOf(unordered))).code).toBe('E_SNAPSHOT');
     const sessions = table();
     [sessions.s[0], sessions.s[1]] = [sessions.s[1], sessions.s[0]];
-    expect(refusal(() => restore(replica(), bytesOf(sessions))).code).toBe('E_SNAPSHOT');
+    expect(thrownElexError(() => restore(replica(), bytesOf(sessions))).code).toBe('E_SNAPSHOT');
   });
 
   it('refuses more sessions or answers than a replica keeps', () => {
     const many = table();
     many.s = Array.from({ length: MAX_SESSIONS + 1 }, (_, i) => [i + 1, -1, 5000]);
-    expect(refusal(() => restore(replica(), bytesOf(many))).code).toBe('E_SNAPSHOT');
+    expect(thrownElexError(() => restore(replica(), bytesOf(many))).code).toBe('E_SNAPSHOT');
     const answers = table();
     answers.r = Array.from({ length: MAX_RESULTS + 1 }, (_, i) => [CLIENT + i + 1, 5000, ok]);
-    expect(refusal(() => restore(replica(), bytesOf(answers))).code).toBe('E_SNAPSHOT');
+    expect(thrownElexError(() => restore(replica(), bytesOf(answers))).code).toBe('E_SNAPSHOT');
   });
 });

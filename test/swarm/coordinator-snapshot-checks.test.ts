@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ElexError } from '../../src/core/index.js';
 import { CoordinatorStateMachine, MAX_AT_MS } from '../../src/swarm/index.js';
+import { thrownElexError } from '../support/errors.js';
 import { CA, CM_DRX, catalog, Harness, IFLB } from './coordinator-helpers.js';
 
 /**
@@ -40,16 +41,6 @@ function restore(snap: unknown, index = 9): CoordinatorStateMachine {
   return sm;
 }
 
-function refusal(f: () => unknown): ElexError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ElexError);
-    return e as ElexError;
-  }
-  throw new Error('accepted');
-}
-
 type Rows = Array<Array<string | number | boolean>>;
 
 describe('coordinator snapshot decoding takes only what a machine could have written', () => {
@@ -57,9 +48,9 @@ describe('coordinator snapshot decoding takes only what a machine could have wri
     const { snap } = state();
     snap.clock_ms = 1e300;
     // Before: restored, then two changes of one parameter a millisecond apart were both taken (cooldown 1 h).
-    expect(refusal(() => restore(snap)).code).toBe('E_SNAPSHOT');
+    expect(thrownElexError(() => restore(snap)).code).toBe('E_SNAPSHOT');
     snap.clock_ms = MAX_AT_MS + 1;
-    expect(refusal(() => restore(snap)).code).toBe('E_SNAPSHOT');
+    expect(thrownElexError(() => restore(snap)).code).toBe('E_SNAPSHOT');
     snap.clock_ms = MAX_AT_MS;
     expect(() => restore(snap)).not.toThrow();
   });
@@ -94,7 +85,7 @@ describe('coordinator snapshot decoding takes only what a machine could have wri
     for (const edit of cases) {
       const { snap } = state();
       edit(snap);
-      expect(refusal(() => restore(snap)).code, JSON.stringify(snap)).toBe('E_SNAPSHOT');
+      expect(thrownElexError(() => restore(snap)).code, JSON.stringify(snap)).toBe('E_SNAPSHOT');
     }
   });
 
@@ -103,12 +94,12 @@ describe('coordinator snapshot decoding takes only what a machine could have wri
       const twice = state().snap;
       const rows = twice[table] as Rows;
       rows.splice(1, 0, [...rows[0]]);
-      expect(refusal(() => restore(twice)).code, table).toBe('E_SNAPSHOT');
+      expect(thrownElexError(() => restore(twice)).code, table).toBe('E_SNAPSHOT');
       const swapped = state().snap;
       const r = swapped[table] as Rows;
       expect(r.length, table).toBeGreaterThan(1);
       [r[0], r[1]] = [r[1], r[0]];
-      expect(refusal(() => restore(swapped)).code, table).toBe('E_SNAPSHOT');
+      expect(thrownElexError(() => restore(swapped)).code, table).toBe('E_SNAPSHOT');
     }
   });
 
@@ -121,7 +112,7 @@ describe('coordinator snapshot decoding takes only what a machine could have wri
       const kb = `${b[0]}\u0000${b[1]}`;
       return ka < kb ? -1 : ka > kb ? 1 : 0;
     });
-    expect(refusal(() => restore(snap)).code).toBe('E_SNAPSHOT');
+    expect(thrownElexError(() => restore(snap)).code).toBe('E_SNAPSHOT');
   });
 
   it('still restores what a machine writes, byte for byte, and the cooldown holds after it', () => {
