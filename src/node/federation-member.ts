@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { type Clock, ElexError, type Rng } from '../core/index.js';
@@ -50,11 +50,22 @@ export interface FederationMemberOptions {
  * without the vote could vote twice in one term, and without the life number reuse it; an operator must look.
  */
 function readSaved(path: string, what: string): unknown {
-  if (!existsSync(path)) return undefined;
+  // None saved only when there is no such name: a link whose target is gone (existsSync follows it) read as
+  // never saved, so a vote was forgotten and could be cast again, or a life number reused.
+  if (!existsSync(path) && !isLink(path)) return undefined;
   try {
     return JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {
     throw new ElexError('E_STORAGE', `${path}: not a saved ${what} (${(e as Error).message})`);
+  }
+}
+
+/** Whether `path` names a symbolic link (whatever it points to). */
+function isLink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
   }
 }
 
