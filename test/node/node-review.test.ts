@@ -8,6 +8,7 @@ import { KvNode } from '../../src/node/kv-node.js';
 import { freePorts } from '../../src/node/processes.js';
 import type { Address } from '../../src/node/tcp-transport.js';
 import { leaderOf } from '../support/kv-nodes.js';
+import { waitUntil } from '../support/wait.js';
 
 const root = mkdtempSync(join(tmpdir(), 'elex-review-node-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -88,6 +89,9 @@ describe('a read pending when the leader changes', () => {
     );
     const leader = await leaderOf(nodes);
     const follower = nodes.find((n) => n !== leader)!;
+    // A follower that has not heard the new leader yet answers E_NO_LEADER at once (seen on a loaded machine):
+    // the test is about one that names it.
+    await waitUntil(() => follower.status().leader === leader.status().id, 10_000);
     await leader.close(); // the followers still name it until their election timeout (1–2 s)
     running.splice(running.indexOf(leader), 1);
     const r = await follower.get('k').then(
