@@ -1,4 +1,5 @@
 import { InvalidArgumentError, Option } from 'commander';
+import { MAX_TIMER_MS } from '../core/index.js';
 
 /** Option parsers that refuse bad input with a one-line reason (commander turns it into exit code 2). */
 export function intOption(min = 0, max = Number.MAX_SAFE_INTEGER) {
@@ -45,15 +46,11 @@ export function positiveDurationOption(value: string): number {
   return ms;
 }
 
-/** The longest delay a Node timer holds (setTimeout, setInterval, AbortSignal.timeout): about 24.8 days. */
-export const MAX_TIMER_MS = 2 ** 31 - 1;
-
 /**
- * A duration that becomes a wall-clock timer: a longer one than a timer holds would fire after 1 ms (Node
- * clamps it, with a TimeoutOverflowWarning), so it is refused.
+ * `ms` (parsed from `value`) as a wall-clock timer's delay: a longer one than a timer holds would fire after
+ * 1 ms (Node clamps it, with a TimeoutOverflowWarning), so it is refused.
  */
-export function timerDurationOption(value: string, positive = false): number {
-  const ms = positive ? positiveDurationOption(value) : durationOption(value);
+function withinTimer(ms: number, value: string): number {
   if (ms > MAX_TIMER_MS)
     throw new InvalidArgumentError(`expected at most ${MAX_TIMER_MS} ms (about 24 days), got '${value}'`);
   return ms;
@@ -69,11 +66,8 @@ export function durationFlag(
   defaultDuration: string,
   o: { positive?: boolean; timer?: boolean } = {},
 ): Option {
-  const parse = o.timer
-    ? (v: string) => timerDurationOption(v, o.positive)
-    : o.positive
-      ? positiveDurationOption
-      : durationOption;
+  const base = o.positive ? positiveDurationOption : durationOption;
+  const parse = o.timer ? (v: string) => withinTimer(base(v), v) : base;
   return new Option(flags, description).argParser(parse).default(parse(defaultDuration), defaultDuration);
 }
 

@@ -3,6 +3,9 @@ export interface Clock {
   now(): number;
 }
 
+/** The longest delay a Node timer holds (setTimeout, setInterval, AbortSignal.timeout): 2^31 − 1 ms, ~24.8 days. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** A clock whose time is set by its owner (tests, the simulator's per-node view). */
 export class ManualClock implements Clock {
   constructor(private t = 0) {}

@@ -1,5 +1,5 @@
 export { ByteReader, ByteWriter } from './bytes.js';
-export { type Clock, ManualClock } from './clock.js';
+export { type Clock, MAX_TIMER_MS, ManualClock } from './clock.js';
 export { assert, ElexError, isElexError } from './errors.js';
 export { DEFAULT_MAX_FRAME_BYTES, encodeFrame, FrameReader, type FrameReaderOptions } from './frames.js';
 export { fnv1a, hashString, TraceHasher } from './hash.js';

@@ -2,7 +2,7 @@
  * A member's federation configuration (`FederationConfig`): its defaults, and the checks that refuse it
  * (`E_CONFIG`) before the member runs.
  */
-import { type Clock, ElexError } from '../core/index.js';
+import { type Clock, ElexError, MAX_TIMER_MS } from '../core/index.js';
 import type { VoteState } from './aggregator-election.js';
 import { MAX_DELTA_ACTIONS, MAX_DELTA_BYTES, MAX_DELTA_ENTRIES } from './delta-codec.js';
 import type { LearningConfig } from './engine.js';
@@ -113,9 +113,6 @@ export function syncIntervalOf(config: FederationConfig): number {
     throw new ElexError('E_CONFIG', `sync_interval_ms must be in (0, ${MAX_TIMER_MS}], got ${ms}`);
   return ms;
 }
-
-/** The longest delay a Node timer keeps (2^31 − 1 ms, about 24.8 days). */
-export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** E_CONFIG unless `v` is an integer ≥ `min`. */
 function intAtLeast(name: string, v: number, min: number): number {

@@ -50,7 +50,8 @@ const held = new Set<string>();
  * corrupt the log. The file holds the pid and the process's stamp (boot and start time), and appears with
  * them. A lock whose process is gone (SIGKILL, power loss, its pid now another program's) is taken over, and so
  * is one naming this process's own pid that this process does not hold: an earlier life with the same pid, as
- * after a container restart, where the node is pid 1 again. An empty one (a power loss) is taken over too. Returns the release function (a second call does nothing).
+ * after a container restart, where the node is pid 1 again. An empty one (a power loss) is taken over too.
+ * Returns the release function (a second call does nothing).
  */
 export function lockDataDir(dir: string): () => void {
   makeDirectory(dir, 'data directory');

@@ -118,9 +118,13 @@ function checkMemberConfig(config: FederationConfig, members: readonly string[])
  * reused its number after a restart would have its new deltas refused as replays. A damaged file is refused.
  */
 export function nextEpoch(dataDir: string): number {
-  const last = savedEpoch(dataDir);
-  writeFileDurably(join(dataDir, 'epoch.json'), JSON.stringify(last + 1));
-  return last + 1;
+  const epoch = savedEpoch(dataDir) + 1;
+  saveEpoch(dataDir, epoch);
+  return epoch;
+}
+
+function saveEpoch(dataDir: string, epoch: number): void {
+  writeFileDurably(join(dataDir, 'epoch.json'), JSON.stringify(epoch));
 }
 
 /** The life number saved in `<dataDir>/epoch.json` (none: 0), read only. A damaged file is refused. */
@@ -134,18 +138,11 @@ function savedEpoch(dataDir: string): number {
 }
 
 /**
- * Binds `<dataDir>` to member `id` (`<dataDir>/member.json`, written durably on its first start; a directory of
- * an earlier version without it is taken as this member's). Another member's directory is refused with
- * `E_CONFIG`: its vote and life number are not this member's (before session 24, `--id b` on a's directory
- * took a's vote in a's term and could vote twice).
- */
-export function bindMemberDir(dataDir: string, id: string): void {
-  if (!memberDirBound(dataDir, id)) writeFileDurably(join(dataDir, 'member.json'), JSON.stringify({ id }));
-}
-
-/**
- * Whether `<dataDir>` is bound to member `id` already (false: not bound to anyone yet), read only; another
- * member's directory is refused (`E_CONFIG`), a damaged member.json too (`E_STORAGE`).
+ * Whether `<dataDir>` is bound to member `id` already (`<dataDir>/member.json`; false: bound to no one yet, and
+ * the start binds it, a directory of an earlier version without the file taken as this member's). Read only.
+ * Another member's directory is refused with `E_CONFIG`: its vote and life number are not this member's (before
+ * session 24, `--id b` on a's directory took a's vote in a's term and could vote twice); a damaged member.json
+ * with `E_STORAGE`.
  */
 function memberDirBound(dataDir: string, id: string): boolean {
   const path = join(dataDir, 'member.json');
@@ -205,11 +202,13 @@ export class FederationMember {
       // Everything read (and refused if damaged) before anything is written: a refused start must not bind the
       // directory or use up a life number. Binding first wrote member.json, with the refused start's id, into
       // a directory of an earlier version whose vote.json or epoch.json was damaged.
-      memberDirBound(o.dataDir, o.id);
+      const bound = memberDirBound(o.dataDir, o.id);
       const vote_state = readVoteState(o.dataDir);
-      savedEpoch(o.dataDir);
-      bindMemberDir(o.dataDir, o.id);
-      this.fqt = new MemberTable({ ...config, vote_state, epoch: nextEpoch(o.dataDir) });
+      const epoch = savedEpoch(o.dataDir) + 1;
+      if (!bound) writeFileDurably(join(o.dataDir, 'member.json'), JSON.stringify({ id: o.id }));
+      // Saved before the table exists: no delta of this life leaves before a restart would see a larger one.
+      saveEpoch(o.dataDir, epoch);
+      this.fqt = new MemberTable({ ...config, vote_state, epoch });
     } catch (e) {
       this.unlock();
       throw e;

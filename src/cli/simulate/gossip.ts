@@ -1,12 +1,17 @@
 import type { Command } from 'commander';
 import { ElexError } from '../../core/index.js';
-import { runChurn, runCrash, runDissemination, runPartition, runSteady } from '../../sim/gossip/index.js';
+import {
+  CHURN_STEP_MS,
+  runChurn,
+  runCrash,
+  runDissemination,
+  runPartition,
+  runSteady,
+} from '../../sim/gossip/index.js';
 import { choiceOption, durationFlag, floatOption, intOption } from '../options.js';
 import { printJson } from '../output.js';
 import { progress } from '../progress.js';
 
-/** The churn scenario's step (`runChurn`'s default `everyMs`). */
-const CHURN_STEP_MS = 2000;
 const SCENARIOS = ['dissemination', 'crash', 'steady', 'pauses', 'partition', 'churn'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
@@ -55,9 +60,7 @@ export function register(simulate: Command): void {
         '--duration <d>',
         'measured simulated time (steady, pauses; churn: whole 2 s steps)',
         '10m',
-        {
-          positive: true,
-        },
+        { positive: true },
       ),
     )
     .addOption(durationFlag('--pause-ms <d>', 'pause length (pauses)', '2s', { positive: true }))
@@ -80,7 +83,7 @@ export function register(simulate: Command): void {
       if (o.scenario === 'churn' && o.duration % CHURN_STEP_MS !== 0)
         throw new ElexError(
           'E_USAGE',
-          `--duration for churn must be whole ${CHURN_STEP_MS / 1000} s steps (it runs in 2 s steps), got ${o.duration} ms`,
+          `--duration for churn must be whole ${CHURN_STEP_MS / 1000} s steps (one action each), got ${o.duration} ms`,
         );
       const bar = progress(`simulate gossip ${o.scenario}`, o.quiet);
       const onProgress = (done: number, total: number) => bar.update(done, total);

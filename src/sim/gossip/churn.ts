@@ -8,6 +8,9 @@ export interface ChurnOptions extends CommonOptions {
   loss?: number;
 }
 
+/** The default step (`everyMs`): one action per step, and a run is whole steps. */
+export const CHURN_STEP_MS = 2000;
+
 /**
  * Joins and leaves under load: every `everyMs` one of a graceful leave, a crash, or the rejoin (new
  * generation) of a member that is out; about 5 % of the members are out at any time. Tombstones live 60 s
@@ -29,7 +32,7 @@ export function runChurn(o: ChurnOptions) {
   const a0 = sim.accounting.summary();
   const start = sim.now;
   const rng = sim.rng('churn');
-  const every = o.everyMs ?? 2000;
+  const every = o.everyMs ?? CHURN_STEP_MS;
   const out: number[] = [];
   const crashed = new Set<number>();
   let leaves = 0;

@@ -1,4 +1,4 @@
-export { type ChurnOptions, runChurn } from './churn.js';
+export { CHURN_STEP_MS, type ChurnOptions, runChurn } from './churn.js';
 export { type ClusterOptions, GossipCluster, memberName, WIRE_OVERHEAD_BYTES } from './cluster.js';
 export { type CommonOptions, formCluster, LivenessChecker, THEORY } from './common.js';
 export { type CrashOptions, runCrash } from './crash.js';
